@@ -1,0 +1,122 @@
+/*
+ * libbilheteria: the C client of the Bilheteria box-office service.
+ *
+ * A client holds one nng REQ socket dialled to one server URL. Every call
+ * opens its own nng context on that socket, so one bh_client may be used
+ * from many threads at once. Calls are synchronous and bounded by a
+ * deadline: they never hang past it.
+ *
+ * Typed functions, one per RPC (bh_event_create_event, ...), are generated
+ * at build time from the service descriptors into
+ * <bilheteria/bilheteria_api.h>, which this header includes.
+ *
+ * Errors: every call returns a gRPC status code (BH_OK = 0) and, if st is not
+ * NULL, fills *st with the code and a message saying what was wrong.
+ * Transport failures map to codes too: an unreachable server is
+ * BH_UNAVAILABLE, a call that ran out of time is BH_DEADLINE_EXCEEDED.
+ *
+ * Out of memory: the library returns BH_RESOURCE_EXHAUSTED with the message
+ * "out of memory"; it never aborts.
+ *
+ * The library turns off nng's REQ resend (NNG_OPT_REQ_RESENDTIME), so a
+ * transport retry can never send a mutating call twice.
+ */
+#ifndef BILHETERIA_H
+#define BILHETERIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "bilheteria/services.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BH_VERSION "0.1.0"
+
+/* gRPC status codes (same numbers as bilheteria.v1.StatusCode). */
+enum bh_code {
+    BH_OK = 0,
+    BH_CANCELLED = 1,
+    BH_UNKNOWN = 2,
+    BH_INVALID_ARGUMENT = 3,
+    BH_DEADLINE_EXCEEDED = 4,
+    BH_NOT_FOUND = 5,
+    BH_ALREADY_EXISTS = 6,
+    BH_PERMISSION_DENIED = 7,
+    BH_RESOURCE_EXHAUSTED = 8,
+    BH_FAILED_PRECONDITION = 9,
+    BH_ABORTED = 10,
+    BH_OUT_OF_RANGE = 11,
+    BH_UNIMPLEMENTED = 12,
+    BH_INTERNAL = 13,
+    BH_UNAVAILABLE = 14,
+    BH_DATA_LOSS = 15,
+    BH_UNAUTHENTICATED = 16,
+};
+
+/* "OK", "INVALID_ARGUMENT", ...; "UNKNOWN" for a number out of range. */
+const char *bh_code_name(int code);
+
+/* The outcome of a call. */
+typedef struct bh_status {
+    int code;           /* enum bh_code */
+    int replayed;       /* 1 if the server answered from its idempotency store */
+    char message[512];  /* NUL-terminated; empty on BH_OK */
+} bh_status;
+
+typedef struct bh_options {
+    const char *url;     /* "tcp://127.0.0.1:7450", "ipc:///tmp/bh.sock"; NULL = that default */
+    int32_t timeout_ms;  /* default per-call deadline; 0 = 5000 */
+    const char *auth_token; /* caller identity sent with every call; NULL = none */
+} bh_options;
+
+/* Per-call options; pass NULL for the defaults. */
+typedef struct bh_call_opts {
+    const char *idempotency_key; /* NULL or 1..255 bytes; copied */
+    int32_t timeout_ms;          /* 0 = the client's default */
+} bh_call_opts;
+
+typedef struct bh_client bh_client;
+
+/*
+ * Creates a client for opts->url and starts dialling it in the background
+ * (an unreachable server is reported by the first call, within its
+ * deadline). On success *out is set; caller frees with bh_client_close.
+ * Returns BH_OK, or BH_INVALID_ARGUMENT for a bad URL, BH_RESOURCE_EXHAUSTED
+ * when out of memory, BH_UNAVAILABLE when nng fails.
+ */
+int bh_client_open(bh_client **out, const bh_options *opts, bh_status *st);
+
+/* Closes the socket; calls in flight fail. Accepts NULL. */
+void bh_client_close(bh_client *c);
+
+/*
+ * Calls `method` (full name, "bilheteria.v1.EventService/CreateEvent") with
+ * a request message and unpacks the answer with resp_desc. On BH_OK, *resp
+ * is set and the caller frees it with protobuf_c_message_free_unpacked(*resp,
+ * NULL); on any other code *resp is left untouched.
+ */
+int bh_call(bh_client *c, const char *method, const ProtobufCMessage *req,
+            const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+            const bh_call_opts *opts, bh_status *st);
+
+/*
+ * The same with serialized messages: sends req (len bytes) as the payload.
+ * On BH_OK, *resp points to the response payload and *resp_len is its size;
+ * caller frees *resp with free(). Used by the CLI's `call` and the bench.
+ */
+int bh_call_raw(bh_client *c, const char *method, const uint8_t *req,
+                size_t len, uint8_t **resp, size_t *resp_len,
+                const bh_call_opts *opts, bh_status *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#include "bilheteria/bilheteria_api.h"
+
+#endif
