@@ -1,0 +1,102 @@
+/* A bump allocator per request context: unpacking a request and building
+ * its answer allocate from it, and a reset frees everything at once, so a
+ * request costs no malloc once the first block has warmed up. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "srv.h"
+
+struct srv_arena_block {
+    srv_arena_block *next;
+    size_t size, used;
+    max_align_t data[];
+};
+
+static void *
+pc_alloc(void *data, size_t n)
+{
+    return srv_arena_alloc(data, n);
+}
+
+static void
+pc_free(void *data, void *p)
+{
+    (void)data;
+    (void)p;
+}
+
+static srv_arena_block *
+block_new(size_t size)
+{
+    srv_arena_block *b = malloc(sizeof(*b) + size);
+    if (b == NULL)
+        return NULL;
+    b->next = NULL;
+    b->size = size;
+    b->used = 0;
+    return b;
+}
+
+int
+srv_arena_init(srv_arena *a, size_t first_block)
+{
+    a->first = a->head = block_new(first_block);
+    a->pc.alloc = pc_alloc;
+    a->pc.free = pc_free;
+    a->pc.allocator_data = a;
+    return a->first ? 0 : -1;
+}
+
+void *
+srv_arena_alloc(srv_arena *a, size_t n)
+{
+    n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+    if (n == 0)
+        n = sizeof(max_align_t);
+    srv_arena_block *b = a->head;
+    if (b->size - b->used < n) {
+        size_t size = b->size * 2 > n ? b->size * 2 : n;
+        srv_arena_block *nb = block_new(size);
+        if (nb == NULL)
+            return NULL;
+        b->next = nb;
+        a->head = b = nb;
+    }
+    void *p = (char *)b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+char *
+srv_arena_strdup(srv_arena *a, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = srv_arena_alloc(a, n);
+    if (p != NULL)
+        memcpy(p, s, n);
+    return p;
+}
+
+void
+srv_arena_reset(srv_arena *a)
+{
+    srv_arena_block *b = a->first->next;
+    while (b != NULL) {
+        srv_arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    a->first->next = NULL;
+    a->first->used = 0;
+    a->head = a->first;
+}
+
+void
+srv_arena_fini(srv_arena *a)
+{
+    if (a->first == NULL)
+        return;
+    srv_arena_reset(a);
+    free(a->first);
+    a->first = a->head = NULL;
+}

@@ -1,0 +1,99 @@
+/* The method registry: built once at start from the protoc-c service
+ * descriptors (bh_services) and the handler files' tables, sorted by full
+ * name for binary search. A method with no handler answers UNIMPLEMENTED. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bilheteria/v1/rpc.pb-c.h"
+#include "srv.h"
+
+#define REGISTRY_MAX 64
+
+static srv_method registry[REGISTRY_MAX];
+static size_t registry_n;
+static int64_t started_ms;
+
+int64_t
+srv_started_ms(void)
+{
+    return started_ms;
+}
+
+static const srv_impl *const impl_tables[] = {
+    srv_event_impls, srv_session_impls, srv_product_impls,
+    srv_health_impls, srv_reservation_impls, srv_payment_impls, NULL,
+};
+
+static const srv_impl *
+find_impl(const char *name)
+{
+    for (size_t t = 0; impl_tables[t] != NULL; t++)
+        for (const srv_impl *i = impl_tables[t]; i->method != NULL; i++)
+            if (strcmp(i->method, name) == 0)
+                return i;
+    return NULL;
+}
+
+static int
+cmp_method(const void *a, const void *b)
+{
+    return strcmp(((const srv_method *)a)->name, ((const srv_method *)b)->name);
+}
+
+int
+srv_registry_init(void)
+{
+    registry_n = 0;
+    started_ms = srv_now_ms();
+    for (size_t s = 0; bh_services[s] != NULL; s++) {
+        const ProtobufCServiceDescriptor *sd = bh_services[s];
+        for (unsigned i = 0; i < sd->n_methods; i++) {
+            if (registry_n == REGISTRY_MAX)
+                return -1;
+            srv_method *m = &registry[registry_n++];
+            if (bh_method_full_name(sd, &sd->methods[i], m->name, sizeof(m->name)) < 0)
+                return -1;
+            m->desc = &sd->methods[i];
+            m->impl = find_impl(m->name);
+        }
+    }
+    qsort(registry, registry_n, sizeof(registry[0]), cmp_method);
+    return 0;
+}
+
+const srv_method *
+srv_registry_find(const char *full_name)
+{
+    srv_method key;
+    if (strlen(full_name) >= sizeof(key.name))
+        return NULL;
+    snprintf(key.name, sizeof(key.name), "%s", full_name);
+    return bsearch(&key, registry, registry_n, sizeof(registry[0]), cmp_method);
+}
+
+size_t
+srv_registry_count(void)
+{
+    return registry_n;
+}
+
+const srv_method *
+srv_registry_at(size_t i)
+{
+    return i < registry_n ? &registry[i] : NULL;
+}
+
+void
+srv_dispatch_read(srv_call *c, store *st)
+{
+    store_txn *t = NULL;
+    int rc = store_read_begin(st, &t);
+    if (rc != STORE_OK) {
+        srv_store_fail(c, rc, "read transaction");
+        return;
+    }
+    c->now_ms = srv_now_ms();
+    c->code = c->m->impl->fn(c, t);
+    store_read_end(t);
+}

@@ -1,0 +1,90 @@
+/* EventService. */
+#include "bilheteria/v1/rpc.pb-c.h"
+#include "srv.h"
+
+#define E_INVALID BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT
+
+static int
+create_event(srv_call *c, store_txn *t)
+{
+    const Bilheteria__V1__CreateEventRequest *r = (const void *)c->req;
+    int rc;
+    if (srv_check_str(c, "name", r->name, 200, 1) ||
+        srv_check_str(c, "venue", r->venue, 200, 0) ||
+        srv_check_str(c, "description", r->description, 2000, 0))
+        return c->code;
+    if (r->starts_at_ms < 0 || r->ends_at_ms < 0)
+        return srv_fail(c, E_INVALID, "%s must not be negative, got %lld",
+                        r->starts_at_ms < 0 ? "starts_at_ms" : "ends_at_ms",
+                        (long long)(r->starts_at_ms < 0 ? r->starts_at_ms : r->ends_at_ms));
+    if (r->starts_at_ms && r->ends_at_ms && r->ends_at_ms < r->starts_at_ms)
+        return srv_fail(c, E_INVALID, "ends_at_ms %lld is before starts_at_ms %lld",
+                        (long long)r->ends_at_ms, (long long)r->starts_at_ms);
+    Bilheteria__V1__Event *ev = SRV_NEW(c, Bilheteria__V1__Event, bilheteria__v1__event);
+    Bilheteria__V1__CreateEventResponse *resp = SRV_NEW(
+        c, Bilheteria__V1__CreateEventResponse, bilheteria__v1__create_event_response);
+    if (ev == NULL || resp == NULL)
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
+    if ((rc = store_next_id(t, STORE_SEQ_EVENT, &ev->id)) != STORE_OK)
+        return srv_store_fail(c, rc, "event id");
+    ev->name = r->name;
+    ev->venue = r->venue;
+    ev->description = r->description;
+    ev->starts_at_ms = r->starts_at_ms;
+    ev->ends_at_ms = r->ends_at_ms;
+    ev->created_at_ms = c->now_ms;
+    if ((rc = store_event_put(t, ev)) != STORE_OK)
+        return srv_store_fail(c, rc, "event");
+    resp->event = ev;
+    c->resp = &resp->base;
+    return 0;
+}
+
+static int
+get_event(srv_call *c, store_txn *t)
+{
+    const Bilheteria__V1__GetEventRequest *r = (const void *)c->req;
+    Bilheteria__V1__GetEventResponse *resp =
+        SRV_NEW(c, Bilheteria__V1__GetEventResponse, bilheteria__v1__get_event_response);
+    if (resp == NULL)
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
+    int rc = store_event_get(t, r->id, &c->arena->pc, &resp->event);
+    if (rc == STORE_NOTFOUND)
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__NOT_FOUND,
+                        "event %llu does not exist", (unsigned long long)r->id);
+    if (rc != STORE_OK)
+        return srv_store_fail(c, rc, "event");
+    c->resp = &resp->base;
+    return 0;
+}
+
+static int
+list_events(srv_call *c, store_txn *t)
+{
+    const Bilheteria__V1__ListEventsRequest *r = (const void *)c->req;
+    size_t limit;
+    uint64_t from;
+    store_page pg;
+    if (srv_page_size(c, r->page_size, &limit) ||
+        srv_page_token_parse(c, 'e', r->page_token, &from))
+        return c->code;
+    Bilheteria__V1__ListEventsResponse *resp =
+        SRV_NEW(c, Bilheteria__V1__ListEventsResponse, bilheteria__v1__list_events_response);
+    if (resp == NULL)
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
+    int rc = store_event_list(t, from, limit, &c->arena->pc, &pg);
+    if (rc != STORE_OK)
+        return srv_store_fail(c, rc, "events");
+    resp->events = (Bilheteria__V1__Event **)pg.items;
+    resp->n_events = pg.n;
+    srv_page_token(c, 'e', pg.next_id, &resp->next_page_token);
+    c->resp = &resp->base;
+    return 0;
+}
+
+const srv_impl srv_event_impls[] = {
+    {"bilheteria.v1.EventService/CreateEvent", SRV_WRITE, create_event, 0},
+    {"bilheteria.v1.EventService/GetEvent", SRV_READ, get_event, 0},
+    {"bilheteria.v1.EventService/ListEvents", SRV_READ, list_events, 0},
+    {NULL, 0, NULL, 0},
+};

@@ -1,0 +1,26 @@
+/* HealthService: liveness/readiness. Serving means the store answered a
+ * read transaction. */
+#include "bilheteria/v1/rpc.pb-c.h"
+#include "srv.h"
+
+static int
+check(srv_call *c, store_txn *t)
+{
+    (void)t;
+    Bilheteria__V1__CheckResponse *resp =
+        SRV_NEW(c, Bilheteria__V1__CheckResponse, bilheteria__v1__check_response);
+    if (resp == NULL)
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
+    resp->status = BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_SERVING;
+    resp->version = SRV_VERSION;
+    resp->now_ms = c->now_ms;
+    resp->uptime_ms = c->now_ms - srv_started_ms();
+    resp->schema_version = STORE_SCHEMA_VERSION;
+    c->resp = &resp->base;
+    return 0;
+}
+
+const srv_impl srv_health_impls[] = {
+    {"bilheteria.v1.HealthService/Check", SRV_READ, check, 0},
+    {NULL, 0, NULL, 0},
+};

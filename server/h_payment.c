@@ -1,0 +1,209 @@
+/* PaymentService: confirms a reservation exactly once.
+ *
+ * Three guards, all inside the writer's transaction: the idempotency key
+ * (checked by the writer before this runs), the business key provider +
+ * provider_ref (a redirect and a webhook racing with different keys confirm
+ * once), and the reservation's own status. A payment for a lapsed hold
+ * succeeds only if every seat, the meia-entrada quota and the stock can be
+ * taken again; otherwise nothing is charged. */
+#include <string.h>
+
+#include "bilheteria/v1/rpc.pb-c.h"
+#include "resv.h"
+#include "srv.h"
+
+#define E_INVALID BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT
+#define E_PRECOND BILHETERIA__V1__STATUS_CODE__FAILED_PRECONDITION
+#define E_NOTFOUND BILHETERIA__V1__STATUS_CODE__NOT_FOUND
+#define E_NOMEM BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED
+#define ST(x) BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_##x
+
+/* Takes back the seats, quota and stock of a reservation whose hold lapsed. */
+static int
+retake(srv_call *c, store_txn *t, Bilheteria__V1__Reservation *r)
+{
+    Bilheteria__V1__Session *s = NULL;
+    uint32_t half = 0, used, idx;
+    int rc = store_session_get(t, r->session_id, &c->arena->pc, &s);
+    if (rc != STORE_OK)
+        return srv_store_fail(c, rc, "session");
+    for (size_t i = 0; i < r->n_seats; i++) {
+        store_seat seat;
+        if (srv_resv_seat_index(s, r->seats[i]->label, &idx) != 0)
+            return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INTERNAL, "bad stored seat %s",
+                            r->seats[i]->label);
+        rc = store_seat_get(t, s->id, idx, &seat);
+        if (rc == STORE_OK && (seat.expires_at_ms == 0 || seat.expires_at_ms > c->now_ms))
+            return srv_fail(c, E_PRECOND,
+                            "reservation %llu expired and seat %s has been taken since; "
+                            "nothing was charged", (unsigned long long)r->id, r->seats[i]->label);
+        if (rc != STORE_OK && rc != STORE_NOTFOUND)
+            return srv_store_fail(c, rc, "seat");
+        half += r->seats[i]->type == BILHETERIA__V1__TICKET_TYPE__TICKET_TYPE_MEIA;
+    }
+    if ((rc = store_session_state_get(t, s->id, &used)) != STORE_OK)
+        return srv_store_fail(c, rc, "session state");
+    if (used + half > s->half_price_cap)
+        return srv_fail(c, E_PRECOND,
+                        "reservation %llu expired and the meia-entrada quota of session %llu "
+                        "has been used since; nothing was charged",
+                        (unsigned long long)r->id, (unsigned long long)s->id);
+    for (size_t i = 0; i < r->n_items; i++) {
+        Bilheteria__V1__Product *p = NULL;
+        rc = store_product_get(t, r->items[i]->product_id, &c->arena->pc, &p);
+        if (rc != STORE_OK)
+            return srv_store_fail(c, rc, "product");
+        if (!p->stock_tracked)
+            continue;
+        if (p->stock < r->items[i]->quantity)
+            return srv_fail(c, E_PRECOND,
+                            "reservation %llu expired and product %llu (%s) has only %lld "
+                            "left; nothing was charged", (unsigned long long)r->id,
+                            (unsigned long long)p->id, p->name, (long long)p->stock);
+        p->stock -= r->items[i]->quantity;
+        if ((rc = store_product_put(t, p)) != STORE_OK)
+            return srv_store_fail(c, rc, "product");
+    }
+    if ((rc = store_session_state_put(t, s->id, used + half)) != STORE_OK)
+        return srv_store_fail(c, rc, "session state");
+    /* The seats themselves are written as sold by the caller. */
+    return 0;
+}
+
+static int
+sell_seats(srv_call *c, store_txn *t, const Bilheteria__V1__Reservation *r)
+{
+    Bilheteria__V1__Session *s = NULL;
+    uint32_t idx;
+    int rc = store_session_get(t, r->session_id, &c->arena->pc, &s);
+    if (rc != STORE_OK)
+        return srv_store_fail(c, rc, "session");
+    for (size_t i = 0; i < r->n_seats; i++) {
+        if (srv_resv_seat_index(s, r->seats[i]->label, &idx) != 0)
+            continue;
+        store_seat seat = {r->id, 0,
+                           r->seats[i]->type == BILHETERIA__V1__TICKET_TYPE__TICKET_TYPE_MEIA};
+        if ((rc = store_seat_put(t, s->id, idx, &seat)) != STORE_OK)
+            return srv_store_fail(c, rc, "seat");
+    }
+    return 0;
+}
+
+static int
+confirm_payment(srv_call *c, store_txn *t)
+{
+    const Bilheteria__V1__ConfirmPaymentRequest *q = (const void *)c->req;
+    Bilheteria__V1__ConfirmPaymentResponse *resp = SRV_NEW(
+        c, Bilheteria__V1__ConfirmPaymentResponse, bilheteria__v1__confirm_payment_response);
+    Bilheteria__V1__Reservation *r = NULL;
+    uint64_t pid;
+    int rc;
+    if (resp == NULL)
+        return srv_fail(c, E_NOMEM, "out of memory");
+    if (q->reservation_id == 0)
+        return srv_fail(c, E_INVALID, "reservation_id is required");
+    if (q->amount_cents <= 0)
+        return srv_fail(c, E_INVALID, "amount_cents must be positive, got %lld",
+                        (long long)q->amount_cents);
+    if (srv_check_str(c, "method", q->method, 64, 0) ||
+        srv_check_str(c, "provider", q->provider, 64, 0) ||
+        srv_check_str(c, "provider_ref", q->provider_ref, 255, 0))
+        return c->code;
+    rc = store_resv_get(t, q->reservation_id, &c->arena->pc, &r);
+    if (rc == STORE_NOTFOUND)
+        return srv_fail(c, E_NOTFOUND, "reservation %llu does not exist",
+                        (unsigned long long)q->reservation_id);
+    if (rc != STORE_OK)
+        return srv_store_fail(c, rc, "reservation");
+
+    if (q->provider_ref[0] != 0) {
+        rc = store_payment_by_ref(t, q->provider, q->provider_ref, &pid);
+        if (rc == STORE_OK) {
+            Bilheteria__V1__Payment *p = NULL;
+            if ((rc = store_payment_get(t, pid, &c->arena->pc, &p)) != STORE_OK)
+                return srv_store_fail(c, rc, "payment");
+            if (p->reservation_id != r->id)
+                return srv_fail(c, BILHETERIA__V1__STATUS_CODE__ALREADY_EXISTS,
+                                "provider \"%s\" reference \"%s\" already paid reservation "
+                                "%llu (payment %llu)", q->provider, q->provider_ref,
+                                (unsigned long long)p->reservation_id,
+                                (unsigned long long)p->id);
+            /* The same payment announced twice: answer with the first. */
+            resp->payment = p;
+            resp->reservation = r;
+            c->resp = &resp->base;
+            return 0;
+        }
+        if (rc != STORE_NOTFOUND)
+            return srv_store_fail(c, rc, "payment reference");
+    }
+    int lapsed = r->status == ST(PENDING) && r->expires_at_ms <= c->now_ms;
+    if (lapsed) {
+        if ((rc = srv_resv_release(t, &c->arena->pc, r, ST(EXPIRED), c->now_ms)) != STORE_OK)
+            return srv_store_fail(c, rc, "reservation");
+    }
+    if (r->status == ST(CONFIRMED))
+        return srv_fail(c, E_PRECOND, "reservation %llu is already paid (payment %llu)",
+                        (unsigned long long)r->id, (unsigned long long)r->payment_id);
+    if (r->status != ST(PENDING) && r->status != ST(EXPIRED))
+        return srv_fail(c, E_PRECOND, "reservation %llu is %s; it cannot be paid",
+                        (unsigned long long)r->id, srv_resv_status_name(r->status));
+    if (q->amount_cents != r->total_cents)
+        return srv_fail(c, E_PRECOND,
+                        "amount_cents %lld does not match reservation %llu's total_cents %lld",
+                        (long long)q->amount_cents, (unsigned long long)r->id,
+                        (long long)r->total_cents);
+    if (r->status == ST(EXPIRED) && retake(c, t, r))
+        return c->code;
+    if (r->status == ST(PENDING) &&
+        (rc = store_resv_expiry_del(t, r->expires_at_ms, r->id)) != STORE_OK)
+        return srv_store_fail(c, rc, "reservation expiry");
+    if (sell_seats(c, t, r))
+        return c->code;
+
+    Bilheteria__V1__Payment *p = SRV_NEW(c, Bilheteria__V1__Payment, bilheteria__v1__payment);
+    if (p == NULL)
+        return srv_fail(c, E_NOMEM, "out of memory");
+    if ((rc = store_next_id(t, STORE_SEQ_PAYMENT, &p->id)) != STORE_OK)
+        return srv_store_fail(c, rc, "payment id");
+    p->reservation_id = r->id;
+    p->amount_cents = q->amount_cents;
+    p->method = q->method;
+    p->provider = q->provider;
+    p->provider_ref = q->provider_ref;
+    p->created_at_ms = c->now_ms;
+    if ((rc = store_payment_put(t, p)) != STORE_OK)
+        return srv_store_fail(c, rc, "payment");
+    r->status = ST(CONFIRMED);
+    r->payment_id = p->id;
+    r->updated_at_ms = c->now_ms;
+    if ((rc = store_resv_put(t, r, 0)) != STORE_OK)
+        return srv_store_fail(c, rc, "reservation");
+    resp->payment = p;
+    resp->reservation = r;
+    c->resp = &resp->base;
+    return 0;
+}
+
+static int
+get_payment(srv_call *c, store_txn *t)
+{
+    const Bilheteria__V1__GetPaymentRequest *q = (const void *)c->req;
+    Bilheteria__V1__GetPaymentResponse *resp =
+        SRV_NEW(c, Bilheteria__V1__GetPaymentResponse, bilheteria__v1__get_payment_response);
+    if (resp == NULL)
+        return srv_fail(c, E_NOMEM, "out of memory");
+    int rc = store_payment_get(t, q->id, &c->arena->pc, &resp->payment);
+    if (rc == STORE_NOTFOUND)
+        return srv_fail(c, E_NOTFOUND, "payment %llu does not exist", (unsigned long long)q->id);
+    if (rc != STORE_OK)
+        return srv_store_fail(c, rc, "payment");
+    c->resp = &resp->base;
+    return 0;
+}
+
+const srv_impl srv_payment_impls[] = {
+    {"bilheteria.v1.PaymentService/ConfirmPayment", SRV_WRITE, confirm_payment, 1},
+    {"bilheteria.v1.PaymentService/GetPayment", SRV_READ, get_payment, 0},
+    {NULL, 0, NULL, 0},
+};

@@ -1,0 +1,583 @@
+/* ReservationService: seat holds with add-ons, their expiry and cancel.
+ *
+ * A seat is held by writing its record (reservation id, expiry); sold seats
+ * have expiry 0. A hold whose expiry has passed counts as free everywhere at
+ * once: reads show it available and a new hold may take it over. The
+ * sweeper (srv_resv_sweep, run by the writer) turns lapsed PENDING
+ * reservations into EXPIRED and gives back their seats, meia-entrada quota
+ * and product stock; a release only deletes seat records that still belong
+ * to the reservation being released. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bilheteria/v1/rpc.pb-c.h"
+#include "resv.h"
+#include "srv.h"
+
+#define E_INVALID BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT
+#define E_PRECOND BILHETERIA__V1__STATUS_CODE__FAILED_PRECONDITION
+#define E_NOTFOUND BILHETERIA__V1__STATUS_CODE__NOT_FOUND
+#define E_NOMEM BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED
+#define ITEMS_MAX 20
+#define QTY_MAX 1000
+#define USER_MAX 128
+
+static int
+seat_free(const store_seat *s, int64_t now)
+{
+    return s->expires_at_ms != 0 && s->expires_at_ms <= now;
+}
+
+int
+srv_resv_seat_index(const Bilheteria__V1__Session *s, const char *label, uint32_t *idx)
+{
+    uint32_t row, seat;
+    if (srv_seat_parse(label, &row, &seat) != 0 || row >= s->rows || seat >= s->seats_per_row)
+        return -1;
+    *idx = row * s->seats_per_row + seat;
+    return 0;
+}
+
+const char *
+srv_resv_status_name(int status)
+{
+    switch (status) {
+    case BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING: return "PENDING";
+    case BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CONFIRMED: return "CONFIRMED";
+    case BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CANCELLED: return "CANCELLED";
+    case BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED: return "EXPIRED";
+    }
+    return "UNSPECIFIED";
+}
+
+/* What a reader sees: a PENDING hold past its expiry is EXPIRED already. */
+void
+srv_resv_view(Bilheteria__V1__Reservation *r, int64_t now)
+{
+    if (r->status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING &&
+        r->expires_at_ms <= now)
+        r->status = BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED;
+}
+
+static uint32_t
+count_half(const Bilheteria__V1__Reservation *r)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < r->n_seats; i++)
+        n += r->seats[i]->type == BILHETERIA__V1__TICKET_TYPE__TICKET_TYPE_MEIA;
+    return n;
+}
+
+/* Adds delta to the session's meia-entrada count. */
+static int
+half_adjust(store_txn *t, uint64_t session_id, int64_t delta)
+{
+    uint32_t used;
+    int rc = store_session_state_get(t, session_id, &used);
+    if (rc != STORE_OK || delta == 0)
+        return rc;
+    int64_t v = (int64_t)used + delta;
+    return store_session_state_put(t, session_id, v < 0 ? 0 : (uint32_t)v);
+}
+
+/* Adds sign * quantity of each tracked item back to (or out of) stock. */
+static int
+stock_adjust(store_txn *t, ProtobufCAllocator *a, const Bilheteria__V1__Reservation *r,
+             int sign)
+{
+    for (size_t i = 0; i < r->n_items; i++) {
+        Bilheteria__V1__Product *p = NULL;
+        int rc = store_product_get(t, r->items[i]->product_id, a, &p);
+        if (rc == STORE_NOTFOUND)
+            continue;
+        if (rc != STORE_OK)
+            return rc;
+        if (!p->stock_tracked)
+            continue;
+        p->stock += sign * r->items[i]->quantity;
+        if ((rc = store_product_put(t, p)) != STORE_OK)
+            return rc;
+    }
+    return STORE_OK;
+}
+
+int
+srv_resv_release(store_txn *t, ProtobufCAllocator *a, Bilheteria__V1__Reservation *r,
+                 int new_status, int64_t now)
+{
+    Bilheteria__V1__Session *s = NULL;
+    int rc = store_session_get(t, r->session_id, a, &s);
+    if (rc != STORE_OK)
+        return rc;
+    for (size_t i = 0; i < r->n_seats; i++) {
+        uint32_t idx;
+        store_seat seat;
+        if (srv_resv_seat_index(s, r->seats[i]->label, &idx) != 0)
+            continue;
+        rc = store_seat_get(t, s->id, idx, &seat);
+        if (rc == STORE_NOTFOUND || (rc == STORE_OK && seat.reservation_id != r->id))
+            continue;
+        if (rc != STORE_OK || (rc = store_seat_del(t, s->id, idx)) != STORE_OK)
+            return rc;
+    }
+    if ((rc = half_adjust(t, s->id, -(int64_t)count_half(r))) != STORE_OK ||
+        (rc = stock_adjust(t, a, r, +1)) != STORE_OK ||
+        (rc = store_resv_expiry_del(t, r->expires_at_ms, r->id)) != STORE_OK)
+        return rc;
+    r->status = new_status;
+    r->updated_at_ms = now;
+    return store_resv_put(t, r, 0);
+}
+
+int
+srv_resv_sweep(store_txn *t, srv_arena *a, int64_t now_ms, size_t max, size_t *n)
+{
+    int64_t exp[64];
+    uint64_t ids[64];
+    size_t got, done = 0;
+    int rc = STORE_OK;
+    *n = 0;
+    while (done < max) {
+        size_t want = max - done < 64 ? max - done : 64;
+        if ((rc = store_resv_expired(t, now_ms, exp, ids, want, &got)) != STORE_OK || got == 0)
+            break;
+        for (size_t i = 0; i < got; i++) {
+            Bilheteria__V1__Reservation *r = NULL;
+            rc = store_resv_get(t, ids[i], &a->pc, &r);
+            if (rc == STORE_OK &&
+                r->status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING &&
+                r->expires_at_ms == exp[i]) {
+                rc = srv_resv_release(
+                    t, &a->pc, r, BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED,
+                    now_ms);
+            } else if (rc == STORE_OK || rc == STORE_NOTFOUND) {
+                rc = store_resv_expiry_del(t, exp[i], ids[i]);  /* a stale entry */
+            }
+            if (rc != STORE_OK)
+                return rc;
+        }
+        done += got;
+        if (got < want)
+            break;
+    }
+    *n = done;
+    return rc;
+}
+
+/* ---- choosing the best N adjacent seats ---- */
+
+struct taken_map {
+    uint8_t *bits;
+    uint32_t capacity;
+    int64_t now;
+};
+
+static int
+mark_taken(void *arg, uint32_t idx, const store_seat *seat)
+{
+    struct taken_map *m = arg;
+    if (idx < m->capacity && !seat_free(seat, m->now))
+        m->bits[idx / 8] |= (uint8_t)(1u << (idx % 8));
+    return 0;
+}
+
+static int
+is_taken(const struct taken_map *m, uint32_t idx)
+{
+    return (m->bits[idx / 8] >> (idx % 8)) & 1;
+}
+
+/*
+ * Scores a block by the squared distance of its centre from the centre of
+ * the room, in half-seat units: rows and seats weigh alike, so a centred
+ * block two rows off the middle beats one in the middle row pushed to the
+ * wall. Ties go to the block nearer the front (lower row), then the left.
+ * Rows are visited outward from the middle and the search stops when the
+ * row distance alone cannot beat the best found.
+ */
+int
+srv_resv_pick_best(const Bilheteria__V1__Session *s, const uint8_t *bits, uint32_t n,
+                   uint32_t *out)
+{
+    struct taken_map m = {(uint8_t *)bits, s->capacity, 0};
+    uint64_t best = UINT64_MAX;
+    uint32_t best_idx = 0, rows = s->rows, per = s->seats_per_row;
+    if (n == 0 || n > per)
+        return -1;
+    for (uint32_t k = 0; k < rows; k++) {
+        /* Rows by distance from the middle, the front one first on a tie. */
+        int64_t row;
+        if (rows % 2 == 1) {
+            int64_t mid = (rows - 1) / 2;
+            row = k == 0 ? mid : (k % 2 ? mid - (k + 1) / 2 : mid + k / 2);
+        } else {
+            int64_t lo = rows / 2 - 1;
+            row = k % 2 == 0 ? lo - k / 2 : lo + 1 + k / 2;
+        }
+        int64_t dr = 2 * row - (int64_t)(rows - 1);
+        if ((uint64_t)(dr * dr) > best)
+            break;
+        uint32_t base = (uint32_t)row * per, run = 0;
+        for (uint32_t seat = 0; seat < per; seat++) {
+            run = is_taken(&m, base + seat) ? 0 : run + 1;
+            if (run < n)
+                continue;
+            uint32_t start = seat + 1 - n;
+            int64_t ds = 2 * (int64_t)start + n - 1 - (int64_t)(per - 1);
+            uint64_t score = (uint64_t)(dr * dr + ds * ds);
+            if (score < best || (score == best && base + start < best_idx)) {
+                best = score;
+                best_idx = base + start;
+            }
+        }
+    }
+    if (best == UINT64_MAX)
+        return -1;
+    *out = best_idx;
+    return 0;
+}
+
+/* ---- handlers ---- */
+
+static int
+load_resv(srv_call *c, store_txn *t, uint64_t id, Bilheteria__V1__Reservation **out)
+{
+    int rc = store_resv_get(t, id, &c->arena->pc, out);
+    if (rc == STORE_NOTFOUND)
+        return srv_fail(c, E_NOTFOUND, "reservation %llu does not exist",
+                        (unsigned long long)id);
+    if (rc != STORE_OK)
+        return srv_store_fail(c, rc, "reservation");
+    return 0;
+}
+
+static int
+validate_create(srv_call *c, const Bilheteria__V1__CreateReservationRequest *r,
+                uint32_t *n_seats, int64_t *ttl_ms)
+{
+    if (srv_check_str(c, "user_id", r->user_id, USER_MAX, 1))
+        return c->code;
+    if (r->session_id == 0)
+        return srv_fail(c, E_INVALID, "session_id is required");
+    if (r->n_seats > 0 && r->best > 0)
+        return srv_fail(c, E_INVALID, "give either seats (%zu listed) or best (%u), not both",
+                        r->n_seats, r->best);
+    size_t n = r->n_seats ? r->n_seats : r->best;
+    if (n == 0)
+        return srv_fail(c, E_INVALID, "no seats asked: give seats (\"A1\", ...) or best > 0");
+    if (n > c->cfg->max_seats)
+        return srv_fail(c, E_INVALID, "%zu seats asked; at most %u per reservation", n,
+                        c->cfg->max_seats);
+    if (r->half_price > n)
+        return srv_fail(c, E_INVALID, "half_price %u is more than the %zu seats asked",
+                        r->half_price, n);
+    if (r->n_items > ITEMS_MAX)
+        return srv_fail(c, E_INVALID, "%zu items; at most %d", r->n_items, ITEMS_MAX);
+    for (size_t i = 0; i < r->n_items; i++) {
+        const Bilheteria__V1__ItemRequest *it = r->items[i];
+        if (it->product_id == 0)
+            return srv_fail(c, E_INVALID, "items[%zu].product_id is required", i);
+        if (it->quantity <= 0 || it->quantity > QTY_MAX)
+            return srv_fail(c, E_INVALID,
+                            "items[%zu].quantity must be in 1..%d, got %d (product %llu)", i,
+                            QTY_MAX, it->quantity, (unsigned long long)it->product_id);
+        for (size_t j = 0; j < i; j++)
+            if (r->items[j]->product_id == it->product_id)
+                return srv_fail(c, E_INVALID, "product %llu is listed twice in items",
+                                (unsigned long long)it->product_id);
+    }
+    int64_t max_ttl = c->cfg->hold_ttl_ms;
+    if (r->ttl_s < 0)
+        return srv_fail(c, E_INVALID, "ttl_s must be positive, got %d", r->ttl_s);
+    if ((int64_t)r->ttl_s * 1000 > max_ttl)
+        return srv_fail(c, E_INVALID, "ttl_s %d is above the server's longest hold of %lld s",
+                        r->ttl_s, (long long)(max_ttl / 1000));
+    *ttl_ms = r->ttl_s ? (int64_t)r->ttl_s * 1000 : max_ttl;
+    *n_seats = (uint32_t)n;
+    return 0;
+}
+
+/* Fills idx[] with the seats asked, checking labels, layout, duplicates and
+ * that each is free. */
+static int
+resolve_seats(srv_call *c, store_txn *t, const Bilheteria__V1__CreateReservationRequest *r,
+              const Bilheteria__V1__Session *s, uint32_t n, uint32_t *idx)
+{
+    char last_row[4];
+    srv_row_label(s->rows - 1, last_row);
+    if (r->best > 0) {
+        struct taken_map m = {srv_arena_alloc(c->arena, s->capacity / 8 + 1), s->capacity,
+                              c->now_ms};
+        if (m.bits == NULL)
+            return srv_fail(c, E_NOMEM, "out of memory");
+        memset(m.bits, 0, s->capacity / 8 + 1);
+        int rc = store_seat_scan(t, s->id, mark_taken, &m);
+        if (rc != STORE_OK)
+            return srv_store_fail(c, rc, "seats");
+        uint32_t start;
+        if (n > s->seats_per_row)
+            return srv_fail(c, E_PRECOND, "no row of session %llu has %u seats (rows have %u)",
+                            (unsigned long long)s->id, n, s->seats_per_row);
+        if (srv_resv_pick_best(s, m.bits, n, &start) != 0)
+            return srv_fail(c, E_PRECOND,
+                            "no %u adjacent free seats left in one row of session %llu", n,
+                            (unsigned long long)s->id);
+        for (uint32_t i = 0; i < n; i++)
+            idx[i] = start + i;
+        return 0;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const char *label = r->seats[i];
+        store_seat seat;
+        if (srv_resv_seat_index(s, label, &idx[i]) != 0)
+            return srv_fail(c, E_INVALID, "seat \"%.20s\" is not in session %llu (rows A-%s, seats 1-%u)",
+                            label, (unsigned long long)s->id, last_row, s->seats_per_row);
+        for (uint32_t j = 0; j < i; j++)
+            if (idx[j] == idx[i])
+                return srv_fail(c, E_INVALID, "seat %s is listed twice", label);
+        int rc = store_seat_get(t, s->id, idx[i], &seat);
+        if (rc == STORE_OK && !seat_free(&seat, c->now_ms))
+            return srv_fail(c, E_PRECOND, "seat %s of session %llu is already %s", label,
+                            (unsigned long long)s->id, seat.expires_at_ms ? "held" : "sold");
+        if (rc != STORE_OK && rc != STORE_NOTFOUND)
+            return srv_store_fail(c, rc, "seat");
+    }
+    return 0;
+}
+
+/* Returns 1 if some tracked product has less stock than asked, 0 if all
+ * can be served, or an error status (with c->msg set). */
+static int
+items_short(srv_call *c, store_txn *t, const Bilheteria__V1__CreateReservationRequest *r,
+            int report)
+{
+    for (size_t i = 0; i < r->n_items; i++) {
+        const Bilheteria__V1__ItemRequest *it = r->items[i];
+        Bilheteria__V1__Product *p = NULL;
+        int rc = store_product_get(t, it->product_id, &c->arena->pc, &p);
+        if (rc == STORE_NOTFOUND)
+            return srv_fail(c, E_NOTFOUND, "product %llu does not exist",
+                            (unsigned long long)it->product_id);
+        if (rc != STORE_OK)
+            return srv_store_fail(c, rc, "product");
+        if (p->stock_tracked && p->stock < it->quantity) {
+            if (report)
+                return srv_fail(c, E_PRECOND, "product %llu (%s) has %lld left; %d asked",
+                                (unsigned long long)p->id, p->name, (long long)p->stock,
+                                it->quantity);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Takes the items out of stock (items_short said there is enough) and
+ * snapshots their prices into the reservation. */
+static int
+take_items(srv_call *c, store_txn *t, const Bilheteria__V1__CreateReservationRequest *r,
+           Bilheteria__V1__Reservation *res)
+{
+    res->items = srv_arena_alloc(c->arena, (r->n_items + 1) * sizeof(*res->items));
+    if (res->items == NULL)
+        return srv_fail(c, E_NOMEM, "out of memory");
+    for (size_t i = 0; i < r->n_items; i++) {
+        const Bilheteria__V1__ItemRequest *it = r->items[i];
+        Bilheteria__V1__Product *p = NULL;
+        int rc = store_product_get(t, it->product_id, &c->arena->pc, &p);
+        if (rc != STORE_OK)
+            return srv_store_fail(c, rc, "product");
+        if (p->stock_tracked) {
+            p->stock -= it->quantity;
+            if ((rc = store_product_put(t, p)) != STORE_OK)
+                return srv_store_fail(c, rc, "product");
+        }
+        Bilheteria__V1__ReservedItem *ri =
+            SRV_NEW(c, Bilheteria__V1__ReservedItem, bilheteria__v1__reserved_item);
+        if (ri == NULL)
+            return srv_fail(c, E_NOMEM, "out of memory");
+        ri->product_id = p->id;
+        ri->name = p->name;
+        ri->quantity = it->quantity;
+        ri->unit_price_cents = p->price_cents;
+        ri->subtotal_cents = p->price_cents * it->quantity;
+        res->items[res->n_items++] = ri;
+        res->items_subtotal_cents += ri->subtotal_cents;
+    }
+    return 0;
+}
+
+static int
+create_reservation(srv_call *c, store_txn *t)
+{
+    const Bilheteria__V1__CreateReservationRequest *r = (const void *)c->req;
+    Bilheteria__V1__Session *s = NULL;
+    uint32_t n = 0, idx[1000], half_used;
+    int64_t ttl_ms = 0;
+    int rc, swept = 0;
+    if (validate_create(c, r, &n, &ttl_ms))
+        return c->code;
+    rc = store_session_get(t, r->session_id, &c->arena->pc, &s);
+    if (rc == STORE_NOTFOUND)
+        return srv_fail(c, E_NOTFOUND, "session %llu does not exist",
+                        (unsigned long long)r->session_id);
+    if (rc != STORE_OK)
+        return srv_store_fail(c, rc, "session");
+    if (resolve_seats(c, t, r, s, n, idx))
+        return c->code;
+    Bilheteria__V1__Reservation *res =
+        SRV_NEW(c, Bilheteria__V1__Reservation, bilheteria__v1__reservation);
+    Bilheteria__V1__CreateReservationResponse *resp = SRV_NEW(
+        c, Bilheteria__V1__CreateReservationResponse, bilheteria__v1__create_reservation_response);
+    if (res == NULL || resp == NULL)
+        return srv_fail(c, E_NOMEM, "out of memory");
+    /* The quota and stock counters still include lapsed holds the sweeper
+     * has not reached yet; on a shortfall, sweep them all and look again. */
+    for (;;) {
+        if ((rc = store_session_state_get(t, s->id, &half_used)) != STORE_OK)
+            return srv_store_fail(c, rc, "session state");
+        int half_short = half_used + r->half_price > s->half_price_cap;
+        int short_items = half_short ? 0 : items_short(c, t, r, swept);
+        if (short_items > 1)
+            return c->code;
+        if (!half_short && !short_items)
+            break;
+        if (half_short && swept) {
+            uint32_t left = half_used >= s->half_price_cap ? 0 : s->half_price_cap - half_used;
+            return srv_fail(c, E_PRECOND,
+                            "only %u half-price (meia-entrada) tickets left in session %llu; "
+                            "%u asked", left, (unsigned long long)s->id, r->half_price);
+        }
+        size_t k;
+        if ((rc = srv_resv_sweep(t, c->arena, c->now_ms, SIZE_MAX, &k)) != STORE_OK)
+            return srv_store_fail(c, rc, "sweep");
+        swept = 1;
+    }
+    if (take_items(c, t, r, res))
+        return c->code;
+
+    if ((rc = store_next_id(t, STORE_SEQ_RESERVATION, &res->id)) != STORE_OK)
+        return srv_store_fail(c, rc, "reservation id");
+    res->session_id = s->id;
+    res->user_id = r->user_id;
+    res->status = BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING;
+    res->created_at_ms = res->updated_at_ms = c->now_ms;
+    res->expires_at_ms = c->now_ms + ttl_ms;
+    res->seats = srv_arena_alloc(c->arena, n * sizeof(*res->seats));
+    if (res->seats == NULL)
+        return srv_fail(c, E_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < n; i++) {
+        Bilheteria__V1__ReservedSeat *rs =
+            SRV_NEW(c, Bilheteria__V1__ReservedSeat, bilheteria__v1__reserved_seat);
+        char *label = srv_arena_alloc(c->arena, 16);
+        if (rs == NULL || label == NULL)
+            return srv_fail(c, E_NOMEM, "out of memory");
+        uint32_t row = idx[i] / s->seats_per_row, seat = idx[i] % s->seats_per_row;
+        srv_row_label(row, label);
+        snprintf(label + strlen(label), 13, "%u", seat + 1);
+        int half = i < r->half_price;
+        rs->label = label;
+        rs->type = half ? BILHETERIA__V1__TICKET_TYPE__TICKET_TYPE_MEIA
+                        : BILHETERIA__V1__TICKET_TYPE__TICKET_TYPE_INTEIRA;
+        rs->price_cents = half ? s->half_price_cents : s->price_cents;
+        res->seats_subtotal_cents += rs->price_cents;
+        res->seats[i] = rs;
+        store_seat rec = {res->id, res->expires_at_ms, half};
+        if ((rc = store_seat_put(t, s->id, idx[i], &rec)) != STORE_OK)
+            return srv_store_fail(c, rc, "seat");
+    }
+    res->n_seats = n;
+    res->total_cents = res->seats_subtotal_cents + res->items_subtotal_cents;
+    if ((rc = half_adjust(t, s->id, r->half_price)) != STORE_OK ||
+        (rc = store_resv_put(t, res, 1)) != STORE_OK ||
+        (rc = store_resv_expiry_add(t, res->expires_at_ms, res->id)) != STORE_OK)
+        return srv_store_fail(c, rc, "reservation");
+    resp->reservation = res;
+    c->resp = &resp->base;
+    return 0;
+}
+
+static int
+get_reservation(srv_call *c, store_txn *t)
+{
+    const Bilheteria__V1__GetReservationRequest *r = (const void *)c->req;
+    Bilheteria__V1__GetReservationResponse *resp = SRV_NEW(
+        c, Bilheteria__V1__GetReservationResponse, bilheteria__v1__get_reservation_response);
+    if (resp == NULL)
+        return srv_fail(c, E_NOMEM, "out of memory");
+    if (load_resv(c, t, r->id, &resp->reservation))
+        return c->code;
+    srv_resv_view(resp->reservation, c->now_ms);
+    c->resp = &resp->base;
+    return 0;
+}
+
+static int
+list_reservations(srv_call *c, store_txn *t)
+{
+    const Bilheteria__V1__ListReservationsRequest *r = (const void *)c->req;
+    size_t limit;
+    uint64_t from;
+    store_page pg;
+    if (srv_check_str(c, "user_id", r->user_id, USER_MAX, 1) ||
+        srv_page_size(c, r->page_size, &limit) ||
+        srv_page_token_parse(c, 'r', r->page_token, &from))
+        return c->code;
+    Bilheteria__V1__ListReservationsResponse *resp = SRV_NEW(
+        c, Bilheteria__V1__ListReservationsResponse, bilheteria__v1__list_reservations_response);
+    if (resp == NULL)
+        return srv_fail(c, E_NOMEM, "out of memory");
+    int rc = store_resv_list_by_user(t, r->user_id, from, limit, &c->arena->pc, &pg);
+    if (rc != STORE_OK)
+        return srv_store_fail(c, rc, "reservations");
+    resp->reservations = (Bilheteria__V1__Reservation **)pg.items;
+    resp->n_reservations = pg.n;
+    for (size_t i = 0; i < pg.n; i++)
+        srv_resv_view(resp->reservations[i], c->now_ms);
+    srv_page_token(c, 'r', pg.next_id, &resp->next_page_token);
+    c->resp = &resp->base;
+    return 0;
+}
+
+static int
+cancel_reservation(srv_call *c, store_txn *t)
+{
+    const Bilheteria__V1__CancelReservationRequest *r = (const void *)c->req;
+    Bilheteria__V1__CancelReservationResponse *resp = SRV_NEW(
+        c, Bilheteria__V1__CancelReservationResponse, bilheteria__v1__cancel_reservation_response);
+    Bilheteria__V1__Reservation *res = NULL;
+    if (resp == NULL)
+        return srv_fail(c, E_NOMEM, "out of memory");
+    if (load_resv(c, t, r->id, &res))
+        return c->code;
+    int status = res->status;
+    if (status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING &&
+        res->expires_at_ms <= c->now_ms) {
+        /* Lapsed: release it as the sweeper would, and say so. */
+        int rc = srv_resv_release(t, &c->arena->pc, res,
+                                  BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED,
+                                  c->now_ms);
+        if (rc != STORE_OK)
+            return srv_store_fail(c, rc, "reservation");
+        status = res->status;
+    }
+    if (status != BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING)
+        return srv_fail(c, E_PRECOND, "reservation %llu is %s; only a PENDING one can be cancelled",
+                        (unsigned long long)res->id, srv_resv_status_name(status));
+    int rc = srv_resv_release(t, &c->arena->pc, res,
+                              BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CANCELLED,
+                              c->now_ms);
+    if (rc != STORE_OK)
+        return srv_store_fail(c, rc, "reservation");
+    resp->reservation = res;
+    c->resp = &resp->base;
+    return 0;
+}
+
+const srv_impl srv_reservation_impls[] = {
+    {"bilheteria.v1.ReservationService/CreateReservation", SRV_WRITE, create_reservation, 0},
+    {"bilheteria.v1.ReservationService/GetReservation", SRV_READ, get_reservation, 0},
+    {"bilheteria.v1.ReservationService/ListReservations", SRV_READ, list_reservations, 0},
+    {"bilheteria.v1.ReservationService/CancelReservation", SRV_WRITE, cancel_reservation, 0},
+    {NULL, 0, NULL, 0},
+};

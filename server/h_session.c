@@ -1,0 +1,211 @@
+/* SessionService: showtimes with a rectangular seat layout, and the seat map. */
+#include <string.h>
+
+#include "bilheteria/v1/rpc.pb-c.h"
+#include "srv.h"
+
+#define E_INVALID BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT
+#define E_NOMEM BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED
+#define ROWS_MAX (26 * 26)
+#define SEATS_PER_ROW_MAX 1000
+#define PRICE_MAX 100000000
+
+static int
+create_session(srv_call *c, store_txn *t)
+{
+    const Bilheteria__V1__CreateSessionRequest *r = (const void *)c->req;
+    int rc;
+    if (srv_check_str(c, "room", r->room, 100, 0))
+        return c->code;
+    if (r->event_id == 0)
+        return srv_fail(c, E_INVALID, "event_id is required");
+    if (r->starts_at_ms <= 0)
+        return srv_fail(c, E_INVALID, "starts_at_ms must be a positive Unix time in ms, got %lld",
+                        (long long)r->starts_at_ms);
+    if (r->rows < 1 || r->rows > ROWS_MAX)
+        return srv_fail(c, E_INVALID, "rows must be in 1..%d (A..ZZ), got %u", ROWS_MAX, r->rows);
+    if (r->seats_per_row < 1 || r->seats_per_row > SEATS_PER_ROW_MAX)
+        return srv_fail(c, E_INVALID, "seats_per_row must be in 1..%d, got %u",
+                        SEATS_PER_ROW_MAX, r->seats_per_row);
+    if (r->price_cents < 0 || r->price_cents > PRICE_MAX)
+        return srv_fail(c, E_INVALID, "price_cents must be in 0..%d, got %lld", PRICE_MAX,
+                        (long long)r->price_cents);
+    int64_t half = r->price_cents / 2;
+    if (r->half_price_cents != 0 && r->half_price_cents != half)
+        return srv_fail(c, E_INVALID,
+                        "half_price_cents %lld is not half of price_cents %lld: meia-entrada "
+                        "is exactly half (%lld), never another discount",
+                        (long long)r->half_price_cents, (long long)r->price_cents,
+                        (long long)half);
+    uint32_t capacity = r->rows * r->seats_per_row;
+    if (r->half_price_cap > capacity)
+        return srv_fail(c, E_INVALID, "half_price_cap %u is above the capacity of %u seats",
+                        r->half_price_cap, capacity);
+    Bilheteria__V1__Event *ev = NULL;
+    rc = store_event_get(t, r->event_id, &c->arena->pc, &ev);
+    if (rc == STORE_NOTFOUND)
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__NOT_FOUND, "event %llu does not exist",
+                        (unsigned long long)r->event_id);
+    if (rc != STORE_OK)
+        return srv_store_fail(c, rc, "event");
+
+    Bilheteria__V1__Session *s = SRV_NEW(c, Bilheteria__V1__Session, bilheteria__v1__session);
+    Bilheteria__V1__CreateSessionResponse *resp = SRV_NEW(
+        c, Bilheteria__V1__CreateSessionResponse, bilheteria__v1__create_session_response);
+    if (s == NULL || resp == NULL)
+        return srv_fail(c, E_NOMEM, "out of memory");
+    if ((rc = store_next_id(t, STORE_SEQ_SESSION, &s->id)) != STORE_OK)
+        return srv_store_fail(c, rc, "session id");
+    s->event_id = r->event_id;
+    s->starts_at_ms = r->starts_at_ms;
+    s->room = r->room;
+    s->rows = r->rows;
+    s->seats_per_row = r->seats_per_row;
+    s->capacity = capacity;
+    s->price_cents = r->price_cents;
+    s->half_price_cents = half;
+    /* 40% of capacity by default: the share of meia-entrada the law
+     * guarantees. */
+    s->half_price_cap = r->half_price_cap ? r->half_price_cap : capacity * 2 / 5;
+    s->created_at_ms = c->now_ms;
+    if ((rc = store_session_put(t, s)) != STORE_OK)
+        return srv_store_fail(c, rc, "session");
+    resp->session = s;
+    c->resp = &resp->base;
+    return 0;
+}
+
+static int
+load_session(srv_call *c, store_txn *t, uint64_t id, Bilheteria__V1__Session **out)
+{
+    int rc = store_session_get(t, id, &c->arena->pc, out);
+    if (rc == STORE_NOTFOUND)
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__NOT_FOUND,
+                        "session %llu does not exist", (unsigned long long)id);
+    if (rc != STORE_OK)
+        return srv_store_fail(c, rc, "session");
+    return 0;
+}
+
+static int
+get_session(srv_call *c, store_txn *t)
+{
+    const Bilheteria__V1__GetSessionRequest *r = (const void *)c->req;
+    Bilheteria__V1__GetSessionResponse *resp =
+        SRV_NEW(c, Bilheteria__V1__GetSessionResponse, bilheteria__v1__get_session_response);
+    if (resp == NULL)
+        return srv_fail(c, E_NOMEM, "out of memory");
+    if (load_session(c, t, r->id, &resp->session))
+        return c->code;
+    c->resp = &resp->base;
+    return 0;
+}
+
+static int
+list_sessions(srv_call *c, store_txn *t)
+{
+    const Bilheteria__V1__ListSessionsRequest *r = (const void *)c->req;
+    size_t limit;
+    uint64_t from;
+    store_page pg;
+    if (srv_page_size(c, r->page_size, &limit) ||
+        srv_page_token_parse(c, 's', r->page_token, &from))
+        return c->code;
+    Bilheteria__V1__ListSessionsResponse *resp = SRV_NEW(
+        c, Bilheteria__V1__ListSessionsResponse, bilheteria__v1__list_sessions_response);
+    if (resp == NULL)
+        return srv_fail(c, E_NOMEM, "out of memory");
+    if (r->event_id != 0) {
+        Bilheteria__V1__Event *ev = NULL;
+        int rc = store_event_get(t, r->event_id, &c->arena->pc, &ev);
+        if (rc == STORE_NOTFOUND)
+            return srv_fail(c, BILHETERIA__V1__STATUS_CODE__NOT_FOUND,
+                            "event %llu does not exist", (unsigned long long)r->event_id);
+        if (rc != STORE_OK)
+            return srv_store_fail(c, rc, "event");
+    }
+    int rc = store_session_list(t, r->event_id, from, limit, &c->arena->pc, &pg);
+    if (rc != STORE_OK)
+        return srv_store_fail(c, rc, "sessions");
+    resp->sessions = (Bilheteria__V1__Session **)pg.items;
+    resp->n_sessions = pg.n;
+    srv_page_token(c, 's', pg.next_id, &resp->next_page_token);
+    c->resp = &resp->base;
+    return 0;
+}
+
+struct map_scan {
+    Bilheteria__V1__GetSeatMapResponse *resp;
+    uint32_t per_row, capacity;
+    int64_t now;
+    uint32_t half_live;
+};
+
+static int
+map_seat(void *arg, uint32_t idx, const store_seat *seat)
+{
+    struct map_scan *ms = arg;
+    if (idx >= ms->capacity)
+        return 0;
+    char *cell = &ms->resp->rows[idx / ms->per_row]->states[idx % ms->per_row];
+    if (seat->expires_at_ms == 0) {
+        *cell = 'x';
+        ms->resp->sold++;
+    } else if (seat->expires_at_ms > ms->now) {
+        *cell = 'h';
+        ms->resp->held++;
+    } else {
+        return 0;  /* an expired hold is available, swept or not */
+    }
+    if (seat->half)
+        ms->half_live++;
+    return 0;
+}
+
+static int
+get_seat_map(srv_call *c, store_txn *t)
+{
+    const Bilheteria__V1__GetSeatMapRequest *r = (const void *)c->req;
+    Bilheteria__V1__GetSeatMapResponse *resp =
+        SRV_NEW(c, Bilheteria__V1__GetSeatMapResponse, bilheteria__v1__get_seat_map_response);
+    if (resp == NULL)
+        return srv_fail(c, E_NOMEM, "out of memory");
+    if (load_session(c, t, r->session_id, &resp->session))
+        return c->code;
+    const Bilheteria__V1__Session *s = resp->session;
+    resp->rows = srv_arena_alloc(c->arena, s->rows * sizeof(*resp->rows));
+    if (resp->rows == NULL)
+        return srv_fail(c, E_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < s->rows; i++) {
+        Bilheteria__V1__SeatRow *row = SRV_NEW(c, Bilheteria__V1__SeatRow, bilheteria__v1__seat_row);
+        char *label = srv_arena_alloc(c->arena, 4);
+        char *states = srv_arena_alloc(c->arena, s->seats_per_row + 1);
+        if (row == NULL || label == NULL || states == NULL)
+            return srv_fail(c, E_NOMEM, "out of memory");
+        srv_row_label(i, label);
+        memset(states, '.', s->seats_per_row);
+        states[s->seats_per_row] = 0;
+        row->label = label;
+        row->states = states;
+        resp->rows[i] = row;
+    }
+    resp->n_rows = s->rows;
+    struct map_scan ms = {resp, s->seats_per_row, s->capacity, c->now_ms, 0};
+    int rc = store_seat_scan(t, s->id, map_seat, &ms);
+    if (rc != STORE_OK)
+        return srv_store_fail(c, rc, "seats");
+    resp->available = s->capacity - resp->held - resp->sold;
+    resp->half_price_remaining =
+        ms.half_live >= s->half_price_cap ? 0 : s->half_price_cap - ms.half_live;
+    resp->as_of_ms = c->now_ms;
+    c->resp = &resp->base;
+    return 0;
+}
+
+const srv_impl srv_session_impls[] = {
+    {"bilheteria.v1.SessionService/CreateSession", SRV_WRITE, create_session, 0},
+    {"bilheteria.v1.SessionService/GetSession", SRV_READ, get_session, 0},
+    {"bilheteria.v1.SessionService/ListSessions", SRV_READ, list_sessions, 0},
+    {"bilheteria.v1.SessionService/GetSeatMap", SRV_READ, get_seat_map, 0},
+    {NULL, 0, NULL, 0},
+};

@@ -1,0 +1,282 @@
+/* The nng side: one REP socket, many contexts, each with its own aio and
+ * arena. A context's callback decodes the envelope, finds the method, and
+ * either answers a read at once or hands a write to the writer thread and
+ * returns: nng's callbacks never block. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+
+#include "bilheteria/v1/rpc.pb-c.h"
+#include "srv.h"
+
+#define IDEM_KEY_MAX 255
+#define AUTH_TOKEN_MAX 200
+/* The transport's hard limit; requests between max_request and this get a
+ * clear RESOURCE_EXHAUSTED, above it nng drops the connection. */
+#define RECV_HARD_MAX (64u << 20)
+
+typedef struct srv_worker {
+    srv_listener *l;
+    nng_ctx ctx;
+    nng_aio *aio;
+    int sending;
+    uint64_t request_id;
+    srv_arena arena;
+    srv_call call;
+} srv_worker;
+
+struct srv_listener {
+    nng_socket sock;
+    srv_worker *w;
+    int n;
+    store *st;
+    srv_writer *wr;
+    const srv_config *cfg;
+};
+
+static void
+start_recv(srv_worker *w)
+{
+    w->sending = 0;
+    nng_ctx_recv(w->ctx, w->aio);
+}
+
+/* Builds the response envelope and sends it on the worker's context. */
+static void
+reply(void *arg)
+{
+    srv_worker *w = arg;
+    srv_call *c = &w->call;
+    Bilheteria__V1__ResponseEnvelope env = BILHETERIA__V1__RESPONSE_ENVELOPE__INIT;
+    nng_msg *msg = NULL;
+    if (c->code == 0 && c->resp_bytes == NULL && c->resp != NULL) {
+        size_t n = protobuf_c_message_get_packed_size(c->resp);
+        uint8_t *buf = srv_arena_alloc(&w->arena, n ? n : 1);
+        if (buf == NULL) {
+            srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
+        } else {
+            protobuf_c_message_pack(c->resp, buf);
+            c->resp_bytes = buf;
+            c->resp_len = n;
+        }
+    }
+    env.status = (Bilheteria__V1__StatusCode)c->code;
+    env.message = c->msg;
+    env.request_id = w->request_id;
+    env.replayed = c->replayed;
+    if (c->code == 0 && c->resp_bytes != NULL) {
+        env.payload.data = (uint8_t *)c->resp_bytes;
+        env.payload.len = c->resp_len;
+    }
+    size_t n = bilheteria__v1__response_envelope__get_packed_size(&env);
+    if (nng_msg_alloc(&msg, n) != 0) {
+        /* Nothing to send: the caller times out. Take the next request. */
+        start_recv(w);
+        return;
+    }
+    bilheteria__v1__response_envelope__pack(&env, nng_msg_body(msg));
+    nng_aio_set_msg(w->aio, msg);
+    w->sending = 1;
+    nng_ctx_send(w->ctx, w->aio);
+}
+
+static int
+is_utf8_printable(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20)
+            return 0;
+    return 1;
+}
+
+static void
+handle(srv_worker *w, nng_msg *msg)
+{
+    srv_listener *l = w->l;
+    srv_call *c = &w->call;
+    const srv_config *cfg = l->cfg;
+    size_t len = nng_msg_len(msg);
+
+    srv_arena_reset(&w->arena);
+    memset(c, 0, sizeof(*c));
+    c->arena = &w->arena;
+    c->cfg = cfg;
+    c->identity = "";
+    c->idem_key = "";
+    w->request_id = 0;
+    int64_t recv_ms = srv_now_ms();
+
+    if (len > cfg->max_request) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
+                 "request of %zu bytes is over the server's limit of %zu bytes", len,
+                 cfg->max_request);
+        nng_msg_free(msg);
+        goto answer;
+    }
+    /* protobuf-c copies strings and bytes out of the buffer, so the message
+     * can go back to nng right after unpacking. */
+    Bilheteria__V1__RequestEnvelope *env = bilheteria__v1__request_envelope__unpack(
+        &w->arena.pc, len, nng_msg_body(msg));
+    nng_msg_free(msg);
+    if (env == NULL) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                 "request envelope of %zu bytes does not decode as "
+                 "bilheteria.v1.RequestEnvelope", len);
+        goto answer;
+    }
+    w->request_id = env->request_id;
+    const srv_method *m = srv_registry_find(env->method);
+    if (m == NULL || m->impl == NULL) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNIMPLEMENTED,
+                 "method \"%.*s\" is not implemented by this server", 128,
+                 is_utf8_printable(env->method) ? env->method : "(unprintable)");
+        goto answer;
+    }
+    c->m = m;
+    if (strlen(env->auth_token) > AUTH_TOKEN_MAX) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                 "auth_token is %zu bytes; the limit is %d", strlen(env->auth_token),
+                 AUTH_TOKEN_MAX);
+        goto answer;
+    }
+    size_t klen = strlen(env->idempotency_key);
+    if (klen > IDEM_KEY_MAX) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                 "idempotency_key is %zu bytes; the limit is %d", klen, IDEM_KEY_MAX);
+        goto answer;
+    }
+    if (m->impl->idem_required && klen == 0) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                 "%s requires an idempotency key (1..%d bytes)", m->name, IDEM_KEY_MAX);
+        goto answer;
+    }
+    c->identity = env->auth_token;
+    c->idem_key = m->impl->kind == SRV_WRITE ? env->idempotency_key : "";
+    if (env->timeout_ms != 0)
+        c->deadline_ms = recv_ms + env->timeout_ms;
+    c->req = protobuf_c_message_unpack(m->desc->input, &w->arena.pc, env->payload.len,
+                                       env->payload.data);
+    if (c->req == NULL) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                 "payload of %zu bytes is not a valid %s", env->payload.len,
+                 m->desc->input->name);
+        goto answer;
+    }
+    if (m->impl->kind == SRV_WRITE) {
+        srv_writer_submit(l->wr, c, reply, w);
+        return;
+    }
+    srv_dispatch_read(c, l->st);
+answer:
+    reply(w);
+}
+
+static void
+worker_cb(void *arg)
+{
+    srv_worker *w = arg;
+    int rv = nng_aio_result(w->aio);
+    if (w->sending) {
+        if (rv != 0)
+            nng_msg_free(nng_aio_get_msg(w->aio));
+        if (rv == NNG_ECLOSED)
+            return;
+        start_recv(w);
+        return;
+    }
+    if (rv != 0) {
+        if (rv != NNG_ECLOSED)
+            start_recv(w);
+        return;
+    }
+    handle(w, nng_aio_get_msg(w->aio));
+}
+
+int
+srv_listener_start(srv_listener **out, const srv_config *cfg, store *st,
+                   srv_writer *wr, char *err, size_t errlen)
+{
+    int rv;
+    srv_listener *l = calloc(1, sizeof(*l));
+    if (l == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    l->cfg = cfg;
+    l->st = st;
+    l->wr = wr;
+    if ((rv = nng_rep0_open(&l->sock)) != 0) {
+        snprintf(err, errlen, "nng_rep0_open: %s", nng_strerror(rv));
+        free(l);
+        return -1;
+    }
+    size_t hard = cfg->max_request > RECV_HARD_MAX ? cfg->max_request : RECV_HARD_MAX;
+    nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, hard);
+    l->w = calloc((size_t)cfg->workers, sizeof(srv_worker));
+    if (l->w == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < cfg->workers; i++) {
+        srv_worker *w = &l->w[i];
+        w->l = l;
+        if (srv_arena_init(&w->arena, 1 << 14) != 0 ||
+            (rv = nng_aio_alloc(&w->aio, worker_cb, w)) != 0 ||
+            (rv = nng_ctx_open(&w->ctx, l->sock)) != 0) {
+            snprintf(err, errlen, "cannot set up context %d: %s", i,
+                     rv ? nng_strerror(rv) : "out of memory");
+            goto fail;
+        }
+        l->n = i + 1;
+    }
+    for (int i = 0; i < cfg->n_listen; i++) {
+        nng_listener lst;
+        if ((rv = nng_listener_create(&lst, l->sock, cfg->listen[i])) != 0 ||
+            (rv = nng_listener_set_size(lst, NNG_OPT_RECVMAXSZ, hard)) != 0 ||
+            (rv = nng_listener_start(lst, 0)) != 0) {
+            snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen[i],
+                     nng_strerror(rv));
+            goto fail;
+        }
+        int port = 0;
+        if (strncmp(cfg->listen[i], "tcp", 3) == 0 &&
+            nng_listener_get_int(lst, NNG_OPT_TCP_BOUND_PORT, &port) == 0 && !cfg->quiet) {
+            fprintf(stderr, "bilheteria-server: listening on %s (port %d)\n",
+                    cfg->listen[i], port);
+        } else if (!cfg->quiet) {
+            fprintf(stderr, "bilheteria-server: listening on %s\n", cfg->listen[i]);
+        }
+    }
+    for (int i = 0; i < l->n; i++)
+        start_recv(&l->w[i]);
+    *out = l;
+    return 0;
+fail:
+    srv_listener_close(l);
+    srv_listener_free(l);
+    return -1;
+}
+
+void
+srv_listener_close(srv_listener *l)
+{
+    if (l != NULL)
+        nng_close(l->sock);
+}
+
+void
+srv_listener_free(srv_listener *l)
+{
+    if (l == NULL)
+        return;
+    for (int i = 0; i < l->n; i++) {
+        nng_aio_stop(l->w[i].aio);
+        nng_aio_free(l->w[i].aio);
+        srv_arena_fini(&l->w[i].arena);
+    }
+    free(l->w);
+    free(l);
+}

@@ -1,0 +1,188 @@
+/* bilheteria-server: flags, start-up, and a clean stop on SIGINT/SIGTERM. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "srv.h"
+
+static const char usage[] =
+    "usage: bilheteria-server [options]\n"
+    "\n"
+    "Runs the Bilheteria box-office service: protobuf-c over nng REQ/REP,\n"
+    "data in LMDB. Stops cleanly on SIGINT or SIGTERM.\n"
+    "\n"
+    "options:\n"
+    "  --listen URL           listen here; repeatable (tcp://HOST:PORT, ipc:///PATH)\n"
+    "                         default tcp://127.0.0.1:7450\n"
+    "  --data-dir DIR         LMDB environment directory (default ./bilheteria-data)\n"
+    "  --map-size-mb N        initial LMDB map size in MiB (default 1024); the map\n"
+    "                         grows by doubling when it fills\n"
+    "  --no-sync              UNSAFE: do not fsync commits. Faster, but a crash or\n"
+    "                         power loss loses the last acknowledged writes\n"
+    "  --hold-ttl-s N         default and longest seat hold, seconds (default 600)\n"
+    "  --max-seats N          most seats in one reservation (default 10)\n"
+    "  --idempotency-retention-s N\n"
+    "                         how long idempotency keys are kept (default 86400)\n"
+    "  --sweep-interval-ms N  how often expired holds are swept (default 1000)\n"
+    "  --workers N            concurrent requests in flight (nng contexts, default 128)\n"
+    "  --max-request-kb N     requests above this get RESOURCE_EXHAUSTED (default 1024)\n"
+    "  --quiet                no start-up banner\n"
+    "  --help                 this text\n"
+    "  --version              print the version\n";
+
+static int
+parse_num(const char *flag, const char *v, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long n = v ? strtoll(v, &end, 10) : 0;
+    if (v == NULL || errno != 0 || end == v || *end != 0 || n < min || n > max) {
+        fprintf(stderr, "bilheteria-server: %s: expected an integer in %lld..%lld, got \"%s\"\n",
+                flag, min, max, v ? v : "");
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+static int
+parse_args(int argc, char **argv, srv_config *cfg)
+{
+    long long n;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage, stdout);
+            exit(0);
+        } else if (strcmp(a, "--version") == 0) {
+            printf("bilheteria-server %s\n", SRV_VERSION);
+            exit(0);
+        } else if (strcmp(a, "--no-sync") == 0) {
+            cfg->no_sync = 1;
+            continue;
+        } else if (strcmp(a, "--quiet") == 0) {
+            cfg->quiet = 1;
+            continue;
+        }
+        if (v == NULL) {
+            fprintf(stderr, "bilheteria-server: %s needs a value (try --help)\n", a);
+            return -1;
+        }
+        i++;
+        if (strcmp(a, "--listen") == 0) {
+            if (cfg->n_listen == (int)(sizeof(cfg->listen) / sizeof(cfg->listen[0]))) {
+                fprintf(stderr, "bilheteria-server: at most 8 --listen URLs\n");
+                return -1;
+            }
+            cfg->listen[cfg->n_listen++] = v;
+        } else if (strcmp(a, "--data-dir") == 0) {
+            cfg->data_dir = v;
+        } else if (strcmp(a, "--map-size-mb") == 0) {
+            if (parse_num(a, v, 1, 1 << 20, &n)) return -1;
+            cfg->map_size_mb = (size_t)n;
+        } else if (strcmp(a, "--hold-ttl-s") == 0) {
+            if (parse_num(a, v, 1, 7 * 86400, &n)) return -1;
+            cfg->hold_ttl_ms = n * 1000;
+        } else if (strcmp(a, "--max-seats") == 0) {
+            if (parse_num(a, v, 1, 1000, &n)) return -1;
+            cfg->max_seats = (uint32_t)n;
+        } else if (strcmp(a, "--idempotency-retention-s") == 0) {
+            if (parse_num(a, v, 1, 365LL * 86400, &n)) return -1;
+            cfg->idem_retention_ms = n * 1000;
+        } else if (strcmp(a, "--sweep-interval-ms") == 0) {
+            if (parse_num(a, v, 10, 3600000, &n)) return -1;
+            cfg->sweep_interval_ms = (int)n;
+        } else if (strcmp(a, "--workers") == 0) {
+            if (parse_num(a, v, 1, 4096, &n)) return -1;
+            cfg->workers = (int)n;
+        } else if (strcmp(a, "--max-request-kb") == 0) {
+            if (parse_num(a, v, 1, 65536, &n)) return -1;
+            cfg->max_request = (size_t)n * 1024;
+        } else {
+            fprintf(stderr, "bilheteria-server: unknown option \"%s\" (try --help)\n", a);
+            return -1;
+        }
+    }
+    if (cfg->n_listen == 0)
+        cfg->listen[cfg->n_listen++] = "tcp://127.0.0.1:7450";
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    srv_config cfg = {
+        .data_dir = "./bilheteria-data",
+        .map_size_mb = 1024,
+        .workers = 128,
+        .max_request = 1 << 20,
+        .hold_ttl_ms = 600 * 1000,
+        .idem_retention_ms = 86400LL * 1000,
+        .max_seats = 10,
+        .sweep_interval_ms = 1000,
+    };
+    store *st = NULL;
+    srv_writer *wr = NULL;
+    srv_listener *l = NULL;
+    char err[512];
+    int status = 1, sig = 0;
+
+    if (parse_args(argc, argv, &cfg) != 0)
+        return 2;
+
+    /* Block the stop signals before any thread starts (nng's included), so
+     * that only sigwait below sees them. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (srv_registry_init() != 0) {
+        fprintf(stderr, "bilheteria-server: method registry overflow\n");
+        goto out;
+    }
+    store_config sc = {
+        .dir = cfg.data_dir,
+        .map_size = cfg.map_size_mb << 20,
+        .no_sync = cfg.no_sync,
+        .max_readers = (unsigned)cfg.workers + 64,
+    };
+    int rc = store_open(&st, &sc, err, sizeof(err));
+    if (rc != STORE_OK) {
+        fprintf(stderr, "bilheteria-server: %s\n", err);
+        goto out;
+    }
+    if (srv_writer_start(&wr, st, &cfg) != 0) {
+        fprintf(stderr, "bilheteria-server: cannot start the writer thread\n");
+        goto out;
+    }
+    if (srv_listener_start(&l, &cfg, st, wr, err, sizeof(err)) != 0) {
+        fprintf(stderr, "bilheteria-server: %s\n", err);
+        goto out;
+    }
+    if (!cfg.quiet) {
+        fprintf(stderr,
+                "bilheteria-server %s: data in %s (fsync %s), holds %" PRId64 " s, "
+                "%d contexts\n"
+                "try: bilheteria --server %s health\n",
+                SRV_VERSION, cfg.data_dir, cfg.no_sync ? "OFF, unsafe" : "on",
+                cfg.hold_ttl_ms / 1000, cfg.workers, cfg.listen[0]);
+    }
+    sigwait(&set, &sig);
+    if (!cfg.quiet)
+        fprintf(stderr, "bilheteria-server: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    status = 0;
+out:
+    srv_listener_close(l);
+    srv_writer_stop(wr);
+    srv_listener_free(l);
+    store_close(st);
+    return status;
+}

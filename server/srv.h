@@ -1,0 +1,153 @@
+/*
+ * Internal header of the server: the per-request call, the handler
+ * registry, the writer, and the helpers shared by the handler files.
+ */
+#ifndef BH_SRV_H
+#define BH_SRV_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bilheteria/services.h"
+#include "store.h"
+
+#define SRV_VERSION "0.1.0"
+#define SRV_MSG_MAX 512
+
+/* ---- arena: one per request context, reset between requests ---- */
+typedef struct srv_arena_block srv_arena_block;
+typedef struct srv_arena {
+    srv_arena_block *head;   /* current block */
+    srv_arena_block *first;  /* kept across resets */
+    ProtobufCAllocator pc;   /* protobuf-c allocator over this arena */
+} srv_arena;
+
+int srv_arena_init(srv_arena *a, size_t first_block);
+void *srv_arena_alloc(srv_arena *a, size_t n);  /* NULL when out of memory */
+char *srv_arena_strdup(srv_arena *a, const char *s);
+void srv_arena_reset(srv_arena *a);
+void srv_arena_fini(srv_arena *a);
+
+/* ---- configuration ---- */
+typedef struct srv_config {
+    const char *listen[8];
+    int n_listen;
+    const char *data_dir;
+    size_t map_size_mb;
+    int no_sync;
+    int workers;             /* nng contexts */
+    size_t max_request;      /* bytes answered with RESOURCE_EXHAUSTED above */
+    int64_t hold_ttl_ms;     /* default and maximum hold time */
+    int64_t idem_retention_ms;
+    uint32_t max_seats;      /* per reservation */
+    int sweep_interval_ms;
+    int quiet;
+} srv_config;
+
+/* ---- one call in flight ---- */
+typedef struct srv_method srv_method;
+typedef struct srv_call {
+    const srv_method *m;
+    const ProtobufCMessage *req;   /* in the arena */
+    ProtobufCMessage *resp;        /* set by the handler on OK, in the arena */
+    const char *identity;          /* auth token; "" = anonymous */
+    const char *idem_key;          /* "" = none */
+    int64_t now_ms;                /* when the handler runs */
+    int64_t deadline_ms;           /* 0 = none */
+    int code;                      /* gRPC status */
+    int replayed;
+    char msg[SRV_MSG_MAX];
+    srv_arena *arena;
+    const srv_config *cfg;
+    const uint8_t *resp_bytes;     /* packed answer, if already packed */
+    size_t resp_len;
+    int map_full;                  /* a store call hit MDB_MAP_FULL */
+    /* The writer's queue. */
+    void (*done)(void *arg);
+    void *done_arg;
+    struct srv_call *wnext;
+} srv_call;
+
+typedef int (*srv_handler)(srv_call *c, store_txn *t);
+
+enum srv_kind { SRV_READ, SRV_WRITE };
+
+/* A handler file's table entry, keyed by full method name. */
+typedef struct srv_impl {
+    const char *method;          /* "bilheteria.v1.EventService/CreateEvent" */
+    enum srv_kind kind;
+    srv_handler fn;
+    int idem_required;           /* the call must carry an idempotency key */
+} srv_impl;
+
+struct srv_method {
+    char name[BH_METHOD_NAME_MAX];
+    const ProtobufCMethodDescriptor *desc;
+    const srv_impl *impl;        /* NULL = UNIMPLEMENTED */
+};
+
+extern const srv_impl srv_event_impls[];
+extern const srv_impl srv_session_impls[];
+extern const srv_impl srv_product_impls[];
+extern const srv_impl srv_health_impls[];
+extern const srv_impl srv_reservation_impls[];
+extern const srv_impl srv_payment_impls[];
+
+/* ---- registry (dispatch.c) ---- */
+int srv_registry_init(void);
+const srv_method *srv_registry_find(const char *full_name);
+size_t srv_registry_count(void);
+const srv_method *srv_registry_at(size_t i);
+
+/* Runs a call's handler with idempotency checks in an open transaction (the
+ * writer's nested one for writes). Sets c->code, c->msg, c->resp. */
+void srv_dispatch_read(srv_call *c, store *st);
+
+/* ---- helpers (util.c) ---- */
+int64_t srv_now_ms(void);
+/* When the process started (set by srv_registry_init). */
+int64_t srv_started_ms(void);
+/* Sets c->code and c->msg; returns code. */
+int srv_fail(srv_call *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Maps a store error to a status with a message naming what failed. */
+int srv_store_fail(srv_call *c, int rc, const char *what);
+/* Checks 1 <= len <= max (or 0 <= len when !required). */
+int srv_check_str(srv_call *c, const char *field, const char *v, size_t max, int required);
+/* Page size: 0 -> default 50; above 500 -> INVALID_ARGUMENT. */
+int srv_page_size(srv_call *c, uint32_t asked, size_t *out);
+/* Opaque page tokens carrying the next id, tagged with a kind. */
+void srv_page_token(srv_call *c, char kind, uint64_t next_id, char **out);
+int srv_page_token_parse(srv_call *c, char kind, const char *tok, uint64_t *next_id);
+/* Row labels: 0 -> "A", 25 -> "Z", 26 -> "AA" (bijective base 26). */
+void srv_row_label(uint32_t row, char out[4]);
+/* Parses "B12" into zero-based row and seat; -1 if malformed. */
+int srv_seat_parse(const char *label, uint32_t *row, uint32_t *seat);
+
+/* Allocates a message of descriptor d in the arena, initialised. */
+void *srv_new_msg(srv_call *c, const ProtobufCMessageDescriptor *d);
+#define SRV_NEW(c, type, lower) ((type *)srv_new_msg((c), &lower##__descriptor))
+
+/* ---- reservations: shared with the writer's sweeper ---- */
+/* Expires up to max PENDING reservations whose hold has lapsed. */
+int srv_resv_sweep(store_txn *t, srv_arena *a, int64_t now_ms, size_t max, size_t *n);
+
+/* ---- the writer (writer.c) ---- */
+typedef struct srv_writer srv_writer;
+typedef void (*srv_done_fn)(void *arg);  /* called after commit, from the writer */
+int srv_writer_start(srv_writer **out, store *st, const srv_config *cfg);
+/* Queues a write call; done(arg) runs once it is durable or failed. */
+void srv_writer_submit(srv_writer *w, srv_call *c, srv_done_fn done, void *arg);
+void srv_writer_stop(srv_writer *w);     /* applies what is queued, then stops */
+
+/* ---- the listener (listen.c) ---- */
+typedef struct srv_listener srv_listener;
+int srv_listener_start(srv_listener **out, const srv_config *cfg, store *st,
+                       srv_writer *w, char *err, size_t errlen);
+/* Closes the socket: no new calls; answers still to come fail quietly. */
+void srv_listener_close(srv_listener *l);
+/* Frees the listener; call after srv_writer_stop. Accepts NULL. */
+void srv_listener_free(srv_listener *l);
+
+#endif

@@ -1,0 +1,188 @@
+/* Helpers shared by the handler files: errors, validation, paging. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "bilheteria/v1/rpc.pb-c.h"
+#include "srv.h"
+
+int64_t
+srv_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+srv_fail(srv_call *c, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
+    va_end(ap);
+    c->code = code;
+    return code;
+}
+
+int
+srv_store_fail(srv_call *c, int rc, const char *what)
+{
+    switch (rc) {
+    case STORE_MAP_FULL:
+        c->map_full = 1;
+        /* The writer grows the map and retries; this reaches a caller only
+         * if growing failed. */
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
+                        "%s: storage is full", what);
+    case STORE_BUSY:
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
+                        "%s: too many concurrent readers, retry", what);
+    case STORE_NOMEM:
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
+                        "%s: out of memory", what);
+    default:
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INTERNAL, "%s: %s", what,
+                        store_strerror(rc));
+    }
+}
+
+int
+srv_check_str(srv_call *c, const char *field, const char *v, size_t max, int required)
+{
+    size_t n = strlen(v);
+    if (required && n == 0)
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                        "%s is required", field);
+    if (n > max)
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                        "%s is %zu bytes long; the limit is %zu", field, n, max);
+    return 0;
+}
+
+#define PAGE_DEFAULT 50
+#define PAGE_MAX 500
+
+int
+srv_page_size(srv_call *c, uint32_t asked, size_t *out)
+{
+    if (asked > PAGE_MAX)
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                        "page_size %" PRIu32 " is above the maximum of %d", asked,
+                        PAGE_MAX);
+    *out = asked ? asked : PAGE_DEFAULT;
+    return 0;
+}
+
+/* Token: kind letter, 16 hex digits of the next id, 2 hex digits of a
+ * check byte. Opaque to callers; its only promise is to resume a list. */
+static unsigned
+token_check(char kind, uint64_t id)
+{
+    uint64_t h = 1469598103934665603ULL ^ (unsigned char)kind;
+    for (int i = 0; i < 8; i++) {
+        h ^= (id >> (i * 8)) & 0xff;
+        h *= 1099511628211ULL;
+    }
+    return (unsigned)(h & 0xff);
+}
+
+void
+srv_page_token(srv_call *c, char kind, uint64_t next_id, char **out)
+{
+    char buf[32];
+    if (next_id == 0)
+        return;
+    snprintf(buf, sizeof(buf), "%c%016" PRIx64 "%02x", kind, next_id,
+             token_check(kind, next_id));
+    char *s = srv_arena_strdup(c->arena, buf);
+    if (s != NULL)
+        *out = s;
+}
+
+int
+srv_page_token_parse(srv_call *c, char kind, const char *tok, uint64_t *next_id)
+{
+    uint64_t id = 0;
+    unsigned check = 0;
+    size_t n = strlen(tok);
+    if (n == 0) {
+        *next_id = 0;
+        return 0;
+    }
+    if (n != 19 || tok[0] != kind)
+        goto bad;
+    for (size_t i = 1; i < 19; i++) {
+        char ch = tok[i];
+        unsigned d;
+        if (ch >= '0' && ch <= '9')
+            d = (unsigned)(ch - '0');
+        else if (ch >= 'a' && ch <= 'f')
+            d = (unsigned)(ch - 'a' + 10);
+        else
+            goto bad;
+        if (i <= 16)
+            id = (id << 4) | d;
+        else
+            check = (check << 4) | d;
+    }
+    if (id == 0 || check != token_check(kind, id))
+        goto bad;
+    *next_id = id;
+    return 0;
+bad:
+    return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                    "page_token \"%.40s\" is not a token this list returned", tok);
+}
+
+void
+srv_row_label(uint32_t row, char out[4])
+{
+    /* Bijective base 26: A..Z, AA..ZZ. Rows are at most 26*26. */
+    if (row < 26) {
+        out[0] = (char)('A' + row);
+        out[1] = 0;
+    } else {
+        uint32_t r = row - 26;
+        out[0] = (char)('A' + r / 26);
+        out[1] = (char)('A' + r % 26);
+        out[2] = 0;
+    }
+}
+
+int
+srv_seat_parse(const char *label, uint32_t *row, uint32_t *seat)
+{
+    size_t i = 0;
+    uint32_t r;
+    while (label[i] >= 'A' && label[i] <= 'Z')
+        i++;
+    if (i == 1)
+        r = (uint32_t)(label[0] - 'A');
+    else if (i == 2)
+        r = 26 + (uint32_t)(label[0] - 'A') * 26 + (uint32_t)(label[1] - 'A');
+    else
+        return -1;
+    uint32_t n = 0;
+    size_t digits = 0;
+    for (; label[i] >= '0' && label[i] <= '9'; i++, digits++) {
+        if (digits >= 6)
+            return -1;
+        n = n * 10 + (uint32_t)(label[i] - '0');
+    }
+    if (digits == 0 || label[i] != 0 || n == 0 || (digits > 1 && label[i - digits] == '0'))
+        return -1;
+    *row = r;
+    *seat = n - 1;
+    return 0;
+}
+
+void *
+srv_new_msg(srv_call *c, const ProtobufCMessageDescriptor *d)
+{
+    ProtobufCMessage *m = srv_arena_alloc(c->arena, d->sizeof_message);
+    if (m != NULL)
+        protobuf_c_message_init(d, m);
+    return m;
+}

@@ -1,0 +1,327 @@
+/* The single writer: every mutating call goes through this thread. It
+ * drains its queue, applies the whole batch in one LMDB write transaction
+ * (each call in a nested transaction, so one failure spoils nothing else),
+ * commits once (one fsync) and only then answers the calls: group commit.
+ * Acknowledged means durable. The hold-expiry and idempotency sweeps run
+ * here too, at the start of a batch, so they never race a write. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mbedtls/sha256.h>
+
+#include "bilheteria/v1/rpc.pb-c.h"
+#include "srv.h"
+
+#define SWEEP_BATCH 512
+#define IDEM_SWEEP_BATCH 1024
+#define IDEM_SWEEP_EVERY_MS 60000
+
+struct srv_writer {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    srv_call *head, *tail;
+    int stop;
+    store *st;
+    const srv_config *cfg;
+    srv_arena arena;          /* the sweeper's scratch space */
+    int64_t next_sweep_ms, next_idem_sweep_ms;
+};
+
+static int
+transient(int code)
+{
+    return code == BILHETERIA__V1__STATUS_CODE__UNAVAILABLE ||
+           code == BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED ||
+           code == BILHETERIA__V1__STATUS_CODE__ABORTED ||
+           code == BILHETERIA__V1__STATUS_CODE__INTERNAL ||
+           code == BILHETERIA__V1__STATUS_CODE__DEADLINE_EXCEEDED;
+}
+
+/* The fingerprint covers the method and the request as re-serialised by
+ * us: protobuf-c packs fields in number order, so two encodings of the same
+ * request (field order, defaults sent or not) fingerprint alike. */
+static int
+fingerprint(srv_call *c, uint8_t out[32])
+{
+    size_t n = protobuf_c_message_get_packed_size(c->req);
+    size_t ml = strlen(c->m->name);
+    uint8_t *buf = srv_arena_alloc(c->arena, ml + 1 + n);
+    if (buf == NULL)
+        return -1;
+    memcpy(buf, c->m->name, ml + 1);
+    protobuf_c_message_pack(c->req, buf + ml + 1);
+    return mbedtls_sha256_ret(buf, ml + 1 + n, out, 0) == 0 ? 0 : -1;
+}
+
+static int
+pack_resp(srv_call *c)
+{
+    size_t n = protobuf_c_message_get_packed_size(c->resp);
+    uint8_t *buf = srv_arena_alloc(c->arena, n ? n : 1);
+    if (buf == NULL)
+        return -1;
+    protobuf_c_message_pack(c->resp, buf);
+    c->resp_bytes = buf;
+    c->resp_len = n;
+    return 0;
+}
+
+static int
+idem_store(srv_call *c, store_txn *t, const uint8_t fp[32])
+{
+    Bilheteria__Store__IdemRecord rec = BILHETERIA__STORE__IDEM_RECORD__INIT;
+    rec.method = (char *)c->m->name;
+    rec.fingerprint.data = (uint8_t *)fp;
+    rec.fingerprint.len = 32;
+    rec.created_at_ms = c->now_ms;
+    rec.status = (uint32_t)c->code;
+    rec.message = c->msg;
+    rec.payload.data = (uint8_t *)c->resp_bytes;
+    rec.payload.len = c->code == 0 ? c->resp_len : 0;
+    return store_idem_put(t, c->identity, c->idem_key, &rec);
+}
+
+/* Applies one call inside the batch transaction. Returns STORE_MAP_FULL when
+ * the whole batch must be retried on a larger map, STORE_OK otherwise (the
+ * call's own outcome is in c->code). */
+static int
+apply(srv_writer *w, store_txn *parent, srv_call *c, int64_t now)
+{
+    (void)w;
+    store_txn *t = NULL;
+    uint8_t fp[32];
+    int rc;
+    c->now_ms = now;
+    c->code = 0;
+    c->msg[0] = 0;
+    c->resp = NULL;
+    c->resp_bytes = NULL;
+    c->resp_len = 0;
+    c->replayed = 0;
+    c->map_full = 0;
+    if (c->deadline_ms != 0 && now > c->deadline_ms) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__DEADLINE_EXCEEDED,
+                 "deadline passed before the write was applied; nothing was changed");
+        return STORE_OK;
+    }
+    if ((rc = store_nested_begin(parent, &t)) != STORE_OK) {
+        srv_store_fail(c, rc, "nested transaction");
+        return rc == STORE_MAP_FULL ? rc : STORE_OK;
+    }
+    int has_key = c->idem_key[0] != 0;
+    if (has_key) {
+        Bilheteria__Store__IdemRecord *rec = NULL;
+        if (fingerprint(c, fp) != 0) {
+            srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
+            goto abort;
+        }
+        rc = store_idem_get(t, c->identity, c->idem_key, &c->arena->pc, &rec);
+        if (rc == STORE_OK) {
+            if (strcmp(rec->method, c->m->name) != 0 || rec->fingerprint.len != 32 ||
+                memcmp(rec->fingerprint.data, fp, 32) != 0) {
+                srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                         "idempotency key \"%s\" was already used with a different "
+                         "request (%s); use a new key for a new request",
+                         c->idem_key, rec->method);
+            } else {
+                c->code = (int)rec->status;
+                snprintf(c->msg, sizeof(c->msg), "%s", rec->message);
+                c->resp_bytes = rec->payload.data;
+                c->resp_len = rec->payload.len;
+                c->replayed = 1;
+            }
+            goto abort;
+        }
+        if (rc != STORE_NOTFOUND) {
+            srv_store_fail(c, rc, "idempotency lookup");
+            goto abort;
+        }
+    }
+    c->code = c->m->impl->fn(c, t);
+    if (c->map_full)
+        goto abort;
+    if (c->code == 0) {
+        if (has_key) {
+            if (pack_resp(c) != 0) {
+                srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
+                goto abort;
+            }
+            if ((rc = idem_store(c, t, fp)) != STORE_OK) {
+                srv_store_fail(c, rc, "idempotency record");
+                goto abort;
+            }
+        }
+        rc = store_commit(t);
+        t = NULL;
+        if (rc != STORE_OK)
+            srv_store_fail(c, rc, "nested commit");
+        return c->map_full ? STORE_MAP_FULL : STORE_OK;
+    }
+abort:
+    store_abort(t);
+    if (c->map_full)
+        return STORE_MAP_FULL;
+    /* A definite refusal is part of the key's history too: a retry with the
+     * same key gets the same answer. Transient failures are not stored. */
+    if (has_key && !c->replayed && !transient(c->code) &&
+        c->code != BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT) {
+        rc = idem_store(c, parent, fp);
+        if (rc == STORE_MAP_FULL)
+            return rc;
+    }
+    return STORE_OK;
+}
+
+static int
+sweep(srv_writer *w, store_txn *t, int64_t now)
+{
+    int rc = STORE_OK;
+    size_t n = 0;
+    if (now >= w->next_sweep_ms) {
+        rc = srv_resv_sweep(t, &w->arena, now, SWEEP_BATCH, &n);
+        /* A full batch means more are waiting: come back at once. */
+        w->next_sweep_ms = n == SWEEP_BATCH ? now : now + w->cfg->sweep_interval_ms;
+    }
+    if (rc == STORE_OK && now >= w->next_idem_sweep_ms) {
+        rc = store_idem_sweep(t, now - w->cfg->idem_retention_ms, IDEM_SWEEP_BATCH, &n);
+        w->next_idem_sweep_ms = n == IDEM_SWEEP_BATCH ? now : now + IDEM_SWEEP_EVERY_MS;
+    }
+    return rc;
+}
+
+static void
+run_batch(srv_writer *w, srv_call *list)
+{
+    store_txn *t = NULL;
+    int rc, tries = 0;
+again:
+    srv_arena_reset(&w->arena);
+    int64_t now = srv_now_ms();
+    if ((rc = store_write_begin(w->st, &t)) != STORE_OK)
+        goto fail;
+    rc = sweep(w, t, now);
+    if (rc != STORE_OK && rc != STORE_MAP_FULL) {
+        fprintf(stderr, "bilheteria-server: sweep failed: %s\n", store_strerror(rc));
+        rc = STORE_OK;
+    }
+    for (srv_call *c = list; c != NULL && rc == STORE_OK; c = c->wnext)
+        rc = apply(w, t, c, now);
+    if (rc == STORE_OK) {
+        rc = store_commit(t);
+        t = NULL;
+    }
+    if (rc == STORE_MAP_FULL && tries++ < 8) {
+        store_abort(t);
+        t = NULL;
+        size_t old = store_map_size(w->st);
+        if (store_grow(w->st) == STORE_OK) {
+            fprintf(stderr, "bilheteria-server: map full at %zu MiB, grown to %zu MiB\n",
+                    old >> 20, store_map_size(w->st) >> 20);
+            goto again;
+        }
+    }
+fail:
+    store_abort(t);
+    for (srv_call *c = list, *next; c != NULL; c = next) {
+        next = c->wnext;
+        if (rc != STORE_OK && (c->code == 0 || c->replayed)) {
+            /* Nothing of the batch is durable: no call may report success. */
+            srv_store_fail(c, rc, "commit");
+            c->code = BILHETERIA__V1__STATUS_CODE__UNAVAILABLE;
+            c->replayed = 0;
+            c->resp = NULL;
+            c->resp_bytes = NULL;
+        }
+        c->done(c->done_arg);
+    }
+}
+
+static void *
+writer_main(void *arg)
+{
+    srv_writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (w->head == NULL && !w->stop) {
+            int64_t now = srv_now_ms();
+            if (now >= w->next_sweep_ms)
+                break;
+            struct timespec ts;
+            int64_t until = w->next_sweep_ms;
+            ts.tv_sec = until / 1000;
+            ts.tv_nsec = (long)(until % 1000) * 1000000L;
+            if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == ETIMEDOUT)
+                break;
+        }
+        srv_call *list = w->head;
+        w->head = w->tail = NULL;
+        int stop = w->stop;
+        pthread_mutex_unlock(&w->mu);
+        if (list != NULL || srv_now_ms() >= w->next_sweep_ms)
+            run_batch(w, list);
+        pthread_mutex_lock(&w->mu);
+        if (stop && w->head == NULL)
+            break;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+int
+srv_writer_start(srv_writer **out, store *st, const srv_config *cfg)
+{
+    srv_writer *w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return -1;
+    w->st = st;
+    w->cfg = cfg;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (srv_arena_init(&w->arena, 1 << 16) != 0)
+        goto fail;
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0)
+        goto fail;
+    *out = w;
+    return 0;
+fail:
+    srv_arena_fini(&w->arena);
+    free(w);
+    return -1;
+}
+
+void
+srv_writer_submit(srv_writer *w, srv_call *c, srv_done_fn done, void *arg)
+{
+    c->done = done;
+    c->done_arg = arg;
+    c->wnext = NULL;
+    pthread_mutex_lock(&w->mu);
+    if (w->tail != NULL)
+        w->tail->wnext = c;
+    else
+        w->head = c;
+    w->tail = c;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void
+srv_writer_stop(srv_writer *w)
+{
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    srv_arena_fini(&w->arena);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}

@@ -1,0 +1,64 @@
+/* Internal to store/: the environment, its tables and generic helpers. */
+#ifndef BH_STORE_INT_H
+#define BH_STORE_INT_H
+
+#include <pthread.h>
+
+#include <lmdb.h>
+
+#include "store.h"
+
+enum store__table {
+    T_META, T_EVENTS, T_SESSIONS, T_SESS_BY_EVENT, T_SESS_STATE, T_PRODUCTS,
+    T_SEATS, T_RESV, T_RESV_BY_USER, T_RESV_BY_EXPIRY, T_PAYMENTS,
+    T_PAY_BY_REF, T_IDEM, T_IDEM_BY_TIME, T__COUNT
+};
+
+struct store {
+    MDB_env *env;
+    MDB_dbi dbi[T__COUNT];
+    size_t map_size;
+    /* Readers hold it shared; store_grow holds it exclusive, because
+     * mdb_env_set_mapsize needs every transaction of the process closed. */
+    pthread_rwlock_t resize_lock;
+};
+
+struct store_txn {
+    store *s;
+    MDB_txn *txn;
+    int is_read;
+};
+
+int store__rc(int mdb_rc);
+MDB_dbi store__dbi(store_txn *t, enum store__table tab);
+
+/* Raw access; values borrowed until the transaction ends. */
+int store__get(store_txn *t, enum store__table tab, const void *k, size_t klen, MDB_val *v);
+int store__put(store_txn *t, enum store__table tab, const void *k, size_t klen,
+               const void *v, size_t vlen);
+int store__del(store_txn *t, enum store__table tab, const void *k, size_t klen);
+
+/* Messages: packed straight into LMDB's reserved space; unpacked with a. */
+int store__put_msg(store_txn *t, enum store__table tab, const void *k, size_t klen,
+                   const ProtobufCMessage *m);
+int store__get_msg(store_txn *t, enum store__table tab, const void *k, size_t klen,
+                   const ProtobufCMessageDescriptor *d, ProtobufCAllocator *a,
+                   ProtobufCMessage **out);
+int store__put_id(store_txn *t, enum store__table tab, uint64_t id, const ProtobufCMessage *m);
+int store__get_id(store_txn *t, enum store__table tab, uint64_t id,
+                  const ProtobufCMessageDescriptor *d, ProtobufCAllocator *a,
+                  ProtobufCMessage **out);
+/* Pages over a table keyed by 8-byte id, from from_id upward. */
+int store__list_id(store_txn *t, enum store__table tab, uint64_t from_id, size_t limit,
+                   const ProtobufCMessageDescriptor *d, ProtobufCAllocator *a,
+                   store_page *out);
+/* Pages over an index whose keys are prefix + 8-byte id (big-endian, maybe
+ * inverted), loading each record from table `rec`. */
+int store__list_index(store_txn *t, enum store__table idx, const void *prefix,
+                      size_t plen, uint64_t from_key, int inverted, size_t limit,
+                      enum store__table rec, const ProtobufCMessageDescriptor *d,
+                      ProtobufCAllocator *a, store_page *out);
+
+void *store__alloc(ProtobufCAllocator *a, size_t n);
+
+#endif
