@@ -83,6 +83,38 @@ reply(void *arg)
     nng_ctx_send(w->ctx, w->aio);
 }
 
+/* Reads field 2 (request_id) of an envelope without unpacking it, so that
+ * even an oversized request gets an answer its caller can match. */
+static uint64_t
+peek_request_id(const uint8_t *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint64_t tag = 0, v = 0;
+        for (int shift = 0; i < len && shift < 64; shift += 7) {
+            tag |= (uint64_t)(p[i] & 0x7f) << shift;
+            if (!(p[i++] & 0x80))
+                break;
+        }
+        unsigned wt = (unsigned)(tag & 7);
+        if (wt != 0 && wt != 2)
+            return 0;
+        for (int shift = 0; i < len && shift < 64; shift += 7) {
+            v |= (uint64_t)(p[i] & 0x7f) << shift;
+            if (!(p[i++] & 0x80))
+                break;
+        }
+        if (wt == 0 && (tag >> 3) == 2)
+            return v;
+        if (wt == 2) {
+            if (v > len - i)
+                return 0;
+            i += (size_t)v;
+        }
+    }
+    return 0;
+}
+
 static int
 is_utf8_printable(const char *s)
 {
@@ -110,6 +142,7 @@ handle(srv_worker *w, nng_msg *msg)
     int64_t recv_ms = srv_now_ms();
 
     if (len > cfg->max_request) {
+        w->request_id = peek_request_id(nng_msg_body(msg), len);
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
                  "request of %zu bytes is over the server's limit of %zu bytes", len,
                  cfg->max_request);

@@ -69,15 +69,15 @@ typedef struct bh_status {
 } bh_status;
 
 typedef struct bh_options {
-    const char *url;     /* "tcp://127.0.0.1:7450", "ipc:///tmp/bh.sock"; NULL = that default */
-    int32_t timeout_ms;  /* default per-call deadline; 0 = 5000 */
-    const char *auth_token; /* caller identity sent with every call; NULL = none */
+    const char *url;     /* "tcp://127.0.0.1:7450", "ipc:///tmp/bh.sock"; NULL = that default; copied */
+    int32_t timeout_ms;  /* default per-call deadline; 0 = 5000; < 0 is BH_INVALID_ARGUMENT */
+    const char *auth_token; /* caller identity sent with every call; NULL = none; copied */
 } bh_options;
 
 /* Per-call options; pass NULL for the defaults. */
 typedef struct bh_call_opts {
     const char *idempotency_key; /* NULL or 1..255 bytes; copied */
-    int32_t timeout_ms;          /* 0 = the client's default */
+    int32_t timeout_ms;          /* 0 = the client's default; < 0 is BH_INVALID_ARGUMENT */
 } bh_call_opts;
 
 typedef struct bh_client bh_client;
@@ -85,13 +85,19 @@ typedef struct bh_client bh_client;
 /*
  * Creates a client for opts->url and starts dialling it in the background
  * (an unreachable server is reported by the first call, within its
- * deadline). On success *out is set; caller frees with bh_client_close.
- * Returns BH_OK, or BH_INVALID_ARGUMENT for a bad URL, BH_RESOURCE_EXHAUSTED
- * when out of memory, BH_UNAVAILABLE when nng fails.
+ * deadline). opts may be NULL for all the defaults. On success *out is
+ * set; caller frees with bh_client_close. On failure *out is untouched.
+ * Returns BH_OK, or BH_INVALID_ARGUMENT for a bad URL (the message names
+ * it) or a negative timeout, BH_RESOURCE_EXHAUSTED when out of memory,
+ * BH_UNAVAILABLE when nng fails.
  */
 int bh_client_open(bh_client **out, const bh_options *opts, bh_status *st);
 
-/* Closes the socket; calls in flight fail. Accepts NULL. */
+/*
+ * Closes the socket; calls in flight fail with BH_CANCELLED, and
+ * bh_client_close waits for them to return before freeing the client.
+ * No call may start on c once bh_client_close has been called. Accepts NULL.
+ */
 void bh_client_close(bh_client *c);
 
 /*
@@ -99,15 +105,34 @@ void bh_client_close(bh_client *c);
  * a request message and unpacks the answer with resp_desc. On BH_OK, *resp
  * is set and the caller frees it with protobuf_c_message_free_unpacked(*resp,
  * NULL); on any other code *resp is left untouched.
+ *
+ * Returns the server's status (with its message in st->message, and
+ * st->replayed set if the answer came from the idempotency store), or:
+ *   BH_INVALID_ARGUMENT  NULL arguments, an empty method, an idempotency
+ *                        key that is empty or longer than 255 bytes, a
+ *                        negative timeout, or (for a method in bh_services)
+ *                        a req/resp_desc of the wrong type; nothing is sent;
+ *   BH_UNAVAILABLE       the server could not be reached within the
+ *                        deadline, or the connection dropped after the
+ *                        request went out (the call may or may not have
+ *                        taken effect; it is never resent by the library);
+ *   BH_DEADLINE_EXCEEDED no answer within the deadline;
+ *   BH_INTERNAL          an answer that does not decode, or whose
+ *                        request_id is not this call's;
+ *   BH_CANCELLED         the client was closed during the call;
+ *   BH_RESOURCE_EXHAUSTED out of memory.
+ * Thread-safe: any number of threads may call with one client.
  */
 int bh_call(bh_client *c, const char *method, const ProtobufCMessage *req,
             const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
             const bh_call_opts *opts, bh_status *st);
 
 /*
- * The same with serialized messages: sends req (len bytes) as the payload.
- * On BH_OK, *resp points to the response payload and *resp_len is its size;
- * caller frees *resp with free(). Used by the CLI's `call` and the bench.
+ * The same with serialized messages: sends req (len bytes; NULL if len is
+ * 0) as the payload. On BH_OK, *resp points to the response payload (never
+ * NULL, even when *resp_len is 0) and *resp_len is its size; caller frees
+ * *resp with free(). On any other code both are left untouched. Return codes
+ * as bh_call's, less the type check. Used by the CLI's `call` and the bench.
  */
 int bh_call_raw(bh_client *c, const char *method, const uint8_t *req,
                 size_t len, uint8_t **resp, size_t *resp_len,

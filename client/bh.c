@@ -1,0 +1,672 @@
+/*
+ * libbilheteria core: one nng REQ socket per client, one nng context per
+ * call, and the RPC envelope around each call's payload.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "bilheteria/bilheteria.h"
+
+#define BH_DEFAULT_URL "tcp://127.0.0.1:7450"
+#define BH_DEFAULT_TIMEOUT_MS 5000
+#define BH_IDEMPOTENCY_KEY_MAX 255
+/* Big enough for the largest seat map; anything larger drops the pipe. */
+#define BH_RECV_MAX (64u * 1024u * 1024u)
+#define BH_RECONN_MIN_MS 20
+#define BH_RECONN_MAX_MS 500
+
+struct bh_client {
+    nng_socket sock;
+    char *url;        /* owned */
+    char *auth_token; /* owned; NULL = anonymous */
+    int32_t timeout_ms;
+    uint64_t id_salt;
+
+    atomic_uint_fast64_t seq;
+    /* Pipes that got past ADD_PRE and have not been removed yet. */
+    atomic_int pipes;
+
+    /* bh_client_close waits for calls in flight before freeing. */
+    pthread_mutex_t mtx;
+    pthread_cond_t cv;
+    int inflight;
+    int closing;
+};
+
+static const char *const bh_code_names[] = {
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+};
+
+const char *
+bh_code_name(int code)
+{
+    if (code < 0 ||
+        (size_t)code >= sizeof(bh_code_names) / sizeof(bh_code_names[0]))
+        return "UNKNOWN";
+    return bh_code_names[code];
+}
+
+/* Fills *st (if any) and returns code, so callers can `rc = bh__fail(...)`. */
+static int
+bh__fail(bh_status *st, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+bh__fail(bh_status *st, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (st == NULL)
+        return code;
+    st->code = code;
+    st->replayed = 0;
+    va_start(ap, fmt);
+    vsnprintf(st->message, sizeof(st->message), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static int
+bh__oom(bh_status *st)
+{
+    return bh__fail(st, BH_RESOURCE_EXHAUSTED, "out of memory");
+}
+
+static void
+bh__ok(bh_status *st, int replayed)
+{
+    if (st == NULL)
+        return;
+    st->code = BH_OK;
+    st->replayed = replayed;
+    st->message[0] = '\0';
+}
+
+static char *
+bh__strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+
+    if (p != NULL)
+        memcpy(p, s, n);
+    return p;
+}
+
+/*
+ * Runs on nng's threads. ADD_PRE and REM_POST pair up (nng only reports
+ * REM_POST for pipes it reported ADD_PRE for), so the count stays exact.
+ */
+static void
+bh__pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    struct bh_client *c = arg;
+
+    (void)p;
+    if (ev == NNG_PIPE_EV_ADD_PRE)
+        atomic_fetch_add(&c->pipes, 1);
+    else if (ev == NNG_PIPE_EV_REM_POST)
+        atomic_fetch_sub(&c->pipes, 1);
+}
+
+int
+bh_client_open(bh_client **out, const bh_options *opts, bh_status *st)
+{
+    struct bh_client *c = NULL;
+    const char *url = BH_DEFAULT_URL;
+    int32_t timeout_ms = BH_DEFAULT_TIMEOUT_MS;
+    int sock_open = 0, sync_init = 0;
+    int rc, rv;
+
+    if (out == NULL) {
+        rc = bh__fail(st, BH_INVALID_ARGUMENT, "bh_client_open: out is NULL");
+        goto out;
+    }
+    if (opts != NULL && opts->url != NULL)
+        url = opts->url;
+    if (opts != NULL && opts->timeout_ms != 0)
+        timeout_ms = opts->timeout_ms;
+    if (timeout_ms < 0) {
+        rc = bh__fail(st, BH_INVALID_ARGUMENT,
+                      "timeout_ms is %d; it must be > 0 (or 0 for %d ms)",
+                      (int)timeout_ms, BH_DEFAULT_TIMEOUT_MS);
+        goto out;
+    }
+
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        rc = bh__oom(st);
+        goto out;
+    }
+    c->timeout_ms = timeout_ms;
+    atomic_init(&c->seq, 0);
+    atomic_init(&c->pipes, 0);
+    c->url = bh__strdup(url);
+    if (c->url == NULL) {
+        rc = bh__oom(st);
+        goto out;
+    }
+    if (opts != NULL && opts->auth_token != NULL) {
+        c->auth_token = bh__strdup(opts->auth_token);
+        if (c->auth_token == NULL) {
+            rc = bh__oom(st);
+            goto out;
+        }
+    }
+    if (pthread_mutex_init(&c->mtx, NULL) != 0) {
+        rc = bh__oom(st);
+        goto out;
+    }
+    if (pthread_cond_init(&c->cv, NULL) != 0) {
+        pthread_mutex_destroy(&c->mtx);
+        rc = bh__oom(st);
+        goto out;
+    }
+    sync_init = 1;
+
+    /* Request ids: a random salt per client mixed with a call counter. */
+    c->id_salt = ((uint64_t)nng_random() << 32) | nng_random();
+
+    if ((rv = nng_req0_open(&c->sock)) != 0)
+        goto nng_fail;
+    sock_open = 1;
+
+    /*
+     * nng's REQ resends a request whose reply is late (60 s by default) and
+     * re-sends it on a new connection when the old one drops. Either could
+     * apply a mutating call twice. With an infinite resend time nng 1.5.2
+     * never resends and fails the receive with NNG_ECONNRESET when the pipe
+     * closes. Contexts copy this value when opened, so set it first.
+     */
+    if ((rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
+                                NNG_DURATION_INFINITE)) != 0 ||
+        (rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, BH_RECV_MAX)) !=
+            0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT,
+                                BH_RECONN_MIN_MS)) != 0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT,
+                                BH_RECONN_MAX_MS)) != 0)
+        goto nng_fail;
+
+    if ((rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_PRE, bh__pipe_cb, c)) !=
+            0 ||
+        (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, bh__pipe_cb, c)) !=
+            0)
+        goto nng_fail;
+
+    /* Non-blocking: an absent server is retried in the background. */
+    rv = nng_dial(c->sock, c->url, NULL, NNG_FLAG_NONBLOCK);
+    if (rv == NNG_EADDRINVAL || rv == NNG_EINVAL || rv == NNG_ENOTSUP) {
+        rc = bh__fail(st, BH_INVALID_ARGUMENT,
+                      "bad server URL \"%s\": %s (expected e.g. "
+                      "tcp://127.0.0.1:7450 or ipc:///path)",
+                      url, nng_strerror(rv));
+        goto out;
+    }
+    if (rv != 0)
+        goto nng_fail;
+
+    *out = c;
+    c = NULL;
+    bh__ok(st, 0);
+    rc = BH_OK;
+    goto out;
+
+nng_fail:
+    if (rv == NNG_ENOMEM)
+        rc = bh__oom(st);
+    else
+        rc = bh__fail(st, BH_UNAVAILABLE, "cannot set up client for %s: %s",
+                      url, nng_strerror(rv));
+out:
+    if (c != NULL) {
+        if (sock_open)
+            nng_close(c->sock);
+        if (sync_init) {
+            pthread_cond_destroy(&c->cv);
+            pthread_mutex_destroy(&c->mtx);
+        }
+        free(c->auth_token);
+        free(c->url);
+        free(c);
+    }
+    return rc;
+}
+
+void
+bh_client_close(bh_client *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->mtx);
+    c->closing = 1;
+    pthread_mutex_unlock(&c->mtx);
+
+    /* Fails every context's pending send/recv with NNG_ECLOSED. */
+    nng_close(c->sock);
+
+    pthread_mutex_lock(&c->mtx);
+    while (c->inflight > 0)
+        pthread_cond_wait(&c->cv, &c->mtx);
+    pthread_mutex_unlock(&c->mtx);
+
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mtx);
+    free(c->auth_token);
+    free(c->url);
+    free(c);
+}
+
+/* splitmix64's finalizer: a bijection, so distinct inputs stay distinct. */
+static uint64_t
+bh__mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    x *= UINT64_C(0x94d049bb133111eb);
+    x ^= x >> 31;
+    return x;
+}
+
+static uint64_t
+bh__next_id(struct bh_client *c)
+{
+    uint64_t id;
+
+    do
+        id = bh__mix(c->id_salt + atomic_fetch_add(&c->seq, 1));
+    while (id == 0); /* 0 reads as "unset" in proto3 */
+    return id;
+}
+
+/* Lets protobuf-c's unpack tell "out of memory" from "malformed". */
+typedef struct bh__alloc_state {
+    int oom;
+} bh__alloc_state;
+
+static void *
+bh__pb_alloc(void *data, size_t size)
+{
+    void *p = malloc(size);
+
+    if (p == NULL)
+        ((bh__alloc_state *)data)->oom = 1;
+    return p;
+}
+
+static void
+bh__pb_free(void *data, void *p)
+{
+    (void)data;
+    free(p);
+}
+
+static int
+bh__closing(struct bh_client *c)
+{
+    int closing;
+
+    pthread_mutex_lock(&c->mtx);
+    closing = c->closing;
+    pthread_mutex_unlock(&c->mtx);
+    return closing;
+}
+
+static int
+bh__nng_err(bh_status *st, int rv, const char *what, const char *url)
+{
+    if (rv == NNG_ENOMEM)
+        return bh__oom(st);
+    if (rv == NNG_ECLOSED)
+        return bh__fail(st, BH_CANCELLED, "client for %s was closed", url);
+    return bh__fail(st, BH_UNAVAILABLE, "%s to %s failed: %s", what, url,
+                    nng_strerror(rv));
+}
+
+/*
+ * One REQ/REP exchange. On BH_OK, *env_out is the decoded response
+ * envelope with status OK; caller frees with
+ * bilheteria__v1__response_envelope__free_unpacked(env, NULL).
+ */
+static int
+bh__exchange(struct bh_client *c, const char *method, const uint8_t *req,
+             size_t len, const bh_call_opts *opts, bh_status *st,
+             Bilheteria__V1__ResponseEnvelope **env_out)
+{
+    Bilheteria__V1__RequestEnvelope env = BILHETERIA__V1__REQUEST_ENVELOPE__INIT;
+    Bilheteria__V1__ResponseEnvelope *rep = NULL;
+    bh__alloc_state as = {0};
+    ProtobufCAllocator alloc = {bh__pb_alloc, bh__pb_free, &as};
+    const char *key = NULL;
+    int32_t timeout_ms = c->timeout_ms;
+    nng_ctx ctx;
+    int ctx_open = 0;
+    nng_aio *aio = NULL;
+    nng_msg *msg = NULL;
+    nng_time start, now;
+    nng_duration left;
+    uint64_t id;
+    int code, rc, rv;
+
+    if (method == NULL || method[0] == '\0') {
+        rc = bh__fail(st, BH_INVALID_ARGUMENT, "method name is empty");
+        goto out;
+    }
+    if (req == NULL && len != 0) {
+        rc = bh__fail(st, BH_INVALID_ARGUMENT,
+                      "request payload is NULL but len is %zu", len);
+        goto out;
+    }
+    if (opts != NULL) {
+        key = opts->idempotency_key;
+        if (opts->timeout_ms < 0) {
+            rc = bh__fail(st, BH_INVALID_ARGUMENT,
+                          "timeout_ms is %d; it must be > 0 (or 0 for the "
+                          "client's %d ms)",
+                          (int)opts->timeout_ms, (int)c->timeout_ms);
+            goto out;
+        }
+        if (opts->timeout_ms > 0)
+            timeout_ms = opts->timeout_ms;
+    }
+    if (key != NULL) {
+        size_t klen = strnlen(key, BH_IDEMPOTENCY_KEY_MAX + 1);
+
+        if (klen == 0 || klen > BH_IDEMPOTENCY_KEY_MAX) {
+            rc = bh__fail(st, BH_INVALID_ARGUMENT,
+                          "idempotency key is %s bytes; it must be 1..%d "
+                          "bytes (or NULL for none)",
+                          klen == 0 ? "0" : "more than 255",
+                          BH_IDEMPOTENCY_KEY_MAX);
+            goto out;
+        }
+    }
+
+    id = bh__next_id(c);
+    /* protobuf-c only reads these through pack; the casts drop const. */
+    env.method = (char *)method;
+    env.request_id = id;
+    env.timeout_ms = (uint32_t)timeout_ms;
+    if (c->auth_token != NULL)
+        env.auth_token = c->auth_token;
+    if (key != NULL)
+        env.idempotency_key = (char *)key;
+    env.payload.data = (uint8_t *)req;
+    env.payload.len = len;
+
+    if ((rv = nng_msg_alloc(&msg, protobuf_c_message_get_packed_size(
+                                      &env.base))) != 0) {
+        rc = bh__nng_err(st, rv, "call", c->url);
+        goto out;
+    }
+    protobuf_c_message_pack(&env.base, nng_msg_body(msg));
+
+    if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0 ||
+        (rv = nng_ctx_open(&ctx, c->sock)) != 0) {
+        rc = bh__nng_err(st, rv, "call", c->url);
+        goto out;
+    }
+    ctx_open = 1;
+
+    start = nng_clock();
+    nng_aio_set_timeout(aio, timeout_ms);
+    nng_aio_set_msg(aio, msg);
+    nng_ctx_send(ctx, aio);
+    nng_aio_wait(aio);
+    if ((rv = nng_aio_result(aio)) != 0) {
+        /* On a failed send the message is still ours. */
+        msg = nng_aio_get_msg(aio);
+        if (bh__closing(c))
+            rc = bh__fail(st, BH_CANCELLED,
+                          "%s: client for %s was closed during the call",
+                          method, c->url);
+        else if (rv == NNG_ETIMEDOUT && atomic_load(&c->pipes) == 0)
+            rc = bh__fail(st, BH_UNAVAILABLE,
+                          "cannot reach server at %s: connection refused or "
+                          "no listener (waited %d ms)",
+                          c->url, (int)timeout_ms);
+        else if (rv == NNG_ETIMEDOUT)
+            rc = bh__fail(st, BH_DEADLINE_EXCEEDED,
+                          "%s: request not sent to %s within %d ms",
+                          method, c->url, (int)timeout_ms);
+        else
+            rc = bh__nng_err(st, rv, method, c->url);
+        goto out;
+    }
+    msg = NULL; /* the context owns it now */
+
+    now = nng_clock();
+    left = (nng_duration)(timeout_ms - (int64_t)(now - start));
+    nng_aio_set_timeout(aio, left > 0 ? left : 1);
+    nng_ctx_recv(ctx, aio);
+    nng_aio_wait(aio);
+    if ((rv = nng_aio_result(aio)) != 0) {
+        /* Closing drops the pipes first, which reads as a lost connection. */
+        if (bh__closing(c))
+            rc = bh__fail(st, BH_CANCELLED,
+                          "%s: client for %s was closed during the call",
+                          method, c->url);
+        else if (rv == NNG_ETIMEDOUT)
+            rc = bh__fail(st, BH_DEADLINE_EXCEEDED,
+                          "%s: no answer from %s within %d ms", method, c->url,
+                          (int)timeout_ms);
+        else if (rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT)
+            rc = bh__fail(st, BH_UNAVAILABLE,
+                          "%s: connection to %s was lost before the answer "
+                          "came; the call may or may not have taken effect",
+                          method, c->url);
+        else
+            rc = bh__nng_err(st, rv, method, c->url);
+        goto out;
+    }
+    msg = nng_aio_get_msg(aio);
+
+    rep = (Bilheteria__V1__ResponseEnvelope *)protobuf_c_message_unpack(
+        &bilheteria__v1__response_envelope__descriptor, &alloc,
+        nng_msg_len(msg), nng_msg_body(msg));
+    if (rep == NULL) {
+        rc = as.oom ? bh__oom(st)
+                    : bh__fail(st, BH_INTERNAL,
+                               "malformed response from server (%s, %zu "
+                               "bytes)",
+                               method, nng_msg_len(msg));
+        goto out;
+    }
+    /* A server that could not read the request (malformed or oversized)
+     * cannot echo its id; it answers 0 with an error status. */
+    if (rep->request_id != id && !(rep->request_id == 0 && rep->status != 0)) {
+        rc = bh__fail(st, BH_INTERNAL,
+                      "malformed response from server: request_id %llu, "
+                      "expected %llu (%s)",
+                      (unsigned long long)rep->request_id,
+                      (unsigned long long)id, method);
+        goto out;
+    }
+    code = (int)rep->status;
+    if (code != BH_OK) {
+        if (code < 0 || code > BH_UNAUTHENTICATED)
+            rc = bh__fail(st, BH_UNKNOWN, "server returned status %d: %s",
+                          code, rep->message);
+        else if (rep->message[0] == '\0')
+            rc = bh__fail(st, code, "%s: server returned %s", method,
+                          bh_code_name(code));
+        else
+            rc = bh__fail(st, code, "%s", rep->message);
+        if (st != NULL)
+            st->replayed = rep->replayed ? 1 : 0;
+        goto out;
+    }
+
+    bh__ok(st, rep->replayed ? 1 : 0);
+    *env_out = rep;
+    rep = NULL;
+    rc = BH_OK;
+out:
+    if (rep != NULL)
+        protobuf_c_message_free_unpacked(&rep->base, &alloc);
+    if (msg != NULL)
+        nng_msg_free(msg);
+    if (ctx_open)
+        nng_ctx_close(ctx);
+    if (aio != NULL)
+        nng_aio_free(aio);
+    return rc;
+}
+
+/* Calls in flight are counted so bh_client_close can wait for them. */
+static int
+bh__enter(struct bh_client *c, bh_status *st)
+{
+    int closing;
+
+    pthread_mutex_lock(&c->mtx);
+    closing = c->closing;
+    if (!closing)
+        c->inflight++;
+    pthread_mutex_unlock(&c->mtx);
+    if (closing)
+        return bh__fail(st, BH_CANCELLED, "client for %s is closing", c->url);
+    return BH_OK;
+}
+
+static void
+bh__leave(struct bh_client *c)
+{
+    pthread_mutex_lock(&c->mtx);
+    if (--c->inflight == 0 && c->closing)
+        pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->mtx);
+}
+
+int
+bh_call_raw(bh_client *c, const char *method, const uint8_t *req, size_t len,
+            uint8_t **resp, size_t *resp_len, const bh_call_opts *opts,
+            bh_status *st)
+{
+    Bilheteria__V1__ResponseEnvelope *rep = NULL;
+    uint8_t *buf;
+    int entered = 0;
+    int rc;
+
+    if (c == NULL || resp == NULL || resp_len == NULL) {
+        rc = bh__fail(st, BH_INVALID_ARGUMENT,
+                      "bh_call_raw: client, resp and resp_len must not be "
+                      "NULL");
+        goto out;
+    }
+    if ((rc = bh__enter(c, st)) != BH_OK)
+        goto out;
+    entered = 1;
+    if ((rc = bh__exchange(c, method, req, len, opts, st, &rep)) != BH_OK)
+        goto out;
+
+    buf = malloc(rep->payload.len > 0 ? rep->payload.len : 1);
+    if (buf == NULL) {
+        rc = bh__oom(st);
+        goto out;
+    }
+    if (rep->payload.len > 0)
+        memcpy(buf, rep->payload.data, rep->payload.len);
+    *resp = buf;
+    *resp_len = rep->payload.len;
+    rc = BH_OK;
+out:
+    if (rep != NULL)
+        bilheteria__v1__response_envelope__free_unpacked(rep, NULL);
+    if (entered)
+        bh__leave(c);
+    return rc;
+}
+
+int
+bh_call(bh_client *c, const char *method, const ProtobufCMessage *req,
+        const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+        const bh_call_opts *opts, bh_status *st)
+{
+    Bilheteria__V1__ResponseEnvelope *rep = NULL;
+    const ProtobufCMethodDescriptor *m;
+    ProtobufCMessage *msg;
+    bh__alloc_state as = {0};
+    ProtobufCAllocator alloc = {bh__pb_alloc, bh__pb_free, &as};
+    uint8_t *buf = NULL;
+    size_t len;
+    int entered = 0;
+    int rc;
+
+    if (c == NULL || req == NULL || resp_desc == NULL || resp == NULL) {
+        rc = bh__fail(st, BH_INVALID_ARGUMENT,
+                      "bh_call: client, req, resp_desc and resp must not be "
+                      "NULL");
+        goto out;
+    }
+    /* Catch a mismatched request or response type before it goes out. */
+    if (method != NULL && (m = bh_find_method(method, NULL)) != NULL &&
+        (m->input != req->descriptor || m->output != resp_desc)) {
+        rc = bh__fail(st, BH_INVALID_ARGUMENT,
+                      "%s takes %s and returns %s; got %s and %s", method,
+                      m->input->name, m->output->name, req->descriptor->name,
+                      resp_desc->name);
+        goto out;
+    }
+    if ((rc = bh__enter(c, st)) != BH_OK)
+        goto out;
+    entered = 1;
+
+    len = protobuf_c_message_get_packed_size(req);
+    buf = malloc(len > 0 ? len : 1);
+    if (buf == NULL) {
+        rc = bh__oom(st);
+        goto out;
+    }
+    protobuf_c_message_pack(req, buf);
+
+    if ((rc = bh__exchange(c, method, buf, len, opts, st, &rep)) != BH_OK)
+        goto out;
+
+    /* Same malloc/free as the NULL allocator, so the caller may free with
+     * protobuf_c_message_free_unpacked(msg, NULL). */
+    msg = protobuf_c_message_unpack(resp_desc, &alloc, rep->payload.len,
+                                    rep->payload.data);
+    if (msg == NULL) {
+        rc = as.oom ? bh__oom(st)
+                    : bh__fail(st, BH_INTERNAL,
+                               "malformed %s payload from server (%s, %zu "
+                               "bytes)",
+                               resp_desc->name, method, rep->payload.len);
+        goto out;
+    }
+    *resp = msg;
+    rc = BH_OK;
+out:
+    if (rep != NULL)
+        bilheteria__v1__response_envelope__free_unpacked(rep, NULL);
+    free(buf);
+    if (entered)
+        bh__leave(c);
+    return rc;
+}

@@ -1,0 +1,44 @@
+/*
+ * Uses an installed libbilheteria: opens a client on a URL with nothing
+ * listening and calls the generated bh_health_check, which must fail with
+ * BH_UNAVAILABLE within the deadline. Exits 0 only if it did.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <bilheteria/bilheteria.h>
+
+int
+main(int argc, char **argv)
+{
+    const char *url = argc > 1 ? argv[1] : "tcp://127.0.0.1:1";
+    bh_options o = {.url = url, .timeout_ms = 300};
+    Bilheteria__V1__CheckRequest req = BILHETERIA__V1__CHECK_REQUEST__INIT;
+    Bilheteria__V1__CheckResponse *resp = NULL;
+    bh_client *c = NULL;
+    bh_status st;
+    int rc, ok = 0;
+
+    rc = bh_client_open(&c, &o, &st);
+    if (rc != BH_OK) {
+        fprintf(stderr, "bh_client_open: %s: %s\n", bh_code_name(rc),
+                st.message);
+        goto out;
+    }
+    rc = bh_health_check(c, &req, &resp, NULL, &st);
+    if (rc != BH_UNAVAILABLE || st.code != rc || resp != NULL ||
+        strstr(st.message, url) == NULL) {
+        fprintf(stderr, "bh_health_check: want UNAVAILABLE naming %s, "
+                        "got %s: %s\n",
+                url, bh_code_name(rc), st.message);
+        goto out;
+    }
+    printf("consumer (libbilheteria %s): %s: %s\n", BH_VERSION,
+           bh_code_name(rc), st.message);
+    ok = 1;
+out:
+    if (resp != NULL)
+        bilheteria__v1__check_response__free_unpacked(resp, NULL);
+    bh_client_close(c);
+    return ok ? 0 : 1;
+}

@@ -1,0 +1,705 @@
+/*
+ * libbilheteria's core without a real server: argument checks, an
+ * unreachable server, and the wire as seen by a scripted fake REP server
+ * in this process (envelope fields, server errors, malformed answers,
+ * deadlines, a dropped connection, concurrency, close during a call).
+ */
+#include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "bilheteria/bilheteria.h"
+
+/* Nothing listens on port 1 of the loopback interface. */
+#define UNREACHABLE_URL "tcp://127.0.0.1:1"
+
+/* ---- the fake server ---- */
+
+enum fake_mode {
+    FAKE_ECHO,        /* OK, payload = request payload, replayed = key set */
+    FAKE_HEALTH,      /* OK, payload = a CheckResponse */
+    FAKE_ERROR,       /* NOT_FOUND with a message */
+    FAKE_BAD_ID,      /* OK but with another request_id */
+    FAKE_GARBAGE,     /* bytes that are no ResponseEnvelope */
+    FAKE_BAD_PAYLOAD, /* OK with a payload that is no message */
+    FAKE_SILENT,      /* never answers */
+    FAKE_DROP,        /* closes the connection instead of answering */
+};
+
+typedef struct fake {
+    nng_socket sock;
+    nng_thread *thr;
+    char url[64];
+    atomic_int mode;
+    atomic_int nreq;
+    pthread_mutex_t mtx; /* guards the last request's fields below */
+    char method[BH_METHOD_NAME_MAX];
+    char key[300];
+    char token[64];
+    uint32_t timeout_ms;
+} fake;
+
+static fake g_fake;
+
+static void
+fake_copy(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src != NULL ? src : "");
+}
+
+static void
+fake_loop(void *arg)
+{
+    fake *f = arg;
+
+    for (;;) {
+        Bilheteria__V1__ResponseEnvelope rep =
+            BILHETERIA__V1__RESPONSE_ENVELOPE__INIT;
+        Bilheteria__V1__CheckResponse health =
+            BILHETERIA__V1__CHECK_RESPONSE__INIT;
+        Bilheteria__V1__RequestEnvelope *req;
+        static uint8_t junk[] = {0xff, 0xff, 0xff, 0xff};
+        uint8_t hbuf[64];
+        nng_msg *m, *out;
+        int mode;
+
+        if (nng_recvmsg(f->sock, &m, 0) != 0)
+            return;
+        req = bilheteria__v1__request_envelope__unpack(NULL, nng_msg_len(m),
+                                                       nng_msg_body(m));
+        if (req == NULL) {
+            nng_msg_free(m);
+            continue;
+        }
+        pthread_mutex_lock(&f->mtx);
+        fake_copy(f->method, sizeof(f->method), req->method);
+        fake_copy(f->key, sizeof(f->key), req->idempotency_key);
+        fake_copy(f->token, sizeof(f->token), req->auth_token);
+        f->timeout_ms = req->timeout_ms;
+        pthread_mutex_unlock(&f->mtx);
+        atomic_fetch_add(&f->nreq, 1);
+
+        mode = atomic_load(&f->mode);
+        rep.request_id = req->request_id;
+        switch (mode) {
+        case FAKE_ECHO:
+            rep.payload = req->payload;
+            rep.replayed = req->idempotency_key[0] != '\0';
+            break;
+        case FAKE_HEALTH:
+            health.status = BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_SERVING;
+            health.version = "fake-1";
+            health.uptime_ms = 1234;
+            rep.payload.len = bilheteria__v1__check_response__pack(&health, hbuf);
+            rep.payload.data = hbuf;
+            break;
+        case FAKE_ERROR:
+            rep.status = BILHETERIA__V1__STATUS_CODE__NOT_FOUND;
+            rep.message = "event 42 does not exist";
+            break;
+        case FAKE_BAD_ID:
+            rep.request_id = req->request_id + 1;
+            break;
+        case FAKE_BAD_PAYLOAD:
+            rep.payload.data = junk;
+            rep.payload.len = sizeof(junk);
+            break;
+        default:
+            break;
+        }
+
+        if (mode == FAKE_SILENT) {
+            nng_msg_free(m);
+        } else if (mode == FAKE_DROP) {
+            nng_pipe_close(nng_msg_get_pipe(m));
+            nng_msg_free(m);
+        } else if (mode == FAKE_GARBAGE) {
+            nng_msg_clear(m);
+            nng_msg_append(m, junk, sizeof(junk));
+            if (nng_sendmsg(f->sock, m, 0) != 0)
+                nng_msg_free(m);
+        } else {
+            size_t n = bilheteria__v1__response_envelope__get_packed_size(&rep);
+
+            nng_msg_free(m);
+            if (nng_msg_alloc(&out, n) == 0) {
+                bilheteria__v1__response_envelope__pack(&rep, nng_msg_body(out));
+                if (nng_sendmsg(f->sock, out, 0) != 0)
+                    nng_msg_free(out);
+            }
+        }
+        bilheteria__v1__request_envelope__free_unpacked(req, NULL);
+    }
+}
+
+static int
+fake_start(void **state)
+{
+    fake *f = &g_fake;
+    nng_listener l;
+    int port = 0;
+
+    (void)state;
+    memset(f, 0, sizeof(*f));
+    pthread_mutex_init(&f->mtx, NULL);
+    if (nng_rep0_open(&f->sock) != 0 ||
+        nng_listen(f->sock, "tcp://127.0.0.1:0", &l, 0) != 0 ||
+        nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) != 0)
+        return -1;
+    snprintf(f->url, sizeof(f->url), "tcp://127.0.0.1:%d", port);
+    return nng_thread_create(&f->thr, fake_loop, f) == 0 ? 0 : -1;
+}
+
+static int
+fake_stop(void **state)
+{
+    (void)state;
+    nng_close(g_fake.sock); /* ends fake_loop's nng_recvmsg */
+    nng_thread_destroy(g_fake.thr);
+    pthread_mutex_destroy(&g_fake.mtx);
+    return 0;
+}
+
+static bh_client *
+open_client(const char *url, int32_t timeout_ms, const char *token)
+{
+    bh_options o = {.url = url, .timeout_ms = timeout_ms, .auth_token = token};
+    bh_client *c = NULL;
+    bh_status st;
+
+    assert_int_equal(bh_client_open(&c, &o, &st), BH_OK);
+    assert_int_equal(st.code, BH_OK);
+    assert_non_null(c);
+    return c;
+}
+
+/* ---- tests that need no server ---- */
+
+static void
+test_code_names(void **state)
+{
+    static const struct {
+        int code;
+        const char *name;
+    } cases[] = {
+        {BH_OK, "OK"},
+        {BH_CANCELLED, "CANCELLED"},
+        {BH_UNKNOWN, "UNKNOWN"},
+        {BH_INVALID_ARGUMENT, "INVALID_ARGUMENT"},
+        {BH_DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED"},
+        {BH_NOT_FOUND, "NOT_FOUND"},
+        {BH_ALREADY_EXISTS, "ALREADY_EXISTS"},
+        {BH_PERMISSION_DENIED, "PERMISSION_DENIED"},
+        {BH_RESOURCE_EXHAUSTED, "RESOURCE_EXHAUSTED"},
+        {BH_FAILED_PRECONDITION, "FAILED_PRECONDITION"},
+        {BH_ABORTED, "ABORTED"},
+        {BH_OUT_OF_RANGE, "OUT_OF_RANGE"},
+        {BH_UNIMPLEMENTED, "UNIMPLEMENTED"},
+        {BH_INTERNAL, "INTERNAL"},
+        {BH_UNAVAILABLE, "UNAVAILABLE"},
+        {BH_DATA_LOSS, "DATA_LOSS"},
+        {BH_UNAUTHENTICATED, "UNAUTHENTICATED"},
+        {-1, "UNKNOWN"},
+        {17, "UNKNOWN"},
+        {INT_MAX, "UNKNOWN"},
+        {INT_MIN, "UNKNOWN"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_string_equal(bh_code_name(cases[i].code), cases[i].name);
+
+    /* Same numbers and names as the wire's StatusCode enum. */
+    for (int code = 0; code <= BH_UNAUTHENTICATED; code++) {
+        const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+            &bilheteria__v1__status_code__descriptor, code);
+
+        assert_non_null(v);
+        assert_string_equal(bh_code_name(code), v->name);
+    }
+}
+
+static void
+test_bad_url(void **state)
+{
+    static const char *const urls[] = {
+        "nope://127.0.0.1:7450", "tcp://", "not a url", "", "tcp://127.0.0.1",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+        bh_options o = {.url = urls[i], .timeout_ms = 300};
+        bh_client *c = (bh_client *)&o; /* must stay untouched */
+        bh_status st;
+        char want[128];
+
+        memset(&st, 0, sizeof(st));
+        assert_int_equal(bh_client_open(&c, &o, &st), BH_INVALID_ARGUMENT);
+        assert_int_equal(st.code, BH_INVALID_ARGUMENT);
+        assert_ptr_equal(c, (bh_client *)&o);
+        snprintf(want, sizeof(want), "\"%s\"", urls[i]);
+        if (strstr(st.message, want) == NULL)
+            fail_msg("URL %s: message does not name it: %s", urls[i],
+                     st.message);
+    }
+}
+
+static void
+test_bad_options(void **state)
+{
+    bh_options o = {.url = UNREACHABLE_URL, .timeout_ms = -5};
+    bh_client *c = NULL;
+    bh_status st;
+    uint8_t *resp = NULL;
+    size_t len = 0;
+    bh_call_opts co = {.timeout_ms = -1};
+
+    (void)state;
+    assert_int_equal(bh_client_open(&c, &o, &st), BH_INVALID_ARGUMENT);
+    assert_null(c);
+    assert_int_equal(bh_client_open(NULL, &o, &st), BH_INVALID_ARGUMENT);
+
+    c = open_client(UNREACHABLE_URL, 300, NULL);
+    assert_int_equal(bh_call_raw(c, "bilheteria.v1.HealthService/Check", NULL,
+                                 0, &resp, &len, &co, &st),
+                     BH_INVALID_ARGUMENT);
+    assert_int_equal(bh_call_raw(c, "", NULL, 0, &resp, &len, NULL, &st),
+                     BH_INVALID_ARGUMENT);
+    assert_int_equal(bh_call_raw(c, NULL, NULL, 0, &resp, &len, NULL, &st),
+                     BH_INVALID_ARGUMENT);
+    assert_int_equal(bh_call_raw(NULL, "x/y", NULL, 0, &resp, &len, NULL, &st),
+                     BH_INVALID_ARGUMENT);
+    assert_int_equal(bh_call_raw(c, "x/y", NULL, 0, NULL, &len, NULL, &st),
+                     BH_INVALID_ARGUMENT);
+    /* st may be NULL. */
+    assert_int_equal(bh_call_raw(c, "", NULL, 0, &resp, &len, NULL, NULL),
+                     BH_INVALID_ARGUMENT);
+    assert_null(resp);
+    bh_client_close(c);
+    bh_client_close(NULL);
+}
+
+static void
+test_unreachable(void **state)
+{
+    Bilheteria__V1__CheckRequest req = BILHETERIA__V1__CHECK_REQUEST__INIT;
+    Bilheteria__V1__CheckResponse *resp =
+        (Bilheteria__V1__CheckResponse *)&req; /* must stay untouched */
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    bh_client *c;
+    bh_status st;
+
+    (void)state;
+    c = open_client(UNREACHABLE_URL, 300, NULL);
+    assert_int_equal(bh_health_check(c, &req, &resp, NULL, &st),
+                     BH_UNAVAILABLE);
+    assert_int_equal(st.code, BH_UNAVAILABLE);
+    assert_ptr_equal(resp, (Bilheteria__V1__CheckResponse *)&req);
+    assert_non_null(
+        strstr(st.message, "cannot reach server at " UNREACHABLE_URL));
+
+    assert_int_equal(bh_call_raw(c, "bilheteria.v1.HealthService/Check", NULL,
+                                 0, &raw, &len, NULL, &st),
+                     BH_UNAVAILABLE);
+    assert_null(raw);
+    bh_client_close(c);
+}
+
+static void
+test_type_mismatch(void **state)
+{
+    Bilheteria__V1__CheckRequest req = BILHETERIA__V1__CHECK_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    bh_client *c;
+    bh_status st;
+
+    (void)state;
+    c = open_client(UNREACHABLE_URL, 300, NULL);
+    assert_int_equal(bh_call(c, "bilheteria.v1.EventService/CreateEvent",
+                             &req.base,
+                             &bilheteria__v1__create_event_response__descriptor,
+                             &resp, NULL, &st),
+                     BH_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "bilheteria.v1.CreateEventRequest"));
+    assert_null(resp);
+    bh_client_close(c);
+}
+
+/* ---- tests against the fake server ---- */
+
+static void
+test_idempotency_key(void **state)
+{
+    static char k255[256], k256[257];
+    static const struct {
+        const char *key;
+        int want;
+    } cases[] = {
+        {"", BH_INVALID_ARGUMENT},
+        {k256, BH_INVALID_ARGUMENT},
+        {k255, BH_OK},
+        {"k", BH_OK},
+        {"pay-7f3a", BH_OK},
+    };
+    bh_client *c;
+
+    (void)state;
+    memset(k255, 'x', 255);
+    memset(k256, 'y', 256);
+    atomic_store(&g_fake.mode, FAKE_ECHO);
+    c = open_client(g_fake.url, 2000, NULL);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        bh_call_opts co = {.idempotency_key = cases[i].key};
+        uint8_t *resp = NULL;
+        size_t len = 0;
+        bh_status st;
+        int before = atomic_load(&g_fake.nreq);
+        int rc;
+
+        rc = bh_call_raw(c, "bilheteria.v1.PaymentService/ConfirmPayment",
+                         (const uint8_t *)"p", 1, &resp, &len, &co, &st);
+        if (rc != cases[i].want)
+            fail_msg("key of %zu bytes: got %s (%s), want %s",
+                     strlen(cases[i].key), bh_code_name(rc), st.message,
+                     bh_code_name(cases[i].want));
+        if (rc != BH_OK) {
+            /* Refused locally: nothing went out. */
+            assert_int_equal(atomic_load(&g_fake.nreq), before);
+            assert_null(resp);
+            continue;
+        }
+        pthread_mutex_lock(&g_fake.mtx);
+        assert_string_equal(g_fake.key, cases[i].key);
+        pthread_mutex_unlock(&g_fake.mtx);
+        assert_int_equal(st.replayed, 1);
+        free(resp);
+    }
+    bh_client_close(c);
+}
+
+static void
+test_envelope(void **state)
+{
+    static const char payload[] = "hello, box office";
+    bh_call_opts co = {.idempotency_key = "key-1", .timeout_ms = 1500};
+    uint8_t *resp = NULL;
+    size_t len = 0;
+    bh_client *c;
+    bh_status st;
+
+    (void)state;
+    atomic_store(&g_fake.mode, FAKE_ECHO);
+    c = open_client(g_fake.url, 2000, "user-9");
+    assert_int_equal(bh_call_raw(c, "bilheteria.v1.EventService/CreateEvent",
+                                 (const uint8_t *)payload, sizeof(payload),
+                                 &resp, &len, &co, &st),
+                     BH_OK);
+    assert_int_equal(st.code, BH_OK);
+    assert_string_equal(st.message, "");
+    assert_int_equal(st.replayed, 1);
+    assert_int_equal(len, sizeof(payload));
+    assert_memory_equal(resp, payload, sizeof(payload));
+    free(resp);
+
+    pthread_mutex_lock(&g_fake.mtx);
+    assert_string_equal(g_fake.method, "bilheteria.v1.EventService/CreateEvent");
+    assert_string_equal(g_fake.key, "key-1");
+    assert_string_equal(g_fake.token, "user-9");
+    assert_int_equal(g_fake.timeout_ms, 1500);
+    pthread_mutex_unlock(&g_fake.mtx);
+
+    /* Defaults: the client's timeout, no key, empty payload. */
+    assert_int_equal(bh_call_raw(c, "bilheteria.v1.EventService/GetEvent",
+                                 NULL, 0, &resp, &len, NULL, &st),
+                     BH_OK);
+    assert_int_equal(len, 0);
+    assert_int_equal(st.replayed, 0);
+    free(resp);
+    pthread_mutex_lock(&g_fake.mtx);
+    assert_string_equal(g_fake.key, "");
+    assert_int_equal(g_fake.timeout_ms, 2000);
+    pthread_mutex_unlock(&g_fake.mtx);
+    bh_client_close(c);
+}
+
+static void
+test_typed_call(void **state)
+{
+    Bilheteria__V1__CheckRequest req = BILHETERIA__V1__CHECK_REQUEST__INIT;
+    Bilheteria__V1__CheckResponse *resp = NULL;
+    bh_client *c;
+    bh_status st;
+
+    (void)state;
+    atomic_store(&g_fake.mode, FAKE_HEALTH);
+    c = open_client(g_fake.url, 2000, NULL);
+    assert_int_equal(bh_health_check(c, &req, &resp, NULL, &st), BH_OK);
+    assert_non_null(resp);
+    assert_int_equal(resp->status,
+                     BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_SERVING);
+    assert_string_equal(resp->version, "fake-1");
+    assert_int_equal(resp->uptime_ms, 1234);
+    bilheteria__v1__check_response__free_unpacked(resp, NULL);
+    pthread_mutex_lock(&g_fake.mtx);
+    assert_string_equal(g_fake.method, "bilheteria.v1.HealthService/Check");
+    pthread_mutex_unlock(&g_fake.mtx);
+    bh_client_close(c);
+}
+
+static void
+test_server_error(void **state)
+{
+    Bilheteria__V1__GetEventRequest req = BILHETERIA__V1__GET_EVENT_REQUEST__INIT;
+    Bilheteria__V1__GetEventResponse *resp = NULL;
+    bh_client *c;
+    bh_status st;
+
+    (void)state;
+    atomic_store(&g_fake.mode, FAKE_ERROR);
+    c = open_client(g_fake.url, 2000, NULL);
+    assert_int_equal(bh_event_get_event(c, &req, &resp, NULL, &st),
+                     BH_NOT_FOUND);
+    assert_int_equal(st.code, BH_NOT_FOUND);
+    assert_string_equal(st.message, "event 42 does not exist");
+    assert_null(resp);
+    bh_client_close(c);
+}
+
+static void
+test_malformed(void **state)
+{
+    static const struct {
+        int mode;
+        int typed;
+        const char *want;
+    } cases[] = {
+        {FAKE_GARBAGE, 0, "malformed response from server"},
+        {FAKE_BAD_ID, 0, "malformed response from server: request_id"},
+        {FAKE_GARBAGE, 1, "malformed response from server"},
+        {FAKE_BAD_PAYLOAD, 1, "malformed bilheteria.v1.CheckResponse payload"},
+    };
+    bh_client *c;
+
+    (void)state;
+    c = open_client(g_fake.url, 2000, NULL);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        Bilheteria__V1__CheckRequest req = BILHETERIA__V1__CHECK_REQUEST__INIT;
+        Bilheteria__V1__CheckResponse *resp = NULL;
+        uint8_t *raw = NULL;
+        size_t len = 0;
+        bh_status st;
+        int rc;
+
+        atomic_store(&g_fake.mode, cases[i].mode);
+        if (cases[i].typed)
+            rc = bh_health_check(c, &req, &resp, NULL, &st);
+        else
+            rc = bh_call_raw(c, "bilheteria.v1.HealthService/Check", NULL, 0,
+                             &raw, &len, NULL, &st);
+        assert_int_equal(rc, BH_INTERNAL);
+        assert_int_equal(st.code, BH_INTERNAL);
+        if (strstr(st.message, cases[i].want) == NULL)
+            fail_msg("case %zu: message \"%s\" lacks \"%s\"", i, st.message,
+                     cases[i].want);
+        assert_null(resp);
+        assert_null(raw);
+    }
+    bh_client_close(c);
+}
+
+static void
+test_deadline(void **state)
+{
+    bh_call_opts co = {.timeout_ms = 200};
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    bh_client *c;
+    bh_status st;
+
+    (void)state;
+    atomic_store(&g_fake.mode, FAKE_SILENT);
+    c = open_client(g_fake.url, 5000, NULL);
+    assert_int_equal(bh_call_raw(c, "bilheteria.v1.HealthService/Check", NULL,
+                                 0, &raw, &len, &co, &st),
+                     BH_DEADLINE_EXCEEDED);
+    assert_null(raw);
+    bh_client_close(c);
+}
+
+/*
+ * The server drops the connection after reading a request: the call fails
+ * at once with UNAVAILABLE, and nng must not send the request again on the
+ * next connection (the next call's request is the only other one the
+ * server sees, and it comes in order after any resend would).
+ */
+static void
+test_dropped_connection_no_resend(void **state)
+{
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    bh_client *c;
+    bh_status st;
+
+    (void)state;
+    c = open_client(g_fake.url, 3000, NULL);
+    atomic_store(&g_fake.mode, FAKE_DROP);
+    atomic_store(&g_fake.nreq, 0);
+    assert_int_equal(bh_call_raw(c, "bilheteria.v1.PaymentService/ConfirmPayment",
+                                 (const uint8_t *)"pay", 3, &raw, &len, NULL,
+                                 &st),
+                     BH_UNAVAILABLE);
+    assert_non_null(strstr(st.message, "may or may not have taken effect"));
+    assert_null(raw);
+
+    atomic_store(&g_fake.mode, FAKE_ECHO);
+    assert_int_equal(bh_call_raw(c, "bilheteria.v1.EventService/GetEvent",
+                                 (const uint8_t *)"get", 3, &raw, &len, NULL,
+                                 &st),
+                     BH_OK);
+    assert_int_equal(len, 3);
+    assert_memory_equal(raw, "get", 3);
+    free(raw);
+    assert_int_equal(atomic_load(&g_fake.nreq), 2);
+    pthread_mutex_lock(&g_fake.mtx);
+    assert_string_equal(g_fake.method, "bilheteria.v1.EventService/GetEvent");
+    pthread_mutex_unlock(&g_fake.mtx);
+    bh_client_close(c);
+}
+
+#define CONC_THREADS 8
+#define CONC_CALLS 40
+
+typedef struct conc_arg {
+    bh_client *c;
+    int id;
+    int failures;
+} conc_arg;
+
+static void *
+conc_worker(void *p)
+{
+    conc_arg *a = p;
+
+    for (int i = 0; i < CONC_CALLS; i++) {
+        char payload[32];
+        uint8_t *raw = NULL;
+        size_t len = 0;
+        bh_status st;
+        int n = snprintf(payload, sizeof(payload), "t%d-c%d", a->id, i);
+
+        if (bh_call_raw(a->c, "bilheteria.v1.EventService/GetEvent",
+                        (const uint8_t *)payload, (size_t)n, &raw, &len, NULL,
+                        &st) != BH_OK ||
+            len != (size_t)n || memcmp(raw, payload, len) != 0)
+            a->failures++;
+        free(raw);
+    }
+    return NULL;
+}
+
+/* One client, many threads: each gets its own answer back. */
+static void
+test_concurrent_calls(void **state)
+{
+    pthread_t t[CONC_THREADS];
+    conc_arg args[CONC_THREADS];
+    bh_client *c;
+
+    (void)state;
+    atomic_store(&g_fake.mode, FAKE_ECHO);
+    c = open_client(g_fake.url, 10000, NULL);
+    for (int i = 0; i < CONC_THREADS; i++) {
+        args[i] = (conc_arg){.c = c, .id = i};
+        assert_int_equal(pthread_create(&t[i], NULL, conc_worker, &args[i]), 0);
+    }
+    for (int i = 0; i < CONC_THREADS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(args[i].failures, 0);
+    }
+    bh_client_close(c);
+}
+
+typedef struct close_arg {
+    bh_client *c;
+    int rc;
+} close_arg;
+
+static void *
+close_worker(void *p)
+{
+    close_arg *a = p;
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    bh_status st;
+
+    a->rc = bh_call_raw(a->c, "bilheteria.v1.HealthService/Check", NULL, 0,
+                        &raw, &len, NULL, &st);
+    free(raw);
+    return NULL;
+}
+
+/* bh_client_close during a call: the call fails, nothing is freed early. */
+static void
+test_close_during_call(void **state)
+{
+    close_arg a;
+    pthread_t t;
+
+    (void)state;
+    atomic_store(&g_fake.mode, FAKE_SILENT);
+    atomic_store(&g_fake.nreq, 0);
+    a.c = open_client(g_fake.url, 60000, NULL);
+    a.rc = -1;
+    assert_int_equal(pthread_create(&t, NULL, close_worker, &a), 0);
+    /* Wait until the request is at the server, so the call is in flight. */
+    while (atomic_load(&g_fake.nreq) == 0)
+        nng_msleep(5);
+    bh_client_close(a.c);
+    pthread_join(t, NULL);
+    assert_int_equal(a.rc, BH_CANCELLED);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest local[] = {
+        cmocka_unit_test(test_code_names),
+        cmocka_unit_test(test_bad_url),
+        cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_type_mismatch),
+    };
+    const struct CMUnitTest wire[] = {
+        cmocka_unit_test(test_idempotency_key),
+        cmocka_unit_test(test_envelope),
+        cmocka_unit_test(test_typed_call),
+        cmocka_unit_test(test_server_error),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_dropped_connection_no_resend),
+        cmocka_unit_test(test_concurrent_calls),
+        cmocka_unit_test(test_close_during_call),
+    };
+    int failed = 0;
+
+    failed += cmocka_run_group_tests_name("client_local", local, NULL, NULL);
+    failed += cmocka_run_group_tests_name("client_wire", wire, fake_start,
+                                          fake_stop);
+    /* Stops nng's worker threads, so valgrind sees no leftovers of them. */
+    nng_fini();
+    return failed == 0 ? 0 : 1;
+}

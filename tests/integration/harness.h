@@ -1,0 +1,48 @@
+/*
+ * Test harness: starts a real bilheteria-server process on an ipc:// socket
+ * in a fresh temporary directory (its LMDB data lives there too), and talks
+ * to it through libbilheteria. No part of Bilheteria is mocked.
+ */
+#ifndef BH_TEST_HARNESS_H
+#define BH_TEST_HARNESS_H
+
+#include <sys/types.h>
+
+#include "bilheteria/bilheteria.h"
+
+typedef struct bht_server {
+    char dir[256];        /* temp dir: data/ and the socket */
+    char url[300];        /* ipc://DIR/sock */
+    char data_dir[300];
+    pid_t pid;
+    const char *extra[16];
+    int n_extra;
+} bht_server;
+
+/* Creates the temp dir and starts the server with the extra flags (NULL
+ * terminated); waits until Health.Check answers. 0 on success. */
+int bht_start(bht_server *s, const char *const *extra);
+/* Starts the server again on the same directory and flags. */
+int bht_restart(bht_server *s);
+/* SIGTERM and wait; returns the exit status. */
+int bht_stop(bht_server *s);
+/* SIGKILL and wait: a crash. */
+void bht_kill9(bht_server *s);
+/* Stops (if running) and removes the temp dir. */
+void bht_cleanup(bht_server *s);
+/* A client for the server; caller frees with bh_client_close. */
+bh_client *bht_client(const bht_server *s);
+
+/* Runs the CLI with argv (NULL terminated) against the server; captures
+ * stdout and stderr into malloc'ed strings (caller frees). Returns the exit
+ * status. */
+int bht_cli(const bht_server *s, char **out, char **err, const char *const *argv);
+
+/* Shorthands for common set-up through the library. Abort the test on
+ * failure. */
+uint64_t bht_event(bh_client *c, const char *name);
+uint64_t bht_session(bh_client *c, uint64_t event_id, uint32_t rows, uint32_t per_row,
+                     int64_t price);
+uint64_t bht_product(bh_client *c, const char *name, int64_t price, int64_t stock);
+
+#endif

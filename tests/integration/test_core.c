@@ -1,0 +1,480 @@
+/* Integration: events, sessions, products, health, the wire's error paths,
+ * pagination and durability, against a real server through libbilheteria. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "harness.h"
+
+static bht_server srv;
+static bh_client *cl;
+
+static int
+group_setup(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--max-request-kb", "64", NULL};
+    if (bht_start(&srv, extra) != 0)
+        return -1;
+    cl = bht_client(&srv);
+    return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+    (void)state;
+    bh_client_close(cl);
+    bht_cleanup(&srv);
+    return 0;
+}
+
+static void
+test_health(void **state)
+{
+    (void)state;
+    Bilheteria__V1__CheckRequest req = BILHETERIA__V1__CHECK_REQUEST__INIT;
+    Bilheteria__V1__CheckResponse *resp = NULL;
+    bh_status st;
+    assert_int_equal(bh_health_check(cl, &req, &resp, NULL, &st), BH_OK);
+    assert_int_equal(resp->status, BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_SERVING);
+    assert_string_equal(resp->version, BH_VERSION);
+    assert_true(resp->uptime_ms >= 0);
+    assert_true(resp->now_ms > 1700000000000LL);
+    assert_int_equal(resp->schema_version, 1);
+    bilheteria__v1__check_response__free_unpacked(resp, NULL);
+}
+
+static void
+test_event_create_get(void **state)
+{
+    (void)state;
+    Bilheteria__V1__CreateEventRequest req = BILHETERIA__V1__CREATE_EVENT_REQUEST__INIT;
+    Bilheteria__V1__CreateEventResponse *resp = NULL;
+    bh_status st;
+    req.name = "Duna: Parte Dois";
+    req.venue = "Cine Belas Artes";
+    req.description = "IMAX";
+    req.starts_at_ms = 1800000000000LL;
+    req.ends_at_ms = 1800000000000LL + 3600000;
+    assert_int_equal(bh_event_create_event(cl, &req, &resp, NULL, &st), BH_OK);
+    uint64_t id = resp->event->id;
+    assert_true(id > 0);
+    assert_string_equal(resp->event->name, "Duna: Parte Dois");
+    assert_true(resp->event->created_at_ms > 0);
+    bilheteria__v1__create_event_response__free_unpacked(resp, NULL);
+
+    Bilheteria__V1__GetEventRequest g = BILHETERIA__V1__GET_EVENT_REQUEST__INIT;
+    Bilheteria__V1__GetEventResponse *gr = NULL;
+    g.id = id;
+    assert_int_equal(bh_event_get_event(cl, &g, &gr, NULL, &st), BH_OK);
+    assert_int_equal(gr->event->id, id);
+    assert_string_equal(gr->event->venue, "Cine Belas Artes");
+    assert_string_equal(gr->event->description, "IMAX");
+    assert_int_equal(gr->event->ends_at_ms, 1800000000000LL + 3600000);
+    bilheteria__v1__get_event_response__free_unpacked(gr, NULL);
+
+    g.id = 999999;
+    assert_int_equal(bh_event_get_event(cl, &g, &gr, NULL, &st), BH_NOT_FOUND);
+    assert_string_equal(st.message, "event 999999 does not exist");
+}
+
+/* Each bad CreateEvent names its field, and nothing is created. */
+static void
+test_event_bad_input(void **state)
+{
+    (void)state;
+    static char longname[300];
+    memset(longname, 'x', sizeof(longname) - 1);
+    struct {
+        const char *name;
+        int64_t starts, ends;
+        const char *expect;
+    } cases[] = {
+        {"", 0, 0, "name is required"},
+        {longname, 0, 0, "name is 299 bytes long; the limit is 200"},
+        {"ok", -5, 0, "starts_at_ms must not be negative, got -5"},
+        {"ok", 2000, 1000, "ends_at_ms 1000 is before starts_at_ms 2000"},
+    };
+    Bilheteria__V1__ListEventsRequest lr = BILHETERIA__V1__LIST_EVENTS_REQUEST__INIT;
+    Bilheteria__V1__ListEventsResponse *before = NULL, *after = NULL;
+    lr.page_size = 500;
+    assert_int_equal(bh_event_list_events(cl, &lr, &before, NULL, NULL), BH_OK);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        Bilheteria__V1__CreateEventRequest req = BILHETERIA__V1__CREATE_EVENT_REQUEST__INIT;
+        Bilheteria__V1__CreateEventResponse *resp = NULL;
+        bh_status st;
+        req.name = (char *)cases[i].name;
+        req.starts_at_ms = cases[i].starts;
+        req.ends_at_ms = cases[i].ends;
+        assert_int_equal(bh_event_create_event(cl, &req, &resp, NULL, &st), BH_INVALID_ARGUMENT);
+        assert_string_equal(st.message, cases[i].expect);
+    }
+    assert_int_equal(bh_event_list_events(cl, &lr, &after, NULL, NULL), BH_OK);
+    assert_int_equal(before->n_events, after->n_events);
+    bilheteria__v1__list_events_response__free_unpacked(before, NULL);
+    bilheteria__v1__list_events_response__free_unpacked(after, NULL);
+}
+
+static void
+test_event_pagination(void **state)
+{
+    (void)state;
+    char name[32];
+    uint64_t first = 0;
+    for (int i = 0; i < 23; i++) {
+        snprintf(name, sizeof(name), "page-event-%d", i);
+        uint64_t id = bht_event(cl, name);
+        if (i == 0)
+            first = id;
+    }
+    /* Walk every page of 5 and check ids come once each, in order. */
+    Bilheteria__V1__ListEventsRequest lr = BILHETERIA__V1__LIST_EVENTS_REQUEST__INIT;
+    lr.page_size = 5;
+    char token[64] = "";
+    uint64_t last = 0;
+    int seen = 0, pages = 0;
+    do {
+        Bilheteria__V1__ListEventsResponse *resp = NULL;
+        bh_status st;
+        lr.page_token = token;
+        assert_int_equal(bh_event_list_events(cl, &lr, &resp, NULL, &st), BH_OK);
+        assert_true(resp->n_events <= 5);
+        for (size_t i = 0; i < resp->n_events; i++) {
+            assert_true(resp->events[i]->id > last);
+            last = resp->events[i]->id;
+            if (last >= first)
+                seen++;
+        }
+        snprintf(token, sizeof(token), "%s", resp->next_page_token);
+        bilheteria__v1__list_events_response__free_unpacked(resp, NULL);
+        pages++;
+    } while (token[0] != 0 && pages < 100);
+    assert_int_equal(seen, 23);
+
+    /* Bad paging input. */
+    Bilheteria__V1__ListEventsResponse *resp = NULL;
+    bh_status st;
+    lr.page_token = "";
+    lr.page_size = 100000;
+    assert_int_equal(bh_event_list_events(cl, &lr, &resp, NULL, &st), BH_INVALID_ARGUMENT);
+    assert_string_equal(st.message, "page_size 100000 is above the maximum of 500");
+    lr.page_size = 0;  /* the default, 50 */
+    assert_int_equal(bh_event_list_events(cl, &lr, &resp, NULL, &st), BH_OK);
+    assert_true(resp->n_events <= 50 && resp->n_events > 0);
+    bilheteria__v1__list_events_response__free_unpacked(resp, NULL);
+    const char *bad[] = {"garbage", "e0000000000000001ff", "s000000000000000100"};
+    for (size_t i = 0; i < 3; i++) {
+        lr.page_token = (char *)bad[i];
+        assert_int_equal(bh_event_list_events(cl, &lr, &resp, NULL, &st), BH_INVALID_ARGUMENT);
+        assert_non_null(strstr(st.message, "page_token"));
+    }
+}
+
+static void
+test_session_and_seat_map(void **state)
+{
+    (void)state;
+    uint64_t ev = bht_event(cl, "Sessions");
+    Bilheteria__V1__CreateSessionRequest req = BILHETERIA__V1__CREATE_SESSION_REQUEST__INIT;
+    Bilheteria__V1__CreateSessionResponse *resp = NULL;
+    bh_status st;
+    req.event_id = ev;
+    req.starts_at_ms = 1800000000000LL;
+    req.rows = 10;
+    req.seats_per_row = 20;
+    req.price_cents = 3001;
+    req.room = "Sala 3";
+    assert_int_equal(bh_session_create_session(cl, &req, &resp, NULL, &st), BH_OK);
+    Bilheteria__V1__Session *s = resp->session;
+    assert_int_equal(s->capacity, 200);
+    assert_int_equal(s->half_price_cents, 1500);  /* half, rounded down */
+    assert_int_equal(s->half_price_cap, 80);      /* 40% of 200 */
+    uint64_t sid = s->id;
+    bilheteria__v1__create_session_response__free_unpacked(resp, NULL);
+
+    Bilheteria__V1__GetSeatMapRequest m = BILHETERIA__V1__GET_SEAT_MAP_REQUEST__INIT;
+    Bilheteria__V1__GetSeatMapResponse *mr = NULL;
+    m.session_id = sid;
+    assert_int_equal(bh_session_get_seat_map(cl, &m, &mr, NULL, &st), BH_OK);
+    assert_int_equal(mr->available, 200);
+    assert_int_equal(mr->held, 0);
+    assert_int_equal(mr->sold, 0);
+    assert_int_equal(mr->half_price_remaining, 80);
+    assert_int_equal(mr->n_rows, 10);
+    assert_string_equal(mr->rows[0]->label, "A");
+    assert_string_equal(mr->rows[9]->label, "J");
+    assert_int_equal(strlen(mr->rows[9]->states), 20);
+    assert_int_equal(strspn(mr->rows[9]->states, "."), 20);
+    bilheteria__v1__get_seat_map_response__free_unpacked(mr, NULL);
+
+    /* Sessions by event, and all sessions. */
+    uint64_t ev2 = bht_event(cl, "Other");
+    bht_session(cl, ev2, 2, 2, 100);
+    bht_session(cl, ev, 3, 3, 100);
+    Bilheteria__V1__ListSessionsRequest lr = BILHETERIA__V1__LIST_SESSIONS_REQUEST__INIT;
+    Bilheteria__V1__ListSessionsResponse *ls = NULL;
+    lr.event_id = ev;
+    assert_int_equal(bh_session_list_sessions(cl, &lr, &ls, NULL, &st), BH_OK);
+    assert_int_equal(ls->n_sessions, 2);
+    for (size_t i = 0; i < ls->n_sessions; i++)
+        assert_int_equal(ls->sessions[i]->event_id, ev);
+    bilheteria__v1__list_sessions_response__free_unpacked(ls, NULL);
+    lr.event_id = 0;
+    assert_int_equal(bh_session_list_sessions(cl, &lr, &ls, NULL, &st), BH_OK);
+    assert_true(ls->n_sessions >= 3);
+    bilheteria__v1__list_sessions_response__free_unpacked(ls, NULL);
+    lr.event_id = 987654;
+    assert_int_equal(bh_session_list_sessions(cl, &lr, &ls, NULL, &st), BH_NOT_FOUND);
+
+    Bilheteria__V1__GetSessionRequest g = BILHETERIA__V1__GET_SESSION_REQUEST__INIT;
+    Bilheteria__V1__GetSessionResponse *gr = NULL;
+    g.id = sid;
+    assert_int_equal(bh_session_get_session(cl, &g, &gr, NULL, &st), BH_OK);
+    assert_string_equal(gr->session->room, "Sala 3");
+    bilheteria__v1__get_session_response__free_unpacked(gr, NULL);
+    g.id = 424242;
+    assert_int_equal(bh_session_get_session(cl, &g, &gr, NULL, &st), BH_NOT_FOUND);
+    assert_string_equal(st.message, "session 424242 does not exist");
+}
+
+static void
+test_session_bad_input(void **state)
+{
+    (void)state;
+    uint64_t ev = bht_event(cl, "Bad sessions");
+    struct {
+        uint64_t event;
+        uint32_t rows, per;
+        int64_t price, half;
+        uint32_t cap;
+        int code;
+        const char *expect;
+    } cases[] = {
+        {ev, 0, 10, 100, 0, 0, BH_INVALID_ARGUMENT, "rows must be in 1..676 (A..ZZ), got 0"},
+        {ev, 677, 10, 100, 0, 0, BH_INVALID_ARGUMENT, "rows must be in 1..676 (A..ZZ), got 677"},
+        {ev, 5, 1001, 100, 0, 0, BH_INVALID_ARGUMENT, "seats_per_row must be in 1..1000, got 1001"},
+        {ev, 5, 0, 100, 0, 0, BH_INVALID_ARGUMENT, "seats_per_row must be in 1..1000, got 0"},
+        {ev, 5, 5, -1, 0, 0, BH_INVALID_ARGUMENT, "price_cents must be in 0..100000000, got -1"},
+        {ev, 5, 5, 100, 40, 0, BH_INVALID_ARGUMENT,
+         "half_price_cents 40 is not half of price_cents 100: meia-entrada is exactly half (50), never another discount"},
+        {ev, 5, 5, 100, 0, 26, BH_INVALID_ARGUMENT, "half_price_cap 26 is above the capacity of 25 seats"},
+        {777777, 5, 5, 100, 0, 0, BH_NOT_FOUND, "event 777777 does not exist"},
+        {0, 5, 5, 100, 0, 0, BH_INVALID_ARGUMENT, "event_id is required"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        Bilheteria__V1__CreateSessionRequest req = BILHETERIA__V1__CREATE_SESSION_REQUEST__INIT;
+        Bilheteria__V1__CreateSessionResponse *resp = NULL;
+        bh_status st;
+        req.event_id = cases[i].event;
+        req.starts_at_ms = 1800000000000LL;
+        req.rows = cases[i].rows;
+        req.seats_per_row = cases[i].per;
+        req.price_cents = cases[i].price;
+        req.half_price_cents = cases[i].half;
+        req.half_price_cap = cases[i].cap;
+        assert_int_equal(bh_session_create_session(cl, &req, &resp, NULL, &st), cases[i].code);
+        assert_string_equal(st.message, cases[i].expect);
+    }
+    /* None of them made a session of this event. */
+    Bilheteria__V1__ListSessionsRequest lr = BILHETERIA__V1__LIST_SESSIONS_REQUEST__INIT;
+    Bilheteria__V1__ListSessionsResponse *ls = NULL;
+    lr.event_id = ev;
+    assert_int_equal(bh_session_list_sessions(cl, &lr, &ls, NULL, NULL), BH_OK);
+    assert_int_equal(ls->n_sessions, 0);
+    bilheteria__v1__list_sessions_response__free_unpacked(ls, NULL);
+}
+
+static void
+test_products(void **state)
+{
+    (void)state;
+    uint64_t pop = bht_product(cl, "Pipoca grande", 2500, 0);
+    uint64_t choc = bht_product(cl, "Chocolate", 900, 40);
+    Bilheteria__V1__ListProductsRequest lr = BILHETERIA__V1__LIST_PRODUCTS_REQUEST__INIT;
+    Bilheteria__V1__ListProductsResponse *ls = NULL;
+    bh_status st;
+    assert_int_equal(bh_product_list_products(cl, &lr, &ls, NULL, &st), BH_OK);
+    int found = 0;
+    for (size_t i = 0; i < ls->n_products; i++) {
+        const Bilheteria__V1__Product *p = ls->products[i];
+        if (p->id == pop) {
+            assert_false(p->stock_tracked);
+            assert_int_equal(p->price_cents, 2500);
+            found++;
+        } else if (p->id == choc) {
+            assert_true(p->stock_tracked);
+            assert_int_equal(p->stock, 40);
+            found++;
+        }
+    }
+    assert_int_equal(found, 2);
+    bilheteria__v1__list_products_response__free_unpacked(ls, NULL);
+
+    struct {
+        const char *name;
+        int64_t price, stock;
+        const char *expect;
+    } bad[] = {
+        {"", 100, 0, "name is required"},
+        {"Soda", -1, 0, "price_cents must be in 0..100000000, got -1"},
+        {"Soda", 100, -3, "stock must be 0 (unlimited) or 1..1000000000, got -3"},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        Bilheteria__V1__CreateProductRequest req = BILHETERIA__V1__CREATE_PRODUCT_REQUEST__INIT;
+        Bilheteria__V1__CreateProductResponse *resp = NULL;
+        req.name = (char *)bad[i].name;
+        req.price_cents = bad[i].price;
+        req.stock = bad[i].stock;
+        assert_int_equal(bh_product_create_product(cl, &req, &resp, NULL, &st), BH_INVALID_ARGUMENT);
+        assert_string_equal(st.message, bad[i].expect);
+    }
+}
+
+/* Raw nng REQ: bytes that are not an envelope. */
+static void
+test_malformed_envelope(void **state)
+{
+    (void)state;
+    nng_socket s;
+    nng_msg *m = NULL;
+    assert_int_equal(nng_req0_open(&s), 0);
+    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 5000);
+    assert_int_equal(nng_dial(s, srv.url, NULL, 0), 0);
+    const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02};
+    assert_int_equal(nng_send(s, (void *)junk, sizeof(junk), 0), 0);
+    assert_int_equal(nng_recvmsg(s, &m, 0), 0);
+    Bilheteria__V1__ResponseEnvelope *env =
+        bilheteria__v1__response_envelope__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
+    assert_non_null(env);
+    assert_int_equal(env->status, BH_INVALID_ARGUMENT);
+    assert_non_null(strstr(env->message, "does not decode"));
+    bilheteria__v1__response_envelope__free_unpacked(env, NULL);
+    nng_msg_free(m);
+    nng_close(s);
+    test_health(state);  /* still serving */
+}
+
+static void
+test_wire_errors(void **state)
+{
+    (void)state;
+    uint8_t *resp = NULL;
+    size_t len = 0;
+    bh_status st;
+    /* Unknown method. */
+    assert_int_equal(bh_call_raw(cl, "bilheteria.v1.EventService/DropEverything",
+                                 (const uint8_t *)"", 0, &resp, &len, NULL, &st),
+                     BH_UNIMPLEMENTED);
+    assert_string_equal(st.message, "method \"bilheteria.v1.EventService/DropEverything\" is "
+                                    "not implemented by this server");
+    /* A payload that is not the method's message. */
+    const uint8_t junk[] = {0x0a, 0xff, 0x01};
+    assert_int_equal(bh_call_raw(cl, "bilheteria.v1.EventService/CreateEvent", junk,
+                                 sizeof(junk), &resp, &len, NULL, &st),
+                     BH_INVALID_ARGUMENT);
+    assert_string_equal(st.message,
+                        "payload of 3 bytes is not a valid bilheteria.v1.CreateEventRequest");
+    /* Over the server's size limit (64 KiB in this group). */
+    size_t big = 100 * 1024;
+    uint8_t *buf = calloc(1, big);
+    assert_int_equal(bh_call_raw(cl, "bilheteria.v1.EventService/CreateEvent", buf, big,
+                                 &resp, &len, NULL, &st),
+                     BH_RESOURCE_EXHAUSTED);
+    assert_non_null(strstr(st.message, "over the server's limit of 65536 bytes"));
+    free(buf);
+    test_health(state);
+}
+
+/* A deadline that has passed before the writer gets to the call. */
+static void
+test_deadline(void **state)
+{
+    (void)state;
+    /* timeout 1 ms: the call either completes or reports
+     * DEADLINE_EXCEEDED; it never reports anything else or hangs. */
+    Bilheteria__V1__CreateEventRequest req = BILHETERIA__V1__CREATE_EVENT_REQUEST__INIT;
+    req.name = "deadline";
+    int ok = 0, late = 0;
+    for (int i = 0; i < 50; i++) {
+        Bilheteria__V1__CreateEventResponse *resp = NULL;
+        bh_call_opts o = {.timeout_ms = 1};
+        bh_status st;
+        int rc = bh_event_create_event(cl, &req, &resp, &o, &st);
+        if (rc == BH_OK) {
+            ok++;
+            bilheteria__v1__create_event_response__free_unpacked(resp, NULL);
+        } else {
+            assert_int_equal(rc, BH_DEADLINE_EXCEEDED);
+            late++;
+        }
+    }
+    assert_int_equal(ok + late, 50);
+    test_health(state);
+}
+
+static void
+test_restart_keeps_data(void **state)
+{
+    (void)state;
+    bht_server s2;
+    assert_int_equal(bht_start(&s2, NULL), 0);
+    bh_client *c = bht_client(&s2);
+    uint64_t ev = bht_event(c, "Durable");
+    uint64_t sid = bht_session(c, ev, 4, 5, 1000);
+    uint64_t pid = bht_product(c, "Refri", 700, 10);
+    bh_client_close(c);
+    bht_kill9(&s2);  /* a crash right after the acknowledgements */
+    assert_int_equal(bht_restart(&s2), 0);
+    c = bht_client(&s2);
+    Bilheteria__V1__GetEventRequest g = BILHETERIA__V1__GET_EVENT_REQUEST__INIT;
+    Bilheteria__V1__GetEventResponse *gr = NULL;
+    g.id = ev;
+    assert_int_equal(bh_event_get_event(c, &g, &gr, NULL, NULL), BH_OK);
+    assert_string_equal(gr->event->name, "Durable");
+    bilheteria__v1__get_event_response__free_unpacked(gr, NULL);
+    Bilheteria__V1__GetSessionRequest gs = BILHETERIA__V1__GET_SESSION_REQUEST__INIT;
+    Bilheteria__V1__GetSessionResponse *gsr = NULL;
+    gs.id = sid;
+    assert_int_equal(bh_session_get_session(c, &gs, &gsr, NULL, NULL), BH_OK);
+    assert_int_equal(gsr->session->capacity, 20);
+    bilheteria__v1__get_session_response__free_unpacked(gsr, NULL);
+    Bilheteria__V1__ListProductsRequest lp = BILHETERIA__V1__LIST_PRODUCTS_REQUEST__INIT;
+    Bilheteria__V1__ListProductsResponse *lpr = NULL;
+    assert_int_equal(bh_product_list_products(c, &lp, &lpr, NULL, NULL), BH_OK);
+    assert_int_equal(lpr->n_products, 1);
+    assert_int_equal(lpr->products[0]->id, pid);
+    bilheteria__v1__list_products_response__free_unpacked(lpr, NULL);
+    /* New ids continue after the old ones. */
+    assert_true(bht_event(c, "After restart") > ev);
+    bh_client_close(c);
+    assert_int_equal(bht_stop(&s2), 0);  /* clean stop on SIGTERM */
+    bht_cleanup(&s2);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_health),
+        cmocka_unit_test(test_event_create_get),
+        cmocka_unit_test(test_event_bad_input),
+        cmocka_unit_test(test_event_pagination),
+        cmocka_unit_test(test_session_and_seat_map),
+        cmocka_unit_test(test_session_bad_input),
+        cmocka_unit_test(test_products),
+        cmocka_unit_test(test_malformed_envelope),
+        cmocka_unit_test(test_wire_errors),
+        cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_restart_keeps_data),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
