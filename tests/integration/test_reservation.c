@@ -1,0 +1,888 @@
+/* Integration: seat holds, best-N, meia-entrada, add-ons, expiry, cancel,
+ * exactly-once payments, races and crashes, against a real server. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define ST(x) BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_##x
+
+static bht_server srv;
+static bh_client *cl;
+
+static int
+group_setup(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"--sweep-interval-ms", "100", NULL};
+    if (bht_start(&srv, extra) != 0)
+        return -1;
+    cl = bht_client(&srv);
+    return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+    (void)state;
+    bh_client_close(cl);
+    bht_cleanup(&srv);
+    return 0;
+}
+
+static void
+sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* A reservation request in one call: seats "A1,A2" or best > 0; items as
+ * "ID:QTY,ID:QTY". */
+typedef struct rq {
+    uint64_t session;
+    const char *user, *seats, *items, *key;
+    uint32_t best, half;
+    int32_t ttl_s;
+} rq;
+
+static int
+reserve_on(bh_client *c, const rq *q, Bilheteria__V1__Reservation **out, bh_status *st)
+{
+    Bilheteria__V1__CreateReservationRequest req =
+        BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
+    Bilheteria__V1__CreateReservationResponse *resp = NULL;
+    char seatbuf[256] = "", itembuf[256] = "";
+    char *seats[32];
+    Bilheteria__V1__ItemRequest items[8], *itemp[8];
+    size_t ns = 0, ni = 0;
+    req.session_id = q->session;
+    req.user_id = (char *)(q->user ? q->user : "maria");
+    req.best = q->best;
+    req.half_price = q->half;
+    req.ttl_s = q->ttl_s;
+    if (q->seats != NULL) {
+        snprintf(seatbuf, sizeof(seatbuf), "%s", q->seats);
+        for (char *tok = strtok(seatbuf, ","); tok && ns < 32; tok = strtok(NULL, ","))
+            seats[ns++] = tok;
+    }
+    if (q->items != NULL) {
+        snprintf(itembuf, sizeof(itembuf), "%s", q->items);
+        for (char *tok = strtok(itembuf, ","); tok && ni < 8; tok = strtok(NULL, ",")) {
+            Bilheteria__V1__ItemRequest it = BILHETERIA__V1__ITEM_REQUEST__INIT;
+            it.product_id = strtoull(tok, &tok, 10);
+            it.quantity = (int32_t)strtol(tok + 1, NULL, 10);
+            items[ni] = it;
+            itemp[ni] = &items[ni];
+            ni++;
+        }
+    }
+    req.seats = seats;
+    req.n_seats = ns;
+    req.items = itemp;
+    req.n_items = ni;
+    bh_call_opts o = {.idempotency_key = q->key};
+    int rc = bh_reservation_create_reservation(c, &req, &resp, &o, st);
+    if (rc == BH_OK) {
+        if (out != NULL) {
+            *out = resp->reservation;
+            resp->reservation = NULL;
+        }
+        bilheteria__v1__create_reservation_response__free_unpacked(resp, NULL);
+    }
+    return rc;
+}
+
+static int
+reserve(const rq *q, Bilheteria__V1__Reservation **out, bh_status *st)
+{
+    return reserve_on(cl, q, out, st);
+}
+
+static void
+free_resv(Bilheteria__V1__Reservation *r)
+{
+    if (r != NULL)
+        bilheteria__v1__reservation__free_unpacked(r, NULL);
+}
+
+static Bilheteria__V1__GetSeatMapResponse *
+seat_map(bh_client *c, uint64_t session)
+{
+    Bilheteria__V1__GetSeatMapRequest m = BILHETERIA__V1__GET_SEAT_MAP_REQUEST__INIT;
+    Bilheteria__V1__GetSeatMapResponse *mr = NULL;
+    bh_status st;
+    m.session_id = session;
+    if (bh_session_get_seat_map(c, &m, &mr, NULL, &st) != BH_OK)
+        fail_msg("seat map: %s", st.message);
+    return mr;
+}
+
+/* The state char of one seat label in a map. */
+static char
+seat_state(const Bilheteria__V1__GetSeatMapResponse *m, const char *label)
+{
+    size_t rl = strspn(label, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+    int seat = atoi(label + rl);
+    for (size_t i = 0; i < m->n_rows; i++)
+        if (strlen(m->rows[i]->label) == rl && strncmp(m->rows[i]->label, label, rl) == 0)
+            return m->rows[i]->states[seat - 1];
+    return '?';
+}
+
+static Bilheteria__V1__Reservation *
+get_resv(uint64_t id)
+{
+    Bilheteria__V1__GetReservationRequest g = BILHETERIA__V1__GET_RESERVATION_REQUEST__INIT;
+    Bilheteria__V1__GetReservationResponse *gr = NULL;
+    bh_status st;
+    g.id = id;
+    if (bh_reservation_get_reservation(cl, &g, &gr, NULL, &st) != BH_OK)
+        fail_msg("get reservation %llu: %s", (unsigned long long)id, st.message);
+    Bilheteria__V1__Reservation *r = gr->reservation;
+    gr->reservation = NULL;
+    bilheteria__v1__get_reservation_response__free_unpacked(gr, NULL);
+    return r;
+}
+
+static int64_t
+product_stock(uint64_t id)
+{
+    Bilheteria__V1__ListProductsRequest lr = BILHETERIA__V1__LIST_PRODUCTS_REQUEST__INIT;
+    Bilheteria__V1__ListProductsResponse *ls = NULL;
+    int64_t stock = -1;
+    lr.page_size = 500;
+    if (bh_product_list_products(cl, &lr, &ls, NULL, NULL) != BH_OK)
+        fail_msg("list products");
+    for (size_t i = 0; i < ls->n_products; i++)
+        if (ls->products[i]->id == id)
+            stock = ls->products[i]->stock;
+    bilheteria__v1__list_products_response__free_unpacked(ls, NULL);
+    return stock;
+}
+
+static int
+pay(bh_client *c, uint64_t rid, int64_t amount, const char *key, const char *provider,
+    const char *ref, Bilheteria__V1__ConfirmPaymentResponse **out, bh_status *st)
+{
+    Bilheteria__V1__ConfirmPaymentRequest req = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
+    Bilheteria__V1__ConfirmPaymentResponse *resp = NULL;
+    req.reservation_id = rid;
+    req.amount_cents = amount;
+    req.method = "pix";
+    req.provider = (char *)(provider ? provider : "");
+    req.provider_ref = (char *)(ref ? ref : "");
+    bh_call_opts o = {.idempotency_key = key};
+    int rc = bh_payment_confirm_payment(c, &req, &resp, &o, st);
+    if (rc == BH_OK) {
+        if (out != NULL)
+            *out = resp;
+        else
+            bilheteria__v1__confirm_payment_response__free_unpacked(resp, NULL);
+    }
+    return rc;
+}
+
+/* ---- tests ---- */
+
+static void
+test_price_snapshot(void **state)
+{
+    (void)state;
+    uint64_t ev = bht_event(cl, "Snapshot");
+    uint64_t s = bht_session(cl, ev, 5, 10, 3000);
+    uint64_t pop = bht_product(cl, "Pipoca", 2500, 0);
+    uint64_t choc = bht_product(cl, "Chocolate", 900, 10);
+    char items[64];
+    snprintf(items, sizeof(items), "%llu:2,%llu:3", (unsigned long long)pop,
+             (unsigned long long)choc);
+    Bilheteria__V1__Reservation *r = NULL;
+    bh_status st;
+    rq q = {.session = s, .seats = "B3,B4,B5", .half = 1, .items = items};
+    assert_int_equal(reserve(&q, &r, &st), BH_OK);
+    assert_int_equal(r->status, ST(PENDING));
+    assert_int_equal(r->n_seats, 3);
+    assert_string_equal(r->seats[0]->label, "B3");
+    assert_int_equal(r->seats[0]->type, BILHETERIA__V1__TICKET_TYPE__TICKET_TYPE_MEIA);
+    assert_int_equal(r->seats[0]->price_cents, 1500);
+    assert_int_equal(r->seats[1]->type, BILHETERIA__V1__TICKET_TYPE__TICKET_TYPE_INTEIRA);
+    assert_int_equal(r->seats[1]->price_cents, 3000);
+    assert_int_equal(r->seats_subtotal_cents, 1500 + 3000 + 3000);
+    assert_int_equal(r->n_items, 2);
+    assert_int_equal(r->items[0]->subtotal_cents, 5000);
+    assert_int_equal(r->items[1]->unit_price_cents, 900);
+    assert_int_equal(r->items[1]->subtotal_cents, 2700);
+    assert_int_equal(r->items_subtotal_cents, 7700);
+    assert_int_equal(r->total_cents, 7500 + 7700);
+    /* Default TTL is the server's 10 min. */
+    assert_int_equal(r->expires_at_ms - r->created_at_ms, 600000);
+    assert_int_equal(product_stock(choc), 7);
+
+    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    assert_int_equal(m->held, 3);
+    assert_int_equal(m->available, 47);
+    assert_int_equal(m->half_price_remaining, 20 - 1);
+    assert_int_equal(seat_state(m, "B3"), 'h');
+    assert_int_equal(seat_state(m, "B6"), '.');
+    bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
+
+    /* Get returns the same snapshot. */
+    Bilheteria__V1__Reservation *g = get_resv(r->id);
+    assert_int_equal(g->total_cents, r->total_cents);
+    assert_string_equal(g->user_id, "maria");
+    free_resv(g);
+    free_resv(r);
+}
+
+static void
+test_best_n(void **state)
+{
+    (void)state;
+    uint64_t ev = bht_event(cl, "Best");
+    uint64_t s = bht_session(cl, ev, 5, 10, 1000);
+    Bilheteria__V1__Reservation *r = NULL;
+    bh_status st;
+    rq q = {.session = s, .best = 2};
+    assert_int_equal(reserve(&q, &r, &st), BH_OK);
+    /* Middle row C, seats 5-6 straddle the centre of 10. */
+    assert_string_equal(r->seats[0]->label, "C5");
+    assert_string_equal(r->seats[1]->label, "C6");
+    free_resv(r);
+    /* Next best 2: one row off the middle, centred (distance 2 half-seats)
+     * beats the middle row shifted two seats (distance 4); B and D tie and
+     * the front row wins. */
+    assert_int_equal(reserve(&q, &r, &st), BH_OK);
+    assert_string_equal(r->seats[0]->label, "B5");
+    assert_string_equal(r->seats[1]->label, "B6");
+    free_resv(r);
+    /* 11 adjacent seats never exist in rows of 10. */
+    q.best = 11;
+    assert_int_equal(reserve(&q, &r, &st), BH_INVALID_ARGUMENT);  /* over max seats */
+    /* Fill row by row until no block of 10 fits. */
+    uint64_t s2 = bht_session(cl, ev, 2, 10, 1000);
+    rq q10 = {.session = s2, .best = 10};
+    assert_int_equal(reserve(&q10, &r, &st), BH_OK);
+    free_resv(r);
+    assert_int_equal(reserve(&q10, &r, &st), BH_OK);
+    free_resv(r);
+    assert_int_equal(reserve(&q10, &r, &st), BH_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "no 10 adjacent free seats"));
+}
+
+static void
+test_all_or_nothing(void **state)
+{
+    (void)state;
+    uint64_t ev = bht_event(cl, "AllOrNothing");
+    uint64_t s = bht_session(cl, ev, 3, 5, 1000);
+    uint64_t soda = bht_product(cl, "Refri", 600, 2);
+    char items[32];
+    snprintf(items, sizeof(items), "%llu:1", (unsigned long long)soda);
+    Bilheteria__V1__Reservation *r = NULL;
+    bh_status st;
+    rq a = {.session = s, .seats = "A1,A2"};
+    assert_int_equal(reserve(&a, &r, &st), BH_OK);
+    free_resv(r);
+    rq b = {.session = s, .seats = "A3,A2", .items = items};
+    assert_int_equal(reserve(&b, &r, &st), BH_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "seat A2 of session"));
+    assert_non_null(strstr(st.message, "is already held"));
+    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    assert_int_equal(seat_state(m, "A3"), '.');  /* nothing of b was held */
+    assert_int_equal(m->held, 2);
+    bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
+    assert_int_equal(product_stock(soda), 2);
+    /* Stock short: nothing held either. */
+    snprintf(items, sizeof(items), "%llu:3", (unsigned long long)soda);
+    rq c = {.session = s, .seats = "B1", .items = items};
+    assert_int_equal(reserve(&c, &r, &st), BH_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "has 2 left; 3 asked"));
+    m = seat_map(cl, s);
+    assert_int_equal(seat_state(m, "B1"), '.');
+    bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
+    assert_int_equal(product_stock(soda), 2);
+}
+
+static void
+test_bad_input(void **state)
+{
+    (void)state;
+    uint64_t ev = bht_event(cl, "BadInput");
+    uint64_t s = bht_session(cl, ev, 2, 5, 1000);  /* cap: 40% of 10 = 4 */
+    uint64_t chips = bht_product(cl, "Chips", 500, 1);
+    char unknown_item[32], zero_item[32], neg_item[32];
+    snprintf(unknown_item, sizeof(unknown_item), "999999:1");
+    snprintf(zero_item, sizeof(zero_item), "%llu:0", (unsigned long long)chips);
+    snprintf(neg_item, sizeof(neg_item), "%llu:-2", (unsigned long long)chips);
+    struct {
+        rq q;
+        int code;
+        const char *expect;
+    } cases[] = {
+        {{.session = s, .seats = "Z99"}, BH_INVALID_ARGUMENT,
+         "is not in session"},
+        {{.session = s, .seats = "A6"}, BH_INVALID_ARGUMENT, "(rows A-B, seats 1-5)"},
+        {{.session = s, .seats = "A0"}, BH_INVALID_ARGUMENT, "seat \"A0\" is not in session"},
+        {{.session = s, .seats = "hello"}, BH_INVALID_ARGUMENT, "seat \"hello\""},
+        {{.session = s, .seats = "A1,A1"}, BH_INVALID_ARGUMENT, "seat A1 is listed twice"},
+        {{.session = s}, BH_INVALID_ARGUMENT, "no seats asked"},
+        {{.session = s, .seats = "A1,A2,A3,A4,A5,B1,B2,B3,B4,B5,A1"}, BH_INVALID_ARGUMENT,
+         "11 seats asked; at most 10 per reservation"},
+        {{.session = s, .seats = "A1", .best = 2}, BH_INVALID_ARGUMENT, "not both"},
+        {{.session = s, .seats = "A1,A2", .half = 3}, BH_INVALID_ARGUMENT,
+         "half_price 3 is more than the 2 seats asked"},
+        {{.session = s, .seats = "A1,A2,A3,A4,A5", .half = 5}, BH_FAILED_PRECONDITION,
+         "only 4 half-price (meia-entrada) tickets left"},
+        {{.session = s, .seats = "A1", .items = unknown_item}, BH_NOT_FOUND,
+         "product 999999 does not exist"},
+        {{.session = s, .seats = "A1", .items = zero_item}, BH_INVALID_ARGUMENT,
+         "quantity must be in 1..1000, got 0"},
+        {{.session = s, .seats = "A1", .items = neg_item}, BH_INVALID_ARGUMENT,
+         "quantity must be in 1..1000, got -2"},
+        {{.session = s, .seats = "A1", .user = ""}, BH_INVALID_ARGUMENT, "user_id is required"},
+        {{.session = s, .seats = "A1", .ttl_s = -1}, BH_INVALID_ARGUMENT,
+         "ttl_s must be positive, got -1"},
+        {{.session = s, .seats = "A1", .ttl_s = 601}, BH_INVALID_ARGUMENT,
+         "ttl_s 601 is above the server's longest hold of 600 s"},
+        {{.session = 888888, .seats = "A1"}, BH_NOT_FOUND, "session 888888 does not exist"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        Bilheteria__V1__Reservation *r = NULL;
+        bh_status st;
+        int rc = reserve(&cases[i].q, &r, &st);
+        if (rc != cases[i].code || strstr(st.message, cases[i].expect) == NULL)
+            fail_msg("case %zu: got %s \"%s\", want %s containing \"%s\"", i,
+                     bh_code_name(rc), st.message, bh_code_name(cases[i].code),
+                     cases[i].expect);
+    }
+    /* Nothing was held by any of them, and stock is untouched. */
+    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    assert_int_equal(m->available, 10);
+    assert_int_equal(m->half_price_remaining, 4);
+    bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
+    assert_int_equal(product_stock(chips), 1);
+}
+
+static void
+test_cancel(void **state)
+{
+    (void)state;
+    uint64_t ev = bht_event(cl, "Cancel");
+    uint64_t s = bht_session(cl, ev, 2, 5, 1000);
+    uint64_t soda = bht_product(cl, "Soda", 600, 5);
+    char items[32];
+    snprintf(items, sizeof(items), "%llu:2", (unsigned long long)soda);
+    Bilheteria__V1__Reservation *r = NULL;
+    bh_status st;
+    rq q = {.session = s, .seats = "A1,A2", .half = 2, .items = items};
+    assert_int_equal(reserve(&q, &r, &st), BH_OK);
+    assert_int_equal(product_stock(soda), 3);
+    Bilheteria__V1__CancelReservationRequest cr = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
+    Bilheteria__V1__CancelReservationResponse *crr = NULL;
+    cr.id = r->id;
+    assert_int_equal(bh_reservation_cancel_reservation(cl, &cr, &crr, NULL, &st), BH_OK);
+    assert_int_equal(crr->reservation->status, ST(CANCELLED));
+    bilheteria__v1__cancel_reservation_response__free_unpacked(crr, NULL);
+    /* Seats, quota and stock are back at once. */
+    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    assert_int_equal(m->available, 10);
+    assert_int_equal(m->half_price_remaining, 4);
+    bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
+    assert_int_equal(product_stock(soda), 5);
+    /* Cancel again, and pay a cancelled one: refused. */
+    assert_int_equal(bh_reservation_cancel_reservation(cl, &cr, &crr, NULL, &st),
+                     BH_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "is CANCELLED"));
+    assert_int_equal(pay(cl, r->id, r->total_cents, "pay-cancelled", NULL, NULL, NULL, &st),
+                     BH_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "is CANCELLED; it cannot be paid"));
+    /* The seats can be held again. */
+    Bilheteria__V1__Reservation *r2 = NULL;
+    assert_int_equal(reserve(&q, &r2, &st), BH_OK);
+    free_resv(r2);
+    free_resv(r);
+    cr.id = 123456789;
+    assert_int_equal(bh_reservation_cancel_reservation(cl, &cr, &crr, NULL, &st), BH_NOT_FOUND);
+}
+
+static void
+test_expiry(void **state)
+{
+    (void)state;
+    uint64_t ev = bht_event(cl, "Expiry");
+    uint64_t s = bht_session(cl, ev, 2, 5, 1000);
+    uint64_t pop = bht_product(cl, "Pipoca", 2000, 4);
+    char items[32];
+    snprintf(items, sizeof(items), "%llu:3", (unsigned long long)pop);
+    Bilheteria__V1__Reservation *r = NULL;
+    bh_status st;
+    rq q = {.session = s, .seats = "B1,B2", .half = 1, .items = items, .ttl_s = 1};
+    assert_int_equal(reserve(&q, &r, &st), BH_OK);
+    assert_int_equal(r->expires_at_ms - r->created_at_ms, 1000);
+    assert_int_equal(product_stock(pop), 1);
+    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    assert_int_equal(m->held, 2);
+    bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
+    sleep_ms(1600);  /* TTL 1 s + sweeper every 100 ms */
+    m = seat_map(cl, s);
+    assert_int_equal(m->held, 0);
+    assert_int_equal(m->available, 10);
+    assert_int_equal(m->half_price_remaining, 4);
+    bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
+    Bilheteria__V1__Reservation *g = get_resv(r->id);
+    assert_int_equal(g->status, ST(EXPIRED));
+    free_resv(g);
+    assert_int_equal(product_stock(pop), 4);  /* stock back: swept */
+    free_resv(r);
+}
+
+/* With the sweeper far away, an expired hold is free at once anyway. */
+static void
+test_expired_hold_free_before_sweep(void **state)
+{
+    (void)state;
+    bht_server s2;
+    static const char *const extra[] = {"--sweep-interval-ms", "3600000", NULL};
+    assert_int_equal(bht_start(&s2, extra), 0);
+    bh_client *c = bht_client(&s2);
+    uint64_t ev = bht_event(c, "Lazy");
+    uint64_t s = bht_session(c, ev, 1, 5, 1000);
+    uint64_t pop = bht_product(c, "Pipoca", 2000, 1);
+    char items[32];
+    snprintf(items, sizeof(items), "%llu:1", (unsigned long long)pop);
+    Bilheteria__V1__Reservation *r = NULL, *r2 = NULL;
+    bh_status st;
+    rq q = {.session = s, .seats = "A1,A2", .half = 2, .items = items, .ttl_s = 1};
+    assert_int_equal(reserve_on(c, &q, &r, &st), BH_OK);
+    sleep_ms(1200);
+    Bilheteria__V1__GetSeatMapResponse *m = seat_map(c, s);
+    assert_int_equal(m->available, 5);
+    assert_int_equal(m->half_price_remaining, 2);
+    bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
+    /* The same seats, the whole meia quota (cap 2) and the last unit of
+     * stock: all taken over from the lapsed hold. */
+    rq q2 = {.session = s, .seats = "A2,A1", .user = "joao", .half = 2, .items = items};
+    assert_int_equal(reserve_on(c, &q2, &r2, &st), BH_OK);
+    /* Paying the lapsed one now must not oversell (pretix #74). */
+    assert_int_equal(pay(c, r->id, r->total_cents, "late-pay", NULL, NULL, NULL, &st),
+                     BH_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "has been taken since; nothing was charged"));
+    m = seat_map(c, s);
+    assert_int_equal(m->held, 2);
+    assert_int_equal(m->sold, 0);
+    bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
+    free_resv(r);
+    free_resv(r2);
+    bh_client_close(c);
+    bht_cleanup(&s2);
+}
+
+static void
+test_payment_rules(void **state)
+{
+    (void)state;
+    uint64_t ev = bht_event(cl, "Pay");
+    uint64_t s = bht_session(cl, ev, 2, 5, 2000);
+    Bilheteria__V1__Reservation *r = NULL;
+    Bilheteria__V1__ConfirmPaymentResponse *p1 = NULL, *p2 = NULL;
+    bh_status st;
+    rq q = {.session = s, .seats = "A1,A2"};
+    assert_int_equal(reserve(&q, &r, &st), BH_OK);
+    assert_int_equal(r->total_cents, 4000);
+
+    assert_int_equal(pay(cl, r->id, 3999, "k-wrong", NULL, NULL, NULL, &st), BH_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "amount_cents 3999 does not match"));
+    assert_non_null(strstr(st.message, "total_cents 4000"));
+    assert_int_equal(pay(cl, r->id, 0, "k-zero", NULL, NULL, NULL, &st), BH_INVALID_ARGUMENT);
+    assert_string_equal(st.message, "amount_cents must be positive, got 0");
+    assert_int_equal(pay(cl, r->id, -5, "k-neg", NULL, NULL, NULL, &st), BH_INVALID_ARGUMENT);
+    assert_int_equal(pay(cl, r->id, 4000, NULL, NULL, NULL, NULL, &st), BH_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "requires an idempotency key"));
+    char longkey[300];
+    memset(longkey, 'k', 256);
+    longkey[256] = 0;
+    assert_int_equal(pay(cl, r->id, 4000, longkey, NULL, NULL, NULL, &st), BH_INVALID_ARGUMENT);
+    assert_int_equal(pay(cl, 999999, 4000, "k-none", NULL, NULL, NULL, &st), BH_NOT_FOUND);
+
+    assert_int_equal(pay(cl, r->id, 4000, "k1", "stripe", "ch_1", &p1, &st), BH_OK);
+    assert_false(st.replayed);
+    assert_int_equal(p1->reservation->status, ST(CONFIRMED));
+    assert_int_equal(p1->reservation->payment_id, p1->payment->id);
+    assert_int_equal(p1->payment->amount_cents, 4000);
+    assert_string_equal(p1->payment->provider_ref, "ch_1");
+    /* Replay: same answer, marked replayed, no second payment. */
+    assert_int_equal(pay(cl, r->id, 4000, "k1", "stripe", "ch_1", &p2, &st), BH_OK);
+    assert_true(st.replayed);
+    assert_int_equal(p2->payment->id, p1->payment->id);
+    bilheteria__v1__confirm_payment_response__free_unpacked(p2, NULL);
+    /* Same key, different request. */
+    assert_int_equal(pay(cl, r->id, 4001, "k1", "stripe", "ch_1", NULL, &st), BH_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "idempotency key \"k1\" was already used with a different request"));
+    /* Webhook with its own key but the same provider reference: one payment. */
+    assert_int_equal(pay(cl, r->id, 4000, "webhook-1", "stripe", "ch_1", &p2, &st), BH_OK);
+    assert_int_equal(p2->payment->id, p1->payment->id);
+    bilheteria__v1__confirm_payment_response__free_unpacked(p2, NULL);
+    /* Another key, another reference: already paid. */
+    assert_int_equal(pay(cl, r->id, 4000, "k2", "stripe", "ch_2", NULL, &st), BH_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "is already paid"));
+    /* The seats are sold. */
+    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    assert_int_equal(m->sold, 2);
+    assert_int_equal(seat_state(m, "A1"), 'x');
+    bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
+    /* A sold reservation cannot be cancelled. */
+    Bilheteria__V1__CancelReservationRequest cr = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
+    Bilheteria__V1__CancelReservationResponse *crr = NULL;
+    cr.id = r->id;
+    assert_int_equal(bh_reservation_cancel_reservation(cl, &cr, &crr, NULL, &st), BH_FAILED_PRECONDITION);
+    /* The provider reference cannot pay another reservation. */
+    Bilheteria__V1__Reservation *other = NULL;
+    rq q2 = {.session = s, .seats = "B1"};
+    assert_int_equal(reserve(&q2, &other, &st), BH_OK);
+    assert_int_equal(pay(cl, other->id, other->total_cents, "k3", "stripe", "ch_1", NULL, &st),
+                     BH_ALREADY_EXISTS);
+    /* GetPayment. */
+    Bilheteria__V1__GetPaymentRequest gp = BILHETERIA__V1__GET_PAYMENT_REQUEST__INIT;
+    Bilheteria__V1__GetPaymentResponse *gpr = NULL;
+    gp.id = p1->payment->id;
+    assert_int_equal(bh_payment_get_payment(cl, &gp, &gpr, NULL, &st), BH_OK);
+    assert_int_equal(gpr->payment->reservation_id, r->id);
+    bilheteria__v1__get_payment_response__free_unpacked(gpr, NULL);
+    bilheteria__v1__confirm_payment_response__free_unpacked(p1, NULL);
+    free_resv(other);
+    free_resv(r);
+}
+
+static void
+test_pay_after_expiry_seats_free(void **state)
+{
+    (void)state;
+    uint64_t ev = bht_event(cl, "LatePay");
+    uint64_t s = bht_session(cl, ev, 1, 5, 1000);
+    Bilheteria__V1__Reservation *r = NULL;
+    Bilheteria__V1__ConfirmPaymentResponse *p = NULL;
+    bh_status st;
+    rq q = {.session = s, .seats = "A3", .ttl_s = 1};
+    assert_int_equal(reserve(&q, &r, &st), BH_OK);
+    sleep_ms(1500);
+    Bilheteria__V1__Reservation *g = get_resv(r->id);
+    assert_int_equal(g->status, ST(EXPIRED));
+    free_resv(g);
+    /* Nobody took A3: the late payment takes it again. */
+    assert_int_equal(pay(cl, r->id, r->total_cents, "late-ok", NULL, NULL, &p, &st), BH_OK);
+    assert_int_equal(p->reservation->status, ST(CONFIRMED));
+    bilheteria__v1__confirm_payment_response__free_unpacked(p, NULL);
+    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    assert_int_equal(seat_state(m, "A3"), 'x');
+    bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
+    free_resv(r);
+}
+
+static void
+test_idempotent_reservation(void **state)
+{
+    (void)state;
+    uint64_t ev = bht_event(cl, "IdemResv");
+    uint64_t s = bht_session(cl, ev, 1, 5, 1000);
+    Bilheteria__V1__Reservation *r1 = NULL, *r2 = NULL;
+    bh_status st;
+    rq q = {.session = s, .seats = "A1", .key = "cart-77"};
+    assert_int_equal(reserve(&q, &r1, &st), BH_OK);
+    assert_int_equal(reserve(&q, &r2, &st), BH_OK);
+    assert_true(st.replayed);
+    assert_int_equal(r1->id, r2->id);
+    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    assert_int_equal(m->held, 1);
+    bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
+    rq q2 = {.session = s, .seats = "A2", .key = "cart-77"};
+    assert_int_equal(reserve(&q2, NULL, &st), BH_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "cart-77"));
+    /* A definite refusal is replayed too: A1 is held, so a new key asking
+     * for it fails, and the retry with that key fails the same way even
+     * after A1 is freed. */
+    rq q3 = {.session = s, .seats = "A1", .key = "cart-78"};
+    assert_int_equal(reserve(&q3, NULL, &st), BH_FAILED_PRECONDITION);
+    free_resv(r1);
+    free_resv(r2);
+}
+
+static void
+test_list_by_user(void **state)
+{
+    (void)state;
+    uint64_t ev = bht_event(cl, "List");
+    uint64_t s = bht_session(cl, ev, 2, 10, 1000);
+    uint64_t ids[7];
+    char seat[8];
+    for (int i = 0; i < 7; i++) {
+        Bilheteria__V1__Reservation *r = NULL;
+        snprintf(seat, sizeof(seat), "A%d", i + 1);
+        rq q = {.session = s, .seats = seat, .user = "lister"};
+        assert_int_equal(reserve(&q, &r, NULL), BH_OK);
+        ids[i] = r->id;
+        free_resv(r);
+    }
+    rq other = {.session = s, .seats = "B1", .user = "someone-else"};
+    assert_int_equal(reserve(&other, NULL, NULL), BH_OK);
+    Bilheteria__V1__ListReservationsRequest lr = BILHETERIA__V1__LIST_RESERVATIONS_REQUEST__INIT;
+    lr.user_id = "lister";
+    lr.page_size = 3;
+    char token[64] = "";
+    int n = 0;
+    do {
+        Bilheteria__V1__ListReservationsResponse *resp = NULL;
+        lr.page_token = token;
+        assert_int_equal(bh_reservation_list_reservations(cl, &lr, &resp, NULL, NULL), BH_OK);
+        for (size_t i = 0; i < resp->n_reservations; i++, n++) {
+            assert_int_equal(resp->reservations[i]->id, ids[6 - n]);  /* newest first */
+            assert_string_equal(resp->reservations[i]->user_id, "lister");
+        }
+        snprintf(token, sizeof(token), "%s", resp->next_page_token);
+        bilheteria__v1__list_reservations_response__free_unpacked(resp, NULL);
+    } while (token[0] && n < 20);
+    assert_int_equal(n, 7);
+    bh_status st;
+    Bilheteria__V1__ListReservationsResponse *resp = NULL;
+    lr.user_id = "";
+    lr.page_token = "";
+    assert_int_equal(bh_reservation_list_reservations(cl, &lr, &resp, NULL, &st), BH_INVALID_ARGUMENT);
+}
+
+/* ---- races ---- */
+
+#define RACERS 64
+
+struct race {
+    uint64_t session;
+    int tries;
+    int ok;
+    uint64_t ids[64];
+    int n_ids;
+    unsigned seed;
+};
+
+static void *
+race_reserve(void *arg)
+{
+    struct race *rc = arg;
+    bh_client *c = bht_client(&srv);
+    char seats[16], user[32];
+    snprintf(user, sizeof(user), "racer-%u", rc->seed);
+    for (int i = 0; i < rc->tries; i++) {
+        /* Overlapping pairs in a 2x5 room. */
+        unsigned a = (unsigned)rand_r(&rc->seed) % 10;
+        unsigned b = (a + 1 + (unsigned)rand_r(&rc->seed) % 9) % 10;
+        snprintf(seats, sizeof(seats), "%c%u,%c%u", 'A' + a / 5, a % 5 + 1, 'A' + b / 5,
+                 b % 5 + 1);
+        rq q = {.session = rc->session, .seats = seats, .user = user};
+        Bilheteria__V1__Reservation *r = NULL;
+        bh_status st;
+        int code = reserve_on(c, &q, &r, &st);
+        if (code == BH_OK) {
+            rc->ids[rc->n_ids++] = r->id;
+            rc->ok++;
+            free_resv(r);
+        } else if (code != BH_FAILED_PRECONDITION) {
+            fprintf(stderr, "race: unexpected %s: %s\n", bh_code_name(code), st.message);
+            rc->ok = -1000;
+        }
+    }
+    bh_client_close(c);
+    return NULL;
+}
+
+static void
+test_race_reserve(void **state)
+{
+    (void)state;
+    uint64_t ev = bht_event(cl, "Race");
+    uint64_t s = bht_session(cl, ev, 2, 5, 1000);
+    static struct race races[RACERS];
+    pthread_t th[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        races[i] = (struct race){.session = s, .tries = 3, .seed = (unsigned)i * 7919u + 1};
+        assert_int_equal(pthread_create(&th[i], NULL, race_reserve, &races[i]), 0);
+    }
+    int ok = 0;
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(th[i], NULL);
+        assert_true(races[i].ok >= 0);
+        ok += races[i].ok;
+    }
+    /* Each success holds 2 seats; the map agrees and no seat is in two
+     * live reservations. */
+    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    assert_int_equal(m->held + m->sold, (uint32_t)ok * 2);
+    assert_true(m->held + m->sold <= 10);
+    assert_true(ok >= 1);
+    bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
+    char owner[10][16];
+    memset(owner, 0, sizeof(owner));
+    for (int i = 0; i < RACERS; i++) {
+        for (int j = 0; j < races[i].n_ids; j++) {
+            Bilheteria__V1__Reservation *r = get_resv(races[i].ids[j]);
+            assert_int_equal(r->status, ST(PENDING));
+            for (size_t k = 0; k < r->n_seats; k++) {
+                const char *l = r->seats[k]->label;
+                int idx = (l[0] - 'A') * 5 + atoi(l + 1) - 1;
+                assert_int_equal(owner[idx][0], 0);  /* seat sold twice */
+                snprintf(owner[idx], sizeof(owner[idx]), "%llu", (unsigned long long)r->id);
+            }
+            free_resv(r);
+        }
+    }
+}
+
+struct payrace {
+    uint64_t *rids;
+    int64_t *totals;
+    int n;
+    int idx;
+    uint64_t seen[16];  /* payment id seen per reservation, 0 = none */
+    int bad;
+};
+
+static void *
+race_pay(void *arg)
+{
+    struct payrace *p = arg;
+    bh_client *c = bht_client(&srv);
+    for (int i = 0; i < p->n; i++) {
+        /* Half the threads use the shared key per reservation (a client
+         * retrying), the other half their own key (a webhook racing). */
+        char key[64];
+        if (p->idx % 2 == 0)
+            snprintf(key, sizeof(key), "order-%llu", (unsigned long long)p->rids[i]);
+        else
+            snprintf(key, sizeof(key), "hook-%llu-%d", (unsigned long long)p->rids[i], p->idx);
+        Bilheteria__V1__ConfirmPaymentResponse *resp = NULL;
+        bh_status st;
+        int code = pay(c, p->rids[i], p->totals[i], key, NULL, NULL, &resp, &st);
+        if (code == BH_OK) {
+            p->seen[i] = resp->payment->id;
+            bilheteria__v1__confirm_payment_response__free_unpacked(resp, NULL);
+        } else if (code != BH_FAILED_PRECONDITION || strstr(st.message, "already paid") == NULL) {
+            fprintf(stderr, "payrace: unexpected %s: %s\n", bh_code_name(code), st.message);
+            p->bad++;
+        }
+    }
+    bh_client_close(c);
+    return NULL;
+}
+
+static void
+test_race_pay(void **state)
+{
+    (void)state;
+    uint64_t ev = bht_event(cl, "PayRace");
+    uint64_t s = bht_session(cl, ev, 2, 8, 1500);
+    uint64_t rids[16];
+    int64_t totals[16];
+    char seat[8];
+    for (int i = 0; i < 16; i++) {
+        Bilheteria__V1__Reservation *r = NULL;
+        snprintf(seat, sizeof(seat), "%c%d", 'A' + i / 8, i % 8 + 1);
+        rq q = {.session = s, .seats = seat};
+        assert_int_equal(reserve(&q, &r, NULL), BH_OK);
+        rids[i] = r->id;
+        totals[i] = r->total_cents;
+        free_resv(r);
+    }
+    static struct payrace pr[RACERS];
+    pthread_t th[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        pr[i] = (struct payrace){.rids = rids, .totals = totals, .n = 16, .idx = i};
+        assert_int_equal(pthread_create(&th[i], NULL, race_pay, &pr[i]), 0);
+    }
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(pr[i].bad, 0);
+    }
+    /* Every OK answer for a reservation names the same payment, and the
+     * reservation records exactly that one. */
+    for (int k = 0; k < 16; k++) {
+        Bilheteria__V1__Reservation *r = get_resv(rids[k]);
+        assert_int_equal(r->status, ST(CONFIRMED));
+        for (int i = 0; i < RACERS; i++)
+            if (pr[i].seen[k] != 0)
+                assert_int_equal(pr[i].seen[k], r->payment_id);
+        free_resv(r);
+    }
+    /* Payment ids are dense: 16 reservations, 16 payments made here. */
+    Bilheteria__V1__GetPaymentRequest gp = BILHETERIA__V1__GET_PAYMENT_REQUEST__INIT;
+    Bilheteria__V1__GetPaymentResponse *gpr = NULL;
+    Bilheteria__V1__Reservation *last = get_resv(rids[0]);
+    uint64_t maxid = 0;
+    for (int k = 0; k < 16; k++) {
+        Bilheteria__V1__Reservation *r = get_resv(rids[k]);
+        if (r->payment_id > maxid)
+            maxid = r->payment_id;
+        free_resv(r);
+    }
+    free_resv(last);
+    gp.id = maxid + 1;
+    assert_int_equal(bh_payment_get_payment(cl, &gp, &gpr, NULL, NULL), BH_NOT_FOUND);
+}
+
+static void
+test_crash_keeps_reservations_and_payments(void **state)
+{
+    (void)state;
+    bht_server s2;
+    assert_int_equal(bht_start(&s2, NULL), 0);
+    bh_client *c = bht_client(&s2);
+    uint64_t ev = bht_event(c, "Crash");
+    uint64_t s = bht_session(c, ev, 2, 5, 1000);
+    Bilheteria__V1__Reservation *r1 = NULL, *r2 = NULL;
+    bh_status st;
+    rq q1 = {.session = s, .seats = "A1,A2"}, q2 = {.session = s, .seats = "B5"};
+    assert_int_equal(reserve_on(c, &q1, &r1, &st), BH_OK);
+    assert_int_equal(reserve_on(c, &q2, &r2, &st), BH_OK);
+    assert_int_equal(pay(c, r1->id, r1->total_cents, "crash-pay", NULL, NULL, NULL, &st), BH_OK);
+    bh_client_close(c);
+    bht_kill9(&s2);
+    assert_int_equal(bht_restart(&s2), 0);
+    c = bht_client(&s2);
+    Bilheteria__V1__GetSeatMapResponse *m = seat_map(c, s);
+    assert_int_equal(m->sold, 2);
+    assert_int_equal(m->held, 1);
+    bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
+    /* The replay after the crash still answers from the stored record. */
+    assert_int_equal(pay(c, r1->id, r1->total_cents, "crash-pay", NULL, NULL, NULL, &st), BH_OK);
+    assert_true(st.replayed);
+    free_resv(r1);
+    free_resv(r2);
+    bh_client_close(c);
+    bht_cleanup(&s2);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_price_snapshot),
+        cmocka_unit_test(test_best_n),
+        cmocka_unit_test(test_all_or_nothing),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_expired_hold_free_before_sweep),
+        cmocka_unit_test(test_payment_rules),
+        cmocka_unit_test(test_pay_after_expiry_seats_free),
+        cmocka_unit_test(test_idempotent_reservation),
+        cmocka_unit_test(test_list_by_user),
+        cmocka_unit_test(test_race_reserve),
+        cmocka_unit_test(test_race_pay),
+        cmocka_unit_test(test_crash_keeps_reservations_and_payments),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
