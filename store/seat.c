@@ -12,8 +12,43 @@ seat_key(uint8_t k[12], uint64_t session_id, uint32_t idx)
 }
 
 static int
+varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; *p < end && shift < 64; shift += 7) {
+        uint8_t b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Seat records are read on every seat-map and best-N scan, so they are
+ * decoded here without protobuf-c's allocations. The bytes are ordinary
+ * protobuf (SeatRecord in records.proto); anything unexpected goes through
+ * protobuf-c instead. */
+static int
 seat_decode(const MDB_val *v, store_seat *out)
 {
+    const uint8_t *p = v->mv_data, *end = p + v->mv_size;
+    store_seat s = {0, 0, 0};
+    while (p < end) {
+        uint64_t tag, val;
+        if (varint(&p, end, &tag) != 0 || (tag & 7) != 0 || varint(&p, end, &val) != 0)
+            goto slow;
+        switch (tag >> 3) {
+        case 1: s.reservation_id = val; break;
+        case 2: s.expires_at_ms = (int64_t)val; break;
+        case 3: s.half = val != 0; break;
+        default: goto slow;
+        }
+    }
+    *out = s;
+    return STORE_OK;
+slow:;
     Bilheteria__Store__SeatRecord *r =
         bilheteria__store__seat_record__unpack(NULL, v->mv_size, v->mv_data);
     if (r == NULL)

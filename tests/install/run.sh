@@ -51,13 +51,13 @@ PKG_CONFIG_PATH=$(dirname "$pc")
 export PKG_CONFIG_PATH
 pkg-config --exists --print-errors bilheteria
 # shellcheck disable=SC2046
-"$cc" -Wall -Wextra -Werror -o "$tmp/consumer_pc" "$src/main.c" \
+"$cc" ${CFLAGS:-} -Wall -Wextra -Werror -o "$tmp/consumer_pc" "$src/main.c" \
   $(pkg-config --cflags --libs bilheteria)
 LD_LIBRARY_PATH=$libdir "$tmp/consumer_pc"
 
 # Static: the archive plus everything Libs.private says it needs.
 # shellcheck disable=SC2046
-"$cc" -Wall -Wextra -Werror -o "$tmp/consumer_pc_static" "$src/main.c" \
+"$cc" ${CFLAGS:-} -Wall -Wextra -Werror -o "$tmp/consumer_pc_static" "$src/main.c" \
   $(pkg-config --cflags bilheteria) "$libdir/libbilheteria.a" \
   $(pkg-config --static --libs bilheteria | sed 's/-lbilheteria\( \|$\)/ /')
 "$tmp/consumer_pc_static"
