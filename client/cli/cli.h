@@ -1,0 +1,162 @@
+/*
+ * The `bilheteria` command-line tool: what its files share.
+ *
+ * main.c parses the global options and dispatches to a command through
+ * the table of cli_cmd; each cmd_*.c parses its own options with opts.c,
+ * builds the request and calls cli_run (client.c), which calls the server
+ * and prints the answer: as JSON (--json) or with a renderer of output.c.
+ *
+ * Exit status: 0 success, 1 a failed call (or unwritable output), 2 a
+ * usage error. Errors go to stderr as "error: ...", never to stdout.
+ */
+#ifndef BH_CLI_H
+#define BH_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bilheteria/bilheteria.h"
+#include "opts.h"
+
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
+
+#define CLI_DEFAULT_SERVER "tcp://127.0.0.1:7450"
+#define CLI_DEFAULT_TIMEOUT_MS 5000
+
+/* One invocation's state. */
+struct cli {
+    const char *server;       /* borrowed from argv or the environment */
+    int32_t timeout_ms;
+    int json;                 /* --json */
+    const char *idem_key;     /* --idempotency-key, NULL if none */
+    bh_client *client;        /* opened on first call; closed by main */
+};
+
+struct cli_cmd;
+typedef int (*cli_cmd_fn)(struct cli *cli, const struct cli_cmd *cmd, int argc,
+                          char **argv);
+
+/* A command: "bilheteria <group> [<verb>] ...". */
+struct cli_cmd {
+    const char *group;    /* "event", "reserve" */
+    const char *verb;     /* "create"; NULL for one-word commands */
+    const char *synopsis; /* usage after "bilheteria " */
+    const char *summary;  /* one sentence */
+    cli_cmd_fn run;       /* argv holds the arguments after the command */
+};
+
+/* Renders a response for people (output.c). */
+typedef void (*cli_render_fn)(const ProtobufCMessage *resp);
+
+/*
+ * Parses a command's arguments against opts. Returns CLI_PARSE_OK when the
+ * command should go on; otherwise it has printed the help (stdout) or the
+ * usage error (stderr) and *exit_code says how to exit.
+ */
+int cli_parse_args(const struct cli_cmd *cmd, struct cli_opt *opts, size_t n,
+                   int argc, char **argv, int *exit_code);
+
+/* Prints "error: <msg>" and a pointer to the command's help; returns 2. */
+int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Calls method (full name) with req and, on success, sets *resp (caller
+ * frees with protobuf_c_message_free_unpacked(*resp, NULL)) and returns
+ * 0. On failure prints "error: CODE: message" and returns 1. With mutating
+ * set, the global --idempotency-key (or key, if not NULL) is sent.
+ */
+int cli_call(struct cli *cli, const char *method, const ProtobufCMessage *req,
+             int mutating, const char *key, ProtobufCMessage **resp);
+
+/* Prints resp as one JSON object (--json) or with render. Returns an exit
+ * code: 1 if stdout could not take it. */
+int cli_show(const struct cli *cli, const ProtobufCMessage *resp, cli_render_fn render);
+
+/* Opens cli->client if it is not open yet. Returns 0, or 1 after printing
+ * the error. */
+int cli_open(struct cli *cli);
+
+/* Prints "error: CODE: message" for a failed call. */
+void cli_print_status(const bh_status *st);
+
+/* cli_call then cli_show, for the common case. */
+int cli_run(struct cli *cli, const char *method, const ProtobufCMessage *req,
+            int mutating, cli_render_fn render);
+
+/* Options every list command takes. */
+#define CLI_PAGE_OPTS(size_dest, token_dest)                                   \
+    {"--page-size", "N", CLI_OPT_U32, 0, (size_dest),                          \
+     "entries per page (0 or unset: 50; at most 500)"},                        \
+    {"--page-token", "T", CLI_OPT_STR, 0, (token_dest),                        \
+     "continue after the page that printed this token"}
+
+/* The ID argument of get/cancel commands. */
+#define CLI_ID_ARG(dest, help) {NULL, "ID", CLI_OPT_ID, CLI_OPT_REQUIRED, (dest), (help)}
+
+#define CLI_NOPTS(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Out of memory: the CLI is a short-lived process, so its one policy is
+ * to print "error: out of memory" and exit 1 (cli_xalloc). Nothing has
+ * been printed to stdout by then unless a human table was half written.
+ */
+void *cli_xalloc(size_t n);
+
+/* ---- table.c: aligned columns ---- */
+struct cli_table;
+
+/* A table of ncols columns (a list adds its header as the first row; a
+ * key: value block adds "key:" and value rows). Caller frees with
+ * cli_table_free. */
+struct cli_table *cli_table_new(size_t ncols);
+
+/* Adds one row of exactly ncols strings (copied; control characters are
+ * shown as spaces, empty strings as "-"). */
+void cli_table_add(struct cli_table *t, ...);
+
+/* Prints every row, columns padded to their widest cell and separated by
+ * two spaces, each line starting with indent. The last column is not
+ * padded, so no line ends in spaces. */
+void cli_table_print(const struct cli_table *t, const char *indent);
+
+void cli_table_free(struct cli_table *t);
+
+/* ---- output.c: human renderers (formats documented there) ---- */
+void cli_render_event(const ProtobufCMessage *resp);      /* {Create,Get}EventResponse */
+void cli_render_events(const ProtobufCMessage *resp);     /* ListEventsResponse */
+void cli_render_session(const ProtobufCMessage *resp);    /* {Create,Get}SessionResponse */
+void cli_render_sessions(const ProtobufCMessage *resp);   /* ListSessionsResponse */
+void cli_render_seat_map(const ProtobufCMessage *resp);   /* GetSeatMapResponse */
+void cli_render_product(const ProtobufCMessage *resp);    /* CreateProductResponse */
+void cli_render_products(const ProtobufCMessage *resp);   /* ListProductsResponse */
+void cli_render_reservation(const ProtobufCMessage *resp); /* any {reservation} response */
+void cli_render_reservations(const ProtobufCMessage *resp); /* ListReservationsResponse */
+void cli_render_payment(const ProtobufCMessage *resp);    /* GetPaymentResponse */
+void cli_render_confirm(const ProtobufCMessage *resp);    /* ConfirmPaymentResponse */
+void cli_render_health(const ProtobufCMessage *resp);     /* CheckResponse */
+
+/* Prints msg through pbjson on one line; pretty indents it. Returns 0, or
+ * 1 after printing an error (out of memory). */
+int cli_print_json(const ProtobufCMessage *msg, int pretty);
+
+/* ---- the commands (cmd_*.c) ---- */
+int cli_cmd_event_create(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_event_get(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_event_list(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_session_create(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_session_get(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_session_list(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_session_seats(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_product_create(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_product_list(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_reserve(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_reservation_get(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_reservation_list(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_reservation_cancel(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_pay(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_payment_get(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_health(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_call(struct cli *, const struct cli_cmd *, int, char **);
+
+#endif

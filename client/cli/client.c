@@ -1,0 +1,80 @@
+/* Calling the server for a command and showing the answer. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+void cli_print_status(const bh_status *st)
+{
+    if (st->message[0] != '\0')
+        fprintf(stderr, "error: %s: %s\n", bh_code_name(st->code), st->message);
+    else
+        fprintf(stderr, "error: %s\n", bh_code_name(st->code));
+}
+
+int cli_open(struct cli *cli)
+{
+    bh_options o;
+    bh_status st;
+
+    if (cli->client != NULL)
+        return CLI_EXIT_OK;
+    memset(&o, 0, sizeof(o));
+    memset(&st, 0, sizeof(st));
+    o.url = cli->server;
+    o.timeout_ms = cli->timeout_ms;
+    if (bh_client_open(&cli->client, &o, &st) != BH_OK) {
+        cli_print_status(&st);
+        return CLI_EXIT_FAIL;
+    }
+    return CLI_EXIT_OK;
+}
+
+int cli_call(struct cli *cli, const char *method, const ProtobufCMessage *req,
+             int mutating, const char *key, ProtobufCMessage **resp)
+{
+    const ProtobufCMethodDescriptor *m = bh_find_method(method, NULL);
+    bh_call_opts co;
+    bh_status st;
+
+    /* A command naming a method that is not in bh_services is a bug here. */
+    if (m == NULL || m->input != req->descriptor) {
+        fprintf(stderr, "error: INTERNAL: the CLI has no method %s for %s\n", method,
+                req->descriptor->name);
+        return CLI_EXIT_FAIL;
+    }
+    if (cli_open(cli) != CLI_EXIT_OK)
+        return CLI_EXIT_FAIL;
+    memset(&co, 0, sizeof(co));
+    memset(&st, 0, sizeof(st));
+    co.idempotency_key = mutating ? (key != NULL ? key : cli->idem_key) : NULL;
+    co.timeout_ms = cli->timeout_ms;
+    if (bh_call(cli->client, method, req, m->output, resp, &co, &st) != BH_OK) {
+        cli_print_status(&st);
+        return CLI_EXIT_FAIL;
+    }
+    if (st.replayed)
+        fputs("note: replayed answer for this idempotency key\n", stderr);
+    return CLI_EXIT_OK;
+}
+
+int cli_show(const struct cli *cli, const ProtobufCMessage *resp, cli_render_fn render)
+{
+    if (cli->json)
+        return cli_print_json(resp, 0);
+    render(resp);
+    return CLI_EXIT_OK;
+}
+
+int cli_run(struct cli *cli, const char *method, const ProtobufCMessage *req,
+            int mutating, cli_render_fn render)
+{
+    ProtobufCMessage *resp = NULL;
+    int rc = cli_call(cli, method, req, mutating, NULL, &resp);
+
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    rc = cli_show(cli, resp, render);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    return rc;
+}
