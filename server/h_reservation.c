@@ -327,18 +327,22 @@ resolve_seats(srv_call *c, store_txn *t, const Bilheteria__V1__CreateReservation
             idx[i] = start + i;
         return 0;
     }
+    /* Every label is checked before any seat is looked up, so a typo is
+     * reported as such even when another seat of the list is taken. */
     for (uint32_t i = 0; i < n; i++) {
         const char *label = r->seats[i];
-        store_seat seat;
         if (srv_resv_seat_index(s, label, &idx[i]) != 0)
             return srv_fail(c, E_INVALID, "seat \"%.20s\" is not in session %llu (rows A-%s, seats 1-%u)",
                             label, (unsigned long long)s->id, last_row, s->seats_per_row);
         for (uint32_t j = 0; j < i; j++)
             if (idx[j] == idx[i])
                 return srv_fail(c, E_INVALID, "seat %s is listed twice", label);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        store_seat seat;
         int rc = store_seat_get(t, s->id, idx[i], &seat);
         if (rc == STORE_OK && !seat_free(&seat, c->now_ms))
-            return srv_fail(c, E_PRECOND, "seat %s of session %llu is already %s", label,
+            return srv_fail(c, E_PRECOND, "seat %s of session %llu is already %s", r->seats[i],
                             (unsigned long long)s->id, seat.expires_at_ms ? "held" : "sold");
         if (rc != STORE_OK && rc != STORE_NOTFOUND)
             return srv_store_fail(c, rc, "seat");

@@ -192,7 +192,41 @@ int main(int argc, char **argv)
         cli__commands(stderr, argv[0]);
         return CLI_EXIT_USAGE;
     }
-    rc = cmd->run(&cli, cmd, argc - words, argv + words);
+    /* Global options may also follow the command ("bilheteria pay ...
+     * --json"): pull them out before the command parses its own. */
+    {
+        char *rest[256], *glob[256];
+        int nr = 0, ng = 0, gused = 0;
+        for (int k = words; k < argc && nr < 255 && ng < 254; k++) {
+            const char *a = argv[k];
+            if (strcmp(a, "--") == 0) {
+                while (k < argc && nr < 255)
+                    rest[nr++] = argv[k++];
+                break;
+            }
+            if (strcmp(a, "--json") == 0 || strncmp(a, "--server=", 9) == 0 ||
+                strncmp(a, "--timeout-ms=", 13) == 0) {
+                glob[ng++] = argv[k];
+            } else if ((strcmp(a, "--server") == 0 || strcmp(a, "--timeout-ms") == 0) &&
+                       k + 1 < argc) {
+                glob[ng++] = argv[k++];
+                glob[ng++] = argv[k];
+            } else {
+                rest[nr++] = argv[k];
+            }
+        }
+        if (ng > 0) {
+            for (size_t i = 0; i < CLI_NOPTS(g); i++)
+                g[i].seen = 0;
+            rc = cli_opts_parse(g, CLI_NOPTS(g), ng, glob, 0, &gused, err, sizeof(err));
+            if (rc != CLI_PARSE_OK)
+                return cli_usage_error(NULL, "%s", err);
+            rest[nr] = NULL;
+            rc = cmd->run(&cli, cmd, nr, rest);
+        } else {
+            rc = cmd->run(&cli, cmd, argc - words, argv + words);
+        }
+    }
     bh_client_close(cli.client);
     /* Output the shell cannot take (a closed pipe, a full disk) is a failure. */
     if (fflush(stdout) != 0 || ferror(stdout)) {
