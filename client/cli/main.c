@@ -145,11 +145,11 @@ int main(int argc, char **argv)
     const char *env = getenv("BILHETERIA_SERVER");
     const struct cli_cmd *cmd;
     struct cli_opt g[] = {
-        {"--server", "URL", CLI_OPT_STR, 0, &cli.server,
+        {"--server", "URL", CLI_OPT_STR, CLI_OPT_LAST_WINS, &cli.server,
          "server address (default $BILHETERIA_SERVER, else " CLI_DEFAULT_SERVER ")"},
-        {"--timeout-ms", "N", CLI_OPT_POS_I32, 0, &cli.timeout_ms,
+        {"--timeout-ms", "N", CLI_OPT_POS_I32, CLI_OPT_LAST_WINS, &cli.timeout_ms,
          "deadline of each call in milliseconds (default 5000)"},
-        {"--json", NULL, CLI_OPT_FLAG, 0, &cli.json,
+        {"--json", NULL, CLI_OPT_FLAG, CLI_OPT_LAST_WINS, &cli.json,
          "print the response as one JSON object (proto field names)"},
         {"--idempotency-key", "KEY", CLI_OPT_STR, 0, &cli.idem_key,
          "idempotency key sent with mutating commands"},

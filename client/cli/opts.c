@@ -188,7 +188,7 @@ int cli_opts_parse(struct cli_opt *opts, size_t n, int argc, char **argv,
             snprintf(err, errlen, "unknown option %.*s", (int)len, a);
             return CLI_PARSE_ERROR;
         }
-        if (o->seen && o->kind != CLI_OPT_STRS) {
+        if (o->seen && o->kind != CLI_OPT_STRS && !(o->flags & CLI_OPT_LAST_WINS)) {
             snprintf(err, errlen, "%s is given twice", o->name);
             return CLI_PARSE_ERROR;
         }

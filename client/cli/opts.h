@@ -30,6 +30,8 @@ enum cli_opt_kind {
 };
 
 #define CLI_OPT_REQUIRED 1u
+/* May be given again; the last value wins (global options). */
+#define CLI_OPT_LAST_WINS 2u
 
 struct cli_opt {
     const char *name;    /* "--rows"; NULL for a positional argument */

@@ -1,0 +1,242 @@
+/* Integration: the `bilheteria` CLI binary against a real server: the
+ * quick-start flow, --json output parsed back, and errors with exit codes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+static bht_server srv;
+
+static int
+group_setup(void **state)
+{
+    (void)state;
+    return bht_start(&srv, NULL);
+}
+
+static int
+group_teardown(void **state)
+{
+    (void)state;
+    bht_cleanup(&srv);
+    return 0;
+}
+
+#define CLI(outp, errp, ...) bht_cli(&srv, (outp), (errp), (const char *const[]){__VA_ARGS__, NULL})
+
+/* Runs a --json command that must succeed; returns the parsed object. */
+static cJSON *
+cli_json(const char *const *argv)
+{
+    char *out = NULL, *err = NULL;
+    const char *args[32] = {"--json"};
+    int n = 1;
+    for (; argv[n - 1] != NULL && n < 31; n++)
+        args[n] = argv[n - 1];
+    args[n] = NULL;
+    int rc = bht_cli(&srv, &out, &err, args);
+    if (rc != 0)
+        fail_msg("%s: exit %d: %s", argv[0], rc, err);
+    /* Exactly one JSON object on stdout. */
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithOpts(out, &end, 0);
+    if (j == NULL || !cJSON_IsObject(j))
+        fail_msg("stdout is not one JSON object: %s", out);
+    while (*end == '\n' || *end == ' ')
+        end++;
+    assert_int_equal(*end, 0);
+    free(out);
+    free(err);
+    return j;
+}
+#define JSON(...) cli_json((const char *const[]){__VA_ARGS__, NULL})
+
+static double
+num(const cJSON *o, const char *path)
+{
+    char buf[128];
+    snprintf(buf, sizeof(buf), "%s", path);
+    const cJSON *cur = o;
+    for (char *tok = strtok(buf, "."); tok != NULL; tok = strtok(NULL, "."))
+        cur = cJSON_GetObjectItemCaseSensitive(cur, tok);
+    if (!cJSON_IsNumber(cur))
+        fail_msg("%s is not a number", path);
+    return cur->valuedouble;
+}
+
+static void
+test_quick_start_flow(void **state)
+{
+    (void)state;
+    cJSON *ev = JSON("event", "create", "--name", "Duna: Parte Dois", "--venue", "Cine Belas Artes",
+                     "--starts-at", "2026-12-20T20:00:00-03:00");
+    char evid[32];
+    snprintf(evid, sizeof(evid), "%.0f", num(ev, "event.id"));
+    /* RFC 3339 with an offset is read as UTC ms. */
+    assert_true(num(ev, "event.starts_at_ms") == 1797807600000.0);
+    cJSON_Delete(ev);
+
+    cJSON *se = JSON("session", "create", "--event", evid, "--starts-at", "2026-12-20T20:00:00-03:00",
+                     "--rows", "10", "--seats-per-row", "20", "--price", "3000", "--room", "Sala 1");
+    char sid[32];
+    snprintf(sid, sizeof(sid), "%.0f", num(se, "session.id"));
+    assert_true(num(se, "session.capacity") == 200);
+    assert_true(num(se, "session.half_price_cents") == 1500);
+    cJSON_Delete(se);
+
+    cJSON *pr = JSON("product", "create", "--name", "Pipoca grande", "--price", "2500", "--stock", "100");
+    char pid[32];
+    snprintf(pid, sizeof(pid), "%.0f", num(pr, "product.id"));
+    cJSON_Delete(pr);
+
+    /* Lists, in JSON and as human tables. */
+    cJSON *l = JSON("event", "list");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(l, "events")), 1);
+    cJSON_Delete(l);
+    l = JSON("session", "list", "--event", evid);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(l, "sessions")), 1);
+    cJSON_Delete(l);
+    char *out, *err;
+    assert_int_equal(CLI(&out, &err, "product", "list"), 0);
+    assert_non_null(strstr(out, "Pipoca grande"));
+    assert_non_null(strstr(out, "R$ 25.00"));
+    free(out);
+    free(err);
+
+    /* The seat map: 200 available. */
+    cJSON *m = JSON("session", "seats", sid);
+    assert_true(num(m, "available") == 200);
+    assert_true(num(m, "half_price_remaining") == 80);
+    cJSON *rows = cJSON_GetObjectItem(m, "rows");
+    assert_int_equal(cJSON_GetArraySize(rows), 10);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 0), "label")->valuestring, "A");
+    cJSON_Delete(m);
+    assert_int_equal(CLI(&out, &err, "session", "seats", sid), 0);
+    assert_non_null(strstr(out, "A  ...................."));
+    assert_non_null(strstr(out, "available:"));
+    free(out);
+    free(err);
+
+    /* Reserve with meia-entrada and popcorn, then pay. */
+    char prod[40];
+    snprintf(prod, sizeof(prod), "%s:2", pid);
+    cJSON *r = JSON("reserve", "--session", sid, "--user", "maria", "--best", "2", "--half", "1",
+                    "--product", prod);
+    cJSON *res = cJSON_GetObjectItem(r, "reservation");
+    assert_string_equal(cJSON_GetObjectItem(res, "status")->valuestring, "RESERVATION_STATUS_PENDING");
+    assert_true(num(r, "reservation.total_cents") == 1500 + 3000 + 5000);
+    char rid[32];
+    snprintf(rid, sizeof(rid), "%.0f", num(r, "reservation.id"));
+    cJSON_Delete(r);
+    cJSON *p = JSON("pay", "--reservation", rid, "--amount", "9500", "--idempotency-key", "order-1",
+                    "--method", "pix");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(p, "reservation"), "status")->valuestring,
+        "RESERVATION_STATUS_CONFIRMED");
+    double payid = num(p, "payment.id");
+    cJSON_Delete(p);
+    /* Replay: the same payment, and a note on stderr. */
+    assert_int_equal(CLI(&out, &err, "--json", "pay", "--reservation", rid, "--amount", "9500",
+                         "--idempotency-key", "order-1", "--method", "pix"), 0);
+    cJSON *p2 = cJSON_Parse(out);
+    assert_true(num(p2, "payment.id") == payid);
+    assert_non_null(strstr(err, "replayed"));
+    cJSON_Delete(p2);
+    free(out);
+    free(err);
+    m = JSON("session", "seats", sid);
+    assert_true(num(m, "sold") == 2);
+    assert_true(num(m, "available") == 198);
+    cJSON_Delete(m);
+
+    /* call METHOD JSON, as grpcurl. */
+    char body[64];
+    snprintf(body, sizeof(body), "{\"id\": %s}", rid);
+    cJSON *g = JSON("call", "bilheteria.v1.ReservationService/GetReservation", body);
+    assert_true(num(g, "reservation.payment_id") == payid);
+    cJSON_Delete(g);
+}
+
+static void
+test_errors(void **state)
+{
+    (void)state;
+    char *out, *err;
+    struct {
+        const char *argv[16];
+        int exit;
+        const char *stderr_has;
+    } cases[] = {
+        {{"event", "get", "424242"}, 1, "error: NOT_FOUND: event 424242 does not exist"},
+        {{"event", "create", "--name", ""}, 1, "error: INVALID_ARGUMENT: name is required"},
+        {{"session", "create", "--event", "1", "--starts-at", "2026-12-20T20:00:00Z", "--rows",
+          "abc", "--seats-per-row", "5", "--price", "100"}, 2, "--rows"},
+        {{"session", "create", "--event", "999", "--starts-at", "2026-12-20T20:00:00Z", "--rows",
+          "5", "--seats-per-row", "5", "--price", "100"}, 1, "error: NOT_FOUND: event 999 does not exist"},
+        {{"session", "create", "--event", "1", "--starts-at", "2026-12-20T20:00:00Z", "--rows",
+          "700", "--seats-per-row", "5", "--price", "100"}, 1, "rows must be in 1..676"},
+        {{"product", "create", "--name", "x", "--price", "-5"}, 2, "--price"},
+        {{"reserve", "--session", "1", "--user", "u", "--seats", "A1", "--ttl-s", "0"}, 2, "--ttl-s"},
+        {{"call", "bilheteria.v1.Nope/Nothing", "{}"}, 2, "no method \"bilheteria.v1.Nope/Nothing\""},
+        {{"call", "bilheteria.v1.EventService/GetEvent", "{\"idd\": 1}"}, 2, "idd"},
+        {{"frobnicate"}, 2, "unknown command"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int rc = bht_cli(&srv, &out, &err, cases[i].argv);
+        if (rc != cases[i].exit || strstr(err, cases[i].stderr_has) == NULL)
+            fail_msg("case %zu (%s): exit %d, stderr \"%s\"; want exit %d and \"%s\"", i,
+                     cases[i].argv[0], rc, err, cases[i].exit, cases[i].stderr_has);
+        assert_int_equal(out[0], 0);  /* nothing on stdout on failure */
+        free(out);
+        free(err);
+    }
+}
+
+static void
+test_help_everywhere(void **state)
+{
+    (void)state;
+    const char *cmds[][3] = {
+        {"--help", NULL, NULL}, {"event", "create", "--help"}, {"session", "seats", "--help"},
+        {"reserve", "--help", NULL}, {"pay", "--help", NULL}, {"call", "--help", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        char *out, *err;
+        assert_int_equal(bht_cli(&srv, &out, &err, cmds[i]), 0);
+        assert_non_null(strstr(out, "usage: bilheteria"));
+        free(out);
+        free(err);
+    }
+}
+
+static void
+test_unreachable(void **state)
+{
+    (void)state;
+    char *out, *err;
+    /* The harness puts --server first; a later one wins. */
+    assert_int_equal(CLI(&out, &err, "--server", "tcp://127.0.0.1:1", "--timeout-ms", "300", "health"), 1);
+    assert_non_null(strstr(err, "UNAVAILABLE"));
+    free(out);
+    free(err);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_quick_start_flow),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_help_everywhere),
+        cmocka_unit_test(test_unreachable),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
