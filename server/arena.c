@@ -1,6 +1,7 @@
 /* A bump allocator per request context: unpacking a request and building
  * its answer allocate from it, and a reset frees everything at once, so a
  * request costs no malloc once the first block has warmed up. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,12 +51,16 @@ srv_arena_init(srv_arena *a, size_t first_block)
 void *
 srv_arena_alloc(srv_arena *a, size_t n)
 {
+    /* Anything near SIZE_MAX would wrap in the rounding or the block
+     * header: it is simply out of memory. */
+    if (n > SIZE_MAX / 4)
+        return NULL;
     n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
     if (n == 0)
         n = sizeof(max_align_t);
     srv_arena_block *b = a->head;
     if (b->size - b->used < n) {
-        size_t size = b->size * 2 > n ? b->size * 2 : n;
+        size_t size = b->size <= SIZE_MAX / 8 && b->size * 2 > n ? b->size * 2 : n;
         srv_arena_block *nb = block_new(size);
         if (nb == NULL)
             return NULL;

@@ -23,7 +23,7 @@ create_session(srv_call *c, store_txn *t)
         return srv_fail(c, E_INVALID, "starts_at_ms must be a positive Unix time in ms, got %lld",
                         (long long)r->starts_at_ms);
     if (r->rows < 1 || r->rows > ROWS_MAX)
-        return srv_fail(c, E_INVALID, "rows must be in 1..%d (A..ZZ), got %u", ROWS_MAX, r->rows);
+        return srv_fail(c, E_INVALID, "rows must be in 1..%d (A..YZ), got %u", ROWS_MAX, r->rows);
     if (r->seats_per_row < 1 || r->seats_per_row > SEATS_PER_ROW_MAX)
         return srv_fail(c, E_INVALID, "seats_per_row must be in 1..%d, got %u",
                         SEATS_PER_ROW_MAX, r->seats_per_row);

@@ -42,6 +42,20 @@ store_idem_put(store_txn *t, const char *identity, const char *key,
     int rc = idem_key(k + 8, identity, key, &klen);
     if (rc != STORE_OK)
         return rc;
+    /* A rewrite must not leave the old time-index entry behind, or the
+     * retention sweep would delete the new record early. */
+    MDB_val old;
+    if (store__get(t, T_IDEM, k + 8, klen, &old) == STORE_OK) {
+        Bilheteria__Store__IdemRecord *prev =
+            bilheteria__store__idem_record__unpack(NULL, old.mv_size, old.mv_data);
+        if (prev != NULL) {
+            store_key_put_u64(k, (uint64_t)prev->created_at_ms);
+            bilheteria__store__idem_record__free_unpacked(prev, NULL);
+            rc = store__del(t, T_IDEM_BY_TIME, k, klen + 8);
+            if (rc != STORE_OK && rc != STORE_NOTFOUND)
+                return rc;
+        }
+    }
     if ((rc = store__put_msg(t, T_IDEM, k + 8, klen, &rec->base)) != STORE_OK)
         return rc;
     store_key_put_u64(k, (uint64_t)rec->created_at_ms);

@@ -259,8 +259,8 @@ test_session_bad_input(void **state)
         int code;
         const char *expect;
     } cases[] = {
-        {ev, 0, 10, 100, 0, 0, BH_INVALID_ARGUMENT, "rows must be in 1..676 (A..ZZ), got 0"},
-        {ev, 677, 10, 100, 0, 0, BH_INVALID_ARGUMENT, "rows must be in 1..676 (A..ZZ), got 677"},
+        {ev, 0, 10, 100, 0, 0, BH_INVALID_ARGUMENT, "rows must be in 1..676 (A..YZ), got 0"},
+        {ev, 677, 10, 100, 0, 0, BH_INVALID_ARGUMENT, "rows must be in 1..676 (A..YZ), got 677"},
         {ev, 5, 1001, 100, 0, 0, BH_INVALID_ARGUMENT, "seats_per_row must be in 1..1000, got 1001"},
         {ev, 5, 0, 100, 0, 0, BH_INVALID_ARGUMENT, "seats_per_row must be in 1..1000, got 0"},
         {ev, 5, 5, -1, 0, 0, BH_INVALID_ARGUMENT, "price_cents must be in 0..100000000, got -1"},

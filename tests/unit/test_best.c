@@ -1,0 +1,276 @@
+/* srv_resv_pick_best (server/h_reservation.c): the best block of n adjacent
+ * free seats. Per its comment: the score is the squared distance of the
+ * block's centre from the room's centre in half-seat units,
+ *   dr = 2*row - (rows - 1),  ds = 2*start + n - 1 - (seats_per_row - 1),
+ *   score = dr*dr + ds*ds,
+ * lowest wins; ties go to the lower row, then the leftmost seat, i.e. the
+ * lower seat index. Layouts below are one string per row, '.' free and 'x'
+ * taken; the bits array has 1 bit per seat, bit idx%8 of byte idx/8. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "resv.h"
+
+#define MAX_ROWS 16
+#define NONE (-1)
+
+struct layout_case {
+    const char *name;
+    uint32_t rows, per, n;
+    const char *row[MAX_ROWS];   /* NULL rows are all free */
+    long want;                   /* start index, or NONE */
+};
+
+static uint8_t *
+make_bits(uint32_t rows, uint32_t per, const char *const *layout)
+{
+    uint32_t cap = rows * per;
+    uint8_t *bits = calloc(cap / 8 + 1, 1);
+    assert_non_null(bits);
+    for (uint32_t r = 0; r < rows && r < MAX_ROWS; r++) {
+        if (layout == NULL || layout[r] == NULL)
+            continue;
+        assert_int_equal(strlen(layout[r]), per);
+        for (uint32_t s = 0; s < per; s++)
+            if (layout[r][s] == 'x')
+                bits[(r * per + s) / 8] |= (uint8_t)(1u << ((r * per + s) % 8));
+    }
+    return bits;
+}
+
+static Bilheteria__V1__Session
+session(uint32_t rows, uint32_t per)
+{
+    Bilheteria__V1__Session s = BILHETERIA__V1__SESSION__INIT;
+    s.id = 1;
+    s.rows = rows;
+    s.seats_per_row = per;
+    s.capacity = rows * per;
+    return s;
+}
+
+static const struct layout_case layout_cases[] = {
+    /* Empty rooms: the centred block of the middle row. */
+    {"5x10 n=2", 5, 10, 2, {NULL}, 2 * 10 + 4},
+    {"5x10 n=3 (tie of ds=-1/+1: left)", 5, 10, 3, {NULL}, 2 * 10 + 3},
+    {"5x9 n=3 (odd seats, odd n)", 5, 9, 3, {NULL}, 2 * 9 + 3},
+    {"5x9 n=2 (odd seats, even n)", 5, 9, 2, {NULL}, 2 * 9 + 3},
+    {"4x10 n=2 (even rows: the front one of the middle two)", 4, 10, 2, {NULL}, 1 * 10 + 4},
+    {"6x10 n=1", 6, 10, 1, {NULL}, 2 * 10 + 4},
+    {"1x1 n=1", 1, 1, 1, {NULL}, 0},
+    {"1x10 n=10 (a whole row)", 1, 10, 10, {NULL}, 0},
+    {"3x7 n=7", 3, 7, 7, {NULL}, 7},
+    {"5x10 n=9", 5, 10, 9, {NULL}, 20},
+    /* The middle row is full: the nearest rows tie, the front one wins. */
+    {"5x10 middle full", 5, 10, 2,
+     {NULL, NULL, "xxxxxxxxxx", NULL, NULL}, 1 * 10 + 4},
+    {"5x10 middle and front-middle full", 5, 10, 2,
+     {NULL, "xxxxxxxxxx", "xxxxxxxxxx", NULL, NULL}, 3 * 10 + 4},
+    {"6x10 middle two full", 6, 10, 2,
+     {NULL, NULL, "xxxxxxxxxx", "xxxxxxxxxx", NULL, NULL}, 1 * 10 + 4},
+    {"6x10 same row distance: centred beats the wall", 6, 10, 2,
+     {NULL, "..xxxxxxxx", "xxxxxxxxxx", "xxxxxxxxxx", NULL, NULL}, 4 * 10 + 4},
+    /* A centred block two rows off beats the middle row at the wall:
+     * 16 (dr=4, ds=0) against 64 (dr=0, ds=8). */
+    {"middle row only at the wall", 5, 10, 2,
+     {NULL, "xxxxxxxxxx", "xxxxxxxx..", "xxxxxxxxxx", NULL}, 4},
+    /* ... and an exact tie (16 against 16) goes to the front row. */
+    {"tie between middle row off-centre and front row", 5, 10, 2,
+     {NULL, "xxxxxxxxxx", "xxxxxx..xx", "xxxxxxxxxx", NULL}, 4},
+    /* ... while a slightly off-centre middle block (4) wins. */
+    {"middle row slightly off centre", 5, 10, 2,
+     {NULL, "xxxxxxxxxx", "xxxxx..xxx", "xxxxxxxxxx", NULL}, 2 * 10 + 5},
+    /* A tie reached only at row distance 6 (36 = 6*6 + 0 = 0 + 6*6): the
+     * search must not stop at dr*dr == best, row A is in front. */
+    {"tie found three rows out", 7, 13, 1,
+     {NULL, "xxxxxxxxxxxxx", "xxxxxxxxxxxxx", "xxx.xxxxxxxxx", "xxxxxxxxxxxxx",
+      "xxxxxxxxxxxxx", NULL}, 6},
+    {"7x20 n=4, near rows only at walls", 7, 20, 4,
+     {NULL, NULL, "....xxxxxxxxxxxxxxxx", "xxxxxxxxxxxxxxxxxxxx",
+      "xxxxxxxxxxxxxxxx....", NULL, NULL}, 1 * 20 + 8},
+    /* Fragmented rows: only one run of 3 anywhere. */
+    {"fragments, one block fits", 5, 10, 3,
+     {"..x..x..x.", ".x..x..x..", "x..x..x..x", "..x..x..x.", "xx...xxxxx"}, 4 * 10 + 2},
+    {"fragments, the block is at the row end", 3, 10, 3,
+     {"..x..x..x.", "x..x..x...", "..x..x..x."}, 1 * 10 + 7},
+    {"fragments, the block is at the row start", 3, 10, 3,
+     {"..x..x..x.", "...x..x..x", "..x..x..x."}, 1 * 10 + 0},
+    /* Runs do not continue into the next row. */
+    {"no wrap between rows", 3, 4, 2, {"xxx.", ".xxx", "xxxx"}, NONE},
+    {"no wrap, n=3 across a row end", 2, 5, 3, {"xxx..", ".xxxx"}, NONE},
+    /* Byte boundaries of the bit array inside a row. */
+    {"bits across bytes", 1, 20, 2, {"xxxxxxx..xxxxxxxxxxx"}, 7},
+    {"bits across bytes, n=9", 2, 12, 9, {"xxxxxxxxxxxx", "x.........xx"}, 12 + 1},
+    /* Nothing fits. */
+    {"n > seats_per_row", 5, 10, 11, {NULL}, NONE},
+    {"n = 0", 5, 10, 0, {NULL}, NONE},
+    {"fully taken", 2, 3, 1, {"xxx", "xxx"}, NONE},
+    {"runs of 2, n=3", 3, 5, 3, {"..x..", "x..x.", ".x..x"}, NONE},
+};
+
+static void
+test_pick_best_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(layout_cases) / sizeof(layout_cases[0]); i++) {
+        const struct layout_case *c = &layout_cases[i];
+        Bilheteria__V1__Session s = session(c->rows, c->per);
+        uint8_t *bits = make_bits(c->rows, c->per, c->row);
+        uint32_t start = 0xdeadbeef;
+        int rc = srv_resv_pick_best(&s, bits, c->n, &start);
+        free(bits);
+        if (c->want == NONE) {
+            if (rc != -1)
+                fail_msg("%s: picked %u, want none", c->name, start);
+            assert_int_equal(start, 0xdeadbeef);
+        } else {
+            if (rc != 0)
+                fail_msg("%s: found none, want %ld", c->name, c->want);
+            if (start != (uint32_t)c->want)
+                fail_msg("%s: picked %u (row %u seat %u), want %ld (row %ld seat %ld)",
+                         c->name, start, start / c->per, start % c->per, c->want,
+                         c->want / c->per, c->want % c->per);
+        }
+    }
+}
+
+/* The reference: every block scored, no early stop. */
+static long
+brute_best(uint32_t rows, uint32_t per, const uint8_t *bits, uint32_t n)
+{
+    uint64_t best = UINT64_MAX;
+    long best_idx = NONE;
+    if (n == 0 || n > per)
+        return NONE;
+    for (uint32_t r = 0; r < rows; r++) {
+        for (uint32_t st = 0; st + n <= per; st++) {
+            int ok = 1;
+            for (uint32_t k = 0; k < n && ok; k++) {
+                uint32_t idx = r * per + st + k;
+                ok = !((bits[idx / 8] >> (idx % 8)) & 1);
+            }
+            if (!ok)
+                continue;
+            int64_t dr = 2 * (int64_t)r - ((int64_t)rows - 1);
+            int64_t ds = 2 * (int64_t)st + n - 1 - ((int64_t)per - 1);
+            uint64_t score = (uint64_t)(dr * dr + ds * ds);
+            if (score < best) {   /* visited in index order: ties keep the lower */
+                best = score;
+                best_idx = (long)(r * per + st);
+            }
+        }
+    }
+    return best_idx;
+}
+
+static uint32_t rng_state = 12345;
+
+static uint32_t
+rng(void)
+{
+    rng_state = rng_state * 1103515245u + 12345u;
+    return (rng_state >> 16) & 0x7fff;
+}
+
+/* Random rooms and occupancy against the reference: catches a wrong row
+ * order or an early stop that skips a better row. */
+static void
+test_pick_best_matches_reference(void **state)
+{
+    (void)state;
+    for (int iter = 0; iter < 5000; iter++) {
+        uint32_t rows = 1 + rng() % 12, per = 1 + rng() % 25;
+        uint32_t n = 1 + rng() % (per < 6 ? per : 6);
+        uint32_t fill = rng() % 100;   /* percent taken */
+        uint32_t cap = rows * per;
+        uint8_t *bits = calloc(cap / 8 + 1, 1);
+        assert_non_null(bits);
+        for (uint32_t i = 0; i < cap; i++)
+            if (rng() % 100 < fill)
+                bits[i / 8] |= (uint8_t)(1u << (i % 8));
+        Bilheteria__V1__Session s = session(rows, per);
+        uint32_t start = 0;
+        long want = brute_best(rows, per, bits, n);
+        int rc = srv_resv_pick_best(&s, bits, n, &start);
+        free(bits);
+        if (want == NONE) {
+            if (rc != -1)
+                fail_msg("iter %d: %ux%u n=%u: picked %u, reference finds none", iter, rows,
+                         per, n, start);
+        } else if (rc != 0 || (long)start != want) {
+            fail_msg("iter %d: %ux%u n=%u fill %u%%: picked %s%u, reference %ld", iter, rows,
+                     per, n, fill, rc ? "none/" : "", start, want);
+        }
+    }
+}
+
+/* The largest room a session may have (676 rows of 1000): the middle. */
+static void
+test_pick_best_large_room(void **state)
+{
+    (void)state;
+    uint32_t rows = 676, per = 1000;
+    Bilheteria__V1__Session s = session(rows, per);
+    uint8_t *bits = make_bits(rows, per, NULL);
+    uint32_t start = 0;
+    assert_int_equal(srv_resv_pick_best(&s, bits, 2, &start), 0);
+    /* Even rows: 337 (front of 337/338); ds = 2*st + 1 - 999 = 0 at 499. */
+    assert_int_equal(start, 337 * per + 499);
+    assert_int_equal(srv_resv_pick_best(&s, bits, 1000, &start), 0);
+    assert_int_equal(start, 337 * per);
+    /* Take the whole room except the last seat. */
+    memset(bits, 0xff, rows * per / 8 + 1);
+    uint32_t last = rows * per - 1;
+    bits[last / 8] &= (uint8_t)~(1u << (last % 8));
+    assert_int_equal(srv_resv_pick_best(&s, bits, 1, &start), 0);
+    assert_int_equal(start, last);
+    assert_int_equal(srv_resv_pick_best(&s, bits, 2, &start), -1);
+    free(bits);
+}
+
+static void
+test_seat_index(void **state)
+{
+    (void)state;
+    Bilheteria__V1__Session s = session(10, 20);
+    static const struct { const char *label; long want; } cases[] = {
+        {"A1", 0}, {"A20", 19}, {"B1", 20}, {"J20", 199}, {"C7", 46},
+        {"K1", NONE}, {"A21", NONE}, {"A0", NONE}, {"AA1", NONE}, {"", NONE},
+        {"a1", NONE}, {"J200", NONE},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint32_t idx = 0xdeadbeef;
+        int rc = srv_resv_seat_index(&s, cases[i].label, &idx);
+        if (cases[i].want == NONE) {
+            assert_int_equal(rc, -1);
+            assert_int_equal(idx, 0xdeadbeef);
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(idx, (uint32_t)cases[i].want);
+        }
+    }
+    Bilheteria__V1__Session big = session(676, 3);
+    uint32_t idx;
+    assert_int_equal(srv_resv_seat_index(&big, "YZ3", &idx), 0);
+    assert_int_equal(idx, 675 * 3 + 2);
+    assert_int_equal(srv_resv_seat_index(&big, "ZA1", &idx), -1);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pick_best_table),
+        cmocka_unit_test(test_pick_best_matches_reference),
+        cmocka_unit_test(test_pick_best_large_room),
+        cmocka_unit_test(test_seat_index),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

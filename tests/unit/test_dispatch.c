@@ -1,0 +1,182 @@
+/* server/dispatch.c: the method registry built from bh_services and the
+ * handler tables. Adding an RPC to a .proto without a handler fails here. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "srv.h"
+
+static int
+setup_registry(void **state)
+{
+    (void)state;
+    return srv_registry_init() == 0 ? 0 : -1;
+}
+
+static int
+starts_with(const char *s, const char *p)
+{
+    return strncmp(s, p, strlen(p)) == 0;
+}
+
+static void
+test_init_is_repeatable(void **state)
+{
+    (void)state;
+    size_t n = srv_registry_count();
+    assert_true(n > 0);
+    assert_int_equal(srv_registry_init(), 0);
+    assert_int_equal(srv_registry_count(), n);   /* not doubled */
+    assert_true(srv_started_ms() > 0);
+}
+
+static void
+test_every_method_found_with_impl(void **state)
+{
+    (void)state;
+    size_t total = 0;
+    for (size_t s = 0; bh_services[s] != NULL; s++) {
+        const ProtobufCServiceDescriptor *sd = bh_services[s];
+        assert_true(sd->n_methods > 0);
+        for (unsigned i = 0; i < sd->n_methods; i++) {
+            char name[BH_METHOD_NAME_MAX];
+            assert_true(bh_method_full_name(sd, &sd->methods[i], name, sizeof(name)) > 0);
+            const srv_method *m = srv_registry_find(name);
+            if (m == NULL)
+                fail_msg("%s is not in the registry", name);
+            assert_string_equal(m->name, name);
+            assert_ptr_equal(m->desc, &sd->methods[i]);
+            if (m->impl == NULL || m->impl->fn == NULL)
+                fail_msg("%s has no handler: it would answer UNIMPLEMENTED", name);
+            assert_string_equal(m->impl->method, name);
+            total++;
+        }
+    }
+    /* Nothing else is in it, and it is sorted for bsearch. */
+    assert_int_equal(srv_registry_count(), total);
+    for (size_t i = 1; i < total; i++)
+        assert_true(strcmp(srv_registry_at(i - 1)->name, srv_registry_at(i)->name) < 0);
+    assert_null(srv_registry_at(total));
+    assert_null(srv_registry_at(SIZE_MAX));
+}
+
+/* Each handler table entry names a method that exists: a typo in a table
+ * would leave the handler unreachable. */
+static void
+test_every_impl_names_a_method(void **state)
+{
+    (void)state;
+    const srv_impl *const tables[] = {
+        srv_event_impls, srv_session_impls, srv_product_impls,
+        srv_health_impls, srv_reservation_impls, srv_payment_impls,
+    };
+    for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+        for (const srv_impl *i = tables[t]; i->method != NULL; i++) {
+            const srv_method *m = srv_registry_find(i->method);
+            if (m == NULL)
+                fail_msg("handler table names %s, which no service has", i->method);
+            assert_ptr_equal(m->impl, i);
+            assert_non_null(bh_find_method(i->method, NULL));
+        }
+    }
+}
+
+static void
+test_kinds(void **state)
+{
+    (void)state;
+    size_t n = srv_registry_count();
+    for (size_t i = 0; i < n; i++) {
+        const srv_method *m = srv_registry_at(i);
+        const char *method = strchr(m->name, '/');
+        assert_non_null(method);
+        method++;
+        int want;
+        if (starts_with(method, "Get") || starts_with(method, "List") ||
+            strcmp(method, "Check") == 0)
+            want = SRV_READ;
+        else if (starts_with(method, "Create") || starts_with(method, "Cancel") ||
+                 starts_with(method, "Confirm"))
+            want = SRV_WRITE;
+        else {
+            fail_msg("%s: no rule for this verb; add it to test_kinds", m->name);
+            return;
+        }
+        if ((int)m->impl->kind != want)
+            fail_msg("%s is %s, want %s", m->name, m->impl->kind == SRV_READ ? "READ" : "WRITE",
+                     want == SRV_READ ? "READ" : "WRITE");
+        /* Only ConfirmPayment insists on an idempotency key. */
+        int idem = strcmp(m->name, "bilheteria.v1.PaymentService/ConfirmPayment") == 0;
+        if (m->impl->idem_required != idem)
+            fail_msg("%s: idem_required is %d, want %d", m->name, m->impl->idem_required, idem);
+    }
+    const srv_method *m = srv_registry_find("bilheteria.v1.SessionService/GetSeatMap");
+    assert_non_null(m);
+    assert_int_equal(m->impl->kind, SRV_READ);
+    m = srv_registry_find("bilheteria.v1.PaymentService/ConfirmPayment");
+    assert_non_null(m);
+    assert_int_equal(m->impl->kind, SRV_WRITE);
+    assert_int_equal(m->impl->idem_required, 1);
+    m = srv_registry_find("bilheteria.v1.HealthService/Check");
+    assert_non_null(m);
+    assert_int_equal(m->impl->kind, SRV_READ);
+}
+
+static void
+test_unknown_names(void **state)
+{
+    (void)state;
+    char longname[BH_METHOD_NAME_MAX + 40];
+    snprintf(longname, sizeof(longname), "bilheteria.v1.EventService/GetEvent");
+    size_t l = strlen(longname);
+    memset(longname + l, 'x', sizeof(longname) - l - 1);
+    longname[sizeof(longname) - 1] = 0;
+    /* A name of exactly BH_METHOD_NAME_MAX bytes does not fit with its NUL. */
+    char exact[BH_METHOD_NAME_MAX + 1];
+    memset(exact, 'y', BH_METHOD_NAME_MAX);
+    memcpy(exact, "bilheteria.v1.EventService/", 27);
+    exact[BH_METHOD_NAME_MAX] = 0;
+
+    const char *const bad[] = {
+        "",
+        "/",
+        "GetEvent",
+        "bilheteria.v1.EventService",
+        "bilheteria.v1.EventServiceGetEvent",
+        "bilheteria.v1.EventService/",
+        "/GetEvent",
+        "bilheteria.v1.EventService/getevent",
+        "bilheteria.v1.EventService/GetEvent ",
+        "bilheteria.v1.EventService/GetEventX",
+        "bilheteria.v1.EventService//GetEvent",
+        "bilheteria.v1.SessionService/GetEvent",
+        "bilheteria.v2.EventService/GetEvent",
+        "EventService/GetEvent",
+        "bilheteria.v1.NoService/GetEvent",
+        longname,
+        exact,
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (srv_registry_find(bad[i]) != NULL)
+            fail_msg("\"%s\" was found in the registry", bad[i]);
+    /* A real one for contrast. */
+    assert_non_null(srv_registry_find("bilheteria.v1.EventService/GetEvent"));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_init_is_repeatable),
+        cmocka_unit_test(test_every_method_found_with_impl),
+        cmocka_unit_test(test_every_impl_names_a_method),
+        cmocka_unit_test(test_kinds),
+        cmocka_unit_test(test_unknown_names),
+    };
+    return cmocka_run_group_tests(tests, setup_registry, NULL);
+}
