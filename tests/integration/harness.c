@@ -117,17 +117,21 @@ bht_kill9(bht_server *s)
     s->pid = 0;
 }
 
-void
+int
 bht_cleanup(bht_server *s)
 {
     char cmd[400];
+    int status = 0;
     if (s->pid > 0)
-        bht_stop(s);
+        status = bht_stop(s);
     if (s->dir[0] != 0) {
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
         if (system(cmd) != 0)
             fprintf(stderr, "could not remove %s\n", s->dir);
     }
+    if (status != 0)
+        fprintf(stderr, "bilheteria-server exited with status %d\n", status);
+    return status;
 }
 
 bh_client *

@@ -28,8 +28,10 @@ int bht_restart(bht_server *s);
 int bht_stop(bht_server *s);
 /* SIGKILL and wait: a crash. */
 void bht_kill9(bht_server *s);
-/* Stops (if running) and removes the temp dir. */
-void bht_cleanup(bht_server *s);
+/* Stops (if running) and removes the temp dir. Returns the server's exit
+ * status (0 for a clean stop; a sanitizer report makes it non-zero), or 0 if
+ * it was not running. */
+int bht_cleanup(bht_server *s);
 /* A client for the server; caller frees with bh_client_close. */
 bh_client *bht_client(const bht_server *s);
 

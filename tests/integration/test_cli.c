@@ -26,8 +26,7 @@ static int
 group_teardown(void **state)
 {
     (void)state;
-    bht_cleanup(&srv);
-    return 0;
+    return bht_cleanup(&srv) == 0 ? 0 : -1;
 }
 
 #define CLI(outp, errp, ...) bht_cli(&srv, (outp), (errp), (const char *const[]){__VA_ARGS__, NULL})

@@ -35,8 +35,7 @@ group_teardown(void **state)
 {
     (void)state;
     bh_client_close(cl);
-    bht_cleanup(&srv);
-    return 0;
+    return bht_cleanup(&srv) == 0 ? 0 : -1;
 }
 
 static void
