@@ -1,0 +1,162 @@
+/* bilheteria-bench: shared types of the benchmark's files. */
+#ifndef BENCH_H
+#define BENCH_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <nng/nng.h>
+
+#include "bilheteria/bilheteria.h"
+
+/* ---- hist.c: log-linear latency histogram (nanoseconds) ---- */
+typedef struct bench_hist bench_hist;
+bench_hist *bench_hist_new(void);         /* caller frees with bench_hist_free */
+void bench_hist_free(bench_hist *h);      /* accepts NULL */
+void bench_hist_record(bench_hist *h, uint64_t ns);
+void bench_hist_merge(bench_hist *into, const bench_hist *from);
+uint64_t bench_hist_count(const bench_hist *h);
+uint64_t bench_hist_max(const bench_hist *h);
+double bench_hist_mean(const bench_hist *h);
+uint64_t bench_hist_percentile(const bench_hist *h, double p);
+
+/* ---- spawn.c: a bilheteria-server child on a fresh temp data dir ---- */
+typedef struct bench_server {
+    pid_t pid;
+    char dir[256];       /* the temp dir: data/ and server.log inside */
+    char url[320];
+    long ticks_per_s;
+} bench_server;
+
+/* Starts path with --listen url --data-dir dir/data --quiet plus extra
+ * (n_extra arguments, borrowed), and waits until it answers a health check.
+ * ipc != 0 listens on ipc:// in the temp dir, else on a free loopback port. */
+int bench_server_start(bench_server *s, const char *path, int ipc, char *const *extra,
+                       int n_extra, char *err, size_t errlen);
+/* utime + stime of the server so far, in seconds; -1 if unreadable. */
+double bench_server_cpu_s(const bench_server *s);
+/* VmHWM in KiB; -1 if unreadable. */
+long bench_server_peak_rss_kib(const bench_server *s);
+/* SIGTERM, wait (SIGKILL after 10 s), remove the temp dir. Returns the
+ * server's exit status, or -1 if it did not exit cleanly. */
+int bench_server_stop(bench_server *s);
+
+/* ---- the run ---- */
+enum bench_op {
+    OP_ECHO,
+    OP_PING,
+    OP_SEAT_MAP,
+    OP_LIST_EVENTS,
+    OP_HOLD,
+    OP_CANCEL,
+    OP_CONFIRM,
+    OP_REPLAY,
+    OP__N
+};
+extern const char *const bench_op_names[OP__N];
+
+#define BENCH_N_CODES 17
+
+typedef struct bench_paid {
+    uint64_t resv_id;
+    uint64_t pay_id;
+} bench_paid;
+
+typedef struct bench bench;
+
+typedef struct bench_thread {
+    bench *b;
+    int id;
+    pthread_t th;
+    bh_client *cli;        /* own, or the shared one */
+    nng_socket esock;      /* echo: the raw REQ socket (own or shared) */
+    nng_ctx ectx;
+    nng_aio *eaio;
+    uint64_t rng;
+    uint64_t seq;
+    bench_hist *all;
+    bench_hist *op[OP__N];
+    uint64_t ok[OP__N];
+    uint64_t err[OP__N][BENCH_N_CODES];
+    uint64_t unexpected;   /* failures that the scenario does not allow */
+    char first_err[400];
+    int out_of_seats;
+    bench_paid *paid;      /* pay and mixed: each confirmed reservation */
+    size_t n_paid, cap_paid;
+    uint64_t *resv;        /* rush: each successful hold */
+    size_t n_resv, cap_resv;
+    uint64_t violations;   /* replays that did not replay, and the like */
+} bench_thread;
+
+struct bench {
+    /* options */
+    const char *scenario;
+    const char *url;
+    int spawn;
+    const char *server_path;
+    int ipc;
+    int shared_client;
+    int clients;
+    double duration_s;
+    uint64_t requests;     /* 0 = run for duration_s */
+    uint32_t events, sessions, rows, seats_per_row;
+    int json;
+    uint64_t seed;
+    char **server_args;
+    int n_server_args;
+
+    /* seeded data */
+    uint64_t *event_ids;
+    size_t n_events;
+    uint64_t *session_ids;
+    size_t n_sessions;
+    uint32_t capacity;     /* seats per session */
+    int owned;             /* seats are split between threads (no contention) */
+    uint8_t *sold;         /* n_sessions * capacity; a seat's byte is written
+                              only by the thread that owns it */
+    uint8_t *echo_payload; /* echo: a typical request envelope */
+    size_t echo_len;
+    char echo_url[128];
+
+    /* run control */
+    atomic_int stop;
+    atomic_uint_fast64_t claimed;
+    uint64_t end_ns;
+    pthread_barrier_t start;
+
+    bench_thread *t;
+};
+
+uint64_t bench_now_ns(void);
+uint64_t bench_rand(bench_thread *t);  /* xorshift64* */
+
+/* Records one call's outcome; code is a bh_code. */
+void bench_record(bench_thread *t, int op, int code, uint64_t ns);
+/* Notes a failure the scenario does not allow (first message kept). */
+void bench_unexpected(bench_thread *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- echo.c ---- */
+typedef struct bench_echo_server bench_echo_server;
+int bench_echo_start(bench *b, bench_echo_server **out, char *err, size_t errlen);
+void bench_echo_stop(bench_echo_server *e);   /* accepts NULL */
+int bench_echo_client_open(bench *b, bench_thread *t, nng_socket shared, int use_shared);
+void bench_echo_client_close(bench_thread *t, int own_socket);
+int bench_echo_shared_open(nng_socket *s, const char *url); /* an NNG_* code */
+int bench_echo_op(bench_thread *t);
+
+/* ---- seed.c ---- */
+int bench_seed(bench *b, bh_client *shared, char *err, size_t errlen);
+
+/* ---- scenarios.c ---- */
+/* One operation of the scenario; returns 0 to go on, 1 when this thread is
+ * done (sold out, out of seats). */
+int bench_op(bench_thread *t);
+/* The end-of-run checks of rush, pay and mixed; appends violations to
+ * viol (one per line). Returns the number of violations, or 0. */
+int bench_check(bench *b, char *viol, size_t violen, char *summary, size_t sumlen);
+
+#endif

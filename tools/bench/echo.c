@@ -1,0 +1,244 @@
+/* The echo scenario: a bare nng REP server inside the bench process that
+ * sends every message back unchanged, and raw REQ clients sending a message
+ * the size of a typical Bilheteria request envelope. No decoding, no store:
+ * the transport's ceiling, to which the other scenarios are compared. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "bilheteria/v1/reservation.pb-c.h"
+#include "bilheteria/v1/rpc.pb-c.h"
+
+/* As many contexts as bilheteria-server has by default, so that neither
+ * side queues more than the other. */
+#define ECHO_CTXS 128
+#define ECHO_TIMEOUT_MS 5000
+
+typedef struct echo_ctx {
+    nng_ctx ctx;
+    nng_aio *aio;
+    int sending;
+} echo_ctx;
+
+struct bench_echo_server {
+    nng_socket sock;
+    echo_ctx c[ECHO_CTXS];
+    int n;
+};
+
+static void
+echo_cb(void *arg)
+{
+    echo_ctx *e = arg;
+    int rv = nng_aio_result(e->aio);
+    if (e->sending) {
+        if (rv != 0)
+            nng_msg_free(nng_aio_get_msg(e->aio));
+        if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+            return;
+        e->sending = 0;
+        nng_ctx_recv(e->ctx, e->aio);
+        return;
+    }
+    if (rv != 0) {
+        if (rv != NNG_ECLOSED && rv != NNG_ECANCELED)
+            nng_ctx_recv(e->ctx, e->aio);
+        return;
+    }
+    /* The received message goes straight back: same bytes, no copy. */
+    e->sending = 1;
+    nng_ctx_send(e->ctx, e->aio);
+}
+
+/* The envelope libbilheteria sends for a two-seat CreateReservation. */
+static int
+make_payload(bench *b)
+{
+    Bilheteria__V1__CreateReservationRequest r = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
+    char *seats[2] = {"C7", "C8"};
+    r.session_id = 1234;
+    r.user_id = "bench-7";
+    r.seats = seats;
+    r.n_seats = 2;
+    size_t plen = bilheteria__v1__create_reservation_request__get_packed_size(&r);
+    uint8_t *p = malloc(plen);
+    if (p == NULL)
+        return -1;
+    bilheteria__v1__create_reservation_request__pack(&r, p);
+
+    Bilheteria__V1__RequestEnvelope env = BILHETERIA__V1__REQUEST_ENVELOPE__INIT;
+    env.method = "bilheteria.v1.ReservationService/CreateReservation";
+    env.request_id = 0x9e3779b97f4a7c15ull;
+    env.timeout_ms = 5000;
+    env.payload.data = p;
+    env.payload.len = plen;
+    b->echo_len = bilheteria__v1__request_envelope__get_packed_size(&env);
+    b->echo_payload = malloc(b->echo_len);
+    if (b->echo_payload == NULL) {
+        free(p);
+        return -1;
+    }
+    bilheteria__v1__request_envelope__pack(&env, b->echo_payload);
+    free(p);
+    return 0;
+}
+
+int
+bench_echo_start(bench *b, bench_echo_server **out, char *err, size_t errlen)
+{
+    int rv;
+    nng_listener lst;
+    bench_echo_server *e = calloc(1, sizeof(*e));
+    if (e == NULL || make_payload(b) != 0) {
+        snprintf(err, errlen, "out of memory");
+        free(e);
+        return -1;
+    }
+    if ((rv = nng_rep0_open(&e->sock)) != 0) {
+        snprintf(err, errlen, "nng_rep0_open: %s", nng_strerror(rv));
+        free(e);
+        return -1;
+    }
+    for (int i = 0; i < ECHO_CTXS; i++) {
+        if ((rv = nng_aio_alloc(&e->c[i].aio, echo_cb, &e->c[i])) != 0)
+            goto fail;
+        if ((rv = nng_ctx_open(&e->c[i].ctx, e->sock)) != 0) {
+            nng_aio_free(e->c[i].aio);
+            goto fail;
+        }
+        e->n = i + 1;
+    }
+    if (b->ipc)
+        snprintf(b->echo_url, sizeof(b->echo_url), "ipc:///tmp/bh-bench-echo-%d.sock",
+                 (int)getpid());
+    const char *url = b->ipc ? b->echo_url : "tcp://127.0.0.1:0";
+    if ((rv = nng_listener_create(&lst, e->sock, url)) != 0 ||
+        (rv = nng_listener_start(lst, 0)) != 0)
+        goto fail;
+    if (!b->ipc) {
+        int port = 0;
+        if ((rv = nng_listener_get_int(lst, NNG_OPT_TCP_BOUND_PORT, &port)) != 0)
+            goto fail;
+        snprintf(b->echo_url, sizeof(b->echo_url), "tcp://127.0.0.1:%d", port);
+    }
+    for (int i = 0; i < e->n; i++)
+        nng_ctx_recv(e->c[i].ctx, e->c[i].aio);
+    *out = e;
+    return 0;
+fail:
+    snprintf(err, errlen, "echo server: %s", nng_strerror(rv));
+    bench_echo_stop(e);
+    return -1;
+}
+
+void
+bench_echo_stop(bench_echo_server *e)
+{
+    if (e == NULL)
+        return;
+    nng_close(e->sock);
+    for (int i = 0; i < e->n; i++) {
+        nng_aio_stop(e->c[i].aio);
+        nng_aio_free(e->c[i].aio);
+    }
+    free(e);
+}
+
+static int
+open_req(nng_socket *s, const char *url)
+{
+    int rv;
+    if ((rv = nng_req0_open(s)) != 0)
+        return rv;
+    /* Like libbilheteria: never resend. */
+    if ((rv = nng_socket_set_ms(*s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0 ||
+        (rv = nng_dial(*s, url, NULL, 0)) != 0) {
+        nng_close(*s);
+        return rv;
+    }
+    return 0;
+}
+
+/* A client thread's context: on its own socket (own TCP connection), or on
+ * the socket that every thread shares. */
+int
+bench_echo_client_open(bench *b, bench_thread *t, nng_socket shared, int use_shared)
+{
+    int rv;
+    if (use_shared) {
+        t->esock = shared;
+    } else if ((rv = open_req(&t->esock, b->echo_url)) != 0) {
+        bench_unexpected(t, "echo client cannot dial %s: %s", b->echo_url, nng_strerror(rv));
+        return -1;
+    }
+    if ((rv = nng_ctx_open(&t->ectx, t->esock)) != 0 ||
+        (rv = nng_aio_alloc(&t->eaio, NULL, NULL)) != 0) {
+        bench_unexpected(t, "echo client: %s", nng_strerror(rv));
+        return -1;
+    }
+    nng_aio_set_timeout(t->eaio, ECHO_TIMEOUT_MS);
+    return 0;
+}
+
+void
+bench_echo_client_close(bench_thread *t, int own_socket)
+{
+    if (t->eaio != NULL) {
+        nng_aio_free(t->eaio);
+        t->eaio = NULL;
+        nng_ctx_close(t->ectx);
+    }
+    if (own_socket)
+        nng_close(t->esock);
+}
+
+int
+bench_echo_shared_open(nng_socket *s, const char *url)
+{
+    return open_req(s, url);
+}
+
+int
+bench_echo_op(bench_thread *t)
+{
+    bench *b = t->b;
+    nng_msg *msg;
+    int code = BH_OK;
+    uint64_t t0 = bench_now_ns();
+    if (nng_msg_alloc(&msg, b->echo_len) != 0) {
+        code = BH_RESOURCE_EXHAUSTED;
+        goto out;
+    }
+    memcpy(nng_msg_body(msg), b->echo_payload, b->echo_len);
+    nng_aio_set_msg(t->eaio, msg);
+    nng_ctx_send(t->ectx, t->eaio);
+    nng_aio_wait(t->eaio);
+    if (nng_aio_result(t->eaio) != 0) {
+        nng_msg_free(msg);
+        code = BH_UNAVAILABLE;
+        goto out;
+    }
+    nng_ctx_recv(t->ectx, t->eaio);
+    nng_aio_wait(t->eaio);
+    int rv = nng_aio_result(t->eaio);
+    if (rv != 0) {
+        code = rv == NNG_ETIMEDOUT ? BH_DEADLINE_EXCEEDED : BH_UNAVAILABLE;
+        goto out;
+    }
+    msg = nng_aio_get_msg(t->eaio);
+    if (nng_msg_len(msg) != b->echo_len ||
+        memcmp(nng_msg_body(msg), b->echo_payload, b->echo_len) != 0)
+        code = BH_DATA_LOSS;
+    nng_msg_free(msg);
+out:
+    bench_record(t, OP_ECHO, code, bench_now_ns() - t0);
+    if (code != BH_OK)
+        bench_unexpected(t, "echo: %s", bh_code_name(code));
+    return 0;
+}

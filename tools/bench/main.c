@@ -1,0 +1,666 @@
+/* bilheteria-bench: flags, set-up (server, seed data, clients), the timed
+ * run on N client threads, and the report (text or one JSON object). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "bench.h"
+
+#ifndef BENCH_SERVER_PATH
+#define BENCH_SERVER_PATH "bilheteria-server"
+#endif
+
+#define MAX_CLIENTS 1024
+#define RUSH_MAX_S 600.0
+
+static const char usage[] =
+    "usage: bilheteria-bench --scenario NAME [--server URL | --spawn-server]\n"
+    "                        [--clients N] [--duration S | --requests N]\n"
+    "                        [--events E --sessions S --rows R --seats-per-row M] [--json]\n"
+    "\n"
+    "Measures bilheteria-server: seeds its own data, runs N client threads for a\n"
+    "while, and prints throughput, latency percentiles (p50 p90 p99 p99.9 max,\n"
+    "from log-linear histograms) and errors by status code.\n"
+    "\n"
+    "scenarios:\n"
+    "  echo    a bare nng REQ/REP echo inside this process, with a message the size\n"
+    "          of a request envelope: the transport's ceiling (needs no server)\n"
+    "  ping    HealthService.Check\n"
+    "  read    GetSeatMap and ListEvents (half each) on random sessions\n"
+    "  hold    CreateReservation of 1-4 random free seats, then CancelReservation\n"
+    "          of it: 2 requests per operation, both reported\n"
+    "  rush    every client takes best=2 seats of ONE session until it is sold\n"
+    "          out, then the seat map and every reservation are checked\n"
+    "  pay     hold 2 seats, then ConfirmPayment with a fresh idempotency key;\n"
+    "          10%% are re-sent and must replay; then one payment per reservation\n"
+    "          is checked\n"
+    "  mixed   80%% reads, 15%% holds (+cancel), 5%% payments (+the pay checks)\n"
+    "\n"
+    "options:\n"
+    "  --scenario NAME      one of the above (required)\n"
+    "  --server URL         use a running server (default tcp://127.0.0.1:7450)\n"
+    "  --spawn-server       start a server on a fresh temp data dir and a free\n"
+    "                       loopback port, report its peak RSS and CPU time, stop\n"
+    "                       it and remove the dir\n"
+    "  --server-path PATH   the server to spawn (default: the in-tree build)\n"
+    "  --server-arg ARG     pass ARG to the spawned server; repeatable\n"
+    "                       (e.g. --server-arg --no-sync)\n"
+    "  --ipc                spawn on ipc:// in the temp dir instead of loopback TCP\n"
+    "  --clients N          client threads (default 32)\n"
+    "  --shared-client      all threads share one connection (default: one each)\n"
+    "  --duration S         seconds to run (default 5; rush runs until sold out)\n"
+    "  --requests N         stop after N operations in all instead (an operation of\n"
+    "                       hold or pay is 2 requests, plus a replay for 10%% of pays)\n"
+    "  --events E           events to seed (default 10; rush seeds 1)\n"
+    "  --sessions S         sessions per event (default 10; rush seeds 1)\n"
+    "  --rows R             rows per session (default 20)\n"
+    "  --seats-per-row M    seats per row (default 40)\n"
+    "  --seed N             random seed (default: from the clock)\n"
+    "  --json               print one JSON object instead of text\n"
+    "  --help               this text\n"
+    "\n"
+    "Exit status: 0 ok; 1 an invariant broke or a call failed that the scenario\n"
+    "does not allow; 2 bad usage; 3 set-up failed (server, seeding, clients).\n";
+
+const char *const bench_op_names[OP__N] = {
+    "echo", "ping", "get_seat_map", "list_events", "hold", "cancel", "confirm", "confirm_replay",
+};
+
+static const char *const scenarios[] = {"echo", "ping", "read", "hold", "rush", "pay", "mixed"};
+
+uint64_t
+bench_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+bench_rand(bench_thread *t)
+{
+    uint64_t x = t->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    t->rng = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+void
+bench_record(bench_thread *t, int op, int code, uint64_t ns)
+{
+    bench_hist_record(t->all, ns);
+    if (t->op[op] == NULL)
+        t->op[op] = bench_hist_new();
+    if (t->op[op] != NULL)
+        bench_hist_record(t->op[op], ns);
+    if (code == BH_OK)
+        t->ok[op]++;
+    else
+        t->err[op][code > 0 && code < BENCH_N_CODES ? code : BH_UNKNOWN]++;
+}
+
+void
+bench_unexpected(bench_thread *t, const char *fmt, ...)
+{
+    if (t->unexpected++ == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(t->first_err, sizeof(t->first_err), fmt, ap);
+        va_end(ap);
+    }
+}
+
+/* ---- flags ---- */
+
+static int
+num(const char *flag, const char *v, long long min, long long max, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long n = v ? strtoll(v, &end, 10) : 0;
+    if (v == NULL || errno != 0 || end == v || *end != 0 || n < min || n > max) {
+        fprintf(stderr, "bilheteria-bench: %s: expected an integer in %lld..%lld, got \"%s\"\n",
+                flag, min, max, v ? v : "");
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+static int
+parse_args(int argc, char **argv, bench *b, int *duration_given)
+{
+    long long n;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage, stdout);
+            exit(0);
+        } else if (strcmp(a, "--spawn-server") == 0) {
+            b->spawn = 1;
+            continue;
+        } else if (strcmp(a, "--json") == 0) {
+            b->json = 1;
+            continue;
+        } else if (strcmp(a, "--ipc") == 0) {
+            b->ipc = 1;
+            continue;
+        } else if (strcmp(a, "--shared-client") == 0) {
+            b->shared_client = 1;
+            continue;
+        }
+        if (v == NULL) {
+            fprintf(stderr, "bilheteria-bench: %s needs a value (try --help)\n", a);
+            return -1;
+        }
+        i++;
+        if (strcmp(a, "--scenario") == 0) {
+            b->scenario = NULL;
+            for (size_t k = 0; k < sizeof(scenarios) / sizeof(scenarios[0]); k++)
+                if (strcmp(v, scenarios[k]) == 0)
+                    b->scenario = scenarios[k];
+            if (b->scenario == NULL) {
+                fprintf(stderr, "bilheteria-bench: unknown scenario \"%s\" (echo, ping, read, "
+                        "hold, rush, pay, mixed)\n", v);
+                return -1;
+            }
+        } else if (strcmp(a, "--server") == 0) {
+            b->url = v;
+        } else if (strcmp(a, "--server-path") == 0) {
+            b->server_path = v;
+        } else if (strcmp(a, "--server-arg") == 0) {
+            b->server_args[b->n_server_args++] = (char *)v;
+        } else if (strcmp(a, "--clients") == 0) {
+            if (num(a, v, 1, MAX_CLIENTS, &n)) return -1;
+            b->clients = (int)n;
+        } else if (strcmp(a, "--duration") == 0) {
+            char *end;
+            errno = 0;
+            double d = strtod(v, &end);
+            if (errno != 0 || end == v || *end != 0 || !(d > 0 && d <= 86400)) {
+                fprintf(stderr, "bilheteria-bench: --duration: expected seconds in (0, 86400], "
+                        "got \"%s\"\n", v);
+                return -1;
+            }
+            b->duration_s = d;
+            *duration_given = 1;
+        } else if (strcmp(a, "--requests") == 0) {
+            if (num(a, v, 1, 1000000000000LL, &n)) return -1;
+            b->requests = (uint64_t)n;
+        } else if (strcmp(a, "--events") == 0) {
+            if (num(a, v, 1, 100000, &n)) return -1;
+            b->events = (uint32_t)n;
+        } else if (strcmp(a, "--sessions") == 0) {
+            if (num(a, v, 1, 100000, &n)) return -1;
+            b->sessions = (uint32_t)n;
+        } else if (strcmp(a, "--rows") == 0) {
+            if (num(a, v, 1, 676, &n)) return -1;
+            b->rows = (uint32_t)n;
+        } else if (strcmp(a, "--seats-per-row") == 0) {
+            if (num(a, v, 1, 1000, &n)) return -1;
+            b->seats_per_row = (uint32_t)n;
+        } else if (strcmp(a, "--seed") == 0) {
+            if (num(a, v, 1, INT64_MAX, &n)) return -1;
+            b->seed = (uint64_t)n;
+        } else {
+            fprintf(stderr, "bilheteria-bench: unknown option \"%s\" (try --help)\n", a);
+            return -1;
+        }
+    }
+    if (b->scenario == NULL) {
+        fprintf(stderr, "bilheteria-bench: --scenario is required (try --help)\n");
+        return -1;
+    }
+    if (b->spawn && b->url != NULL) {
+        fprintf(stderr, "bilheteria-bench: --server and --spawn-server exclude each other\n");
+        return -1;
+    }
+    if ((uint64_t)b->events * b->sessions > 1000000) {
+        fprintf(stderr, "bilheteria-bench: %u events x %u sessions is over 1000000 sessions\n",
+                b->events, b->sessions);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the run ---- */
+
+static void *
+client_main(void *arg)
+{
+    bench_thread *t = arg;
+    bench *b = t->b;
+    pthread_barrier_wait(&b->start);
+    for (;;) {
+        if (atomic_load_explicit(&b->stop, memory_order_relaxed))
+            break;
+        if (b->requests != 0) {
+            if (atomic_fetch_add(&b->claimed, 1) >= b->requests)
+                break;
+        } else if (bench_now_ns() >= b->end_ns) {
+            break;
+        }
+        if (bench_op(t) != 0)
+            break;
+    }
+    return NULL;
+}
+
+static double
+self_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+typedef struct result {
+    double elapsed_s, seed_s;
+    uint64_t requests, errors, unexpected, violations;
+    uint64_t err_by_code[BENCH_N_CODES];
+    bench_hist *all;
+    bench_hist *op[OP__N];
+    uint64_t op_n[OP__N], op_err[OP__N];
+    double server_cpu_s, server_run_cpu_s, bench_cpu_s;
+    long server_rss_kib;
+    int checked, n_viol;
+    char viol[4096], summary[512], first_err[400];
+} result;
+
+static void
+merge(bench *b, result *r)
+{
+    r->all = bench_hist_new();
+    for (int k = 0; k < OP__N; k++)
+        r->op[k] = bench_hist_new();
+    for (int i = 0; i < b->clients; i++) {
+        bench_thread *t = &b->t[i];
+        if (r->all)
+            bench_hist_merge(r->all, t->all);
+        for (int k = 0; k < OP__N; k++) {
+            if (r->op[k])
+                bench_hist_merge(r->op[k], t->op[k]);
+            r->op_n[k] += t->ok[k];
+            for (int c = 0; c < BENCH_N_CODES; c++) {
+                r->op_n[k] += t->err[k][c];
+                r->op_err[k] += t->err[k][c];
+                r->err_by_code[c] += t->err[k][c];
+            }
+        }
+        if (t->unexpected && r->unexpected == 0)
+            snprintf(r->first_err, sizeof(r->first_err), "%s", t->first_err);
+        r->unexpected += t->unexpected;
+        r->violations += t->violations;
+    }
+    for (int k = 0; k < OP__N; k++) {
+        r->requests += r->op_n[k];
+        r->errors += r->op_err[k];
+    }
+}
+
+static double
+ms(uint64_t ns)
+{
+    return (double)ns / 1e6;
+}
+
+static void
+print_text(const bench *b, const result *r, const bench_server *srv)
+{
+    printf("bilheteria-bench %s: %d clients (%s), ", b->scenario, b->clients,
+           b->shared_client ? "one shared connection" : "own connection each");
+    if (strcmp(b->scenario, "echo") == 0)
+        printf("in-process echo server on %s, %zu-byte messages\n", b->echo_url, b->echo_len);
+    else
+        printf("server %s%s\n", b->url, srv ? " (spawned)" : "");
+    if (b->n_sessions > 0)
+        printf("seeded %u events x %u sessions of %ux%u seats (%llu seats) in %.2f s\n",
+               b->events, b->sessions, b->rows, b->seats_per_row,
+               (unsigned long long)b->n_sessions * b->capacity, r->seed_s);
+    printf("requests: %llu in %.3f s = %.0f req/s (%llu not OK)\n",
+           (unsigned long long)r->requests, r->elapsed_s,
+           r->elapsed_s > 0 ? (double)r->requests / r->elapsed_s : 0.0,
+           (unsigned long long)r->errors);
+    if (r->all && bench_hist_count(r->all) > 0)
+        printf("latency ms: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f  mean %.3f\n",
+               ms(bench_hist_percentile(r->all, 50)), ms(bench_hist_percentile(r->all, 90)),
+               ms(bench_hist_percentile(r->all, 99)), ms(bench_hist_percentile(r->all, 99.9)),
+               ms(bench_hist_max(r->all)), bench_hist_mean(r->all) / 1e6);
+    printf("  %-15s %9s %9s %8s %8s %8s %8s %8s %7s\n", "op", "count", "req/s", "p50", "p90",
+           "p99", "p99.9", "max", "not-ok");
+    for (int k = 0; k < OP__N; k++) {
+        const bench_hist *h = r->op[k];
+        if (r->op_n[k] == 0 || h == NULL)
+            continue;
+        printf("  %-15s %9llu %9.0f %8.3f %8.3f %8.3f %8.3f %8.3f %7llu\n", bench_op_names[k],
+               (unsigned long long)r->op_n[k],
+               r->elapsed_s > 0 ? (double)r->op_n[k] / r->elapsed_s : 0.0,
+               ms(bench_hist_percentile(h, 50)), ms(bench_hist_percentile(h, 90)),
+               ms(bench_hist_percentile(h, 99)), ms(bench_hist_percentile(h, 99.9)),
+               ms(bench_hist_max(h)), (unsigned long long)r->op_err[k]);
+    }
+    printf("status codes not OK:");
+    if (r->errors == 0)
+        printf(" none");
+    for (int c = 1; c < BENCH_N_CODES; c++)
+        if (r->err_by_code[c])
+            printf(" %s %llu", bh_code_name(c), (unsigned long long)r->err_by_code[c]);
+    if (strcmp(b->scenario, "rush") == 0 && r->err_by_code[BH_FAILED_PRECONDITION])
+        printf(" (FAILED_PRECONDITION: each client's last call, sold out)");
+    printf("\n");
+    if (srv != NULL)
+        printf("server: peak RSS %.1f MiB; CPU %.2f s in all, %.2f s during the run "
+               "(%.1f us/request)\n", (double)r->server_rss_kib / 1024.0, r->server_cpu_s,
+               r->server_run_cpu_s,
+               r->requests ? r->server_run_cpu_s * 1e6 / (double)r->requests : 0.0);
+    printf("bench: CPU %.2f s during the run, %ld CPUs online\n", r->bench_cpu_s,
+           sysconf(_SC_NPROCESSORS_ONLN));
+    if (r->unexpected)
+        printf("UNEXPECTED: %llu failed calls; first: %s\n", (unsigned long long)r->unexpected,
+               r->first_err);
+    if (r->checked) {
+        if (r->n_viol == 0)
+            printf("invariants: ok: %s\n", r->summary);
+        else
+            printf("INVARIANTS BROKEN (%d):\n%s", r->n_viol, r->viol);
+    }
+    if (r->violations && !r->checked)
+        printf("INVARIANTS BROKEN: %llu bad answers during the run\n",
+               (unsigned long long)r->violations);
+}
+
+static cJSON *
+lat_json(const bench_hist *h)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "p50", ms(bench_hist_percentile(h, 50)));
+    cJSON_AddNumberToObject(o, "p90", ms(bench_hist_percentile(h, 90)));
+    cJSON_AddNumberToObject(o, "p99", ms(bench_hist_percentile(h, 99)));
+    cJSON_AddNumberToObject(o, "p99_9", ms(bench_hist_percentile(h, 99.9)));
+    cJSON_AddNumberToObject(o, "max", ms(bench_hist_max(h)));
+    cJSON_AddNumberToObject(o, "mean", bench_hist_mean(h) / 1e6);
+    return o;
+}
+
+static int
+print_json(const bench *b, const result *r, const bench_server *srv, int ok)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL)
+        return -1;
+    cJSON_AddStringToObject(o, "scenario", b->scenario);
+    cJSON_AddNumberToObject(o, "clients", b->clients);
+    cJSON_AddStringToObject(o, "connections", b->shared_client ? "shared" : "per-client");
+    cJSON_AddStringToObject(o, "url", strcmp(b->scenario, "echo") == 0 ? b->echo_url : b->url);
+    cJSON_AddBoolToObject(o, "spawned", srv != NULL);
+    if (strcmp(b->scenario, "echo") == 0)
+        cJSON_AddNumberToObject(o, "message_bytes", (double)b->echo_len);
+    cJSON *seed = cJSON_AddObjectToObject(o, "seed");
+    cJSON_AddNumberToObject(seed, "events", b->n_sessions ? b->events : 0);
+    cJSON_AddNumberToObject(seed, "sessions", (double)b->n_sessions);
+    cJSON_AddNumberToObject(seed, "rows", b->rows);
+    cJSON_AddNumberToObject(seed, "seats_per_row", b->seats_per_row);
+    cJSON_AddNumberToObject(seed, "seats", (double)b->n_sessions * b->capacity);
+    cJSON_AddNumberToObject(seed, "seconds", r->seed_s);
+    cJSON_AddNumberToObject(o, "duration_s", r->elapsed_s);
+    cJSON_AddNumberToObject(o, "requests", (double)r->requests);
+    cJSON_AddNumberToObject(o, "errors", (double)r->errors);
+    cJSON_AddNumberToObject(o, "throughput_rps",
+                            r->elapsed_s > 0 ? (double)r->requests / r->elapsed_s : 0.0);
+    if (r->all)
+        cJSON_AddItemToObject(o, "latency_ms", lat_json(r->all));
+    cJSON *ops = cJSON_AddObjectToObject(o, "ops");
+    for (int k = 0; k < OP__N; k++) {
+        if (r->op_n[k] == 0 || r->op[k] == NULL)
+            continue;
+        cJSON *x = cJSON_AddObjectToObject(ops, bench_op_names[k]);
+        cJSON_AddNumberToObject(x, "count", (double)r->op_n[k]);
+        cJSON_AddNumberToObject(x, "errors", (double)r->op_err[k]);
+        cJSON_AddNumberToObject(x, "throughput_rps",
+                                r->elapsed_s > 0 ? (double)r->op_n[k] / r->elapsed_s : 0.0);
+        cJSON_AddItemToObject(x, "latency_ms", lat_json(r->op[k]));
+    }
+    cJSON *codes = cJSON_AddObjectToObject(o, "errors_by_status");
+    for (int c = 1; c < BENCH_N_CODES; c++)
+        if (r->err_by_code[c])
+            cJSON_AddNumberToObject(codes, bh_code_name(c), (double)r->err_by_code[c]);
+    cJSON_AddNumberToObject(o, "unexpected_errors", (double)r->unexpected);
+    if (r->unexpected)
+        cJSON_AddStringToObject(o, "first_unexpected", r->first_err);
+    if (srv != NULL) {
+        cJSON *s = cJSON_AddObjectToObject(o, "server");
+        cJSON_AddNumberToObject(s, "peak_rss_kib", (double)r->server_rss_kib);
+        cJSON_AddNumberToObject(s, "cpu_s", r->server_cpu_s);
+        cJSON_AddNumberToObject(s, "run_cpu_s", r->server_run_cpu_s);
+        cJSON_AddNumberToObject(s, "cpu_us_per_request",
+                                r->requests ? r->server_run_cpu_s * 1e6 / (double)r->requests
+                                            : 0.0);
+    } else {
+        cJSON_AddNullToObject(o, "server");
+    }
+    cJSON_AddNumberToObject(o, "bench_cpu_s", r->bench_cpu_s);
+    cJSON *inv = cJSON_AddObjectToObject(o, "invariants");
+    cJSON_AddBoolToObject(inv, "checked", r->checked);
+    cJSON_AddBoolToObject(inv, "ok", r->n_viol == 0 && r->violations == 0);
+    if (r->summary[0])
+        cJSON_AddStringToObject(inv, "summary", r->summary);
+    cJSON *vs = cJSON_AddArrayToObject(inv, "violations");
+    char *save = NULL, *copy = strdup(r->viol);
+    for (char *line = copy ? strtok_r(copy, "\n", &save) : NULL; line != NULL;
+         line = strtok_r(NULL, "\n", &save))
+        cJSON_AddItemToArray(vs, cJSON_CreateString(line));
+    free(copy);
+    cJSON_AddBoolToObject(o, "ok", ok);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (text == NULL)
+        return -1;
+    puts(text);
+    cJSON_free(text);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    static bench b;
+    static result r;
+    bench_server srv_store, *srv = NULL;
+    bench_echo_server *echo = NULL;
+    bh_client *shared = NULL;
+    nng_socket eshared = NNG_SOCKET_INITIALIZER;
+    int duration_given = 0, status = 3, threads = 0, is_echo;
+    char err[1024];
+    bh_status st;
+
+    b.clients = 32;
+    b.duration_s = 5;
+    b.events = 10;
+    b.sessions = 10;
+    b.rows = 20;
+    b.seats_per_row = 40;
+    b.server_path = BENCH_SERVER_PATH;
+    b.server_args = calloc((size_t)argc, sizeof(char *));
+    if (b.server_args == NULL || parse_args(argc, argv, &b, &duration_given) != 0)
+        return 2;
+    is_echo = strcmp(b.scenario, "echo") == 0;
+    if (strcmp(b.scenario, "rush") == 0) {
+        b.events = 1;
+        b.sessions = 1;
+        if (!duration_given)
+            b.duration_s = RUSH_MAX_S;
+    }
+    if (b.seed == 0)
+        b.seed = bench_now_ns() ^ ((uint64_t)getpid() << 32);
+    b.t = calloc((size_t)b.clients, sizeof(bench_thread));
+    if (b.t == NULL) {
+        fprintf(stderr, "bilheteria-bench: out of memory\n");
+        goto out;
+    }
+
+    /* The server, the seed data, the clients. */
+    if (is_echo) {
+        if (bench_echo_start(&b, &echo, err, sizeof(err)) != 0) {
+            fprintf(stderr, "bilheteria-bench: %s\n", err);
+            goto out;
+        }
+        if (b.shared_client) {
+            int rv = bench_echo_shared_open(&eshared, b.echo_url);
+            if (rv != 0) {
+                fprintf(stderr, "bilheteria-bench: cannot dial %s: %s\n", b.echo_url,
+                        nng_strerror(rv));
+                goto out;
+            }
+        }
+    } else {
+        if (b.spawn) {
+            if (bench_server_start(&srv_store, b.server_path, b.ipc, b.server_args,
+                                   b.n_server_args, err, sizeof(err)) != 0) {
+                fprintf(stderr, "bilheteria-bench: %s\n", err);
+                goto out;
+            }
+            srv = &srv_store;
+            b.url = srv->url;
+        } else if (b.url == NULL) {
+            b.url = "tcp://127.0.0.1:7450";
+        }
+        bh_options o = {.url = b.url, .timeout_ms = 10000};
+        if (bh_client_open(&shared, &o, &st) != BH_OK) {
+            fprintf(stderr, "bilheteria-bench: %s\n", st.message);
+            goto out;
+        }
+        if (strcmp(b.scenario, "ping") != 0) {
+            uint64_t t0 = bench_now_ns();
+            if (bench_seed(&b, shared, err, sizeof(err)) != 0) {
+                fprintf(stderr, "bilheteria-bench: seeding %s: %s\n", b.url, err);
+                goto out;
+            }
+            r.seed_s = (double)(bench_now_ns() - t0) / 1e9;
+            b.owned = b.capacity / (uint32_t)b.clients >= 4;
+        }
+    }
+    for (int i = 0; i < b.clients; i++) {
+        bench_thread *t = &b.t[i];
+        t->b = &b;
+        t->id = i;
+        t->rng = (b.seed + 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)) | 1;
+        t->all = bench_hist_new();
+        if (t->all == NULL) {
+            fprintf(stderr, "bilheteria-bench: out of memory\n");
+            goto out;
+        }
+        if (is_echo) {
+            if (bench_echo_client_open(&b, t, eshared, b.shared_client) != 0) {
+                fprintf(stderr, "bilheteria-bench: %s\n", t->first_err);
+                goto out;
+            }
+            continue;
+        }
+        if (b.shared_client) {
+            t->cli = shared;
+        } else {
+            bh_options o = {.url = b.url, .timeout_ms = 10000};
+            if (bh_client_open(&t->cli, &o, &st) != BH_OK) {
+                fprintf(stderr, "bilheteria-bench: %s\n", st.message);
+                goto out;
+            }
+        }
+        /* Connect before the clock starts. */
+        Bilheteria__V1__CheckRequest rq = BILHETERIA__V1__CHECK_REQUEST__INIT;
+        Bilheteria__V1__CheckResponse *rs = NULL;
+        if (bh_health_check(t->cli, &rq, &rs, NULL, &st) != BH_OK) {
+            fprintf(stderr, "bilheteria-bench: %s: %s %s\n", b.url, bh_code_name(st.code),
+                    st.message);
+            goto out;
+        }
+        protobuf_c_message_free_unpacked(&rs->base, NULL);
+    }
+
+    /* The timed run. */
+    pthread_barrier_init(&b.start, NULL, (unsigned)b.clients + 1);
+    for (; threads < b.clients; threads++) {
+        if (pthread_create(&b.t[threads].th, NULL, client_main, &b.t[threads]) != 0) {
+            fprintf(stderr, "bilheteria-bench: cannot start client thread %d\n", threads);
+            /* The started ones wait at the barrier: let them through and stop them. */
+            atomic_store(&b.stop, 1);
+            for (int i = threads; i < b.clients; i++)
+                pthread_barrier_wait(&b.start);
+            break;
+        }
+    }
+    double srv_cpu0 = srv ? bench_server_cpu_s(srv) : 0, cpu0 = self_cpu_s();
+    uint64_t start = bench_now_ns();
+    b.end_ns = start + (uint64_t)(b.duration_s * 1e9);
+    if (threads == b.clients)
+        pthread_barrier_wait(&b.start);
+    for (int i = 0; i < threads; i++)
+        pthread_join(b.t[i].th, NULL);
+    r.elapsed_s = (double)(bench_now_ns() - start) / 1e9;
+    r.bench_cpu_s = self_cpu_s() - cpu0;
+    if (srv)
+        r.server_run_cpu_s = bench_server_cpu_s(srv) - srv_cpu0;
+    pthread_barrier_destroy(&b.start);
+    if (threads != b.clients)
+        goto out;
+
+    merge(&b, &r);
+    if (strcmp(b.scenario, "rush") == 0 || strcmp(b.scenario, "pay") == 0 ||
+        strcmp(b.scenario, "mixed") == 0) {
+        r.checked = 1;
+        r.n_viol = bench_check(&b, r.viol, sizeof(r.viol), r.summary, sizeof(r.summary));
+    }
+    if (srv) {
+        r.server_cpu_s = bench_server_cpu_s(srv);
+        r.server_rss_kib = bench_server_peak_rss_kib(srv);
+    }
+    int ok = r.n_viol == 0 && r.violations == 0 && r.unexpected == 0;
+    if (b.json)
+        print_json(&b, &r, srv, ok);
+    else
+        print_text(&b, &r, srv);
+    status = ok ? 0 : 1;
+out:
+    for (int i = 0; b.t != NULL && i < b.clients; i++) {
+        bench_thread *t = &b.t[i];
+        if (is_echo)
+            bench_echo_client_close(t, !b.shared_client && t->eaio != NULL);
+        else if (t->cli != shared)
+            bh_client_close(t->cli);
+        bench_hist_free(t->all);
+        for (int k = 0; k < OP__N; k++)
+            bench_hist_free(t->op[k]);
+        free(t->paid);
+        free(t->resv);
+    }
+    if (is_echo && b.shared_client)
+        nng_close(eshared);
+    bh_client_close(shared);
+    bench_echo_stop(echo);
+    if (srv != NULL && bench_server_stop(srv) != 0) {
+        fprintf(stderr, "bilheteria-bench: the server did not stop cleanly\n");
+        if (status == 0)
+            status = 1;
+    }
+    bench_hist_free(r.all);
+    for (int k = 0; k < OP__N; k++)
+        bench_hist_free(r.op[k]);
+    free(b.t);
+    free(b.event_ids);
+    free(b.session_ids);
+    free(b.sold);
+    free(b.echo_payload);
+    free(b.server_args);
+    return status;
+}
