@@ -10,6 +10,7 @@
 
 #include "bilheteria/v1/rpc.pb-c.h"
 #include "resv.h"
+#include "seatcache.h"
 #include "srv.h"
 
 #define E_INVALID BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT
@@ -83,7 +84,7 @@ sell_seats(srv_call *c, store_txn *t, const Bilheteria__V1__Reservation *r)
             continue;
         store_seat seat = {r->id, 0,
                            r->seats[i]->type == BILHETERIA__V1__TICKET_TYPE__TICKET_TYPE_MEIA};
-        if ((rc = store_seat_put(t, s->id, idx, &seat)) != STORE_OK)
+        if ((rc = srv_seat_put(c->seats, t, s->id, idx, &seat)) != STORE_OK)
             return srv_store_fail(c, rc, "seat");
     }
     return 0;
@@ -139,7 +140,7 @@ confirm_payment(srv_call *c, store_txn *t)
     }
     int lapsed = r->status == ST(PENDING) && r->expires_at_ms <= c->now_ms;
     if (lapsed) {
-        if ((rc = srv_resv_release(t, &c->arena->pc, r, ST(EXPIRED), c->now_ms)) != STORE_OK)
+        if ((rc = srv_resv_release(t, c->seats, &c->arena->pc, r, ST(EXPIRED), c->now_ms)) != STORE_OK)
             return srv_store_fail(c, rc, "reservation");
     }
     if (r->status == ST(CONFIRMED))

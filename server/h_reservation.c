@@ -13,6 +13,7 @@
 
 #include "bilheteria/v1/rpc.pb-c.h"
 #include "resv.h"
+#include "seatcache.h"
 #include "srv.h"
 
 #define E_INVALID BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT
@@ -103,8 +104,8 @@ stock_adjust(store_txn *t, ProtobufCAllocator *a, const Bilheteria__V1__Reservat
 }
 
 int
-srv_resv_release(store_txn *t, ProtobufCAllocator *a, Bilheteria__V1__Reservation *r,
-                 int new_status, int64_t now)
+srv_resv_release(store_txn *t, srv_seatcache *sc, ProtobufCAllocator *a,
+                 Bilheteria__V1__Reservation *r, int new_status, int64_t now)
 {
     Bilheteria__V1__Session *s = NULL;
     int rc = store_session_get(t, r->session_id, a, &s);
@@ -118,7 +119,7 @@ srv_resv_release(store_txn *t, ProtobufCAllocator *a, Bilheteria__V1__Reservatio
         rc = store_seat_get(t, s->id, idx, &seat);
         if (rc == STORE_NOTFOUND || (rc == STORE_OK && seat.reservation_id != r->id))
             continue;
-        if (rc != STORE_OK || (rc = store_seat_del(t, s->id, idx)) != STORE_OK)
+        if (rc != STORE_OK || (rc = srv_seat_del(sc, t, s->id, idx)) != STORE_OK)
             return rc;
     }
     if ((rc = half_adjust(t, s->id, -(int64_t)count_half(r))) != STORE_OK ||
@@ -131,7 +132,8 @@ srv_resv_release(store_txn *t, ProtobufCAllocator *a, Bilheteria__V1__Reservatio
 }
 
 int
-srv_resv_sweep(store_txn *t, srv_arena *a, int64_t now_ms, size_t max, size_t *n)
+srv_resv_sweep(store_txn *t, srv_seatcache *sc, srv_arena *a, int64_t now_ms, size_t max,
+               size_t *n)
 {
     int64_t exp[64];
     uint64_t ids[64];
@@ -149,7 +151,7 @@ srv_resv_sweep(store_txn *t, srv_arena *a, int64_t now_ms, size_t max, size_t *n
                 r->status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING &&
                 r->expires_at_ms == exp[i]) {
                 rc = srv_resv_release(
-                    t, &a->pc, r, BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED,
+                    t, sc, &a->pc, r, BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED,
                     now_ms);
             } else if (rc == STORE_OK || rc == STORE_NOTFOUND) {
                 rc = store_resv_expiry_del(t, exp[i], ids[i]);  /* a stale entry */
@@ -167,8 +169,8 @@ srv_resv_sweep(store_txn *t, srv_arena *a, int64_t now_ms, size_t max, size_t *n
 
 /* ---- choosing the best N adjacent seats ---- */
 
-struct taken_map {
-    uint8_t *bits;
+struct build_map {
+    uint8_t *taken;      /* bit idx%8 of byte idx/8, 1 = taken */
     uint32_t capacity;
     int64_t now;
 };
@@ -176,16 +178,16 @@ struct taken_map {
 static int
 mark_taken(void *arg, uint32_t idx, const store_seat *seat)
 {
-    struct taken_map *m = arg;
+    struct build_map *m = arg;
     if (idx < m->capacity && !seat_free(seat, m->now))
-        m->bits[idx / 8] |= (uint8_t)(1u << (idx % 8));
+        m->taken[idx / 8] |= (uint8_t)(1u << (idx % 8));
     return 0;
 }
 
 static int
-is_taken(const struct taken_map *m, uint32_t idx)
+is_taken(const uint8_t *bits, uint32_t idx)
 {
-    return (m->bits[idx / 8] >> (idx % 8)) & 1;
+    return (bits[idx / 8] >> (idx % 8)) & 1;
 }
 
 /*
@@ -200,7 +202,6 @@ int
 srv_resv_pick_best(const Bilheteria__V1__Session *s, const uint8_t *bits, uint32_t n,
                    uint32_t *out)
 {
-    struct taken_map m = {(uint8_t *)bits, s->capacity, 0};
     uint64_t best = UINT64_MAX;
     uint32_t best_idx = 0, rows = s->rows, per = s->seats_per_row;
     if (n == 0 || n > per)
@@ -220,7 +221,7 @@ srv_resv_pick_best(const Bilheteria__V1__Session *s, const uint8_t *bits, uint32
             break;
         uint32_t base = (uint32_t)row * per, run = 0;
         for (uint32_t seat = 0; seat < per; seat++) {
-            run = is_taken(&m, base + seat) ? 0 : run + 1;
+            run = is_taken(bits, base + seat) ? 0 : run + 1;
             if (run < n)
                 continue;
             uint32_t start = seat + 1 - n;
@@ -298,6 +299,71 @@ validate_create(srv_call *c, const Bilheteria__V1__CreateReservationRequest *r,
     return 0;
 }
 
+/* The taken map for best-N: the writer's cache when there is one (it is),
+ * else a scan of the session's seat records. */
+static const uint8_t *
+taken_map(srv_call *c, store_txn *t, const Bilheteria__V1__Session *s, int rebuild,
+          int *stale)
+{
+    int rc;
+    *stale = 0;
+    if (c->seats != NULL) {
+        const uint8_t *m = srv_seatcache_get(c->seats, t, s, c->now_ms, rebuild, stale, &rc);
+        if (m == NULL)
+            srv_store_fail(c, rc, "seats");
+        return m;
+    }
+    struct build_map bm = {srv_arena_alloc(c->arena, s->capacity / 8 + 1), s->capacity, c->now_ms};
+    if (bm.taken == NULL) {
+        srv_fail(c, E_NOMEM, "out of memory");
+        return NULL;
+    }
+    memset(bm.taken, 0, s->capacity / 8 + 1);
+    if ((rc = store_seat_scan(t, s->id, mark_taken, &bm)) != STORE_OK) {
+        srv_store_fail(c, rc, "seats");
+        return NULL;
+    }
+    return bm.taken;
+}
+
+static int
+pick_best(srv_call *c, store_txn *t, const Bilheteria__V1__Session *s, uint32_t n,
+          uint32_t *idx)
+{
+    int stale;
+    uint32_t start;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        const uint8_t *taken = taken_map(c, t, s, attempt > 0, &stale);
+        if (taken == NULL)
+            return c->code;
+        if (srv_resv_pick_best(s, taken, n, &start) != 0) {
+            if (stale && attempt == 0)
+                continue;  /* a lapsed hold may have left room: look again */
+            return srv_fail(c, E_PRECOND,
+                            "no %u adjacent free seats left in one row of session %llu", n,
+                            (unsigned long long)s->id);
+        }
+        /* Trust, but verify: the seats picked must be free in the store. */
+        int ok = 1;
+        for (uint32_t i = 0; i < n && ok; i++) {
+            store_seat seat;
+            int rc = store_seat_get(t, s->id, start + i, &seat);
+            if (rc == STORE_OK && !seat_free(&seat, c->now_ms))
+                ok = 0;
+            else if (rc != STORE_OK && rc != STORE_NOTFOUND)
+                return srv_store_fail(c, rc, "seat");
+        }
+        if (ok) {
+            for (uint32_t i = 0; i < n; i++)
+                idx[i] = start + i;
+            return 0;
+        }
+    }
+    return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INTERNAL,
+                    "seat cache of session %llu disagrees with the store",
+                    (unsigned long long)s->id);
+}
+
 /* Fills idx[] with the seats asked, checking labels, layout, duplicates and
  * that each is free. */
 static int
@@ -307,25 +373,10 @@ resolve_seats(srv_call *c, store_txn *t, const Bilheteria__V1__CreateReservation
     char last_row[4];
     srv_row_label(s->rows - 1, last_row);
     if (r->best > 0) {
-        struct taken_map m = {srv_arena_alloc(c->arena, s->capacity / 8 + 1), s->capacity,
-                              c->now_ms};
-        if (m.bits == NULL)
-            return srv_fail(c, E_NOMEM, "out of memory");
-        memset(m.bits, 0, s->capacity / 8 + 1);
-        int rc = store_seat_scan(t, s->id, mark_taken, &m);
-        if (rc != STORE_OK)
-            return srv_store_fail(c, rc, "seats");
-        uint32_t start;
         if (n > s->seats_per_row)
             return srv_fail(c, E_PRECOND, "no row of session %llu has %u seats (rows have %u)",
                             (unsigned long long)s->id, n, s->seats_per_row);
-        if (srv_resv_pick_best(s, m.bits, n, &start) != 0)
-            return srv_fail(c, E_PRECOND,
-                            "no %u adjacent free seats left in one row of session %llu", n,
-                            (unsigned long long)s->id);
-        for (uint32_t i = 0; i < n; i++)
-            idx[i] = start + i;
-        return 0;
+        return pick_best(c, t, s, n, idx);
     }
     /* Every label is checked before any seat is looked up, so a typo is
      * reported as such even when another seat of the list is taken. */
@@ -453,7 +504,7 @@ create_reservation(srv_call *c, store_txn *t)
                             "%u asked", left, (unsigned long long)s->id, r->half_price);
         }
         size_t k;
-        if ((rc = srv_resv_sweep(t, c->arena, c->now_ms, SIZE_MAX, &k)) != STORE_OK)
+        if ((rc = srv_resv_sweep(t, c->seats, c->arena, c->now_ms, SIZE_MAX, &k)) != STORE_OK)
             return srv_store_fail(c, rc, "sweep");
         swept = 1;
     }
@@ -487,7 +538,7 @@ create_reservation(srv_call *c, store_txn *t)
         res->seats_subtotal_cents += rs->price_cents;
         res->seats[i] = rs;
         store_seat rec = {res->id, res->expires_at_ms, half};
-        if ((rc = store_seat_put(t, s->id, idx[i], &rec)) != STORE_OK)
+        if ((rc = srv_seat_put(c->seats, t, s->id, idx[i], &rec)) != STORE_OK)
             return srv_store_fail(c, rc, "seat");
     }
     res->n_seats = n;
@@ -558,7 +609,7 @@ cancel_reservation(srv_call *c, store_txn *t)
     if (status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING &&
         res->expires_at_ms <= c->now_ms) {
         /* Lapsed: release it as the sweeper would, and say so. */
-        int rc = srv_resv_release(t, &c->arena->pc, res,
+        int rc = srv_resv_release(t, c->seats, &c->arena->pc, res,
                                   BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED,
                                   c->now_ms);
         if (rc != STORE_OK)
@@ -568,7 +619,7 @@ cancel_reservation(srv_call *c, store_txn *t)
     if (status != BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING)
         return srv_fail(c, E_PRECOND, "reservation %llu is %s; only a PENDING one can be cancelled",
                         (unsigned long long)res->id, srv_resv_status_name(status));
-    int rc = srv_resv_release(t, &c->arena->pc, res,
+    int rc = srv_resv_release(t, c->seats, &c->arena->pc, res,
                               BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CANCELLED,
                               c->now_ms);
     if (rc != STORE_OK)

@@ -47,6 +47,7 @@ typedef struct srv_config {
 
 /* ---- one call in flight ---- */
 typedef struct srv_method srv_method;
+struct srv_seatcache;
 typedef struct srv_call {
     const srv_method *m;
     const ProtobufCMessage *req;   /* in the arena */
@@ -60,6 +61,7 @@ typedef struct srv_call {
     char msg[SRV_MSG_MAX];
     srv_arena *arena;
     const srv_config *cfg;
+    struct srv_seatcache *seats;   /* the writer's seat cache; NULL for reads */
     const uint8_t *resp_bytes;     /* packed answer, if already packed */
     size_t resp_len;
     int map_full;                  /* a store call hit MDB_MAP_FULL */
@@ -131,7 +133,8 @@ void *srv_new_msg(srv_call *c, const ProtobufCMessageDescriptor *d);
 
 /* ---- reservations: shared with the writer's sweeper ---- */
 /* Expires up to max PENDING reservations whose hold has lapsed. */
-int srv_resv_sweep(store_txn *t, srv_arena *a, int64_t now_ms, size_t max, size_t *n);
+int srv_resv_sweep(store_txn *t, struct srv_seatcache *sc, srv_arena *a, int64_t now_ms,
+                   size_t max, size_t *n);
 
 /* ---- the writer (writer.c) ---- */
 typedef struct srv_writer srv_writer;

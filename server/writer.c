@@ -3,7 +3,12 @@
  * (each call in a nested transaction, so one failure spoils nothing else),
  * commits once (one fsync) and only then answers the calls: group commit.
  * Acknowledged means durable. The hold-expiry and idempotency sweeps run
- * here too, at the start of a batch, so they never race a write. */
+ * here too, at the start of a batch, so they never race a write.
+ *
+ * The answers of a committed batch are handed to a second thread, the
+ * responder, which encodes and sends them while the writer already applies
+ * the next batch: sending 30 replies wakes as many nng threads, and that
+ * should not sit between two fsyncs. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,6 +19,7 @@
 #include <mbedtls/sha256.h>
 
 #include "bilheteria/v1/rpc.pb-c.h"
+#include "seatcache.h"
 #include "srv.h"
 
 #define SWEEP_BATCH 512
@@ -26,10 +32,18 @@ struct srv_writer {
     pthread_cond_t cv;
     srv_call *head, *tail;
     int stop;
+    /* The responder's queue: committed (or failed) calls to answer. */
+    pthread_t responder;
+    pthread_mutex_t rmu;
+    pthread_cond_t rcv;
+    srv_call *rhead, *rtail;
+    int rstop;
     store *st;
     const srv_config *cfg;
     srv_arena arena;          /* the sweeper's scratch space */
+    srv_seatcache *seats;     /* taken-seat maps for best-N */
     int64_t next_sweep_ms, next_idem_sweep_ms;
+    uint64_t n_batches, n_calls;   /* for the stop report */
 };
 
 static int
@@ -92,7 +106,6 @@ idem_store(srv_call *c, store_txn *t, const uint8_t fp[32])
 static int
 apply(srv_writer *w, store_txn *parent, srv_call *c, int64_t now)
 {
-    (void)w;
     store_txn *t = NULL;
     uint8_t fp[32];
     int rc;
@@ -109,6 +122,8 @@ apply(srv_writer *w, store_txn *parent, srv_call *c, int64_t now)
                  "deadline passed before the write was applied; nothing was changed");
         return STORE_OK;
     }
+    c->seats = w->seats;
+    srv_seatcache_begin(w->seats);
     if ((rc = store_nested_begin(parent, &t)) != STORE_OK) {
         srv_store_fail(c, rc, "nested transaction");
         return rc == STORE_MAP_FULL ? rc : STORE_OK;
@@ -158,12 +173,15 @@ apply(srv_writer *w, store_txn *parent, srv_call *c, int64_t now)
         }
         rc = store_commit(t);
         t = NULL;
-        if (rc != STORE_OK)
+        if (rc != STORE_OK) {
             srv_store_fail(c, rc, "nested commit");
+            srv_seatcache_rollback(w->seats);
+        }
         return c->map_full ? STORE_MAP_FULL : STORE_OK;
     }
 abort:
     store_abort(t);
+    srv_seatcache_rollback(w->seats);
     if (c->map_full)
         return STORE_MAP_FULL;
     /* A definite refusal is part of the key's history too: a retry with the
@@ -183,7 +201,7 @@ sweep(srv_writer *w, store_txn *t, int64_t now)
     int rc = STORE_OK;
     size_t n = 0;
     if (now >= w->next_sweep_ms) {
-        rc = srv_resv_sweep(t, &w->arena, now, SWEEP_BATCH, &n);
+        rc = srv_resv_sweep(t, w->seats, &w->arena, now, SWEEP_BATCH, &n);
         /* A full batch means more are waiting: come back at once. */
         w->next_sweep_ms = n == SWEEP_BATCH ? now : now + w->cfg->sweep_interval_ms;
     }
@@ -218,6 +236,7 @@ again:
     if (rc == STORE_MAP_FULL && tries++ < 8) {
         store_abort(t);
         t = NULL;
+        srv_seatcache_clear(w->seats);
         size_t old = store_map_size(w->st);
         if (store_grow(w->st) == STORE_OK) {
             fprintf(stderr, "bilheteria-server: map full at %zu MiB, grown to %zu MiB\n",
@@ -227,8 +246,11 @@ again:
     }
 fail:
     store_abort(t);
-    for (srv_call *c = list, *next; c != NULL; c = next) {
-        next = c->wnext;
+    if (rc != STORE_OK)
+        srv_seatcache_clear(w->seats);  /* it may hold what was not committed */
+    srv_call *last = NULL;
+    for (srv_call *c = list; c != NULL; c = c->wnext) {
+        last = c;
         if (rc != STORE_OK && (c->code == 0 || c->replayed)) {
             /* Nothing of the batch is durable: no call may report success. */
             srv_store_fail(c, rc, "commit");
@@ -237,8 +259,43 @@ fail:
             c->resp = NULL;
             c->resp_bytes = NULL;
         }
-        c->done(c->done_arg);
     }
+    if (list == NULL)
+        return;
+    w->n_batches++;
+    for (srv_call *c = list; c != NULL; c = c->wnext)
+        w->n_calls++;
+    pthread_mutex_lock(&w->rmu);
+    if (w->rtail != NULL)
+        w->rtail->wnext = list;
+    else
+        w->rhead = list;
+    w->rtail = last;
+    pthread_cond_signal(&w->rcv);
+    pthread_mutex_unlock(&w->rmu);
+}
+
+static void *
+responder_main(void *arg)
+{
+    srv_writer *w = arg;
+    pthread_mutex_lock(&w->rmu);
+    for (;;) {
+        while (w->rhead == NULL && !w->rstop)
+            pthread_cond_wait(&w->rcv, &w->rmu);
+        srv_call *list = w->rhead;
+        w->rhead = w->rtail = NULL;
+        if (list == NULL && w->rstop)
+            break;
+        pthread_mutex_unlock(&w->rmu);
+        for (srv_call *c = list, *next; c != NULL; c = next) {
+            next = c->wnext;  /* read before done(): the context may reuse c */
+            c->done(c->done_arg);
+        }
+        pthread_mutex_lock(&w->rmu);
+    }
+    pthread_mutex_unlock(&w->rmu);
+    return NULL;
 }
 
 static void *
@@ -282,13 +339,24 @@ srv_writer_start(srv_writer **out, store *st, const srv_config *cfg)
     w->cfg = cfg;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    if (srv_arena_init(&w->arena, 1 << 16) != 0)
+    pthread_mutex_init(&w->rmu, NULL);
+    pthread_cond_init(&w->rcv, NULL);
+    if (srv_arena_init(&w->arena, 1 << 16) != 0 || (w->seats = srv_seatcache_new()) == NULL)
         goto fail;
-    if (pthread_create(&w->thread, NULL, writer_main, w) != 0)
+    if (pthread_create(&w->responder, NULL, responder_main, w) != 0)
         goto fail;
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        pthread_mutex_lock(&w->rmu);
+        w->rstop = 1;
+        pthread_cond_signal(&w->rcv);
+        pthread_mutex_unlock(&w->rmu);
+        pthread_join(w->responder, NULL);
+        goto fail;
+    }
     *out = w;
     return 0;
 fail:
+    srv_seatcache_free(w->seats);
     srv_arena_fini(&w->arena);
     free(w);
     return -1;
@@ -320,8 +388,20 @@ srv_writer_stop(srv_writer *w)
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
+    if (!w->cfg->quiet && w->n_batches > 0)
+        fprintf(stderr, "bilheteria-server: %llu writes in %llu commits (%.1f per commit)\n",
+                (unsigned long long)w->n_calls, (unsigned long long)w->n_batches,
+                (double)w->n_calls / (double)w->n_batches);
+    pthread_mutex_lock(&w->rmu);
+    w->rstop = 1;
+    pthread_cond_signal(&w->rcv);
+    pthread_mutex_unlock(&w->rmu);
+    pthread_join(w->responder, NULL);  /* it answers what is left first */
+    srv_seatcache_free(w->seats);
     srv_arena_fini(&w->arena);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->rmu);
+    pthread_cond_destroy(&w->rcv);
     free(w);
 }

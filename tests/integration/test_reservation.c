@@ -277,6 +277,46 @@ test_best_n(void **state)
     assert_non_null(strstr(st.message, "no 10 adjacent free seats"));
 }
 
+/* best-N picks from the writer's seat cache: seats freed by a cancel or by
+ * the sweeper must be offered again, and seats held by explicit labels must
+ * not. */
+static void
+test_best_n_sees_every_change(void **state)
+{
+    (void)state;
+    uint64_t ev = bht_event(cl, "BestCache");
+    uint64_t s = bht_session(cl, ev, 1, 4, 1000);
+    Bilheteria__V1__Reservation *r = NULL;
+    bh_status st;
+    rq best4 = {.session = s, .best = 4};
+    rq best1 = {.session = s, .best = 1};
+    assert_int_equal(reserve(&best4, &r, &st), BH_OK);
+    assert_int_equal(reserve(&best1, NULL, &st), BH_FAILED_PRECONDITION);  /* full */
+    Bilheteria__V1__CancelReservationRequest cr = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
+    Bilheteria__V1__CancelReservationResponse *crr = NULL;
+    cr.id = r->id;
+    assert_int_equal(bh_reservation_cancel_reservation(cl, &cr, &crr, NULL, &st), BH_OK);
+    bilheteria__v1__cancel_reservation_response__free_unpacked(crr, NULL);
+    free_resv(r);
+    /* Explicit seats taken between two best-N calls. */
+    rq a2 = {.session = s, .seats = "A2"};
+    assert_int_equal(reserve(&a2, NULL, &st), BH_OK);
+    rq best3 = {.session = s, .best = 3};
+    assert_int_equal(reserve(&best3, NULL, &st), BH_FAILED_PRECONDITION);
+    rq best2 = {.session = s, .best = 2};
+    assert_int_equal(reserve(&best2, &r, &st), BH_OK);
+    assert_string_equal(r->seats[0]->label, "A3");
+    free_resv(r);
+    /* A short hold lapses; once swept, best-N offers its seat again. */
+    rq a1 = {.session = s, .seats = "A1", .ttl_s = 1};
+    assert_int_equal(reserve(&a1, NULL, &st), BH_OK);
+    assert_int_equal(reserve(&best1, NULL, &st), BH_FAILED_PRECONDITION);
+    sleep_ms(1500);
+    assert_int_equal(reserve(&best1, &r, &st), BH_OK);
+    assert_string_equal(r->seats[0]->label, "A1");
+    free_resv(r);
+}
+
 static void
 test_all_or_nothing(void **state)
 {
@@ -870,6 +910,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_price_snapshot),
         cmocka_unit_test(test_best_n),
+        cmocka_unit_test(test_best_n_sees_every_change),
         cmocka_unit_test(test_all_or_nothing),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_cancel),
