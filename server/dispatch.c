@@ -85,15 +85,14 @@ srv_registry_at(size_t i)
 }
 
 void
-srv_dispatch_read(srv_call *c, store *st)
+srv_dispatch_read(srv_call *c, store_txn *t)
 {
-    store_txn *t = NULL;
-    int rc = store_read_begin(st, &t);
+    int rc = store_read_renew(t);
     if (rc != STORE_OK) {
         srv_store_fail(c, rc, "read transaction");
         return;
     }
     c->now_ms = srv_now_ms();
     c->code = c->m->impl->fn(c, t);
-    store_read_end(t);
+    store_read_reset(t);
 }

@@ -24,6 +24,7 @@ typedef struct srv_worker {
     nng_aio *aio;
     int sending;
     uint64_t request_id;
+    store_txn *rtxn;      /* this context's read transaction, reused */
     srv_arena arena;
     srv_call call;
 } srv_worker;
@@ -202,7 +203,7 @@ handle(srv_worker *w, nng_msg *msg)
         srv_writer_submit(l->wr, c, reply, w);
         return;
     }
-    srv_dispatch_read(c, l->st);
+    srv_dispatch_read(c, w->rtxn);
 answer:
     reply(w);
 }
@@ -256,7 +257,8 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st,
     for (int i = 0; i < cfg->workers; i++) {
         srv_worker *w = &l->w[i];
         w->l = l;
-        if (srv_arena_init(&w->arena, 1 << 14) != 0 ||
+        if (srv_arena_init(&w->arena, 1 << 16) != 0 ||
+            store_read_alloc(st, &w->rtxn) != STORE_OK ||
             (rv = nng_aio_alloc(&w->aio, worker_cb, w)) != 0 ||
             (rv = nng_ctx_open(&w->ctx, l->sock)) != 0) {
             snprintf(err, errlen, "cannot set up context %d: %s", i,
@@ -309,6 +311,7 @@ srv_listener_free(srv_listener *l)
         nng_aio_stop(l->w[i].aio);
         nng_aio_free(l->w[i].aio);
         srv_arena_fini(&l->w[i].arena);
+        store_read_free(l->w[i].rtxn);
     }
     free(l->w);
     free(l);

@@ -102,9 +102,9 @@ const srv_method *srv_registry_find(const char *full_name);
 size_t srv_registry_count(void);
 const srv_method *srv_registry_at(size_t i);
 
-/* Runs a call's handler with idempotency checks in an open transaction (the
- * writer's nested one for writes). Sets c->code, c->msg, c->resp. */
-void srv_dispatch_read(srv_call *c, store *st);
+/* Runs a read call's handler in t, a reusable read transaction (renewed and
+ * reset here). Sets c->code, c->msg, c->resp. */
+void srv_dispatch_read(srv_call *c, store_txn *t);
 
 /* ---- helpers (util.c) ---- */
 int64_t srv_now_ms(void);

@@ -111,6 +111,45 @@ store_read_end(store_txn *t)
 }
 
 int
+store_read_alloc(store *s, store_txn **out)
+{
+    store_txn *t = NULL;
+    int rc = store_read_begin(s, &t);
+    if (rc != STORE_OK)
+        return rc;
+    mdb_txn_reset(t->txn);
+    pthread_rwlock_unlock(&s->resize_lock);
+    *out = t;
+    return STORE_OK;
+}
+
+int
+store_read_renew(store_txn *t)
+{
+    pthread_rwlock_rdlock(&t->s->resize_lock);
+    int rc = mdb_txn_renew(t->txn);
+    if (rc != MDB_SUCCESS)
+        pthread_rwlock_unlock(&t->s->resize_lock);
+    return store__rc(rc);
+}
+
+void
+store_read_reset(store_txn *t)
+{
+    mdb_txn_reset(t->txn);
+    pthread_rwlock_unlock(&t->s->resize_lock);
+}
+
+void
+store_read_free(store_txn *t)
+{
+    if (t == NULL)
+        return;
+    mdb_txn_abort(t->txn);
+    free(t);
+}
+
+int
 store_write_begin(store *s, store_txn **out)
 {
     return txn_begin(s, NULL, 0, out);

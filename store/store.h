@@ -72,6 +72,16 @@ int store_grow(store *s);
 int store_read_begin(store *s, store_txn **out);
 void store_read_end(store_txn *t);   /* accepts NULL */
 
+/* A read transaction kept for reuse: its LMDB reader slot stays reserved
+ * between uses, so starting one takes no lock on the reader table. Create
+ * it once with store_read_alloc (it starts reset), then pair
+ * store_read_renew / store_read_reset around each use, from any one thread
+ * at a time; free with store_read_free (accepts NULL). */
+int store_read_alloc(store *s, store_txn **out);
+int store_read_renew(store_txn *t);
+void store_read_reset(store_txn *t);
+void store_read_free(store_txn *t);
+
 /* The write transaction (one at a time, writer thread only). */
 int store_write_begin(store *s, store_txn **out);
 /* Nested transaction inside parent (write only). */
