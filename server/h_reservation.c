@@ -194,7 +194,10 @@ is_taken(const uint8_t *bits, uint32_t idx)
  * Scores a block by the squared distance of its centre from the centre of
  * the room, in half-seat units: rows and seats weigh alike, so a centred
  * block two rows off the middle beats one in the middle row pushed to the
- * wall. Ties go to the block nearer the front (lower row), then the left.
+ * wall. A block that would leave a single free seat stranded between it and
+ * a taken seat or the wall adds SRV_ORPHAN_PENALTY per such seat (nobody
+ * buying two can use it): worth shifting the block up to two seats.
+ * Ties go to the block nearer the front (lower row), then the left.
  * Rows are visited outward from the middle and the search stops when the
  * row distance alone cannot beat the best found.
  */
@@ -227,6 +230,14 @@ srv_resv_pick_best(const Bilheteria__V1__Session *s, const uint8_t *bits, uint32
             uint32_t start = seat + 1 - n;
             int64_t ds = 2 * (int64_t)start + n - 1 - (int64_t)(per - 1);
             uint64_t score = (uint64_t)(dr * dr + ds * ds);
+            /* A lone free seat just left or right of the block. */
+            if (start >= 1 && !is_taken(bits, base + start - 1) &&
+                (start == 1 || is_taken(bits, base + start - 2)))
+                score += SRV_ORPHAN_PENALTY;
+            uint32_t end = start + n;  /* first seat after the block */
+            if (end < per && !is_taken(bits, base + end) &&
+                (end + 1 == per || is_taken(bits, base + end + 1)))
+                score += SRV_ORPHAN_PENALTY;
             if (score < best || (score == best && base + start < best_idx)) {
                 best = score;
                 best_idx = base + start;

@@ -13,6 +13,10 @@ void srv_resv_view(Bilheteria__V1__Reservation *r, int64_t now);
  * and stock, and stores it with new_status. Store error codes. */
 int srv_resv_release(store_txn *t, struct srv_seatcache *sc, ProtobufCAllocator *a,
                      Bilheteria__V1__Reservation *r, int new_status, int64_t now);
+/* Score added for each single free seat a block would strand (see
+ * srv_resv_pick_best). */
+#define SRV_ORPHAN_PENALTY 16
+
 /* Picks the best block of n adjacent free seats (bits: 1 = taken); 0 and
  * *start on success, -1 if there is none. */
 int srv_resv_pick_best(const Bilheteria__V1__Session *s, const uint8_t *bits, uint32_t n,

@@ -2,7 +2,8 @@
  * free seats. Per its comment: the score is the squared distance of the
  * block's centre from the room's centre in half-seat units,
  *   dr = 2*row - (rows - 1),  ds = 2*start + n - 1 - (seats_per_row - 1),
- *   score = dr*dr + ds*ds,
+ *   score = dr*dr + ds*ds (+ SRV_ORPHAN_PENALTY for each lone free seat the
+ *   block would strand next to it),
  * lowest wins; ties go to the lower row, then the leftmost seat, i.e. the
  * lower seat index. Layouts below are one string per row, '.' free and 'x'
  * taken; the bits array has 1 bit per seat, bit idx%8 of byte idx/8. */
@@ -57,6 +58,17 @@ session(uint32_t rows, uint32_t per)
 }
 
 static const struct layout_case layout_cases[] = {
+    /* Orphans (0-based seats). 1 row of 7 with seats 0 and 6 taken, n=2:
+     * the centred pairs 2-3 and 3-4 score 1 but strand seat 1 or seat 5
+     * (+16 each); pairs 1-2 and 4-5 score 9 and strand nothing. Tie: left. */
+    {"orphan: shift to avoid a lone seat", 1, 7, 2, {"x.....x"}, 1},
+    /* An empty row of 7: the centred pair 2-3 leaves 2 and 3 seats free. */
+    {"orphan: none in an empty row", 1, 7, 2, {"......."}, 2},
+    /* Seats 8..10 free between taken 7 and 11, n=2: pair 9-10 (score 0+16,
+     * strands 8) beats pair 8-9 (4+16) and the orphan-free pair 12-13 (36):
+     * a lone seat is accepted when the alternative is far. */
+    {"orphan: accepted when the alternative is far", 1, 20, 2,
+     {".......x...x........"}, 9},
     /* Empty rooms: the centred block of the middle row. */
     {"5x10 n=2", 5, 10, 2, {NULL}, 2 * 10 + 4},
     {"5x10 n=3 (tie of ds=-1/+1: left)", 5, 10, 3, {NULL}, 2 * 10 + 3},
@@ -141,6 +153,12 @@ test_pick_best_table(void **state)
     }
 }
 
+static int
+taken(const uint8_t *bits, uint32_t idx)
+{
+    return (bits[idx / 8] >> (idx % 8)) & 1;
+}
+
 /* The reference: every block scored, no early stop. */
 static long
 brute_best(uint32_t rows, uint32_t per, const uint8_t *bits, uint32_t n)
@@ -161,6 +179,14 @@ brute_best(uint32_t rows, uint32_t per, const uint8_t *bits, uint32_t n)
             int64_t dr = 2 * (int64_t)r - ((int64_t)rows - 1);
             int64_t ds = 2 * (int64_t)st + n - 1 - ((int64_t)per - 1);
             uint64_t score = (uint64_t)(dr * dr + ds * ds);
+            /* Stranding one free seat on either side costs a penalty. */
+            uint32_t end = st + n;
+            if (st >= 1 && !taken(bits, r * per + st - 1) &&
+                (st == 1 || taken(bits, r * per + st - 2)))
+                score += SRV_ORPHAN_PENALTY;
+            if (end < per && !taken(bits, r * per + end) &&
+                (end + 1 == per || taken(bits, r * per + end + 1)))
+                score += SRV_ORPHAN_PENALTY;
             if (score < best) {   /* visited in index order: ties keep the lower */
                 best = score;
                 best_idx = (long)(r * per + st);
