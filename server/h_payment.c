@@ -6,6 +6,7 @@
  * once), and the reservation's own status. A payment for a lapsed hold
  * succeeds only if every seat, the meia-entrada quota and the stock can be
  * taken again; otherwise nothing is charged. */
+#include <stdint.h>
 #include <string.h>
 
 #include "bilheteria/v1/rpc.pb-c.h"
@@ -19,7 +20,10 @@
 #define E_NOMEM BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED
 #define ST(x) BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_##x
 
-/* Takes back the seats, quota and stock of a reservation whose hold lapsed. */
+/* Takes back the seats, quota and stock of a reservation whose hold lapsed.
+ * The quota and stock counters may still count other lapsed holds the
+ * sweeper has not reached: on a shortfall, sweep them all and look again,
+ * so that a refusal is exact. */
 static int
 retake(srv_call *c, store_txn *t, Bilheteria__V1__Reservation *r)
 {
@@ -42,13 +46,36 @@ retake(srv_call *c, store_txn *t, Bilheteria__V1__Reservation *r)
             return srv_store_fail(c, rc, "seat");
         half += r->seats[i]->type == BILHETERIA__V1__TICKET_TYPE__TICKET_TYPE_MEIA;
     }
-    if ((rc = store_session_state_get(t, s->id, &used)) != STORE_OK)
-        return srv_store_fail(c, rc, "session state");
-    if (used + half > s->half_price_cap)
-        return srv_fail(c, E_PRECOND,
-                        "reservation %llu expired and the meia-entrada quota of session %llu "
-                        "has been used since; nothing was charged",
-                        (unsigned long long)r->id, (unsigned long long)s->id);
+    for (int swept = 0;; swept = 1) {
+        const char *short_of = NULL;
+        Bilheteria__V1__Product *p = NULL;
+        if ((rc = store_session_state_get(t, s->id, &used)) != STORE_OK)
+            return srv_store_fail(c, rc, "session state");
+        if (used + half > s->half_price_cap)
+            short_of = "quota";
+        for (size_t i = 0; i < r->n_items && short_of == NULL; i++) {
+            rc = store_product_get(t, r->items[i]->product_id, &c->arena->pc, &p);
+            if (rc != STORE_OK)
+                return srv_store_fail(c, rc, "product");
+            if (p->stock_tracked && p->stock < r->items[i]->quantity)
+                short_of = "stock";
+        }
+        if (short_of == NULL)
+            break;
+        if (swept && short_of[0] == 'q')
+            return srv_fail(c, E_PRECOND,
+                            "reservation %llu expired and the meia-entrada quota of session %llu "
+                            "has been used since; nothing was charged",
+                            (unsigned long long)r->id, (unsigned long long)s->id);
+        if (swept)
+            return srv_fail(c, E_PRECOND,
+                            "reservation %llu expired and product %llu (%s) has only %lld "
+                            "left; nothing was charged", (unsigned long long)r->id,
+                            (unsigned long long)p->id, p->name, (long long)p->stock);
+        size_t k;
+        if ((rc = srv_resv_sweep(t, c->seats, c->arena, c->now_ms, SIZE_MAX, &k)) != STORE_OK)
+            return srv_store_fail(c, rc, "sweep");
+    }
     for (size_t i = 0; i < r->n_items; i++) {
         Bilheteria__V1__Product *p = NULL;
         rc = store_product_get(t, r->items[i]->product_id, &c->arena->pc, &p);
@@ -56,11 +83,6 @@ retake(srv_call *c, store_txn *t, Bilheteria__V1__Reservation *r)
             return srv_store_fail(c, rc, "product");
         if (!p->stock_tracked)
             continue;
-        if (p->stock < r->items[i]->quantity)
-            return srv_fail(c, E_PRECOND,
-                            "reservation %llu expired and product %llu (%s) has only %lld "
-                            "left; nothing was charged", (unsigned long long)r->id,
-                            (unsigned long long)p->id, p->name, (long long)p->stock);
         p->stock -= r->items[i]->quantity;
         if ((rc = store_product_put(t, p)) != STORE_OK)
             return srv_store_fail(c, rc, "product");
@@ -71,6 +93,8 @@ retake(srv_call *c, store_txn *t, Bilheteria__V1__Reservation *r)
     return 0;
 }
 
+/* Marks the reservation's seats sold. Each must be free or still this
+ * reservation's own hold: never overwrite another reservation's seat. */
 static int
 sell_seats(srv_call *c, store_txn *t, const Bilheteria__V1__Reservation *r)
 {
@@ -80,8 +104,21 @@ sell_seats(srv_call *c, store_txn *t, const Bilheteria__V1__Reservation *r)
     if (rc != STORE_OK)
         return srv_store_fail(c, rc, "session");
     for (size_t i = 0; i < r->n_seats; i++) {
+        store_seat cur;
         if (srv_resv_seat_index(s, r->seats[i]->label, &idx) != 0)
-            continue;
+            return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INTERNAL, "bad stored seat %s",
+                            r->seats[i]->label);
+        rc = store_seat_get(t, s->id, idx, &cur);
+        if (rc == STORE_OK && cur.reservation_id != r->id &&
+            (cur.expires_at_ms == 0 || cur.expires_at_ms > c->now_ms))
+            return srv_fail(c, E_PRECOND,
+                            "seat %s of reservation %llu is taken by another reservation; "
+                            "nothing was charged", r->seats[i]->label, (unsigned long long)r->id);
+        if (rc != STORE_OK && rc != STORE_NOTFOUND)
+            return srv_store_fail(c, rc, "seat");
+    }
+    for (size_t i = 0; i < r->n_seats; i++) {
+        srv_resv_seat_index(s, r->seats[i]->label, &idx);
         store_seat seat = {r->id, 0,
                            r->seats[i]->type == BILHETERIA__V1__TICKET_TYPE__TICKET_TYPE_MEIA};
         if ((rc = srv_seat_put(c->seats, t, s->id, idx, &seat)) != STORE_OK)

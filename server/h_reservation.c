@@ -145,18 +145,36 @@ srv_resv_sweep(store_txn *t, srv_seatcache *sc, srv_arena *a, int64_t now_ms, si
         if ((rc = store_resv_expired(t, now_ms, exp, ids, want, &got)) != STORE_OK || got == 0)
             break;
         for (size_t i = 0; i < got; i++) {
+            /* Each release in its own nested transaction: one that fails
+             * half-way leaves nothing half-done behind. */
+            store_txn *child = NULL;
             Bilheteria__V1__Reservation *r = NULL;
-            rc = store_resv_get(t, ids[i], &a->pc, &r);
+            if ((rc = store_nested_begin(t, &child)) != STORE_OK)
+                return rc;
+            rc = store_resv_get(child, ids[i], &a->pc, &r);
             if (rc == STORE_OK &&
                 r->status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING &&
                 r->expires_at_ms == exp[i]) {
                 rc = srv_resv_release(
-                    t, sc, &a->pc, r, BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED,
-                    now_ms);
+                    child, sc, &a->pc, r,
+                    BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED, now_ms);
             } else if (rc == STORE_OK || rc == STORE_NOTFOUND) {
-                rc = store_resv_expiry_del(t, exp[i], ids[i]);  /* a stale entry */
+                rc = store_resv_expiry_del(child, exp[i], ids[i]);  /* a stale entry */
             }
-            if (rc != STORE_OK)
+            if (rc == STORE_OK) {
+                if ((rc = store_commit(child)) != STORE_OK)
+                    return rc;
+                continue;
+            }
+            store_abort(child);
+            if (rc == STORE_MAP_FULL || rc == STORE_NOMEM)
+                return rc;
+            /* A record that cannot be released must not block every later
+             * one: log it and take it off the expiry index. */
+            fprintf(stderr,
+                    "bilheteria-server: cannot expire reservation %llu (%s); left as it is\n",
+                    (unsigned long long)ids[i], store_strerror(rc));
+            if ((rc = store_resv_expiry_del(t, exp[i], ids[i])) != STORE_OK)
                 return rc;
         }
         done += got;

@@ -14,9 +14,10 @@
 
 #define IDEM_KEY_MAX 255
 #define AUTH_TOKEN_MAX 200
-/* The transport's hard limit; requests between max_request and this get a
- * clear RESOURCE_EXHAUSTED, above it nng drops the connection. */
-#define RECV_HARD_MAX (64u << 20)
+/* The transport's hard limit is max_request plus this much: requests in
+ * between get a clear RESOURCE_EXHAUSTED, larger ones make nng drop the
+ * connection (so no connection can make the server hold more than this). */
+#define RECV_SLACK (1u << 20)
 
 typedef struct srv_worker {
     srv_listener *l;
@@ -247,7 +248,7 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st,
         free(l);
         return -1;
     }
-    size_t hard = cfg->max_request > RECV_HARD_MAX ? cfg->max_request : RECV_HARD_MAX;
+    size_t hard = cfg->max_request + RECV_SLACK;
     nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, hard);
     l->w = calloc((size_t)cfg->workers, sizeof(srv_worker));
     if (l->w == NULL) {

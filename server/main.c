@@ -29,7 +29,8 @@ static const char usage[] =
     "                         how long idempotency keys are kept (default 86400)\n"
     "  --sweep-interval-ms N  how often expired holds are swept (default 1000)\n"
     "  --workers N            concurrent requests in flight (nng contexts, default 128)\n"
-    "  --max-request-kb N     requests above this get RESOURCE_EXHAUSTED (default 1024)\n"
+    "  --max-request-kb N     requests above this get RESOURCE_EXHAUSTED (default 64;\n"
+    "                         1 MiB more and the connection is dropped)\n"
     "  --quiet                no start-up banner\n"
     "  --help                 this text\n"
     "  --version              print the version\n";
@@ -120,7 +121,7 @@ main(int argc, char **argv)
         .data_dir = "./bilheteria-data",
         .map_size_mb = 1024,
         .workers = 128,
-        .max_request = 1 << 20,
+        .max_request = 64 << 10,
         .hold_ttl_ms = 600 * 1000,
         .idem_retention_ms = 86400LL * 1000,
         .max_seats = 10,
@@ -183,6 +184,7 @@ out:
     srv_listener_close(l);
     srv_writer_stop(wr);
     srv_listener_free(l);
+    srv_writer_free(wr);
     store_close(st);
     return status;
 }

@@ -142,7 +142,11 @@ typedef void (*srv_done_fn)(void *arg);  /* called after commit, from the writer
 int srv_writer_start(srv_writer **out, store *st, const srv_config *cfg);
 /* Queues a write call; done(arg) runs once it is durable or failed. */
 void srv_writer_submit(srv_writer *w, srv_call *c, srv_done_fn done, void *arg);
-void srv_writer_stop(srv_writer *w);     /* applies what is queued, then stops */
+/* Applies what is queued, answers it, and stops the threads; later submits
+ * are answered UNAVAILABLE at once. */
+void srv_writer_stop(srv_writer *w);
+/* Frees the writer; call after srv_listener_free. Accepts NULL. */
+void srv_writer_free(srv_writer *w);
 
 /* ---- the listener (listen.c) ---- */
 typedef struct srv_listener srv_listener;
@@ -150,7 +154,8 @@ int srv_listener_start(srv_listener **out, const srv_config *cfg, store *st,
                        srv_writer *w, char *err, size_t errlen);
 /* Closes the socket: no new calls; answers still to come fail quietly. */
 void srv_listener_close(srv_listener *l);
-/* Frees the listener; call after srv_writer_stop. Accepts NULL. */
+/* Waits for nng callbacks in flight and frees the listener; call after
+ * srv_writer_stop and before srv_writer_free. Accepts NULL. */
 void srv_listener_free(srv_listener *l);
 
 #endif

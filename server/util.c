@@ -42,6 +42,9 @@ srv_store_fail(srv_call *c, int rc, const char *what)
     case STORE_NOMEM:
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
                         "%s: out of memory", what);
+    case STORE_TXN_FULL:
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
+                        "%s: too much work for one transaction", what);
     default:
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INTERNAL, "%s: %s", what,
                         store_strerror(rc));

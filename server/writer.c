@@ -32,6 +32,7 @@ struct srv_writer {
     pthread_cond_t cv;
     srv_call *head, *tail;
     int stop;
+    int stopped;              /* threads joined: submits are refused */
     /* The responder's queue: committed (or failed) calls to answer. */
     pthread_t responder;
     pthread_mutex_t rmu;
@@ -43,6 +44,7 @@ struct srv_writer {
     srv_arena arena;          /* the sweeper's scratch space */
     srv_seatcache *seats;     /* taken-seat maps for best-N */
     int64_t next_sweep_ms, next_idem_sweep_ms;
+    int64_t last_now;
     uint64_t n_batches, n_calls;   /* for the stop report */
 };
 
@@ -195,12 +197,16 @@ abort:
     return STORE_OK;
 }
 
+/* Lapsed holds are released at the start of every batch that has calls
+ * (finding none costs one cursor step), so that the calls see their seats,
+ * quota and stock free, and the seat cache agrees; when idle, every
+ * sweep_interval_ms. */
 static int
-sweep(srv_writer *w, store_txn *t, int64_t now)
+sweep(srv_writer *w, store_txn *t, int64_t now, int has_calls)
 {
     int rc = STORE_OK;
     size_t n = 0;
-    if (now >= w->next_sweep_ms) {
+    if (has_calls || now >= w->next_sweep_ms) {
         rc = srv_resv_sweep(t, w->seats, &w->arena, now, SWEEP_BATCH, &n);
         /* A full batch means more are waiting: come back at once. */
         w->next_sweep_ms = n == SWEEP_BATCH ? now : now + w->cfg->sweep_interval_ms;
@@ -219,10 +225,15 @@ run_batch(srv_writer *w, srv_call *list)
     int rc, tries = 0;
 again:
     srv_arena_reset(&w->arena);
+    /* The writer's clock never goes back, even if the system's does: a hold
+     * that lapsed stays lapsed. */
     int64_t now = srv_now_ms();
+    if (now < w->last_now)
+        now = w->last_now;
+    w->last_now = now;
     if ((rc = store_write_begin(w->st, &t)) != STORE_OK)
         goto fail;
-    rc = sweep(w, t, now);
+    rc = sweep(w, t, now, list != NULL);
     if (rc != STORE_OK && rc != STORE_MAP_FULL) {
         fprintf(stderr, "bilheteria-server: sweep failed: %s\n", store_strerror(rc));
         rc = STORE_OK;
@@ -369,6 +380,14 @@ srv_writer_submit(srv_writer *w, srv_call *c, srv_done_fn done, void *arg)
     c->done_arg = arg;
     c->wnext = NULL;
     pthread_mutex_lock(&w->mu);
+    if (w->stopped) {
+        /* Too late: the writer is gone. Answer here. */
+        pthread_mutex_unlock(&w->mu);
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
+                 "the server is stopping; nothing was written");
+        done(arg);
+        return;
+    }
     if (w->tail != NULL)
         w->tail->wnext = c;
     else
@@ -397,6 +416,26 @@ srv_writer_stop(srv_writer *w)
     pthread_cond_signal(&w->rcv);
     pthread_mutex_unlock(&w->rmu);
     pthread_join(w->responder, NULL);  /* it answers what is left first */
+    pthread_mutex_lock(&w->mu);
+    /* A call that raced the stop may have been queued after the last
+     * batch: answer it now, then refuse any later one. */
+    srv_call *late = w->head;
+    w->head = w->tail = NULL;
+    w->stopped = 1;
+    pthread_mutex_unlock(&w->mu);
+    for (srv_call *c = late, *next; c != NULL; c = next) {
+        next = c->wnext;
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
+                 "the server is stopping; nothing was written");
+        c->done(c->done_arg);
+    }
+}
+
+void
+srv_writer_free(srv_writer *w)
+{
+    if (w == NULL)
+        return;
     srv_seatcache_free(w->seats);
     srv_arena_fini(&w->arena);
     pthread_mutex_destroy(&w->mu);

@@ -34,6 +34,7 @@ store_strerror(int rc)
     case STORE_SCHEMA: return "unsupported schema version";
     case STORE_BUSY: return "too many readers";
     case STORE_INVALID: return "invalid argument";
+    case STORE_TXN_FULL: return "transaction too large";
     }
     return "unknown store error";
 }
@@ -46,8 +47,10 @@ store__rc(int rc)
     case MDB_SUCCESS: return STORE_OK;
     case MDB_NOTFOUND: return STORE_NOTFOUND;
     case MDB_KEYEXIST: return STORE_EXISTS;
-    case MDB_MAP_FULL: case MDB_TXN_FULL: case MDB_PAGE_FULL:
+    case MDB_MAP_FULL:
         return STORE_MAP_FULL;
+    case MDB_TXN_FULL: case MDB_PAGE_FULL:
+        return STORE_TXN_FULL;
     case MDB_READERS_FULL: return STORE_BUSY;
     case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND: case MDB_INVALID:
         return STORE_CORRUPT;

@@ -43,6 +43,7 @@ enum store_rc {
     STORE_SCHEMA,     /* the data directory holds another schema version */
     STORE_BUSY,       /* too many readers */
     STORE_INVALID,    /* a bad argument from the caller */
+    STORE_TXN_FULL,   /* one transaction touched too many pages: not retryable */
 };
 
 const char *store_strerror(int rc);

@@ -525,6 +525,77 @@ test_expired_hold_free_before_sweep(void **state)
     bht_cleanup(&s2);
 }
 
+/* With the timer sweeper an hour away, lapsed holds still free their
+ * seats, quota and stock for the next write: best-N offers the best seats
+ * again at once, and a late payment can take back quota and stock that
+ * another, also lapsed, hold had taken (found in review: both used to be
+ * refused or skipped until the sweeper ran). */
+static void
+test_lapsed_holds_free_everything_for_writes(void **state)
+{
+    (void)state;
+    bht_server s2;
+    static const char *const extra[] = {"--sweep-interval-ms", "3600000", NULL};
+    assert_int_equal(bht_start(&s2, extra), 0);
+    bh_client *c = bht_client(&s2);
+    bh_status st;
+    uint64_t ev = bht_event(c, "Lapsed");
+
+    /* best-N: the centre pair again. */
+    uint64_t big = bht_session(c, ev, 10, 20, 1000);
+    Bilheteria__V1__Reservation *r = NULL;
+    rq b1 = {.session = big, .best = 2, .ttl_s = 1};
+    assert_int_equal(reserve_on(c, &b1, &r, &st), BH_OK);
+    assert_string_equal(r->seats[0]->label, "E10");
+    free_resv(r);
+    sleep_ms(1200);
+    rq b2 = {.session = big, .best = 2};
+    assert_int_equal(reserve_on(c, &b2, &r, &st), BH_OK);
+    assert_string_equal(r->seats[0]->label, "E10");
+    assert_string_equal(r->seats[1]->label, "E11");
+    free_resv(r);
+
+    /* Quota: a session whose meia cap is 1. */
+    Bilheteria__V1__CreateSessionRequest sr = BILHETERIA__V1__CREATE_SESSION_REQUEST__INIT;
+    Bilheteria__V1__CreateSessionResponse *srr = NULL;
+    sr.event_id = ev;
+    sr.starts_at_ms = 1800000000000LL;
+    sr.rows = 1;
+    sr.seats_per_row = 3;
+    sr.price_cents = 1000;
+    sr.half_price_cap = 1;
+    assert_int_equal(bh_session_create_session(c, &sr, &srr, NULL, &st), BH_OK);
+    uint64_t small = srr->session->id;
+    bilheteria__v1__create_session_response__free_unpacked(srr, NULL);
+    uint64_t pop = bht_product(c, "Pipoca", 2000, 1);
+    char items[32];
+    snprintf(items, sizeof(items), "%llu:1", (unsigned long long)pop);
+    Bilheteria__V1__Reservation *r1 = NULL, *r2 = NULL;
+    rq q1 = {.session = small, .seats = "A1", .half = 1, .items = items, .ttl_s = 1};
+    assert_int_equal(reserve_on(c, &q1, &r1, &st), BH_OK);
+    sleep_ms(1200);
+    rq q2 = {.session = small, .seats = "A2", .half = 1, .items = items, .ttl_s = 1};
+    assert_int_equal(reserve_on(c, &q2, &r2, &st), BH_OK);
+    sleep_ms(1200);
+    /* Both lapsed; r1's seat is free, and so are the quota and the stock
+     * r2 took: the late payment of r1 succeeds. */
+    Bilheteria__V1__ConfirmPaymentResponse *p = NULL;
+    assert_int_equal(pay(c, r1->id, r1->total_cents, "late-r1", NULL, NULL, &p, &st), BH_OK);
+    assert_int_equal(p->reservation->status, ST(CONFIRMED));
+    bilheteria__v1__confirm_payment_response__free_unpacked(p, NULL);
+    Bilheteria__V1__GetSeatMapResponse *m = seat_map(c, small);
+    assert_int_equal(m->sold, 1);
+    assert_int_equal(m->half_price_remaining, 0);
+    bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
+    /* And r2 cannot be paid now: the quota is r1's. */
+    assert_int_equal(pay(c, r2->id, r2->total_cents, "late-r2", NULL, NULL, NULL, &st),
+                     BH_FAILED_PRECONDITION);
+    free_resv(r1);
+    free_resv(r2);
+    bh_client_close(c);
+    assert_int_equal(bht_cleanup(&s2), 0);
+}
+
 static void
 test_payment_rules(void **state)
 {
@@ -916,6 +987,7 @@ main(void)
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_expired_hold_free_before_sweep),
+        cmocka_unit_test(test_lapsed_holds_free_everything_for_writes),
         cmocka_unit_test(test_payment_rules),
         cmocka_unit_test(test_pay_after_expiry_seats_free),
         cmocka_unit_test(test_idempotent_reservation),
