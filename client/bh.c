@@ -23,6 +23,14 @@
 #define BH_RECONN_MIN_MS 20
 #define BH_RECONN_MAX_MS 500
 
+/* An nng context with its aio, kept for the next call: opening a context
+ * per call costs a socket lock and an id-map insert on every call. */
+struct bh__slot {
+    struct bh__slot *next;
+    nng_ctx ctx;
+    nng_aio *aio;
+};
+
 struct bh_client {
     nng_socket sock;
     char *url;        /* owned */
@@ -39,6 +47,7 @@ struct bh_client {
     pthread_cond_t cv;
     int inflight;
     int closing;
+    struct bh__slot *free_slots;  /* under mtx */
 };
 
 static const char *const bh_code_names[] = {
@@ -274,6 +283,11 @@ bh_client_close(bh_client *c)
         pthread_cond_wait(&c->cv, &c->mtx);
     pthread_mutex_unlock(&c->mtx);
 
+    for (struct bh__slot *s = c->free_slots, *next; s != NULL; s = next) {
+        next = s->next;
+        nng_aio_free(s->aio);  /* its context closed with the socket */
+        free(s);
+    }
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mtx);
     free(c->auth_token);
@@ -348,6 +362,55 @@ bh__nng_err(bh_status *st, int rv, const char *what, const char *url)
                     nng_strerror(rv));
 }
 
+/* A context for one call: from the pool, or a new one. NULL on failure
+ * (*rv says why). */
+static struct bh__slot *
+bh__slot_get(struct bh_client *c, int *rv)
+{
+    struct bh__slot *s;
+
+    pthread_mutex_lock(&c->mtx);
+    s = c->free_slots;
+    if (s != NULL)
+        c->free_slots = s->next;
+    pthread_mutex_unlock(&c->mtx);
+    if (s != NULL)
+        return s;
+    if ((s = calloc(1, sizeof(*s))) == NULL) {
+        *rv = NNG_ENOMEM;
+        return NULL;
+    }
+    if ((*rv = nng_aio_alloc(&s->aio, NULL, NULL)) != 0) {
+        free(s);
+        return NULL;
+    }
+    if ((*rv = nng_ctx_open(&s->ctx, c->sock)) != 0) {
+        nng_aio_free(s->aio);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Back to the pool after a clean exchange; closed after anything else, so
+ * that no context with a request still pending is ever reused. */
+static void
+bh__slot_put(struct bh_client *c, struct bh__slot *s, int clean)
+{
+    if (s == NULL)
+        return;
+    if (clean) {
+        pthread_mutex_lock(&c->mtx);
+        s->next = c->free_slots;
+        c->free_slots = s;
+        pthread_mutex_unlock(&c->mtx);
+        return;
+    }
+    nng_ctx_close(s->ctx);
+    nng_aio_free(s->aio);
+    free(s);
+}
+
 /*
  * One REQ/REP exchange. On BH_OK, *env_out is the decoded response
  * envelope with status OK; caller frees with
@@ -364,8 +427,9 @@ bh__exchange(struct bh_client *c, const char *method, const uint8_t *req,
     ProtobufCAllocator alloc = {bh__pb_alloc, bh__pb_free, &as};
     const char *key = NULL;
     int32_t timeout_ms = c->timeout_ms;
+    struct bh__slot *slot = NULL;
+    int clean = 0;
     nng_ctx ctx;
-    int ctx_open = 0;
     nng_aio *aio = NULL;
     nng_msg *msg = NULL;
     nng_time start, now;
@@ -426,12 +490,12 @@ bh__exchange(struct bh_client *c, const char *method, const uint8_t *req,
     }
     protobuf_c_message_pack(&env.base, nng_msg_body(msg));
 
-    if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0 ||
-        (rv = nng_ctx_open(&ctx, c->sock)) != 0) {
+    if ((slot = bh__slot_get(c, &rv)) == NULL) {
         rc = bh__nng_err(st, rv, "call", c->url);
         goto out;
     }
-    ctx_open = 1;
+    ctx = slot->ctx;
+    aio = slot->aio;
 
     start = nng_clock();
     nng_aio_set_timeout(aio, timeout_ms);
@@ -485,6 +549,7 @@ bh__exchange(struct bh_client *c, const char *method, const uint8_t *req,
         goto out;
     }
     msg = nng_aio_get_msg(aio);
+    clean = 1;  /* the exchange is complete: the context is free again */
 
     rep = (Bilheteria__V1__ResponseEnvelope *)protobuf_c_message_unpack(
         &bilheteria__v1__response_envelope__descriptor, &alloc,
@@ -531,10 +596,7 @@ out:
         protobuf_c_message_free_unpacked(&rep->base, &alloc);
     if (msg != NULL)
         nng_msg_free(msg);
-    if (ctx_open)
-        nng_ctx_close(ctx);
-    if (aio != NULL)
-        nng_aio_free(aio);
+    bh__slot_put(c, slot, clean);
     return rc;
 }
 
