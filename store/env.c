@@ -1,4 +1,5 @@
 /* The LMDB environment, transactions and the generic record helpers. */
+#define _GNU_SOURCE  /* pthread_rwlockattr_setkind_np */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,7 +247,14 @@ store_open(store **out, const store_config *cfg, char *errbuf, size_t errlen)
         return STORE_NOMEM;
     }
     snprintf(errbuf, errlen, "ok");
-    if (pthread_rwlock_init(&s->resize_lock, NULL) != 0) {
+    /* Writer-preferring: under a steady stream of reads, growing the map
+     * must not wait forever. */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    int lrc = pthread_rwlock_init(&s->resize_lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    if (lrc != 0) {
         free(s);
         return STORE_NOMEM;
     }
