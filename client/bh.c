@@ -15,11 +15,11 @@
 
 #include "bilheteria/bilheteria.h"
 
-#define BH_DEFAULT_URL "tcp://127.0.0.1:7450"
-#define BH_DEFAULT_TIMEOUT_MS 5000
+#define BH_DEFAULT_URL         "tcp://127.0.0.1:7450"
+#define BH_DEFAULT_TIMEOUT_MS  5000
 #define BH_IDEMPOTENCY_KEY_MAX 255
 /* Big enough for the largest seat map; anything larger drops the pipe. */
-#define BH_RECV_MAX (64u * 1024u * 1024u)
+#define BH_RECV_MAX      (64u * 1024u * 1024u)
 #define BH_RECONN_MIN_MS 20
 #define BH_RECONN_MAX_MS 500
 
@@ -47,7 +47,7 @@ struct bh_client {
     pthread_cond_t cv;
     int inflight;
     int closing;
-    struct bh__slot *free_slots;  /* under mtx */
+    struct bh__slot *free_slots; /* under mtx */
 };
 
 static const char *const bh_code_names[] = {
@@ -73,15 +73,13 @@ static const char *const bh_code_names[] = {
 const char *
 bh_code_name(int code)
 {
-    if (code < 0 ||
-        (size_t)code >= sizeof(bh_code_names) / sizeof(bh_code_names[0]))
+    if (code < 0 || (size_t)code >= sizeof(bh_code_names) / sizeof(bh_code_names[0]))
         return "UNKNOWN";
     return bh_code_names[code];
 }
 
 /* Fills *st (if any) and returns code, so callers can `rc = bh__fail(...)`. */
-static int
-bh__fail(bh_status *st, int code, const char *fmt, ...)
+static int bh__fail(bh_status *st, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
@@ -160,8 +158,7 @@ bh_client_open(bh_client **out, const bh_options *opts, bh_status *st)
     if (opts != NULL && opts->timeout_ms != 0)
         timeout_ms = opts->timeout_ms;
     if (timeout_ms < 0) {
-        rc = bh__fail(st, BH_INVALID_ARGUMENT,
-                      "timeout_ms is %d; it must be > 0 (or 0 for %d ms)",
+        rc = bh__fail(st, BH_INVALID_ARGUMENT, "timeout_ms is %d; it must be > 0 (or 0 for %d ms)",
                       (int)timeout_ms, BH_DEFAULT_TIMEOUT_MS);
         goto out;
     }
@@ -211,20 +208,14 @@ bh_client_open(bh_client **out, const bh_options *opts, bh_status *st)
      * never resends and fails the receive with NNG_ECONNRESET when the pipe
      * closes. Contexts copy this value when opened, so set it first.
      */
-    if ((rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
-                                NNG_DURATION_INFINITE)) != 0 ||
-        (rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, BH_RECV_MAX)) !=
-            0 ||
-        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT,
-                                BH_RECONN_MIN_MS)) != 0 ||
-        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT,
-                                BH_RECONN_MAX_MS)) != 0)
+    if ((rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0 ||
+        (rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, BH_RECV_MAX)) != 0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, BH_RECONN_MIN_MS)) != 0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, BH_RECONN_MAX_MS)) != 0)
         goto nng_fail;
 
-    if ((rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_PRE, bh__pipe_cb, c)) !=
-            0 ||
-        (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, bh__pipe_cb, c)) !=
-            0)
+    if ((rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_PRE, bh__pipe_cb, c)) != 0 ||
+        (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, bh__pipe_cb, c)) != 0)
         goto nng_fail;
 
     /* Non-blocking: an absent server is retried in the background. */
@@ -249,8 +240,7 @@ nng_fail:
     if (rv == NNG_ENOMEM)
         rc = bh__oom(st);
     else
-        rc = bh__fail(st, BH_UNAVAILABLE, "cannot set up client for %s: %s",
-                      url, nng_strerror(rv));
+        rc = bh__fail(st, BH_UNAVAILABLE, "cannot set up client for %s: %s", url, nng_strerror(rv));
 out:
     if (c != NULL) {
         if (sock_open)
@@ -285,7 +275,7 @@ bh_client_close(bh_client *c)
 
     for (struct bh__slot *s = c->free_slots, *next; s != NULL; s = next) {
         next = s->next;
-        nng_aio_free(s->aio);  /* its context closed with the socket */
+        nng_aio_free(s->aio); /* its context closed with the socket */
         free(s);
     }
     pthread_cond_destroy(&c->cv);
@@ -358,8 +348,7 @@ bh__nng_err(bh_status *st, int rv, const char *what, const char *url)
         return bh__oom(st);
     if (rv == NNG_ECLOSED)
         return bh__fail(st, BH_CANCELLED, "client for %s was closed", url);
-    return bh__fail(st, BH_UNAVAILABLE, "%s to %s failed: %s", what, url,
-                    nng_strerror(rv));
+    return bh__fail(st, BH_UNAVAILABLE, "%s to %s failed: %s", what, url, nng_strerror(rv));
 }
 
 /* A context for one call: from the pool, or a new one. NULL on failure
@@ -417,14 +406,13 @@ bh__slot_put(struct bh_client *c, struct bh__slot *s, int clean)
  * bilheteria__v1__response_envelope__free_unpacked(env, NULL).
  */
 static int
-bh__exchange(struct bh_client *c, const char *method, const uint8_t *req,
-             size_t len, const bh_call_opts *opts, bh_status *st,
-             Bilheteria__V1__ResponseEnvelope **env_out)
+bh__exchange(struct bh_client *c, const char *method, const uint8_t *req, size_t len,
+             const bh_call_opts *opts, bh_status *st, Bilheteria__V1__ResponseEnvelope **env_out)
 {
     Bilheteria__V1__RequestEnvelope env = BILHETERIA__V1__REQUEST_ENVELOPE__INIT;
     Bilheteria__V1__ResponseEnvelope *rep = NULL;
-    bh__alloc_state as = {0};
-    ProtobufCAllocator alloc = {bh__pb_alloc, bh__pb_free, &as};
+    bh__alloc_state as = { 0 };
+    ProtobufCAllocator alloc = { bh__pb_alloc, bh__pb_free, &as };
     const char *key = NULL;
     int32_t timeout_ms = c->timeout_ms;
     struct bh__slot *slot = NULL;
@@ -442,8 +430,7 @@ bh__exchange(struct bh_client *c, const char *method, const uint8_t *req,
         goto out;
     }
     if (req == NULL && len != 0) {
-        rc = bh__fail(st, BH_INVALID_ARGUMENT,
-                      "request payload is NULL but len is %zu", len);
+        rc = bh__fail(st, BH_INVALID_ARGUMENT, "request payload is NULL but len is %zu", len);
         goto out;
     }
     if (opts != NULL) {
@@ -465,8 +452,7 @@ bh__exchange(struct bh_client *c, const char *method, const uint8_t *req,
             rc = bh__fail(st, BH_INVALID_ARGUMENT,
                           "idempotency key is %s bytes; it must be 1..%d "
                           "bytes (or NULL for none)",
-                          klen == 0 ? "0" : "more than 255",
-                          BH_IDEMPOTENCY_KEY_MAX);
+                          klen == 0 ? "0" : "more than 255", BH_IDEMPOTENCY_KEY_MAX);
             goto out;
         }
     }
@@ -483,8 +469,7 @@ bh__exchange(struct bh_client *c, const char *method, const uint8_t *req,
     env.payload.data = (uint8_t *)req;
     env.payload.len = len;
 
-    if ((rv = nng_msg_alloc(&msg, protobuf_c_message_get_packed_size(
-                                      &env.base))) != 0) {
+    if ((rv = nng_msg_alloc(&msg, protobuf_c_message_get_packed_size(&env.base))) != 0) {
         rc = bh__nng_err(st, rv, "call", c->url);
         goto out;
     }
@@ -506,17 +491,15 @@ bh__exchange(struct bh_client *c, const char *method, const uint8_t *req,
         /* On a failed send the message is still ours. */
         msg = nng_aio_get_msg(aio);
         if (bh__closing(c))
-            rc = bh__fail(st, BH_CANCELLED,
-                          "%s: client for %s was closed during the call",
-                          method, c->url);
+            rc = bh__fail(st, BH_CANCELLED, "%s: client for %s was closed during the call", method,
+                          c->url);
         else if (rv == NNG_ETIMEDOUT && atomic_load(&c->pipes) == 0)
             rc = bh__fail(st, BH_UNAVAILABLE,
                           "cannot reach server at %s: connection refused or "
                           "no listener (waited %d ms)",
                           c->url, (int)timeout_ms);
         else if (rv == NNG_ETIMEDOUT)
-            rc = bh__fail(st, BH_DEADLINE_EXCEEDED,
-                          "%s: request not sent to %s within %d ms",
+            rc = bh__fail(st, BH_DEADLINE_EXCEEDED, "%s: request not sent to %s within %d ms",
                           method, c->url, (int)timeout_ms);
         else
             rc = bh__nng_err(st, rv, method, c->url);
@@ -532,13 +515,11 @@ bh__exchange(struct bh_client *c, const char *method, const uint8_t *req,
     if ((rv = nng_aio_result(aio)) != 0) {
         /* Closing drops the pipes first, which reads as a lost connection. */
         if (bh__closing(c))
-            rc = bh__fail(st, BH_CANCELLED,
-                          "%s: client for %s was closed during the call",
-                          method, c->url);
+            rc = bh__fail(st, BH_CANCELLED, "%s: client for %s was closed during the call", method,
+                          c->url);
         else if (rv == NNG_ETIMEDOUT)
-            rc = bh__fail(st, BH_DEADLINE_EXCEEDED,
-                          "%s: no answer from %s within %d ms", method, c->url,
-                          (int)timeout_ms);
+            rc = bh__fail(st, BH_DEADLINE_EXCEEDED, "%s: no answer from %s within %d ms", method,
+                          c->url, (int)timeout_ms);
         else if (rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT)
             rc = bh__fail(st, BH_UNAVAILABLE,
                           "%s: connection to %s was lost before the answer "
@@ -549,11 +530,11 @@ bh__exchange(struct bh_client *c, const char *method, const uint8_t *req,
         goto out;
     }
     msg = nng_aio_get_msg(aio);
-    clean = 1;  /* the exchange is complete: the context is free again */
+    clean = 1; /* the exchange is complete: the context is free again */
 
     rep = (Bilheteria__V1__ResponseEnvelope *)protobuf_c_message_unpack(
-        &bilheteria__v1__response_envelope__descriptor, &alloc,
-        nng_msg_len(msg), nng_msg_body(msg));
+        &bilheteria__v1__response_envelope__descriptor, &alloc, nng_msg_len(msg),
+        nng_msg_body(msg));
     if (rep == NULL) {
         rc = as.oom ? bh__oom(st)
                     : bh__fail(st, BH_INTERNAL,
@@ -568,18 +549,15 @@ bh__exchange(struct bh_client *c, const char *method, const uint8_t *req,
         rc = bh__fail(st, BH_INTERNAL,
                       "malformed response from server: request_id %llu, "
                       "expected %llu (%s)",
-                      (unsigned long long)rep->request_id,
-                      (unsigned long long)id, method);
+                      (unsigned long long)rep->request_id, (unsigned long long)id, method);
         goto out;
     }
     code = (int)rep->status;
     if (code != BH_OK) {
         if (code < 0 || code > BH_UNAUTHENTICATED)
-            rc = bh__fail(st, BH_UNKNOWN, "server returned status %d: %s",
-                          code, rep->message);
+            rc = bh__fail(st, BH_UNKNOWN, "server returned status %d: %s", code, rep->message);
         else if (rep->message[0] == '\0')
-            rc = bh__fail(st, code, "%s: server returned %s", method,
-                          bh_code_name(code));
+            rc = bh__fail(st, code, "%s: server returned %s", method, bh_code_name(code));
         else
             rc = bh__fail(st, code, "%s", rep->message);
         if (st != NULL)
@@ -626,9 +604,8 @@ bh__leave(struct bh_client *c)
 }
 
 int
-bh_call_raw(bh_client *c, const char *method, const uint8_t *req, size_t len,
-            uint8_t **resp, size_t *resp_len, const bh_call_opts *opts,
-            bh_status *st)
+bh_call_raw(bh_client *c, const char *method, const uint8_t *req, size_t len, uint8_t **resp,
+            size_t *resp_len, const bh_call_opts *opts, bh_status *st)
 {
     Bilheteria__V1__ResponseEnvelope *rep = NULL;
     uint8_t *buf;
@@ -673,8 +650,8 @@ bh_call(bh_client *c, const char *method, const ProtobufCMessage *req,
     Bilheteria__V1__ResponseEnvelope *rep = NULL;
     const ProtobufCMethodDescriptor *m;
     ProtobufCMessage *msg;
-    bh__alloc_state as = {0};
-    ProtobufCAllocator alloc = {bh__pb_alloc, bh__pb_free, &as};
+    bh__alloc_state as = { 0 };
+    ProtobufCAllocator alloc = { bh__pb_alloc, bh__pb_free, &as };
     uint8_t *buf = NULL;
     size_t len;
     int entered = 0;
@@ -689,10 +666,8 @@ bh_call(bh_client *c, const char *method, const ProtobufCMessage *req,
     /* Catch a mismatched request or response type before it goes out. */
     if (method != NULL && (m = bh_find_method(method, NULL)) != NULL &&
         (m->input != req->descriptor || m->output != resp_desc)) {
-        rc = bh__fail(st, BH_INVALID_ARGUMENT,
-                      "%s takes %s and returns %s; got %s and %s", method,
-                      m->input->name, m->output->name, req->descriptor->name,
-                      resp_desc->name);
+        rc = bh__fail(st, BH_INVALID_ARGUMENT, "%s takes %s and returns %s; got %s and %s", method,
+                      m->input->name, m->output->name, req->descriptor->name, resp_desc->name);
         goto out;
     }
     if ((rc = bh__enter(c, st)) != BH_OK)
@@ -712,8 +687,7 @@ bh_call(bh_client *c, const char *method, const ProtobufCMessage *req,
 
     /* Same malloc/free as the NULL allocator, so the caller may free with
      * protobuf_c_message_free_unpacked(msg, NULL). */
-    msg = protobuf_c_message_unpack(resp_desc, &alloc, rep->payload.len,
-                                    rep->payload.data);
+    msg = protobuf_c_message_unpack(resp_desc, &alloc, rep->payload.len, rep->payload.data);
     if (msg == NULL) {
         rc = as.oom ? bh__oom(st)
                     : bh__fail(st, BH_INTERNAL,

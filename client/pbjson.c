@@ -27,40 +27,33 @@
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static size_t pbjson__type_size(ProtobufCType t)
+static size_t
+pbjson__type_size(ProtobufCType t)
 {
     switch (t) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
     case PROTOBUF_C_TYPE_SFIXED32:
     case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-        return 4;
+    case PROTOBUF_C_TYPE_FIXED32: return 4;
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
     case PROTOBUF_C_TYPE_SFIXED64:
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return 8;
-    case PROTOBUF_C_TYPE_FLOAT:
-        return sizeof(float);
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return sizeof(double);
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_ENUM:
-        return sizeof(int);
-    case PROTOBUF_C_TYPE_STRING:
-        return sizeof(char *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(ProtobufCMessage *);
+    case PROTOBUF_C_TYPE_FIXED64: return 8;
+    case PROTOBUF_C_TYPE_FLOAT: return sizeof(float);
+    case PROTOBUF_C_TYPE_DOUBLE: return sizeof(double);
+    case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_ENUM: return sizeof(int);
+    case PROTOBUF_C_TYPE_STRING: return sizeof(char *);
+    case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
+    case PROTOBUF_C_TYPE_MESSAGE: return sizeof(ProtobufCMessage *);
     }
     return 0;
 }
 
-static cJSON *pbjson__raw(const char *fmt, ...)
+static cJSON *
+pbjson__raw(const char *fmt, ...)
 {
     char buf[64];
     va_list ap;
@@ -72,7 +65,8 @@ static cJSON *pbjson__raw(const char *fmt, ...)
 }
 
 /* Shortest of %.15g..%.17g that reads back as the same value. */
-static cJSON *pbjson__double(double d, int is_float)
+static cJSON *
+pbjson__double(double d, int is_float)
 {
     char buf[64];
     int prec;
@@ -83,14 +77,14 @@ static cJSON *pbjson__double(double d, int is_float)
         return cJSON_CreateString(d > 0 ? "Infinity" : "-Infinity");
     for (prec = is_float ? 6 : 15; prec <= 17; prec++) {
         snprintf(buf, sizeof(buf), "%.*g", prec, d);
-        if (is_float ? (float)strtod(buf, NULL) == (float)d
-                     : strtod(buf, NULL) == d)
+        if (is_float ? (float)strtod(buf, NULL) == (float)d : strtod(buf, NULL) == d)
             break;
     }
     return cJSON_CreateRaw(buf);
 }
 
-static cJSON *pbjson__bytes(const ProtobufCBinaryData *b)
+static cJSON *
+pbjson__bytes(const ProtobufCBinaryData *b)
 {
     size_t i, o = 0, n = (b->len + 2) / 3 * 4;
     char *buf = malloc(n + 1);
@@ -99,8 +93,7 @@ static cJSON *pbjson__bytes(const ProtobufCBinaryData *b)
     if (buf == NULL)
         return NULL;
     for (i = 0; i + 2 < b->len; i += 3) {
-        uint32_t v = (uint32_t)b->data[i] << 16 | (uint32_t)b->data[i + 1] << 8 |
-                     b->data[i + 2];
+        uint32_t v = (uint32_t)b->data[i] << 16 | (uint32_t)b->data[i + 1] << 8 | b->data[i + 2];
         buf[o++] = b64_alphabet[v >> 18 & 63];
         buf[o++] = b64_alphabet[v >> 12 & 63];
         buf[o++] = b64_alphabet[v >> 6 & 63];
@@ -121,33 +114,26 @@ static cJSON *pbjson__bytes(const ProtobufCBinaryData *b)
     return item;
 }
 
-static cJSON *pbjson__value(const ProtobufCFieldDescriptor *fd, const void *p)
+static cJSON *
+pbjson__value(const ProtobufCFieldDescriptor *fd, const void *p)
 {
     switch (fd->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-        return pbjson__raw("%" PRId32, *(const int32_t *)p);
+    case PROTOBUF_C_TYPE_SFIXED32: return pbjson__raw("%" PRId32, *(const int32_t *)p);
     case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-        return pbjson__raw("%" PRIu32, *(const uint32_t *)p);
+    case PROTOBUF_C_TYPE_FIXED32: return pbjson__raw("%" PRIu32, *(const uint32_t *)p);
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-        return pbjson__raw("%" PRId64, *(const int64_t *)p);
+    case PROTOBUF_C_TYPE_SFIXED64: return pbjson__raw("%" PRId64, *(const int64_t *)p);
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return pbjson__raw("%" PRIu64, *(const uint64_t *)p);
-    case PROTOBUF_C_TYPE_FLOAT:
-        return pbjson__double(*(const float *)p, 1);
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return pbjson__double(*(const double *)p, 0);
-    case PROTOBUF_C_TYPE_BOOL:
-        return cJSON_CreateBool(*(const protobuf_c_boolean *)p != 0);
+    case PROTOBUF_C_TYPE_FIXED64: return pbjson__raw("%" PRIu64, *(const uint64_t *)p);
+    case PROTOBUF_C_TYPE_FLOAT: return pbjson__double(*(const float *)p, 1);
+    case PROTOBUF_C_TYPE_DOUBLE: return pbjson__double(*(const double *)p, 0);
+    case PROTOBUF_C_TYPE_BOOL: return cJSON_CreateBool(*(const protobuf_c_boolean *)p != 0);
     case PROTOBUF_C_TYPE_ENUM: {
         int v = *(const int *)p;
-        const ProtobufCEnumValue *ev =
-            protobuf_c_enum_descriptor_get_value(fd->descriptor, v);
+        const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(fd->descriptor, v);
         if (ev != NULL)
             return cJSON_CreateString(ev->name);
         return pbjson__raw("%d", v);
@@ -156,8 +142,7 @@ static cJSON *pbjson__value(const ProtobufCFieldDescriptor *fd, const void *p)
         const char *s = *(char *const *)p;
         return cJSON_CreateString(s != NULL ? s : "");
     }
-    case PROTOBUF_C_TYPE_BYTES:
-        return pbjson__bytes(p);
+    case PROTOBUF_C_TYPE_BYTES: return pbjson__bytes(p);
     case PROTOBUF_C_TYPE_MESSAGE: {
         const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
         return sub != NULL ? pbjson_to_cjson(sub) : cJSON_CreateNull();
@@ -166,7 +151,8 @@ static cJSON *pbjson__value(const ProtobufCFieldDescriptor *fd, const void *p)
     return NULL;
 }
 
-cJSON *pbjson_to_cjson(const ProtobufCMessage *msg)
+cJSON *
+pbjson_to_cjson(const ProtobufCMessage *msg)
 {
     const ProtobufCMessageDescriptor *desc = msg->descriptor;
     const char *base = (const char *)msg;
@@ -218,7 +204,8 @@ struct pbjson__sb {
     int oom;
 };
 
-static void pbjson__put(struct pbjson__sb *sb, const char *s, size_t n)
+static void
+pbjson__put(struct pbjson__sb *sb, const char *s, size_t n)
 {
     if (sb->oom)
         return;
@@ -243,14 +230,16 @@ static void pbjson__put(struct pbjson__sb *sb, const char *s, size_t n)
     sb->p[sb->len] = '\0';
 }
 
-static void pbjson__puts(struct pbjson__sb *sb, const char *s)
+static void
+pbjson__puts(struct pbjson__sb *sb, const char *s)
 {
     pbjson__put(sb, s, strlen(s));
 }
 
 /* grpcurl's layout: two-space indent, "key": value. (cJSON_Print uses
  * tabs, also after the colon.) Keys are proto field names: no escaping. */
-static void pbjson__pretty(struct pbjson__sb *sb, const cJSON *it, int depth)
+static void
+pbjson__pretty(struct pbjson__sb *sb, const cJSON *it, int depth)
 {
     int i;
 
@@ -289,10 +278,11 @@ static void pbjson__pretty(struct pbjson__sb *sb, const cJSON *it, int depth)
     }
 }
 
-char *pbjson_to_string(const ProtobufCMessage *msg, int pretty)
+char *
+pbjson_to_string(const ProtobufCMessage *msg, int pretty)
 {
     cJSON *obj = pbjson_to_cjson(msg);
-    struct pbjson__sb sb = {NULL, 0, 0, 0};
+    struct pbjson__sb sb = { NULL, 0, 0, 0 };
     char *text = NULL;
 
     if (obj == NULL)
@@ -319,7 +309,8 @@ struct pbjson__ctx {
     size_t path_len;
 };
 
-static int pbjson__fail(struct pbjson__ctx *cx, const char *fmt, ...)
+static int
+pbjson__fail(struct pbjson__ctx *cx, const char *fmt, ...)
 {
     va_list ap;
 
@@ -332,7 +323,8 @@ static int pbjson__fail(struct pbjson__ctx *cx, const char *fmt, ...)
 }
 
 /* "field \"path\": " followed by fmt. */
-static int pbjson__field_fail(struct pbjson__ctx *cx, const char *fmt, ...)
+static int
+pbjson__field_fail(struct pbjson__ctx *cx, const char *fmt, ...)
 {
     char what[384];
     va_list ap;
@@ -343,8 +335,8 @@ static int pbjson__field_fail(struct pbjson__ctx *cx, const char *fmt, ...)
     return pbjson__fail(cx, "field \"%s\": %s", cx->path, what);
 }
 
-static size_t pbjson__path_push(struct pbjson__ctx *cx, const char *name,
-                                long index)
+static size_t
+pbjson__path_push(struct pbjson__ctx *cx, const char *name, long index)
 {
     size_t old = cx->path_len;
     size_t room = sizeof(cx->path) - old;
@@ -361,7 +353,8 @@ static size_t pbjson__path_push(struct pbjson__ctx *cx, const char *name,
     return old;
 }
 
-static void pbjson__path_pop(struct pbjson__ctx *cx, size_t old)
+static void
+pbjson__path_pop(struct pbjson__ctx *cx, size_t old)
 {
     cx->path_len = old;
     cx->path[old] = '\0';
@@ -373,16 +366,17 @@ static void pbjson__path_pop(struct pbjson__ctx *cx, size_t old)
  * output offset stop (used to place cJSON's error in the caller's text);
  * otherwise returns the output length.
  */
-static size_t pbjson__mark(const char *in, size_t len, char *out, size_t stop)
+static size_t
+pbjson__mark(const char *in, size_t len, char *out, size_t stop)
 {
     size_t i = 0, o = 0;
     int in_str = 0;
 
-#define PBJSON__EMIT(ch)        \
-    do {                        \
-        if (out != NULL)        \
-            out[o] = (char)(ch); \
-        o++;                    \
+#define PBJSON__EMIT(ch)                                                                           \
+    do {                                                                                           \
+        if (out != NULL)                                                                           \
+            out[o] = (char)(ch);                                                                   \
+        o++;                                                                                       \
     } while (0)
 
     while (i < len) {
@@ -409,9 +403,8 @@ static size_t pbjson__mark(const char *in, size_t len, char *out, size_t stop)
         } else if (ch == '-' || (ch >= '0' && ch <= '9')) {
             PBJSON__EMIT('"');
             PBJSON__EMIT('n');
-            while (i < len && (isdigit((unsigned char)in[i]) || in[i] == '-' ||
-                               in[i] == '+' || in[i] == '.' || in[i] == 'e' ||
-                               in[i] == 'E')) {
+            while (i < len && (isdigit((unsigned char)in[i]) || in[i] == '-' || in[i] == '+' ||
+                               in[i] == '.' || in[i] == 'e' || in[i] == 'E')) {
                 PBJSON__EMIT(in[i]);
                 i++;
             }
@@ -429,7 +422,8 @@ static size_t pbjson__mark(const char *in, size_t len, char *out, size_t stop)
 }
 
 /* The text of a marked number, or NULL if it is not a number. */
-static const char *pbjson__num(const cJSON *it)
+static const char *
+pbjson__num(const cJSON *it)
 {
     if (cJSON_IsString(it) && it->valuestring[0] == 'n')
         return it->valuestring + 1;
@@ -437,7 +431,8 @@ static const char *pbjson__num(const cJSON *it)
 }
 
 /* The text of a marked string, or NULL if it is not a string. */
-static const char *pbjson__str(const cJSON *it)
+static const char *
+pbjson__str(const cJSON *it)
 {
     if (cJSON_IsString(it) && it->valuestring[0] == 's')
         return it->valuestring + 1;
@@ -445,7 +440,8 @@ static const char *pbjson__str(const cJSON *it)
 }
 
 /* A short rendering of a JSON value for error messages. */
-static const char *pbjson__show(const cJSON *it, char *buf, size_t size)
+static const char *
+pbjson__show(const cJSON *it, char *buf, size_t size)
 {
     const char *s;
 
@@ -478,8 +474,8 @@ static const char *pbjson__show(const cJSON *it, char *buf, size_t size)
     return buf;
 }
 
-static int pbjson__expected(struct pbjson__ctx *cx, const char *what,
-                            const cJSON *it)
+static int
+pbjson__expected(struct pbjson__ctx *cx, const char *what, const cJSON *it)
 {
     char shown[64];
 
@@ -488,7 +484,8 @@ static int pbjson__expected(struct pbjson__ctx *cx, const char *what,
 }
 
 /* Integer text: number text, or a decimal string as proto3 allows. */
-static const char *pbjson__int_text(const cJSON *it)
+static const char *
+pbjson__int_text(const cJSON *it)
 {
     const char *t = pbjson__num(it);
 
@@ -500,8 +497,9 @@ static const char *pbjson__int_text(const cJSON *it)
  * (unsigned). A value in exponent or decimal form ("1e3", "2.0") is taken
  * if it is a whole number that a double holds exactly.
  */
-static int pbjson__int(struct pbjson__ctx *cx, const cJSON *it, int is_signed,
-                       int64_t min, int64_t max, uint64_t umax, void *out)
+static int
+pbjson__int(struct pbjson__ctx *cx, const cJSON *it, int is_signed, int64_t min, int64_t max,
+            uint64_t umax, void *out)
 {
     const char *what = is_signed ? "an integer" : "an unsigned integer";
     const char *t = pbjson__int_text(it);
@@ -582,13 +580,12 @@ static int pbjson__int(struct pbjson__ctx *cx, const cJSON *it, int is_signed,
     return 0;
 range:
     if (is_signed)
-        return pbjson__field_fail(cx, "%s is out of range (%" PRId64 "..%" PRId64 ")",
-                                  t, min, max);
+        return pbjson__field_fail(cx, "%s is out of range (%" PRId64 "..%" PRId64 ")", t, min, max);
     return pbjson__field_fail(cx, "%s is out of range (0..%" PRIu64 ")", t, umax);
 }
 
-static int pbjson__float(struct pbjson__ctx *cx, const cJSON *it, int is_float,
-                         void *out)
+static int
+pbjson__float(struct pbjson__ctx *cx, const cJSON *it, int is_float, void *out)
 {
     const char *what = "a number";
     const char *t = pbjson__num(it);
@@ -622,8 +619,8 @@ static int pbjson__float(struct pbjson__ctx *cx, const cJSON *it, int is_float,
     return 0;
 }
 
-static int pbjson__enum(struct pbjson__ctx *cx, const ProtobufCEnumDescriptor *ed,
-                        const cJSON *it, int *out)
+static int
+pbjson__enum(struct pbjson__ctx *cx, const ProtobufCEnumDescriptor *ed, const cJSON *it, int *out)
 {
     const char *name = pbjson__str(it);
     char names[256];
@@ -631,8 +628,7 @@ static int pbjson__enum(struct pbjson__ctx *cx, const ProtobufCEnumDescriptor *e
     unsigned i;
 
     if (name != NULL) {
-        const ProtobufCEnumValue *ev =
-            protobuf_c_enum_descriptor_get_value_by_name(ed, name);
+        const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value_by_name(ed, name);
         if (ev != NULL) {
             *out = ev->value;
             return 0;
@@ -647,8 +643,7 @@ static int pbjson__enum(struct pbjson__ctx *cx, const ProtobufCEnumDescriptor *e
     }
     names[0] = '\0';
     for (i = 0; i < ed->n_values && o < sizeof(names); i++) {
-        int n = snprintf(names + o, sizeof(names) - o, "%s%s", i ? ", " : "",
-                         ed->values[i].name);
+        int n = snprintf(names + o, sizeof(names) - o, "%s%s", i ? ", " : "", ed->values[i].name);
         if (n < 0)
             break;
         o += (size_t)n;
@@ -660,7 +655,8 @@ static int pbjson__enum(struct pbjson__ctx *cx, const ProtobufCEnumDescriptor *e
     }
 }
 
-static int pbjson__b64val(int c)
+static int
+pbjson__b64val(int c)
 {
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
@@ -675,8 +671,8 @@ static int pbjson__b64val(int c)
     return -1;
 }
 
-static int pbjson__bytes_in(struct pbjson__ctx *cx, const cJSON *it,
-                            ProtobufCBinaryData *out)
+static int
+pbjson__bytes_in(struct pbjson__ctx *cx, const cJSON *it, ProtobufCBinaryData *out)
 {
     const char *s = pbjson__str(it);
     size_t len, i, o = 0, pad = 0;
@@ -718,41 +714,33 @@ static int pbjson__bytes_in(struct pbjson__ctx *cx, const cJSON *it,
     return 0;
 }
 
-static int pbjson__message(struct pbjson__ctx *cx,
-                           const ProtobufCMessageDescriptor *desc,
+static int pbjson__message(struct pbjson__ctx *cx, const ProtobufCMessageDescriptor *desc,
                            const cJSON *obj, int depth, ProtobufCMessage **out);
 
 /* One value (an element, for repeated fields) into the member at p. */
-static int pbjson__value_in(struct pbjson__ctx *cx,
-                            const ProtobufCFieldDescriptor *fd, const cJSON *it,
-                            void *p, int depth)
+static int
+pbjson__value_in(struct pbjson__ctx *cx, const ProtobufCFieldDescriptor *fd, const cJSON *it,
+                 void *p, int depth)
 {
     switch (fd->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-        return pbjson__int(cx, it, 1, INT32_MIN, INT32_MAX, 0, p);
+    case PROTOBUF_C_TYPE_SFIXED32: return pbjson__int(cx, it, 1, INT32_MIN, INT32_MAX, 0, p);
     case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-        return pbjson__int(cx, it, 0, 0, 0, UINT32_MAX, p);
+    case PROTOBUF_C_TYPE_FIXED32: return pbjson__int(cx, it, 0, 0, 0, UINT32_MAX, p);
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-        return pbjson__int(cx, it, 1, INT64_MIN, INT64_MAX, 0, p);
+    case PROTOBUF_C_TYPE_SFIXED64: return pbjson__int(cx, it, 1, INT64_MIN, INT64_MAX, 0, p);
     case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return pbjson__int(cx, it, 0, 0, 0, UINT64_MAX, p);
-    case PROTOBUF_C_TYPE_FLOAT:
-        return pbjson__float(cx, it, 1, p);
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return pbjson__float(cx, it, 0, p);
+    case PROTOBUF_C_TYPE_FIXED64: return pbjson__int(cx, it, 0, 0, 0, UINT64_MAX, p);
+    case PROTOBUF_C_TYPE_FLOAT: return pbjson__float(cx, it, 1, p);
+    case PROTOBUF_C_TYPE_DOUBLE: return pbjson__float(cx, it, 0, p);
     case PROTOBUF_C_TYPE_BOOL:
         if (!cJSON_IsBool(it))
             return pbjson__expected(cx, "true or false", it);
         *(protobuf_c_boolean *)p = cJSON_IsTrue(it) ? 1 : 0;
         return 0;
-    case PROTOBUF_C_TYPE_ENUM:
-        return pbjson__enum(cx, fd->descriptor, it, p);
+    case PROTOBUF_C_TYPE_ENUM: return pbjson__enum(cx, fd->descriptor, it, p);
     case PROTOBUF_C_TYPE_STRING: {
         const char *s = pbjson__str(it);
         size_t n;
@@ -768,8 +756,7 @@ static int pbjson__value_in(struct pbjson__ctx *cx,
         *(char **)p = copy;
         return 0;
     }
-    case PROTOBUF_C_TYPE_BYTES:
-        return pbjson__bytes_in(cx, it, p);
+    case PROTOBUF_C_TYPE_BYTES: return pbjson__bytes_in(cx, it, p);
     case PROTOBUF_C_TYPE_MESSAGE:
         if (!cJSON_IsObject(it))
             return pbjson__expected(cx, "an object", it);
@@ -779,7 +766,8 @@ static int pbjson__value_in(struct pbjson__ctx *cx,
 }
 
 /* Does key name the field, as its proto name or its lowerCamelCase name? */
-static int pbjson__name_eq(const char *name, const char *key)
+static int
+pbjson__name_eq(const char *name, const char *key)
 {
     if (strcmp(name, key) == 0)
         return 1;
@@ -800,8 +788,7 @@ static int pbjson__name_eq(const char *name, const char *key)
 static const ProtobufCFieldDescriptor *
 pbjson__find_field(const ProtobufCMessageDescriptor *desc, const char *key)
 {
-    const ProtobufCFieldDescriptor *fd =
-        protobuf_c_message_descriptor_get_field_by_name(desc, key);
+    const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field_by_name(desc, key);
     unsigned f;
 
     if (fd != NULL)
@@ -812,8 +799,9 @@ pbjson__find_field(const ProtobufCMessageDescriptor *desc, const char *key)
     return NULL;
 }
 
-static int pbjson__field(struct pbjson__ctx *cx, const ProtobufCFieldDescriptor *fd,
-                         const cJSON *it, ProtobufCMessage *msg, int depth)
+static int
+pbjson__field(struct pbjson__ctx *cx, const ProtobufCFieldDescriptor *fd, const cJSON *it,
+              ProtobufCMessage *msg, int depth)
 {
     char *base = (char *)msg;
     void *member = base + fd->offset;
@@ -865,9 +853,9 @@ static int pbjson__field(struct pbjson__ctx *cx, const ProtobufCFieldDescriptor 
     return 0;
 }
 
-static int pbjson__message(struct pbjson__ctx *cx,
-                           const ProtobufCMessageDescriptor *desc,
-                           const cJSON *obj, int depth, ProtobufCMessage **out)
+static int
+pbjson__message(struct pbjson__ctx *cx, const ProtobufCMessageDescriptor *desc, const cJSON *obj,
+                int depth, ProtobufCMessage **out)
 {
     ProtobufCMessage *msg = NULL;
     unsigned char *seen = NULL;
@@ -875,8 +863,8 @@ static int pbjson__message(struct pbjson__ctx *cx,
     int rc = -1;
 
     if (depth > PBJSON_MAX_DEPTH) {
-        pbjson__fail(cx, "field \"%s\": messages nested deeper than %d",
-                     cx->path, PBJSON_MAX_DEPTH);
+        pbjson__fail(cx, "field \"%s\": messages nested deeper than %d", cx->path,
+                     PBJSON_MAX_DEPTH);
         goto out;
     }
     msg = malloc(desc->sizeof_message);
@@ -896,8 +884,7 @@ static int pbjson__message(struct pbjson__ctx *cx,
         int frc;
 
         if (fd == NULL) {
-            pbjson__fail(cx, "unknown field \"%s\" (%s has no such field)",
-                         cx->path, desc->name);
+            pbjson__fail(cx, "unknown field \"%s\" (%s has no such field)", cx->path, desc->name);
             goto out;
         }
         if (seen[fd - desc->fields]) {
@@ -920,9 +907,9 @@ out:
     return rc;
 }
 
-int pbjson_from_json(const ProtobufCMessageDescriptor *desc, const char *json,
-                     size_t len, ProtobufCMessage **out, char *err,
-                     size_t errlen)
+int
+pbjson_from_json(const ProtobufCMessageDescriptor *desc, const char *json, size_t len,
+                 ProtobufCMessage **out, char *err, size_t errlen)
 {
     struct pbjson__ctx cx;
     char *marked = NULL;

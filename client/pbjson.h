@@ -53,8 +53,8 @@ cJSON *pbjson_to_cjson(const ProtobufCMessage *msg);
 
 /*
  * Converts msg to JSON text: on one line when pretty is 0, otherwise as
- * grpcurl prints it (two-space indent, "key": value); no trailing newline. Returns NULL when out of memory; caller
- * frees with cJSON_free.
+ * grpcurl prints it (two-space indent, "key": value); no trailing newline. Returns NULL when out of
+ * memory; caller frees with cJSON_free.
  */
 char *pbjson_to_string(const ProtobufCMessage *msg, int pretty);
 
@@ -65,9 +65,8 @@ char *pbjson_to_string(const ProtobufCMessage *msg, int pretty);
  * returns -1, leaves *out untouched and writes a NUL-terminated message
  * saying what was wrong into err (errlen bytes; err may be NULL).
  */
-int pbjson_from_json(const ProtobufCMessageDescriptor *desc, const char *json,
-                     size_t len, ProtobufCMessage **out, char *err,
-                     size_t errlen);
+int pbjson_from_json(const ProtobufCMessageDescriptor *desc, const char *json, size_t len,
+                     ProtobufCMessage **out, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -34,8 +34,8 @@ bh_find_method(const char *full_name, const ProtobufCServiceDescriptor **svc)
 }
 
 int
-bh_method_full_name(const ProtobufCServiceDescriptor *svc,
-                    const ProtobufCMethodDescriptor *m, char *buf, size_t size)
+bh_method_full_name(const ProtobufCServiceDescriptor *svc, const ProtobufCMethodDescriptor *m,
+                    char *buf, size_t size)
 {
     int n = snprintf(buf, size, "%s/%s", svc->name, m->name);
     if (n < 0 || (size_t)n >= size)

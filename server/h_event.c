@@ -9,8 +9,7 @@ create_event(srv_call *c, store_txn *t)
 {
     const Bilheteria__V1__CreateEventRequest *r = (const void *)c->req;
     int rc;
-    if (srv_check_str(c, "name", r->name, 200, 1) ||
-        srv_check_str(c, "venue", r->venue, 200, 0) ||
+    if (srv_check_str(c, "name", r->name, 200, 1) || srv_check_str(c, "venue", r->venue, 200, 0) ||
         srv_check_str(c, "description", r->description, 2000, 0))
         return c->code;
     if (r->starts_at_ms < 0 || r->ends_at_ms < 0)
@@ -21,8 +20,8 @@ create_event(srv_call *c, store_txn *t)
         return srv_fail(c, E_INVALID, "ends_at_ms %lld is before starts_at_ms %lld",
                         (long long)r->ends_at_ms, (long long)r->starts_at_ms);
     Bilheteria__V1__Event *ev = SRV_NEW(c, Bilheteria__V1__Event, bilheteria__v1__event);
-    Bilheteria__V1__CreateEventResponse *resp = SRV_NEW(
-        c, Bilheteria__V1__CreateEventResponse, bilheteria__v1__create_event_response);
+    Bilheteria__V1__CreateEventResponse *resp =
+        SRV_NEW(c, Bilheteria__V1__CreateEventResponse, bilheteria__v1__create_event_response);
     if (ev == NULL || resp == NULL)
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
     if ((rc = store_next_id(t, STORE_SEQ_EVENT, &ev->id)) != STORE_OK)
@@ -50,8 +49,8 @@ get_event(srv_call *c, store_txn *t)
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
     int rc = store_event_get(t, r->id, &c->arena->pc, &resp->event);
     if (rc == STORE_NOTFOUND)
-        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__NOT_FOUND,
-                        "event %llu does not exist", (unsigned long long)r->id);
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__NOT_FOUND, "event %llu does not exist",
+                        (unsigned long long)r->id);
     if (rc != STORE_OK)
         return srv_store_fail(c, rc, "event");
     c->resp = &resp->base;
@@ -83,8 +82,8 @@ list_events(srv_call *c, store_txn *t)
 }
 
 const srv_impl srv_event_impls[] = {
-    {"bilheteria.v1.EventService/CreateEvent", SRV_WRITE, create_event, 0},
-    {"bilheteria.v1.EventService/GetEvent", SRV_READ, get_event, 0},
-    {"bilheteria.v1.EventService/ListEvents", SRV_READ, list_events, 0},
-    {NULL, 0, NULL, 0},
+    { "bilheteria.v1.EventService/CreateEvent", SRV_WRITE, create_event, 0 },
+    { "bilheteria.v1.EventService/GetEvent", SRV_READ, get_event, 0 },
+    { "bilheteria.v1.EventService/ListEvents", SRV_READ, list_events, 0 },
+    { NULL, 0, NULL, 0 },
 };

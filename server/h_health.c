@@ -21,6 +21,6 @@ check(srv_call *c, store_txn *t)
 }
 
 const srv_impl srv_health_impls[] = {
-    {"bilheteria.v1.HealthService/Check", SRV_READ, check, 0},
-    {NULL, 0, NULL, 0},
+    { "bilheteria.v1.HealthService/Check", SRV_READ, check, 0 },
+    { NULL, 0, NULL, 0 },
 };

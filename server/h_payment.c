@@ -14,11 +14,11 @@
 #include "seatcache.h"
 #include "srv.h"
 
-#define E_INVALID BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT
-#define E_PRECOND BILHETERIA__V1__STATUS_CODE__FAILED_PRECONDITION
+#define E_INVALID  BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT
+#define E_PRECOND  BILHETERIA__V1__STATUS_CODE__FAILED_PRECONDITION
 #define E_NOTFOUND BILHETERIA__V1__STATUS_CODE__NOT_FOUND
-#define E_NOMEM BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED
-#define ST(x) BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_##x
+#define E_NOMEM    BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED
+#define ST(x)      BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_##x
 
 /* Takes back the seats, quota and stock of a reservation whose hold lapsed.
  * The quota and stock counters may still count other lapsed holds the
@@ -41,7 +41,8 @@ retake(srv_call *c, store_txn *t, Bilheteria__V1__Reservation *r)
         if (rc == STORE_OK && (seat.expires_at_ms == 0 || seat.expires_at_ms > c->now_ms))
             return srv_fail(c, E_PRECOND,
                             "reservation %llu expired and seat %s has been taken since; "
-                            "nothing was charged", (unsigned long long)r->id, r->seats[i]->label);
+                            "nothing was charged",
+                            (unsigned long long)r->id, r->seats[i]->label);
         if (rc != STORE_OK && rc != STORE_NOTFOUND)
             return srv_store_fail(c, rc, "seat");
         half += r->seats[i]->type == BILHETERIA__V1__TICKET_TYPE__TICKET_TYPE_MEIA;
@@ -70,8 +71,9 @@ retake(srv_call *c, store_txn *t, Bilheteria__V1__Reservation *r)
         if (swept)
             return srv_fail(c, E_PRECOND,
                             "reservation %llu expired and product %llu (%s) has only %lld "
-                            "left; nothing was charged", (unsigned long long)r->id,
-                            (unsigned long long)p->id, p->name, (long long)p->stock);
+                            "left; nothing was charged",
+                            (unsigned long long)r->id, (unsigned long long)p->id, p->name,
+                            (long long)p->stock);
         size_t k;
         if ((rc = srv_resv_sweep(t, c->seats, c->arena, c->now_ms, SIZE_MAX, &k)) != STORE_OK)
             return srv_store_fail(c, rc, "sweep");
@@ -113,14 +115,15 @@ sell_seats(srv_call *c, store_txn *t, const Bilheteria__V1__Reservation *r)
             (cur.expires_at_ms == 0 || cur.expires_at_ms > c->now_ms))
             return srv_fail(c, E_PRECOND,
                             "seat %s of reservation %llu is taken by another reservation; "
-                            "nothing was charged", r->seats[i]->label, (unsigned long long)r->id);
+                            "nothing was charged",
+                            r->seats[i]->label, (unsigned long long)r->id);
         if (rc != STORE_OK && rc != STORE_NOTFOUND)
             return srv_store_fail(c, rc, "seat");
     }
     for (size_t i = 0; i < r->n_seats; i++) {
         srv_resv_seat_index(s, r->seats[i]->label, &idx);
-        store_seat seat = {r->id, 0,
-                           r->seats[i]->type == BILHETERIA__V1__TICKET_TYPE__TICKET_TYPE_MEIA};
+        store_seat seat = { r->id, 0,
+                            r->seats[i]->type == BILHETERIA__V1__TICKET_TYPE__TICKET_TYPE_MEIA };
         if ((rc = srv_seat_put(c->seats, t, s->id, idx, &seat)) != STORE_OK)
             return srv_store_fail(c, rc, "seat");
     }
@@ -163,8 +166,8 @@ confirm_payment(srv_call *c, store_txn *t)
             if (p->reservation_id != r->id)
                 return srv_fail(c, BILHETERIA__V1__STATUS_CODE__ALREADY_EXISTS,
                                 "provider \"%s\" reference \"%s\" already paid reservation "
-                                "%llu (payment %llu)", q->provider, q->provider_ref,
-                                (unsigned long long)p->reservation_id,
+                                "%llu (payment %llu)",
+                                q->provider, q->provider_ref, (unsigned long long)p->reservation_id,
                                 (unsigned long long)p->id);
             /* The same payment announced twice: answer with the first. */
             resp->payment = p;
@@ -177,7 +180,8 @@ confirm_payment(srv_call *c, store_txn *t)
     }
     int lapsed = r->status == ST(PENDING) && r->expires_at_ms <= c->now_ms;
     if (lapsed) {
-        if ((rc = srv_resv_release(t, c->seats, &c->arena->pc, r, ST(EXPIRED), c->now_ms)) != STORE_OK)
+        if ((rc = srv_resv_release(t, c->seats, &c->arena->pc, r, ST(EXPIRED), c->now_ms)) !=
+            STORE_OK)
             return srv_store_fail(c, rc, "reservation");
     }
     if (r->status == ST(CONFIRMED))
@@ -187,10 +191,9 @@ confirm_payment(srv_call *c, store_txn *t)
         return srv_fail(c, E_PRECOND, "reservation %llu is %s; it cannot be paid",
                         (unsigned long long)r->id, srv_resv_status_name(r->status));
     if (q->amount_cents != r->total_cents)
-        return srv_fail(c, E_PRECOND,
-                        "amount_cents %lld does not match reservation %llu's total_cents %lld",
-                        (long long)q->amount_cents, (unsigned long long)r->id,
-                        (long long)r->total_cents);
+        return srv_fail(
+            c, E_PRECOND, "amount_cents %lld does not match reservation %llu's total_cents %lld",
+            (long long)q->amount_cents, (unsigned long long)r->id, (long long)r->total_cents);
     if (r->status == ST(EXPIRED) && retake(c, t, r))
         return c->code;
     if (r->status == ST(PENDING) &&
@@ -241,7 +244,7 @@ get_payment(srv_call *c, store_txn *t)
 }
 
 const srv_impl srv_payment_impls[] = {
-    {"bilheteria.v1.PaymentService/ConfirmPayment", SRV_WRITE, confirm_payment, 1},
-    {"bilheteria.v1.PaymentService/GetPayment", SRV_READ, get_payment, 0},
-    {NULL, 0, NULL, 0},
+    { "bilheteria.v1.PaymentService/ConfirmPayment", SRV_WRITE, confirm_payment, 1 },
+    { "bilheteria.v1.PaymentService/GetPayment", SRV_READ, get_payment, 0 },
+    { NULL, 0, NULL, 0 },
 };

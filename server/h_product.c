@@ -15,12 +15,11 @@ create_product(srv_call *c, store_txn *t)
         return srv_fail(c, E_INVALID, "price_cents must be in 0..100000000, got %lld",
                         (long long)r->price_cents);
     if (r->stock < 0 || r->stock > 1000000000)
-        return srv_fail(c, E_INVALID,
-                        "stock must be 0 (unlimited) or 1..1000000000, got %lld",
+        return srv_fail(c, E_INVALID, "stock must be 0 (unlimited) or 1..1000000000, got %lld",
                         (long long)r->stock);
     Bilheteria__V1__Product *p = SRV_NEW(c, Bilheteria__V1__Product, bilheteria__v1__product);
-    Bilheteria__V1__CreateProductResponse *resp = SRV_NEW(
-        c, Bilheteria__V1__CreateProductResponse, bilheteria__v1__create_product_response);
+    Bilheteria__V1__CreateProductResponse *resp =
+        SRV_NEW(c, Bilheteria__V1__CreateProductResponse, bilheteria__v1__create_product_response);
     if (p == NULL || resp == NULL)
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
     if ((rc = store_next_id(t, STORE_SEQ_PRODUCT, &p->id)) != STORE_OK)
@@ -47,8 +46,8 @@ list_products(srv_call *c, store_txn *t)
     if (srv_page_size(c, r->page_size, &limit) ||
         srv_page_token_parse(c, 'p', r->page_token, &from))
         return c->code;
-    Bilheteria__V1__ListProductsResponse *resp = SRV_NEW(
-        c, Bilheteria__V1__ListProductsResponse, bilheteria__v1__list_products_response);
+    Bilheteria__V1__ListProductsResponse *resp =
+        SRV_NEW(c, Bilheteria__V1__ListProductsResponse, bilheteria__v1__list_products_response);
     if (resp == NULL)
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
     int rc = store_product_list(t, from, limit, &c->arena->pc, &pg);
@@ -62,7 +61,7 @@ list_products(srv_call *c, store_txn *t)
 }
 
 const srv_impl srv_product_impls[] = {
-    {"bilheteria.v1.ProductService/CreateProduct", SRV_WRITE, create_product, 0},
-    {"bilheteria.v1.ProductService/ListProducts", SRV_READ, list_products, 0},
-    {NULL, 0, NULL, 0},
+    { "bilheteria.v1.ProductService/CreateProduct", SRV_WRITE, create_product, 0 },
+    { "bilheteria.v1.ProductService/ListProducts", SRV_READ, list_products, 0 },
+    { NULL, 0, NULL, 0 },
 };

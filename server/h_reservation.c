@@ -16,13 +16,13 @@
 #include "seatcache.h"
 #include "srv.h"
 
-#define E_INVALID BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT
-#define E_PRECOND BILHETERIA__V1__STATUS_CODE__FAILED_PRECONDITION
+#define E_INVALID  BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT
+#define E_PRECOND  BILHETERIA__V1__STATUS_CODE__FAILED_PRECONDITION
 #define E_NOTFOUND BILHETERIA__V1__STATUS_CODE__NOT_FOUND
-#define E_NOMEM BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED
-#define ITEMS_MAX 20
-#define QTY_MAX 1000
-#define USER_MAX 128
+#define E_NOMEM    BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED
+#define ITEMS_MAX  20
+#define QTY_MAX    1000
+#define USER_MAX   128
 
 static int
 seat_free(const store_seat *s, int64_t now)
@@ -84,8 +84,7 @@ half_adjust(store_txn *t, uint64_t session_id, int64_t delta)
 
 /* Adds sign * quantity of each tracked item back to (or out of) stock. */
 static int
-stock_adjust(store_txn *t, ProtobufCAllocator *a, const Bilheteria__V1__Reservation *r,
-             int sign)
+stock_adjust(store_txn *t, ProtobufCAllocator *a, const Bilheteria__V1__Reservation *r, int sign)
 {
     for (size_t i = 0; i < r->n_items; i++) {
         Bilheteria__V1__Product *p = NULL;
@@ -132,8 +131,7 @@ srv_resv_release(store_txn *t, srv_seatcache *sc, ProtobufCAllocator *a,
 }
 
 int
-srv_resv_sweep(store_txn *t, srv_seatcache *sc, srv_arena *a, int64_t now_ms, size_t max,
-               size_t *n)
+srv_resv_sweep(store_txn *t, srv_seatcache *sc, srv_arena *a, int64_t now_ms, size_t max, size_t *n)
 {
     int64_t exp[64];
     uint64_t ids[64];
@@ -159,7 +157,7 @@ srv_resv_sweep(store_txn *t, srv_seatcache *sc, srv_arena *a, int64_t now_ms, si
                     child, sc, &a->pc, r,
                     BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED, now_ms);
             } else if (rc == STORE_OK || rc == STORE_NOTFOUND) {
-                rc = store_resv_expiry_del(child, exp[i], ids[i]);  /* a stale entry */
+                rc = store_resv_expiry_del(child, exp[i], ids[i]); /* a stale entry */
             }
             if (rc == STORE_OK) {
                 if ((rc = store_commit(child)) != STORE_OK)
@@ -188,7 +186,7 @@ srv_resv_sweep(store_txn *t, srv_seatcache *sc, srv_arena *a, int64_t now_ms, si
 /* ---- choosing the best N adjacent seats ---- */
 
 struct build_map {
-    uint8_t *taken;      /* bit idx%8 of byte idx/8, 1 = taken */
+    uint8_t *taken; /* bit idx%8 of byte idx/8, 1 = taken */
     uint32_t capacity;
     int64_t now;
 };
@@ -220,8 +218,7 @@ is_taken(const uint8_t *bits, uint32_t idx)
  * row distance alone cannot beat the best found.
  */
 int
-srv_resv_pick_best(const Bilheteria__V1__Session *s, const uint8_t *bits, uint32_t n,
-                   uint32_t *out)
+srv_resv_pick_best(const Bilheteria__V1__Session *s, const uint8_t *bits, uint32_t n, uint32_t *out)
 {
     uint64_t best = UINT64_MAX;
     uint32_t best_idx = 0, rows = s->rows, per = s->seats_per_row;
@@ -252,7 +249,7 @@ srv_resv_pick_best(const Bilheteria__V1__Session *s, const uint8_t *bits, uint32
             if (start >= 1 && !is_taken(bits, base + start - 1) &&
                 (start == 1 || is_taken(bits, base + start - 2)))
                 score += SRV_ORPHAN_PENALTY;
-            uint32_t end = start + n;  /* first seat after the block */
+            uint32_t end = start + n; /* first seat after the block */
             if (end < per && !is_taken(bits, base + end) &&
                 (end + 1 == per || is_taken(bits, base + end + 1)))
                 score += SRV_ORPHAN_PENALTY;
@@ -275,16 +272,15 @@ load_resv(srv_call *c, store_txn *t, uint64_t id, Bilheteria__V1__Reservation **
 {
     int rc = store_resv_get(t, id, &c->arena->pc, out);
     if (rc == STORE_NOTFOUND)
-        return srv_fail(c, E_NOTFOUND, "reservation %llu does not exist",
-                        (unsigned long long)id);
+        return srv_fail(c, E_NOTFOUND, "reservation %llu does not exist", (unsigned long long)id);
     if (rc != STORE_OK)
         return srv_store_fail(c, rc, "reservation");
     return 0;
 }
 
 static int
-validate_create(srv_call *c, const Bilheteria__V1__CreateReservationRequest *r,
-                uint32_t *n_seats, int64_t *ttl_ms)
+validate_create(srv_call *c, const Bilheteria__V1__CreateReservationRequest *r, uint32_t *n_seats,
+                int64_t *ttl_ms)
 {
     if (srv_check_str(c, "user_id", r->user_id, USER_MAX, 1))
         return c->code;
@@ -331,8 +327,7 @@ validate_create(srv_call *c, const Bilheteria__V1__CreateReservationRequest *r,
 /* The taken map for best-N: the writer's cache when there is one (it is),
  * else a scan of the session's seat records. */
 static const uint8_t *
-taken_map(srv_call *c, store_txn *t, const Bilheteria__V1__Session *s, int rebuild,
-          int *stale)
+taken_map(srv_call *c, store_txn *t, const Bilheteria__V1__Session *s, int rebuild, int *stale)
 {
     int rc;
     *stale = 0;
@@ -342,7 +337,8 @@ taken_map(srv_call *c, store_txn *t, const Bilheteria__V1__Session *s, int rebui
             srv_store_fail(c, rc, "seats");
         return m;
     }
-    struct build_map bm = {srv_arena_alloc(c->arena, s->capacity / 8 + 1), s->capacity, c->now_ms};
+    struct build_map bm = { srv_arena_alloc(c->arena, s->capacity / 8 + 1), s->capacity,
+                            c->now_ms };
     if (bm.taken == NULL) {
         srv_fail(c, E_NOMEM, "out of memory");
         return NULL;
@@ -356,8 +352,7 @@ taken_map(srv_call *c, store_txn *t, const Bilheteria__V1__Session *s, int rebui
 }
 
 static int
-pick_best(srv_call *c, store_txn *t, const Bilheteria__V1__Session *s, uint32_t n,
-          uint32_t *idx)
+pick_best(srv_call *c, store_txn *t, const Bilheteria__V1__Session *s, uint32_t n, uint32_t *idx)
 {
     int stale;
     uint32_t start;
@@ -367,7 +362,7 @@ pick_best(srv_call *c, store_txn *t, const Bilheteria__V1__Session *s, uint32_t 
             return c->code;
         if (srv_resv_pick_best(s, taken, n, &start) != 0) {
             if (stale && attempt == 0)
-                continue;  /* a lapsed hold may have left room: look again */
+                continue; /* a lapsed hold may have left room: look again */
             return srv_fail(c, E_PRECOND,
                             "no %u adjacent free seats left in one row of session %llu", n,
                             (unsigned long long)s->id);
@@ -412,8 +407,9 @@ resolve_seats(srv_call *c, store_txn *t, const Bilheteria__V1__CreateReservation
     for (uint32_t i = 0; i < n; i++) {
         const char *label = r->seats[i];
         if (srv_resv_seat_index(s, label, &idx[i]) != 0)
-            return srv_fail(c, E_INVALID, "seat \"%.20s\" is not in session %llu (rows A-%s, seats 1-%u)",
-                            label, (unsigned long long)s->id, last_row, s->seats_per_row);
+            return srv_fail(c, E_INVALID,
+                            "seat \"%.20s\" is not in session %llu (rows A-%s, seats 1-%u)", label,
+                            (unsigned long long)s->id, last_row, s->seats_per_row);
         for (uint32_t j = 0; j < i; j++)
             if (idx[j] == idx[i])
                 return srv_fail(c, E_INVALID, "seat %s is listed twice", label);
@@ -530,7 +526,8 @@ create_reservation(srv_call *c, store_txn *t)
             uint32_t left = half_used >= s->half_price_cap ? 0 : s->half_price_cap - half_used;
             return srv_fail(c, E_PRECOND,
                             "only %u half-price (meia-entrada) tickets left in session %llu; "
-                            "%u asked", left, (unsigned long long)s->id, r->half_price);
+                            "%u asked",
+                            left, (unsigned long long)s->id, r->half_price);
         }
         size_t k;
         if ((rc = srv_resv_sweep(t, c->seats, c->arena, c->now_ms, SIZE_MAX, &k)) != STORE_OK)
@@ -566,7 +563,7 @@ create_reservation(srv_call *c, store_txn *t)
         rs->price_cents = half ? s->half_price_cents : s->price_cents;
         res->seats_subtotal_cents += rs->price_cents;
         res->seats[i] = rs;
-        store_seat rec = {res->id, res->expires_at_ms, half};
+        store_seat rec = { res->id, res->expires_at_ms, half };
         if ((rc = srv_seat_put(c->seats, t, s->id, idx[i], &rec)) != STORE_OK)
             return srv_store_fail(c, rc, "seat");
     }
@@ -659,9 +656,9 @@ cancel_reservation(srv_call *c, store_txn *t)
 }
 
 const srv_impl srv_reservation_impls[] = {
-    {"bilheteria.v1.ReservationService/CreateReservation", SRV_WRITE, create_reservation, 0},
-    {"bilheteria.v1.ReservationService/GetReservation", SRV_READ, get_reservation, 0},
-    {"bilheteria.v1.ReservationService/ListReservations", SRV_READ, list_reservations, 0},
-    {"bilheteria.v1.ReservationService/CancelReservation", SRV_WRITE, cancel_reservation, 0},
-    {NULL, 0, NULL, 0},
+    { "bilheteria.v1.ReservationService/CreateReservation", SRV_WRITE, create_reservation, 0 },
+    { "bilheteria.v1.ReservationService/GetReservation", SRV_READ, get_reservation, 0 },
+    { "bilheteria.v1.ReservationService/ListReservations", SRV_READ, list_reservations, 0 },
+    { "bilheteria.v1.ReservationService/CancelReservation", SRV_WRITE, cancel_reservation, 0 },
+    { NULL, 0, NULL, 0 },
 };

@@ -4,11 +4,11 @@
 #include "bilheteria/v1/rpc.pb-c.h"
 #include "srv.h"
 
-#define E_INVALID BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT
-#define E_NOMEM BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED
-#define ROWS_MAX (26 * 26)
+#define E_INVALID         BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT
+#define E_NOMEM           BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED
+#define ROWS_MAX          (26 * 26)
 #define SEATS_PER_ROW_MAX 1000
-#define PRICE_MAX 100000000
+#define PRICE_MAX         100000000
 
 static int
 create_session(srv_call *c, store_txn *t)
@@ -25,8 +25,8 @@ create_session(srv_call *c, store_txn *t)
     if (r->rows < 1 || r->rows > ROWS_MAX)
         return srv_fail(c, E_INVALID, "rows must be in 1..%d (A..YZ), got %u", ROWS_MAX, r->rows);
     if (r->seats_per_row < 1 || r->seats_per_row > SEATS_PER_ROW_MAX)
-        return srv_fail(c, E_INVALID, "seats_per_row must be in 1..%d, got %u",
-                        SEATS_PER_ROW_MAX, r->seats_per_row);
+        return srv_fail(c, E_INVALID, "seats_per_row must be in 1..%d, got %u", SEATS_PER_ROW_MAX,
+                        r->seats_per_row);
     if (r->price_cents < 0 || r->price_cents > PRICE_MAX)
         return srv_fail(c, E_INVALID, "price_cents must be in 0..%d, got %lld", PRICE_MAX,
                         (long long)r->price_cents);
@@ -35,8 +35,7 @@ create_session(srv_call *c, store_txn *t)
         return srv_fail(c, E_INVALID,
                         "half_price_cents %lld is not half of price_cents %lld: meia-entrada "
                         "is exactly half (%lld), never another discount",
-                        (long long)r->half_price_cents, (long long)r->price_cents,
-                        (long long)half);
+                        (long long)r->half_price_cents, (long long)r->price_cents, (long long)half);
     uint32_t capacity = r->rows * r->seats_per_row;
     if (r->half_price_cap > capacity)
         return srv_fail(c, E_INVALID, "half_price_cap %u is above the capacity of %u seats",
@@ -50,8 +49,8 @@ create_session(srv_call *c, store_txn *t)
         return srv_store_fail(c, rc, "event");
 
     Bilheteria__V1__Session *s = SRV_NEW(c, Bilheteria__V1__Session, bilheteria__v1__session);
-    Bilheteria__V1__CreateSessionResponse *resp = SRV_NEW(
-        c, Bilheteria__V1__CreateSessionResponse, bilheteria__v1__create_session_response);
+    Bilheteria__V1__CreateSessionResponse *resp =
+        SRV_NEW(c, Bilheteria__V1__CreateSessionResponse, bilheteria__v1__create_session_response);
     if (s == NULL || resp == NULL)
         return srv_fail(c, E_NOMEM, "out of memory");
     if ((rc = store_next_id(t, STORE_SEQ_SESSION, &s->id)) != STORE_OK)
@@ -80,8 +79,8 @@ load_session(srv_call *c, store_txn *t, uint64_t id, Bilheteria__V1__Session **o
 {
     int rc = store_session_get(t, id, &c->arena->pc, out);
     if (rc == STORE_NOTFOUND)
-        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__NOT_FOUND,
-                        "session %llu does not exist", (unsigned long long)id);
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__NOT_FOUND, "session %llu does not exist",
+                        (unsigned long long)id);
     if (rc != STORE_OK)
         return srv_store_fail(c, rc, "session");
     return 0;
@@ -111,16 +110,16 @@ list_sessions(srv_call *c, store_txn *t)
     if (srv_page_size(c, r->page_size, &limit) ||
         srv_page_token_parse(c, 's', r->page_token, &from))
         return c->code;
-    Bilheteria__V1__ListSessionsResponse *resp = SRV_NEW(
-        c, Bilheteria__V1__ListSessionsResponse, bilheteria__v1__list_sessions_response);
+    Bilheteria__V1__ListSessionsResponse *resp =
+        SRV_NEW(c, Bilheteria__V1__ListSessionsResponse, bilheteria__v1__list_sessions_response);
     if (resp == NULL)
         return srv_fail(c, E_NOMEM, "out of memory");
     if (r->event_id != 0) {
         Bilheteria__V1__Event *ev = NULL;
         int rc = store_event_get(t, r->event_id, &c->arena->pc, &ev);
         if (rc == STORE_NOTFOUND)
-            return srv_fail(c, BILHETERIA__V1__STATUS_CODE__NOT_FOUND,
-                            "event %llu does not exist", (unsigned long long)r->event_id);
+            return srv_fail(c, BILHETERIA__V1__STATUS_CODE__NOT_FOUND, "event %llu does not exist",
+                            (unsigned long long)r->event_id);
         if (rc != STORE_OK)
             return srv_store_fail(c, rc, "event");
     }
@@ -155,7 +154,7 @@ map_seat(void *arg, uint32_t idx, const store_seat *seat)
         *cell = 'h';
         ms->resp->held++;
     } else {
-        return 0;  /* an expired hold is available, swept or not */
+        return 0; /* an expired hold is available, swept or not */
     }
     if (seat->half)
         ms->half_live++;
@@ -177,7 +176,8 @@ get_seat_map(srv_call *c, store_txn *t)
     if (resp->rows == NULL)
         return srv_fail(c, E_NOMEM, "out of memory");
     for (uint32_t i = 0; i < s->rows; i++) {
-        Bilheteria__V1__SeatRow *row = SRV_NEW(c, Bilheteria__V1__SeatRow, bilheteria__v1__seat_row);
+        Bilheteria__V1__SeatRow *row =
+            SRV_NEW(c, Bilheteria__V1__SeatRow, bilheteria__v1__seat_row);
         char *label = srv_arena_alloc(c->arena, 4);
         char *states = srv_arena_alloc(c->arena, s->seats_per_row + 1);
         if (row == NULL || label == NULL || states == NULL)
@@ -190,7 +190,7 @@ get_seat_map(srv_call *c, store_txn *t)
         resp->rows[i] = row;
     }
     resp->n_rows = s->rows;
-    struct map_scan ms = {resp, s->seats_per_row, s->capacity, c->now_ms, 0};
+    struct map_scan ms = { resp, s->seats_per_row, s->capacity, c->now_ms, 0 };
     int rc = store_seat_scan(t, s->id, map_seat, &ms);
     if (rc != STORE_OK)
         return srv_store_fail(c, rc, "seats");
@@ -203,9 +203,9 @@ get_seat_map(srv_call *c, store_txn *t)
 }
 
 const srv_impl srv_session_impls[] = {
-    {"bilheteria.v1.SessionService/CreateSession", SRV_WRITE, create_session, 0},
-    {"bilheteria.v1.SessionService/GetSession", SRV_READ, get_session, 0},
-    {"bilheteria.v1.SessionService/ListSessions", SRV_READ, list_sessions, 0},
-    {"bilheteria.v1.SessionService/GetSeatMap", SRV_READ, get_seat_map, 0},
-    {NULL, 0, NULL, 0},
+    { "bilheteria.v1.SessionService/CreateSession", SRV_WRITE, create_session, 0 },
+    { "bilheteria.v1.SessionService/GetSession", SRV_READ, get_session, 0 },
+    { "bilheteria.v1.SessionService/ListSessions", SRV_READ, list_sessions, 0 },
+    { "bilheteria.v1.SessionService/GetSeatMap", SRV_READ, get_seat_map, 0 },
+    { NULL, 0, NULL, 0 },
 };

@@ -12,7 +12,7 @@
 #include "bilheteria/v1/rpc.pb-c.h"
 #include "srv.h"
 
-#define IDEM_KEY_MAX 255
+#define IDEM_KEY_MAX   255
 #define AUTH_TOKEN_MAX 200
 /* The transport's hard limit is max_request plus this much: requests in
  * between get a clear RESOURCE_EXHAUSTED, larger ones make nng drop the
@@ -25,7 +25,7 @@ typedef struct srv_worker {
     nng_aio *aio;
     int sending;
     uint64_t request_id;
-    store_txn *rtxn;      /* this context's read transaction, reused */
+    store_txn *rtxn; /* this context's read transaction, reused */
     srv_arena arena;
     srv_call call;
 } srv_worker;
@@ -153,13 +153,14 @@ handle(srv_worker *w, nng_msg *msg)
     }
     /* protobuf-c copies strings and bytes out of the buffer, so the message
      * can go back to nng right after unpacking. */
-    Bilheteria__V1__RequestEnvelope *env = bilheteria__v1__request_envelope__unpack(
-        &w->arena.pc, len, nng_msg_body(msg));
+    Bilheteria__V1__RequestEnvelope *env =
+        bilheteria__v1__request_envelope__unpack(&w->arena.pc, len, nng_msg_body(msg));
     nng_msg_free(msg);
     if (env == NULL) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
                  "request envelope of %zu bytes does not decode as "
-                 "bilheteria.v1.RequestEnvelope", len);
+                 "bilheteria.v1.RequestEnvelope",
+                 len);
         goto answer;
     }
     w->request_id = env->request_id;
@@ -196,8 +197,7 @@ handle(srv_worker *w, nng_msg *msg)
                                        env->payload.data);
     if (c->req == NULL) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
-                 "payload of %zu bytes is not a valid %s", env->payload.len,
-                 m->desc->input->name);
+                 "payload of %zu bytes is not a valid %s", env->payload.len, m->desc->input->name);
         goto answer;
     }
     if (m->impl->kind == SRV_WRITE) {
@@ -231,8 +231,8 @@ worker_cb(void *arg)
 }
 
 int
-srv_listener_start(srv_listener **out, const srv_config *cfg, store *st,
-                   srv_writer *wr, char *err, size_t errlen)
+srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_writer *wr, char *err,
+                   size_t errlen)
 {
     int rv;
     srv_listener *l = calloc(1, sizeof(*l));
@@ -258,8 +258,7 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st,
     for (int i = 0; i < cfg->workers; i++) {
         srv_worker *w = &l->w[i];
         w->l = l;
-        if (srv_arena_init(&w->arena, 1 << 16) != 0 ||
-            store_read_alloc(st, &w->rtxn) != STORE_OK ||
+        if (srv_arena_init(&w->arena, 1 << 16) != 0 || store_read_alloc(st, &w->rtxn) != STORE_OK ||
             (rv = nng_aio_alloc(&w->aio, worker_cb, w)) != 0 ||
             (rv = nng_ctx_open(&w->ctx, l->sock)) != 0) {
             snprintf(err, errlen, "cannot set up context %d: %s", i,
@@ -273,15 +272,13 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st,
         if ((rv = nng_listener_create(&lst, l->sock, cfg->listen[i])) != 0 ||
             (rv = nng_listener_set_size(lst, NNG_OPT_RECVMAXSZ, hard)) != 0 ||
             (rv = nng_listener_start(lst, 0)) != 0) {
-            snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen[i],
-                     nng_strerror(rv));
+            snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen[i], nng_strerror(rv));
             goto fail;
         }
         int port = 0;
         if (strncmp(cfg->listen[i], "tcp", 3) == 0 &&
             nng_listener_get_int(lst, NNG_OPT_TCP_BOUND_PORT, &port) == 0 && !cfg->quiet) {
-            fprintf(stderr, "bilheteria-server: listening on %s (port %d)\n",
-                    cfg->listen[i], port);
+            fprintf(stderr, "bilheteria-server: listening on %s (port %d)\n", cfg->listen[i], port);
         } else if (!cfg->quiet) {
             fprintf(stderr, "bilheteria-server: listening on %s\n", cfg->listen[i]);
         }

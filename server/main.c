@@ -84,25 +84,32 @@ parse_args(int argc, char **argv, srv_config *cfg)
         } else if (strcmp(a, "--data-dir") == 0) {
             cfg->data_dir = v;
         } else if (strcmp(a, "--map-size-mb") == 0) {
-            if (parse_num(a, v, 1, 1 << 20, &n)) return -1;
+            if (parse_num(a, v, 1, 1 << 20, &n))
+                return -1;
             cfg->map_size_mb = (size_t)n;
         } else if (strcmp(a, "--hold-ttl-s") == 0) {
-            if (parse_num(a, v, 1, 7 * 86400, &n)) return -1;
+            if (parse_num(a, v, 1, 7 * 86400, &n))
+                return -1;
             cfg->hold_ttl_ms = n * 1000;
         } else if (strcmp(a, "--max-seats") == 0) {
-            if (parse_num(a, v, 1, 1000, &n)) return -1;
+            if (parse_num(a, v, 1, 1000, &n))
+                return -1;
             cfg->max_seats = (uint32_t)n;
         } else if (strcmp(a, "--idempotency-retention-s") == 0) {
-            if (parse_num(a, v, 1, 365LL * 86400, &n)) return -1;
+            if (parse_num(a, v, 1, 365LL * 86400, &n))
+                return -1;
             cfg->idem_retention_ms = n * 1000;
         } else if (strcmp(a, "--sweep-interval-ms") == 0) {
-            if (parse_num(a, v, 10, 3600000, &n)) return -1;
+            if (parse_num(a, v, 10, 3600000, &n))
+                return -1;
             cfg->sweep_interval_ms = (int)n;
         } else if (strcmp(a, "--workers") == 0) {
-            if (parse_num(a, v, 1, 4096, &n)) return -1;
+            if (parse_num(a, v, 1, 4096, &n))
+                return -1;
             cfg->workers = (int)n;
         } else if (strcmp(a, "--max-request-kb") == 0) {
-            if (parse_num(a, v, 1, 65536, &n)) return -1;
+            if (parse_num(a, v, 1, 65536, &n))
+                return -1;
             cfg->max_request = (size_t)n * 1024;
         } else {
             fprintf(stderr, "bilheteria-server: unknown option \"%s\" (try --help)\n", a);

@@ -3,7 +3,7 @@
 
 #include "seatcache.h"
 
-#define BUCKETS 256
+#define BUCKETS     256
 #define TOUCHED_MAX 8
 /* Past this many cached seats (bytes), start again from empty. */
 #define BUDGET (16u << 20)
@@ -12,15 +12,15 @@ typedef struct entry {
     struct entry *next;
     uint64_t session_id;
     uint32_t capacity;
-    int64_t min_expiry;   /* earliest expiry of a hold marked taken */
-    uint8_t taken[];      /* bit idx%8 of byte idx/8: 1 = taken */
+    int64_t min_expiry; /* earliest expiry of a hold marked taken */
+    uint8_t taken[];    /* bit idx%8 of byte idx/8: 1 = taken */
 } entry;
 
 struct srv_seatcache {
     entry *bucket[BUCKETS];
     size_t bytes;
     uint64_t touched[TOUCHED_MAX];
-    int n_touched;        /* > TOUCHED_MAX: too many, clear on rollback */
+    int n_touched; /* > TOUCHED_MAX: too many, clear on rollback */
 };
 
 srv_seatcache *
@@ -84,7 +84,7 @@ mark(void *arg, uint32_t idx, const store_seat *seat)
     if (idx >= b->e->capacity)
         return 0;
     if (seat->expires_at_ms != 0 && seat->expires_at_ms <= b->now)
-        return 0;  /* lapsed: free */
+        return 0; /* lapsed: free */
     b->e->taken[idx / 8] |= (uint8_t)(1u << (idx % 8));
     if (seat->expires_at_ms != 0 && seat->expires_at_ms < b->e->min_expiry)
         b->e->min_expiry = seat->expires_at_ms;
@@ -92,8 +92,8 @@ mark(void *arg, uint32_t idx, const store_seat *seat)
 }
 
 const uint8_t *
-srv_seatcache_get(srv_seatcache *sc, store_txn *t, const Bilheteria__V1__Session *s,
-                  int64_t now, int rebuild, int *stale, int *rc)
+srv_seatcache_get(srv_seatcache *sc, store_txn *t, const Bilheteria__V1__Session *s, int64_t now,
+                  int rebuild, int *stale, int *rc)
 {
     entry **p = slot(sc, s->id);
     *rc = STORE_OK;
@@ -113,7 +113,7 @@ srv_seatcache_get(srv_seatcache *sc, store_txn *t, const Bilheteria__V1__Session
     e->session_id = s->id;
     e->capacity = s->capacity;
     e->min_expiry = INT64_MAX;
-    struct build b = {e, now};
+    struct build b = { e, now };
     if ((*rc = store_seat_scan(t, s->id, mark, &b)) != STORE_OK) {
         free(e);
         return NULL;
@@ -142,7 +142,7 @@ note(srv_seatcache *sc, uint64_t session_id, uint32_t idx, const store_seat *sea
     if (seat != NULL)
         e->taken[idx / 8] |= (uint8_t)(1u << (idx % 8));
     else
-        e->taken[idx / 8] &= (uint8_t)~(1u << (idx % 8));
+        e->taken[idx / 8] &= (uint8_t) ~(1u << (idx % 8));
     if (seat != NULL && seat->expires_at_ms != 0 && seat->expires_at_ms < e->min_expiry)
         e->min_expiry = seat->expires_at_ms;
 }

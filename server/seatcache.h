@@ -20,8 +20,8 @@
 
 typedef struct srv_seatcache srv_seatcache;
 
-srv_seatcache *srv_seatcache_new(void);       /* NULL when out of memory */
-void srv_seatcache_free(srv_seatcache *sc);   /* accepts NULL */
+srv_seatcache *srv_seatcache_new(void);     /* NULL when out of memory */
+void srv_seatcache_free(srv_seatcache *sc); /* accepts NULL */
 
 /*
  * The taken map of a session (bit idx%8 of byte idx/8, 1 = taken), built from the
@@ -30,9 +30,8 @@ void srv_seatcache_free(srv_seatcache *sc);   /* accepts NULL */
  * with rebuild). Borrowed until the next call on sc. NULL on a store error
  * (*rc says which) or out of memory (STORE_NOMEM).
  */
-const uint8_t *srv_seatcache_get(srv_seatcache *sc, store_txn *t,
-                                 const Bilheteria__V1__Session *s, int64_t now,
-                                 int rebuild, int *stale, int *rc);
+const uint8_t *srv_seatcache_get(srv_seatcache *sc, store_txn *t, const Bilheteria__V1__Session *s,
+                                 int64_t now, int rebuild, int *stale, int *rc);
 
 /* Seat writes: the store call, then the cache. sc may be NULL. */
 int srv_seat_put(srv_seatcache *sc, store_txn *t, uint64_t session_id, uint32_t idx,

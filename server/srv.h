@@ -18,13 +18,13 @@
 /* ---- arena: one per request context, reset between requests ---- */
 typedef struct srv_arena_block srv_arena_block;
 typedef struct srv_arena {
-    srv_arena_block *head;   /* current block */
-    srv_arena_block *first;  /* kept across resets */
-    ProtobufCAllocator pc;   /* protobuf-c allocator over this arena */
+    srv_arena_block *head;  /* current block */
+    srv_arena_block *first; /* kept across resets */
+    ProtobufCAllocator pc;  /* protobuf-c allocator over this arena */
 } srv_arena;
 
 int srv_arena_init(srv_arena *a, size_t first_block);
-void *srv_arena_alloc(srv_arena *a, size_t n);  /* NULL when out of memory */
+void *srv_arena_alloc(srv_arena *a, size_t n); /* NULL when out of memory */
 char *srv_arena_strdup(srv_arena *a, const char *s);
 void srv_arena_reset(srv_arena *a);
 void srv_arena_fini(srv_arena *a);
@@ -36,11 +36,11 @@ typedef struct srv_config {
     const char *data_dir;
     size_t map_size_mb;
     int no_sync;
-    int workers;             /* nng contexts */
-    size_t max_request;      /* bytes answered with RESOURCE_EXHAUSTED above */
-    int64_t hold_ttl_ms;     /* default and maximum hold time */
+    int workers;         /* nng contexts */
+    size_t max_request;  /* bytes answered with RESOURCE_EXHAUSTED above */
+    int64_t hold_ttl_ms; /* default and maximum hold time */
     int64_t idem_retention_ms;
-    uint32_t max_seats;      /* per reservation */
+    uint32_t max_seats; /* per reservation */
     int sweep_interval_ms;
     int quiet;
 } srv_config;
@@ -50,21 +50,21 @@ typedef struct srv_method srv_method;
 struct srv_seatcache;
 typedef struct srv_call {
     const srv_method *m;
-    const ProtobufCMessage *req;   /* in the arena */
-    ProtobufCMessage *resp;        /* set by the handler on OK, in the arena */
-    const char *identity;          /* auth token; "" = anonymous */
-    const char *idem_key;          /* "" = none */
-    int64_t now_ms;                /* when the handler runs */
-    int64_t deadline_ms;           /* 0 = none */
-    int code;                      /* gRPC status */
+    const ProtobufCMessage *req; /* in the arena */
+    ProtobufCMessage *resp;      /* set by the handler on OK, in the arena */
+    const char *identity;        /* auth token; "" = anonymous */
+    const char *idem_key;        /* "" = none */
+    int64_t now_ms;              /* when the handler runs */
+    int64_t deadline_ms;         /* 0 = none */
+    int code;                    /* gRPC status */
     int replayed;
     char msg[SRV_MSG_MAX];
     srv_arena *arena;
     const srv_config *cfg;
-    struct srv_seatcache *seats;   /* the writer's seat cache; NULL for reads */
-    const uint8_t *resp_bytes;     /* packed answer, if already packed */
+    struct srv_seatcache *seats; /* the writer's seat cache; NULL for reads */
+    const uint8_t *resp_bytes;   /* packed answer, if already packed */
     size_t resp_len;
-    int map_full;                  /* a store call hit MDB_MAP_FULL */
+    int map_full; /* a store call hit MDB_MAP_FULL */
     /* The writer's queue. */
     void (*done)(void *arg);
     void *done_arg;
@@ -77,16 +77,16 @@ enum srv_kind { SRV_READ, SRV_WRITE };
 
 /* A handler file's table entry, keyed by full method name. */
 typedef struct srv_impl {
-    const char *method;          /* "bilheteria.v1.EventService/CreateEvent" */
+    const char *method; /* "bilheteria.v1.EventService/CreateEvent" */
     enum srv_kind kind;
     srv_handler fn;
-    int idem_required;           /* the call must carry an idempotency key */
+    int idem_required; /* the call must carry an idempotency key */
 } srv_impl;
 
 struct srv_method {
     char name[BH_METHOD_NAME_MAX];
     const ProtobufCMethodDescriptor *desc;
-    const srv_impl *impl;        /* NULL = UNIMPLEMENTED */
+    const srv_impl *impl; /* NULL = UNIMPLEMENTED */
 };
 
 extern const srv_impl srv_event_impls[];
@@ -111,8 +111,7 @@ int64_t srv_now_ms(void);
 /* When the process started (set by srv_registry_init). */
 int64_t srv_started_ms(void);
 /* Sets c->code and c->msg; returns code. */
-int srv_fail(srv_call *c, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int srv_fail(srv_call *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Maps a store error to a status with a message naming what failed. */
 int srv_store_fail(srv_call *c, int rc, const char *what);
 /* Checks 1 <= len <= max (or 0 <= len when !required). */
@@ -133,12 +132,12 @@ void *srv_new_msg(srv_call *c, const ProtobufCMessageDescriptor *d);
 
 /* ---- reservations: shared with the writer's sweeper ---- */
 /* Expires up to max PENDING reservations whose hold has lapsed. */
-int srv_resv_sweep(store_txn *t, struct srv_seatcache *sc, srv_arena *a, int64_t now_ms,
-                   size_t max, size_t *n);
+int srv_resv_sweep(store_txn *t, struct srv_seatcache *sc, srv_arena *a, int64_t now_ms, size_t max,
+                   size_t *n);
 
 /* ---- the writer (writer.c) ---- */
 typedef struct srv_writer srv_writer;
-typedef void (*srv_done_fn)(void *arg);  /* called after commit, from the writer */
+typedef void (*srv_done_fn)(void *arg); /* called after commit, from the writer */
 int srv_writer_start(srv_writer **out, store *st, const srv_config *cfg);
 /* Queues a write call; done(arg) runs once it is durable or failed. */
 void srv_writer_submit(srv_writer *w, srv_call *c, srv_done_fn done, void *arg);
@@ -150,8 +149,8 @@ void srv_writer_free(srv_writer *w);
 
 /* ---- the listener (listen.c) ---- */
 typedef struct srv_listener srv_listener;
-int srv_listener_start(srv_listener **out, const srv_config *cfg, store *st,
-                       srv_writer *w, char *err, size_t errlen);
+int srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_writer *w,
+                       char *err, size_t errlen);
 /* Closes the socket: no new calls; answers still to come fail quietly. */
 void srv_listener_close(srv_listener *l);
 /* Waits for nng callbacks in flight and frees the listener; call after

@@ -34,14 +34,14 @@ srv_store_fail(srv_call *c, int rc, const char *what)
         c->map_full = 1;
         /* The writer grows the map and retries; this reaches a caller only
          * if growing failed. */
-        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
-                        "%s: storage is full", what);
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "%s: storage is full",
+                        what);
     case STORE_BUSY:
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
                         "%s: too many concurrent readers, retry", what);
     case STORE_NOMEM:
-        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
-                        "%s: out of memory", what);
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "%s: out of memory",
+                        what);
     case STORE_TXN_FULL:
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
                         "%s: too much work for one transaction", what);
@@ -56,8 +56,7 @@ srv_check_str(srv_call *c, const char *field, const char *v, size_t max, int req
 {
     size_t n = strlen(v);
     if (required && n == 0)
-        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
-                        "%s is required", field);
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT, "%s is required", field);
     if (n > max)
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
                         "%s is %zu bytes long; the limit is %zu", field, n, max);
@@ -65,15 +64,14 @@ srv_check_str(srv_call *c, const char *field, const char *v, size_t max, int req
 }
 
 #define PAGE_DEFAULT 50
-#define PAGE_MAX 500
+#define PAGE_MAX     500
 
 int
 srv_page_size(srv_call *c, uint32_t asked, size_t *out)
 {
     if (asked > PAGE_MAX)
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
-                        "page_size %" PRIu32 " is above the maximum of %d", asked,
-                        PAGE_MAX);
+                        "page_size %" PRIu32 " is above the maximum of %d", asked, PAGE_MAX);
     *out = asked ? asked : PAGE_DEFAULT;
     return 0;
 }
@@ -97,8 +95,7 @@ srv_page_token(srv_call *c, char kind, uint64_t next_id, char **out)
     char buf[32];
     if (next_id == 0)
         return;
-    snprintf(buf, sizeof(buf), "%c%016" PRIx64 "%02x", kind, next_id,
-             token_check(kind, next_id));
+    snprintf(buf, sizeof(buf), "%c%016" PRIx64 "%02x", kind, next_id, token_check(kind, next_id));
     char *s = srv_arena_strdup(c->arena, buf);
     if (s != NULL)
         *out = s;

@@ -22,8 +22,8 @@
 #include "seatcache.h"
 #include "srv.h"
 
-#define SWEEP_BATCH 512
-#define IDEM_SWEEP_BATCH 1024
+#define SWEEP_BATCH         512
+#define IDEM_SWEEP_BATCH    1024
 #define IDEM_SWEEP_EVERY_MS 60000
 
 struct srv_writer {
@@ -32,7 +32,7 @@ struct srv_writer {
     pthread_cond_t cv;
     srv_call *head, *tail;
     int stop;
-    int stopped;              /* threads joined: submits are refused */
+    int stopped; /* threads joined: submits are refused */
     /* The responder's queue: committed (or failed) calls to answer. */
     pthread_t responder;
     pthread_mutex_t rmu;
@@ -41,11 +41,11 @@ struct srv_writer {
     int rstop;
     store *st;
     const srv_config *cfg;
-    srv_arena arena;          /* the sweeper's scratch space */
-    srv_seatcache *seats;     /* taken-seat maps for best-N */
+    srv_arena arena;      /* the sweeper's scratch space */
+    srv_seatcache *seats; /* taken-seat maps for best-N */
     int64_t next_sweep_ms, next_idem_sweep_ms;
     int64_t last_now;
-    uint64_t n_batches, n_calls;   /* for the stop report */
+    uint64_t n_batches, n_calls; /* for the stop report */
 };
 
 static int
@@ -250,15 +250,15 @@ again:
         srv_seatcache_clear(w->seats);
         size_t old = store_map_size(w->st);
         if (store_grow(w->st) == STORE_OK) {
-            fprintf(stderr, "bilheteria-server: map full at %zu MiB, grown to %zu MiB\n",
-                    old >> 20, store_map_size(w->st) >> 20);
+            fprintf(stderr, "bilheteria-server: map full at %zu MiB, grown to %zu MiB\n", old >> 20,
+                    store_map_size(w->st) >> 20);
             goto again;
         }
     }
 fail:
     store_abort(t);
     if (rc != STORE_OK)
-        srv_seatcache_clear(w->seats);  /* it may hold what was not committed */
+        srv_seatcache_clear(w->seats); /* it may hold what was not committed */
     srv_call *last = NULL;
     for (srv_call *c = list; c != NULL; c = c->wnext) {
         last = c;
@@ -300,7 +300,7 @@ responder_main(void *arg)
             break;
         pthread_mutex_unlock(&w->rmu);
         for (srv_call *c = list, *next; c != NULL; c = next) {
-            next = c->wnext;  /* read before done(): the context may reuse c */
+            next = c->wnext; /* read before done(): the context may reuse c */
             c->done(c->done_arg);
         }
         pthread_mutex_lock(&w->rmu);
@@ -415,7 +415,7 @@ srv_writer_stop(srv_writer *w)
     w->rstop = 1;
     pthread_cond_signal(&w->rcv);
     pthread_mutex_unlock(&w->rmu);
-    pthread_join(w->responder, NULL);  /* it answers what is left first */
+    pthread_join(w->responder, NULL); /* it answers what is left first */
     pthread_mutex_lock(&w->mu);
     /* A call that raced the stop may have been queued after the last
      * batch: answer it now, then refuse any later one. */

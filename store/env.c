@@ -1,5 +1,5 @@
 /* The LMDB environment, transactions and the generic record helpers. */
-#define _GNU_SOURCE  /* pthread_rwlockattr_setkind_np */
+#define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,10 +9,9 @@
 #include "store_int.h"
 
 static const char *const table_names[T__COUNT] = {
-    "meta", "events", "sessions", "sessions_by_event", "session_state",
-    "products", "seats", "reservations", "reservations_by_user",
-    "reservations_by_expiry", "payments", "payments_by_ref", "idempotency",
-    "idempotency_by_time",
+    "meta",     "events",          "sessions",     "sessions_by_event",    "session_state",
+    "products", "seats",           "reservations", "reservations_by_user", "reservations_by_expiry",
+    "payments", "payments_by_ref", "idempotency",  "idempotency_by_time",
 };
 
 static const char *const seq_keys[STORE_SEQ__COUNT] = {
@@ -48,13 +47,13 @@ store__rc(int rc)
     case MDB_SUCCESS: return STORE_OK;
     case MDB_NOTFOUND: return STORE_NOTFOUND;
     case MDB_KEYEXIST: return STORE_EXISTS;
-    case MDB_MAP_FULL:
-        return STORE_MAP_FULL;
-    case MDB_TXN_FULL: case MDB_PAGE_FULL:
-        return STORE_TXN_FULL;
+    case MDB_MAP_FULL: return STORE_MAP_FULL;
+    case MDB_TXN_FULL:
+    case MDB_PAGE_FULL: return STORE_TXN_FULL;
     case MDB_READERS_FULL: return STORE_BUSY;
-    case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND: case MDB_INVALID:
-        return STORE_CORRUPT;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID: return STORE_CORRUPT;
     case MDB_VERSION_MISMATCH: return STORE_SCHEMA;
     case ENOMEM: return STORE_NOMEM;
     case EINVAL: return STORE_INVALID;
@@ -223,8 +222,8 @@ check_schema(store *s, char *errbuf, size_t errlen)
     } else if (rc == STORE_OK) {
         uint32_t have = v.mv_size == 4 ? store_key_get_u32(v.mv_data) : 0;
         if (have != STORE_SCHEMA_VERSION) {
-            snprintf(errbuf, errlen, "data has schema version %u, this build reads %u",
-                     have, STORE_SCHEMA_VERSION);
+            snprintf(errbuf, errlen, "data has schema version %u, this build reads %u", have,
+                     STORE_SCHEMA_VERSION);
             rc = STORE_SCHEMA;
         }
     }
@@ -259,15 +258,16 @@ store_open(store **out, const store_config *cfg, char *errbuf, size_t errlen)
         return STORE_NOMEM;
     }
     if (mkdir(cfg->dir, 0750) != 0 && errno != EEXIST) {
-        snprintf(errbuf, errlen, "cannot create data directory \"%s\": %s",
-                 cfg->dir, strerror(errno));
+        snprintf(errbuf, errlen, "cannot create data directory \"%s\": %s", cfg->dir,
+                 strerror(errno));
         rc = STORE_IO;
         goto fail;
     }
     s->map_size = cfg->map_size ? cfg->map_size : (size_t)1 << 30;
     if ((rc = mdb_env_create(&s->env)) != MDB_SUCCESS ||
         (rc = mdb_env_set_maxdbs(s->env, T__COUNT)) != MDB_SUCCESS ||
-        (rc = mdb_env_set_maxreaders(s->env, cfg->max_readers ? cfg->max_readers : 512)) != MDB_SUCCESS ||
+        (rc = mdb_env_set_maxreaders(s->env, cfg->max_readers ? cfg->max_readers : 512)) !=
+            MDB_SUCCESS ||
         (rc = mdb_env_set_mapsize(s->env, s->map_size)) != MDB_SUCCESS) {
         snprintf(errbuf, errlen, "lmdb: %s", mdb_strerror(rc));
         rc = store__rc(rc);
@@ -279,8 +279,7 @@ store_open(store **out, const store_config *cfg, char *errbuf, size_t errlen)
     unsigned flags = MDB_NOTLS | (cfg->no_sync ? MDB_NOSYNC : 0);
     rc = mdb_env_open(s->env, cfg->dir, flags, 0640);
     if (rc != MDB_SUCCESS) {
-        snprintf(errbuf, errlen, "cannot open LMDB in \"%s\": %s", cfg->dir,
-                 mdb_strerror(rc));
+        snprintf(errbuf, errlen, "cannot open LMDB in \"%s\": %s", cfg->dir, mdb_strerror(rc));
         rc = store__rc(rc);
         goto fail;
     }
@@ -339,22 +338,22 @@ store_next_id(store_txn *t, enum store_seq seq, uint64_t *out)
 int
 store__get(store_txn *t, enum store__table tab, const void *k, size_t klen, MDB_val *v)
 {
-    MDB_val key = {klen, (void *)k};
+    MDB_val key = { klen, (void *)k };
     return store__rc(mdb_get(t->txn, t->s->dbi[tab], &key, v));
 }
 
 int
-store__put(store_txn *t, enum store__table tab, const void *k, size_t klen,
-           const void *v, size_t vlen)
+store__put(store_txn *t, enum store__table tab, const void *k, size_t klen, const void *v,
+           size_t vlen)
 {
-    MDB_val key = {klen, (void *)k}, val = {vlen, (void *)v};
+    MDB_val key = { klen, (void *)k }, val = { vlen, (void *)v };
     return store__rc(mdb_put(t->txn, t->s->dbi[tab], &key, &val, 0));
 }
 
 int
 store__del(store_txn *t, enum store__table tab, const void *k, size_t klen)
 {
-    MDB_val key = {klen, (void *)k};
+    MDB_val key = { klen, (void *)k };
     return store__rc(mdb_del(t->txn, t->s->dbi[tab], &key, NULL));
 }
 
@@ -363,7 +362,7 @@ store__put_msg(store_txn *t, enum store__table tab, const void *k, size_t klen,
                const ProtobufCMessage *m)
 {
     size_t n = protobuf_c_message_get_packed_size(m);
-    MDB_val key = {klen, (void *)k}, val = {n, NULL};
+    MDB_val key = { klen, (void *)k }, val = { n, NULL };
     int rc = mdb_put(t->txn, t->s->dbi[tab], &key, &val, MDB_RESERVE);
     if (rc != MDB_SUCCESS)
         return store__rc(rc);
@@ -373,8 +372,7 @@ store__put_msg(store_txn *t, enum store__table tab, const void *k, size_t klen,
 
 int
 store__get_msg(store_txn *t, enum store__table tab, const void *k, size_t klen,
-               const ProtobufCMessageDescriptor *d, ProtobufCAllocator *a,
-               ProtobufCMessage **out)
+               const ProtobufCMessageDescriptor *d, ProtobufCAllocator *a, ProtobufCMessage **out)
 {
     MDB_val v;
     int rc = store__get(t, tab, k, klen, &v);
@@ -396,9 +394,8 @@ store__put_id(store_txn *t, enum store__table tab, uint64_t id, const ProtobufCM
 }
 
 int
-store__get_id(store_txn *t, enum store__table tab, uint64_t id,
-              const ProtobufCMessageDescriptor *d, ProtobufCAllocator *a,
-              ProtobufCMessage **out)
+store__get_id(store_txn *t, enum store__table tab, uint64_t id, const ProtobufCMessageDescriptor *d,
+              ProtobufCAllocator *a, ProtobufCMessage **out)
 {
     uint8_t k[8];
     store_key_put_u64(k, id);
@@ -407,10 +404,9 @@ store__get_id(store_txn *t, enum store__table tab, uint64_t id,
 
 /* Shared by every pager: walks keys prefix + 8-byte id and loads records. */
 int
-store__list_index(store_txn *t, enum store__table idx, const void *prefix,
-                  size_t plen, uint64_t from_key, int inverted, size_t limit,
-                  enum store__table rec, const ProtobufCMessageDescriptor *d,
-                  ProtobufCAllocator *a, store_page *out)
+store__list_index(store_txn *t, enum store__table idx, const void *prefix, size_t plen,
+                  uint64_t from_key, int inverted, size_t limit, enum store__table rec,
+                  const ProtobufCMessageDescriptor *d, ProtobufCAllocator *a, store_page *out)
 {
     MDB_cursor *cur = NULL;
     uint8_t kbuf[512];
@@ -427,7 +423,7 @@ store__list_index(store_txn *t, enum store__table idx, const void *prefix,
     rc = store__rc(mdb_cursor_open(t->txn, t->s->dbi[idx], &cur));
     if (rc != STORE_OK)
         return rc;
-    MDB_val k = {plen + 8, kbuf}, v;
+    MDB_val k = { plen + 8, kbuf }, v;
     int op = MDB_SET_RANGE;
     while ((rc = mdb_cursor_get(cur, &k, &v, op)) == MDB_SUCCESS) {
         op = MDB_NEXT;
@@ -458,8 +454,7 @@ out:
 
 int
 store__list_id(store_txn *t, enum store__table tab, uint64_t from_id, size_t limit,
-               const ProtobufCMessageDescriptor *d, ProtobufCAllocator *a,
-               store_page *out)
+               const ProtobufCMessageDescriptor *d, ProtobufCAllocator *a, store_page *out)
 {
     return store__list_index(t, tab, "", 0, from_id, 0, limit, tab, d, a, out);
 }

@@ -8,17 +8,15 @@ store_event_put(store_txn *t, const Bilheteria__V1__Event *ev)
 }
 
 int
-store_event_get(store_txn *t, uint64_t id, ProtobufCAllocator *a,
-                Bilheteria__V1__Event **out)
+store_event_get(store_txn *t, uint64_t id, ProtobufCAllocator *a, Bilheteria__V1__Event **out)
 {
     return store__get_id(t, T_EVENTS, id, &bilheteria__v1__event__descriptor, a,
                          (ProtobufCMessage **)out);
 }
 
 int
-store_event_list(store_txn *t, uint64_t from_id, size_t limit,
-                 ProtobufCAllocator *a, store_page *out)
+store_event_list(store_txn *t, uint64_t from_id, size_t limit, ProtobufCAllocator *a,
+                 store_page *out)
 {
-    return store__list_id(t, T_EVENTS, from_id, limit,
-                          &bilheteria__v1__event__descriptor, a, out);
+    return store__list_id(t, T_EVENTS, from_id, limit, &bilheteria__v1__event__descriptor, a, out);
 }

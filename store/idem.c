@@ -5,7 +5,7 @@
 
 #include "store_int.h"
 
-#define IDEM_KEY_MAX 490  /* LMDB's default max key size is 511 */
+#define IDEM_KEY_MAX 490 /* LMDB's default max key size is 511 */
 
 static int
 idem_key(uint8_t *k, const char *identity, const char *key, size_t *klen)
@@ -21,16 +21,16 @@ idem_key(uint8_t *k, const char *identity, const char *key, size_t *klen)
 }
 
 int
-store_idem_get(store_txn *t, const char *identity, const char *key,
-               ProtobufCAllocator *a, Bilheteria__Store__IdemRecord **out)
+store_idem_get(store_txn *t, const char *identity, const char *key, ProtobufCAllocator *a,
+               Bilheteria__Store__IdemRecord **out)
 {
     uint8_t k[IDEM_KEY_MAX];
     size_t klen;
     int rc = idem_key(k, identity, key, &klen);
     if (rc != STORE_OK)
         return rc;
-    return store__get_msg(t, T_IDEM, k, klen, &bilheteria__store__idem_record__descriptor,
-                          a, (ProtobufCMessage **)out);
+    return store__get_msg(t, T_IDEM, k, klen, &bilheteria__store__idem_record__descriptor, a,
+                          (ProtobufCMessage **)out);
 }
 
 int
@@ -75,7 +75,7 @@ store_idem_sweep(store_txn *t, int64_t before_ms, size_t max, size_t *n)
     while (*n < max && (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == MDB_SUCCESS) {
         if (k.mv_size <= 8 || (int64_t)store_key_get_u64(k.mv_data) >= before_ms)
             break;
-        MDB_val rk = {k.mv_size - 8, (uint8_t *)k.mv_data + 8};
+        MDB_val rk = { k.mv_size - 8, (uint8_t *)k.mv_data + 8 };
         mrc = mdb_del(t->txn, t->s->dbi[T_IDEM], &rk, NULL);
         if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND) {
             rc = store__rc(mrc);

@@ -35,16 +35,14 @@ store_payment_put(store_txn *t, const Bilheteria__V1__Payment *p)
 }
 
 int
-store_payment_get(store_txn *t, uint64_t id, ProtobufCAllocator *a,
-                  Bilheteria__V1__Payment **out)
+store_payment_get(store_txn *t, uint64_t id, ProtobufCAllocator *a, Bilheteria__V1__Payment **out)
 {
     return store__get_id(t, T_PAYMENTS, id, &bilheteria__v1__payment__descriptor, a,
                          (ProtobufCMessage **)out);
 }
 
 int
-store_payment_by_ref(store_txn *t, const char *provider, const char *ref,
-                     uint64_t *payment_id)
+store_payment_by_ref(store_txn *t, const char *provider, const char *ref, uint64_t *payment_id)
 {
     uint8_t k[REF_KEY_MAX];
     size_t klen;

@@ -8,17 +8,16 @@ store_product_put(store_txn *t, const Bilheteria__V1__Product *p)
 }
 
 int
-store_product_get(store_txn *t, uint64_t id, ProtobufCAllocator *a,
-                  Bilheteria__V1__Product **out)
+store_product_get(store_txn *t, uint64_t id, ProtobufCAllocator *a, Bilheteria__V1__Product **out)
 {
     return store__get_id(t, T_PRODUCTS, id, &bilheteria__v1__product__descriptor, a,
                          (ProtobufCMessage **)out);
 }
 
 int
-store_product_list(store_txn *t, uint64_t from_id, size_t limit,
-                   ProtobufCAllocator *a, store_page *out)
+store_product_list(store_txn *t, uint64_t from_id, size_t limit, ProtobufCAllocator *a,
+                   store_page *out)
 {
-    return store__list_id(t, T_PRODUCTS, from_id, limit,
-                          &bilheteria__v1__product__descriptor, a, out);
+    return store__list_id(t, T_PRODUCTS, from_id, limit, &bilheteria__v1__product__descriptor, a,
+                          out);
 }

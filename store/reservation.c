@@ -35,16 +35,15 @@ store_resv_put(store_txn *t, const Bilheteria__V1__Reservation *r, int is_new)
 }
 
 int
-store_resv_get(store_txn *t, uint64_t id, ProtobufCAllocator *a,
-               Bilheteria__V1__Reservation **out)
+store_resv_get(store_txn *t, uint64_t id, ProtobufCAllocator *a, Bilheteria__V1__Reservation **out)
 {
     return store__get_id(t, T_RESV, id, &bilheteria__v1__reservation__descriptor, a,
                          (ProtobufCMessage **)out);
 }
 
 int
-store_resv_list_by_user(store_txn *t, const char *user_id, uint64_t from_id,
-                        size_t limit, ProtobufCAllocator *a, store_page *out)
+store_resv_list_by_user(store_txn *t, const char *user_id, uint64_t from_id, size_t limit,
+                        ProtobufCAllocator *a, store_page *out)
 {
     uint8_t prefix[USER_MAX + 1];
     size_t plen;
@@ -52,9 +51,8 @@ store_resv_list_by_user(store_txn *t, const char *user_id, uint64_t from_id,
     if (rc != STORE_OK)
         return rc;
     /* ~0 is the smallest inverted key: start from the newest. */
-    return store__list_index(t, T_RESV_BY_USER, prefix, plen,
-                             from_id ? from_id : UINT64_MAX, 1, limit, T_RESV,
-                             &bilheteria__v1__reservation__descriptor, a, out);
+    return store__list_index(t, T_RESV_BY_USER, prefix, plen, from_id ? from_id : UINT64_MAX, 1,
+                             limit, T_RESV, &bilheteria__v1__reservation__descriptor, a, out);
 }
 
 static void
@@ -82,8 +80,8 @@ store_resv_expiry_del(store_txn *t, int64_t expires_at_ms, uint64_t id)
 }
 
 int
-store_resv_expired(store_txn *t, int64_t now_ms, int64_t *expires, uint64_t *ids,
-                   size_t max, size_t *n)
+store_resv_expired(store_txn *t, int64_t now_ms, int64_t *expires, uint64_t *ids, size_t max,
+                   size_t *n)
 {
     MDB_cursor *cur = NULL;
     *n = 0;

@@ -34,7 +34,7 @@ static int
 seat_decode(const MDB_val *v, store_seat *out)
 {
     const uint8_t *p = v->mv_data, *end = p + v->mv_size;
-    store_seat s = {0, 0, 0};
+    store_seat s = { 0, 0, 0 };
     while (p < end) {
         uint64_t tag, val;
         if (varint(&p, end, &tag) != 0 || (tag & 7) != 0 || varint(&p, end, &val) != 0)
@@ -101,7 +101,7 @@ store_seat_scan(store_txn *t, uint64_t session_id, store_seat_fn fn, void *arg)
     int rc = store__rc(mdb_cursor_open(t->txn, t->s->dbi[T_SEATS], &cur));
     if (rc != STORE_OK)
         return rc;
-    MDB_val k = {sizeof(k0), k0}, v;
+    MDB_val k = { sizeof(k0), k0 }, v;
     int op = MDB_SET_RANGE, mrc;
     rc = STORE_OK;
     while ((mrc = mdb_cursor_get(cur, &k, &v, op)) == MDB_SUCCESS) {

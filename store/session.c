@@ -15,24 +15,23 @@ store_session_put(store_txn *t, const Bilheteria__V1__Session *s)
 }
 
 int
-store_session_get(store_txn *t, uint64_t id, ProtobufCAllocator *a,
-                  Bilheteria__V1__Session **out)
+store_session_get(store_txn *t, uint64_t id, ProtobufCAllocator *a, Bilheteria__V1__Session **out)
 {
     return store__get_id(t, T_SESSIONS, id, &bilheteria__v1__session__descriptor, a,
                          (ProtobufCMessage **)out);
 }
 
 int
-store_session_list(store_txn *t, uint64_t event_id, uint64_t from_id,
-                   size_t limit, ProtobufCAllocator *a, store_page *out)
+store_session_list(store_txn *t, uint64_t event_id, uint64_t from_id, size_t limit,
+                   ProtobufCAllocator *a, store_page *out)
 {
     if (event_id == 0)
-        return store__list_id(t, T_SESSIONS, from_id, limit,
-                              &bilheteria__v1__session__descriptor, a, out);
+        return store__list_id(t, T_SESSIONS, from_id, limit, &bilheteria__v1__session__descriptor,
+                              a, out);
     uint8_t prefix[8];
     store_key_put_u64(prefix, event_id);
-    return store__list_index(t, T_SESS_BY_EVENT, prefix, 8, from_id, 0, limit,
-                             T_SESSIONS, &bilheteria__v1__session__descriptor, a, out);
+    return store__list_index(t, T_SESS_BY_EVENT, prefix, 8, from_id, 0, limit, T_SESSIONS,
+                             &bilheteria__v1__session__descriptor, a, out);
 }
 
 int

@@ -34,16 +34,16 @@
 
 enum store_rc {
     STORE_OK = 0,
-    STORE_NOTFOUND,   /* no such record */
-    STORE_EXISTS,     /* key already present */
-    STORE_MAP_FULL,   /* the map is full: abort, store_grow, retry */
-    STORE_CORRUPT,    /* a value did not decode */
-    STORE_IO,         /* the OS refused: disk, permissions */
+    STORE_NOTFOUND, /* no such record */
+    STORE_EXISTS,   /* key already present */
+    STORE_MAP_FULL, /* the map is full: abort, store_grow, retry */
+    STORE_CORRUPT,  /* a value did not decode */
+    STORE_IO,       /* the OS refused: disk, permissions */
     STORE_NOMEM,
-    STORE_SCHEMA,     /* the data directory holds another schema version */
-    STORE_BUSY,       /* too many readers */
-    STORE_INVALID,    /* a bad argument from the caller */
-    STORE_TXN_FULL,   /* one transaction touched too many pages: not retryable */
+    STORE_SCHEMA,   /* the data directory holds another schema version */
+    STORE_BUSY,     /* too many readers */
+    STORE_INVALID,  /* a bad argument from the caller */
+    STORE_TXN_FULL, /* one transaction touched too many pages: not retryable */
 };
 
 const char *store_strerror(int rc);
@@ -52,10 +52,10 @@ typedef struct store store;
 typedef struct store_txn store_txn;
 
 typedef struct store_config {
-    const char *dir;        /* created if missing */
-    size_t map_size;        /* bytes; 0 = 1 GiB */
-    int no_sync;            /* 1 = MDB_NOSYNC: fast, loses the last commits on a crash */
-    unsigned max_readers;   /* 0 = 512 */
+    const char *dir;      /* created if missing */
+    size_t map_size;      /* bytes; 0 = 1 GiB */
+    int no_sync;          /* 1 = MDB_NOSYNC: fast, loses the last commits on a crash */
+    unsigned max_readers; /* 0 = 512 */
 } store_config;
 
 /*
@@ -64,14 +64,14 @@ typedef struct store_config {
  * caller frees with store_close. On failure *errbuf says why.
  */
 int store_open(store **out, const store_config *cfg, char *errbuf, size_t errlen);
-void store_close(store *s);          /* accepts NULL; no transaction may be open */
+void store_close(store *s); /* accepts NULL; no transaction may be open */
 size_t store_map_size(const store *s);
 /* Doubles the map. No transaction of the calling thread may be open. */
 int store_grow(store *s);
 
 /* Read transactions: short, never across a blocking wait. */
 int store_read_begin(store *s, store_txn **out);
-void store_read_end(store_txn *t);   /* accepts NULL */
+void store_read_end(store_txn *t); /* accepts NULL */
 
 /* A read transaction kept for reuse: its LMDB reader slot stays reserved
  * between uses, so starting one takes no lock on the reader table. Create
@@ -89,34 +89,39 @@ int store_write_begin(store *s, store_txn **out);
 int store_nested_begin(store_txn *parent, store_txn **out);
 /* Commits and frees t whatever the outcome. */
 int store_commit(store_txn *t);
-void store_abort(store_txn *t);      /* accepts NULL */
+void store_abort(store_txn *t); /* accepts NULL */
 
 /* ---- sequences: ids start at 1 and only grow ---- */
-enum store_seq { STORE_SEQ_EVENT, STORE_SEQ_SESSION, STORE_SEQ_PRODUCT,
-                 STORE_SEQ_RESERVATION, STORE_SEQ_PAYMENT, STORE_SEQ__COUNT };
+enum store_seq {
+    STORE_SEQ_EVENT,
+    STORE_SEQ_SESSION,
+    STORE_SEQ_PRODUCT,
+    STORE_SEQ_RESERVATION,
+    STORE_SEQ_PAYMENT,
+    STORE_SEQ__COUNT
+};
 int store_next_id(store_txn *t, enum store_seq seq, uint64_t *out);
 
 /* ---- generic paging over a table keyed by id ---- */
 typedef struct store_page {
-    void **items;        /* unpacked messages, allocated with the allocator */
+    void **items; /* unpacked messages, allocated with the allocator */
     size_t n;
-    uint64_t next_id;    /* 0 = no more */
+    uint64_t next_id; /* 0 = no more */
 } store_page;
 
 /* ---- events (event.c) ---- */
 int store_event_put(store_txn *t, const Bilheteria__V1__Event *ev);
-int store_event_get(store_txn *t, uint64_t id, ProtobufCAllocator *a,
-                    Bilheteria__V1__Event **out);
-int store_event_list(store_txn *t, uint64_t from_id, size_t limit,
-                     ProtobufCAllocator *a, store_page *out);
+int store_event_get(store_txn *t, uint64_t id, ProtobufCAllocator *a, Bilheteria__V1__Event **out);
+int store_event_list(store_txn *t, uint64_t from_id, size_t limit, ProtobufCAllocator *a,
+                     store_page *out);
 
 /* ---- sessions (session.c) ---- */
 int store_session_put(store_txn *t, const Bilheteria__V1__Session *s);
 int store_session_get(store_txn *t, uint64_t id, ProtobufCAllocator *a,
                       Bilheteria__V1__Session **out);
 /* event_id 0 = all sessions by id; otherwise that event's, by id. */
-int store_session_list(store_txn *t, uint64_t event_id, uint64_t from_id,
-                       size_t limit, ProtobufCAllocator *a, store_page *out);
+int store_session_list(store_txn *t, uint64_t event_id, uint64_t from_id, size_t limit,
+                       ProtobufCAllocator *a, store_page *out);
 int store_session_state_get(store_txn *t, uint64_t id, uint32_t *half_used);
 int store_session_state_put(store_txn *t, uint64_t id, uint32_t half_used);
 
@@ -124,13 +129,13 @@ int store_session_state_put(store_txn *t, uint64_t id, uint32_t half_used);
 int store_product_put(store_txn *t, const Bilheteria__V1__Product *p);
 int store_product_get(store_txn *t, uint64_t id, ProtobufCAllocator *a,
                       Bilheteria__V1__Product **out);
-int store_product_list(store_txn *t, uint64_t from_id, size_t limit,
-                       ProtobufCAllocator *a, store_page *out);
+int store_product_list(store_txn *t, uint64_t from_id, size_t limit, ProtobufCAllocator *a,
+                       store_page *out);
 
 /* ---- seats (seat.c): only seats that are held or sold have a record ---- */
 typedef struct store_seat {
     uint64_t reservation_id;
-    int64_t expires_at_ms;  /* 0 = sold */
+    int64_t expires_at_ms; /* 0 = sold */
     int half;
 } store_seat;
 
@@ -148,26 +153,25 @@ int store_resv_put(store_txn *t, const Bilheteria__V1__Reservation *r, int is_ne
 int store_resv_get(store_txn *t, uint64_t id, ProtobufCAllocator *a,
                    Bilheteria__V1__Reservation **out);
 /* A user's reservations, newest first, starting at id from_id (0 = newest). */
-int store_resv_list_by_user(store_txn *t, const char *user_id, uint64_t from_id,
-                            size_t limit, ProtobufCAllocator *a, store_page *out);
+int store_resv_list_by_user(store_txn *t, const char *user_id, uint64_t from_id, size_t limit,
+                            ProtobufCAllocator *a, store_page *out);
 /* Expiry index: (expires_at_ms, id) of PENDING reservations. */
 int store_resv_expiry_add(store_txn *t, int64_t expires_at_ms, uint64_t id);
 int store_resv_expiry_del(store_txn *t, int64_t expires_at_ms, uint64_t id);
 /* Up to max (expiry, id) pairs with expiry <= now_ms, earliest first. */
-int store_resv_expired(store_txn *t, int64_t now_ms, int64_t *expires, uint64_t *ids,
-                       size_t max, size_t *n);
+int store_resv_expired(store_txn *t, int64_t now_ms, int64_t *expires, uint64_t *ids, size_t max,
+                       size_t *n);
 
 /* ---- payments (payment.c) ---- */
 /* Writes the payment and its (provider, provider_ref) index when ref is set. */
 int store_payment_put(store_txn *t, const Bilheteria__V1__Payment *p);
 int store_payment_get(store_txn *t, uint64_t id, ProtobufCAllocator *a,
                       Bilheteria__V1__Payment **out);
-int store_payment_by_ref(store_txn *t, const char *provider, const char *ref,
-                         uint64_t *payment_id);
+int store_payment_by_ref(store_txn *t, const char *provider, const char *ref, uint64_t *payment_id);
 
 /* ---- idempotency records (idem.c): key = (identity, key) ---- */
-int store_idem_get(store_txn *t, const char *identity, const char *key,
-                   ProtobufCAllocator *a, Bilheteria__Store__IdemRecord **out);
+int store_idem_get(store_txn *t, const char *identity, const char *key, ProtobufCAllocator *a,
+                   Bilheteria__Store__IdemRecord **out);
 int store_idem_put(store_txn *t, const char *identity, const char *key,
                    const Bilheteria__Store__IdemRecord *rec);
 /* Deletes up to max records created before before_ms; *n = how many. */

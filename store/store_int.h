@@ -9,9 +9,21 @@
 #include "store.h"
 
 enum store__table {
-    T_META, T_EVENTS, T_SESSIONS, T_SESS_BY_EVENT, T_SESS_STATE, T_PRODUCTS,
-    T_SEATS, T_RESV, T_RESV_BY_USER, T_RESV_BY_EXPIRY, T_PAYMENTS,
-    T_PAY_BY_REF, T_IDEM, T_IDEM_BY_TIME, T__COUNT
+    T_META,
+    T_EVENTS,
+    T_SESSIONS,
+    T_SESS_BY_EVENT,
+    T_SESS_STATE,
+    T_PRODUCTS,
+    T_SEATS,
+    T_RESV,
+    T_RESV_BY_USER,
+    T_RESV_BY_EXPIRY,
+    T_PAYMENTS,
+    T_PAY_BY_REF,
+    T_IDEM,
+    T_IDEM_BY_TIME,
+    T__COUNT
 };
 
 struct store {
@@ -34,8 +46,8 @@ MDB_dbi store__dbi(store_txn *t, enum store__table tab);
 
 /* Raw access; values borrowed until the transaction ends. */
 int store__get(store_txn *t, enum store__table tab, const void *k, size_t klen, MDB_val *v);
-int store__put(store_txn *t, enum store__table tab, const void *k, size_t klen,
-               const void *v, size_t vlen);
+int store__put(store_txn *t, enum store__table tab, const void *k, size_t klen, const void *v,
+               size_t vlen);
 int store__del(store_txn *t, enum store__table tab, const void *k, size_t klen);
 
 /* Messages: packed straight into LMDB's reserved space; unpacked with a. */
@@ -50,14 +62,12 @@ int store__get_id(store_txn *t, enum store__table tab, uint64_t id,
                   ProtobufCMessage **out);
 /* Pages over a table keyed by 8-byte id, from from_id upward. */
 int store__list_id(store_txn *t, enum store__table tab, uint64_t from_id, size_t limit,
-                   const ProtobufCMessageDescriptor *d, ProtobufCAllocator *a,
-                   store_page *out);
+                   const ProtobufCMessageDescriptor *d, ProtobufCAllocator *a, store_page *out);
 /* Pages over an index whose keys are prefix + 8-byte id (big-endian, maybe
  * inverted), loading each record from table `rec`. */
-int store__list_index(store_txn *t, enum store__table idx, const void *prefix,
-                      size_t plen, uint64_t from_key, int inverted, size_t limit,
-                      enum store__table rec, const ProtobufCMessageDescriptor *d,
-                      ProtobufCAllocator *a, store_page *out);
+int store__list_index(store_txn *t, enum store__table idx, const void *prefix, size_t plen,
+                      uint64_t from_key, int inverted, size_t limit, enum store__table rec,
+                      const ProtobufCMessageDescriptor *d, ProtobufCAllocator *a, store_page *out);
 
 void *store__alloc(ProtobufCAllocator *a, size_t n);
 

@@ -20,21 +20,20 @@
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 
-#define CLI_DEFAULT_SERVER "tcp://127.0.0.1:7450"
+#define CLI_DEFAULT_SERVER     "tcp://127.0.0.1:7450"
 #define CLI_DEFAULT_TIMEOUT_MS 5000
 
 /* One invocation's state. */
 struct cli {
-    const char *server;       /* borrowed from argv or the environment */
+    const char *server; /* borrowed from argv or the environment */
     int32_t timeout_ms;
-    int json;                 /* --json */
-    const char *idem_key;     /* --idempotency-key, NULL if none */
-    bh_client *client;        /* opened on first call; closed by main */
+    int json;             /* --json */
+    const char *idem_key; /* --idempotency-key, NULL if none */
+    bh_client *client;    /* opened on first call; closed by main */
 };
 
 struct cli_cmd;
-typedef int (*cli_cmd_fn)(struct cli *cli, const struct cli_cmd *cmd, int argc,
-                          char **argv);
+typedef int (*cli_cmd_fn)(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv);
 
 /* A command: "bilheteria <group> [<verb>] ...". */
 struct cli_cmd {
@@ -53,8 +52,8 @@ typedef void (*cli_render_fn)(const ProtobufCMessage *resp);
  * command should go on; otherwise it has printed the help (stdout) or the
  * usage error (stderr) and *exit_code says how to exit.
  */
-int cli_parse_args(const struct cli_cmd *cmd, struct cli_opt *opts, size_t n,
-                   int argc, char **argv, int *exit_code);
+int cli_parse_args(const struct cli_cmd *cmd, struct cli_opt *opts, size_t n, int argc, char **argv,
+                   int *exit_code);
 
 /* Prints "error: <msg>" and a pointer to the command's help; returns 2. */
 int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
@@ -66,8 +65,8 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
  * 0. On failure prints "error: CODE: message" and returns 1. With mutating
  * set, the global --idempotency-key (or key, if not NULL) is sent.
  */
-int cli_call(struct cli *cli, const char *method, const ProtobufCMessage *req,
-             int mutating, const char *key, ProtobufCMessage **resp);
+int cli_call(struct cli *cli, const char *method, const ProtobufCMessage *req, int mutating,
+             const char *key, ProtobufCMessage **resp);
 
 /* Prints resp as one JSON object (--json) or with render. Returns an exit
  * code: 1 if stdout could not take it. */
@@ -81,18 +80,24 @@ int cli_open(struct cli *cli);
 void cli_print_status(const bh_status *st);
 
 /* cli_call then cli_show, for the common case. */
-int cli_run(struct cli *cli, const char *method, const ProtobufCMessage *req,
-            int mutating, cli_render_fn render);
+int cli_run(struct cli *cli, const char *method, const ProtobufCMessage *req, int mutating,
+            cli_render_fn render);
 
 /* Options every list command takes. */
-#define CLI_PAGE_OPTS(size_dest, token_dest)                                   \
-    {"--page-size", "N", CLI_OPT_U32, 0, (size_dest),                          \
-     "entries per page (0 or unset: 50; at most 500)"},                        \
-    {"--page-token", "T", CLI_OPT_STR, 0, (token_dest),                        \
-     "continue after the page that printed this token"}
+#define CLI_PAGE_OPTS(size_dest, token_dest)                                                       \
+    { "--page-size", "N",                                                                          \
+      CLI_OPT_U32,   0,                                                                            \
+      (size_dest),   "entries per page (0 or unset: 50; at most 500)" },                           \
+    {                                                                                              \
+        "--page-token", "T", CLI_OPT_STR, 0, (token_dest),                                         \
+            "continue after the page that printed this token"                                      \
+    }
 
 /* The ID argument of get/cancel commands. */
-#define CLI_ID_ARG(dest, help) {NULL, "ID", CLI_OPT_ID, CLI_OPT_REQUIRED, (dest), (help)}
+#define CLI_ID_ARG(dest, help)                                                                     \
+    {                                                                                              \
+        NULL, "ID", CLI_OPT_ID, CLI_OPT_REQUIRED, (dest), (help)                                   \
+    }
 
 #define CLI_NOPTS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -123,18 +128,18 @@ void cli_table_print(const struct cli_table *t, const char *indent);
 void cli_table_free(struct cli_table *t);
 
 /* ---- output.c: human renderers (formats documented there) ---- */
-void cli_render_event(const ProtobufCMessage *resp);      /* {Create,Get}EventResponse */
-void cli_render_events(const ProtobufCMessage *resp);     /* ListEventsResponse */
-void cli_render_session(const ProtobufCMessage *resp);    /* {Create,Get}SessionResponse */
-void cli_render_sessions(const ProtobufCMessage *resp);   /* ListSessionsResponse */
-void cli_render_seat_map(const ProtobufCMessage *resp);   /* GetSeatMapResponse */
-void cli_render_product(const ProtobufCMessage *resp);    /* CreateProductResponse */
-void cli_render_products(const ProtobufCMessage *resp);   /* ListProductsResponse */
-void cli_render_reservation(const ProtobufCMessage *resp); /* any {reservation} response */
+void cli_render_event(const ProtobufCMessage *resp);        /* {Create,Get}EventResponse */
+void cli_render_events(const ProtobufCMessage *resp);       /* ListEventsResponse */
+void cli_render_session(const ProtobufCMessage *resp);      /* {Create,Get}SessionResponse */
+void cli_render_sessions(const ProtobufCMessage *resp);     /* ListSessionsResponse */
+void cli_render_seat_map(const ProtobufCMessage *resp);     /* GetSeatMapResponse */
+void cli_render_product(const ProtobufCMessage *resp);      /* CreateProductResponse */
+void cli_render_products(const ProtobufCMessage *resp);     /* ListProductsResponse */
+void cli_render_reservation(const ProtobufCMessage *resp);  /* any {reservation} response */
 void cli_render_reservations(const ProtobufCMessage *resp); /* ListReservationsResponse */
-void cli_render_payment(const ProtobufCMessage *resp);    /* GetPaymentResponse */
-void cli_render_confirm(const ProtobufCMessage *resp);    /* ConfirmPaymentResponse */
-void cli_render_health(const ProtobufCMessage *resp);     /* CheckResponse */
+void cli_render_payment(const ProtobufCMessage *resp);      /* GetPaymentResponse */
+void cli_render_confirm(const ProtobufCMessage *resp);      /* ConfirmPaymentResponse */
+void cli_render_health(const ProtobufCMessage *resp);       /* CheckResponse */
 
 /* Prints msg through pbjson on one line; pretty indents it. Returns 0, or
  * 1 after printing an error (out of memory). */

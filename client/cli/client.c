@@ -4,7 +4,8 @@
 
 #include "cli.h"
 
-void cli_print_status(const bh_status *st)
+void
+cli_print_status(const bh_status *st)
 {
     if (st->message[0] != '\0')
         fprintf(stderr, "error: %s: %s\n", bh_code_name(st->code), st->message);
@@ -12,7 +13,8 @@ void cli_print_status(const bh_status *st)
         fprintf(stderr, "error: %s\n", bh_code_name(st->code));
 }
 
-int cli_open(struct cli *cli)
+int
+cli_open(struct cli *cli)
 {
     bh_options o;
     bh_status st;
@@ -30,8 +32,9 @@ int cli_open(struct cli *cli)
     return CLI_EXIT_OK;
 }
 
-int cli_call(struct cli *cli, const char *method, const ProtobufCMessage *req,
-             int mutating, const char *key, ProtobufCMessage **resp)
+int
+cli_call(struct cli *cli, const char *method, const ProtobufCMessage *req, int mutating,
+         const char *key, ProtobufCMessage **resp)
 {
     const ProtobufCMethodDescriptor *m = bh_find_method(method, NULL);
     bh_call_opts co;
@@ -58,7 +61,8 @@ int cli_call(struct cli *cli, const char *method, const ProtobufCMessage *req,
     return CLI_EXIT_OK;
 }
 
-int cli_show(const struct cli *cli, const ProtobufCMessage *resp, cli_render_fn render)
+int
+cli_show(const struct cli *cli, const ProtobufCMessage *resp, cli_render_fn render)
 {
     if (cli->json)
         return cli_print_json(resp, 0);
@@ -66,8 +70,9 @@ int cli_show(const struct cli *cli, const ProtobufCMessage *resp, cli_render_fn 
     return CLI_EXIT_OK;
 }
 
-int cli_run(struct cli *cli, const char *method, const ProtobufCMessage *req,
-            int mutating, cli_render_fn render)
+int
+cli_run(struct cli *cli, const char *method, const ProtobufCMessage *req, int mutating,
+        cli_render_fn render)
 {
     ProtobufCMessage *resp = NULL;
     int rc = cli_call(cli, method, req, mutating, NULL, &resp);

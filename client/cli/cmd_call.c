@@ -15,7 +15,8 @@
 /* Largest request read from stdin ("-"). */
 #define CLI_CALL_STDIN_MAX (4u << 20)
 
-static int cli__list(const struct cli *cli)
+static int
+cli__list(const struct cli *cli)
 {
     char name[BH_METHOD_NAME_MAX];
     cJSON *obj = NULL, *arr = NULL;
@@ -55,7 +56,8 @@ out:
 }
 
 /* Reads all of stdin into a malloc'd buffer. */
-static char *cli__read_stdin(size_t *len)
+static char *
+cli__read_stdin(size_t *len)
 {
     size_t cap = 4096, n = 0;
     char *buf = cli_xalloc(cap);
@@ -84,16 +86,17 @@ static char *cli__read_stdin(size_t *len)
     return buf;
 }
 
-int cli_cmd_call(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+int
+cli_cmd_call(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *method = NULL, *json = NULL;
     int list = 0, rc;
     struct cli_opt opts[] = {
-        {"--list", NULL, CLI_OPT_FLAG, 0, &list, "print every method's full name"},
-        {NULL, "METHOD", CLI_OPT_STR, 0, &method,
-         "full method name, e.g. bilheteria.v1.EventService/GetEvent"},
-        {NULL, "JSON", CLI_OPT_STR, 0, &json,
-         "the request as a JSON object (default {}; - reads it from stdin)"},
+        { "--list", NULL, CLI_OPT_FLAG, 0, &list, "print every method's full name" },
+        { NULL, "METHOD", CLI_OPT_STR, 0, &method,
+          "full method name, e.g. bilheteria.v1.EventService/GetEvent" },
+        { NULL, "JSON", CLI_OPT_STR, 0, &json,
+          "the request as a JSON object (default {}; - reads it from stdin)" },
     };
     const ProtobufCMethodDescriptor *m;
     ProtobufCMessage *req = NULL, *resp = NULL;
@@ -126,8 +129,8 @@ int cli_cmd_call(struct cli *cli, const struct cli_cmd *cmd, int argc, char **ar
             return CLI_EXIT_USAGE;
         }
     }
-    if (pbjson_from_json(m->input, in != NULL ? in : json, in != NULL ? in_len : strlen(json),
-                         &req, err, sizeof(err)) != 0) {
+    if (pbjson_from_json(m->input, in != NULL ? in : json, in != NULL ? in_len : strlen(json), &req,
+                         err, sizeof(err)) != 0) {
         rc = cli_usage_error(cmd, "JSON: %s", err);
         goto out;
     }
@@ -141,8 +144,7 @@ int cli_cmd_call(struct cli *cli, const struct cli_cmd *cmd, int argc, char **ar
     /* Any method may be a write: send the key if one was given. */
     co.idempotency_key = cli->idem_key;
     co.timeout_ms = cli->timeout_ms;
-    if (bh_call_raw(cli->client, method, wire, wire_len, &answer, &answer_len, &co, &st) !=
-        BH_OK) {
+    if (bh_call_raw(cli->client, method, wire, wire_len, &answer, &answer_len, &co, &st) != BH_OK) {
         cli_print_status(&st);
         rc = CLI_EXIT_FAIL;
         goto out;

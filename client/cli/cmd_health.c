@@ -4,7 +4,8 @@
 
 #include "cli.h"
 
-int cli_cmd_health(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+int
+cli_cmd_health(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
     Bilheteria__V1__CheckRequest req = BILHETERIA__V1__CHECK_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;

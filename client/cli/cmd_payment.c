@@ -1,22 +1,23 @@
 /* bilheteria pay | payment get */
 #include "cli.h"
 
-int cli_cmd_pay(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+int
+cli_cmd_pay(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
     Bilheteria__V1__ConfirmPaymentRequest req = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
     const char *key = NULL;
     struct cli_opt opts[] = {
-        {"--reservation", "ID", CLI_OPT_ID, CLI_OPT_REQUIRED, &req.reservation_id,
-         "the pending reservation"},
-        {"--amount", "CENTS", CLI_OPT_NONNEG, CLI_OPT_REQUIRED, &req.amount_cents,
-         "amount paid in cents; must equal the reservation's total"},
-        {"--idempotency-key", "KEY", CLI_OPT_STR, 0, &key,
-         "required (here or as a global option): a retry with the same key "
-         "never pays twice"},
-        {"--method", "M", CLI_OPT_STR, 0, &req.method, "pix, credit_card, ..."},
-        {"--provider", "P", CLI_OPT_STR, 0, &req.provider, "payment provider"},
-        {"--provider-ref", "R", CLI_OPT_STR, 0, &req.provider_ref,
-         "the provider's reference (with --provider; unique per provider)"},
+        { "--reservation", "ID", CLI_OPT_ID, CLI_OPT_REQUIRED, &req.reservation_id,
+          "the pending reservation" },
+        { "--amount", "CENTS", CLI_OPT_NONNEG, CLI_OPT_REQUIRED, &req.amount_cents,
+          "amount paid in cents; must equal the reservation's total" },
+        { "--idempotency-key", "KEY", CLI_OPT_STR, 0, &key,
+          "required (here or as a global option): a retry with the same key "
+          "never pays twice" },
+        { "--method", "M", CLI_OPT_STR, 0, &req.method, "pix, credit_card, ..." },
+        { "--provider", "P", CLI_OPT_STR, 0, &req.provider, "payment provider" },
+        { "--provider-ref", "R", CLI_OPT_STR, 0, &req.provider_ref,
+          "the provider's reference (with --provider; unique per provider)" },
     };
     ProtobufCMessage *resp = NULL;
     int rc;
@@ -29,8 +30,7 @@ int cli_cmd_pay(struct cli *cli, const struct cli_cmd *cmd, int argc, char **arg
         return cli_usage_error(cmd, "--idempotency-key KEY is required for pay");
     if (opts[4].seen != opts[5].seen)
         return cli_usage_error(cmd, "--provider and --provider-ref go together");
-    rc = cli_call(cli, "bilheteria.v1.PaymentService/ConfirmPayment", &req.base, 1, key,
-                  &resp);
+    rc = cli_call(cli, "bilheteria.v1.PaymentService/ConfirmPayment", &req.base, 1, key, &resp);
     if (rc != CLI_EXIT_OK)
         return rc;
     rc = cli_show(cli, resp, cli_render_confirm);
@@ -38,10 +38,11 @@ int cli_cmd_pay(struct cli *cli, const struct cli_cmd *cmd, int argc, char **arg
     return rc;
 }
 
-int cli_cmd_payment_get(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+int
+cli_cmd_payment_get(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
     Bilheteria__V1__GetPaymentRequest req = BILHETERIA__V1__GET_PAYMENT_REQUEST__INIT;
-    struct cli_opt opts[] = {CLI_ID_ARG(&req.id, "the payment's id")};
+    struct cli_opt opts[] = { CLI_ID_ARG(&req.id, "the payment's id") };
     int rc;
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)

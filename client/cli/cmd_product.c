@@ -1,14 +1,15 @@
 /* bilheteria product create|list */
 #include "cli.h"
 
-int cli_cmd_product_create(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+int
+cli_cmd_product_create(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
     Bilheteria__V1__CreateProductRequest req = BILHETERIA__V1__CREATE_PRODUCT_REQUEST__INIT;
     struct cli_opt opts[] = {
-        {"--name", "NAME", CLI_OPT_STR, CLI_OPT_REQUIRED, &req.name, "the product's name"},
-        {"--price", "CENTS", CLI_OPT_NONNEG, CLI_OPT_REQUIRED, &req.price_cents,
-         "unit price in cents"},
-        {"--stock", "N", CLI_OPT_NONNEG, 0, &req.stock, "units in stock (omit: unlimited)"},
+        { "--name", "NAME", CLI_OPT_STR, CLI_OPT_REQUIRED, &req.name, "the product's name" },
+        { "--price", "CENTS", CLI_OPT_NONNEG, CLI_OPT_REQUIRED, &req.price_cents,
+          "unit price in cents" },
+        { "--stock", "N", CLI_OPT_NONNEG, 0, &req.stock, "units in stock (omit: unlimited)" },
     };
     int rc;
 
@@ -22,10 +23,11 @@ int cli_cmd_product_create(struct cli *cli, const struct cli_cmd *cmd, int argc,
                    cli_render_product);
 }
 
-int cli_cmd_product_list(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+int
+cli_cmd_product_list(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
     Bilheteria__V1__ListProductsRequest req = BILHETERIA__V1__LIST_PRODUCTS_REQUEST__INIT;
-    struct cli_opt opts[] = {CLI_PAGE_OPTS(&req.page_size, &req.page_token)};
+    struct cli_opt opts[] = { CLI_PAGE_OPTS(&req.page_size, &req.page_token) };
     int rc;
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)

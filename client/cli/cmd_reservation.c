@@ -6,8 +6,9 @@
 #include "seatlabel.h"
 
 /* Splits "A1,b2" into canonical labels ("A1", "B2"), each malloc'd. */
-static int cli__seats(const struct cli_cmd *cmd, const char *list,
-                      Bilheteria__V1__CreateReservationRequest *req)
+static int
+cli__seats(const struct cli_cmd *cmd, const char *list,
+           Bilheteria__V1__CreateReservationRequest *req)
 {
     size_t n = 1, len = strlen(list);
     const char *p = list;
@@ -24,13 +25,14 @@ static int cli__seats(const struct cli_cmd *cmd, const char *list,
         if (w == 0)
             return cli_usage_error(cmd, "--seats: empty seat label in \"%s\"", list);
         if (w >= sizeof(one))
-            return cli_usage_error(cmd, "--seats: \"%.*s\" is not a seat label like A1 "
-                                        "or AB12", (int)w, p);
+            return cli_usage_error(cmd,
+                                   "--seats: \"%.*s\" is not a seat label like A1 "
+                                   "or AB12",
+                                   (int)w, p);
         memcpy(one, p, w);
         one[w] = '\0';
         if (cli_seat_parse(one, &row, &seat) != 0)
-            return cli_usage_error(cmd, "--seats: \"%s\" is not a seat label like A1 or AB12",
-                                   one);
+            return cli_usage_error(cmd, "--seats: \"%s\" is not a seat label like A1 or AB12", one);
         req->seats[req->n_seats] = cli_xalloc(CLI_SEAT_LABEL_MAX);
         cli_seat_format(row, seat, req->seats[req->n_seats], CLI_SEAT_LABEL_MAX);
         req->n_seats++;
@@ -40,7 +42,8 @@ static int cli__seats(const struct cli_cmd *cmd, const char *list,
 }
 
 /* One "ID:QTY". Returns 0, or -1 if it is not two positive integers. */
-static int cli__item(const char *s, uint64_t *id, int32_t *qty)
+static int
+cli__item(const char *s, uint64_t *id, int32_t *qty)
 {
     const char *colon = strchr(s, ':');
     char id_text[32];
@@ -58,8 +61,9 @@ static int cli__item(const char *s, uint64_t *id, int32_t *qty)
 }
 
 /* --product ID:QTY, as many as given. */
-static int cli__items(const struct cli_cmd *cmd, const struct cli_strs *prods,
-                      Bilheteria__V1__CreateReservationRequest *req)
+static int
+cli__items(const struct cli_cmd *cmd, const struct cli_strs *prods,
+           Bilheteria__V1__CreateReservationRequest *req)
 {
     size_t i;
 
@@ -72,8 +76,10 @@ static int cli__items(const struct cli_cmd *cmd, const struct cli_strs *prods,
         Bilheteria__V1__ItemRequest *it;
 
         if (cli__item(prods->v[i], &id, &qty) != 0)
-            return cli_usage_error(cmd, "--product: expected ID:QTY with a positive product "
-                                        "id and quantity, got \"%s\"", prods->v[i]);
+            return cli_usage_error(cmd,
+                                   "--product: expected ID:QTY with a positive product "
+                                   "id and quantity, got \"%s\"",
+                                   prods->v[i]);
         it = cli_xalloc(sizeof(*it));
         bilheteria__v1__item_request__init(it);
         it->product_id = id;
@@ -83,23 +89,23 @@ static int cli__items(const struct cli_cmd *cmd, const struct cli_strs *prods,
     return CLI_EXIT_OK;
 }
 
-int cli_cmd_reserve(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+int
+cli_cmd_reserve(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
-    Bilheteria__V1__CreateReservationRequest req =
-        BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
+    Bilheteria__V1__CreateReservationRequest req = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
     const char *seats = NULL;
-    struct cli_strs prods = {0};
+    struct cli_strs prods = { 0 };
     struct cli_opt opts[] = {
-        {"--session", "ID", CLI_OPT_ID, CLI_OPT_REQUIRED, &req.session_id, "the session"},
-        {"--user", "USER", CLI_OPT_STR, CLI_OPT_REQUIRED, &req.user_id, "who holds the seats"},
-        {"--seats", "A1,A2", CLI_OPT_STR, 0, &seats, "these seats (comma-separated)"},
-        {"--best", "N", CLI_OPT_COUNT, 0, &req.best,
-         "or: the best N adjacent seats the server finds"},
-        {"--half", "N", CLI_OPT_U32, 0, &req.half_price,
-         "how many of the seats are half price (meia-entrada), the first ones"},
-        {"--product", "ID:QTY", CLI_OPT_STRS, 0, &prods, "an add-on product and quantity"},
-        {"--ttl-s", "S", CLI_OPT_POS_I32, 0, &req.ttl_s,
-         "hold the seats S seconds (> 0; omit for the server's default)"},
+        { "--session", "ID", CLI_OPT_ID, CLI_OPT_REQUIRED, &req.session_id, "the session" },
+        { "--user", "USER", CLI_OPT_STR, CLI_OPT_REQUIRED, &req.user_id, "who holds the seats" },
+        { "--seats", "A1,A2", CLI_OPT_STR, 0, &seats, "these seats (comma-separated)" },
+        { "--best", "N", CLI_OPT_COUNT, 0, &req.best,
+          "or: the best N adjacent seats the server finds" },
+        { "--half", "N", CLI_OPT_U32, 0, &req.half_price,
+          "how many of the seats are half price (meia-entrada), the first ones" },
+        { "--product", "ID:QTY", CLI_OPT_STRS, 0, &prods, "an add-on product and quantity" },
+        { "--ttl-s", "S", CLI_OPT_POS_I32, 0, &req.ttl_s,
+          "hold the seats S seconds (> 0; omit for the server's default)" },
     };
     size_t i;
     int rc;
@@ -128,10 +134,11 @@ out:
     return rc;
 }
 
-int cli_cmd_reservation_get(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+int
+cli_cmd_reservation_get(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
     Bilheteria__V1__GetReservationRequest req = BILHETERIA__V1__GET_RESERVATION_REQUEST__INIT;
-    struct cli_opt opts[] = {CLI_ID_ARG(&req.id, "the reservation's id")};
+    struct cli_opt opts[] = { CLI_ID_ARG(&req.id, "the reservation's id") };
     int rc;
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
@@ -140,12 +147,12 @@ int cli_cmd_reservation_get(struct cli *cli, const struct cli_cmd *cmd, int argc
                    cli_render_reservation);
 }
 
-int cli_cmd_reservation_list(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+int
+cli_cmd_reservation_list(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
-    Bilheteria__V1__ListReservationsRequest req =
-        BILHETERIA__V1__LIST_RESERVATIONS_REQUEST__INIT;
+    Bilheteria__V1__ListReservationsRequest req = BILHETERIA__V1__LIST_RESERVATIONS_REQUEST__INIT;
     struct cli_opt opts[] = {
-        {"--user", "USER", CLI_OPT_STR, CLI_OPT_REQUIRED, &req.user_id, "whose reservations"},
+        { "--user", "USER", CLI_OPT_STR, CLI_OPT_REQUIRED, &req.user_id, "whose reservations" },
         CLI_PAGE_OPTS(&req.page_size, &req.page_token),
     };
     int rc;
@@ -156,12 +163,11 @@ int cli_cmd_reservation_list(struct cli *cli, const struct cli_cmd *cmd, int arg
                    cli_render_reservations);
 }
 
-int cli_cmd_reservation_cancel(struct cli *cli, const struct cli_cmd *cmd, int argc,
-                               char **argv)
+int
+cli_cmd_reservation_cancel(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
-    Bilheteria__V1__CancelReservationRequest req =
-        BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
-    struct cli_opt opts[] = {CLI_ID_ARG(&req.id, "the reservation's id")};
+    Bilheteria__V1__CancelReservationRequest req = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
+    struct cli_opt opts[] = { CLI_ID_ARG(&req.id, "the reservation's id") };
     int rc;
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)

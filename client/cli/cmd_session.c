@@ -1,24 +1,25 @@
 /* bilheteria session create|get|list|seats */
 #include "cli.h"
 
-int cli_cmd_session_create(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+int
+cli_cmd_session_create(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
     Bilheteria__V1__CreateSessionRequest req = BILHETERIA__V1__CREATE_SESSION_REQUEST__INIT;
     struct cli_opt opts[] = {
-        {"--event", "ID", CLI_OPT_ID, CLI_OPT_REQUIRED, &req.event_id, "the event"},
-        {"--starts-at", "RFC3339", CLI_OPT_TIME, CLI_OPT_REQUIRED, &req.starts_at_ms,
-         "when the session starts"},
-        {"--rows", "N", CLI_OPT_COUNT, CLI_OPT_REQUIRED, &req.rows,
-         "rows in the room, labelled A..Z, AA.. (1..676)"},
-        {"--seats-per-row", "M", CLI_OPT_COUNT, CLI_OPT_REQUIRED, &req.seats_per_row,
-         "seats in each row, numbered from 1 (1..1000)"},
-        {"--price", "CENTS", CLI_OPT_NONNEG, CLI_OPT_REQUIRED, &req.price_cents,
-         "full price (inteira) in cents"},
-        {"--half-price", "CENTS", CLI_OPT_NONNEG, 0, &req.half_price_cents,
-         "half price (meia-entrada) in cents; must be price/2 (default)"},
-        {"--half-cap", "N", CLI_OPT_COUNT, 0, &req.half_price_cap,
-         "most half-price tickets (default 40% of capacity)"},
-        {"--room", "NAME", CLI_OPT_STR, 0, &req.room, "the room"},
+        { "--event", "ID", CLI_OPT_ID, CLI_OPT_REQUIRED, &req.event_id, "the event" },
+        { "--starts-at", "RFC3339", CLI_OPT_TIME, CLI_OPT_REQUIRED, &req.starts_at_ms,
+          "when the session starts" },
+        { "--rows", "N", CLI_OPT_COUNT, CLI_OPT_REQUIRED, &req.rows,
+          "rows in the room, labelled A..Z, AA.. (1..676)" },
+        { "--seats-per-row", "M", CLI_OPT_COUNT, CLI_OPT_REQUIRED, &req.seats_per_row,
+          "seats in each row, numbered from 1 (1..1000)" },
+        { "--price", "CENTS", CLI_OPT_NONNEG, CLI_OPT_REQUIRED, &req.price_cents,
+          "full price (inteira) in cents" },
+        { "--half-price", "CENTS", CLI_OPT_NONNEG, 0, &req.half_price_cents,
+          "half price (meia-entrada) in cents; must be price/2 (default)" },
+        { "--half-cap", "N", CLI_OPT_COUNT, 0, &req.half_price_cap,
+          "most half-price tickets (default 40% of capacity)" },
+        { "--room", "NAME", CLI_OPT_STR, 0, &req.room, "the room" },
     };
     int rc;
 
@@ -28,10 +29,11 @@ int cli_cmd_session_create(struct cli *cli, const struct cli_cmd *cmd, int argc,
                    cli_render_session);
 }
 
-int cli_cmd_session_get(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+int
+cli_cmd_session_get(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
     Bilheteria__V1__GetSessionRequest req = BILHETERIA__V1__GET_SESSION_REQUEST__INIT;
-    struct cli_opt opts[] = {CLI_ID_ARG(&req.id, "the session's id")};
+    struct cli_opt opts[] = { CLI_ID_ARG(&req.id, "the session's id") };
     int rc;
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
@@ -40,11 +42,12 @@ int cli_cmd_session_get(struct cli *cli, const struct cli_cmd *cmd, int argc, ch
                    cli_render_session);
 }
 
-int cli_cmd_session_list(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+int
+cli_cmd_session_list(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
     Bilheteria__V1__ListSessionsRequest req = BILHETERIA__V1__LIST_SESSIONS_REQUEST__INIT;
     struct cli_opt opts[] = {
-        {"--event", "ID", CLI_OPT_ID, 0, &req.event_id, "only this event's sessions"},
+        { "--event", "ID", CLI_OPT_ID, 0, &req.event_id, "only this event's sessions" },
         CLI_PAGE_OPTS(&req.page_size, &req.page_token),
     };
     int rc;
@@ -55,10 +58,11 @@ int cli_cmd_session_list(struct cli *cli, const struct cli_cmd *cmd, int argc, c
                    cli_render_sessions);
 }
 
-int cli_cmd_session_seats(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+int
+cli_cmd_session_seats(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
     Bilheteria__V1__GetSeatMapRequest req = BILHETERIA__V1__GET_SEAT_MAP_REQUEST__INIT;
-    struct cli_opt opts[] = {CLI_ID_ARG(&req.session_id, "the session's id")};
+    struct cli_opt opts[] = { CLI_ID_ARG(&req.session_id, "the session's id") };
     int rc;
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)

@@ -14,54 +14,52 @@
 #include "cli.h"
 
 static const struct cli_cmd cli_cmds[] = {
-    {"event", "create",
-     "event create --name NAME [--venue V] [--description D] [--starts-at RFC3339] "
-     "[--ends-at RFC3339]",
-     "Create an event.", cli_cmd_event_create},
-    {"event", "get", "event get ID", "Show an event.", cli_cmd_event_get},
-    {"event", "list", "event list [--page-size N] [--page-token T]", "List events.",
-     cli_cmd_event_list},
-    {"session", "create",
-     "session create --event ID --starts-at RFC3339 --rows N --seats-per-row M "
-     "--price CENTS [--half-price CENTS] [--half-cap N] [--room NAME]",
-     "Create a session (showtime) of an event, with its seat layout and prices.",
-     cli_cmd_session_create},
-    {"session", "get", "session get ID", "Show a session.", cli_cmd_session_get},
-    {"session", "list", "session list [--event ID] [--page-size N] [--page-token T]",
-     "List sessions, of every event or of one.", cli_cmd_session_list},
-    {"session", "seats", "session seats ID",
-     "Show a session's seat map: '.' available, 'h' held, 'x' sold.", cli_cmd_session_seats},
-    {"product", "create", "product create --name NAME --price CENTS [--stock N]",
-     "Create an add-on product (popcorn, soda, ...).", cli_cmd_product_create},
-    {"product", "list", "product list [--page-size N] [--page-token T]", "List products.",
-     cli_cmd_product_list},
-    {"reserve", NULL,
-     "reserve --session ID --user USER (--seats A1,A2 | --best N) [--half N] "
-     "[--product ID:QTY]... [--ttl-s S]",
-     "Hold seats (chosen, or the best N adjacent) and add-ons for a user until "
-     "paid or expired.",
-     cli_cmd_reserve},
-    {"reservation", "get", "reservation get ID", "Show a reservation.",
-     cli_cmd_reservation_get},
-    {"reservation", "list", "reservation list --user USER [--page-size N] [--page-token T]",
-     "List a user's reservations, newest first.", cli_cmd_reservation_list},
-    {"reservation", "cancel", "reservation cancel ID",
-     "Cancel a reservation and free its seats.", cli_cmd_reservation_cancel},
-    {"pay", NULL,
-     "pay --reservation ID --amount CENTS --idempotency-key KEY [--method M] "
-     "[--provider P --provider-ref R]",
-     "Confirm the payment of a pending reservation, exactly once per key.", cli_cmd_pay},
-    {"payment", "get", "payment get ID", "Show a payment.", cli_cmd_payment_get},
-    {"health", NULL, "health",
-     "Check the server; exits 1 unless it is SERVING.", cli_cmd_health},
-    {"call", NULL, "call METHOD [JSON] | call --list",
-     "Call any method by full name with a JSON request; print the JSON answer.",
-     cli_cmd_call},
+    { "event", "create",
+      "event create --name NAME [--venue V] [--description D] [--starts-at RFC3339] "
+      "[--ends-at RFC3339]",
+      "Create an event.", cli_cmd_event_create },
+    { "event", "get", "event get ID", "Show an event.", cli_cmd_event_get },
+    { "event", "list", "event list [--page-size N] [--page-token T]", "List events.",
+      cli_cmd_event_list },
+    { "session", "create",
+      "session create --event ID --starts-at RFC3339 --rows N --seats-per-row M "
+      "--price CENTS [--half-price CENTS] [--half-cap N] [--room NAME]",
+      "Create a session (showtime) of an event, with its seat layout and prices.",
+      cli_cmd_session_create },
+    { "session", "get", "session get ID", "Show a session.", cli_cmd_session_get },
+    { "session", "list", "session list [--event ID] [--page-size N] [--page-token T]",
+      "List sessions, of every event or of one.", cli_cmd_session_list },
+    { "session", "seats", "session seats ID",
+      "Show a session's seat map: '.' available, 'h' held, 'x' sold.", cli_cmd_session_seats },
+    { "product", "create", "product create --name NAME --price CENTS [--stock N]",
+      "Create an add-on product (popcorn, soda, ...).", cli_cmd_product_create },
+    { "product", "list", "product list [--page-size N] [--page-token T]", "List products.",
+      cli_cmd_product_list },
+    { "reserve", NULL,
+      "reserve --session ID --user USER (--seats A1,A2 | --best N) [--half N] "
+      "[--product ID:QTY]... [--ttl-s S]",
+      "Hold seats (chosen, or the best N adjacent) and add-ons for a user until "
+      "paid or expired.",
+      cli_cmd_reserve },
+    { "reservation", "get", "reservation get ID", "Show a reservation.", cli_cmd_reservation_get },
+    { "reservation", "list", "reservation list --user USER [--page-size N] [--page-token T]",
+      "List a user's reservations, newest first.", cli_cmd_reservation_list },
+    { "reservation", "cancel", "reservation cancel ID", "Cancel a reservation and free its seats.",
+      cli_cmd_reservation_cancel },
+    { "pay", NULL,
+      "pay --reservation ID --amount CENTS --idempotency-key KEY [--method M] "
+      "[--provider P --provider-ref R]",
+      "Confirm the payment of a pending reservation, exactly once per key.", cli_cmd_pay },
+    { "payment", "get", "payment get ID", "Show a payment.", cli_cmd_payment_get },
+    { "health", NULL, "health", "Check the server; exits 1 unless it is SERVING.", cli_cmd_health },
+    { "call", NULL, "call METHOD [JSON] | call --list",
+      "Call any method by full name with a JSON request; print the JSON answer.", cli_cmd_call },
 };
 
 #define CLI_NCMDS CLI_NOPTS(cli_cmds)
 
-int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+int
+cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 {
     va_list ap;
 
@@ -70,15 +68,16 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     if (cmd != NULL)
-        fprintf(stderr, "\nusage: bilheteria %s\n(see 'bilheteria %s%s%s --help')\n",
-                cmd->synopsis, cmd->group, cmd->verb ? " " : "", cmd->verb ? cmd->verb : "");
+        fprintf(stderr, "\nusage: bilheteria %s\n(see 'bilheteria %s%s%s --help')\n", cmd->synopsis,
+                cmd->group, cmd->verb ? " " : "", cmd->verb ? cmd->verb : "");
     else
         fputs("\n(see 'bilheteria --help')\n", stderr);
     return CLI_EXIT_USAGE;
 }
 
-int cli_parse_args(const struct cli_cmd *cmd, struct cli_opt *opts, size_t n, int argc,
-                   char **argv, int *exit_code)
+int
+cli_parse_args(const struct cli_cmd *cmd, struct cli_opt *opts, size_t n, int argc, char **argv,
+               int *exit_code)
 {
     char err[512];
     int rc = cli_opts_parse(opts, n, argc, argv, 0, NULL, err, sizeof(err));
@@ -92,7 +91,8 @@ int cli_parse_args(const struct cli_cmd *cmd, struct cli_opt *opts, size_t n, in
     return rc;
 }
 
-static void cli__commands(FILE *f, const char *group)
+static void
+cli__commands(FILE *f, const char *group)
 {
     size_t i;
 
@@ -101,7 +101,8 @@ static void cli__commands(FILE *f, const char *group)
             fprintf(f, "  %s\n", cli_cmds[i].synopsis);
 }
 
-static void cli__help(struct cli_opt *g, size_t n)
+static void
+cli__help(struct cli_opt *g, size_t n)
 {
     cli_opts_usage(stdout, "[GLOBAL OPTIONS] COMMAND [ARGS]",
                    "The Bilheteria box-office client. Global options go before the "
@@ -116,7 +117,8 @@ static void cli__help(struct cli_opt *g, size_t n)
 
 /* Finds the command named by argv[0] (and argv[1]); sets *words to how
  * many arguments named it. */
-static const struct cli_cmd *cli__find(int argc, char **argv, int *words, int *group_known)
+static const struct cli_cmd *
+cli__find(int argc, char **argv, int *words, int *group_known)
 {
     size_t i;
 
@@ -137,7 +139,8 @@ static const struct cli_cmd *cli__find(int argc, char **argv, int *words, int *g
     return NULL;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     struct cli cli;
     int help = 0, version = 0, used = 0, words = 0, group_known = 0, rc;
@@ -145,16 +148,16 @@ int main(int argc, char **argv)
     const char *env = getenv("BILHETERIA_SERVER");
     const struct cli_cmd *cmd;
     struct cli_opt g[] = {
-        {"--server", "URL", CLI_OPT_STR, CLI_OPT_LAST_WINS, &cli.server,
-         "server address (default $BILHETERIA_SERVER, else " CLI_DEFAULT_SERVER ")"},
-        {"--timeout-ms", "N", CLI_OPT_POS_I32, CLI_OPT_LAST_WINS, &cli.timeout_ms,
-         "deadline of each call in milliseconds (default 5000)"},
-        {"--json", NULL, CLI_OPT_FLAG, CLI_OPT_LAST_WINS, &cli.json,
-         "print the response as one JSON object (proto field names)"},
-        {"--idempotency-key", "KEY", CLI_OPT_STR, 0, &cli.idem_key,
-         "idempotency key sent with mutating commands"},
-        {"--help", NULL, CLI_OPT_FLAG, 0, &help, "print this help"},
-        {"--version", NULL, CLI_OPT_FLAG, 0, &version, "print the version"},
+        { "--server", "URL", CLI_OPT_STR, CLI_OPT_LAST_WINS, &cli.server,
+          "server address (default $BILHETERIA_SERVER, else " CLI_DEFAULT_SERVER ")" },
+        { "--timeout-ms", "N", CLI_OPT_POS_I32, CLI_OPT_LAST_WINS, &cli.timeout_ms,
+          "deadline of each call in milliseconds (default 5000)" },
+        { "--json", NULL, CLI_OPT_FLAG, CLI_OPT_LAST_WINS, &cli.json,
+          "print the response as one JSON object (proto field names)" },
+        { "--idempotency-key", "KEY", CLI_OPT_STR, 0, &cli.idem_key,
+          "idempotency key sent with mutating commands" },
+        { "--help", NULL, CLI_OPT_FLAG, 0, &help, "print this help" },
+        { "--version", NULL, CLI_OPT_FLAG, 0, &version, "print the version" },
     };
 
     memset(&cli, 0, sizeof(cli));
@@ -185,8 +188,8 @@ int main(int argc, char **argv)
             return CLI_EXIT_OK;
         }
         if (argc > 1)
-            fprintf(stderr, "error: unknown command \"%s %s\"; %s commands:\n", argv[0],
-                    argv[1], argv[0]);
+            fprintf(stderr, "error: unknown command \"%s %s\"; %s commands:\n", argv[0], argv[1],
+                    argv[0]);
         else
             fprintf(stderr, "error: \"%s\" needs a subcommand:\n", argv[0]);
         cli__commands(stderr, argv[0]);

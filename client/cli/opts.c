@@ -8,7 +8,8 @@
 
 #include "rfc3339.h"
 
-void cli_strs_free(struct cli_strs *s)
+void
+cli_strs_free(struct cli_strs *s)
 {
     if (s == NULL)
         return;
@@ -17,7 +18,8 @@ void cli_strs_free(struct cli_strs *s)
     s->n = 0;
 }
 
-int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+int
+cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
     unsigned long long v;
     char *end = NULL;
@@ -33,13 +35,14 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
     return 0;
 }
 
-int cli_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+int
+cli_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 {
     long long v;
     char *end = NULL;
 
-    if (s == NULL || !(isdigit((unsigned char)s[0]) ||
-                       (s[0] == '-' && isdigit((unsigned char)s[1]))))
+    if (s == NULL ||
+        !(isdigit((unsigned char)s[0]) || (s[0] == '-' && isdigit((unsigned char)s[1]))))
         return -1;
     errno = 0;
     v = strtoll(s, &end, 10);
@@ -49,26 +52,23 @@ int cli_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
     return 0;
 }
 
-static const char *cli__opt_name(const struct cli_opt *o)
+static const char *
+cli__opt_name(const struct cli_opt *o)
 {
     return o->name != NULL ? o->name : o->metavar;
 }
 
 /* Converts one value into o->dest, by kind. */
-static int cli__opt_set(struct cli_opt *o, const char *val, int argc, char *err,
-                        size_t errlen)
+static int
+cli__opt_set(struct cli_opt *o, const char *val, int argc, char *err, size_t errlen)
 {
     const char *want = NULL;
     uint64_t u = 0;
     int64_t i = 0;
 
     switch (o->kind) {
-    case CLI_OPT_FLAG:
-        *(int *)o->dest = 1;
-        return 0;
-    case CLI_OPT_STR:
-        *(const char **)o->dest = val;
-        return 0;
+    case CLI_OPT_FLAG: *(int *)o->dest = 1; return 0;
+    case CLI_OPT_STR: *(const char **)o->dest = val; return 0;
     case CLI_OPT_STRS: {
         struct cli_strs *s = o->dest;
         if (s->v == NULL) {
@@ -130,8 +130,8 @@ static int cli__opt_set(struct cli_opt *o, const char *val, int argc, char *err,
     return -1;
 }
 
-static struct cli_opt *cli__find(struct cli_opt *opts, size_t n, const char *name,
-                                 size_t len)
+static struct cli_opt *
+cli__find(struct cli_opt *opts, size_t n, const char *name, size_t len)
 {
     size_t i;
 
@@ -142,13 +142,15 @@ static struct cli_opt *cli__find(struct cli_opt *opts, size_t n, const char *nam
     return NULL;
 }
 
-static int cli__is_option(const char *a)
+static int
+cli__is_option(const char *a)
 {
     return (a[0] == '-' && a[1] == '-' && a[2] != '\0') || strcmp(a, "-h") == 0;
 }
 
-int cli_opts_parse(struct cli_opt *opts, size_t n, int argc, char **argv,
-                   int stop_at_positional, int *used, char *err, size_t errlen)
+int
+cli_opts_parse(struct cli_opt *opts, size_t n, int argc, char **argv, int stop_at_positional,
+               int *used, char *err, size_t errlen)
 {
     int k, only_positional = 0;
     size_t i, next_pos = 0;
@@ -226,8 +228,9 @@ int cli_opts_parse(struct cli_opt *opts, size_t n, int argc, char **argv,
     return CLI_PARSE_OK;
 }
 
-void cli_opts_usage(FILE *f, const char *synopsis, const char *summary,
-                    const struct cli_opt *opts, size_t n)
+void
+cli_opts_usage(FILE *f, const char *synopsis, const char *summary, const struct cli_opt *opts,
+               size_t n)
 {
     size_t i, width = 0;
 

@@ -37,10 +37,10 @@ struct cli_opt {
     const char *name;    /* "--rows"; NULL for a positional argument */
     const char *metavar; /* "N", "ID", "RFC3339" */
     enum cli_opt_kind kind;
-    unsigned flags;      /* CLI_OPT_REQUIRED */
-    void *dest;          /* by kind, above */
-    const char *help;    /* one line */
-    int seen;            /* set by cli_opts_parse */
+    unsigned flags;   /* CLI_OPT_REQUIRED */
+    void *dest;       /* by kind, above */
+    const char *help; /* one line */
+    int seen;         /* set by cli_opts_parse */
 };
 
 /* Values of a repeatable option. v (not its strings) is owned: caller
@@ -64,13 +64,13 @@ enum {
  * stop at the command) and *used says how many arguments were consumed;
  * positional entries in opts are then ignored. used may be NULL otherwise.
  */
-int cli_opts_parse(struct cli_opt *opts, size_t n, int argc, char **argv,
-                   int stop_at_positional, int *used, char *err, size_t errlen);
+int cli_opts_parse(struct cli_opt *opts, size_t n, int argc, char **argv, int stop_at_positional,
+                   int *used, char *err, size_t errlen);
 
 /* Prints "usage: bilheteria <synopsis>", the summary and one line per
  * option. */
-void cli_opts_usage(FILE *f, const char *synopsis, const char *summary,
-                    const struct cli_opt *opts, size_t n);
+void cli_opts_usage(FILE *f, const char *synopsis, const char *summary, const struct cli_opt *opts,
+                    size_t n);
 
 /*
  * Number parsing with full checks (strtoull/strtoll, whole string, no

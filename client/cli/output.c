@@ -110,7 +110,8 @@ typedef Bilheteria__V1__Payment Payment;
  * CLI__RING - 1 formats: enough for one table row, which copies them.
  */
 #define CLI__RING 24
-static char *cli__buf(void)
+static char *
+cli__buf(void)
 {
     static char ring[CLI__RING][64];
     static unsigned next;
@@ -118,14 +119,16 @@ static char *cli__buf(void)
     return ring[next++ % CLI__RING];
 }
 
-static const char *cli__u64(uint64_t v)
+static const char *
+cli__u64(uint64_t v)
 {
     char *b = cli__buf();
     snprintf(b, 64, "%" PRIu64, v);
     return b;
 }
 
-static const char *cli__i64(int64_t v)
+static const char *
+cli__i64(int64_t v)
 {
     char *b = cli__buf();
     snprintf(b, 64, "%" PRId64, v);
@@ -133,12 +136,14 @@ static const char *cli__i64(int64_t v)
 }
 
 /* An id where 0 means "none". */
-static const char *cli__id(uint64_t v)
+static const char *
+cli__id(uint64_t v)
 {
     return v == 0 ? "-" : cli__u64(v);
 }
 
-static const char *cli__money(int64_t cents)
+static const char *
+cli__money(int64_t cents)
 {
     char *b = cli__buf();
     /* Magnitude as unsigned, so INT64_MIN does not overflow. */
@@ -149,7 +154,8 @@ static const char *cli__money(int64_t cents)
     return b;
 }
 
-static const char *cli__time(int64_t ms)
+static const char *
+cli__time(int64_t ms)
 {
     char *b = cli__buf();
 
@@ -161,7 +167,8 @@ static const char *cli__time(int64_t ms)
 }
 
 /* The enum value's name without the prefix all its names share. */
-static const char *cli__enum(const ProtobufCEnumDescriptor *ed, int v)
+static const char *
+cli__enum(const ProtobufCEnumDescriptor *ed, int v)
 {
     const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(ed, v);
     size_t prefix = 0, i;
@@ -187,7 +194,8 @@ static const char *cli__enum(const ProtobufCEnumDescriptor *ed, int v)
     return ev->name + prefix;
 }
 
-static void cli__next_page(const char *token)
+static void
+cli__next_page(const char *token)
 {
     if (token != NULL && *token != '\0')
         printf("next page: --page-token %s\n", token);
@@ -195,7 +203,8 @@ static void cli__next_page(const char *token)
 
 /* ---- events ---- */
 
-void cli_render_event(const ProtobufCMessage *resp)
+void
+cli_render_event(const ProtobufCMessage *resp)
 {
     /* Create and Get responses have the same shape. */
     const Event *e = ((const Bilheteria__V1__GetEventResponse *)resp)->event;
@@ -215,7 +224,8 @@ void cli_render_event(const ProtobufCMessage *resp)
     cli_table_free(t);
 }
 
-void cli_render_events(const ProtobufCMessage *resp)
+void
+cli_render_events(const ProtobufCMessage *resp)
 {
     const Bilheteria__V1__ListEventsResponse *r = (const void *)resp;
     struct cli_table *t = cli_table_new(5);
@@ -234,7 +244,8 @@ void cli_render_events(const ProtobufCMessage *resp)
 
 /* ---- sessions ---- */
 
-void cli_render_session(const ProtobufCMessage *resp)
+void
+cli_render_session(const ProtobufCMessage *resp)
 {
     const Session *s = ((const Bilheteria__V1__GetSessionResponse *)resp)->session;
     struct cli_table *t;
@@ -257,19 +268,19 @@ void cli_render_session(const ProtobufCMessage *resp)
     cli_table_free(t);
 }
 
-void cli_render_sessions(const ProtobufCMessage *resp)
+void
+cli_render_sessions(const ProtobufCMessage *resp)
 {
     const Bilheteria__V1__ListSessionsResponse *r = (const void *)resp;
     struct cli_table *t = cli_table_new(10);
     size_t i;
 
-    cli_table_add(t, "ID", "EVENT", "STARTS_AT", "ROOM", "ROWS", "SEATS_PER_ROW",
-                  "CAPACITY", "PRICE", "HALF_PRICE", "HALF_PRICE_CAP");
+    cli_table_add(t, "ID", "EVENT", "STARTS_AT", "ROOM", "ROWS", "SEATS_PER_ROW", "CAPACITY",
+                  "PRICE", "HALF_PRICE", "HALF_PRICE_CAP");
     for (i = 0; i < r->n_sessions; i++) {
         const Session *s = r->sessions[i];
-        cli_table_add(t, cli__u64(s->id), cli__u64(s->event_id),
-                      cli__time(s->starts_at_ms), s->room, cli__u64(s->rows),
-                      cli__u64(s->seats_per_row), cli__u64(s->capacity),
+        cli_table_add(t, cli__u64(s->id), cli__u64(s->event_id), cli__time(s->starts_at_ms),
+                      s->room, cli__u64(s->rows), cli__u64(s->seats_per_row), cli__u64(s->capacity),
                       cli__money(s->price_cents), cli__money(s->half_price_cents),
                       cli__u64(s->half_price_cap));
     }
@@ -278,13 +289,15 @@ void cli_render_sessions(const ProtobufCMessage *resp)
     cli__next_page(r->next_page_token);
 }
 
-static void cli__spaces(size_t n)
+static void
+cli__spaces(size_t n)
 {
     while (n-- > 0)
         putchar(' ');
 }
 
-void cli_render_seat_map(const ProtobufCMessage *resp)
+void
+cli_render_seat_map(const ProtobufCMessage *resp)
 {
     const Bilheteria__V1__GetSeatMapResponse *r = (const void *)resp;
     const Session *s = r->session;
@@ -346,12 +359,14 @@ void cli_render_seat_map(const ProtobufCMessage *resp)
 
 /* ---- products ---- */
 
-static const char *cli__stock(const Product *p)
+static const char *
+cli__stock(const Product *p)
 {
     return p->stock_tracked ? cli__i64(p->stock) : "unlimited";
 }
 
-void cli_render_product(const ProtobufCMessage *resp)
+void
+cli_render_product(const ProtobufCMessage *resp)
 {
     const Product *p = ((const Bilheteria__V1__CreateProductResponse *)resp)->product;
     struct cli_table *t;
@@ -368,7 +383,8 @@ void cli_render_product(const ProtobufCMessage *resp)
     cli_table_free(t);
 }
 
-void cli_render_products(const ProtobufCMessage *resp)
+void
+cli_render_products(const ProtobufCMessage *resp)
 {
     const Bilheteria__V1__ListProductsResponse *r = (const void *)resp;
     struct cli_table *t = cli_table_new(4);
@@ -377,8 +393,7 @@ void cli_render_products(const ProtobufCMessage *resp)
     cli_table_add(t, "ID", "NAME", "PRICE", "STOCK");
     for (i = 0; i < r->n_products; i++) {
         const Product *p = r->products[i];
-        cli_table_add(t, cli__u64(p->id), p->name, cli__money(p->price_cents),
-                      cli__stock(p));
+        cli_table_add(t, cli__u64(p->id), p->name, cli__money(p->price_cents), cli__stock(p));
     }
     cli_table_print(t, "");
     cli_table_free(t);
@@ -387,12 +402,14 @@ void cli_render_products(const ProtobufCMessage *resp)
 
 /* ---- reservations ---- */
 
-static const char *cli__status(int status)
+static const char *
+cli__status(int status)
 {
     return cli__enum(&bilheteria__v1__reservation_status__descriptor, status);
 }
 
-static void cli__reservation(const Reservation *r, const char *indent)
+static void
+cli__reservation(const Reservation *r, const char *indent)
 {
     struct cli_table *t = cli_table_new(2);
     char sub[16];
@@ -421,8 +438,7 @@ static void cli__reservation(const Reservation *r, const char *indent)
         cli_table_add(t, "SEAT", "TYPE", "PRICE");
         for (i = 0; i < r->n_seats; i++)
             cli_table_add(t, r->seats[i]->label,
-                          cli__enum(&bilheteria__v1__ticket_type__descriptor,
-                                    r->seats[i]->type),
+                          cli__enum(&bilheteria__v1__ticket_type__descriptor, r->seats[i]->type),
                           cli__money(r->seats[i]->price_cents));
         cli_table_print(t, sub);
         cli_table_free(t);
@@ -443,7 +459,8 @@ static void cli__reservation(const Reservation *r, const char *indent)
     }
 }
 
-void cli_render_reservation(const ProtobufCMessage *resp)
+void
+cli_render_reservation(const ProtobufCMessage *resp)
 {
     /* Create, Get and Cancel responses all hold just a reservation. */
     const Reservation *r = ((const Bilheteria__V1__GetReservationResponse *)resp)->reservation;
@@ -452,7 +469,8 @@ void cli_render_reservation(const ProtobufCMessage *resp)
         cli__reservation(r, "");
 }
 
-void cli_render_reservations(const ProtobufCMessage *resp)
+void
+cli_render_reservations(const ProtobufCMessage *resp)
 {
     const Bilheteria__V1__ListReservationsResponse *l = (const void *)resp;
     struct cli_table *t = cli_table_new(7);
@@ -486,7 +504,8 @@ void cli_render_reservations(const ProtobufCMessage *resp)
 
 /* ---- payments ---- */
 
-static void cli__payment(const Payment *p, const char *indent)
+static void
+cli__payment(const Payment *p, const char *indent)
 {
     struct cli_table *t = cli_table_new(2);
 
@@ -501,7 +520,8 @@ static void cli__payment(const Payment *p, const char *indent)
     cli_table_free(t);
 }
 
-void cli_render_payment(const ProtobufCMessage *resp)
+void
+cli_render_payment(const ProtobufCMessage *resp)
 {
     const Payment *p = ((const Bilheteria__V1__GetPaymentResponse *)resp)->payment;
 
@@ -509,7 +529,8 @@ void cli_render_payment(const ProtobufCMessage *resp)
         cli__payment(p, "");
 }
 
-void cli_render_confirm(const ProtobufCMessage *resp)
+void
+cli_render_confirm(const ProtobufCMessage *resp)
 {
     const Bilheteria__V1__ConfirmPaymentResponse *r = (const void *)resp;
 
@@ -527,7 +548,8 @@ void cli_render_confirm(const ProtobufCMessage *resp)
 
 /* ---- health ---- */
 
-void cli_render_health(const ProtobufCMessage *resp)
+void
+cli_render_health(const ProtobufCMessage *resp)
 {
     const Bilheteria__V1__CheckResponse *h = (const void *)resp;
     struct cli_table *t = cli_table_new(2);
@@ -543,7 +565,8 @@ void cli_render_health(const ProtobufCMessage *resp)
 
 /* ---- JSON ---- */
 
-int cli_print_json(const ProtobufCMessage *msg, int pretty)
+int
+cli_print_json(const ProtobufCMessage *msg, int pretty)
 {
     char *text = pbjson_to_string(msg, pretty);
 

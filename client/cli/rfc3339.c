@@ -5,7 +5,8 @@
 
 #include <stdio.h>
 
-static int64_t cli__days_from_civil(int64_t y, unsigned m, unsigned d)
+static int64_t
+cli__days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     int64_t era;
     unsigned yoe, doy, doe;
@@ -18,7 +19,8 @@ static int64_t cli__days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void cli__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+static void
+cli__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
     int64_t era;
     unsigned doe, yoe, doy, mp;
@@ -34,19 +36,22 @@ static void cli__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-static int cli__is_leap(int64_t y)
+static int
+cli__is_leap(int64_t y)
 {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static unsigned cli__month_days(int64_t y, unsigned m)
+static unsigned
+cli__month_days(int64_t y, unsigned m)
 {
-    static const unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static const unsigned days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     return m == 2 && cli__is_leap(y) ? 29 : days[m - 1];
 }
 
 /* Reads exactly n digits. */
-static int cli__digits(const char **p, int n, unsigned *out)
+static int
+cli__digits(const char **p, int n, unsigned *out)
 {
     unsigned v = 0;
     int i;
@@ -62,7 +67,8 @@ static int cli__digits(const char **p, int n, unsigned *out)
     return 0;
 }
 
-static int cli__expect(const char **p, char c)
+static int
+cli__expect(const char **p, char c)
 {
     if (**p != c)
         return -1;
@@ -70,7 +76,8 @@ static int cli__expect(const char **p, char c)
     return 0;
 }
 
-int cli_rfc3339_parse(const char *s, int64_t *ms)
+int
+cli_rfc3339_parse(const char *s, int64_t *ms)
 {
     const char *p = s;
     unsigned year, mon, day, hour, min, sec, frac = 0, oh = 0, om = 0;
@@ -79,16 +86,14 @@ int cli_rfc3339_parse(const char *s, int64_t *ms)
 
     if (s == NULL)
         return -1;
-    if (cli__digits(&p, 4, &year) || cli__expect(&p, '-') ||
-        cli__digits(&p, 2, &mon) || cli__expect(&p, '-') ||
-        cli__digits(&p, 2, &day))
+    if (cli__digits(&p, 4, &year) || cli__expect(&p, '-') || cli__digits(&p, 2, &mon) ||
+        cli__expect(&p, '-') || cli__digits(&p, 2, &day))
         return -1;
     if (*p != 'T' && *p != 't' && *p != ' ')
         return -1;
     p++;
-    if (cli__digits(&p, 2, &hour) || cli__expect(&p, ':') ||
-        cli__digits(&p, 2, &min) || cli__expect(&p, ':') ||
-        cli__digits(&p, 2, &sec))
+    if (cli__digits(&p, 2, &hour) || cli__expect(&p, ':') || cli__digits(&p, 2, &min) ||
+        cli__expect(&p, ':') || cli__digits(&p, 2, &sec))
         return -1;
     if (*p == '.') {
         p++;
@@ -105,8 +110,7 @@ int cli_rfc3339_parse(const char *s, int64_t *ms)
     } else if (*p == '+' || *p == '-') {
         sign = *p == '-' ? -1 : 1;
         p++;
-        if (cli__digits(&p, 2, &oh) || cli__expect(&p, ':') ||
-            cli__digits(&p, 2, &om))
+        if (cli__digits(&p, 2, &oh) || cli__expect(&p, ':') || cli__digits(&p, 2, &om))
             return -1;
         if (oh > 23 || om > 59)
             return -1;
@@ -116,8 +120,8 @@ int cli_rfc3339_parse(const char *s, int64_t *ms)
     if (*p != '\0')
         return -1;
     /* Second 60 is a leap second; Unix time has none, so it rolls over. */
-    if (mon < 1 || mon > 12 || day < 1 || day > cli__month_days(year, mon) ||
-        hour > 23 || min > 59 || sec > 60)
+    if (mon < 1 || mon > 12 || day < 1 || day > cli__month_days(year, mon) || hour > 23 ||
+        min > 59 || sec > 60)
         return -1;
     t = cli__days_from_civil(year, mon, day) * 86400 + hour * 3600 + min * 60 + sec;
     t -= sign * (int64_t)(oh * 3600 + om * 60);
@@ -125,7 +129,8 @@ int cli_rfc3339_parse(const char *s, int64_t *ms)
     return 0;
 }
 
-int cli_rfc3339_format(int64_t ms, char *buf, size_t size)
+int
+cli_rfc3339_format(int64_t ms, char *buf, size_t size)
 {
     int64_t secs = ms / 1000, days, y;
     int64_t rem_ms = ms % 1000, sod;
@@ -147,11 +152,10 @@ int cli_rfc3339_format(int64_t ms, char *buf, size_t size)
         return -1;
     if (rem_ms != 0)
         n = snprintf(buf, size, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", (int)y, m, d,
-                     (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60),
-                     (int)rem_ms);
+                     (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), (int)rem_ms);
     else
-        n = snprintf(buf, size, "%04d-%02u-%02uT%02d:%02d:%02dZ", (int)y, m, d,
-                     (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
+        n = snprintf(buf, size, "%04d-%02u-%02uT%02d:%02d:%02dZ", (int)y, m, d, (int)(sod / 3600),
+                     (int)(sod / 60 % 60), (int)(sod % 60));
     if (n < 0 || (size_t)n >= size)
         return -1;
     return n;

@@ -2,7 +2,8 @@
 
 #include <stdio.h>
 
-int cli_row_label(uint32_t row, char *buf, size_t size)
+int
+cli_row_label(uint32_t row, char *buf, size_t size)
 {
     char tmp[8];
     size_t n = 0, i;
@@ -23,7 +24,8 @@ int cli_row_label(uint32_t row, char *buf, size_t size)
     return (int)n;
 }
 
-int cli_row_number(const char *s, uint32_t *row)
+int
+cli_row_number(const char *s, uint32_t *row)
 {
     uint64_t v = 0;
     const char *p;
@@ -46,7 +48,8 @@ int cli_row_number(const char *s, uint32_t *row)
     return 0;
 }
 
-int cli_seat_parse(const char *s, uint32_t *row, uint32_t *seat)
+int
+cli_seat_parse(const char *s, uint32_t *row, uint32_t *seat)
 {
     char letters[8];
     size_t n = 0;
@@ -77,7 +80,8 @@ int cli_seat_parse(const char *s, uint32_t *row, uint32_t *seat)
     return 0;
 }
 
-int cli_seat_format(uint32_t row, uint32_t seat, char *buf, size_t size)
+int
+cli_seat_format(uint32_t row, uint32_t seat, char *buf, size_t size)
 {
     int n = cli_row_label(row, buf, size);
     int m;

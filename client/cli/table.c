@@ -12,7 +12,8 @@ struct cli_table {
     char **cells; /* nrows * ncols */
 };
 
-void *cli_xalloc(size_t n)
+void *
+cli_xalloc(size_t n)
 {
     void *p = calloc(1, n != 0 ? n : 1);
 
@@ -24,7 +25,8 @@ void *cli_xalloc(size_t n)
     return p;
 }
 
-struct cli_table *cli_table_new(size_t ncols)
+struct cli_table *
+cli_table_new(size_t ncols)
 {
     struct cli_table *t = cli_xalloc(sizeof(*t));
 
@@ -34,7 +36,8 @@ struct cli_table *cli_table_new(size_t ncols)
 
 /* A copy fit for a terminal: control characters (tabs, newlines, escape
  * sequences from the server) become spaces; empty becomes "-". */
-static char *cli__cell(const char *s)
+static char *
+cli__cell(const char *s)
 {
     size_t n, i;
     char *c;
@@ -51,7 +54,8 @@ static char *cli__cell(const char *s)
     return c;
 }
 
-void cli_table_add(struct cli_table *t, ...)
+void
+cli_table_add(struct cli_table *t, ...)
 {
     va_list ap;
     size_t i;
@@ -73,7 +77,8 @@ void cli_table_add(struct cli_table *t, ...)
 }
 
 /* Display width: UTF-8 continuation bytes take no column. */
-static size_t cli__width(const char *s)
+static size_t
+cli__width(const char *s)
 {
     size_t w = 0;
 
@@ -83,7 +88,8 @@ static size_t cli__width(const char *s)
     return w;
 }
 
-void cli_table_print(const struct cli_table *t, const char *indent)
+void
+cli_table_print(const struct cli_table *t, const char *indent)
 {
     size_t r, c, *width = cli_xalloc((t->ncols + 1) * sizeof(*width));
 
@@ -109,7 +115,8 @@ void cli_table_print(const struct cli_table *t, const char *indent)
     free(width);
 }
 
-void cli_table_free(struct cli_table *t)
+void
+cli_table_free(struct cli_table *t)
 {
     size_t i;
 

@@ -66,20 +66,17 @@ fake_loop(void *arg)
     fake *f = arg;
 
     for (;;) {
-        Bilheteria__V1__ResponseEnvelope rep =
-            BILHETERIA__V1__RESPONSE_ENVELOPE__INIT;
-        Bilheteria__V1__CheckResponse health =
-            BILHETERIA__V1__CHECK_RESPONSE__INIT;
+        Bilheteria__V1__ResponseEnvelope rep = BILHETERIA__V1__RESPONSE_ENVELOPE__INIT;
+        Bilheteria__V1__CheckResponse health = BILHETERIA__V1__CHECK_RESPONSE__INIT;
         Bilheteria__V1__RequestEnvelope *req;
-        static uint8_t junk[] = {0xff, 0xff, 0xff, 0xff};
+        static uint8_t junk[] = { 0xff, 0xff, 0xff, 0xff };
         uint8_t hbuf[64];
         nng_msg *m, *out;
         int mode;
 
         if (nng_recvmsg(f->sock, &m, 0) != 0)
             return;
-        req = bilheteria__v1__request_envelope__unpack(NULL, nng_msg_len(m),
-                                                       nng_msg_body(m));
+        req = bilheteria__v1__request_envelope__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
         if (req == NULL) {
             nng_msg_free(m);
             continue;
@@ -110,15 +107,12 @@ fake_loop(void *arg)
             rep.status = BILHETERIA__V1__STATUS_CODE__NOT_FOUND;
             rep.message = "event 42 does not exist";
             break;
-        case FAKE_BAD_ID:
-            rep.request_id = req->request_id + 1;
-            break;
+        case FAKE_BAD_ID: rep.request_id = req->request_id + 1; break;
         case FAKE_BAD_PAYLOAD:
             rep.payload.data = junk;
             rep.payload.len = sizeof(junk);
             break;
-        default:
-            break;
+        default: break;
         }
 
         if (mode == FAKE_SILENT) {
@@ -155,8 +149,7 @@ fake_start(void **state)
     (void)state;
     memset(f, 0, sizeof(*f));
     pthread_mutex_init(&f->mtx, NULL);
-    if (nng_rep0_open(&f->sock) != 0 ||
-        nng_listen(f->sock, "tcp://127.0.0.1:0", &l, 0) != 0 ||
+    if (nng_rep0_open(&f->sock) != 0 || nng_listen(f->sock, "tcp://127.0.0.1:0", &l, 0) != 0 ||
         nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) != 0)
         return -1;
     snprintf(f->url, sizeof(f->url), "tcp://127.0.0.1:%d", port);
@@ -176,7 +169,7 @@ fake_stop(void **state)
 static bh_client *
 open_client(const char *url, int32_t timeout_ms, const char *token)
 {
-    bh_options o = {.url = url, .timeout_ms = timeout_ms, .auth_token = token};
+    bh_options o = { .url = url, .timeout_ms = timeout_ms, .auth_token = token };
     bh_client *c = NULL;
     bh_status st;
 
@@ -195,27 +188,27 @@ test_code_names(void **state)
         int code;
         const char *name;
     } cases[] = {
-        {BH_OK, "OK"},
-        {BH_CANCELLED, "CANCELLED"},
-        {BH_UNKNOWN, "UNKNOWN"},
-        {BH_INVALID_ARGUMENT, "INVALID_ARGUMENT"},
-        {BH_DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED"},
-        {BH_NOT_FOUND, "NOT_FOUND"},
-        {BH_ALREADY_EXISTS, "ALREADY_EXISTS"},
-        {BH_PERMISSION_DENIED, "PERMISSION_DENIED"},
-        {BH_RESOURCE_EXHAUSTED, "RESOURCE_EXHAUSTED"},
-        {BH_FAILED_PRECONDITION, "FAILED_PRECONDITION"},
-        {BH_ABORTED, "ABORTED"},
-        {BH_OUT_OF_RANGE, "OUT_OF_RANGE"},
-        {BH_UNIMPLEMENTED, "UNIMPLEMENTED"},
-        {BH_INTERNAL, "INTERNAL"},
-        {BH_UNAVAILABLE, "UNAVAILABLE"},
-        {BH_DATA_LOSS, "DATA_LOSS"},
-        {BH_UNAUTHENTICATED, "UNAUTHENTICATED"},
-        {-1, "UNKNOWN"},
-        {17, "UNKNOWN"},
-        {INT_MAX, "UNKNOWN"},
-        {INT_MIN, "UNKNOWN"},
+        { BH_OK, "OK" },
+        { BH_CANCELLED, "CANCELLED" },
+        { BH_UNKNOWN, "UNKNOWN" },
+        { BH_INVALID_ARGUMENT, "INVALID_ARGUMENT" },
+        { BH_DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED" },
+        { BH_NOT_FOUND, "NOT_FOUND" },
+        { BH_ALREADY_EXISTS, "ALREADY_EXISTS" },
+        { BH_PERMISSION_DENIED, "PERMISSION_DENIED" },
+        { BH_RESOURCE_EXHAUSTED, "RESOURCE_EXHAUSTED" },
+        { BH_FAILED_PRECONDITION, "FAILED_PRECONDITION" },
+        { BH_ABORTED, "ABORTED" },
+        { BH_OUT_OF_RANGE, "OUT_OF_RANGE" },
+        { BH_UNIMPLEMENTED, "UNIMPLEMENTED" },
+        { BH_INTERNAL, "INTERNAL" },
+        { BH_UNAVAILABLE, "UNAVAILABLE" },
+        { BH_DATA_LOSS, "DATA_LOSS" },
+        { BH_UNAUTHENTICATED, "UNAUTHENTICATED" },
+        { -1, "UNKNOWN" },
+        { 17, "UNKNOWN" },
+        { INT_MAX, "UNKNOWN" },
+        { INT_MIN, "UNKNOWN" },
     };
 
     (void)state;
@@ -224,8 +217,8 @@ test_code_names(void **state)
 
     /* Same numbers and names as the wire's StatusCode enum. */
     for (int code = 0; code <= BH_UNAUTHENTICATED; code++) {
-        const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
-            &bilheteria__v1__status_code__descriptor, code);
+        const ProtobufCEnumValue *v =
+            protobuf_c_enum_descriptor_get_value(&bilheteria__v1__status_code__descriptor, code);
 
         assert_non_null(v);
         assert_string_equal(bh_code_name(code), v->name);
@@ -241,7 +234,7 @@ test_bad_url(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
-        bh_options o = {.url = urls[i], .timeout_ms = 300};
+        bh_options o = { .url = urls[i], .timeout_ms = 300 };
         bh_client *c = (bh_client *)&o; /* must stay untouched */
         bh_status st;
         char want[128];
@@ -252,20 +245,19 @@ test_bad_url(void **state)
         assert_ptr_equal(c, (bh_client *)&o);
         snprintf(want, sizeof(want), "\"%s\"", urls[i]);
         if (strstr(st.message, want) == NULL)
-            fail_msg("URL %s: message does not name it: %s", urls[i],
-                     st.message);
+            fail_msg("URL %s: message does not name it: %s", urls[i], st.message);
     }
 }
 
 static void
 test_bad_options(void **state)
 {
-    bh_options o = {.url = UNREACHABLE_URL, .timeout_ms = -5};
+    bh_options o = { .url = UNREACHABLE_URL, .timeout_ms = -5 };
     bh_client *c = NULL;
     bh_status st;
     uint8_t *resp = NULL;
     size_t len = 0;
-    bh_call_opts co = {.timeout_ms = -1};
+    bh_call_opts co = { .timeout_ms = -1 };
 
     (void)state;
     assert_int_equal(bh_client_open(&c, &o, &st), BH_INVALID_ARGUMENT);
@@ -273,20 +265,16 @@ test_bad_options(void **state)
     assert_int_equal(bh_client_open(NULL, &o, &st), BH_INVALID_ARGUMENT);
 
     c = open_client(UNREACHABLE_URL, 300, NULL);
-    assert_int_equal(bh_call_raw(c, "bilheteria.v1.HealthService/Check", NULL,
-                                 0, &resp, &len, &co, &st),
-                     BH_INVALID_ARGUMENT);
-    assert_int_equal(bh_call_raw(c, "", NULL, 0, &resp, &len, NULL, &st),
-                     BH_INVALID_ARGUMENT);
-    assert_int_equal(bh_call_raw(c, NULL, NULL, 0, &resp, &len, NULL, &st),
-                     BH_INVALID_ARGUMENT);
+    assert_int_equal(
+        bh_call_raw(c, "bilheteria.v1.HealthService/Check", NULL, 0, &resp, &len, &co, &st),
+        BH_INVALID_ARGUMENT);
+    assert_int_equal(bh_call_raw(c, "", NULL, 0, &resp, &len, NULL, &st), BH_INVALID_ARGUMENT);
+    assert_int_equal(bh_call_raw(c, NULL, NULL, 0, &resp, &len, NULL, &st), BH_INVALID_ARGUMENT);
     assert_int_equal(bh_call_raw(NULL, "x/y", NULL, 0, &resp, &len, NULL, &st),
                      BH_INVALID_ARGUMENT);
-    assert_int_equal(bh_call_raw(c, "x/y", NULL, 0, NULL, &len, NULL, &st),
-                     BH_INVALID_ARGUMENT);
+    assert_int_equal(bh_call_raw(c, "x/y", NULL, 0, NULL, &len, NULL, &st), BH_INVALID_ARGUMENT);
     /* st may be NULL. */
-    assert_int_equal(bh_call_raw(c, "", NULL, 0, &resp, &len, NULL, NULL),
-                     BH_INVALID_ARGUMENT);
+    assert_int_equal(bh_call_raw(c, "", NULL, 0, &resp, &len, NULL, NULL), BH_INVALID_ARGUMENT);
     assert_null(resp);
     bh_client_close(c);
     bh_client_close(NULL);
@@ -305,16 +293,14 @@ test_unreachable(void **state)
 
     (void)state;
     c = open_client(UNREACHABLE_URL, 300, NULL);
-    assert_int_equal(bh_health_check(c, &req, &resp, NULL, &st),
-                     BH_UNAVAILABLE);
+    assert_int_equal(bh_health_check(c, &req, &resp, NULL, &st), BH_UNAVAILABLE);
     assert_int_equal(st.code, BH_UNAVAILABLE);
     assert_ptr_equal(resp, (Bilheteria__V1__CheckResponse *)&req);
-    assert_non_null(
-        strstr(st.message, "cannot reach server at " UNREACHABLE_URL));
+    assert_non_null(strstr(st.message, "cannot reach server at " UNREACHABLE_URL));
 
-    assert_int_equal(bh_call_raw(c, "bilheteria.v1.HealthService/Check", NULL,
-                                 0, &raw, &len, NULL, &st),
-                     BH_UNAVAILABLE);
+    assert_int_equal(
+        bh_call_raw(c, "bilheteria.v1.HealthService/Check", NULL, 0, &raw, &len, NULL, &st),
+        BH_UNAVAILABLE);
     assert_null(raw);
     bh_client_close(c);
 }
@@ -329,10 +315,8 @@ test_type_mismatch(void **state)
 
     (void)state;
     c = open_client(UNREACHABLE_URL, 300, NULL);
-    assert_int_equal(bh_call(c, "bilheteria.v1.EventService/CreateEvent",
-                             &req.base,
-                             &bilheteria__v1__create_event_response__descriptor,
-                             &resp, NULL, &st),
+    assert_int_equal(bh_call(c, "bilheteria.v1.EventService/CreateEvent", &req.base,
+                             &bilheteria__v1__create_event_response__descriptor, &resp, NULL, &st),
                      BH_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "bilheteria.v1.CreateEventRequest"));
     assert_null(resp);
@@ -349,11 +333,8 @@ test_idempotency_key(void **state)
         const char *key;
         int want;
     } cases[] = {
-        {"", BH_INVALID_ARGUMENT},
-        {k256, BH_INVALID_ARGUMENT},
-        {k255, BH_OK},
-        {"k", BH_OK},
-        {"pay-7f3a", BH_OK},
+        { "", BH_INVALID_ARGUMENT }, { k256, BH_INVALID_ARGUMENT }, { k255, BH_OK }, { "k", BH_OK },
+        { "pay-7f3a", BH_OK },
     };
     bh_client *c;
 
@@ -363,19 +344,18 @@ test_idempotency_key(void **state)
     atomic_store(&g_fake.mode, FAKE_ECHO);
     c = open_client(g_fake.url, 2000, NULL);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        bh_call_opts co = {.idempotency_key = cases[i].key};
+        bh_call_opts co = { .idempotency_key = cases[i].key };
         uint8_t *resp = NULL;
         size_t len = 0;
         bh_status st;
         int before = atomic_load(&g_fake.nreq);
         int rc;
 
-        rc = bh_call_raw(c, "bilheteria.v1.PaymentService/ConfirmPayment",
-                         (const uint8_t *)"p", 1, &resp, &len, &co, &st);
+        rc = bh_call_raw(c, "bilheteria.v1.PaymentService/ConfirmPayment", (const uint8_t *)"p", 1,
+                         &resp, &len, &co, &st);
         if (rc != cases[i].want)
-            fail_msg("key of %zu bytes: got %s (%s), want %s",
-                     strlen(cases[i].key), bh_code_name(rc), st.message,
-                     bh_code_name(cases[i].want));
+            fail_msg("key of %zu bytes: got %s (%s), want %s", strlen(cases[i].key),
+                     bh_code_name(rc), st.message, bh_code_name(cases[i].want));
         if (rc != BH_OK) {
             /* Refused locally: nothing went out. */
             assert_int_equal(atomic_load(&g_fake.nreq), before);
@@ -395,7 +375,7 @@ static void
 test_envelope(void **state)
 {
     static const char payload[] = "hello, box office";
-    bh_call_opts co = {.idempotency_key = "key-1", .timeout_ms = 1500};
+    bh_call_opts co = { .idempotency_key = "key-1", .timeout_ms = 1500 };
     uint8_t *resp = NULL;
     size_t len = 0;
     bh_client *c;
@@ -405,8 +385,7 @@ test_envelope(void **state)
     atomic_store(&g_fake.mode, FAKE_ECHO);
     c = open_client(g_fake.url, 2000, "user-9");
     assert_int_equal(bh_call_raw(c, "bilheteria.v1.EventService/CreateEvent",
-                                 (const uint8_t *)payload, sizeof(payload),
-                                 &resp, &len, &co, &st),
+                                 (const uint8_t *)payload, sizeof(payload), &resp, &len, &co, &st),
                      BH_OK);
     assert_int_equal(st.code, BH_OK);
     assert_string_equal(st.message, "");
@@ -423,9 +402,9 @@ test_envelope(void **state)
     pthread_mutex_unlock(&g_fake.mtx);
 
     /* Defaults: the client's timeout, no key, empty payload. */
-    assert_int_equal(bh_call_raw(c, "bilheteria.v1.EventService/GetEvent",
-                                 NULL, 0, &resp, &len, NULL, &st),
-                     BH_OK);
+    assert_int_equal(
+        bh_call_raw(c, "bilheteria.v1.EventService/GetEvent", NULL, 0, &resp, &len, NULL, &st),
+        BH_OK);
     assert_int_equal(len, 0);
     assert_int_equal(st.replayed, 0);
     free(resp);
@@ -449,8 +428,7 @@ test_typed_call(void **state)
     c = open_client(g_fake.url, 2000, NULL);
     assert_int_equal(bh_health_check(c, &req, &resp, NULL, &st), BH_OK);
     assert_non_null(resp);
-    assert_int_equal(resp->status,
-                     BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_SERVING);
+    assert_int_equal(resp->status, BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_SERVING);
     assert_string_equal(resp->version, "fake-1");
     assert_int_equal(resp->uptime_ms, 1234);
     bilheteria__v1__check_response__free_unpacked(resp, NULL);
@@ -471,8 +449,7 @@ test_server_error(void **state)
     (void)state;
     atomic_store(&g_fake.mode, FAKE_ERROR);
     c = open_client(g_fake.url, 2000, NULL);
-    assert_int_equal(bh_event_get_event(c, &req, &resp, NULL, &st),
-                     BH_NOT_FOUND);
+    assert_int_equal(bh_event_get_event(c, &req, &resp, NULL, &st), BH_NOT_FOUND);
     assert_int_equal(st.code, BH_NOT_FOUND);
     assert_string_equal(st.message, "event 42 does not exist");
     assert_null(resp);
@@ -487,10 +464,10 @@ test_malformed(void **state)
         int typed;
         const char *want;
     } cases[] = {
-        {FAKE_GARBAGE, 0, "malformed response from server"},
-        {FAKE_BAD_ID, 0, "malformed response from server: request_id"},
-        {FAKE_GARBAGE, 1, "malformed response from server"},
-        {FAKE_BAD_PAYLOAD, 1, "malformed bilheteria.v1.CheckResponse payload"},
+        { FAKE_GARBAGE, 0, "malformed response from server" },
+        { FAKE_BAD_ID, 0, "malformed response from server: request_id" },
+        { FAKE_GARBAGE, 1, "malformed response from server" },
+        { FAKE_BAD_PAYLOAD, 1, "malformed bilheteria.v1.CheckResponse payload" },
     };
     bh_client *c;
 
@@ -508,13 +485,12 @@ test_malformed(void **state)
         if (cases[i].typed)
             rc = bh_health_check(c, &req, &resp, NULL, &st);
         else
-            rc = bh_call_raw(c, "bilheteria.v1.HealthService/Check", NULL, 0,
-                             &raw, &len, NULL, &st);
+            rc =
+                bh_call_raw(c, "bilheteria.v1.HealthService/Check", NULL, 0, &raw, &len, NULL, &st);
         assert_int_equal(rc, BH_INTERNAL);
         assert_int_equal(st.code, BH_INTERNAL);
         if (strstr(st.message, cases[i].want) == NULL)
-            fail_msg("case %zu: message \"%s\" lacks \"%s\"", i, st.message,
-                     cases[i].want);
+            fail_msg("case %zu: message \"%s\" lacks \"%s\"", i, st.message, cases[i].want);
         assert_null(resp);
         assert_null(raw);
     }
@@ -524,7 +500,7 @@ test_malformed(void **state)
 static void
 test_deadline(void **state)
 {
-    bh_call_opts co = {.timeout_ms = 200};
+    bh_call_opts co = { .timeout_ms = 200 };
     uint8_t *raw = NULL;
     size_t len = 0;
     bh_client *c;
@@ -533,9 +509,9 @@ test_deadline(void **state)
     (void)state;
     atomic_store(&g_fake.mode, FAKE_SILENT);
     c = open_client(g_fake.url, 5000, NULL);
-    assert_int_equal(bh_call_raw(c, "bilheteria.v1.HealthService/Check", NULL,
-                                 0, &raw, &len, &co, &st),
-                     BH_DEADLINE_EXCEEDED);
+    assert_int_equal(
+        bh_call_raw(c, "bilheteria.v1.HealthService/Check", NULL, 0, &raw, &len, &co, &st),
+        BH_DEADLINE_EXCEEDED);
     assert_null(raw);
     bh_client_close(c);
 }
@@ -559,16 +535,14 @@ test_dropped_connection_no_resend(void **state)
     atomic_store(&g_fake.mode, FAKE_DROP);
     atomic_store(&g_fake.nreq, 0);
     assert_int_equal(bh_call_raw(c, "bilheteria.v1.PaymentService/ConfirmPayment",
-                                 (const uint8_t *)"pay", 3, &raw, &len, NULL,
-                                 &st),
+                                 (const uint8_t *)"pay", 3, &raw, &len, NULL, &st),
                      BH_UNAVAILABLE);
     assert_non_null(strstr(st.message, "may or may not have taken effect"));
     assert_null(raw);
 
     atomic_store(&g_fake.mode, FAKE_ECHO);
-    assert_int_equal(bh_call_raw(c, "bilheteria.v1.EventService/GetEvent",
-                                 (const uint8_t *)"get", 3, &raw, &len, NULL,
-                                 &st),
+    assert_int_equal(bh_call_raw(c, "bilheteria.v1.EventService/GetEvent", (const uint8_t *)"get",
+                                 3, &raw, &len, NULL, &st),
                      BH_OK);
     assert_int_equal(len, 3);
     assert_memory_equal(raw, "get", 3);
@@ -581,7 +555,7 @@ test_dropped_connection_no_resend(void **state)
 }
 
 #define CONC_THREADS 8
-#define CONC_CALLS 40
+#define CONC_CALLS   40
 
 typedef struct conc_arg {
     bh_client *c;
@@ -601,9 +575,8 @@ conc_worker(void *p)
         bh_status st;
         int n = snprintf(payload, sizeof(payload), "t%d-c%d", a->id, i);
 
-        if (bh_call_raw(a->c, "bilheteria.v1.EventService/GetEvent",
-                        (const uint8_t *)payload, (size_t)n, &raw, &len, NULL,
-                        &st) != BH_OK ||
+        if (bh_call_raw(a->c, "bilheteria.v1.EventService/GetEvent", (const uint8_t *)payload,
+                        (size_t)n, &raw, &len, NULL, &st) != BH_OK ||
             len != (size_t)n || memcmp(raw, payload, len) != 0)
             a->failures++;
         free(raw);
@@ -623,7 +596,7 @@ test_concurrent_calls(void **state)
     atomic_store(&g_fake.mode, FAKE_ECHO);
     c = open_client(g_fake.url, 10000, NULL);
     for (int i = 0; i < CONC_THREADS; i++) {
-        args[i] = (conc_arg){.c = c, .id = i};
+        args[i] = (conc_arg){ .c = c, .id = i };
         assert_int_equal(pthread_create(&t[i], NULL, conc_worker, &args[i]), 0);
     }
     for (int i = 0; i < CONC_THREADS; i++) {
@@ -646,8 +619,7 @@ close_worker(void *p)
     size_t len = 0;
     bh_status st;
 
-    a->rc = bh_call_raw(a->c, "bilheteria.v1.HealthService/Check", NULL, 0,
-                        &raw, &len, NULL, &st);
+    a->rc = bh_call_raw(a->c, "bilheteria.v1.HealthService/Check", NULL, 0, &raw, &len, NULL, &st);
     free(raw);
     return NULL;
 }
@@ -677,10 +649,8 @@ int
 main(void)
 {
     const struct CMUnitTest local[] = {
-        cmocka_unit_test(test_code_names),
-        cmocka_unit_test(test_bad_url),
-        cmocka_unit_test(test_bad_options),
-        cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_code_names),    cmocka_unit_test(test_bad_url),
+        cmocka_unit_test(test_bad_options),   cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_type_mismatch),
     };
     const struct CMUnitTest wire[] = {
@@ -697,8 +667,7 @@ main(void)
     int failed = 0;
 
     failed += cmocka_run_group_tests_name("client_local", local, NULL, NULL);
-    failed += cmocka_run_group_tests_name("client_wire", wire, fake_start,
-                                          fake_stop);
+    failed += cmocka_run_group_tests_name("client_wire", wire, fake_start, fake_stop);
     /* Stops nng's worker threads, so valgrind sees no leftovers of them. */
     nng_fini();
     return failed == 0 ? 0 : 1;

@@ -19,7 +19,7 @@
 static void
 sleep_ms(int ms)
 {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
     nanosleep(&ts, NULL);
 }
 
@@ -31,7 +31,7 @@ wait_healthy(bht_server *s)
     for (int i = 0; i < 200 && rc != 0; i++) {
         Bilheteria__V1__CheckRequest req = BILHETERIA__V1__CHECK_REQUEST__INIT;
         Bilheteria__V1__CheckResponse *resp = NULL;
-        bh_call_opts o = {.timeout_ms = 200};
+        bh_call_opts o = { .timeout_ms = 200 };
         if (bh_health_check(c, &req, &resp, &o, NULL) == BH_OK) {
             bilheteria__v1__check_response__free_unpacked(resp, NULL);
             rc = 0;
@@ -138,7 +138,7 @@ bh_client *
 bht_client(const bht_server *s)
 {
     bh_client *c = NULL;
-    bh_options o = {.url = s->url, .timeout_ms = 10000};
+    bh_options o = { .url = s->url, .timeout_ms = 10000 };
     bh_status st;
     if (bh_client_open(&c, &o, &st) != BH_OK)
         fail_msg("bh_client_open(%s): %s", s->url, st.message);

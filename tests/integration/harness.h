@@ -11,8 +11,8 @@
 #include "bilheteria/bilheteria.h"
 
 typedef struct bht_server {
-    char dir[256];        /* temp dir: data/ and the socket */
-    char url[300];        /* ipc://DIR/sock */
+    char dir[256]; /* temp dir: data/ and the socket */
+    char url[300]; /* ipc://DIR/sock */
     char data_dir[300];
     pid_t pid;
     const char *extra[16];

@@ -29,14 +29,15 @@ group_teardown(void **state)
     return bht_cleanup(&srv) == 0 ? 0 : -1;
 }
 
-#define CLI(outp, errp, ...) bht_cli(&srv, (outp), (errp), (const char *const[]){__VA_ARGS__, NULL})
+#define CLI(outp, errp, ...)                                                                       \
+    bht_cli(&srv, (outp), (errp), (const char *const[]){ __VA_ARGS__, NULL })
 
 /* Runs a --json command that must succeed; returns the parsed object. */
 static cJSON *
 cli_json(const char *const *argv)
 {
     char *out = NULL, *err = NULL;
-    const char *args[32] = {"--json"};
+    const char *args[32] = { "--json" };
     int n = 1;
     for (; argv[n - 1] != NULL && n < 31; n++)
         args[n] = argv[n - 1];
@@ -56,7 +57,7 @@ cli_json(const char *const *argv)
     free(err);
     return j;
 }
-#define JSON(...) cli_json((const char *const[]){__VA_ARGS__, NULL})
+#define JSON(...) cli_json((const char *const[]){ __VA_ARGS__, NULL })
 
 static double
 num(const cJSON *o, const char *path)
@@ -83,15 +84,17 @@ test_quick_start_flow(void **state)
     assert_true(num(ev, "event.starts_at_ms") == 1797807600000.0);
     cJSON_Delete(ev);
 
-    cJSON *se = JSON("session", "create", "--event", evid, "--starts-at", "2026-12-20T20:00:00-03:00",
-                     "--rows", "10", "--seats-per-row", "20", "--price", "3000", "--room", "Sala 1");
+    cJSON *se =
+        JSON("session", "create", "--event", evid, "--starts-at", "2026-12-20T20:00:00-03:00",
+             "--rows", "10", "--seats-per-row", "20", "--price", "3000", "--room", "Sala 1");
     char sid[32];
     snprintf(sid, sizeof(sid), "%.0f", num(se, "session.id"));
     assert_true(num(se, "session.capacity") == 200);
     assert_true(num(se, "session.half_price_cents") == 1500);
     cJSON_Delete(se);
 
-    cJSON *pr = JSON("product", "create", "--name", "Pipoca grande", "--price", "2500", "--stock", "100");
+    cJSON *pr =
+        JSON("product", "create", "--name", "Pipoca grande", "--price", "2500", "--stock", "100");
     char pid[32];
     snprintf(pid, sizeof(pid), "%.0f", num(pr, "product.id"));
     cJSON_Delete(pr);
@@ -116,7 +119,8 @@ test_quick_start_flow(void **state)
     assert_true(num(m, "half_price_remaining") == 80);
     cJSON *rows = cJSON_GetObjectItem(m, "rows");
     assert_int_equal(cJSON_GetArraySize(rows), 10);
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 0), "label")->valuestring, "A");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 0), "label")->valuestring,
+                        "A");
     cJSON_Delete(m);
     assert_int_equal(CLI(&out, &err, "session", "seats", sid), 0);
     assert_non_null(strstr(out, "A  ...................."));
@@ -130,7 +134,8 @@ test_quick_start_flow(void **state)
     cJSON *r = JSON("reserve", "--session", sid, "--user", "maria", "--best", "2", "--half", "1",
                     "--product", prod);
     cJSON *res = cJSON_GetObjectItem(r, "reservation");
-    assert_string_equal(cJSON_GetObjectItem(res, "status")->valuestring, "RESERVATION_STATUS_PENDING");
+    assert_string_equal(cJSON_GetObjectItem(res, "status")->valuestring,
+                        "RESERVATION_STATUS_PENDING");
     assert_true(num(r, "reservation.total_cents") == 1500 + 3000 + 5000);
     char rid[32];
     snprintf(rid, sizeof(rid), "%.0f", num(r, "reservation.id"));
@@ -144,7 +149,8 @@ test_quick_start_flow(void **state)
     cJSON_Delete(p);
     /* Replay: the same payment, and a note on stderr. */
     assert_int_equal(CLI(&out, &err, "--json", "pay", "--reservation", rid, "--amount", "9500",
-                         "--idempotency-key", "order-1", "--method", "pix"), 0);
+                         "--idempotency-key", "order-1", "--method", "pix"),
+                     0);
     cJSON *p2 = cJSON_Parse(out);
     assert_true(num(p2, "payment.id") == payid);
     assert_non_null(strstr(err, "replayed"));
@@ -174,26 +180,36 @@ test_errors(void **state)
         int exit;
         const char *stderr_has;
     } cases[] = {
-        {{"event", "get", "424242"}, 1, "error: NOT_FOUND: event 424242 does not exist"},
-        {{"event", "create", "--name", ""}, 1, "error: INVALID_ARGUMENT: name is required"},
-        {{"session", "create", "--event", "1", "--starts-at", "2026-12-20T20:00:00Z", "--rows",
-          "abc", "--seats-per-row", "5", "--price", "100"}, 2, "--rows"},
-        {{"session", "create", "--event", "999", "--starts-at", "2026-12-20T20:00:00Z", "--rows",
-          "5", "--seats-per-row", "5", "--price", "100"}, 1, "error: NOT_FOUND: event 999 does not exist"},
-        {{"session", "create", "--event", "1", "--starts-at", "2026-12-20T20:00:00Z", "--rows",
-          "700", "--seats-per-row", "5", "--price", "100"}, 1, "rows must be in 1..676"},
-        {{"product", "create", "--name", "x", "--price", "-5"}, 2, "--price"},
-        {{"reserve", "--session", "1", "--user", "u", "--seats", "A1", "--ttl-s", "0"}, 2, "--ttl-s"},
-        {{"call", "bilheteria.v1.Nope/Nothing", "{}"}, 2, "no method \"bilheteria.v1.Nope/Nothing\""},
-        {{"call", "bilheteria.v1.EventService/GetEvent", "{\"idd\": 1}"}, 2, "idd"},
-        {{"frobnicate"}, 2, "unknown command"},
+        { { "event", "get", "424242" }, 1, "error: NOT_FOUND: event 424242 does not exist" },
+        { { "event", "create", "--name", "" }, 1, "error: INVALID_ARGUMENT: name is required" },
+        { { "session", "create", "--event", "1", "--starts-at", "2026-12-20T20:00:00Z", "--rows",
+            "abc", "--seats-per-row", "5", "--price", "100" },
+          2,
+          "--rows" },
+        { { "session", "create", "--event", "999", "--starts-at", "2026-12-20T20:00:00Z", "--rows",
+            "5", "--seats-per-row", "5", "--price", "100" },
+          1,
+          "error: NOT_FOUND: event 999 does not exist" },
+        { { "session", "create", "--event", "1", "--starts-at", "2026-12-20T20:00:00Z", "--rows",
+            "700", "--seats-per-row", "5", "--price", "100" },
+          1,
+          "rows must be in 1..676" },
+        { { "product", "create", "--name", "x", "--price", "-5" }, 2, "--price" },
+        { { "reserve", "--session", "1", "--user", "u", "--seats", "A1", "--ttl-s", "0" },
+          2,
+          "--ttl-s" },
+        { { "call", "bilheteria.v1.Nope/Nothing", "{}" },
+          2,
+          "no method \"bilheteria.v1.Nope/Nothing\"" },
+        { { "call", "bilheteria.v1.EventService/GetEvent", "{\"idd\": 1}" }, 2, "idd" },
+        { { "frobnicate" }, 2, "unknown command" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int rc = bht_cli(&srv, &out, &err, cases[i].argv);
         if (rc != cases[i].exit || strstr(err, cases[i].stderr_has) == NULL)
             fail_msg("case %zu (%s): exit %d, stderr \"%s\"; want exit %d and \"%s\"", i,
                      cases[i].argv[0], rc, err, cases[i].exit, cases[i].stderr_has);
-        assert_int_equal(out[0], 0);  /* nothing on stdout on failure */
+        assert_int_equal(out[0], 0); /* nothing on stdout on failure */
         free(out);
         free(err);
     }
@@ -204,8 +220,9 @@ test_help_everywhere(void **state)
 {
     (void)state;
     const char *cmds[][3] = {
-        {"--help", NULL, NULL}, {"event", "create", "--help"}, {"session", "seats", "--help"},
-        {"reserve", "--help", NULL}, {"pay", "--help", NULL}, {"call", "--help", NULL},
+        { "--help", NULL, NULL },         { "event", "create", "--help" },
+        { "session", "seats", "--help" }, { "reserve", "--help", NULL },
+        { "pay", "--help", NULL },        { "call", "--help", NULL },
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         char *out, *err;
@@ -222,7 +239,8 @@ test_unreachable(void **state)
     (void)state;
     char *out, *err;
     /* The harness puts --server first; a later one wins. */
-    assert_int_equal(CLI(&out, &err, "--server", "tcp://127.0.0.1:1", "--timeout-ms", "300", "health"), 1);
+    assert_int_equal(
+        CLI(&out, &err, "--server", "tcp://127.0.0.1:1", "--timeout-ms", "300", "health"), 1);
     assert_non_null(strstr(err, "UNAVAILABLE"));
     free(out);
     free(err);

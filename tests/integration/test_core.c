@@ -21,7 +21,7 @@ static int
 group_setup(void **state)
 {
     (void)state;
-    static const char *const extra[] = {"--max-request-kb", "64", NULL};
+    static const char *const extra[] = { "--max-request-kb", "64", NULL };
     if (bht_start(&srv, extra) != 0)
         return -1;
     cl = bht_client(&srv);
@@ -98,10 +98,10 @@ test_event_bad_input(void **state)
         int64_t starts, ends;
         const char *expect;
     } cases[] = {
-        {"", 0, 0, "name is required"},
-        {longname, 0, 0, "name is 299 bytes long; the limit is 200"},
-        {"ok", -5, 0, "starts_at_ms must not be negative, got -5"},
-        {"ok", 2000, 1000, "ends_at_ms 1000 is before starts_at_ms 2000"},
+        { "", 0, 0, "name is required" },
+        { longname, 0, 0, "name is 299 bytes long; the limit is 200" },
+        { "ok", -5, 0, "starts_at_ms must not be negative, got -5" },
+        { "ok", 2000, 1000, "ends_at_ms 1000 is before starts_at_ms 2000" },
     };
     Bilheteria__V1__ListEventsRequest lr = BILHETERIA__V1__LIST_EVENTS_REQUEST__INIT;
     Bilheteria__V1__ListEventsResponse *before = NULL, *after = NULL;
@@ -166,11 +166,11 @@ test_event_pagination(void **state)
     lr.page_size = 100000;
     assert_int_equal(bh_event_list_events(cl, &lr, &resp, NULL, &st), BH_INVALID_ARGUMENT);
     assert_string_equal(st.message, "page_size 100000 is above the maximum of 500");
-    lr.page_size = 0;  /* the default, 50 */
+    lr.page_size = 0; /* the default, 50 */
     assert_int_equal(bh_event_list_events(cl, &lr, &resp, NULL, &st), BH_OK);
     assert_true(resp->n_events <= 50 && resp->n_events > 0);
     bilheteria__v1__list_events_response__free_unpacked(resp, NULL);
-    const char *bad[] = {"garbage", "e0000000000000001ff", "s000000000000000100"};
+    const char *bad[] = { "garbage", "e0000000000000001ff", "s000000000000000100" };
     for (size_t i = 0; i < 3; i++) {
         lr.page_token = (char *)bad[i];
         assert_int_equal(bh_event_list_events(cl, &lr, &resp, NULL, &st), BH_INVALID_ARGUMENT);
@@ -195,8 +195,8 @@ test_session_and_seat_map(void **state)
     assert_int_equal(bh_session_create_session(cl, &req, &resp, NULL, &st), BH_OK);
     Bilheteria__V1__Session *s = resp->session;
     assert_int_equal(s->capacity, 200);
-    assert_int_equal(s->half_price_cents, 1500);  /* half, rounded down */
-    assert_int_equal(s->half_price_cap, 80);      /* 40% of 200 */
+    assert_int_equal(s->half_price_cents, 1500); /* half, rounded down */
+    assert_int_equal(s->half_price_cap, 80);     /* 40% of 200 */
     uint64_t sid = s->id;
     bilheteria__v1__create_session_response__free_unpacked(resp, NULL);
 
@@ -258,16 +258,19 @@ test_session_bad_input(void **state)
         int code;
         const char *expect;
     } cases[] = {
-        {ev, 0, 10, 100, 0, 0, BH_INVALID_ARGUMENT, "rows must be in 1..676 (A..YZ), got 0"},
-        {ev, 677, 10, 100, 0, 0, BH_INVALID_ARGUMENT, "rows must be in 1..676 (A..YZ), got 677"},
-        {ev, 5, 1001, 100, 0, 0, BH_INVALID_ARGUMENT, "seats_per_row must be in 1..1000, got 1001"},
-        {ev, 5, 0, 100, 0, 0, BH_INVALID_ARGUMENT, "seats_per_row must be in 1..1000, got 0"},
-        {ev, 5, 5, -1, 0, 0, BH_INVALID_ARGUMENT, "price_cents must be in 0..100000000, got -1"},
-        {ev, 5, 5, 100, 40, 0, BH_INVALID_ARGUMENT,
-         "half_price_cents 40 is not half of price_cents 100: meia-entrada is exactly half (50), never another discount"},
-        {ev, 5, 5, 100, 0, 26, BH_INVALID_ARGUMENT, "half_price_cap 26 is above the capacity of 25 seats"},
-        {777777, 5, 5, 100, 0, 0, BH_NOT_FOUND, "event 777777 does not exist"},
-        {0, 5, 5, 100, 0, 0, BH_INVALID_ARGUMENT, "event_id is required"},
+        { ev, 0, 10, 100, 0, 0, BH_INVALID_ARGUMENT, "rows must be in 1..676 (A..YZ), got 0" },
+        { ev, 677, 10, 100, 0, 0, BH_INVALID_ARGUMENT, "rows must be in 1..676 (A..YZ), got 677" },
+        { ev, 5, 1001, 100, 0, 0, BH_INVALID_ARGUMENT,
+          "seats_per_row must be in 1..1000, got 1001" },
+        { ev, 5, 0, 100, 0, 0, BH_INVALID_ARGUMENT, "seats_per_row must be in 1..1000, got 0" },
+        { ev, 5, 5, -1, 0, 0, BH_INVALID_ARGUMENT, "price_cents must be in 0..100000000, got -1" },
+        { ev, 5, 5, 100, 40, 0, BH_INVALID_ARGUMENT,
+          "half_price_cents 40 is not half of price_cents 100: meia-entrada is exactly half (50), "
+          "never another discount" },
+        { ev, 5, 5, 100, 0, 26, BH_INVALID_ARGUMENT,
+          "half_price_cap 26 is above the capacity of 25 seats" },
+        { 777777, 5, 5, 100, 0, 0, BH_NOT_FOUND, "event 777777 does not exist" },
+        { 0, 5, 5, 100, 0, 0, BH_INVALID_ARGUMENT, "event_id is required" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         Bilheteria__V1__CreateSessionRequest req = BILHETERIA__V1__CREATE_SESSION_REQUEST__INIT;
@@ -323,9 +326,9 @@ test_products(void **state)
         int64_t price, stock;
         const char *expect;
     } bad[] = {
-        {"", 100, 0, "name is required"},
-        {"Soda", -1, 0, "price_cents must be in 0..100000000, got -1"},
-        {"Soda", 100, -3, "stock must be 0 (unlimited) or 1..1000000000, got -3"},
+        { "", 100, 0, "name is required" },
+        { "Soda", -1, 0, "price_cents must be in 0..100000000, got -1" },
+        { "Soda", 100, -3, "stock must be 0 (unlimited) or 1..1000000000, got -3" },
     };
     for (size_t i = 0; i < 3; i++) {
         Bilheteria__V1__CreateProductRequest req = BILHETERIA__V1__CREATE_PRODUCT_REQUEST__INIT;
@@ -333,7 +336,8 @@ test_products(void **state)
         req.name = (char *)bad[i].name;
         req.price_cents = bad[i].price;
         req.stock = bad[i].stock;
-        assert_int_equal(bh_product_create_product(cl, &req, &resp, NULL, &st), BH_INVALID_ARGUMENT);
+        assert_int_equal(bh_product_create_product(cl, &req, &resp, NULL, &st),
+                         BH_INVALID_ARGUMENT);
         assert_string_equal(st.message, bad[i].expect);
     }
 }
@@ -348,7 +352,7 @@ test_malformed_envelope(void **state)
     assert_int_equal(nng_req0_open(&s), 0);
     nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 5000);
     assert_int_equal(nng_dial(s, srv.url, NULL, 0), 0);
-    const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02};
+    const uint8_t junk[] = { 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02 };
     assert_int_equal(nng_send(s, (void *)junk, sizeof(junk), 0), 0);
     assert_int_equal(nng_recvmsg(s, &m, 0), 0);
     Bilheteria__V1__ResponseEnvelope *env =
@@ -359,7 +363,7 @@ test_malformed_envelope(void **state)
     bilheteria__v1__response_envelope__free_unpacked(env, NULL);
     nng_msg_free(m);
     nng_close(s);
-    test_health(state);  /* still serving */
+    test_health(state); /* still serving */
 }
 
 static void
@@ -376,18 +380,18 @@ test_wire_errors(void **state)
     assert_string_equal(st.message, "method \"bilheteria.v1.EventService/DropEverything\" is "
                                     "not implemented by this server");
     /* A payload that is not the method's message. */
-    const uint8_t junk[] = {0x0a, 0xff, 0x01};
-    assert_int_equal(bh_call_raw(cl, "bilheteria.v1.EventService/CreateEvent", junk,
-                                 sizeof(junk), &resp, &len, NULL, &st),
+    const uint8_t junk[] = { 0x0a, 0xff, 0x01 };
+    assert_int_equal(bh_call_raw(cl, "bilheteria.v1.EventService/CreateEvent", junk, sizeof(junk),
+                                 &resp, &len, NULL, &st),
                      BH_INVALID_ARGUMENT);
     assert_string_equal(st.message,
                         "payload of 3 bytes is not a valid bilheteria.v1.CreateEventRequest");
     /* Over the server's size limit (64 KiB in this group). */
     size_t big = 100 * 1024;
     uint8_t *buf = calloc(1, big);
-    assert_int_equal(bh_call_raw(cl, "bilheteria.v1.EventService/CreateEvent", buf, big,
-                                 &resp, &len, NULL, &st),
-                     BH_RESOURCE_EXHAUSTED);
+    assert_int_equal(
+        bh_call_raw(cl, "bilheteria.v1.EventService/CreateEvent", buf, big, &resp, &len, NULL, &st),
+        BH_RESOURCE_EXHAUSTED);
     assert_non_null(strstr(st.message, "over the server's limit of 65536 bytes"));
     free(buf);
     test_health(state);
@@ -405,7 +409,7 @@ test_deadline(void **state)
     int ok = 0, late = 0;
     for (int i = 0; i < 50; i++) {
         Bilheteria__V1__CreateEventResponse *resp = NULL;
-        bh_call_opts o = {.timeout_ms = 1};
+        bh_call_opts o = { .timeout_ms = 1 };
         bh_status st;
         int rc = bh_event_create_event(cl, &req, &resp, &o, &st);
         if (rc == BH_OK) {
@@ -465,7 +469,7 @@ test_garbage_storm(void **state)
         assert_int_equal(nng_recvmsg(s, &m, 0), 0);
         Bilheteria__V1__ResponseEnvelope *re =
             bilheteria__v1__response_envelope__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
-        assert_non_null(re);  /* the server always answers with an envelope */
+        assert_non_null(re); /* the server always answers with an envelope */
         answered++;
         bilheteria__v1__response_envelope__free_unpacked(re, NULL);
         nng_msg_free(m);
@@ -482,9 +486,10 @@ test_garbage_storm(void **state)
                 size_t n = (size_t)rand_r(&seed) % sizeof(buf), len;
                 for (size_t b = 0; b < n; b++)
                     buf[b] = (uint8_t)rand_r(&seed);
-                bh_call_opts o = {.idempotency_key = "storm-key"};
+                bh_call_opts o = { .idempotency_key = "storm-key" };
                 int rc = bh_call_raw(cl, name, buf, n, &resp, &len, &o, NULL);
-                assert_true(rc != BH_INTERNAL && rc != BH_UNAVAILABLE && rc != BH_DEADLINE_EXCEEDED);
+                assert_true(rc != BH_INTERNAL && rc != BH_UNAVAILABLE &&
+                            rc != BH_DEADLINE_EXCEEDED);
                 free(resp);
             }
         }
@@ -503,7 +508,7 @@ test_restart_keeps_data(void **state)
     uint64_t sid = bht_session(c, ev, 4, 5, 1000);
     uint64_t pid = bht_product(c, "Refri", 700, 10);
     bh_client_close(c);
-    bht_kill9(&s2);  /* a crash right after the acknowledgements */
+    bht_kill9(&s2); /* a crash right after the acknowledgements */
     assert_int_equal(bht_restart(&s2), 0);
     c = bht_client(&s2);
     Bilheteria__V1__GetEventRequest g = BILHETERIA__V1__GET_EVENT_REQUEST__INIT;
@@ -527,7 +532,7 @@ test_restart_keeps_data(void **state)
     /* New ids continue after the old ones. */
     assert_true(bht_event(c, "After restart") > ev);
     bh_client_close(c);
-    assert_int_equal(bht_stop(&s2), 0);  /* clean stop on SIGTERM */
+    assert_int_equal(bht_stop(&s2), 0); /* clean stop on SIGTERM */
     bht_cleanup(&s2);
 }
 

@@ -23,7 +23,7 @@ static int
 group_setup(void **state)
 {
     (void)state;
-    static const char *const extra[] = {"--sweep-interval-ms", "100", NULL};
+    static const char *const extra[] = { "--sweep-interval-ms", "100", NULL };
     if (bht_start(&srv, extra) != 0)
         return -1;
     cl = bht_client(&srv);
@@ -41,7 +41,7 @@ group_teardown(void **state)
 static void
 sleep_ms(int ms)
 {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
     nanosleep(&ts, NULL);
 }
 
@@ -57,8 +57,7 @@ typedef struct rq {
 static int
 reserve_on(bh_client *c, const rq *q, Bilheteria__V1__Reservation **out, bh_status *st)
 {
-    Bilheteria__V1__CreateReservationRequest req =
-        BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
+    Bilheteria__V1__CreateReservationRequest req = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
     Bilheteria__V1__CreateReservationResponse *resp = NULL;
     char seatbuf[256] = "", itembuf[256] = "";
     char *seats[32];
@@ -89,7 +88,7 @@ reserve_on(bh_client *c, const rq *q, Bilheteria__V1__Reservation **out, bh_stat
     req.n_seats = ns;
     req.items = itemp;
     req.n_items = ni;
-    bh_call_opts o = {.idempotency_key = q->key};
+    bh_call_opts o = { .idempotency_key = q->key };
     int rc = bh_reservation_create_reservation(c, &req, &resp, &o, st);
     if (rc == BH_OK) {
         if (out != NULL) {
@@ -180,7 +179,7 @@ pay(bh_client *c, uint64_t rid, int64_t amount, const char *key, const char *pro
     req.method = "pix";
     req.provider = (char *)(provider ? provider : "");
     req.provider_ref = (char *)(ref ? ref : "");
-    bh_call_opts o = {.idempotency_key = key};
+    bh_call_opts o = { .idempotency_key = key };
     int rc = bh_payment_confirm_payment(c, &req, &resp, &o, st);
     if (rc == BH_OK) {
         if (out != NULL)
@@ -206,7 +205,7 @@ test_price_snapshot(void **state)
              (unsigned long long)choc);
     Bilheteria__V1__Reservation *r = NULL;
     bh_status st;
-    rq q = {.session = s, .seats = "B3,B4,B5", .half = 1, .items = items};
+    rq q = { .session = s, .seats = "B3,B4,B5", .half = 1, .items = items };
     assert_int_equal(reserve(&q, &r, &st), BH_OK);
     assert_int_equal(r->status, ST(PENDING));
     assert_int_equal(r->n_seats, 3);
@@ -250,7 +249,7 @@ test_best_n(void **state)
     uint64_t s = bht_session(cl, ev, 5, 10, 1000);
     Bilheteria__V1__Reservation *r = NULL;
     bh_status st;
-    rq q = {.session = s, .best = 2};
+    rq q = { .session = s, .best = 2 };
     assert_int_equal(reserve(&q, &r, &st), BH_OK);
     /* Middle row C, seats 5-6 straddle the centre of 10. */
     assert_string_equal(r->seats[0]->label, "C5");
@@ -265,10 +264,10 @@ test_best_n(void **state)
     free_resv(r);
     /* 11 adjacent seats never exist in rows of 10. */
     q.best = 11;
-    assert_int_equal(reserve(&q, &r, &st), BH_INVALID_ARGUMENT);  /* over max seats */
+    assert_int_equal(reserve(&q, &r, &st), BH_INVALID_ARGUMENT); /* over max seats */
     /* Fill row by row until no block of 10 fits. */
     uint64_t s2 = bht_session(cl, ev, 2, 10, 1000);
-    rq q10 = {.session = s2, .best = 10};
+    rq q10 = { .session = s2, .best = 10 };
     assert_int_equal(reserve(&q10, &r, &st), BH_OK);
     free_resv(r);
     assert_int_equal(reserve(&q10, &r, &st), BH_OK);
@@ -288,10 +287,10 @@ test_best_n_sees_every_change(void **state)
     uint64_t s = bht_session(cl, ev, 1, 4, 1000);
     Bilheteria__V1__Reservation *r = NULL;
     bh_status st;
-    rq best4 = {.session = s, .best = 4};
-    rq best1 = {.session = s, .best = 1};
+    rq best4 = { .session = s, .best = 4 };
+    rq best1 = { .session = s, .best = 1 };
     assert_int_equal(reserve(&best4, &r, &st), BH_OK);
-    assert_int_equal(reserve(&best1, NULL, &st), BH_FAILED_PRECONDITION);  /* full */
+    assert_int_equal(reserve(&best1, NULL, &st), BH_FAILED_PRECONDITION); /* full */
     Bilheteria__V1__CancelReservationRequest cr = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
     Bilheteria__V1__CancelReservationResponse *crr = NULL;
     cr.id = r->id;
@@ -299,16 +298,16 @@ test_best_n_sees_every_change(void **state)
     bilheteria__v1__cancel_reservation_response__free_unpacked(crr, NULL);
     free_resv(r);
     /* Explicit seats taken between two best-N calls. */
-    rq a2 = {.session = s, .seats = "A2"};
+    rq a2 = { .session = s, .seats = "A2" };
     assert_int_equal(reserve(&a2, NULL, &st), BH_OK);
-    rq best3 = {.session = s, .best = 3};
+    rq best3 = { .session = s, .best = 3 };
     assert_int_equal(reserve(&best3, NULL, &st), BH_FAILED_PRECONDITION);
-    rq best2 = {.session = s, .best = 2};
+    rq best2 = { .session = s, .best = 2 };
     assert_int_equal(reserve(&best2, &r, &st), BH_OK);
     assert_string_equal(r->seats[0]->label, "A3");
     free_resv(r);
     /* A short hold lapses; once swept, best-N offers its seat again. */
-    rq a1 = {.session = s, .seats = "A1", .ttl_s = 1};
+    rq a1 = { .session = s, .seats = "A1", .ttl_s = 1 };
     assert_int_equal(reserve(&a1, NULL, &st), BH_OK);
     assert_int_equal(reserve(&best1, NULL, &st), BH_FAILED_PRECONDITION);
     sleep_ms(1500);
@@ -328,21 +327,21 @@ test_all_or_nothing(void **state)
     snprintf(items, sizeof(items), "%llu:1", (unsigned long long)soda);
     Bilheteria__V1__Reservation *r = NULL;
     bh_status st;
-    rq a = {.session = s, .seats = "A1,A2"};
+    rq a = { .session = s, .seats = "A1,A2" };
     assert_int_equal(reserve(&a, &r, &st), BH_OK);
     free_resv(r);
-    rq b = {.session = s, .seats = "A3,A2", .items = items};
+    rq b = { .session = s, .seats = "A3,A2", .items = items };
     assert_int_equal(reserve(&b, &r, &st), BH_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "seat A2 of session"));
     assert_non_null(strstr(st.message, "is already held"));
     Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
-    assert_int_equal(seat_state(m, "A3"), '.');  /* nothing of b was held */
+    assert_int_equal(seat_state(m, "A3"), '.'); /* nothing of b was held */
     assert_int_equal(m->held, 2);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
     assert_int_equal(product_stock(soda), 2);
     /* Stock short: nothing held either. */
     snprintf(items, sizeof(items), "%llu:3", (unsigned long long)soda);
-    rq c = {.session = s, .seats = "B1", .items = items};
+    rq c = { .session = s, .seats = "B1", .items = items };
     assert_int_equal(reserve(&c, &r, &st), BH_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "has 2 left; 3 asked"));
     m = seat_map(cl, s);
@@ -356,7 +355,7 @@ test_bad_input(void **state)
 {
     (void)state;
     uint64_t ev = bht_event(cl, "BadInput");
-    uint64_t s = bht_session(cl, ev, 2, 5, 1000);  /* cap: 40% of 10 = 4 */
+    uint64_t s = bht_session(cl, ev, 2, 5, 1000); /* cap: 40% of 10 = 4 */
     uint64_t chips = bht_product(cl, "Chips", 500, 1);
     char unknown_item[32], zero_item[32], neg_item[32];
     snprintf(unknown_item, sizeof(unknown_item), "999999:1");
@@ -367,41 +366,47 @@ test_bad_input(void **state)
         int code;
         const char *expect;
     } cases[] = {
-        {{.session = s, .seats = "Z99"}, BH_INVALID_ARGUMENT,
-         "is not in session"},
-        {{.session = s, .seats = "A6"}, BH_INVALID_ARGUMENT, "(rows A-B, seats 1-5)"},
-        {{.session = s, .seats = "A0"}, BH_INVALID_ARGUMENT, "seat \"A0\" is not in session"},
-        {{.session = s, .seats = "hello"}, BH_INVALID_ARGUMENT, "seat \"hello\""},
-        {{.session = s, .seats = "A1,A1"}, BH_INVALID_ARGUMENT, "seat A1 is listed twice"},
-        {{.session = s}, BH_INVALID_ARGUMENT, "no seats asked"},
-        {{.session = s, .seats = "A1,A2,A3,A4,A5,B1,B2,B3,B4,B5,A1"}, BH_INVALID_ARGUMENT,
-         "11 seats asked; at most 10 per reservation"},
-        {{.session = s, .seats = "A1", .best = 2}, BH_INVALID_ARGUMENT, "not both"},
-        {{.session = s, .seats = "A1,A2", .half = 3}, BH_INVALID_ARGUMENT,
-         "half_price 3 is more than the 2 seats asked"},
-        {{.session = s, .seats = "A1,A2,A3,A4,A5", .half = 5}, BH_FAILED_PRECONDITION,
-         "only 4 half-price (meia-entrada) tickets left"},
-        {{.session = s, .seats = "A1", .items = unknown_item}, BH_NOT_FOUND,
-         "product 999999 does not exist"},
-        {{.session = s, .seats = "A1", .items = zero_item}, BH_INVALID_ARGUMENT,
-         "quantity must be in 1..1000, got 0"},
-        {{.session = s, .seats = "A1", .items = neg_item}, BH_INVALID_ARGUMENT,
-         "quantity must be in 1..1000, got -2"},
-        {{.session = s, .seats = "A1", .user = ""}, BH_INVALID_ARGUMENT, "user_id is required"},
-        {{.session = s, .seats = "A1", .ttl_s = -1}, BH_INVALID_ARGUMENT,
-         "ttl_s must be positive, got -1"},
-        {{.session = s, .seats = "A1", .ttl_s = 601}, BH_INVALID_ARGUMENT,
-         "ttl_s 601 is above the server's longest hold of 600 s"},
-        {{.session = 888888, .seats = "A1"}, BH_NOT_FOUND, "session 888888 does not exist"},
+        { { .session = s, .seats = "Z99" }, BH_INVALID_ARGUMENT, "is not in session" },
+        { { .session = s, .seats = "A6" }, BH_INVALID_ARGUMENT, "(rows A-B, seats 1-5)" },
+        { { .session = s, .seats = "A0" }, BH_INVALID_ARGUMENT, "seat \"A0\" is not in session" },
+        { { .session = s, .seats = "hello" }, BH_INVALID_ARGUMENT, "seat \"hello\"" },
+        { { .session = s, .seats = "A1,A1" }, BH_INVALID_ARGUMENT, "seat A1 is listed twice" },
+        { { .session = s }, BH_INVALID_ARGUMENT, "no seats asked" },
+        { { .session = s, .seats = "A1,A2,A3,A4,A5,B1,B2,B3,B4,B5,A1" },
+          BH_INVALID_ARGUMENT,
+          "11 seats asked; at most 10 per reservation" },
+        { { .session = s, .seats = "A1", .best = 2 }, BH_INVALID_ARGUMENT, "not both" },
+        { { .session = s, .seats = "A1,A2", .half = 3 },
+          BH_INVALID_ARGUMENT,
+          "half_price 3 is more than the 2 seats asked" },
+        { { .session = s, .seats = "A1,A2,A3,A4,A5", .half = 5 },
+          BH_FAILED_PRECONDITION,
+          "only 4 half-price (meia-entrada) tickets left" },
+        { { .session = s, .seats = "A1", .items = unknown_item },
+          BH_NOT_FOUND,
+          "product 999999 does not exist" },
+        { { .session = s, .seats = "A1", .items = zero_item },
+          BH_INVALID_ARGUMENT,
+          "quantity must be in 1..1000, got 0" },
+        { { .session = s, .seats = "A1", .items = neg_item },
+          BH_INVALID_ARGUMENT,
+          "quantity must be in 1..1000, got -2" },
+        { { .session = s, .seats = "A1", .user = "" }, BH_INVALID_ARGUMENT, "user_id is required" },
+        { { .session = s, .seats = "A1", .ttl_s = -1 },
+          BH_INVALID_ARGUMENT,
+          "ttl_s must be positive, got -1" },
+        { { .session = s, .seats = "A1", .ttl_s = 601 },
+          BH_INVALID_ARGUMENT,
+          "ttl_s 601 is above the server's longest hold of 600 s" },
+        { { .session = 888888, .seats = "A1" }, BH_NOT_FOUND, "session 888888 does not exist" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         Bilheteria__V1__Reservation *r = NULL;
         bh_status st;
         int rc = reserve(&cases[i].q, &r, &st);
         if (rc != cases[i].code || strstr(st.message, cases[i].expect) == NULL)
-            fail_msg("case %zu: got %s \"%s\", want %s containing \"%s\"", i,
-                     bh_code_name(rc), st.message, bh_code_name(cases[i].code),
-                     cases[i].expect);
+            fail_msg("case %zu: got %s \"%s\", want %s containing \"%s\"", i, bh_code_name(rc),
+                     st.message, bh_code_name(cases[i].code), cases[i].expect);
     }
     /* Nothing was held by any of them, and stock is untouched. */
     Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
@@ -422,7 +427,7 @@ test_cancel(void **state)
     snprintf(items, sizeof(items), "%llu:2", (unsigned long long)soda);
     Bilheteria__V1__Reservation *r = NULL;
     bh_status st;
-    rq q = {.session = s, .seats = "A1,A2", .half = 2, .items = items};
+    rq q = { .session = s, .seats = "A1,A2", .half = 2, .items = items };
     assert_int_equal(reserve(&q, &r, &st), BH_OK);
     assert_int_equal(product_stock(soda), 3);
     Bilheteria__V1__CancelReservationRequest cr = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
@@ -464,14 +469,14 @@ test_expiry(void **state)
     snprintf(items, sizeof(items), "%llu:3", (unsigned long long)pop);
     Bilheteria__V1__Reservation *r = NULL;
     bh_status st;
-    rq q = {.session = s, .seats = "B1,B2", .half = 1, .items = items, .ttl_s = 1};
+    rq q = { .session = s, .seats = "B1,B2", .half = 1, .items = items, .ttl_s = 1 };
     assert_int_equal(reserve(&q, &r, &st), BH_OK);
     assert_int_equal(r->expires_at_ms - r->created_at_ms, 1000);
     assert_int_equal(product_stock(pop), 1);
     Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
     assert_int_equal(m->held, 2);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
-    sleep_ms(1600);  /* TTL 1 s + sweeper every 100 ms */
+    sleep_ms(1600); /* TTL 1 s + sweeper every 100 ms */
     m = seat_map(cl, s);
     assert_int_equal(m->held, 0);
     assert_int_equal(m->available, 10);
@@ -480,7 +485,7 @@ test_expiry(void **state)
     Bilheteria__V1__Reservation *g = get_resv(r->id);
     assert_int_equal(g->status, ST(EXPIRED));
     free_resv(g);
-    assert_int_equal(product_stock(pop), 4);  /* stock back: swept */
+    assert_int_equal(product_stock(pop), 4); /* stock back: swept */
     free_resv(r);
 }
 
@@ -490,7 +495,7 @@ test_expired_hold_free_before_sweep(void **state)
 {
     (void)state;
     bht_server s2;
-    static const char *const extra[] = {"--sweep-interval-ms", "3600000", NULL};
+    static const char *const extra[] = { "--sweep-interval-ms", "3600000", NULL };
     assert_int_equal(bht_start(&s2, extra), 0);
     bh_client *c = bht_client(&s2);
     uint64_t ev = bht_event(c, "Lazy");
@@ -500,7 +505,7 @@ test_expired_hold_free_before_sweep(void **state)
     snprintf(items, sizeof(items), "%llu:1", (unsigned long long)pop);
     Bilheteria__V1__Reservation *r = NULL, *r2 = NULL;
     bh_status st;
-    rq q = {.session = s, .seats = "A1,A2", .half = 2, .items = items, .ttl_s = 1};
+    rq q = { .session = s, .seats = "A1,A2", .half = 2, .items = items, .ttl_s = 1 };
     assert_int_equal(reserve_on(c, &q, &r, &st), BH_OK);
     sleep_ms(1200);
     Bilheteria__V1__GetSeatMapResponse *m = seat_map(c, s);
@@ -509,7 +514,7 @@ test_expired_hold_free_before_sweep(void **state)
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
     /* The same seats, the whole meia quota (cap 2) and the last unit of
      * stock: all taken over from the lapsed hold. */
-    rq q2 = {.session = s, .seats = "A2,A1", .user = "joao", .half = 2, .items = items};
+    rq q2 = { .session = s, .seats = "A2,A1", .user = "joao", .half = 2, .items = items };
     assert_int_equal(reserve_on(c, &q2, &r2, &st), BH_OK);
     /* Paying the lapsed one now must not oversell (pretix #74). */
     assert_int_equal(pay(c, r->id, r->total_cents, "late-pay", NULL, NULL, NULL, &st),
@@ -535,7 +540,7 @@ test_lapsed_holds_free_everything_for_writes(void **state)
 {
     (void)state;
     bht_server s2;
-    static const char *const extra[] = {"--sweep-interval-ms", "3600000", NULL};
+    static const char *const extra[] = { "--sweep-interval-ms", "3600000", NULL };
     assert_int_equal(bht_start(&s2, extra), 0);
     bh_client *c = bht_client(&s2);
     bh_status st;
@@ -544,12 +549,12 @@ test_lapsed_holds_free_everything_for_writes(void **state)
     /* best-N: the centre pair again. */
     uint64_t big = bht_session(c, ev, 10, 20, 1000);
     Bilheteria__V1__Reservation *r = NULL;
-    rq b1 = {.session = big, .best = 2, .ttl_s = 1};
+    rq b1 = { .session = big, .best = 2, .ttl_s = 1 };
     assert_int_equal(reserve_on(c, &b1, &r, &st), BH_OK);
     assert_string_equal(r->seats[0]->label, "E10");
     free_resv(r);
     sleep_ms(1200);
-    rq b2 = {.session = big, .best = 2};
+    rq b2 = { .session = big, .best = 2 };
     assert_int_equal(reserve_on(c, &b2, &r, &st), BH_OK);
     assert_string_equal(r->seats[0]->label, "E10");
     assert_string_equal(r->seats[1]->label, "E11");
@@ -571,10 +576,10 @@ test_lapsed_holds_free_everything_for_writes(void **state)
     char items[32];
     snprintf(items, sizeof(items), "%llu:1", (unsigned long long)pop);
     Bilheteria__V1__Reservation *r1 = NULL, *r2 = NULL;
-    rq q1 = {.session = small, .seats = "A1", .half = 1, .items = items, .ttl_s = 1};
+    rq q1 = { .session = small, .seats = "A1", .half = 1, .items = items, .ttl_s = 1 };
     assert_int_equal(reserve_on(c, &q1, &r1, &st), BH_OK);
     sleep_ms(1200);
-    rq q2 = {.session = small, .seats = "A2", .half = 1, .items = items, .ttl_s = 1};
+    rq q2 = { .session = small, .seats = "A2", .half = 1, .items = items, .ttl_s = 1 };
     assert_int_equal(reserve_on(c, &q2, &r2, &st), BH_OK);
     sleep_ms(1200);
     /* Both lapsed; r1's seat is free, and so are the quota and the stock
@@ -605,11 +610,12 @@ test_payment_rules(void **state)
     Bilheteria__V1__Reservation *r = NULL;
     Bilheteria__V1__ConfirmPaymentResponse *p1 = NULL, *p2 = NULL;
     bh_status st;
-    rq q = {.session = s, .seats = "A1,A2"};
+    rq q = { .session = s, .seats = "A1,A2" };
     assert_int_equal(reserve(&q, &r, &st), BH_OK);
     assert_int_equal(r->total_cents, 4000);
 
-    assert_int_equal(pay(cl, r->id, 3999, "k-wrong", NULL, NULL, NULL, &st), BH_FAILED_PRECONDITION);
+    assert_int_equal(pay(cl, r->id, 3999, "k-wrong", NULL, NULL, NULL, &st),
+                     BH_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "amount_cents 3999 does not match"));
     assert_non_null(strstr(st.message, "total_cents 4000"));
     assert_int_equal(pay(cl, r->id, 0, "k-zero", NULL, NULL, NULL, &st), BH_INVALID_ARGUMENT);
@@ -636,13 +642,15 @@ test_payment_rules(void **state)
     bilheteria__v1__confirm_payment_response__free_unpacked(p2, NULL);
     /* Same key, different request. */
     assert_int_equal(pay(cl, r->id, 4001, "k1", "stripe", "ch_1", NULL, &st), BH_INVALID_ARGUMENT);
-    assert_non_null(strstr(st.message, "idempotency key \"k1\" was already used with a different request"));
+    assert_non_null(
+        strstr(st.message, "idempotency key \"k1\" was already used with a different request"));
     /* Webhook with its own key but the same provider reference: one payment. */
     assert_int_equal(pay(cl, r->id, 4000, "webhook-1", "stripe", "ch_1", &p2, &st), BH_OK);
     assert_int_equal(p2->payment->id, p1->payment->id);
     bilheteria__v1__confirm_payment_response__free_unpacked(p2, NULL);
     /* Another key, another reference: already paid. */
-    assert_int_equal(pay(cl, r->id, 4000, "k2", "stripe", "ch_2", NULL, &st), BH_FAILED_PRECONDITION);
+    assert_int_equal(pay(cl, r->id, 4000, "k2", "stripe", "ch_2", NULL, &st),
+                     BH_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "is already paid"));
     /* The seats are sold. */
     Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
@@ -653,10 +661,11 @@ test_payment_rules(void **state)
     Bilheteria__V1__CancelReservationRequest cr = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
     Bilheteria__V1__CancelReservationResponse *crr = NULL;
     cr.id = r->id;
-    assert_int_equal(bh_reservation_cancel_reservation(cl, &cr, &crr, NULL, &st), BH_FAILED_PRECONDITION);
+    assert_int_equal(bh_reservation_cancel_reservation(cl, &cr, &crr, NULL, &st),
+                     BH_FAILED_PRECONDITION);
     /* The provider reference cannot pay another reservation. */
     Bilheteria__V1__Reservation *other = NULL;
-    rq q2 = {.session = s, .seats = "B1"};
+    rq q2 = { .session = s, .seats = "B1" };
     assert_int_equal(reserve(&q2, &other, &st), BH_OK);
     assert_int_equal(pay(cl, other->id, other->total_cents, "k3", "stripe", "ch_1", NULL, &st),
                      BH_ALREADY_EXISTS);
@@ -681,7 +690,7 @@ test_pay_after_expiry_seats_free(void **state)
     Bilheteria__V1__Reservation *r = NULL;
     Bilheteria__V1__ConfirmPaymentResponse *p = NULL;
     bh_status st;
-    rq q = {.session = s, .seats = "A3", .ttl_s = 1};
+    rq q = { .session = s, .seats = "A3", .ttl_s = 1 };
     assert_int_equal(reserve(&q, &r, &st), BH_OK);
     sleep_ms(1500);
     Bilheteria__V1__Reservation *g = get_resv(r->id);
@@ -705,7 +714,7 @@ test_idempotent_reservation(void **state)
     uint64_t s = bht_session(cl, ev, 1, 5, 1000);
     Bilheteria__V1__Reservation *r1 = NULL, *r2 = NULL;
     bh_status st;
-    rq q = {.session = s, .seats = "A1", .key = "cart-77"};
+    rq q = { .session = s, .seats = "A1", .key = "cart-77" };
     assert_int_equal(reserve(&q, &r1, &st), BH_OK);
     assert_int_equal(reserve(&q, &r2, &st), BH_OK);
     assert_true(st.replayed);
@@ -713,13 +722,13 @@ test_idempotent_reservation(void **state)
     Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
     assert_int_equal(m->held, 1);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
-    rq q2 = {.session = s, .seats = "A2", .key = "cart-77"};
+    rq q2 = { .session = s, .seats = "A2", .key = "cart-77" };
     assert_int_equal(reserve(&q2, NULL, &st), BH_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "cart-77"));
     /* A definite refusal is replayed too: A1 is held, so a new key asking
      * for it fails, and the retry with that key fails the same way even
      * after A1 is freed. */
-    rq q3 = {.session = s, .seats = "A1", .key = "cart-78"};
+    rq q3 = { .session = s, .seats = "A1", .key = "cart-78" };
     assert_int_equal(reserve(&q3, NULL, &st), BH_FAILED_PRECONDITION);
     free_resv(r1);
     free_resv(r2);
@@ -736,12 +745,12 @@ test_list_by_user(void **state)
     for (int i = 0; i < 7; i++) {
         Bilheteria__V1__Reservation *r = NULL;
         snprintf(seat, sizeof(seat), "A%d", i + 1);
-        rq q = {.session = s, .seats = seat, .user = "lister"};
+        rq q = { .session = s, .seats = seat, .user = "lister" };
         assert_int_equal(reserve(&q, &r, NULL), BH_OK);
         ids[i] = r->id;
         free_resv(r);
     }
-    rq other = {.session = s, .seats = "B1", .user = "someone-else"};
+    rq other = { .session = s, .seats = "B1", .user = "someone-else" };
     assert_int_equal(reserve(&other, NULL, NULL), BH_OK);
     Bilheteria__V1__ListReservationsRequest lr = BILHETERIA__V1__LIST_RESERVATIONS_REQUEST__INIT;
     lr.user_id = "lister";
@@ -753,7 +762,7 @@ test_list_by_user(void **state)
         lr.page_token = token;
         assert_int_equal(bh_reservation_list_reservations(cl, &lr, &resp, NULL, NULL), BH_OK);
         for (size_t i = 0; i < resp->n_reservations; i++, n++) {
-            assert_int_equal(resp->reservations[i]->id, ids[6 - n]);  /* newest first */
+            assert_int_equal(resp->reservations[i]->id, ids[6 - n]); /* newest first */
             assert_string_equal(resp->reservations[i]->user_id, "lister");
         }
         snprintf(token, sizeof(token), "%s", resp->next_page_token);
@@ -764,7 +773,8 @@ test_list_by_user(void **state)
     Bilheteria__V1__ListReservationsResponse *resp = NULL;
     lr.user_id = "";
     lr.page_token = "";
-    assert_int_equal(bh_reservation_list_reservations(cl, &lr, &resp, NULL, &st), BH_INVALID_ARGUMENT);
+    assert_int_equal(bh_reservation_list_reservations(cl, &lr, &resp, NULL, &st),
+                     BH_INVALID_ARGUMENT);
 }
 
 /* ---- races ---- */
@@ -791,9 +801,8 @@ race_reserve(void *arg)
         /* Overlapping pairs in a 2x5 room. */
         unsigned a = (unsigned)rand_r(&rc->seed) % 10;
         unsigned b = (a + 1 + (unsigned)rand_r(&rc->seed) % 9) % 10;
-        snprintf(seats, sizeof(seats), "%c%u,%c%u", 'A' + a / 5, a % 5 + 1, 'A' + b / 5,
-                 b % 5 + 1);
-        rq q = {.session = rc->session, .seats = seats, .user = user};
+        snprintf(seats, sizeof(seats), "%c%u,%c%u", 'A' + a / 5, a % 5 + 1, 'A' + b / 5, b % 5 + 1);
+        rq q = { .session = rc->session, .seats = seats, .user = user };
         Bilheteria__V1__Reservation *r = NULL;
         bh_status st;
         int code = reserve_on(c, &q, &r, &st);
@@ -819,7 +828,7 @@ test_race_reserve(void **state)
     static struct race races[RACERS];
     pthread_t th[RACERS];
     for (int i = 0; i < RACERS; i++) {
-        races[i] = (struct race){.session = s, .tries = 3, .seed = (unsigned)i * 7919u + 1};
+        races[i] = (struct race){ .session = s, .tries = 3, .seed = (unsigned)i * 7919u + 1 };
         assert_int_equal(pthread_create(&th[i], NULL, race_reserve, &races[i]), 0);
     }
     int ok = 0;
@@ -844,7 +853,7 @@ test_race_reserve(void **state)
             for (size_t k = 0; k < r->n_seats; k++) {
                 const char *l = r->seats[k]->label;
                 int idx = (l[0] - 'A') * 5 + atoi(l + 1) - 1;
-                assert_int_equal(owner[idx][0], 0);  /* seat sold twice */
+                assert_int_equal(owner[idx][0], 0); /* seat sold twice */
                 snprintf(owner[idx], sizeof(owner[idx]), "%llu", (unsigned long long)r->id);
             }
             free_resv(r);
@@ -857,7 +866,7 @@ struct payrace {
     int64_t *totals;
     int n;
     int idx;
-    uint64_t seen[16];  /* payment id seen per reservation, 0 = none */
+    uint64_t seen[16]; /* payment id seen per reservation, 0 = none */
     int bad;
 };
 
@@ -901,7 +910,7 @@ test_race_pay(void **state)
     for (int i = 0; i < 16; i++) {
         Bilheteria__V1__Reservation *r = NULL;
         snprintf(seat, sizeof(seat), "%c%d", 'A' + i / 8, i % 8 + 1);
-        rq q = {.session = s, .seats = seat};
+        rq q = { .session = s, .seats = seat };
         assert_int_equal(reserve(&q, &r, NULL), BH_OK);
         rids[i] = r->id;
         totals[i] = r->total_cents;
@@ -910,7 +919,7 @@ test_race_pay(void **state)
     static struct payrace pr[RACERS];
     pthread_t th[RACERS];
     for (int i = 0; i < RACERS; i++) {
-        pr[i] = (struct payrace){.rids = rids, .totals = totals, .n = 16, .idx = i};
+        pr[i] = (struct payrace){ .rids = rids, .totals = totals, .n = 16, .idx = i };
         assert_int_equal(pthread_create(&th[i], NULL, race_pay, &pr[i]), 0);
     }
     for (int i = 0; i < RACERS; i++) {
@@ -954,7 +963,7 @@ test_crash_keeps_reservations_and_payments(void **state)
     uint64_t s = bht_session(c, ev, 2, 5, 1000);
     Bilheteria__V1__Reservation *r1 = NULL, *r2 = NULL;
     bh_status st;
-    rq q1 = {.session = s, .seats = "A1,A2"}, q2 = {.session = s, .seats = "B5"};
+    rq q1 = { .session = s, .seats = "A1,A2" }, q2 = { .session = s, .seats = "B5" };
     assert_int_equal(reserve_on(c, &q1, &r1, &st), BH_OK);
     assert_int_equal(reserve_on(c, &q2, &r2, &st), BH_OK);
     assert_int_equal(pay(c, r1->id, r1->total_cents, "crash-pay", NULL, NULL, NULL, &st), BH_OK);

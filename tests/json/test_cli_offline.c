@@ -22,71 +22,122 @@ struct cli_case {
     const char *env_server; /* BILHETERIA_SERVER for the run, or NULL */
     const char *args[16];
     int want_rc;
-    const char *out_has;    /* NULL: stdout must be empty */
-    const char *err_has;    /* NULL: stderr must be empty */
+    const char *out_has; /* NULL: stdout must be empty */
+    const char *err_has; /* NULL: stderr must be empty */
 };
 
 #define UNREACHABLE "--server", "tcp://127.0.0.1:1", "--timeout-ms", "300"
 
 static const struct cli_case cases[] = {
-    {NULL, {"--help"}, 0, "usage: bilheteria [GLOBAL OPTIONS] COMMAND [ARGS]", NULL},
-    {NULL, {"--version"}, 0, "bilheteria 0.1.0\n", NULL},
-    {NULL, {"session", "create", "--help"}, 0, "--seats-per-row M", NULL},
-    {NULL, {"reserve", "-h"}, 0, "usage: bilheteria reserve --session ID", NULL},
-    {NULL, {"event", "--help"}, 0, "event list [--page-size N] [--page-token T]", NULL},
-    {NULL, {"call", "--list"}, 0, "bilheteria.v1.HealthService/Check\n", NULL},
-    {NULL, {"--json", "call", "--list"}, 0,
-     "{\"methods\":[\"bilheteria.v1.EventService/CreateEvent\",", NULL},
-    {NULL, {}, 2, NULL, "error: missing COMMAND"},
-    {NULL, {"bogus"}, 2, NULL, "error: unknown command \"bogus\""},
-    {NULL, {"event", "nope"}, 2, NULL, "error: unknown command \"event nope\""},
-    {NULL, {"--bogus", "health"}, 2, NULL, "error: unknown option --bogus"},
-    {NULL, {"--timeout-ms", "-1", "health"}, 2, NULL,
-     "error: --timeout-ms: expected a positive integer"},
-    {NULL,
-     {"session", "create", "--event", "1", "--starts-at", "2026-12-01T20:00:00Z", "--rows",
-      "abc", "--seats-per-row", "3", "--price", "100"},
-     2, NULL, "error: --rows: expected a positive integer (at most 4294967295), got \"abc\""},
-    {NULL,
-     {"session", "create", "--event", "1", "--starts-at", "tomorrow", "--rows", "1",
-      "--seats-per-row", "3", "--price", "100"},
-     2, NULL, "error: --starts-at: expected an RFC 3339 time"},
-    {NULL, {"session", "create", "--event", "1"}, 2, NULL,
-     "error: --starts-at RFC3339 is required"},
-    {NULL, {"event", "get"}, 2, NULL, "error: missing ID"},
-    {NULL, {"event", "get", "0"}, 2, NULL, "error: ID: expected a positive integer id, got \"0\""},
-    {NULL, {"--json", "event", "get", "abc"}, 2, NULL, "error: ID: expected a positive"},
-    {NULL, {"reserve", "--session", "1", "--user", "u", "--best", "2", "--ttl-s", "0"}, 2, NULL,
-     "error: --ttl-s: expected a positive integer (at most 2147483647), got \"0\""},
-    {NULL, {"reserve", "--session", "1", "--user", "u", "--best", "2", "--ttl-s", "-3"}, 2,
-     NULL, "error: --ttl-s: expected a positive integer"},
-    {NULL, {"reserve", "--session", "1", "--user", "u", "--best", "2", "--seats", "A1"}, 2,
-     NULL, "error: --seats and --best cannot be used together"},
-    {NULL, {"reserve", "--session", "1", "--user", "u"}, 2, NULL,
-     "error: give either --seats A1,A2 or --best N"},
-    {NULL, {"reserve", "--session", "1", "--user", "u", "--seats", "A1,1B"}, 2, NULL,
-     "error: --seats: \"1B\" is not a seat label"},
-    {NULL, {"reserve", "--session", "1", "--user", "u", "--best", "1", "--product", "3:0"}, 2,
-     NULL, "error: --product: expected ID:QTY"},
-    {NULL, {"pay", "--reservation", "1", "--amount", "100"}, 2, NULL,
-     "error: --idempotency-key KEY is required for pay"},
-    {NULL, {"product", "create", "--name", "P", "--price", "1", "--stock", "0"}, 2, NULL,
-     "error: --stock: expected a positive integer"},
-    {NULL, {"call", "bilheteria.v1.SessionService/CreateSession", "{\"rows\":\"abc\"}"}, 2, NULL,
-     "error: JSON: field \"rows\": expected an unsigned integer, got \"abc\""},
-    {NULL, {"call", "bilheteria.v1.Nope/Nope"}, 2, NULL, "error: METHOD: no method"},
+    { NULL, { "--help" }, 0, "usage: bilheteria [GLOBAL OPTIONS] COMMAND [ARGS]", NULL },
+    { NULL, { "--version" }, 0, "bilheteria 0.1.0\n", NULL },
+    { NULL, { "session", "create", "--help" }, 0, "--seats-per-row M", NULL },
+    { NULL, { "reserve", "-h" }, 0, "usage: bilheteria reserve --session ID", NULL },
+    { NULL, { "event", "--help" }, 0, "event list [--page-size N] [--page-token T]", NULL },
+    { NULL, { "call", "--list" }, 0, "bilheteria.v1.HealthService/Check\n", NULL },
+    { NULL,
+      { "--json", "call", "--list" },
+      0,
+      "{\"methods\":[\"bilheteria.v1.EventService/CreateEvent\",",
+      NULL },
+    { NULL, {}, 2, NULL, "error: missing COMMAND" },
+    { NULL, { "bogus" }, 2, NULL, "error: unknown command \"bogus\"" },
+    { NULL, { "event", "nope" }, 2, NULL, "error: unknown command \"event nope\"" },
+    { NULL, { "--bogus", "health" }, 2, NULL, "error: unknown option --bogus" },
+    { NULL,
+      { "--timeout-ms", "-1", "health" },
+      2,
+      NULL,
+      "error: --timeout-ms: expected a positive integer" },
+    { NULL,
+      { "session", "create", "--event", "1", "--starts-at", "2026-12-01T20:00:00Z", "--rows", "abc",
+        "--seats-per-row", "3", "--price", "100" },
+      2,
+      NULL,
+      "error: --rows: expected a positive integer (at most 4294967295), got \"abc\"" },
+    { NULL,
+      { "session", "create", "--event", "1", "--starts-at", "tomorrow", "--rows", "1",
+        "--seats-per-row", "3", "--price", "100" },
+      2,
+      NULL,
+      "error: --starts-at: expected an RFC 3339 time" },
+    { NULL,
+      { "session", "create", "--event", "1" },
+      2,
+      NULL,
+      "error: --starts-at RFC3339 is required" },
+    { NULL, { "event", "get" }, 2, NULL, "error: missing ID" },
+    { NULL,
+      { "event", "get", "0" },
+      2,
+      NULL,
+      "error: ID: expected a positive integer id, got \"0\"" },
+    { NULL, { "--json", "event", "get", "abc" }, 2, NULL, "error: ID: expected a positive" },
+    { NULL,
+      { "reserve", "--session", "1", "--user", "u", "--best", "2", "--ttl-s", "0" },
+      2,
+      NULL,
+      "error: --ttl-s: expected a positive integer (at most 2147483647), got \"0\"" },
+    { NULL,
+      { "reserve", "--session", "1", "--user", "u", "--best", "2", "--ttl-s", "-3" },
+      2,
+      NULL,
+      "error: --ttl-s: expected a positive integer" },
+    { NULL,
+      { "reserve", "--session", "1", "--user", "u", "--best", "2", "--seats", "A1" },
+      2,
+      NULL,
+      "error: --seats and --best cannot be used together" },
+    { NULL,
+      { "reserve", "--session", "1", "--user", "u" },
+      2,
+      NULL,
+      "error: give either --seats A1,A2 or --best N" },
+    { NULL,
+      { "reserve", "--session", "1", "--user", "u", "--seats", "A1,1B" },
+      2,
+      NULL,
+      "error: --seats: \"1B\" is not a seat label" },
+    { NULL,
+      { "reserve", "--session", "1", "--user", "u", "--best", "1", "--product", "3:0" },
+      2,
+      NULL,
+      "error: --product: expected ID:QTY" },
+    { NULL,
+      { "pay", "--reservation", "1", "--amount", "100" },
+      2,
+      NULL,
+      "error: --idempotency-key KEY is required for pay" },
+    { NULL,
+      { "product", "create", "--name", "P", "--price", "1", "--stock", "0" },
+      2,
+      NULL,
+      "error: --stock: expected a positive integer" },
+    { NULL,
+      { "call", "bilheteria.v1.SessionService/CreateSession", "{\"rows\":\"abc\"}" },
+      2,
+      NULL,
+      "error: JSON: field \"rows\": expected an unsigned integer, got \"abc\"" },
+    { NULL, { "call", "bilheteria.v1.Nope/Nope" }, 2, NULL, "error: METHOD: no method" },
     /* No server: the library's UNAVAILABLE, exit 1, nothing on stdout. */
-    {NULL, {UNREACHABLE, "health"}, 1, NULL, "error: UNAVAILABLE: "},
-    {NULL, {UNREACHABLE, "--json", "event", "get", "1"}, 1, NULL, "error: UNAVAILABLE: "},
-    {NULL, {UNREACHABLE, "--idempotency-key", "k", "pay", "--reservation", "1", "--amount", "5"},
-     1, NULL, "error: UNAVAILABLE: "},
-    {NULL, {UNREACHABLE, "call", "bilheteria.v1.EventService/GetEvent", "{\"id\":1}"}, 1, NULL,
-     "error: UNAVAILABLE: "},
+    { NULL, { UNREACHABLE, "health" }, 1, NULL, "error: UNAVAILABLE: " },
+    { NULL, { UNREACHABLE, "--json", "event", "get", "1" }, 1, NULL, "error: UNAVAILABLE: " },
+    { NULL,
+      { UNREACHABLE, "--idempotency-key", "k", "pay", "--reservation", "1", "--amount", "5" },
+      1,
+      NULL,
+      "error: UNAVAILABLE: " },
+    { NULL,
+      { UNREACHABLE, "call", "bilheteria.v1.EventService/GetEvent", "{\"id\":1}" },
+      1,
+      NULL,
+      "error: UNAVAILABLE: " },
     /* The server address defaults to $BILHETERIA_SERVER. */
-    {"tcp://127.0.0.1:1", {"--timeout-ms", "300", "health"}, 1, NULL, "127.0.0.1:1"},
+    { "tcp://127.0.0.1:1", { "--timeout-ms", "300", "health" }, 1, NULL, "127.0.0.1:1" },
 };
 
-static char *slurp(FILE *f)
+static char *
+slurp(FILE *f)
 {
     long n;
     char *buf;
@@ -100,7 +151,8 @@ static char *slurp(FILE *f)
     return buf;
 }
 
-static void run_case(size_t idx, const struct cli_case *c)
+static void
+run_case(size_t idx, const struct cli_case *c)
 {
     FILE *out = tmpfile(), *err = tmpfile();
     char *argv[18];
@@ -133,8 +185,8 @@ static void run_case(size_t idx, const struct cli_case *c)
     o = slurp(out);
     e = slurp(err);
     if (WEXITSTATUS(status) != c->want_rc)
-        fail_msg("case %zu: exit %d, want %d\nstdout: %s\nstderr: %s", idx,
-                 WEXITSTATUS(status), c->want_rc, o, e);
+        fail_msg("case %zu: exit %d, want %d\nstdout: %s\nstderr: %s", idx, WEXITSTATUS(status),
+                 c->want_rc, o, e);
     if (c->out_has == NULL ? o[0] != '\0' : strstr(o, c->out_has) == NULL)
         fail_msg("case %zu: stdout is\n%s\nwant %s", idx, o, c->out_has ? c->out_has : "empty");
     if (c->err_has == NULL ? e[0] != '\0' : strstr(e, c->err_has) == NULL)
@@ -150,7 +202,8 @@ static void run_case(size_t idx, const struct cli_case *c)
     fclose(err);
 }
 
-static void test_offline(void **state)
+static void
+test_offline(void **state)
 {
     size_t i;
 
@@ -159,7 +212,8 @@ static void test_offline(void **state)
         run_case(i, &cases[i]);
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_offline),

@@ -20,38 +20,55 @@ struct time_case {
 };
 
 static const struct time_case time_cases[] = {
-    {"1970-01-01T00:00:00Z", 0, "1970-01-01T00:00:00Z"},
-    {"2026-12-01T20:00:00Z", 1796155200000LL, "2026-12-01T20:00:00Z"},
-    {"2026-12-01T17:00:00-03:00", 1796155200000LL, "2026-12-01T20:00:00Z"},
-    {"2026-12-01T23:30:00+03:30", 1796155200000LL, "2026-12-01T20:00:00Z"},
-    {"2026-12-01t20:00:00z", 1796155200000LL, "2026-12-01T20:00:00Z"},
-    {"2026-12-01 20:00:00Z", 1796155200000LL, "2026-12-01T20:00:00Z"},
-    {"2026-12-01T20:00:00.5Z", 1796155200500LL, "2026-12-01T20:00:00.500Z"},
-    {"2026-12-01T20:00:00.123456789Z", 1796155200123LL, "2026-12-01T20:00:00.123Z"},
-    {"2026-12-01T20:00:00.000Z", 1796155200000LL, "2026-12-01T20:00:00Z"},
-    {"2024-02-29T12:00:00Z", 1709208000000LL, "2024-02-29T12:00:00Z"},
-    {"2000-02-29T00:00:00Z", 951782400000LL, "2000-02-29T00:00:00Z"},
-    {"1969-12-31T23:59:59.999Z", -1, "1969-12-31T23:59:59.999Z"},
-    {"1900-01-01T00:00:00Z", -2208988800000LL, "1900-01-01T00:00:00Z"},
-    {"9999-12-31T23:59:59Z", 253402300799000LL, "9999-12-31T23:59:59Z"},
-    {"0000-01-01T00:00:00Z", -62167219200000LL, "0000-01-01T00:00:00Z"},
+    { "1970-01-01T00:00:00Z", 0, "1970-01-01T00:00:00Z" },
+    { "2026-12-01T20:00:00Z", 1796155200000LL, "2026-12-01T20:00:00Z" },
+    { "2026-12-01T17:00:00-03:00", 1796155200000LL, "2026-12-01T20:00:00Z" },
+    { "2026-12-01T23:30:00+03:30", 1796155200000LL, "2026-12-01T20:00:00Z" },
+    { "2026-12-01t20:00:00z", 1796155200000LL, "2026-12-01T20:00:00Z" },
+    { "2026-12-01 20:00:00Z", 1796155200000LL, "2026-12-01T20:00:00Z" },
+    { "2026-12-01T20:00:00.5Z", 1796155200500LL, "2026-12-01T20:00:00.500Z" },
+    { "2026-12-01T20:00:00.123456789Z", 1796155200123LL, "2026-12-01T20:00:00.123Z" },
+    { "2026-12-01T20:00:00.000Z", 1796155200000LL, "2026-12-01T20:00:00Z" },
+    { "2024-02-29T12:00:00Z", 1709208000000LL, "2024-02-29T12:00:00Z" },
+    { "2000-02-29T00:00:00Z", 951782400000LL, "2000-02-29T00:00:00Z" },
+    { "1969-12-31T23:59:59.999Z", -1, "1969-12-31T23:59:59.999Z" },
+    { "1900-01-01T00:00:00Z", -2208988800000LL, "1900-01-01T00:00:00Z" },
+    { "9999-12-31T23:59:59Z", 253402300799000LL, "9999-12-31T23:59:59Z" },
+    { "0000-01-01T00:00:00Z", -62167219200000LL, "0000-01-01T00:00:00Z" },
     /* A leap second rolls into the next minute. */
-    {"2016-12-31T23:59:60Z", 1483228800000LL, "2017-01-01T00:00:00Z"},
-    {"2026-01-01T00:00:00-00:00", 1767225600000LL, "2026-01-01T00:00:00Z"},
+    { "2016-12-31T23:59:60Z", 1483228800000LL, "2017-01-01T00:00:00Z" },
+    { "2026-01-01T00:00:00-00:00", 1767225600000LL, "2026-01-01T00:00:00Z" },
 };
 
 static const char *const bad_times[] = {
-    "", "2026-12-01", "2026-12-01T20:00:00", "2026-12-01T20:00Z",
-    "2026-13-01T20:00:00Z", "2026-00-01T20:00:00Z", "2026-02-29T00:00:00Z",
-    "1900-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-12-00T20:00:00Z",
-    "2026-12-01T24:00:00Z", "2026-12-01T20:60:00Z", "2026-12-01T20:00:61Z",
-    "2026-12-01T20:00:00.Z", "2026-12-01T20:00:00+3:00", "2026-12-01T20:00:00+24:00",
-    "2026-12-01T20:00:00+03:60", "2026-12-01T20:00:00Zjunk", "26-12-01T20:00:00Z",
-    "2026-12-01X20:00:00Z", "+2026-12-01T20:00:00Z", "2026-1-01T20:00:00Z",
-    "1796155200000", "tomorrow",
+    "",
+    "2026-12-01",
+    "2026-12-01T20:00:00",
+    "2026-12-01T20:00Z",
+    "2026-13-01T20:00:00Z",
+    "2026-00-01T20:00:00Z",
+    "2026-02-29T00:00:00Z",
+    "1900-02-29T00:00:00Z",
+    "2026-04-31T00:00:00Z",
+    "2026-12-00T20:00:00Z",
+    "2026-12-01T24:00:00Z",
+    "2026-12-01T20:60:00Z",
+    "2026-12-01T20:00:61Z",
+    "2026-12-01T20:00:00.Z",
+    "2026-12-01T20:00:00+3:00",
+    "2026-12-01T20:00:00+24:00",
+    "2026-12-01T20:00:00+03:60",
+    "2026-12-01T20:00:00Zjunk",
+    "26-12-01T20:00:00Z",
+    "2026-12-01X20:00:00Z",
+    "+2026-12-01T20:00:00Z",
+    "2026-1-01T20:00:00Z",
+    "1796155200000",
+    "tomorrow",
 };
 
-static void test_rfc3339(void **state)
+static void
+test_rfc3339(void **state)
 {
     size_t i;
     char buf[CLI_RFC3339_MAX];
@@ -92,13 +109,14 @@ struct row_case {
 };
 
 static const struct row_case row_cases[] = {
-    {1, "A"},     {2, "B"},     {26, "Z"},    {27, "AA"},   {28, "AB"},
-    {52, "AZ"},   {53, "BA"},   {78, "BZ"},   {79, "CA"},   {676, "YZ"},
-    {677, "ZA"},  {702, "ZZ"},  {703, "AAA"}, {18278, "ZZZ"}, {18279, "AAAA"},
-    {UINT32_MAX, "MWLQKWU"},
+    { 1, "A" },     { 2, "B" },       { 26, "Z" },       { 27, "AA" },
+    { 28, "AB" },   { 52, "AZ" },     { 53, "BA" },      { 78, "BZ" },
+    { 79, "CA" },   { 676, "YZ" },    { 677, "ZA" },     { 702, "ZZ" },
+    { 703, "AAA" }, { 18278, "ZZZ" }, { 18279, "AAAA" }, { UINT32_MAX, "MWLQKWU" },
 };
 
-static void test_row_labels(void **state)
+static void
+test_row_labels(void **state)
 {
     size_t i;
     char buf[CLI_SEAT_LABEL_MAX];
@@ -139,8 +157,8 @@ static void test_row_labels(void **state)
     assert_int_equal(row, 28);
     assert_int_equal(seat, 1000);
     {
-        static const char *const bad[] = {"", "A", "1", "A0", "A01", "A1B", "A-1",
-                                          "A 1", "A4294967296", "ABCDEFGH1", "Ä1"};
+        static const char *const bad[] = { "",    "A",   "1",           "A0",        "A01", "A1B",
+                                           "A-1", "A 1", "A4294967296", "ABCDEFGH1", "Ä1" };
         for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
             if (cli_seat_parse(bad[i], &row, &seat) == 0)
                 fail_msg("seat \"%s\" was accepted", bad[i]);
@@ -149,7 +167,8 @@ static void test_row_labels(void **state)
     assert_int_equal(cli_seat_format(1, 10, buf, 3), -1);
 }
 
-static void test_numbers(void **state)
+static void
+test_numbers(void **state)
 {
     uint64_t u = 7;
     int64_t i = 7;
@@ -176,7 +195,8 @@ static void test_numbers(void **state)
 }
 
 /* The option parser as the commands use it. */
-static void test_opts(void **state)
+static void
+test_opts(void **state)
 {
     const char *name = NULL;
     uint32_t rows = 0, half = 9;
@@ -184,30 +204,30 @@ static void test_opts(void **state)
     int64_t price = -1, at = 0;
     int32_t ttl = 0;
     int json = 0;
-    struct cli_strs prods = {0};
+    struct cli_strs prods = { 0 };
     struct cli_opt opts[] = {
-        {"--name", "NAME", CLI_OPT_STR, CLI_OPT_REQUIRED, &name, "name"},
-        {"--rows", "N", CLI_OPT_COUNT, 0, &rows, "rows"},
-        {"--half", "N", CLI_OPT_U32, 0, &half, "half"},
-        {"--price", "CENTS", CLI_OPT_NONNEG, 0, &price, "price"},
-        {"--at", "RFC3339", CLI_OPT_TIME, 0, &at, "time"},
-        {"--ttl-s", "S", CLI_OPT_POS_I32, 0, &ttl, "ttl"},
-        {"--json", NULL, CLI_OPT_FLAG, 0, &json, "json"},
-        {"--product", "ID:QTY", CLI_OPT_STRS, 0, &prods, "product"},
-        {NULL, "ID", CLI_OPT_ID, CLI_OPT_REQUIRED, &id, "id"},
+        { "--name", "NAME", CLI_OPT_STR, CLI_OPT_REQUIRED, &name, "name" },
+        { "--rows", "N", CLI_OPT_COUNT, 0, &rows, "rows" },
+        { "--half", "N", CLI_OPT_U32, 0, &half, "half" },
+        { "--price", "CENTS", CLI_OPT_NONNEG, 0, &price, "price" },
+        { "--at", "RFC3339", CLI_OPT_TIME, 0, &at, "time" },
+        { "--ttl-s", "S", CLI_OPT_POS_I32, 0, &ttl, "ttl" },
+        { "--json", NULL, CLI_OPT_FLAG, 0, &json, "json" },
+        { "--product", "ID:QTY", CLI_OPT_STRS, 0, &prods, "product" },
+        { NULL, "ID", CLI_OPT_ID, CLI_OPT_REQUIRED, &id, "id" },
     };
     const size_t n = sizeof(opts) / sizeof(opts[0]);
-    char *ok_argv[] = {"42",     "--name",    "Hamlet", "--rows=10", "--half", "0",
-                       "--price", "2500",     "--at",   "2026-12-01T17:00:00-03:00",
-                       "--json", "--product", "4:2",    "--product", "5:1",
-                       "--ttl-s", "300"};
+    char *ok_argv[] = { "42",      "--name",    "Hamlet", "--rows=10", "--half",
+                        "0",       "--price",   "2500",   "--at",      "2026-12-01T17:00:00-03:00",
+                        "--json",  "--product", "4:2",    "--product", "5:1",
+                        "--ttl-s", "300" };
     char err[256];
     int used = -1;
     size_t i;
 
     (void)state;
-    assert_int_equal(cli_opts_parse(opts, n, (int)(sizeof(ok_argv) / sizeof(ok_argv[0])),
-                                    ok_argv, 0, &used, err, sizeof(err)),
+    assert_int_equal(cli_opts_parse(opts, n, (int)(sizeof(ok_argv) / sizeof(ok_argv[0])), ok_argv,
+                                    0, &used, err, sizeof(err)),
                      CLI_PARSE_OK);
     assert_string_equal(name, "Hamlet");
     assert_int_equal(rows, 10);
@@ -229,34 +249,41 @@ static void test_opts(void **state)
             int want;
             const char *err;
         } bad[] = {
-            {{"1", "--rows", "abc"}, CLI_PARSE_ERROR,
-             "--rows: expected a positive integer (at most 4294967295), got \"abc\""},
-            {{"1", "--name", "x", "--rows=0"}, CLI_PARSE_ERROR,
-             "--rows: expected a positive integer (at most 4294967295), got \"0\""},
-            {{"1", "--name", "x", "--price"}, CLI_PARSE_ERROR, "--price needs a value (CENTS)"},
-            {{"1", "--name", "x", "--ttl-s=0"}, CLI_PARSE_ERROR,
-             "--ttl-s: expected a positive integer (at most 2147483647), got \"0\""},
-            {{"1", "--ttl-s", "-5"}, CLI_PARSE_ERROR,
-             "--ttl-s: expected a positive integer (at most 2147483647), got \"-5\""},
-            {{"1", "--price", "-1"}, CLI_PARSE_ERROR,
-             "--price: expected a non-negative integer, got \"-1\""},
-            {{"1", "--at", "soon"}, CLI_PARSE_ERROR,
-             "--at: expected an RFC 3339 time like 2026-12-01T20:00:00Z or "
-             "2026-12-01T17:00:00-03:00, got \"soon\""},
-            {{"1", "--bogus", "x"}, CLI_PARSE_ERROR, "unknown option --bogus"},
-            {{"1", "--name=a", "--name=b"}, CLI_PARSE_ERROR, "--name is given twice"},
-            {{"1", "--json=1", "--name", "a"}, CLI_PARSE_ERROR, "--json takes no value"},
-            {{"1"}, CLI_PARSE_ERROR, "--name NAME is required"},
-            {{"--name", "a"}, CLI_PARSE_ERROR, "missing ID"},
-            {{"x", "--name", "a"}, CLI_PARSE_ERROR,
-             "ID: expected a positive integer id, got \"x\""},
-            {{"1", "2", "--name", "a"}, CLI_PARSE_ERROR, "unexpected argument \"2\""},
-            {{"1", "--rows", "x", "--help"}, CLI_PARSE_ERROR, NULL},
-            {{"--help", "--rows", "x"}, CLI_PARSE_HELP, NULL},
-            {{"-h"}, CLI_PARSE_HELP, NULL},
+            { { "1", "--rows", "abc" },
+              CLI_PARSE_ERROR,
+              "--rows: expected a positive integer (at most 4294967295), got \"abc\"" },
+            { { "1", "--name", "x", "--rows=0" },
+              CLI_PARSE_ERROR,
+              "--rows: expected a positive integer (at most 4294967295), got \"0\"" },
+            { { "1", "--name", "x", "--price" }, CLI_PARSE_ERROR, "--price needs a value (CENTS)" },
+            { { "1", "--name", "x", "--ttl-s=0" },
+              CLI_PARSE_ERROR,
+              "--ttl-s: expected a positive integer (at most 2147483647), got \"0\"" },
+            { { "1", "--ttl-s", "-5" },
+              CLI_PARSE_ERROR,
+              "--ttl-s: expected a positive integer (at most 2147483647), got \"-5\"" },
+            { { "1", "--price", "-1" },
+              CLI_PARSE_ERROR,
+              "--price: expected a non-negative integer, got \"-1\"" },
+            { { "1", "--at", "soon" },
+              CLI_PARSE_ERROR,
+              "--at: expected an RFC 3339 time like 2026-12-01T20:00:00Z or "
+              "2026-12-01T17:00:00-03:00, got \"soon\"" },
+            { { "1", "--bogus", "x" }, CLI_PARSE_ERROR, "unknown option --bogus" },
+            { { "1", "--name=a", "--name=b" }, CLI_PARSE_ERROR, "--name is given twice" },
+            { { "1", "--json=1", "--name", "a" }, CLI_PARSE_ERROR, "--json takes no value" },
+            { { "1" }, CLI_PARSE_ERROR, "--name NAME is required" },
+            { { "--name", "a" }, CLI_PARSE_ERROR, "missing ID" },
+            { { "x", "--name", "a" },
+              CLI_PARSE_ERROR,
+              "ID: expected a positive integer id, got \"x\"" },
+            { { "1", "2", "--name", "a" }, CLI_PARSE_ERROR, "unexpected argument \"2\"" },
+            { { "1", "--rows", "x", "--help" }, CLI_PARSE_ERROR, NULL },
+            { { "--help", "--rows", "x" }, CLI_PARSE_HELP, NULL },
+            { { "-h" }, CLI_PARSE_HELP, NULL },
             /* A value that looks like an option is still the value. */
-            {{"1", "--name", "--help"}, CLI_PARSE_OK, NULL},
-            {{"--name", "a", "--", "7"}, CLI_PARSE_OK, NULL},
+            { { "1", "--name", "--help" }, CLI_PARSE_OK, NULL },
+            { { "--name", "a", "--", "7" }, CLI_PARSE_OK, NULL },
         };
         for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
             int argc = 0, rc;
@@ -266,8 +293,7 @@ static void test_opts(void **state)
                 opts[k].seen = 0;
             while (argc < 4 && bad[i].args[argc] != NULL)
                 argc++;
-            rc = cli_opts_parse(opts, n, argc, (char **)bad[i].args, 0, NULL, err,
-                                sizeof(err));
+            rc = cli_opts_parse(opts, n, argc, (char **)bad[i].args, 0, NULL, err, sizeof(err));
             cli_strs_free(&prods);
             if (rc != bad[i].want)
                 fail_msg("case %zu: rc %d, want %d (%s)", i, rc, bad[i].want, err);
@@ -278,15 +304,16 @@ static void test_opts(void **state)
 }
 
 /* Global options stop at the command word. */
-static void test_opts_stop_at_command(void **state)
+static void
+test_opts_stop_at_command(void **state)
 {
     const char *server = NULL;
     int json = 0, used = 0;
     struct cli_opt g[] = {
-        {"--server", "URL", CLI_OPT_STR, 0, &server, "server"},
-        {"--json", NULL, CLI_OPT_FLAG, 0, &json, "json"},
+        { "--server", "URL", CLI_OPT_STR, 0, &server, "server" },
+        { "--json", NULL, CLI_OPT_FLAG, 0, &json, "json" },
     };
-    char *argv[] = {"--server", "tcp://x:1", "--json", "event", "get", "--json"};
+    char *argv[] = { "--server", "tcp://x:1", "--json", "event", "get", "--json" };
     char err[128];
 
     (void)state;
@@ -296,7 +323,8 @@ static void test_opts_stop_at_command(void **state)
     assert_int_equal(json, 1);
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc3339),

@@ -22,22 +22,26 @@ void *__real_calloc(size_t n, size_t size);
 static long fail_at = -1; /* the allocation to fail; -1 = none */
 static long allocs;
 
-static int should_fail(void)
+static int
+should_fail(void)
 {
     return fail_at >= 0 && allocs++ == fail_at;
 }
 
-void *__wrap_malloc(size_t n)
+void *
+__wrap_malloc(size_t n)
 {
     return should_fail() ? NULL : __real_malloc(n);
 }
 
-void *__wrap_calloc(size_t n, size_t size)
+void *
+__wrap_calloc(size_t n, size_t size)
 {
     return should_fail() ? NULL : __real_calloc(n, size);
 }
 
-static void *hook_malloc(size_t n)
+static void *
+hook_malloc(size_t n)
 {
     return __wrap_malloc(n);
 }
@@ -47,7 +51,8 @@ static const char req_json[] =
     "\"items\":[{\"product_id\":4,\"quantity\":2},{\"product_id\":5,\"quantity\":1}],"
     "\"ttl_s\":300}";
 
-static void test_from_json_oom(void **state)
+static void
+test_from_json_oom(void **state)
 {
     long k;
     int done = 0;
@@ -60,8 +65,8 @@ static void test_from_json_oom(void **state)
 
         fail_at = k;
         allocs = 0;
-        rc = pbjson_from_json(&bilheteria__v1__create_reservation_request__descriptor,
-                              req_json, strlen(req_json), &msg, err, sizeof(err));
+        rc = pbjson_from_json(&bilheteria__v1__create_reservation_request__descriptor, req_json,
+                              strlen(req_json), &msg, err, sizeof(err));
         fail_at = -1;
         if (allocs <= k) {
             /* Nothing failed: this is the success path. */
@@ -79,7 +84,8 @@ static void test_from_json_oom(void **state)
     assert_true(k > 5);
 }
 
-static void test_to_json_oom(void **state)
+static void
+test_to_json_oom(void **state)
 {
     ProtobufCMessage *msg = NULL;
     char err[256];
@@ -88,7 +94,8 @@ static void test_to_json_oom(void **state)
 
     (void)state;
     assert_int_equal(pbjson_from_json(&bilheteria__v1__create_reservation_request__descriptor,
-                                      req_json, strlen(req_json), &msg, err, sizeof(err)), 0);
+                                      req_json, strlen(req_json), &msg, err, sizeof(err)),
+                     0);
     for (pretty = 0; pretty < 2; pretty++) {
         done = 0;
         for (k = 0; !done && k < 1000; k++) {
@@ -111,9 +118,10 @@ static void test_to_json_oom(void **state)
     protobuf_c_message_free_unpacked(msg, NULL);
 }
 
-int main(void)
+int
+main(void)
 {
-    cJSON_Hooks hooks = {hook_malloc, free};
+    cJSON_Hooks hooks = { hook_malloc, free };
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_from_json_oom),
         cmocka_unit_test(test_to_json_oom),

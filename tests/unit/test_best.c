@@ -20,13 +20,13 @@
 #include "resv.h"
 
 #define MAX_ROWS 16
-#define NONE (-1)
+#define NONE     (-1)
 
 struct layout_case {
     const char *name;
     uint32_t rows, per, n;
-    const char *row[MAX_ROWS];   /* NULL rows are all free */
-    long want;                   /* start index, or NONE */
+    const char *row[MAX_ROWS]; /* NULL rows are all free */
+    long want;                 /* start index, or NONE */
 };
 
 static uint8_t *
@@ -61,70 +61,112 @@ static const struct layout_case layout_cases[] = {
     /* Orphans (0-based seats). 1 row of 7 with seats 0 and 6 taken, n=2:
      * the centred pairs 2-3 and 3-4 score 1 but strand seat 1 or seat 5
      * (+16 each); pairs 1-2 and 4-5 score 9 and strand nothing. Tie: left. */
-    {"orphan: shift to avoid a lone seat", 1, 7, 2, {"x.....x"}, 1},
+    { "orphan: shift to avoid a lone seat", 1, 7, 2, { "x.....x" }, 1 },
     /* An empty row of 7: the centred pair 2-3 leaves 2 and 3 seats free. */
-    {"orphan: none in an empty row", 1, 7, 2, {"......."}, 2},
+    { "orphan: none in an empty row", 1, 7, 2, { "......." }, 2 },
     /* Seats 8..10 free between taken 7 and 11, n=2: pair 9-10 (score 0+16,
      * strands 8) beats pair 8-9 (4+16) and the orphan-free pair 12-13 (36):
      * a lone seat is accepted when the alternative is far. */
-    {"orphan: accepted when the alternative is far", 1, 20, 2,
-     {".......x...x........"}, 9},
+    { "orphan: accepted when the alternative is far", 1, 20, 2, { ".......x...x........" }, 9 },
     /* Empty rooms: the centred block of the middle row. */
-    {"5x10 n=2", 5, 10, 2, {NULL}, 2 * 10 + 4},
-    {"5x10 n=3 (tie of ds=-1/+1: left)", 5, 10, 3, {NULL}, 2 * 10 + 3},
-    {"5x9 n=3 (odd seats, odd n)", 5, 9, 3, {NULL}, 2 * 9 + 3},
-    {"5x9 n=2 (odd seats, even n)", 5, 9, 2, {NULL}, 2 * 9 + 3},
-    {"4x10 n=2 (even rows: the front one of the middle two)", 4, 10, 2, {NULL}, 1 * 10 + 4},
-    {"6x10 n=1", 6, 10, 1, {NULL}, 2 * 10 + 4},
-    {"1x1 n=1", 1, 1, 1, {NULL}, 0},
-    {"1x10 n=10 (a whole row)", 1, 10, 10, {NULL}, 0},
-    {"3x7 n=7", 3, 7, 7, {NULL}, 7},
-    {"5x10 n=9", 5, 10, 9, {NULL}, 20},
+    { "5x10 n=2", 5, 10, 2, { NULL }, 2 * 10 + 4 },
+    { "5x10 n=3 (tie of ds=-1/+1: left)", 5, 10, 3, { NULL }, 2 * 10 + 3 },
+    { "5x9 n=3 (odd seats, odd n)", 5, 9, 3, { NULL }, 2 * 9 + 3 },
+    { "5x9 n=2 (odd seats, even n)", 5, 9, 2, { NULL }, 2 * 9 + 3 },
+    { "4x10 n=2 (even rows: the front one of the middle two)", 4, 10, 2, { NULL }, 1 * 10 + 4 },
+    { "6x10 n=1", 6, 10, 1, { NULL }, 2 * 10 + 4 },
+    { "1x1 n=1", 1, 1, 1, { NULL }, 0 },
+    { "1x10 n=10 (a whole row)", 1, 10, 10, { NULL }, 0 },
+    { "3x7 n=7", 3, 7, 7, { NULL }, 7 },
+    { "5x10 n=9", 5, 10, 9, { NULL }, 20 },
     /* The middle row is full: the nearest rows tie, the front one wins. */
-    {"5x10 middle full", 5, 10, 2,
-     {NULL, NULL, "xxxxxxxxxx", NULL, NULL}, 1 * 10 + 4},
-    {"5x10 middle and front-middle full", 5, 10, 2,
-     {NULL, "xxxxxxxxxx", "xxxxxxxxxx", NULL, NULL}, 3 * 10 + 4},
-    {"6x10 middle two full", 6, 10, 2,
-     {NULL, NULL, "xxxxxxxxxx", "xxxxxxxxxx", NULL, NULL}, 1 * 10 + 4},
-    {"6x10 same row distance: centred beats the wall", 6, 10, 2,
-     {NULL, "..xxxxxxxx", "xxxxxxxxxx", "xxxxxxxxxx", NULL, NULL}, 4 * 10 + 4},
+    { "5x10 middle full", 5, 10, 2, { NULL, NULL, "xxxxxxxxxx", NULL, NULL }, 1 * 10 + 4 },
+    { "5x10 middle and front-middle full",
+      5,
+      10,
+      2,
+      { NULL, "xxxxxxxxxx", "xxxxxxxxxx", NULL, NULL },
+      3 * 10 + 4 },
+    { "6x10 middle two full",
+      6,
+      10,
+      2,
+      { NULL, NULL, "xxxxxxxxxx", "xxxxxxxxxx", NULL, NULL },
+      1 * 10 + 4 },
+    { "6x10 same row distance: centred beats the wall",
+      6,
+      10,
+      2,
+      { NULL, "..xxxxxxxx", "xxxxxxxxxx", "xxxxxxxxxx", NULL, NULL },
+      4 * 10 + 4 },
     /* A centred block two rows off beats the middle row at the wall:
      * 16 (dr=4, ds=0) against 64 (dr=0, ds=8). */
-    {"middle row only at the wall", 5, 10, 2,
-     {NULL, "xxxxxxxxxx", "xxxxxxxx..", "xxxxxxxxxx", NULL}, 4},
+    { "middle row only at the wall",
+      5,
+      10,
+      2,
+      { NULL, "xxxxxxxxxx", "xxxxxxxx..", "xxxxxxxxxx", NULL },
+      4 },
     /* ... and an exact tie (16 against 16) goes to the front row. */
-    {"tie between middle row off-centre and front row", 5, 10, 2,
-     {NULL, "xxxxxxxxxx", "xxxxxx..xx", "xxxxxxxxxx", NULL}, 4},
+    { "tie between middle row off-centre and front row",
+      5,
+      10,
+      2,
+      { NULL, "xxxxxxxxxx", "xxxxxx..xx", "xxxxxxxxxx", NULL },
+      4 },
     /* ... while a slightly off-centre middle block (4) wins. */
-    {"middle row slightly off centre", 5, 10, 2,
-     {NULL, "xxxxxxxxxx", "xxxxx..xxx", "xxxxxxxxxx", NULL}, 2 * 10 + 5},
+    { "middle row slightly off centre",
+      5,
+      10,
+      2,
+      { NULL, "xxxxxxxxxx", "xxxxx..xxx", "xxxxxxxxxx", NULL },
+      2 * 10 + 5 },
     /* A tie reached only at row distance 6 (36 = 6*6 + 0 = 0 + 6*6): the
      * search must not stop at dr*dr == best, row A is in front. */
-    {"tie found three rows out", 7, 13, 1,
-     {NULL, "xxxxxxxxxxxxx", "xxxxxxxxxxxxx", "xxx.xxxxxxxxx", "xxxxxxxxxxxxx",
-      "xxxxxxxxxxxxx", NULL}, 6},
-    {"7x20 n=4, near rows only at walls", 7, 20, 4,
-     {NULL, NULL, "....xxxxxxxxxxxxxxxx", "xxxxxxxxxxxxxxxxxxxx",
-      "xxxxxxxxxxxxxxxx....", NULL, NULL}, 1 * 20 + 8},
+    { "tie found three rows out",
+      7,
+      13,
+      1,
+      { NULL, "xxxxxxxxxxxxx", "xxxxxxxxxxxxx", "xxx.xxxxxxxxx", "xxxxxxxxxxxxx", "xxxxxxxxxxxxx",
+        NULL },
+      6 },
+    { "7x20 n=4, near rows only at walls",
+      7,
+      20,
+      4,
+      { NULL, NULL, "....xxxxxxxxxxxxxxxx", "xxxxxxxxxxxxxxxxxxxx", "xxxxxxxxxxxxxxxx....", NULL,
+        NULL },
+      1 * 20 + 8 },
     /* Fragmented rows: only one run of 3 anywhere. */
-    {"fragments, one block fits", 5, 10, 3,
-     {"..x..x..x.", ".x..x..x..", "x..x..x..x", "..x..x..x.", "xx...xxxxx"}, 4 * 10 + 2},
-    {"fragments, the block is at the row end", 3, 10, 3,
-     {"..x..x..x.", "x..x..x...", "..x..x..x."}, 1 * 10 + 7},
-    {"fragments, the block is at the row start", 3, 10, 3,
-     {"..x..x..x.", "...x..x..x", "..x..x..x."}, 1 * 10 + 0},
+    { "fragments, one block fits",
+      5,
+      10,
+      3,
+      { "..x..x..x.", ".x..x..x..", "x..x..x..x", "..x..x..x.", "xx...xxxxx" },
+      4 * 10 + 2 },
+    { "fragments, the block is at the row end",
+      3,
+      10,
+      3,
+      { "..x..x..x.", "x..x..x...", "..x..x..x." },
+      1 * 10 + 7 },
+    { "fragments, the block is at the row start",
+      3,
+      10,
+      3,
+      { "..x..x..x.", "...x..x..x", "..x..x..x." },
+      1 * 10 + 0 },
     /* Runs do not continue into the next row. */
-    {"no wrap between rows", 3, 4, 2, {"xxx.", ".xxx", "xxxx"}, NONE},
-    {"no wrap, n=3 across a row end", 2, 5, 3, {"xxx..", ".xxxx"}, NONE},
+    { "no wrap between rows", 3, 4, 2, { "xxx.", ".xxx", "xxxx" }, NONE },
+    { "no wrap, n=3 across a row end", 2, 5, 3, { "xxx..", ".xxxx" }, NONE },
     /* Byte boundaries of the bit array inside a row. */
-    {"bits across bytes", 1, 20, 2, {"xxxxxxx..xxxxxxxxxxx"}, 7},
-    {"bits across bytes, n=9", 2, 12, 9, {"xxxxxxxxxxxx", "x.........xx"}, 12 + 1},
+    { "bits across bytes", 1, 20, 2, { "xxxxxxx..xxxxxxxxxxx" }, 7 },
+    { "bits across bytes, n=9", 2, 12, 9, { "xxxxxxxxxxxx", "x.........xx" }, 12 + 1 },
     /* Nothing fits. */
-    {"n > seats_per_row", 5, 10, 11, {NULL}, NONE},
-    {"n = 0", 5, 10, 0, {NULL}, NONE},
-    {"fully taken", 2, 3, 1, {"xxx", "xxx"}, NONE},
-    {"runs of 2, n=3", 3, 5, 3, {"..x..", "x..x.", ".x..x"}, NONE},
+    { "n > seats_per_row", 5, 10, 11, { NULL }, NONE },
+    { "n = 0", 5, 10, 0, { NULL }, NONE },
+    { "fully taken", 2, 3, 1, { "xxx", "xxx" }, NONE },
+    { "runs of 2, n=3", 3, 5, 3, { "..x..", "x..x.", ".x..x" }, NONE },
 };
 
 static void
@@ -146,9 +188,9 @@ test_pick_best_table(void **state)
             if (rc != 0)
                 fail_msg("%s: found none, want %ld", c->name, c->want);
             if (start != (uint32_t)c->want)
-                fail_msg("%s: picked %u (row %u seat %u), want %ld (row %ld seat %ld)",
-                         c->name, start, start / c->per, start % c->per, c->want,
-                         c->want / c->per, c->want % c->per);
+                fail_msg("%s: picked %u (row %u seat %u), want %ld (row %ld seat %ld)", c->name,
+                         start, start / c->per, start % c->per, c->want, c->want / c->per,
+                         c->want % c->per);
         }
     }
 }
@@ -187,7 +229,7 @@ brute_best(uint32_t rows, uint32_t per, const uint8_t *bits, uint32_t n)
             if (end < per && !taken(bits, r * per + end) &&
                 (end + 1 == per || taken(bits, r * per + end + 1)))
                 score += SRV_ORPHAN_PENALTY;
-            if (score < best) {   /* visited in index order: ties keep the lower */
+            if (score < best) { /* visited in index order: ties keep the lower */
                 best = score;
                 best_idx = (long)(r * per + st);
             }
@@ -214,7 +256,7 @@ test_pick_best_matches_reference(void **state)
     for (int iter = 0; iter < 5000; iter++) {
         uint32_t rows = 1 + rng() % 12, per = 1 + rng() % 25;
         uint32_t n = 1 + rng() % (per < 6 ? per : 6);
-        uint32_t fill = rng() % 100;   /* percent taken */
+        uint32_t fill = rng() % 100; /* percent taken */
         uint32_t cap = rows * per;
         uint8_t *bits = calloc(cap / 8 + 1, 1);
         assert_non_null(bits);
@@ -228,11 +270,11 @@ test_pick_best_matches_reference(void **state)
         free(bits);
         if (want == NONE) {
             if (rc != -1)
-                fail_msg("iter %d: %ux%u n=%u: picked %u, reference finds none", iter, rows,
-                         per, n, start);
+                fail_msg("iter %d: %ux%u n=%u: picked %u, reference finds none", iter, rows, per, n,
+                         start);
         } else if (rc != 0 || (long)start != want) {
-            fail_msg("iter %d: %ux%u n=%u fill %u%%: picked %s%u, reference %ld", iter, rows,
-                     per, n, fill, rc ? "none/" : "", start, want);
+            fail_msg("iter %d: %ux%u n=%u fill %u%%: picked %s%u, reference %ld", iter, rows, per,
+                     n, fill, rc ? "none/" : "", start, want);
         }
     }
 }
@@ -254,7 +296,7 @@ test_pick_best_large_room(void **state)
     /* Take the whole room except the last seat. */
     memset(bits, 0xff, rows * per / 8 + 1);
     uint32_t last = rows * per - 1;
-    bits[last / 8] &= (uint8_t)~(1u << (last % 8));
+    bits[last / 8] &= (uint8_t) ~(1u << (last % 8));
     assert_int_equal(srv_resv_pick_best(&s, bits, 1, &start), 0);
     assert_int_equal(start, last);
     assert_int_equal(srv_resv_pick_best(&s, bits, 2, &start), -1);
@@ -266,10 +308,13 @@ test_seat_index(void **state)
 {
     (void)state;
     Bilheteria__V1__Session s = session(10, 20);
-    static const struct { const char *label; long want; } cases[] = {
-        {"A1", 0}, {"A20", 19}, {"B1", 20}, {"J20", 199}, {"C7", 46},
-        {"K1", NONE}, {"A21", NONE}, {"A0", NONE}, {"AA1", NONE}, {"", NONE},
-        {"a1", NONE}, {"J200", NONE},
+    static const struct {
+        const char *label;
+        long want;
+    } cases[] = {
+        { "A1", 0 },     { "A20", 19 },  { "B1", 20 },    { "J20", 199 },
+        { "C7", 46 },    { "K1", NONE }, { "A21", NONE }, { "A0", NONE },
+        { "AA1", NONE }, { "", NONE },   { "a1", NONE },  { "J200", NONE },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint32_t idx = 0xdeadbeef;

@@ -31,7 +31,7 @@ test_init_is_repeatable(void **state)
     size_t n = srv_registry_count();
     assert_true(n > 0);
     assert_int_equal(srv_registry_init(), 0);
-    assert_int_equal(srv_registry_count(), n);   /* not doubled */
+    assert_int_equal(srv_registry_count(), n); /* not doubled */
     assert_true(srv_started_ms() > 0);
 }
 
@@ -72,7 +72,7 @@ test_every_impl_names_a_method(void **state)
 {
     (void)state;
     const srv_impl *const tables[] = {
-        srv_event_impls, srv_session_impls, srv_product_impls,
+        srv_event_impls,  srv_session_impls,     srv_product_impls,
         srv_health_impls, srv_reservation_impls, srv_payment_impls,
     };
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {

@@ -86,7 +86,7 @@ static void
 test_request_round_trip(void **state)
 {
     (void)state;
-    static const size_t sizes[] = {0, 1, 127, 128, 16383, 16384, (size_t)1 << 20};
+    static const size_t sizes[] = { 0, 1, 127, 128, 16383, 16384, (size_t)1 << 20 };
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         uint8_t *payload = pattern(sizes[i]);
         ReqEnv e = BILHETERIA__V1__REQUEST_ENVELOPE__INIT;
@@ -113,8 +113,8 @@ static void
 test_response_round_trip(void **state)
 {
     (void)state;
-    static const size_t sizes[] = {0, 1, 300, (size_t)1 << 20};
-    static const int codes[] = {0, 3, 5, 9, 16};
+    static const size_t sizes[] = { 0, 1, 300, (size_t)1 << 20 };
+    static const int codes[] = { 0, 3, 5, 9, 16 };
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         uint8_t *payload = pattern(sizes[i]);
         RespEnv e = BILHETERIA__V1__RESPONSE_ENVELOPE__INIT;
@@ -134,9 +134,9 @@ test_response_round_trip(void **state)
 /* ---- malformed input ---- */
 
 enum corruption {
-    C_TRUNCATE,        /* keep only the first `arg` bytes (arg < 0: len + arg) */
-    C_APPEND,          /* append bytes */
-    C_REPLACE,         /* replace the whole buffer */
+    C_TRUNCATE, /* keep only the first `arg` bytes (arg < 0: len + arg) */
+    C_APPEND,   /* append bytes */
+    C_REPLACE,  /* replace the whole buffer */
 };
 
 struct bad_case {
@@ -156,7 +156,7 @@ base_request(size_t *len)
     memset(payload, 0x42, sizeof(payload));
     ReqEnv e = BILHETERIA__V1__REQUEST_ENVELOPE__INIT;
     e.method = "bilheteria.v1.EventService/GetEvent";
-    e.request_id = 1ULL << 40;   /* a 6-byte varint */
+    e.request_id = 1ULL << 40; /* a 6-byte varint */
     e.timeout_ms = 1000;
     e.payload.data = payload;
     e.payload.len = sizeof(payload);
@@ -164,29 +164,32 @@ base_request(size_t *len)
 }
 
 static const struct bad_case bad_cases[] = {
-    {"cut inside the payload", C_TRUNCATE, -1, {0}, 0},
-    {"cut inside the payload, far", C_TRUNCATE, -150, {0}, 0},
-    {"cut after the payload's tag and length", C_TRUNCATE, -300, {0}, 0},
-    {"cut inside the payload's length varint", C_TRUNCATE, -301, {0}, 0},
-    {"cut right after the payload's tag", C_TRUNCATE, -302, {0}, 0},
-    {"cut inside the method string", C_TRUNCATE, 10, {0}, 0},
-    {"cut after the method's tag", C_TRUNCATE, 1, {0}, 0},
-    {"cut inside the request_id varint", C_TRUNCATE, 2 + 35 + 3, {0}, 0},
-    {"trailing tag with no value", C_APPEND, 0, {0x10}, 1},
-    {"trailing unknown field with a length past the end", C_APPEND, 0, {0x7a, 0x05, 1}, 3},
-    {"trailing wire type 7", C_APPEND, 0, {0x0f}, 1},
-    {"trailing wire type 6", C_APPEND, 0, {0x0e, 0}, 2},
-    {"trailing field number 0", C_APPEND, 0, {0x00, 0x00}, 2},
-    {"trailing unterminated varint", C_APPEND, 0, {0x10, 0xff, 0xff, 0xff}, 4},
-    {"11-byte varint", C_REPLACE, 0,
-     {0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 12},
-    {"method as a varint (wrong wire type)", C_REPLACE, 0, {0x08, 0x01}, 2},
-    {"request_id as bytes (wrong wire type)", C_REPLACE, 0, {0x12, 0x01, 0x41}, 3},
-    {"payload length larger than the buffer", C_REPLACE, 0, {0x32, 0x7f, 0x00}, 3},
-    {"payload length 2^32", C_REPLACE, 0, {0x32, 0x80, 0x80, 0x80, 0x80, 0x10, 0}, 7},
-    {"end group without start", C_REPLACE, 0, {0x0c}, 1},
-    {"garbage", C_REPLACE, 0, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 8},
-    {"garbage 2", C_REPLACE, 0, {0xde, 0xad, 0xbe, 0xef}, 4},
+    { "cut inside the payload", C_TRUNCATE, -1, { 0 }, 0 },
+    { "cut inside the payload, far", C_TRUNCATE, -150, { 0 }, 0 },
+    { "cut after the payload's tag and length", C_TRUNCATE, -300, { 0 }, 0 },
+    { "cut inside the payload's length varint", C_TRUNCATE, -301, { 0 }, 0 },
+    { "cut right after the payload's tag", C_TRUNCATE, -302, { 0 }, 0 },
+    { "cut inside the method string", C_TRUNCATE, 10, { 0 }, 0 },
+    { "cut after the method's tag", C_TRUNCATE, 1, { 0 }, 0 },
+    { "cut inside the request_id varint", C_TRUNCATE, 2 + 35 + 3, { 0 }, 0 },
+    { "trailing tag with no value", C_APPEND, 0, { 0x10 }, 1 },
+    { "trailing unknown field with a length past the end", C_APPEND, 0, { 0x7a, 0x05, 1 }, 3 },
+    { "trailing wire type 7", C_APPEND, 0, { 0x0f }, 1 },
+    { "trailing wire type 6", C_APPEND, 0, { 0x0e, 0 }, 2 },
+    { "trailing field number 0", C_APPEND, 0, { 0x00, 0x00 }, 2 },
+    { "trailing unterminated varint", C_APPEND, 0, { 0x10, 0xff, 0xff, 0xff }, 4 },
+    { "11-byte varint",
+      C_REPLACE,
+      0,
+      { 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 },
+      12 },
+    { "method as a varint (wrong wire type)", C_REPLACE, 0, { 0x08, 0x01 }, 2 },
+    { "request_id as bytes (wrong wire type)", C_REPLACE, 0, { 0x12, 0x01, 0x41 }, 3 },
+    { "payload length larger than the buffer", C_REPLACE, 0, { 0x32, 0x7f, 0x00 }, 3 },
+    { "payload length 2^32", C_REPLACE, 0, { 0x32, 0x80, 0x80, 0x80, 0x80, 0x10, 0 }, 7 },
+    { "end group without start", C_REPLACE, 0, { 0x0c }, 1 },
+    { "garbage", C_REPLACE, 0, { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, 8 },
+    { "garbage 2", C_REPLACE, 0, { 0xde, 0xad, 0xbe, 0xef }, 4 },
 };
 
 static void
@@ -249,15 +252,15 @@ test_response_every_prefix(void **state)
     uint8_t payload[200];
     memset(payload, 7, sizeof(payload));
     RespEnv e = BILHETERIA__V1__RESPONSE_ENVELOPE__INIT;
-    e.status = 5;                     /* 08 05 */
-    e.message = "not found";          /* 12 09 ... */
-    e.request_id = 300;               /* 18 ac 02 */
-    e.payload.data = payload;         /* 22 c8 01 ... */
+    e.status = 5;             /* 08 05 */
+    e.message = "not found";  /* 12 09 ... */
+    e.request_id = 300;       /* 18 ac 02 */
+    e.payload.data = payload; /* 22 c8 01 ... */
     e.payload.len = sizeof(payload);
     size_t len;
     uint8_t *buf = pack_resp(&e, &len);
     /* Field boundaries: after status (2), message (13), request_id (16). */
-    const size_t boundary[] = {0, 2, 13, 16};
+    const size_t boundary[] = { 0, 2, 13, 16 };
     assert_int_equal(len, 16 + 3 + 200);
     size_t refused = 0;
     for (size_t cut = 0; cut < len; cut++) {

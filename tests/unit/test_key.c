@@ -11,8 +11,21 @@
 #include "store.h"
 
 static const uint64_t u64_values[] = {
-    0, 1, 2, 255, 256, 257, 65535, 65536, 0xffffffffULL, 1ULL << 32,
-    (1ULL << 32) + 1, 0x0102030405060708ULL, 1ULL << 63, UINT64_MAX - 1, UINT64_MAX,
+    0,
+    1,
+    2,
+    255,
+    256,
+    257,
+    65535,
+    65536,
+    0xffffffffULL,
+    1ULL << 32,
+    (1ULL << 32) + 1,
+    0x0102030405060708ULL,
+    1ULL << 63,
+    UINT64_MAX - 1,
+    UINT64_MAX,
 };
 #define N_U64 (sizeof(u64_values) / sizeof(u64_values[0]))
 
@@ -44,13 +57,13 @@ test_u64_is_big_endian(void **state)
         uint64_t v;
         uint8_t bytes[8];
     } cases[] = {
-        {0, {0, 0, 0, 0, 0, 0, 0, 0}},
-        {1, {0, 0, 0, 0, 0, 0, 0, 1}},
-        {255, {0, 0, 0, 0, 0, 0, 0, 0xff}},
-        {256, {0, 0, 0, 0, 0, 0, 1, 0}},
-        {1ULL << 32, {0, 0, 0, 1, 0, 0, 0, 0}},
-        {0x0102030405060708ULL, {1, 2, 3, 4, 5, 6, 7, 8}},
-        {UINT64_MAX, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+        { 0, { 0, 0, 0, 0, 0, 0, 0, 0 } },
+        { 1, { 0, 0, 0, 0, 0, 0, 0, 1 } },
+        { 255, { 0, 0, 0, 0, 0, 0, 0, 0xff } },
+        { 256, { 0, 0, 0, 0, 0, 0, 1, 0 } },
+        { 1ULL << 32, { 0, 0, 0, 1, 0, 0, 0, 0 } },
+        { 0x0102030405060708ULL, { 1, 2, 3, 4, 5, 6, 7, 8 } },
+        { UINT64_MAX, { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint8_t k[8];
@@ -96,7 +109,7 @@ test_u32_round_trip_and_order(void **state)
     }
     uint8_t k[4];
     store_key_put_u32(k, 0x01020304u);
-    assert_memory_equal(k, ((uint8_t[]){1, 2, 3, 4}), 4);
+    assert_memory_equal(k, ((uint8_t[]){ 1, 2, 3, 4 }), 4);
     for (size_t i = 0; i < N_U32; i++) {
         for (size_t j = 0; j < N_U32; j++) {
             uint8_t a[4], b[4];

@@ -21,8 +21,8 @@
 #define MAP_SMALL ((size_t)1 << 20)
 
 struct fx {
-    char root[64];   /* mkdtemp directory */
-    char dir[96];    /* root/data: store_open must create it */
+    char root[64]; /* mkdtemp directory */
+    char dir[96];  /* root/data: store_open must create it */
     store *s;
 };
 
@@ -30,7 +30,7 @@ static int
 open_store(struct fx *f, size_t map_size)
 {
     char err[256];
-    store_config cfg = {f->dir, map_size, 1, 0};
+    store_config cfg = { f->dir, map_size, 1, 0 };
     int rc = store_open(&f->s, &cfg, err, sizeof(err));
     if (rc != STORE_OK)
         print_error("store_open(%s): %s\n", f->dir, err);
@@ -126,7 +126,7 @@ mdb_meta(const char *dir, const char *key, const void *set, size_t set_len, void
     assert_int_equal(mdb_env_open(env, dir, 0, 0640), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-    MDB_val k = {strlen(key), (void *)key}, v;
+    MDB_val k = { strlen(key), (void *)key }, v;
     if (got != NULL) {
         assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
         assert_true(v.mv_size <= *got_len);
@@ -168,9 +168,9 @@ test_open_fails_when_dir_cannot_be_made(void **state)
 {
     struct fx *f = *state;
     char path[160], err[256];
-    store *s = (store *)&path;   /* sentinel: must stay as it is */
+    store *s = (store *)&path; /* sentinel: must stay as it is */
     snprintf(path, sizeof(path), "%s/no/such/parent", f->root);
-    store_config cfg = {path, MAP_SMALL, 1, 0};
+    store_config cfg = { path, MAP_SMALL, 1, 0 };
     int rc = store_open(&s, &cfg, err, sizeof(err));
     assert_int_equal(rc, STORE_IO);
     assert_ptr_equal(s, (store *)&path);
@@ -210,19 +210,19 @@ test_schema_mismatch_refused(void **state)
         size_t len;
         const char *have;
     } cases[] = {
-        {{0, 0, 0, 2}, 4, "schema version 2"},
-        {{0, 0, 0, 0}, 4, "schema version 0"},
-        {{0xff, 0xff, 0xff, 0xff}, 4, "schema version 4294967295"},
-        {{0, 0, 0, 0, 0, 0, 0, 1}, 8, "schema version 0"},   /* wrong width */
-        {{1}, 1, "schema version 0"},
+        { { 0, 0, 0, 2 }, 4, "schema version 2" },
+        { { 0, 0, 0, 0 }, 4, "schema version 0" },
+        { { 0xff, 0xff, 0xff, 0xff }, 4, "schema version 4294967295" },
+        { { 0, 0, 0, 0, 0, 0, 0, 1 }, 8, "schema version 0" }, /* wrong width */
+        { { 1 }, 1, "schema version 0" },
     };
     store_close(f->s);
     f->s = NULL;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char err[256] = "";
-        store *s = (store *)err;   /* sentinel */
+        store *s = (store *)err; /* sentinel */
         mdb_meta(f->dir, "schema_version", cases[i].v, cases[i].len, NULL, NULL);
-        store_config cfg = {f->dir, MAP_SMALL, 1, 0};
+        store_config cfg = { f->dir, MAP_SMALL, 1, 0 };
         assert_int_equal(store_open(&s, &cfg, err, sizeof(err)), STORE_SCHEMA);
         assert_ptr_equal(s, (store *)err);
         assert_non_null(strstr(err, cases[i].have));
@@ -313,11 +313,11 @@ put_events(struct fx *f, const uint64_t *ids, size_t n)
 
 /* Lists events from `from` with `limit`; checks the ids and next_id. */
 static void
-expect_event_page(struct fx *f, uint64_t from, size_t limit, const uint64_t *want,
-                  size_t n_want, uint64_t want_next)
+expect_event_page(struct fx *f, uint64_t from, size_t limit, const uint64_t *want, size_t n_want,
+                  uint64_t want_next)
 {
     store_txn *t = rbegin(f);
-    store_page p = {0};
+    store_page p = { 0 };
     assert_int_equal(store_event_list(t, from, limit, NULL, &p), STORE_OK);
     store_read_end(t);
     assert_int_equal(p.n, n_want);
@@ -344,7 +344,7 @@ test_event_put_get(void **state)
     ev.description = "Ato I";
     ev.ends_at_ms = 5;
     assert_int_equal(store_event_put(t, &ev), STORE_OK);
-    ev.name = "Tosca (nova data)";   /* put again overwrites */
+    ev.name = "Tosca (nova data)"; /* put again overwrites */
     assert_int_equal(store_event_put(t, &ev), STORE_OK);
     assert_int_equal(store_commit(t), STORE_OK);
 
@@ -356,7 +356,7 @@ test_event_put_get(void **state)
     assert_string_equal(got->description, "Ato I");
     assert_int_equal(got->ends_at_ms, 5);
     bilheteria__v1__event__free_unpacked(got, NULL);
-    store_page p = {0};
+    store_page p = { 0 };
     assert_int_equal(store_event_list(t, 0, 10, NULL, &p), STORE_OK);
     assert_int_equal(p.n, 1);
     page_free(&p);
@@ -367,7 +367,7 @@ static void
 test_event_paging(void **state)
 {
     struct fx *f = *state;
-    static const uint64_t all[] = {1, 2, 3, 4, 5, 6};
+    static const uint64_t all[] = { 1, 2, 3, 4, 5, 6 };
     put_events(f, all, 6);
     /* Exactly limit items left: no next page. */
     expect_event_page(f, 0, 6, all, 6, 0);
@@ -383,7 +383,7 @@ test_event_paging(void **state)
     expect_event_page(f, UINT64_MAX, 3, NULL, 0, 0);
     /* limit 0 is refused, not an empty page that claims more. */
     store_txn *t = rbegin(f);
-    store_page p = {0};
+    store_page p = { 0 };
     assert_int_equal(store_event_list(t, 0, 0, NULL, &p), STORE_INVALID);
     store_read_end(t);
 }
@@ -393,7 +393,7 @@ test_event_paging_sparse_ids(void **state)
 {
     struct fx *f = *state;
     /* Ids that straddle byte boundaries: big-endian keys keep them ordered. */
-    static const uint64_t ids[] = {2, 255, 256, 70000, 1ULL << 32, UINT64_MAX};
+    static const uint64_t ids[] = { 2, 255, 256, 70000, 1ULL << 32, UINT64_MAX };
     put_events(f, ids, 6);
     expect_event_page(f, 0, 100, ids, 6, 0);
     expect_event_page(f, 3, 2, ids + 1, 2, 70000);
@@ -416,10 +416,10 @@ put_session(store_txn *t, uint64_t id, uint64_t event_id)
 }
 
 static void
-expect_sessions(store_txn *t, uint64_t event_id, uint64_t from, size_t limit,
-                const uint64_t *want, size_t n_want, uint64_t want_next)
+expect_sessions(store_txn *t, uint64_t event_id, uint64_t from, size_t limit, const uint64_t *want,
+                size_t n_want, uint64_t want_next)
 {
-    store_page p = {0};
+    store_page p = { 0 };
     assert_int_equal(store_session_list(t, event_id, from, limit, NULL, &p), STORE_OK);
     assert_int_equal(p.n, n_want);
     assert_int_equal(p.next_id, want_next);
@@ -439,8 +439,10 @@ test_sessions(void **state)
     struct fx *f = *state;
     store_txn *t = wbegin(f);
     /* Event 1: sessions 1, 3, 5, 6; event 2: 2, 4; event 256: 7. */
-    static const struct { uint64_t id, ev; } ss[] = {
-        {1, 1}, {2, 2}, {3, 1}, {4, 2}, {5, 1}, {6, 1}, {7, 256},
+    static const struct {
+        uint64_t id, ev;
+    } ss[] = {
+        { 1, 1 }, { 2, 2 }, { 3, 1 }, { 4, 2 }, { 5, 1 }, { 6, 1 }, { 7, 256 },
     };
     for (size_t i = 0; i < sizeof(ss) / sizeof(ss[0]); i++)
         put_session(t, ss[i].id, ss[i].ev);
@@ -454,10 +456,10 @@ test_sessions(void **state)
     assert_int_equal(got->capacity, 200);
     bilheteria__v1__session__free_unpacked(got, NULL);
 
-    static const uint64_t all[] = {1, 2, 3, 4, 5, 6, 7};
-    static const uint64_t ev1[] = {1, 3, 5, 6};
-    static const uint64_t ev2[] = {2, 4};
-    static const uint64_t ev256[] = {7};
+    static const uint64_t all[] = { 1, 2, 3, 4, 5, 6, 7 };
+    static const uint64_t ev1[] = { 1, 3, 5, 6 };
+    static const uint64_t ev2[] = { 2, 4 };
+    static const uint64_t ev256[] = { 7 };
     expect_sessions(t, 0, 0, 50, all, 7, 0);
     expect_sessions(t, 0, 0, 7, all, 7, 0);
     expect_sessions(t, 0, 0, 6, all, 6, 7);
@@ -466,11 +468,11 @@ test_sessions(void **state)
     expect_sessions(t, 1, 0, 3, ev1, 3, 6);
     expect_sessions(t, 1, 0, 2, ev1, 2, 5);
     expect_sessions(t, 1, 5, 2, ev1 + 2, 2, 0);
-    expect_sessions(t, 1, 4, 1, ev1 + 2, 1, 6);   /* from an id of another event */
+    expect_sessions(t, 1, 4, 1, ev1 + 2, 1, 6); /* from an id of another event */
     expect_sessions(t, 2, 0, 50, ev2, 2, 0);
     expect_sessions(t, 2, 0, 1, ev2, 1, 4);
     expect_sessions(t, 256, 0, 50, ev256, 1, 0);
-    expect_sessions(t, 3, 0, 50, NULL, 0, 0);     /* an event with no sessions */
+    expect_sessions(t, 3, 0, 50, NULL, 0, 0); /* an event with no sessions */
     expect_sessions(t, 255, 0, 50, NULL, 0, 0);
     store_read_end(t);
 }
@@ -482,7 +484,7 @@ test_session_state(void **state)
     uint32_t half = 99;
     store_txn *t = wbegin(f);
     assert_int_equal(store_session_state_get(t, 1, &half), STORE_OK);
-    assert_int_equal(half, 0);   /* no record yet reads as 0 */
+    assert_int_equal(half, 0); /* no record yet reads as 0 */
     assert_int_equal(store_session_state_put(t, 1, 17), STORE_OK);
     assert_int_equal(store_session_state_put(t, 2, 3), STORE_OK);
     assert_int_equal(store_commit(t), STORE_OK);
@@ -520,7 +522,7 @@ test_products(void **state)
     assert_int_equal(got->stock, 30);
     bilheteria__v1__product__free_unpacked(got, NULL);
 
-    store_page p = {0};
+    store_page p = { 0 };
     assert_int_equal(store_product_list(t, 0, 4, NULL, &p), STORE_OK);
     assert_int_equal(p.n, 4);
     assert_int_equal(p.next_id, 0);
@@ -546,7 +548,7 @@ struct scan_log {
     uint32_t idx[16];
     store_seat seat[16];
     size_t n;
-    size_t stop_after;   /* 0 = never stop */
+    size_t stop_after; /* 0 = never stop */
 };
 
 static int
@@ -566,13 +568,16 @@ test_seats(void **state)
 {
     struct fx *f = *state;
     store_txn *t = wbegin(f);
-    store_seat s = {0};
+    store_seat s = { 0 };
     /* Session 1 gets four seats written out of order; its neighbours,
      * sessions 0 and 2 (and 256, which shares a low byte with 0), get
      * some that must not show up in its scan. */
-    static const struct { uint64_t sess; uint32_t idx; } put[] = {
-        {1, 1000}, {1, 0}, {2, 0}, {0, 5}, {1, 256}, {256, 1}, {1, 255},
-        {2, UINT32_MAX},
+    static const struct {
+        uint64_t sess;
+        uint32_t idx;
+    } put[] = {
+        { 1, 1000 }, { 1, 0 },   { 2, 0 },   { 0, 5 },
+        { 1, 256 },  { 256, 1 }, { 1, 255 }, { 2, UINT32_MAX },
     };
     for (size_t i = 0; i < sizeof(put) / sizeof(put[0]); i++) {
         s.reservation_id = put[i].sess * 1000000 + put[i].idx;
@@ -596,10 +601,10 @@ test_seats(void **state)
     assert_int_equal(got.reservation_id, 2000000 + (uint64_t)UINT32_MAX);
     assert_int_equal(store_seat_get(t, 1, 1, &got), STORE_NOTFOUND);
 
-    struct scan_log log = {0};
+    struct scan_log log = { 0 };
     assert_int_equal(store_seat_scan(t, 1, scan_cb, &log), 0);
     assert_int_equal(log.n, 4);
-    static const uint32_t order[] = {0, 255, 256, 1000};
+    static const uint32_t order[] = { 0, 255, 256, 1000 };
     for (size_t i = 0; i < 4; i++) {
         assert_int_equal(log.idx[i], order[i]);
         assert_int_equal(log.seat[i].reservation_id, 1000000 + order[i]);
@@ -647,7 +652,7 @@ put_resv(store_txn *t, uint64_t id, const char *user, int status, int is_new)
 {
     Bilheteria__V1__Reservation r = BILHETERIA__V1__RESERVATION__INIT;
     Bilheteria__V1__ReservedSeat seat = BILHETERIA__V1__RESERVED_SEAT__INIT;
-    Bilheteria__V1__ReservedSeat *seats[1] = {&seat};
+    Bilheteria__V1__ReservedSeat *seats[1] = { &seat };
     seat.label = "C7";
     seat.price_cents = 4000;
     r.id = id;
@@ -661,10 +666,10 @@ put_resv(store_txn *t, uint64_t id, const char *user, int status, int is_new)
 }
 
 static void
-expect_user_page(store_txn *t, const char *user, uint64_t from, size_t limit,
-                 const uint64_t *want, size_t n_want, uint64_t want_next)
+expect_user_page(store_txn *t, const char *user, uint64_t from, size_t limit, const uint64_t *want,
+                 size_t n_want, uint64_t want_next)
 {
-    store_page p = {0};
+    store_page p = { 0 };
     assert_int_equal(store_resv_list_by_user(t, user, from, limit, NULL, &p), STORE_OK);
     assert_int_equal(p.n, n_want);
     assert_int_equal(p.next_id, want_next);
@@ -685,10 +690,21 @@ test_reservations_by_user(void **state)
     store_txn *t = wbegin(f);
     /* "alic" is a prefix of "alice": the NUL after the user id keeps them
      * apart. 256 and 255 differ in more than the last byte. */
-    static const struct { uint64_t id; const char *user; } rs[] = {
-        {1, "alice"}, {2, "bob"}, {3, "alice"}, {4, "bob"}, {5, "alice"},
-        {6, "alic"}, {255, "alice"}, {256, "alice"}, {300, "alicea"},
-        {UINT64_MAX, "max"}, {UINT64_MAX - 1, "max"},
+    static const struct {
+        uint64_t id;
+        const char *user;
+    } rs[] = {
+        { 1, "alice" },
+        { 2, "bob" },
+        { 3, "alice" },
+        { 4, "bob" },
+        { 5, "alice" },
+        { 6, "alic" },
+        { 255, "alice" },
+        { 256, "alice" },
+        { 300, "alicea" },
+        { UINT64_MAX, "max" },
+        { UINT64_MAX - 1, "max" },
     };
     for (size_t i = 0; i < sizeof(rs) / sizeof(rs[0]); i++)
         put_resv(t, rs[i].id, rs[i].user, pending, 1);
@@ -703,29 +719,29 @@ test_reservations_by_user(void **state)
     assert_int_equal(got->seats[0]->price_cents, 4000);
     bilheteria__v1__reservation__free_unpacked(got, NULL);
 
-    static const uint64_t alice[] = {256, 255, 5, 3, 1};
+    static const uint64_t alice[] = { 256, 255, 5, 3, 1 };
     expect_user_page(t, "alice", 0, 50, alice, 5, 0);
     expect_user_page(t, "alice", 0, 5, alice, 5, 0);
     expect_user_page(t, "alice", 0, 4, alice, 4, 1);
     expect_user_page(t, "alice", 0, 2, alice, 2, 5);
     expect_user_page(t, "alice", 5, 2, alice + 2, 2, 1);
     expect_user_page(t, "alice", 1, 2, alice + 4, 1, 0);
-    expect_user_page(t, "alice", 4, 1, alice + 3, 1, 1);   /* from a foreign id */
+    expect_user_page(t, "alice", 4, 1, alice + 3, 1, 1); /* from a foreign id */
     expect_user_page(t, "alice", UINT64_MAX, 1, alice, 1, 255);
-    static const uint64_t bob[] = {4, 2};
+    static const uint64_t bob[] = { 4, 2 };
     expect_user_page(t, "bob", 0, 10, bob, 2, 0);
-    static const uint64_t alic[] = {6};
+    static const uint64_t alic[] = { 6 };
     expect_user_page(t, "alic", 0, 10, alic, 1, 0);
-    static const uint64_t alicea[] = {300};
+    static const uint64_t alicea[] = { 300 };
     expect_user_page(t, "alicea", 0, 10, alicea, 1, 0);
     /* The newest possible id is the first of its user's list. */
-    static const uint64_t max[] = {UINT64_MAX, UINT64_MAX - 1};
+    static const uint64_t max[] = { UINT64_MAX, UINT64_MAX - 1 };
     expect_user_page(t, "max", 0, 10, max, 2, 0);
     expect_user_page(t, "max", 0, 1, max, 1, UINT64_MAX - 1);
     expect_user_page(t, "carol", 0, 10, NULL, 0, 0);
     expect_user_page(t, "al", 0, 10, NULL, 0, 0);
 
-    store_page p = {0};
+    store_page p = { 0 };
     assert_int_equal(store_resv_list_by_user(t, "", 0, 10, NULL, &p), STORE_INVALID);
     char big[300];
     memset(big, 'u', sizeof(big) - 1);
@@ -750,8 +766,11 @@ test_reservation_expiry_index(void **state)
 {
     struct fx *f = *state;
     store_txn *t = wbegin(f);
-    static const struct { int64_t exp; uint64_t id; } adds[] = {
-        {300, 1}, {100, 9}, {200, 3}, {100, 4}, {256, 2}, {255, 7},
+    static const struct {
+        int64_t exp;
+        uint64_t id;
+    } adds[] = {
+        { 300, 1 }, { 100, 9 }, { 200, 3 }, { 100, 4 }, { 256, 2 }, { 255, 7 },
     };
     for (size_t i = 0; i < sizeof(adds) / sizeof(adds[0]); i++)
         assert_int_equal(store_resv_expiry_add(t, adds[i].exp, adds[i].id), STORE_OK);
@@ -762,8 +781,8 @@ test_reservation_expiry_index(void **state)
     /* Earliest first; same expiry by id. */
     assert_int_equal(store_resv_expired(t, 1000, exp, ids, 8, &n), STORE_OK);
     assert_int_equal(n, 6);
-    static const int64_t want_exp[] = {100, 100, 200, 255, 256, 300};
-    static const uint64_t want_id[] = {4, 9, 3, 7, 2, 1};
+    static const int64_t want_exp[] = { 100, 100, 200, 255, 256, 300 };
+    static const uint64_t want_id[] = { 4, 9, 3, 7, 2, 1 };
     for (size_t i = 0; i < 6; i++) {
         assert_int_equal(exp[i], want_exp[i]);
         assert_int_equal(ids[i], want_id[i]);
@@ -791,7 +810,7 @@ test_reservation_expiry_index(void **state)
     /* Deleting: exact (expiry, id) pair only; a missing one is fine. */
     assert_int_equal(store_resv_expiry_del(t, 100, 4), STORE_OK);
     assert_int_equal(store_resv_expiry_del(t, 100, 4), STORE_OK);
-    assert_int_equal(store_resv_expiry_del(t, 200, 9), STORE_OK);   /* wrong expiry */
+    assert_int_equal(store_resv_expiry_del(t, 200, 9), STORE_OK); /* wrong expiry */
     assert_int_equal(store_resv_expired(t, 200, exp, ids, 8, &n), STORE_OK);
     assert_int_equal(n, 2);
     assert_int_equal(ids[0], 9);
@@ -825,29 +844,28 @@ test_payments(void **state)
     struct fx *f = *state;
     store_txn *t = wbegin(f);
     put_payment(t, 1, "stripe", "ch_1");
-    put_payment(t, 2, "stripe", "");         /* no ref: not indexed */
-    put_payment(t, 3, "pagseguro", "ch_1");  /* same ref, other provider */
-    put_payment(t, 4, "a", "bc");            /* the NUL keeps these apart */
+    put_payment(t, 2, "stripe", "");        /* no ref: not indexed */
+    put_payment(t, 3, "pagseguro", "ch_1"); /* same ref, other provider */
+    put_payment(t, 4, "a", "bc");           /* the NUL keeps these apart */
     put_payment(t, 5, "ab", "c");
     put_payment(t, 6, "", "orphan");
     assert_int_equal(store_commit(t), STORE_OK);
 
     t = rbegin(f);
-    static const struct { const char *prov, *ref; int rc; uint64_t id; } cases[] = {
-        {"stripe", "ch_1", STORE_OK, 1},
-        {"pagseguro", "ch_1", STORE_OK, 3},
-        {"a", "bc", STORE_OK, 4},
-        {"ab", "c", STORE_OK, 5},
-        {"", "orphan", STORE_OK, 6},
-        {"stripe", "ch_2", STORE_NOTFOUND, 0},
-        {"stripe", "", STORE_NOTFOUND, 0},
-        {"stripe", "ch_", STORE_NOTFOUND, 0},
-        {"abc", "", STORE_NOTFOUND, 0},
+    static const struct {
+        const char *prov, *ref;
+        int rc;
+        uint64_t id;
+    } cases[] = {
+        { "stripe", "ch_1", STORE_OK, 1 },   { "pagseguro", "ch_1", STORE_OK, 3 },
+        { "a", "bc", STORE_OK, 4 },          { "ab", "c", STORE_OK, 5 },
+        { "", "orphan", STORE_OK, 6 },       { "stripe", "ch_2", STORE_NOTFOUND, 0 },
+        { "stripe", "", STORE_NOTFOUND, 0 }, { "stripe", "ch_", STORE_NOTFOUND, 0 },
+        { "abc", "", STORE_NOTFOUND, 0 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint64_t id = 12345;
-        assert_int_equal(store_payment_by_ref(t, cases[i].prov, cases[i].ref, &id),
-                         cases[i].rc);
+        assert_int_equal(store_payment_by_ref(t, cases[i].prov, cases[i].ref, &id), cases[i].rc);
         assert_int_equal(id, cases[i].rc == STORE_OK ? cases[i].id : 12345);
     }
     char big[600];
@@ -872,7 +890,7 @@ static void
 put_idem(store_txn *t, const char *identity, const char *key, int64_t created)
 {
     Bilheteria__Store__IdemRecord r = BILHETERIA__STORE__IDEM_RECORD__INIT;
-    uint8_t fp[32], payload[3] = {0, 1, 2};
+    uint8_t fp[32], payload[3] = { 0, 1, 2 };
     for (int i = 0; i < 32; i++)
         fp[i] = (uint8_t)(i * 7 + created);
     r.method = "bilheteria.v1.PaymentService/ConfirmPayment";
@@ -909,8 +927,8 @@ test_idempotency(void **state)
     put_idem(t, "u1", "k1", 1000);
     put_idem(t, "u1", "k2", 2000);
     put_idem(t, "u2", "k1", 3000);
-    put_idem(t, "", "k1", 1500);           /* anonymous */
-    put_idem(t, "u", "1k1", 2500);         /* "u" NUL "1k1" vs "u1" NUL "k1" */
+    put_idem(t, "", "k1", 1500);   /* anonymous */
+    put_idem(t, "u", "1k1", 2500); /* "u" NUL "1k1" vs "u1" NUL "k1" */
     assert_int_equal(store_commit(t), STORE_OK);
 
     t = rbegin(f);
@@ -944,7 +962,7 @@ test_idempotency(void **state)
     assert_int_equal(store_idem_sweep(t, 1000, 10, &n), STORE_OK);
     assert_int_equal(n, 0);
     assert_int_equal(store_idem_sweep(t, 2000, 10, &n), STORE_OK);
-    assert_int_equal(n, 2);   /* 1000 and 1500 */
+    assert_int_equal(n, 2); /* 1000 and 1500 */
     assert_int_equal(idem_created(t, "u1", "k1"), -1);
     assert_int_equal(idem_created(t, "", "k1"), -1);
     assert_int_equal(idem_created(t, "u1", "k2"), 2000);
@@ -1022,7 +1040,7 @@ test_nested_transactions(void **state)
     put_event(child, 2);
     assert_int_equal(store_next_id(child, STORE_SEQ_EVENT, &id), STORE_OK);
     assert_int_equal(id, 2);
-    store_seat s = {5, 0, 0};
+    store_seat s = { 5, 0, 0 };
     assert_int_equal(store_seat_put(child, 1, 1, &s), STORE_OK);
     assert_true(event_exists(child, 2));
     store_abort(child);
@@ -1078,7 +1096,7 @@ test_abort_discards_everything(void **state)
     put_resv(t, 12, "alice", 1, 1);
     put_payment(t, 13, "stripe", "ref");
     put_idem(t, "u", "k", 5);
-    store_seat s = {12, 99, 1};
+    store_seat s = { 12, 99, 1 };
     assert_int_equal(store_seat_put(t, 11, 3, &s), STORE_OK);
     assert_int_equal(store_resv_expiry_add(t, 99, 12), STORE_OK);
     assert_int_equal(store_next_id(t, STORE_SEQ_RESERVATION, &id), STORE_OK);
@@ -1087,7 +1105,7 @@ test_abort_discards_everything(void **state)
 
     t = rbegin(f);
     assert_false(event_exists(t, 10));
-    store_page p = {0};
+    store_page p = { 0 };
     assert_int_equal(store_session_list(t, 10, 0, 10, NULL, &p), STORE_OK);
     assert_int_equal(p.n, 0);
     page_free(&p);
@@ -1170,7 +1188,7 @@ test_map_full_then_grow(void **state)
     t = rbegin(f);
     assert_true(event_exists(t, 1));
     assert_true(event_exists(t, id));
-    store_page p = {0};
+    store_page p = { 0 };
     assert_int_equal(store_event_list(t, 0, (size_t)id + 1, NULL, &p), STORE_OK);
     assert_int_equal(p.n, id);
     assert_int_equal(strlen(((Bilheteria__V1__Event *)p.items[p.n - 1])->description), BLOB);
@@ -1209,7 +1227,7 @@ test_notfound(void **state)
     Bilheteria__V1__Reservation *rv = sentinel;
     Bilheteria__V1__Payment *pay = sentinel;
     Bilheteria__Store__IdemRecord *idem = sentinel;
-    static const uint64_t missing[] = {0, 2, 256, UINT64_MAX};
+    static const uint64_t missing[] = { 0, 2, 256, UINT64_MAX };
     for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
         uint64_t id = missing[i];
         assert_int_equal(store_event_get(t, id, NULL, &ev), STORE_NOTFOUND);
@@ -1226,7 +1244,7 @@ test_notfound(void **state)
     assert_ptr_equal(rv, sentinel);
     assert_ptr_equal(pay, sentinel);
     assert_ptr_equal(idem, sentinel);
-    store_seat seat = {77, 88, 1};
+    store_seat seat = { 77, 88, 1 };
     assert_int_equal(store_seat_get(t, 1, 0, &seat), STORE_NOTFOUND);
     assert_int_equal(seat.reservation_id, 77);
     uint64_t pid = 5;

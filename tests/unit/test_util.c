@@ -48,9 +48,12 @@ static void
 test_row_label_table(void **state)
 {
     (void)state;
-    static const struct { uint32_t row; const char *label; } cases[] = {
-        {0, "A"}, {1, "B"}, {25, "Z"}, {26, "AA"}, {27, "AB"}, {51, "AZ"},
-        {52, "BA"}, {77, "BZ"}, {78, "CA"}, {650, "YA"}, {675, "YZ"},
+    static const struct {
+        uint32_t row;
+        const char *label;
+    } cases[] = {
+        { 0, "A" },   { 1, "B" },   { 25, "Z" },  { 26, "AA" },  { 27, "AB" },  { 51, "AZ" },
+        { 52, "BA" }, { 77, "BZ" }, { 78, "CA" }, { 650, "YA" }, { 675, "YZ" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char out[4];
@@ -66,7 +69,7 @@ static void
 test_row_label_seat_parse_inverse(void **state)
 {
     (void)state;
-    static const uint32_t seats[] = {0, 1, 8, 9, 10, 99, 999, 999998};
+    static const uint32_t seats[] = { 0, 1, 8, 9, 10, 99, 999, 999998 };
     char prev[4] = "";
     for (uint32_t row = 0; row < 676; row++) {
         char label[4], full[16];
@@ -92,9 +95,12 @@ static void
 test_seat_parse_good(void **state)
 {
     (void)state;
-    static const struct { const char *label; uint32_t row, seat; } cases[] = {
-        {"A1", 0, 0}, {"B12", 1, 11}, {"Z20", 25, 19}, {"AA1", 26, 0},
-        {"ZZ1", 701, 0}, {"A999999", 0, 999998}, {"J10", 9, 9},
+    static const struct {
+        const char *label;
+        uint32_t row, seat;
+    } cases[] = {
+        { "A1", 0, 0 },    { "B12", 1, 11 },         { "Z20", 25, 19 }, { "AA1", 26, 0 },
+        { "ZZ1", 701, 0 }, { "A999999", 0, 999998 }, { "J10", 9, 9 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint32_t r = 0, s = 0;
@@ -109,9 +115,9 @@ test_seat_parse_bad(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "", "A", "A0", "A01", "A001", "1A", "1", "a1", "Aa1", "AAA1", "A1x", "A1 ",
-        " A1", "A-1", "A+1", "A9999999", "A1000000", "A 1", "@1", "[1", "A1A1",
-        "A1.0", "ZZZ9",
+        "",         "A",    "A0",  "A01", "A001", "1A",   "1",    "a1",
+        "Aa1",      "AAA1", "A1x", "A1 ", " A1",  "A-1",  "A+1",  "A9999999",
+        "A1000000", "A 1",  "@1",  "[1",  "A1A1", "A1.0", "ZZZ9",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         uint32_t r = 4242, s = 4343;
@@ -129,9 +135,8 @@ static void
 test_page_token_round_trip(void **state)
 {
     struct fx *f = *state;
-    static const uint64_t ids[] = {1, 2, 255, 256, 1ULL << 32, 0x0123456789abcdefULL,
-                                   UINT64_MAX};
-    static const char kinds[] = {'e', 's', 'p', 'r', 'E', 'z'};
+    static const uint64_t ids[] = { 1, 2, 255, 256, 1ULL << 32, 0x0123456789abcdefULL, UINT64_MAX };
+    static const char kinds[] = { 'e', 's', 'p', 'r', 'E', 'z' };
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
         for (size_t k = 0; k < sizeof(kinds); k++) {
             char *tok = NULL;
@@ -180,7 +185,7 @@ test_page_token_tampered(void **state)
     char good[32];
     snprintf(good, sizeof(good), "%s", tok);
 
-    expect_bad_token(f, 's', good);         /* another list's token */
+    expect_bad_token(f, 's', good); /* another list's token */
     expect_bad_token(f, 'E', good);
 
     /* Flip every hex digit, in the id and in the check byte. */
@@ -230,9 +235,13 @@ static void
 test_page_size(void **state)
 {
     struct fx *f = *state;
-    static const struct { uint32_t asked; int ok; size_t want; } cases[] = {
-        {0, 1, 50}, {1, 1, 1}, {50, 1, 50}, {499, 1, 499}, {500, 1, 500},
-        {501, 0, 0}, {1000, 0, 0}, {UINT32_MAX, 0, 0},
+    static const struct {
+        uint32_t asked;
+        int ok;
+        size_t want;
+    } cases[] = {
+        { 0, 1, 50 },    { 1, 1, 1 },   { 50, 1, 50 },  { 499, 1, 499 },
+        { 500, 1, 500 }, { 501, 0, 0 }, { 1000, 0, 0 }, { UINT32_MAX, 0, 0 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         size_t out = 12345;
@@ -268,14 +277,14 @@ test_check_str(void **state)
         int required, rc;
         const char *msg;
     } cases[] = {
-        {"", 10, 1, E_INVALID, "name is required"},
-        {"", 10, 0, 0, ""},
-        {"a", 10, 1, 0, ""},
-        {"0123456789", 10, 1, 0, ""},
-        {"0123456789x", 10, 1, E_INVALID, "name is 11 bytes long; the limit is 10"},
-        {"0123456789x", 10, 0, E_INVALID, "name is 11 bytes long; the limit is 10"},
-        {"\xc3\xa9", 1, 0, E_INVALID, "name is 2 bytes long; the limit is 1"},
-        {"x", 0, 0, E_INVALID, "name is 1 bytes long; the limit is 0"},
+        { "", 10, 1, E_INVALID, "name is required" },
+        { "", 10, 0, 0, "" },
+        { "a", 10, 1, 0, "" },
+        { "0123456789", 10, 1, 0, "" },
+        { "0123456789x", 10, 1, E_INVALID, "name is 11 bytes long; the limit is 10" },
+        { "0123456789x", 10, 0, E_INVALID, "name is 11 bytes long; the limit is 10" },
+        { "\xc3\xa9", 1, 0, E_INVALID, "name is 2 bytes long; the limit is 1" },
+        { "x", 0, 0, E_INVALID, "name is 1 bytes long; the limit is 0" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         f->call.code = 0;
@@ -301,12 +310,14 @@ test_fail_and_store_fail(void **state)
     srv_fail(&f->call, 13, "%s", big);
     assert_int_equal(strlen(f->call.msg), SRV_MSG_MAX - 1);
 
-    static const struct { int rc, code, map_full; } cases[] = {
-        {STORE_MAP_FULL, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, 1},
-        {STORE_BUSY, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE, 0},
-        {STORE_NOMEM, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, 0},
-        {STORE_CORRUPT, BILHETERIA__V1__STATUS_CODE__INTERNAL, 0},
-        {STORE_IO, BILHETERIA__V1__STATUS_CODE__INTERNAL, 0},
+    static const struct {
+        int rc, code, map_full;
+    } cases[] = {
+        { STORE_MAP_FULL, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, 1 },
+        { STORE_BUSY, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE, 0 },
+        { STORE_NOMEM, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, 0 },
+        { STORE_CORRUPT, BILHETERIA__V1__STATUS_CODE__INTERNAL, 0 },
+        { STORE_IO, BILHETERIA__V1__STATUS_CODE__INTERNAL, 0 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         f->call.map_full = 0;
@@ -374,7 +385,7 @@ test_arena_many_allocations(void **state)
     free(p);
     free(len);
     srv_arena_fini(&a);
-    srv_arena_fini(&a);   /* twice is harmless */
+    srv_arena_fini(&a); /* twice is harmless */
 }
 
 static void
@@ -418,7 +429,7 @@ test_arena_protobuf_allocator(void **state)
     assert_int_equal(got->id, 9);
     assert_string_equal(got->name, "Aida");
     assert_string_equal(got->description, ev.description);
-    bilheteria__v1__event__free_unpacked(got, &a.pc);   /* a no-op on the arena */
+    bilheteria__v1__event__free_unpacked(got, &a.pc); /* a no-op on the arena */
     srv_arena_fini(&a);
 }
 
@@ -427,10 +438,10 @@ static void
 test_arena_huge_request_fails(void **state)
 {
     (void)state;
-    static const size_t sizes[] = {SIZE_MAX, SIZE_MAX - 8,
-                                   /* rounds up without wrapping, but the block
-                                    * header then wraps malloc's size */
-                                   SIZE_MAX - 40};
+    static const size_t sizes[] = { SIZE_MAX, SIZE_MAX - 8,
+                                    /* rounds up without wrapping, but the block
+                                     * header then wraps malloc's size */
+                                    SIZE_MAX - 40 };
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         srv_arena a;
         assert_int_equal(srv_arena_init(&a, 64), 0);

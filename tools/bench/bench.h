@@ -14,8 +14,8 @@
 
 /* ---- hist.c: log-linear latency histogram (nanoseconds) ---- */
 typedef struct bench_hist bench_hist;
-bench_hist *bench_hist_new(void);         /* caller frees with bench_hist_free */
-void bench_hist_free(bench_hist *h);      /* accepts NULL */
+bench_hist *bench_hist_new(void);    /* caller frees with bench_hist_free */
+void bench_hist_free(bench_hist *h); /* accepts NULL */
 void bench_hist_record(bench_hist *h, uint64_t ns);
 void bench_hist_merge(bench_hist *into, const bench_hist *from);
 uint64_t bench_hist_count(const bench_hist *h);
@@ -26,7 +26,7 @@ uint64_t bench_hist_percentile(const bench_hist *h, double p);
 /* ---- spawn.c: a bilheteria-server child on a fresh temp data dir ---- */
 typedef struct bench_server {
     pid_t pid;
-    char dir[256];       /* the temp dir: data/ and server.log inside */
+    char dir[256]; /* the temp dir: data/ and server.log inside */
     char url[320];
     long ticks_per_s;
 } bench_server;
@@ -34,8 +34,8 @@ typedef struct bench_server {
 /* Starts path with --listen url --data-dir dir/data --quiet plus extra
  * (n_extra arguments, borrowed), and waits until it answers a health check.
  * ipc != 0 listens on ipc:// in the temp dir, else on a free loopback port. */
-int bench_server_start(bench_server *s, const char *path, int ipc, char *const *extra,
-                       int n_extra, char *err, size_t errlen);
+int bench_server_start(bench_server *s, const char *path, int ipc, char *const *extra, int n_extra,
+                       char *err, size_t errlen);
 /* utime + stime of the server so far, in seconds; -1 if unreadable. */
 double bench_server_cpu_s(const bench_server *s);
 /* VmHWM in KiB; -1 if unreadable. */
@@ -71,8 +71,8 @@ typedef struct bench_thread {
     bench *b;
     int id;
     pthread_t th;
-    bh_client *cli;        /* own, or the shared one */
-    nng_socket esock;      /* echo: the raw REQ socket (own or shared) */
+    bh_client *cli;   /* own, or the shared one */
+    nng_socket esock; /* echo: the raw REQ socket (own or shared) */
     nng_ctx ectx;
     nng_aio *eaio;
     uint64_t rng;
@@ -81,14 +81,14 @@ typedef struct bench_thread {
     bench_hist *op[OP__N];
     uint64_t ok[OP__N];
     uint64_t err[OP__N][BENCH_N_CODES];
-    uint64_t unexpected;   /* failures that the scenario does not allow */
+    uint64_t unexpected; /* failures that the scenario does not allow */
     char first_err[400];
     int out_of_seats;
-    bench_paid *paid;      /* pay and mixed: each confirmed reservation */
+    bench_paid *paid; /* pay and mixed: each confirmed reservation */
     size_t n_paid, cap_paid;
-    uint64_t *resv;        /* rush: each successful hold */
+    uint64_t *resv; /* rush: each successful hold */
     size_t n_resv, cap_resv;
-    uint64_t violations;   /* replays that did not replay, and the like */
+    uint64_t violations; /* replays that did not replay, and the like */
 } bench_thread;
 
 struct bench {
@@ -101,7 +101,7 @@ struct bench {
     int shared_client;
     int clients;
     double duration_s;
-    uint64_t requests;     /* 0 = run for duration_s */
+    uint64_t requests; /* 0 = run for duration_s */
     uint32_t events, sessions, rows, seats_per_row;
     int json;
     uint64_t seed;
@@ -131,18 +131,17 @@ struct bench {
 };
 
 uint64_t bench_now_ns(void);
-uint64_t bench_rand(bench_thread *t);  /* xorshift64* */
+uint64_t bench_rand(bench_thread *t); /* xorshift64* */
 
 /* Records one call's outcome; code is a bh_code. */
 void bench_record(bench_thread *t, int op, int code, uint64_t ns);
 /* Notes a failure the scenario does not allow (first message kept). */
-void bench_unexpected(bench_thread *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void bench_unexpected(bench_thread *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- echo.c ---- */
 typedef struct bench_echo_server bench_echo_server;
 int bench_echo_start(bench *b, bench_echo_server **out, char *err, size_t errlen);
-void bench_echo_stop(bench_echo_server *e);   /* accepts NULL */
+void bench_echo_stop(bench_echo_server *e); /* accepts NULL */
 int bench_echo_client_open(bench *b, bench_thread *t, nng_socket shared, int use_shared);
 void bench_echo_client_close(bench_thread *t, int own_socket);
 int bench_echo_shared_open(nng_socket *s, const char *url); /* an NNG_* code */

@@ -17,7 +17,7 @@
 
 /* As many contexts as bilheteria-server has by default, so that neither
  * side queues more than the other. */
-#define ECHO_CTXS 128
+#define ECHO_CTXS       128
 #define ECHO_TIMEOUT_MS 5000
 
 typedef struct echo_ctx {
@@ -61,7 +61,7 @@ static int
 make_payload(bench *b)
 {
     Bilheteria__V1__CreateReservationRequest r = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
-    char *seats[2] = {"C7", "C8"};
+    char *seats[2] = { "C7", "C8" };
     r.session_id = 1234;
     r.user_id = "bench-7";
     r.seats = seats;

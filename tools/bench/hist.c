@@ -9,10 +9,10 @@
 #include "bench.h"
 
 #define SUB_BITS 8
-#define SUB (1u << SUB_BITS)
+#define SUB      (1u << SUB_BITS)
 /* Values up to 2^41 ns (about 36 minutes); larger ones land in the top
  * bucket, and the exact maximum is kept on the side. */
-#define TOP_BIT 41
+#define TOP_BIT   41
 #define N_BUCKETS ((TOP_BIT - SUB_BITS) * SUB + SUB)
 
 struct bench_hist {

@@ -19,7 +19,7 @@
 #endif
 
 #define MAX_CLIENTS 1024
-#define RUSH_MAX_S 600.0
+#define RUSH_MAX_S  600.0
 
 static const char usage[] =
     "usage: bilheteria-bench --scenario NAME [--server URL | --spawn-server]\n"
@@ -74,7 +74,7 @@ const char *const bench_op_names[OP__N] = {
     "echo", "ping", "get_seat_map", "list_events", "hold", "cancel", "confirm", "confirm_replay",
 };
 
-static const char *const scenarios[] = {"echo", "ping", "read", "hold", "rush", "pay", "mixed"};
+static const char *const scenarios[] = { "echo", "ping", "read", "hold", "rush", "pay", "mixed" };
 
 uint64_t
 bench_now_ns(void)
@@ -171,8 +171,10 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
                 if (strcmp(v, scenarios[k]) == 0)
                     b->scenario = scenarios[k];
             if (b->scenario == NULL) {
-                fprintf(stderr, "bilheteria-bench: unknown scenario \"%s\" (echo, ping, read, "
-                        "hold, rush, pay, mixed)\n", v);
+                fprintf(stderr,
+                        "bilheteria-bench: unknown scenario \"%s\" (echo, ping, read, "
+                        "hold, rush, pay, mixed)\n",
+                        v);
                 return -1;
             }
         } else if (strcmp(a, "--server") == 0) {
@@ -182,36 +184,45 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
         } else if (strcmp(a, "--server-arg") == 0) {
             b->server_args[b->n_server_args++] = (char *)v;
         } else if (strcmp(a, "--clients") == 0) {
-            if (num(a, v, 1, MAX_CLIENTS, &n)) return -1;
+            if (num(a, v, 1, MAX_CLIENTS, &n))
+                return -1;
             b->clients = (int)n;
         } else if (strcmp(a, "--duration") == 0) {
             char *end;
             errno = 0;
             double d = strtod(v, &end);
             if (errno != 0 || end == v || *end != 0 || !(d > 0 && d <= 86400)) {
-                fprintf(stderr, "bilheteria-bench: --duration: expected seconds in (0, 86400], "
-                        "got \"%s\"\n", v);
+                fprintf(stderr,
+                        "bilheteria-bench: --duration: expected seconds in (0, 86400], "
+                        "got \"%s\"\n",
+                        v);
                 return -1;
             }
             b->duration_s = d;
             *duration_given = 1;
         } else if (strcmp(a, "--requests") == 0) {
-            if (num(a, v, 1, 1000000000000LL, &n)) return -1;
+            if (num(a, v, 1, 1000000000000LL, &n))
+                return -1;
             b->requests = (uint64_t)n;
         } else if (strcmp(a, "--events") == 0) {
-            if (num(a, v, 1, 100000, &n)) return -1;
+            if (num(a, v, 1, 100000, &n))
+                return -1;
             b->events = (uint32_t)n;
         } else if (strcmp(a, "--sessions") == 0) {
-            if (num(a, v, 1, 100000, &n)) return -1;
+            if (num(a, v, 1, 100000, &n))
+                return -1;
             b->sessions = (uint32_t)n;
         } else if (strcmp(a, "--rows") == 0) {
-            if (num(a, v, 1, 676, &n)) return -1;
+            if (num(a, v, 1, 676, &n))
+                return -1;
             b->rows = (uint32_t)n;
         } else if (strcmp(a, "--seats-per-row") == 0) {
-            if (num(a, v, 1, 1000, &n)) return -1;
+            if (num(a, v, 1, 1000, &n))
+                return -1;
             b->seats_per_row = (uint32_t)n;
         } else if (strcmp(a, "--seed") == 0) {
-            if (num(a, v, 1, INT64_MAX, &n)) return -1;
+            if (num(a, v, 1, INT64_MAX, &n))
+                return -1;
             b->seed = (uint64_t)n;
         } else {
             fprintf(stderr, "bilheteria-bench: unknown option \"%s\" (try --help)\n", a);
@@ -326,20 +337,19 @@ print_text(const bench *b, const result *r, const bench_server *srv)
     else
         printf("server %s%s\n", b->url, srv ? " (spawned)" : "");
     if (b->n_sessions > 0)
-        printf("seeded %u events x %u sessions of %ux%u seats (%llu seats) in %.2f s\n",
-               b->events, b->sessions, b->rows, b->seats_per_row,
+        printf("seeded %u events x %u sessions of %ux%u seats (%llu seats) in %.2f s\n", b->events,
+               b->sessions, b->rows, b->seats_per_row,
                (unsigned long long)b->n_sessions * b->capacity, r->seed_s);
-    printf("requests: %llu in %.3f s = %.0f req/s (%llu not OK)\n",
-           (unsigned long long)r->requests, r->elapsed_s,
-           r->elapsed_s > 0 ? (double)r->requests / r->elapsed_s : 0.0,
+    printf("requests: %llu in %.3f s = %.0f req/s (%llu not OK)\n", (unsigned long long)r->requests,
+           r->elapsed_s, r->elapsed_s > 0 ? (double)r->requests / r->elapsed_s : 0.0,
            (unsigned long long)r->errors);
     if (r->all && bench_hist_count(r->all) > 0)
         printf("latency ms: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f  mean %.3f\n",
                ms(bench_hist_percentile(r->all, 50)), ms(bench_hist_percentile(r->all, 90)),
                ms(bench_hist_percentile(r->all, 99)), ms(bench_hist_percentile(r->all, 99.9)),
                ms(bench_hist_max(r->all)), bench_hist_mean(r->all) / 1e6);
-    printf("  %-15s %9s %9s %8s %8s %8s %8s %8s %7s\n", "op", "count", "req/s", "p50", "p90",
-           "p99", "p99.9", "max", "not-ok");
+    printf("  %-15s %9s %9s %8s %8s %8s %8s %8s %7s\n", "op", "count", "req/s", "p50", "p90", "p99",
+           "p99.9", "max", "not-ok");
     for (int k = 0; k < OP__N; k++) {
         const bench_hist *h = r->op[k];
         if (r->op_n[k] == 0 || h == NULL)
@@ -362,8 +372,8 @@ print_text(const bench *b, const result *r, const bench_server *srv)
     printf("\n");
     if (srv != NULL)
         printf("server: peak RSS %.1f MiB; CPU %.2f s in all, %.2f s during the run "
-               "(%.1f us/request)\n", (double)r->server_rss_kib / 1024.0, r->server_cpu_s,
-               r->server_run_cpu_s,
+               "(%.1f us/request)\n",
+               (double)r->server_rss_kib / 1024.0, r->server_cpu_s, r->server_run_cpu_s,
                r->requests ? r->server_run_cpu_s * 1e6 / (double)r->requests : 0.0);
     printf("bench: CPU %.2f s during the run, %ld CPUs online\n", r->bench_cpu_s,
            sysconf(_SC_NPROCESSORS_ONLN));
@@ -526,8 +536,8 @@ main(int argc, char **argv)
         }
     } else {
         if (b.spawn) {
-            if (bench_server_start(&srv_store, b.server_path, b.ipc, b.server_args,
-                                   b.n_server_args, err, sizeof(err)) != 0) {
+            if (bench_server_start(&srv_store, b.server_path, b.ipc, b.server_args, b.n_server_args,
+                                   err, sizeof(err)) != 0) {
                 fprintf(stderr, "bilheteria-bench: %s\n", err);
                 goto out;
             }
@@ -536,7 +546,7 @@ main(int argc, char **argv)
         } else if (b.url == NULL) {
             b.url = "tcp://127.0.0.1:7450";
         }
-        bh_options o = {.url = b.url, .timeout_ms = 10000};
+        bh_options o = { .url = b.url, .timeout_ms = 10000 };
         if (bh_client_open(&shared, &o, &st) != BH_OK) {
             fprintf(stderr, "bilheteria-bench: %s\n", st.message);
             goto out;
@@ -571,7 +581,7 @@ main(int argc, char **argv)
         if (b.shared_client) {
             t->cli = shared;
         } else {
-            bh_options o = {.url = b.url, .timeout_ms = 10000};
+            bh_options o = { .url = b.url, .timeout_ms = 10000 };
             if (bh_client_open(&t->cli, &o, &st) != BH_OK) {
                 fprintf(stderr, "bilheteria-bench: %s\n", st.message);
                 goto out;

@@ -11,8 +11,8 @@
 
 #include "bench.h"
 
-#define MAX_PICK 4
-#define REPLAY_PERCENT 10
+#define MAX_PICK            4
+#define REPLAY_PERCENT      10
 #define MAX_VIOLATION_LINES 20
 
 static void
@@ -84,7 +84,7 @@ append_paid(bench_thread *t, uint64_t resv, uint64_t pay)
         t->paid = p;
         t->cap_paid = nc;
     }
-    t->paid[t->n_paid++] = (bench_paid){resv, pay};
+    t->paid[t->n_paid++] = (bench_paid){ resv, pay };
     return 0;
 }
 
@@ -152,11 +152,11 @@ mark_sold(bench_thread *t, size_t si, const uint32_t *idx, uint32_t k)
 /* ---- timed calls ---- */
 
 /* rc = expr, timed and recorded as one call of op. */
-#define TIMED(t, op, rc, expr)                                                             \
-    do {                                                                                   \
-        uint64_t t0_ = bench_now_ns();                                                     \
-        (rc) = (expr);                                                                     \
-        bench_record((t), (op), (rc), bench_now_ns() - t0_);                               \
+#define TIMED(t, op, rc, expr)                                                                     \
+    do {                                                                                           \
+        uint64_t t0_ = bench_now_ns();                                                             \
+        (rc) = (expr);                                                                             \
+        bench_record((t), (op), (rc), bench_now_ns() - t0_);                                       \
     } while (0)
 
 static int
@@ -267,7 +267,8 @@ op_hold(bench_thread *t)
         return 0;
     }
     if (cs->reservation == NULL ||
-        cs->reservation->status != BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CANCELLED) {
+        cs->reservation->status !=
+            BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CANCELLED) {
         bench_unexpected(t, "CancelReservation %llu: answer is not CANCELLED",
                          (unsigned long long)cq.id);
         t->violations++;
@@ -300,14 +301,13 @@ op_pay(bench_thread *t)
     pq.provider_ref = key;
     protobuf_c_message_free_unpacked(&rs->base, NULL);
 
-    bh_call_opts o = {.idempotency_key = key};
+    bh_call_opts o = { .idempotency_key = key };
     Bilheteria__V1__ConfirmPaymentResponse *ps = NULL;
     bh_status st;
     TIMED(t, OP_CONFIRM, rc, bh_payment_confirm_payment(t->cli, &pq, &ps, &o, &st));
     if (rc != BH_OK) {
         bench_unexpected(t, "ConfirmPayment of reservation %llu: %s %s",
-                         (unsigned long long)pq.reservation_id, bh_code_name(st.code),
-                         st.message);
+                         (unsigned long long)pq.reservation_id, bh_code_name(st.code), st.message);
         return 0;
     }
     uint64_t pay_id = ps->payment ? ps->payment->id : 0;
@@ -332,9 +332,11 @@ op_pay(bench_thread *t)
         uint64_t again = ps->payment ? ps->payment->id : 0;
         protobuf_c_message_free_unpacked(&ps->base, NULL);
         if (!st.replayed || again != pay_id) {
-            bench_unexpected(t, "ConfirmPayment replay of reservation %llu: replayed=%d, "
-                             "payment %llu then %llu", (unsigned long long)pq.reservation_id,
-                             st.replayed, (unsigned long long)pay_id, (unsigned long long)again);
+            bench_unexpected(t,
+                             "ConfirmPayment replay of reservation %llu: replayed=%d, "
+                             "payment %llu then %llu",
+                             (unsigned long long)pq.reservation_id, st.replayed,
+                             (unsigned long long)pay_id, (unsigned long long)again);
             t->violations++;
         }
     }
@@ -403,13 +405,12 @@ typedef struct check {
     bench_paid *items;
     size_t n_items;
     atomic_size_t next;
-    int64_t *owner;        /* rush: seat index -> reservation id */
+    int64_t *owner;         /* rush: seat index -> reservation id */
     const char *const *map; /* rush: seat map row strings */
     int (*fn)(struct check *ck, bh_client *c, const bench_paid *it);
 } check;
 
-static void
-violation(check *ck, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void violation(check *ck, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 violation(check *ck, const char *fmt, ...)
@@ -459,13 +460,13 @@ check_all(check *ck)
     int started = 0;
     atomic_store(&ck->next, 0);
     for (int i = 0; i < n; i++) {
-        args[i] = (check_arg){ck, b->t[i].cli};
+        args[i] = (check_arg){ ck, b->t[i].cli };
         if (pthread_create(&th[i], NULL, check_worker, &args[i]) != 0)
             break;
         started++;
     }
     if (started == 0) {
-        args[0] = (check_arg){ck, b->t[0].cli};
+        args[0] = (check_arg){ ck, b->t[0].cli };
         check_worker(&args[0]);
     }
     for (int i = 0; i < started; i++)
@@ -494,8 +495,8 @@ check_rush_one(check *ck, bh_client *c, const bench_paid *it)
         return -1;
     Bilheteria__V1__Reservation *r = rs->reservation;
     if (r->status != BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING)
-        violation(ck, "reservation %llu is in state %d, not PENDING",
-                  (unsigned long long)r->id, (int)r->status);
+        violation(ck, "reservation %llu is in state %d, not PENDING", (unsigned long long)r->id,
+                  (int)r->status);
     if (r->n_seats != 2)
         violation(ck, "reservation %llu holds %zu seats, asked for 2", (unsigned long long)r->id,
                   r->n_seats);
@@ -512,8 +513,8 @@ check_rush_one(check *ck, bh_client *c, const bench_paid *it)
             ck->owner[x] = (int64_t)r->id;
         pthread_mutex_unlock(&ck->mu);
         if (prev != 0)
-            violation(ck, "seat %s is in two live reservations: %lld and %llu",
-                      r->seats[i]->label, (long long)prev, (unsigned long long)r->id);
+            violation(ck, "seat %s is in two live reservations: %lld and %llu", r->seats[i]->label,
+                      (long long)prev, (unsigned long long)r->id);
         char state = ck->map[x / b->seats_per_row][x % b->seats_per_row];
         if (state != 'h')
             violation(ck, "seat %s of pending reservation %llu shows '%c' in the seat map",
@@ -531,8 +532,10 @@ check_pay_one(check *ck, bh_client *c, const bench_paid *it)
         Bilheteria__V1__Reservation *r = rs->reservation;
         if (r->status != BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CONFIRMED ||
             r->payment_id != it->pay_id)
-            violation(ck, "reservation %llu: state %d, payment %llu; expected CONFIRMED "
-                      "with payment %llu", (unsigned long long)it->resv_id, (int)r->status,
+            violation(ck,
+                      "reservation %llu: state %d, payment %llu; expected CONFIRMED "
+                      "with payment %llu",
+                      (unsigned long long)it->resv_id, (int)r->status,
                       (unsigned long long)r->payment_id, (unsigned long long)it->pay_id);
         protobuf_c_message_free_unpacked(&rs->base, NULL);
     }
@@ -542,14 +545,13 @@ check_pay_one(check *ck, bh_client *c, const bench_paid *it)
     pq.id = it->pay_id;
     int rc = bh_payment_get_payment(c, &pq, &ps, NULL, &st);
     if (rc != BH_OK) {
-        violation(ck, "GetPayment %llu: %s %s", (unsigned long long)it->pay_id,
-                  bh_code_name(rc), st.message);
+        violation(ck, "GetPayment %llu: %s %s", (unsigned long long)it->pay_id, bh_code_name(rc),
+                  st.message);
         return -1;
     }
     if (ps->payment->reservation_id != it->resv_id)
         violation(ck, "payment %llu belongs to reservation %llu, expected %llu",
-                  (unsigned long long)it->pay_id,
-                  (unsigned long long)ps->payment->reservation_id,
+                  (unsigned long long)it->pay_id, (unsigned long long)ps->payment->reservation_id,
                   (unsigned long long)it->resv_id);
     protobuf_c_message_free_unpacked(&ps->base, NULL);
     return 0;
@@ -596,8 +598,8 @@ check_rush(check *ck, char *summary, size_t sumlen)
     rq.session_id = b->session_ids[0];
     int rc = bh_session_get_seat_map(b->t[0].cli, &rq, &rs, NULL, &st);
     if (rc != BH_OK) {
-        violation(ck, "GetSeatMap %llu: %s %s", (unsigned long long)rq.session_id,
-                  bh_code_name(rc), st.message);
+        violation(ck, "GetSeatMap %llu: %s %s", (unsigned long long)rq.session_id, bh_code_name(rc),
+                  st.message);
         free(map);
         return;
     }
@@ -626,18 +628,23 @@ check_rush(check *ck, char *summary, size_t sumlen)
     if (held + sold > b->capacity)
         violation(ck, "sold %u + held %u > capacity %u", sold, held, b->capacity);
     if ((uint64_t)n * 2 != (uint64_t)held + sold)
-        violation(ck, "%zu successful holds of 2 seats, but %u seats are taken (held %u, "
-                  "sold %u)", n, held + sold, held, sold);
+        violation(ck,
+                  "%zu successful holds of 2 seats, but %u seats are taken (held %u, "
+                  "sold %u)",
+                  n, held + sold, held, sold);
     /* Every client stopped on "no 2 adjacent free seats": the map must agree. */
     if (ended == (size_t)b->clients && pairs > 0)
-        violation(ck, "the server said no 2 adjacent free seats were left, but the seat "
-                  "map shows %u free pairs", pairs);
+        violation(ck,
+                  "the server said no 2 adjacent free seats were left, but the seat "
+                  "map shows %u free pairs",
+                  pairs);
     ck->map = (const char *const *)map;
     ck->fn = check_rush_one;
     check_all(ck);
-    snprintf(summary, sumlen, "%zu holds of 2 seats; seat map: held %u, sold %u, available %u "
-             "of %u; %zu of %d clients saw sold out", n, held, sold, rs->available,
-             b->capacity, ended, b->clients);
+    snprintf(summary, sumlen,
+             "%zu holds of 2 seats; seat map: held %u, sold %u, available %u "
+             "of %u; %zu of %d clients saw sold out",
+             n, held, sold, rs->available, b->capacity, ended, b->clients);
 out:
     protobuf_c_message_free_unpacked(&rs->base, NULL);
     free(map);
@@ -677,8 +684,10 @@ check_pay(check *ck, char *summary, size_t sumlen)
                       (unsigned long long)ck->items[i].pay_id);
     ck->fn = check_pay_one;
     check_all(ck);
-    snprintf(summary, sumlen, "%zu reservations confirmed once each (%llu replays answered "
-             "from the idempotency store)", n, (unsigned long long)replays);
+    snprintf(summary, sumlen,
+             "%zu reservations confirmed once each (%llu replays answered "
+             "from the idempotency store)",
+             n, (unsigned long long)replays);
 }
 
 int

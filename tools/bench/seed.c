@@ -8,7 +8,7 @@
 #include "bench.h"
 
 #define SEED_THREADS 8
-#define PRICE_CENTS 4000
+#define PRICE_CENTS  4000
 
 typedef struct seed_job {
     bench *b;
@@ -25,8 +25,7 @@ seed_fail(seed_job *j, const char *what, const bh_status *st)
 {
     pthread_mutex_lock(&j->mu);
     if (!atomic_load(&j->failed))
-        snprintf(j->err, sizeof(j->err), "%s: %s %s", what, bh_code_name(st->code),
-                 st->message);
+        snprintf(j->err, sizeof(j->err), "%s: %s %s", what, bh_code_name(st->code), st->message);
     atomic_store(&j->failed, 1);
     pthread_mutex_unlock(&j->mu);
 }

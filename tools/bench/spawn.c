@@ -83,13 +83,13 @@ print_log(const bench_server *s)
 static void
 sleep_ms(long ms)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
     nanosleep(&ts, NULL);
 }
 
 int
-bench_server_start(bench_server *s, const char *path, int ipc, char *const *extra,
-                   int n_extra, char *err, size_t errlen)
+bench_server_start(bench_server *s, const char *path, int ipc, char *const *extra, int n_extra,
+                   char *err, size_t errlen)
 {
     memset(s, 0, sizeof(*s));
     s->pid = -1;
@@ -154,7 +154,7 @@ bench_server_start(bench_server *s, const char *path, int ipc, char *const *extr
 
     /* Ready when it answers a health check. */
     bh_client *c = NULL;
-    bh_options o = {.url = s->url, .timeout_ms = 250};
+    bh_options o = { .url = s->url, .timeout_ms = 250 };
     bh_status st;
     if (bh_client_open(&c, &o, &st) != BH_OK) {
         snprintf(err, errlen, "cannot open a client for %s: %s", s->url, st.message);

@@ -20,7 +20,7 @@
 
 #include "bilheteria/services.h"
 
-#define GEN_NAME_MAX 256
+#define GEN_NAME_MAX  256
 #define GEN_FUNCS_MAX 256
 
 /*
@@ -42,8 +42,7 @@ gen_snake(const char *in, size_t n, char *out, size_t size)
             unsigned char prev = (unsigned char)in[i - 1];
             unsigned char next = i + 1 < n ? (unsigned char)in[i + 1] : 0;
 
-            brk = islower(prev) || isdigit(prev) ||
-                  (isupper(prev) && next != 0 && islower(next));
+            brk = islower(prev) || isdigit(prev) || (isupper(prev) && next != 0 && islower(next));
         }
         if (o + (size_t)brk + 2 > size)
             return -1;
@@ -92,8 +91,8 @@ gen_pb_lower(const char *full, char *out, size_t size)
 
 /* "bh_event_create_event" for EventService/CreateEvent. */
 static int
-gen_func_name(const ProtobufCServiceDescriptor *svc,
-              const ProtobufCMethodDescriptor *m, char *out, size_t size)
+gen_func_name(const ProtobufCServiceDescriptor *svc, const ProtobufCMethodDescriptor *m, char *out,
+              size_t size)
 {
     static const char suffix[] = "Service";
     char s[GEN_NAME_MAX], meth[GEN_NAME_MAX];
@@ -170,8 +169,7 @@ main(int argc, char **argv)
     int rc = 1;
 
     if (argc != 3) {
-        fprintf(stderr, "usage: %s <bilheteria_api.h> <bilheteria_api.c>\n",
-                argv[0]);
+        fprintf(stderr, "usage: %s <bilheteria_api.h> <bilheteria_api.c>\n", argv[0]);
         goto out;
     }
     h = fopen(argv[1], "w");
@@ -200,23 +198,21 @@ main(int argc, char **argv)
 
             if (gen_func_name(svc, m, fn, sizeof(fn)) != 0 ||
                 bh_method_full_name(svc, m, full, sizeof(full)) < 0 ||
-                gen_pb_lower(m->output->name, out_lower,
-                             sizeof(out_lower)) != 0) {
-                fprintf(stderr, "bh_gen: name too long in %s/%s\n", svc->name,
-                        m->name);
+                gen_pb_lower(m->output->name, out_lower, sizeof(out_lower)) != 0) {
+                fprintf(stderr, "bh_gen: name too long in %s/%s\n", svc->name, m->name);
                 goto out;
             }
             for (size_t k = 0; k < nseen; k++) {
                 if (strcmp(seen[k], fn) == 0) {
-                    fprintf(stderr, "bh_gen: %s would be generated twice "
-                                    "(second time for %s)\n",
+                    fprintf(stderr,
+                            "bh_gen: %s would be generated twice "
+                            "(second time for %s)\n",
                             fn, full);
                     goto out;
                 }
             }
             if (nseen == GEN_FUNCS_MAX) {
-                fprintf(stderr, "bh_gen: more than %d methods\n",
-                        GEN_FUNCS_MAX);
+                fprintf(stderr, "bh_gen: more than %d methods\n", GEN_FUNCS_MAX);
                 goto out;
             }
             memcpy(seen[nseen++], fn, sizeof(fn));
@@ -248,8 +244,7 @@ main(int argc, char **argv)
                     "        *resp = (%s *)m;\n"
                     "    return rc;\n"
                     "}\n",
-                    fn, m->input->c_name, m->output->c_name, full, out_lower,
-                    m->output->c_name);
+                    fn, m->input->c_name, m->output->c_name, full, out_lower, m->output->c_name);
         }
     }
     gen_header_bottom(h);

@@ -63,14 +63,14 @@ const char *bh_code_name(int code);
 
 /* The outcome of a call. */
 typedef struct bh_status {
-    int code;           /* enum bh_code */
-    int replayed;       /* 1 if the server answered from its idempotency store */
-    char message[512];  /* NUL-terminated; empty on BH_OK */
+    int code;          /* enum bh_code */
+    int replayed;      /* 1 if the server answered from its idempotency store */
+    char message[512]; /* NUL-terminated; empty on BH_OK */
 } bh_status;
 
 typedef struct bh_options {
-    const char *url;     /* "tcp://127.0.0.1:7450", "ipc:///tmp/bh.sock"; NULL = that default; copied */
-    int32_t timeout_ms;  /* default per-call deadline; 0 = 5000; < 0 is BH_INVALID_ARGUMENT */
+    const char *url; /* "tcp://127.0.0.1:7450", "ipc:///tmp/bh.sock"; NULL = that default; copied */
+    int32_t timeout_ms;     /* default per-call deadline; 0 = 5000; < 0 is BH_INVALID_ARGUMENT */
     const char *auth_token; /* caller identity sent with every call; NULL = none; copied */
 } bh_options;
 
@@ -134,9 +134,8 @@ int bh_call(bh_client *c, const char *method, const ProtobufCMessage *req,
  * *resp with free(). On any other code both are left untouched. Return codes
  * as bh_call's, less the type check. Used by the CLI's `call` and the bench.
  */
-int bh_call_raw(bh_client *c, const char *method, const uint8_t *req,
-                size_t len, uint8_t **resp, size_t *resp_len,
-                const bh_call_opts *opts, bh_status *st);
+int bh_call_raw(bh_client *c, const char *method, const uint8_t *req, size_t len, uint8_t **resp,
+                size_t *resp_len, const bh_call_opts *opts, bh_status *st);
 
 #ifdef __cplusplus
 }

@@ -33,16 +33,15 @@ extern const ProtobufCServiceDescriptor *const bh_services[];
  * Returns the method descriptor and, if svc is not NULL, its service in
  * *svc; NULL if there is no such method. Thread-safe; no allocation.
  */
-const ProtobufCMethodDescriptor *bh_find_method(
-    const char *full_name, const ProtobufCServiceDescriptor **svc);
+const ProtobufCMethodDescriptor *bh_find_method(const char *full_name,
+                                                const ProtobufCServiceDescriptor **svc);
 
 /*
  * Writes "pkg.Service/Method" into buf (size bytes). Returns the length,
  * or -1 if it does not fit.
  */
-int bh_method_full_name(const ProtobufCServiceDescriptor *svc,
-                        const ProtobufCMethodDescriptor *m, char *buf,
-                        size_t size);
+int bh_method_full_name(const ProtobufCServiceDescriptor *svc, const ProtobufCMethodDescriptor *m,
+                        char *buf, size_t size);
 
 #ifdef __cplusplus
 }

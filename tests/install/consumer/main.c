@@ -12,7 +12,7 @@ int
 main(int argc, char **argv)
 {
     const char *url = argc > 1 ? argv[1] : "tcp://127.0.0.1:1";
-    bh_options o = {.url = url, .timeout_ms = 300};
+    bh_options o = { .url = url, .timeout_ms = 300 };
     Bilheteria__V1__CheckRequest req = BILHETERIA__V1__CHECK_REQUEST__INIT;
     Bilheteria__V1__CheckResponse *resp = NULL;
     bh_client *c = NULL;
@@ -21,20 +21,18 @@ main(int argc, char **argv)
 
     rc = bh_client_open(&c, &o, &st);
     if (rc != BH_OK) {
-        fprintf(stderr, "bh_client_open: %s: %s\n", bh_code_name(rc),
-                st.message);
+        fprintf(stderr, "bh_client_open: %s: %s\n", bh_code_name(rc), st.message);
         goto out;
     }
     rc = bh_health_check(c, &req, &resp, NULL, &st);
-    if (rc != BH_UNAVAILABLE || st.code != rc || resp != NULL ||
-        strstr(st.message, url) == NULL) {
-        fprintf(stderr, "bh_health_check: want UNAVAILABLE naming %s, "
-                        "got %s: %s\n",
+    if (rc != BH_UNAVAILABLE || st.code != rc || resp != NULL || strstr(st.message, url) == NULL) {
+        fprintf(stderr,
+                "bh_health_check: want UNAVAILABLE naming %s, "
+                "got %s: %s\n",
                 url, bh_code_name(rc), st.message);
         goto out;
     }
-    printf("consumer (libbilheteria %s): %s: %s\n", BH_VERSION,
-           bh_code_name(rc), st.message);
+    printf("consumer (libbilheteria %s): %s: %s\n", BH_VERSION, bh_code_name(rc), st.message);
     ok = 1;
 out:
     if (resp != NULL)
