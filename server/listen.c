@@ -51,28 +51,9 @@ static void
 reply(void *arg)
 {
     srv_worker *w = arg;
-    srv_call *c = &w->call;
-    Bilheteria__V1__ResponseEnvelope env = BILHETERIA__V1__RESPONSE_ENVELOPE__INIT;
+    Bilheteria__V1__ResponseEnvelope env;
     nng_msg *msg = NULL;
-    if (c->code == 0 && c->resp_bytes == NULL && c->resp != NULL) {
-        size_t n = protobuf_c_message_get_packed_size(c->resp);
-        uint8_t *buf = srv_arena_alloc(&w->arena, n ? n : 1);
-        if (buf == NULL) {
-            srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
-        } else {
-            protobuf_c_message_pack(c->resp, buf);
-            c->resp_bytes = buf;
-            c->resp_len = n;
-        }
-    }
-    env.status = (Bilheteria__V1__StatusCode)c->code;
-    env.message = c->msg;
-    env.request_id = w->request_id;
-    env.replayed = c->replayed;
-    if (c->code == 0 && c->resp_bytes != NULL) {
-        env.payload.data = (uint8_t *)c->resp_bytes;
-        env.payload.len = c->resp_len;
-    }
+    srv_response_prepare(&w->call, w->request_id, &env);
     size_t n = bilheteria__v1__response_envelope__get_packed_size(&env);
     if (nng_msg_alloc(&msg, n) != 0) {
         /* Nothing to send: the caller times out. Take the next request. */
@@ -85,127 +66,24 @@ reply(void *arg)
     nng_ctx_send(w->ctx, w->aio);
 }
 
-/* Reads field 2 (request_id) of an envelope without unpacking it, so that
- * even an oversized request gets an answer its caller can match. */
-static uint64_t
-peek_request_id(const uint8_t *p, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        uint64_t tag = 0, v = 0;
-        for (int shift = 0; i < len && shift < 64; shift += 7) {
-            tag |= (uint64_t)(p[i] & 0x7f) << shift;
-            if (!(p[i++] & 0x80))
-                break;
-        }
-        unsigned wt = (unsigned)(tag & 7);
-        if (wt != 0 && wt != 2)
-            return 0;
-        for (int shift = 0; i < len && shift < 64; shift += 7) {
-            v |= (uint64_t)(p[i] & 0x7f) << shift;
-            if (!(p[i++] & 0x80))
-                break;
-        }
-        if (wt == 0 && (tag >> 3) == 2)
-            return v;
-        if (wt == 2) {
-            if (v > len - i)
-                return 0;
-            i += (size_t)v;
-        }
-    }
-    return 0;
-}
-
-static int
-is_utf8_printable(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20)
-            return 0;
-    return 1;
-}
-
 static void
 handle(srv_worker *w, nng_msg *msg)
 {
     srv_listener *l = w->l;
     srv_call *c = &w->call;
-    const srv_config *cfg = l->cfg;
-    size_t len = nng_msg_len(msg);
 
     srv_arena_reset(&w->arena);
-    memset(c, 0, sizeof(*c));
-    c->arena = &w->arena;
-    c->cfg = cfg;
-    c->identity = "";
-    c->idem_key = "";
-    w->request_id = 0;
-    int64_t recv_ms = srv_now_ms();
-
-    if (len > cfg->max_request) {
-        w->request_id = peek_request_id(nng_msg_body(msg), len);
-        srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
-                 "request of %zu bytes is over the server's limit of %zu bytes", len,
-                 cfg->max_request);
-        nng_msg_free(msg);
-        goto answer;
-    }
+    srv_call_init(c, &w->arena, l->cfg);
     /* protobuf-c copies strings and bytes out of the buffer, so the message
-     * can go back to nng right after unpacking. */
-    Bilheteria__V1__RequestEnvelope *env =
-        bilheteria__v1__request_envelope__unpack(&w->arena.pc, len, nng_msg_body(msg));
+     * can go back to nng right after decoding. */
+    int kind = srv_request_decode(c, nng_msg_body(msg), nng_msg_len(msg), &w->request_id);
     nng_msg_free(msg);
-    if (env == NULL) {
-        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
-                 "request envelope of %zu bytes does not decode as "
-                 "bilheteria.v1.RequestEnvelope",
-                 len);
-        goto answer;
-    }
-    w->request_id = env->request_id;
-    const srv_method *m = srv_registry_find(env->method);
-    if (m == NULL || m->impl == NULL) {
-        srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNIMPLEMENTED,
-                 "method \"%.*s\" is not implemented by this server", 128,
-                 is_utf8_printable(env->method) ? env->method : "(unprintable)");
-        goto answer;
-    }
-    c->m = m;
-    if (strlen(env->auth_token) > AUTH_TOKEN_MAX) {
-        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
-                 "auth_token is %zu bytes; the limit is %d", strlen(env->auth_token),
-                 AUTH_TOKEN_MAX);
-        goto answer;
-    }
-    size_t klen = strlen(env->idempotency_key);
-    if (klen > IDEM_KEY_MAX) {
-        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
-                 "idempotency_key is %zu bytes; the limit is %d", klen, IDEM_KEY_MAX);
-        goto answer;
-    }
-    if (m->impl->idem_required && klen == 0) {
-        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
-                 "%s requires an idempotency key (1..%d bytes)", m->name, IDEM_KEY_MAX);
-        goto answer;
-    }
-    c->identity = env->auth_token;
-    c->idem_key = m->impl->kind == SRV_WRITE ? env->idempotency_key : "";
-    if (env->timeout_ms != 0)
-        c->deadline_ms = recv_ms + env->timeout_ms;
-    c->req = protobuf_c_message_unpack(m->desc->input, &w->arena.pc, env->payload.len,
-                                       env->payload.data);
-    if (c->req == NULL) {
-        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
-                 "payload of %zu bytes is not a valid %s", env->payload.len, m->desc->input->name);
-        goto answer;
-    }
-    if (m->impl->kind == SRV_WRITE) {
+    if (kind == SRV_DECODED_WRITE) {
         srv_writer_submit(l->wr, c, reply, w);
         return;
     }
-    srv_dispatch_read(c, w->rtxn);
-answer:
+    if (kind == SRV_DECODED_READ)
+        srv_dispatch_read(c, w->rtxn);
     reply(w);
 }
 

@@ -147,6 +147,20 @@ void srv_writer_stop(srv_writer *w);
 /* Frees the writer; call after srv_listener_free. Accepts NULL. */
 void srv_writer_free(srv_writer *w);
 
+/* ---- requests and responses, without a transport (request.c) ---- */
+struct Bilheteria__V1__ResponseEnvelope;
+enum { SRV_DECODED_ANSWER, SRV_DECODED_READ, SRV_DECODED_WRITE };
+/* Clears c for a new request using arena and cfg. */
+void srv_call_init(srv_call *c, srv_arena *arena, const srv_config *cfg);
+/* Decodes a request envelope into c (strings are copied into c->arena, so
+ * buf may be released after). Returns SRV_DECODED_READ or _WRITE when the
+ * call is to run (srv_dispatch_read, srv_writer_submit), SRV_DECODED_ANSWER
+ * when c already holds the answer (an error). *request_id is always set. */
+int srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *request_id);
+/* Fills env (borrowing from c) with the answer of c. */
+void srv_response_prepare(srv_call *c, uint64_t request_id,
+                          struct Bilheteria__V1__ResponseEnvelope *env);
+
 /* ---- the listener (listen.c) ---- */
 typedef struct srv_listener srv_listener;
 int srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_writer *w,

@@ -1,0 +1,149 @@
+/* The transport-free half of a call: decoding a request envelope into a
+ * srv_call, and preparing the response envelope. The nng listener and the
+ * fuzz harness both use it. */
+#include <string.h>
+
+#include "bilheteria/v1/rpc.pb-c.h"
+#include "srv.h"
+
+#define IDEM_KEY_MAX   255
+#define AUTH_TOKEN_MAX 200
+
+void
+srv_call_init(srv_call *c, srv_arena *arena, const srv_config *cfg)
+{
+    memset(c, 0, sizeof(*c));
+    c->arena = arena;
+    c->cfg = cfg;
+    c->identity = "";
+    c->idem_key = "";
+}
+
+/* Reads field 2 (request_id) of an envelope without unpacking it, so that
+ * even an oversized request gets an answer its caller can match. */
+static uint64_t
+peek_request_id(const uint8_t *p, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint64_t tag = 0, v = 0;
+        for (int shift = 0; i < len && shift < 64; shift += 7) {
+            tag |= (uint64_t)(p[i] & 0x7f) << shift;
+            if (!(p[i++] & 0x80))
+                break;
+        }
+        unsigned wt = (unsigned)(tag & 7);
+        if (wt != 0 && wt != 2)
+            return 0;
+        for (int shift = 0; i < len && shift < 64; shift += 7) {
+            v |= (uint64_t)(p[i] & 0x7f) << shift;
+            if (!(p[i++] & 0x80))
+                break;
+        }
+        if (wt == 0 && (tag >> 3) == 2)
+            return v;
+        if (wt == 2) {
+            if (v > len - i)
+                return 0;
+            i += (size_t)v;
+        }
+    }
+    return 0;
+}
+
+static int
+is_printable(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20)
+            return 0;
+    return 1;
+}
+
+int
+srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *request_id)
+{
+    const srv_config *cfg = c->cfg;
+    int64_t recv_ms = srv_now_ms();
+    *request_id = 0;
+
+    if (len > cfg->max_request) {
+        *request_id = peek_request_id(buf, len);
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
+                 "request of %zu bytes is over the server's limit of %zu bytes", len,
+                 cfg->max_request);
+        return SRV_DECODED_ANSWER;
+    }
+    Bilheteria__V1__RequestEnvelope *env =
+        bilheteria__v1__request_envelope__unpack(&c->arena->pc, len, buf);
+    if (env == NULL) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                 "request envelope of %zu bytes does not decode as "
+                 "bilheteria.v1.RequestEnvelope",
+                 len);
+        return SRV_DECODED_ANSWER;
+    }
+    *request_id = env->request_id;
+    const srv_method *m = srv_registry_find(env->method);
+    if (m == NULL || m->impl == NULL) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNIMPLEMENTED,
+                 "method \"%.*s\" is not implemented by this server", 128,
+                 is_printable(env->method) ? env->method : "(unprintable)");
+        return SRV_DECODED_ANSWER;
+    }
+    c->m = m;
+    if (strlen(env->auth_token) > AUTH_TOKEN_MAX) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                 "auth_token is %zu bytes; the limit is %d", strlen(env->auth_token),
+                 AUTH_TOKEN_MAX);
+        return SRV_DECODED_ANSWER;
+    }
+    size_t klen = strlen(env->idempotency_key);
+    if (klen > IDEM_KEY_MAX) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                 "idempotency_key is %zu bytes; the limit is %d", klen, IDEM_KEY_MAX);
+        return SRV_DECODED_ANSWER;
+    }
+    if (m->impl->idem_required && klen == 0) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                 "%s requires an idempotency key (1..%d bytes)", m->name, IDEM_KEY_MAX);
+        return SRV_DECODED_ANSWER;
+    }
+    c->identity = env->auth_token;
+    c->idem_key = m->impl->kind == SRV_WRITE ? env->idempotency_key : "";
+    if (env->timeout_ms != 0)
+        c->deadline_ms = recv_ms + env->timeout_ms;
+    c->req = protobuf_c_message_unpack(m->desc->input, &c->arena->pc, env->payload.len,
+                                       env->payload.data);
+    if (c->req == NULL) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                 "payload of %zu bytes is not a valid %s", env->payload.len, m->desc->input->name);
+        return SRV_DECODED_ANSWER;
+    }
+    return m->impl->kind == SRV_WRITE ? SRV_DECODED_WRITE : SRV_DECODED_READ;
+}
+
+void
+srv_response_prepare(srv_call *c, uint64_t request_id, Bilheteria__V1__ResponseEnvelope *env)
+{
+    bilheteria__v1__response_envelope__init(env);
+    if (c->code == 0 && c->resp_bytes == NULL && c->resp != NULL) {
+        size_t n = protobuf_c_message_get_packed_size(c->resp);
+        uint8_t *buf = srv_arena_alloc(c->arena, n ? n : 1);
+        if (buf == NULL) {
+            srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
+        } else {
+            protobuf_c_message_pack(c->resp, buf);
+            c->resp_bytes = buf;
+            c->resp_len = n;
+        }
+    }
+    env->status = (Bilheteria__V1__StatusCode)c->code;
+    env->message = c->msg;
+    env->request_id = request_id;
+    env->replayed = c->replayed;
+    if (c->code == 0 && c->resp_bytes != NULL) {
+        env->payload.data = (uint8_t *)c->resp_bytes;
+        env->payload.len = c->resp_len;
+    }
+}
