@@ -170,6 +170,86 @@ test_quick_start_flow(void **state)
     cJSON_Delete(g);
 }
 
+/* The reservation and payment commands beyond the quick start: get, list
+ * with paging hints, cancel (seats come back), payment get. */
+static void
+test_reservation_commands(void **state)
+{
+    (void)state;
+    char *out, *err;
+    cJSON *ev = JSON("event", "create", "--name", "Cmds");
+    char evid[32], sid[32], rid[32], rid2[32];
+    snprintf(evid, sizeof(evid), "%.0f", num(ev, "event.id"));
+    cJSON_Delete(ev);
+    cJSON *se = JSON("session", "create", "--event", evid, "--starts-at", "2026-12-20T20:00:00Z",
+                     "--rows", "2", "--seats-per-row", "5", "--price", "1000");
+    snprintf(sid, sizeof(sid), "%.0f", num(se, "session.id"));
+    cJSON_Delete(se);
+    cJSON *r =
+        JSON("reserve", "--session", sid, "--user", "ana", "--seats", "A1,A2", "--ttl-s", "120");
+    snprintf(rid, sizeof(rid), "%.0f", num(r, "reservation.id"));
+    assert_true(num(r, "reservation.expires_at_ms") - num(r, "reservation.created_at_ms") ==
+                120000);
+    cJSON_Delete(r);
+    r = JSON("reserve", "--session", sid, "--user", "ana", "--seats", "B1");
+    snprintf(rid2, sizeof(rid2), "%.0f", num(r, "reservation.id"));
+    cJSON_Delete(r);
+
+    /* Human get shows the seats table. */
+    assert_int_equal(CLI(&out, &err, "reservation", "get", rid), 0);
+    assert_non_null(strstr(out, "PENDING"));
+    assert_non_null(strstr(out, "A1"));
+    assert_non_null(strstr(out, "INTEIRA"));
+    free(out);
+    free(err);
+
+    /* List, one per page: newest first and a next-page hint. */
+    assert_int_equal(CLI(&out, &err, "reservation", "list", "--user", "ana", "--page-size", "1"),
+                     0);
+    assert_non_null(strstr(out, "next page: --page-token"));
+    free(out);
+    free(err);
+    cJSON *l = JSON("reservation", "list", "--user", "ana", "--page-size", "1");
+    cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(l, "reservations"), 0);
+    assert_true(cJSON_GetObjectItem(first, "id")->valuedouble == atof(rid2));
+    const char *tok = cJSON_GetObjectItem(l, "next_page_token")->valuestring;
+    cJSON *l2 =
+        JSON("reservation", "list", "--user", "ana", "--page-size", "1", "--page-token", tok);
+    first = cJSON_GetArrayItem(cJSON_GetObjectItem(l2, "reservations"), 0);
+    assert_true(cJSON_GetObjectItem(first, "id")->valuedouble == atof(rid));
+    cJSON_Delete(l);
+    cJSON_Delete(l2);
+
+    /* Cancel: the seats are free again. */
+    cJSON *c = JSON("reservation", "cancel", rid);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(c, "reservation"), "status")->valuestring,
+        "RESERVATION_STATUS_CANCELLED");
+    cJSON_Delete(c);
+    cJSON *m = JSON("session", "seats", sid);
+    assert_true(num(m, "available") == 9);
+    cJSON_Delete(m);
+    assert_int_equal(CLI(&out, &err, "reservation", "cancel", rid), 1);
+    assert_non_null(strstr(err, "error: FAILED_PRECONDITION: reservation"));
+    free(out);
+    free(err);
+
+    /* Pay the other one, then read the payment back. */
+    cJSON *p =
+        JSON("pay", "--reservation", rid2, "--amount", "1000", "--idempotency-key", "cmds-1");
+    char pid[32];
+    snprintf(pid, sizeof(pid), "%.0f", num(p, "payment.id"));
+    cJSON_Delete(p);
+    cJSON *g = JSON("payment", "get", pid);
+    assert_true(num(g, "payment.reservation_id") == atof(rid2));
+    assert_true(num(g, "payment.amount_cents") == 1000);
+    cJSON_Delete(g);
+    /* pay without a key is refused before anything is sent. */
+    assert_int_equal(CLI(&out, &err, "pay", "--reservation", rid2, "--amount", "1000"), 2);
+    free(out);
+    free(err);
+}
+
 static void
 test_errors(void **state)
 {
@@ -250,9 +330,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quick_start_flow),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_help_everywhere),
+        cmocka_unit_test(test_quick_start_flow), cmocka_unit_test(test_reservation_commands),
+        cmocka_unit_test(test_errors),           cmocka_unit_test(test_help_everywhere),
         cmocka_unit_test(test_unreachable),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,5 +1,6 @@
 /* Integration: events, sessions, products, health, the wire's error paths,
  * pagination and durability, against a real server through libbilheteria. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -424,6 +425,62 @@ test_deadline(void **state)
     test_health(state);
 }
 
+/* One bh_client shared by many threads (its contexts are pooled): every
+ * call gets its own answer. */
+#define SHARED_THREADS 16
+#define SHARED_CALLS   100
+
+static uint64_t shared_ids[SHARED_THREADS][SHARED_CALLS];
+
+static void *
+shared_worker(void *arg)
+{
+    size_t t = (size_t)(uintptr_t)arg;
+    char name[32];
+    for (int i = 0; i < SHARED_CALLS; i++) {
+        Bilheteria__V1__CreateEventRequest req = BILHETERIA__V1__CREATE_EVENT_REQUEST__INIT;
+        Bilheteria__V1__CreateEventResponse *resp = NULL;
+        snprintf(name, sizeof(name), "shared-%zu-%d", t, i);
+        req.name = name;
+        if (bh_event_create_event(cl, &req, &resp, NULL, NULL) != BH_OK)
+            return (void *)1;
+        /* The answer is this call's own: same name back. */
+        if (strcmp(resp->event->name, name) != 0)
+            return (void *)2;
+        shared_ids[t][i] = resp->event->id;
+        bilheteria__v1__create_event_response__free_unpacked(resp, NULL);
+        Bilheteria__V1__GetEventRequest g = BILHETERIA__V1__GET_EVENT_REQUEST__INIT;
+        Bilheteria__V1__GetEventResponse *gr = NULL;
+        g.id = shared_ids[t][i];
+        if (bh_event_get_event(cl, &g, &gr, NULL, NULL) != BH_OK)
+            return (void *)3;
+        int same = strcmp(gr->event->name, name) == 0;
+        bilheteria__v1__get_event_response__free_unpacked(gr, NULL);
+        if (!same)
+            return (void *)4;
+    }
+    return NULL;
+}
+
+static void
+test_shared_client_threads(void **state)
+{
+    (void)state;
+    pthread_t th[SHARED_THREADS];
+    for (size_t t = 0; t < SHARED_THREADS; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, shared_worker, (void *)(uintptr_t)t), 0);
+    for (size_t t = 0; t < SHARED_THREADS; t++) {
+        void *rv = NULL;
+        pthread_join(th[t], &rv);
+        assert_null(rv);
+    }
+    /* Every create got a distinct id. */
+    for (size_t a = 0; a < SHARED_THREADS * SHARED_CALLS; a++)
+        for (size_t b = a + 1; b < SHARED_THREADS * SHARED_CALLS; b++)
+            assert_true(shared_ids[a / SHARED_CALLS][a % SHARED_CALLS] !=
+                        shared_ids[b / SHARED_CALLS][b % SHARED_CALLS]);
+}
+
 /* A storm of random and mutated envelopes and payloads: every one gets an
  * answer (or is dropped by the transport), and the server keeps serving. */
 static void
@@ -550,6 +607,7 @@ main(void)
         cmocka_unit_test(test_malformed_envelope),
         cmocka_unit_test(test_wire_errors),
         cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_shared_client_threads),
         cmocka_unit_test(test_garbage_storm),
         cmocka_unit_test(test_restart_keeps_data),
     };
