@@ -165,8 +165,8 @@ srv_resv_sweep(store_txn *t, srv_seatcache *sc, srv_arena *a, int64_t now_ms, si
                 continue;
             }
             store_abort(child);
-            if (rc == STORE_MAP_FULL || rc == STORE_NOMEM)
-                return rc;
+            if (rc != STORE_CORRUPT && rc != STORE_NOTFOUND && rc != STORE_INVALID)
+                return rc; /* about the transaction, not this record */
             /* A record that cannot be released must not block every later
              * one: log it and take it off the expiry index. */
             fprintf(stderr,

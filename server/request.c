@@ -51,11 +51,13 @@ peek_request_id(const uint8_t *p, size_t len)
     return 0;
 }
 
+/* Printable ASCII only: the name goes back in a proto3 string, which
+ * strict decoders want to be valid UTF-8. */
 static int
 is_printable(const char *s)
 {
     for (; *s; s++)
-        if ((unsigned char)*s < 0x20)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
             return 0;
     return 1;
 }

@@ -1,5 +1,6 @@
 /* Helpers shared by the handler files: errors, validation, paging. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -7,12 +8,33 @@
 #include "bilheteria/v1/rpc.pb-c.h"
 #include "srv.h"
 
+static pthread_once_t clock_once = PTHREAD_ONCE_INIT;
+static int64_t base_wall_ms, base_mono_ms;
+
+static int64_t
+clock_ms(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+clock_init(void)
+{
+    base_wall_ms = clock_ms(CLOCK_REALTIME);
+    base_mono_ms = clock_ms(CLOCK_MONOTONIC);
+}
+
+/* The server's one time base: the wall clock read once at start, plus the
+ * monotonic time since. A step of the system clock (NTP, date -s) moves
+ * neither holds, deadlines nor the uptime; a restart picks the wall clock
+ * up again. */
 int64_t
 srv_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    pthread_once(&clock_once, clock_init);
+    return base_wall_ms + (clock_ms(CLOCK_MONOTONIC) - base_mono_ms);
 }
 
 int

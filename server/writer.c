@@ -44,7 +44,6 @@ struct srv_writer {
     srv_arena arena;      /* the sweeper's scratch space */
     srv_seatcache *seats; /* taken-seat maps for best-N */
     int64_t next_sweep_ms, next_idem_sweep_ms;
-    int64_t last_now;
     uint64_t n_batches, n_calls; /* for the stop report */
 };
 
@@ -222,21 +221,23 @@ static void
 run_batch(srv_writer *w, srv_call *list)
 {
     store_txn *t = NULL;
-    int rc, tries = 0;
+    int rc, tries = 0, skip_sweep = 0;
 again:
     srv_arena_reset(&w->arena);
-    /* The writer's clock never goes back, even if the system's does: a hold
-     * that lapsed stays lapsed. */
     int64_t now = srv_now_ms();
-    if (now < w->last_now)
-        now = w->last_now;
-    w->last_now = now;
     if ((rc = store_write_begin(w->st, &t)) != STORE_OK)
         goto fail;
-    rc = sweep(w, t, now, list != NULL);
+    rc = skip_sweep ? STORE_OK : sweep(w, t, now, list != NULL);
     if (rc != STORE_OK && rc != STORE_MAP_FULL) {
+        /* The transaction may be spoiled: start the batch again without the
+         * sweep, which is tried again at the next interval. */
         fprintf(stderr, "bilheteria-server: sweep failed: %s\n", store_strerror(rc));
-        rc = STORE_OK;
+        store_abort(t);
+        t = NULL;
+        srv_seatcache_clear(w->seats);
+        w->next_sweep_ms = now + w->cfg->sweep_interval_ms;
+        skip_sweep = 1;
+        goto again;
     }
     for (srv_call *c = list; c != NULL && rc == STORE_OK; c = c->wnext)
         rc = apply(w, t, c, now);
@@ -319,10 +320,13 @@ writer_main(void *arg)
             int64_t now = srv_now_ms();
             if (now >= w->next_sweep_ms)
                 break;
+            /* The condition variable runs on CLOCK_MONOTONIC, as does
+             * srv_now_ms underneath: wait for the difference. */
             struct timespec ts;
-            int64_t until = w->next_sweep_ms;
-            ts.tv_sec = until / 1000;
-            ts.tv_nsec = (long)(until % 1000) * 1000000L;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            int64_t ns = ts.tv_nsec + (w->next_sweep_ms - now) * 1000000LL;
+            ts.tv_sec += (time_t)(ns / 1000000000LL);
+            ts.tv_nsec = (long)(ns % 1000000000LL);
             if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == ETIMEDOUT)
                 break;
         }
@@ -349,7 +353,11 @@ srv_writer_start(srv_writer **out, store *st, const srv_config *cfg)
     w->st = st;
     w->cfg = cfg;
     pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_mutex_init(&w->rmu, NULL);
     pthread_cond_init(&w->rcv, NULL);
     if (srv_arena_init(&w->arena, 1 << 16) != 0 || (w->seats = srv_seatcache_new()) == NULL)
