@@ -70,6 +70,25 @@ parse_args(int argc, char **argv, srv_config *cfg)
             cfg->quiet = 1;
             continue;
         }
+        static const char *const valued[] = {
+            "--listen",
+            "--data-dir",
+            "--map-size-mb",
+            "--hold-ttl-s",
+            "--max-seats",
+            "--idempotency-retention-s",
+            "--sweep-interval-ms",
+            "--workers",
+            "--max-request-kb",
+            NULL,
+        };
+        int known = 0;
+        for (int k = 0; valued[k] != NULL; k++)
+            known |= strcmp(a, valued[k]) == 0;
+        if (!known) {
+            fprintf(stderr, "bilheteria-server: unknown option \"%s\" (try --help)\n", a);
+            return -1;
+        }
         if (v == NULL) {
             fprintf(stderr, "bilheteria-server: %s needs a value (try --help)\n", a);
             return -1;
