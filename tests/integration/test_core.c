@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/wait.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
@@ -554,6 +555,42 @@ test_garbage_storm(void **state)
     test_health(state);
 }
 
+/* The server binary's own command line. */
+static void
+test_server_flags(void **state)
+{
+    (void)state;
+    struct {
+        const char *args;
+        int exit;
+        const char *out_has;
+    } cases[] = {
+        { "--help", 0, "usage: bilheteria-server" },
+        { "--version", 0, "bilheteria-server 0.1.0" },
+        { "--bogus", 2, "unknown option \"--bogus\"" },
+        { "--listen", 2, "--listen needs a value" },
+        { "--hold-ttl-s 0", 2, "--hold-ttl-s: expected an integer in 1..604800, got \"0\"" },
+        { "--listen foo://x --data-dir /tmp", 1, "cannot listen on foo://x" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char cmd[512], buf[4096];
+        /* A case ending in --data-dir gets a directory of this test's own. */
+        const char *a = cases[i].args;
+        int wants_dir = strlen(a) > 10 && strcmp(a + strlen(a) - 10, "--data-dir") == 0;
+        snprintf(cmd, sizeof(cmd), "%s %s%s%s 2>&1", BH_SERVER_PATH, a, wants_dir ? " " : "",
+                 wants_dir ? srv.dir : "");
+        FILE *p = popen(cmd, "r");
+        assert_non_null(p);
+        size_t n = fread(buf, 1, sizeof(buf) - 1, p);
+        buf[n] = 0;
+        int st = pclose(p);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != cases[i].exit ||
+            strstr(buf, cases[i].out_has) == NULL)
+            fail_msg("bilheteria-server %s: status %d, output \"%s\"; want exit %d and \"%s\"",
+                     cases[i].args, st, buf, cases[i].exit, cases[i].out_has);
+    }
+}
+
 static void
 test_restart_keeps_data(void **state)
 {
@@ -609,6 +646,7 @@ main(void)
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_shared_client_threads),
         cmocka_unit_test(test_garbage_storm),
+        cmocka_unit_test(test_server_flags),
         cmocka_unit_test(test_restart_keeps_data),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
