@@ -16,6 +16,7 @@ check(srv_call *c, store_txn *t)
     resp->now_ms = c->now_ms;
     resp->uptime_ms = c->now_ms - srv_started_ms();
     resp->schema_version = STORE_SCHEMA_VERSION;
+    srv_writer_stats(&resp->writes, &resp->commits);
     c->resp = &resp->base;
     return 0;
 }

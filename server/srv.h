@@ -144,6 +144,8 @@ void srv_writer_submit(srv_writer *w, srv_call *c, srv_done_fn done, void *arg);
 /* Applies what is queued, answers it, and stops the threads; later submits
  * are answered UNAVAILABLE at once. */
 void srv_writer_stop(srv_writer *w);
+/* Writes and commits since start (all writers of the process). */
+void srv_writer_stats(uint64_t *writes, uint64_t *commits);
 /* Frees the writer; call after srv_listener_free. Accepts NULL. */
 void srv_writer_free(srv_writer *w);
 

@@ -11,6 +11,7 @@
  * should not sit between two fsyncs. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,16 @@
 #define SWEEP_BATCH         512
 #define IDEM_SWEEP_BATCH    1024
 #define IDEM_SWEEP_EVERY_MS 60000
+
+/* Read by HealthService.Check from any thread. */
+static atomic_uint_fast64_t stat_writes, stat_commits;
+
+void
+srv_writer_stats(uint64_t *writes, uint64_t *commits)
+{
+    *writes = atomic_load(&stat_writes);
+    *commits = atomic_load(&stat_commits);
+}
 
 struct srv_writer {
     pthread_t thread;
@@ -274,9 +285,13 @@ fail:
     }
     if (list == NULL)
         return;
-    w->n_batches++;
+    uint64_t n = 0;
     for (srv_call *c = list; c != NULL; c = c->wnext)
-        w->n_calls++;
+        n++;
+    w->n_batches++;
+    w->n_calls += n;
+    atomic_fetch_add(&stat_commits, 1);
+    atomic_fetch_add(&stat_writes, n);
     pthread_mutex_lock(&w->rmu);
     if (w->rtail != NULL)
         w->rtail->wnext = list;

@@ -559,6 +559,8 @@ cli_render_health(const ProtobufCMessage *resp)
     cli_table_add(t, "uptime_ms:", cli__i64(h->uptime_ms));
     cli_table_add(t, "now:", cli__time(h->now_ms));
     cli_table_add(t, "schema_version:", cli__u64(h->schema_version));
+    cli_table_add(t, "writes:", cli__u64(h->writes));
+    cli_table_add(t, "commits:", cli__u64(h->commits));
     cli_table_print(t, "");
     cli_table_free(t);
 }

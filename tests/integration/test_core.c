@@ -51,7 +51,26 @@ test_health(void **state)
     assert_true(resp->uptime_ms >= 0);
     assert_true(resp->now_ms > 1700000000000LL);
     assert_int_equal(resp->schema_version, 1);
+    /* Group commit: never more commits than writes. */
+    assert_true(resp->commits <= resp->writes);
     bilheteria__v1__check_response__free_unpacked(resp, NULL);
+}
+
+/* The writer's counters move with writes. */
+static void
+test_health_counts_writes(void **state)
+{
+    (void)state;
+    Bilheteria__V1__CheckRequest req = BILHETERIA__V1__CHECK_REQUEST__INIT;
+    Bilheteria__V1__CheckResponse *a = NULL, *b = NULL;
+    assert_int_equal(bh_health_check(cl, &req, &a, NULL, NULL), BH_OK);
+    bht_event(cl, "counted 1");
+    bht_event(cl, "counted 2");
+    assert_int_equal(bh_health_check(cl, &req, &b, NULL, NULL), BH_OK);
+    assert_int_equal(b->writes - a->writes, 2);
+    assert_true(b->commits - a->commits >= 1 && b->commits - a->commits <= 2);
+    bilheteria__v1__check_response__free_unpacked(a, NULL);
+    bilheteria__v1__check_response__free_unpacked(b, NULL);
 }
 
 static void
@@ -635,6 +654,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_health),
+        cmocka_unit_test(test_health_counts_writes),
         cmocka_unit_test(test_event_create_get),
         cmocka_unit_test(test_event_bad_input),
         cmocka_unit_test(test_event_pagination),

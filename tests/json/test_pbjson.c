@@ -77,12 +77,13 @@ static const struct rt_case rt_cases[] = {
     /* Enums: by name, by number, unknown number kept. */
     { D(check_response), "{\"status\":\"SERVING_STATUS_SERVING\",\"version\":\"0.1.0\"}",
       "{\"status\":\"SERVING_STATUS_SERVING\",\"version\":\"0.1.0\",\"uptime_ms\":0,"
-      "\"now_ms\":0,\"schema_version\":0}" },
+      "\"now_ms\":0,\"schema_version\":0,\"writes\":0,\"commits\":0}" },
     { D(check_response), "{\"status\":2}",
       "{\"status\":\"SERVING_STATUS_NOT_SERVING\",\"version\":\"\",\"uptime_ms\":0,"
-      "\"now_ms\":0,\"schema_version\":0}" },
+      "\"now_ms\":0,\"schema_version\":0,\"writes\":0,\"commits\":0}" },
     { D(check_response), "{\"status\":7}",
-      "{\"status\":7,\"version\":\"\",\"uptime_ms\":0,\"now_ms\":0,\"schema_version\":0}" },
+      "{\"status\":7,\"version\":\"\",\"uptime_ms\":0,\"now_ms\":0,\"schema_version\":0,"
+      "\"writes\":0,\"commits\":0}" },
     /* Nested messages and repeated nested messages with enums. */
     { D(reservation),
       "{\"id\":1,\"status\":\"RESERVATION_STATUS_CONFIRMED\",\"seats\":[{\"label\":\"A1\","
