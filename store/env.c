@@ -61,12 +61,6 @@ store__rc(int rc)
     }
 }
 
-MDB_dbi
-store__dbi(store_txn *t, enum store__table tab)
-{
-    return t->s->dbi[tab];
-}
-
 void *
 store__alloc(ProtobufCAllocator *a, size_t n)
 {

@@ -42,7 +42,6 @@ struct store_txn {
 };
 
 int store__rc(int mdb_rc);
-MDB_dbi store__dbi(store_txn *t, enum store__table tab);
 
 /* Raw access; values borrowed until the transaction ends. */
 int store__get(store_txn *t, enum store__table tab, const void *k, size_t klen, MDB_val *v);
