@@ -19,9 +19,10 @@
 #define BH_DEFAULT_TIMEOUT_MS  5000
 #define BH_IDEMPOTENCY_KEY_MAX 255
 /* Big enough for the largest seat map; anything larger drops the pipe. */
-#define BH_RECV_MAX      (64u * 1024u * 1024u)
-#define BH_RECONN_MIN_MS 20
-#define BH_RECONN_MAX_MS 500
+#define BH_RECV_MAX       (64u * 1024u * 1024u)
+#define BH_LATE_ANSWER_MS 200
+#define BH_RECONN_MIN_MS  20
+#define BH_RECONN_MAX_MS  500
 
 /* An nng context with its aio, kept for the next call: opening a context
  * per call costs a socket lock and an id-map insert on every call. */
@@ -41,6 +42,9 @@ struct bh_client {
     atomic_uint_fast64_t seq;
     /* Pipes that got past ADD_PRE and have not been removed yet. */
     atomic_int pipes;
+    /* nng_clock() of the last call that timed out while connected: its
+     * answer may still be on the way (see bh_client_close). */
+    atomic_uint_fast64_t last_timeout;
 
     /* bh_client_close waits for calls in flight before freeing. */
     pthread_mutex_t mtx;
@@ -265,6 +269,17 @@ bh_client_close(bh_client *c)
     c->closing = 1;
     pthread_mutex_unlock(&c->mtx);
 
+    /* nng 1.5.2 can deadlock in nng_close when an answer arrives on a pipe
+     * while the socket closes (nng issues #1543, #1813). Answers to calls
+     * that timed out may still be on their way: give them a moment to land
+     * (and be dropped) first. Only after such a timeout, so a normal close
+     * costs nothing. */
+    uint64_t last = atomic_load(&c->last_timeout);
+    if (last != 0) {
+        nng_time now = nng_clock();
+        if (now < last + BH_LATE_ANSWER_MS)
+            nng_msleep((nng_duration)(last + BH_LATE_ANSWER_MS - now));
+    }
     /* Fails every context's pending send/recv with NNG_ECLOSED. */
     nng_close(c->sock);
 
@@ -513,6 +528,8 @@ bh__exchange(struct bh_client *c, const char *method, const uint8_t *req, size_t
     nng_ctx_recv(ctx, aio);
     nng_aio_wait(aio);
     if ((rv = nng_aio_result(aio)) != 0) {
+        if (rv == NNG_ETIMEDOUT)
+            atomic_store(&c->last_timeout, nng_clock());
         /* Closing drops the pipes first, which reads as a lost connection. */
         if (bh__closing(c))
             rc = bh__fail(st, BH_CANCELLED, "%s: client for %s was closed during the call", method,
