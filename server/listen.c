@@ -2,6 +2,7 @@
  * arena. A context's callback decodes the envelope, finds the method, and
  * either answers a read at once or hands a write to the writer thread and
  * returns: nng's callbacks never block. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ struct srv_listener {
     store *st;
     srv_writer *wr;
     const srv_config *cfg;
+    atomic_int draining; /* stopping: new calls are refused */
 };
 
 static void
@@ -78,6 +80,11 @@ handle(srv_worker *w, nng_msg *msg)
      * can go back to nng right after decoding. */
     int kind = srv_request_decode(c, nng_msg_body(msg), nng_msg_len(msg), &w->request_id);
     nng_msg_free(msg);
+    if (kind != SRV_DECODED_ANSWER && atomic_load(&l->draining)) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
+                 "the server is stopping; nothing was done");
+        kind = SRV_DECODED_ANSWER;
+    }
     if (kind == SRV_DECODED_WRITE) {
         srv_writer_submit(l->wr, c, reply, w);
         return;
@@ -169,6 +176,13 @@ fail:
     srv_listener_close(l);
     srv_listener_free(l);
     return -1;
+}
+
+void
+srv_listener_drain(srv_listener *l)
+{
+    if (l != NULL)
+        atomic_store(&l->draining, 1);
 }
 
 void

@@ -207,8 +207,12 @@ main(int argc, char **argv)
         fprintf(stderr, "bilheteria-server: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     status = 0;
 out:
-    srv_listener_close(l);
+    /* Refuse new calls, let the writer apply and answer what it holds while
+     * the socket is still open, and only then close it: sending on a
+     * context while nng closes the socket crashes nng 1.5.2. */
+    srv_listener_drain(l);
     srv_writer_stop(wr);
+    srv_listener_close(l);
     srv_listener_free(l);
     srv_writer_free(wr);
     store_close(st);

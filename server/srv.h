@@ -167,7 +167,11 @@ void srv_response_prepare(srv_call *c, uint64_t request_id,
 typedef struct srv_listener srv_listener;
 int srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_writer *w,
                        char *err, size_t errlen);
-/* Closes the socket: no new calls; answers still to come fail quietly. */
+/* From now on new calls are answered UNAVAILABLE (the socket stays open,
+ * so the writer can still send the answers it owes). */
+void srv_listener_drain(srv_listener *l);
+/* Closes the socket. Call after srv_writer_stop: nothing of ours may send
+ * on a context while nng closes it. */
 void srv_listener_close(srv_listener *l);
 /* Waits for nng callbacks in flight and frees the listener; call after
  * srv_writer_stop and before srv_writer_free. Accepts NULL. */
