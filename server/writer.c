@@ -55,7 +55,6 @@ struct srv_writer {
     srv_arena arena;      /* the sweeper's scratch space */
     srv_seatcache *seats; /* taken-seat maps for best-N */
     int64_t next_sweep_ms, next_idem_sweep_ms;
-    uint64_t n_batches, n_calls; /* for the stop report */
 };
 
 static int
@@ -288,8 +287,6 @@ fail:
     uint64_t n = 0;
     for (srv_call *c = list; c != NULL; c = c->wnext)
         n++;
-    w->n_batches++;
-    w->n_calls += n;
     atomic_fetch_add(&stat_commits, 1);
     atomic_fetch_add(&stat_writes, n);
     pthread_mutex_lock(&w->rmu);
@@ -430,10 +427,12 @@ srv_writer_stop(srv_writer *w)
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
-    if (!w->cfg->quiet && w->n_batches > 0)
+    uint64_t writes, commits;
+    srv_writer_stats(&writes, &commits);
+    if (!w->cfg->quiet && commits > 0)
         fprintf(stderr, "bilheteria-server: %llu writes in %llu commits (%.1f per commit)\n",
-                (unsigned long long)w->n_calls, (unsigned long long)w->n_batches,
-                (double)w->n_calls / (double)w->n_batches);
+                (unsigned long long)writes, (unsigned long long)commits,
+                (double)writes / (double)commits);
     pthread_mutex_lock(&w->rmu);
     w->rstop = 1;
     pthread_cond_signal(&w->rcv);
