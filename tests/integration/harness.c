@@ -16,8 +16,8 @@
 
 #include "harness.h"
 
-static void
-sleep_ms(int ms)
+void
+bht_sleep_ms(int ms)
 {
     struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
     nanosleep(&ts, NULL);
@@ -41,7 +41,7 @@ wait_healthy(bht_server *s)
                 s->pid = 0;
                 break;
             }
-            sleep_ms(50);
+            bht_sleep_ms(50);
         }
     }
     bh_client_close(c);
@@ -132,6 +132,23 @@ bht_cleanup(bht_server *s)
     if (status != 0)
         fprintf(stderr, "bilheteria-server exited with status %d\n", status);
     return status;
+}
+
+int
+bht_group_start(bht_server *s, bh_client **c, const char *const *extra)
+{
+    if (bht_start(s, extra) != 0)
+        return -1;
+    if (c != NULL)
+        *c = bht_client(s);
+    return 0;
+}
+
+int
+bht_group_stop(bht_server *s, bh_client *c)
+{
+    bh_client_close(c);
+    return bht_cleanup(s) == 0 ? 0 : -1;
 }
 
 bh_client *

@@ -40,6 +40,15 @@ bh_client *bht_client(const bht_server *s);
  * status. */
 int bht_cli(const bht_server *s, char **out, char **err, const char *const *argv);
 
+/* A test group's server and client: starts the server with extra flags
+ * and opens a client (*c may be NULL to skip it); the stop closes the
+ * client and returns 0 only if the server stopped cleanly. For cmocka's
+ * group setup and teardown. */
+int bht_group_start(bht_server *s, bh_client **c, const char *const *extra);
+int bht_group_stop(bht_server *s, bh_client *c);
+
+void bht_sleep_ms(int ms);
+
 /* Shorthands for common set-up through the library. Abort the test on
  * failure. */
 uint64_t bht_event(bh_client *c, const char *name);

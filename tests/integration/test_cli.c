@@ -19,14 +19,14 @@ static int
 group_setup(void **state)
 {
     (void)state;
-    return bht_start(&srv, NULL);
+    return bht_group_start(&srv, NULL, NULL);
 }
 
 static int
 group_teardown(void **state)
 {
     (void)state;
-    return bht_cleanup(&srv) == 0 ? 0 : -1;
+    return bht_group_stop(&srv, NULL);
 }
 
 #define CLI(outp, errp, ...)                                                                       \

@@ -24,18 +24,14 @@ group_setup(void **state)
 {
     (void)state;
     static const char *const extra[] = { "--max-request-kb", "64", NULL };
-    if (bht_start(&srv, extra) != 0)
-        return -1;
-    cl = bht_client(&srv);
-    return 0;
+    return bht_group_start(&srv, &cl, extra);
 }
 
 static int
 group_teardown(void **state)
 {
     (void)state;
-    bh_client_close(cl);
-    return bht_cleanup(&srv) == 0 ? 0 : -1;
+    return bht_group_stop(&srv, cl);
 }
 
 static void

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
@@ -24,25 +23,14 @@ group_setup(void **state)
 {
     (void)state;
     static const char *const extra[] = { "--sweep-interval-ms", "100", NULL };
-    if (bht_start(&srv, extra) != 0)
-        return -1;
-    cl = bht_client(&srv);
-    return 0;
+    return bht_group_start(&srv, &cl, extra);
 }
 
 static int
 group_teardown(void **state)
 {
     (void)state;
-    bh_client_close(cl);
-    return bht_cleanup(&srv) == 0 ? 0 : -1;
-}
-
-static void
-sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
+    return bht_group_stop(&srv, cl);
 }
 
 /* A reservation request in one call: seats "A1,A2" or best > 0; items as
@@ -310,7 +298,7 @@ test_best_n_sees_every_change(void **state)
     rq a1 = { .session = s, .seats = "A1", .ttl_s = 1 };
     assert_int_equal(reserve(&a1, NULL, &st), BH_OK);
     assert_int_equal(reserve(&best1, NULL, &st), BH_FAILED_PRECONDITION);
-    sleep_ms(1500);
+    bht_sleep_ms(1500);
     assert_int_equal(reserve(&best1, &r, &st), BH_OK);
     assert_string_equal(r->seats[0]->label, "A1");
     free_resv(r);
@@ -476,7 +464,7 @@ test_expiry(void **state)
     Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
     assert_int_equal(m->held, 2);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
-    sleep_ms(1600); /* TTL 1 s + sweeper every 100 ms */
+    bht_sleep_ms(1600); /* TTL 1 s + sweeper every 100 ms */
     m = seat_map(cl, s);
     assert_int_equal(m->held, 0);
     assert_int_equal(m->available, 10);
@@ -507,7 +495,7 @@ test_expired_hold_free_before_sweep(void **state)
     bh_status st;
     rq q = { .session = s, .seats = "A1,A2", .half = 2, .items = items, .ttl_s = 1 };
     assert_int_equal(reserve_on(c, &q, &r, &st), BH_OK);
-    sleep_ms(1200);
+    bht_sleep_ms(1200);
     Bilheteria__V1__GetSeatMapResponse *m = seat_map(c, s);
     assert_int_equal(m->available, 5);
     assert_int_equal(m->half_price_remaining, 2);
@@ -553,7 +541,7 @@ test_lapsed_holds_free_everything_for_writes(void **state)
     assert_int_equal(reserve_on(c, &b1, &r, &st), BH_OK);
     assert_string_equal(r->seats[0]->label, "E10");
     free_resv(r);
-    sleep_ms(1200);
+    bht_sleep_ms(1200);
     rq b2 = { .session = big, .best = 2 };
     assert_int_equal(reserve_on(c, &b2, &r, &st), BH_OK);
     assert_string_equal(r->seats[0]->label, "E10");
@@ -578,10 +566,10 @@ test_lapsed_holds_free_everything_for_writes(void **state)
     Bilheteria__V1__Reservation *r1 = NULL, *r2 = NULL;
     rq q1 = { .session = small, .seats = "A1", .half = 1, .items = items, .ttl_s = 1 };
     assert_int_equal(reserve_on(c, &q1, &r1, &st), BH_OK);
-    sleep_ms(1200);
+    bht_sleep_ms(1200);
     rq q2 = { .session = small, .seats = "A2", .half = 1, .items = items, .ttl_s = 1 };
     assert_int_equal(reserve_on(c, &q2, &r2, &st), BH_OK);
-    sleep_ms(1200);
+    bht_sleep_ms(1200);
     /* Both lapsed; r1's seat is free, and so are the quota and the stock
      * r2 took: the late payment of r1 succeeds. */
     Bilheteria__V1__ConfirmPaymentResponse *p = NULL;
@@ -692,7 +680,7 @@ test_pay_after_expiry_seats_free(void **state)
     bh_status st;
     rq q = { .session = s, .seats = "A3", .ttl_s = 1 };
     assert_int_equal(reserve(&q, &r, &st), BH_OK);
-    sleep_ms(1500);
+    bht_sleep_ms(1500);
     Bilheteria__V1__Reservation *g = get_resv(r->id);
     assert_int_equal(g->status, ST(EXPIRED));
     free_resv(g);
