@@ -119,6 +119,8 @@ struct bench {
                               only by the thread that owns it */
     uint8_t *echo_payload; /* echo: a typical request envelope */
     size_t echo_len;
+    size_t echo_reply_len; /* echo --reply-bytes; 0 = the request back */
+    int echo_durable;      /* echo --durable */
     char echo_url[128];
 
     /* run control */
@@ -142,6 +144,8 @@ void bench_unexpected(bench_thread *t, const char *fmt, ...) __attribute__((form
 typedef struct bench_echo_server bench_echo_server;
 int bench_echo_start(bench *b, bench_echo_server **out, char *err, size_t errlen);
 void bench_echo_stop(bench_echo_server *e); /* accepts NULL */
+/* --durable: answers and group commits so far. */
+void bench_echo_stats(const bench_echo_server *e, uint64_t *writes, uint64_t *commits);
 int bench_echo_client_open(bench *b, bench_thread *t, nng_socket shared, int use_shared);
 void bench_echo_client_close(bench_thread *t, int own_socket);
 int bench_echo_shared_open(nng_socket *s, const char *url); /* an NNG_* code */

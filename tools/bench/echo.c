@@ -1,7 +1,21 @@
 /* The echo scenario: a bare nng REP server inside the bench process that
  * sends every message back unchanged, and raw REQ clients sending a message
  * the size of a typical Bilheteria request envelope. No decoding, no store:
- * the transport's ceiling, to which the other scenarios are compared. */
+ * the transport's ceiling, to which the other scenarios are compared.
+ *
+ * Two variants give the ceilings of the other scenarios' costs:
+ * --reply-bytes N answers every request with N bytes (a read's answer is
+ * larger than its request), and --durable makes every answer wait for a
+ * group commit of the shape LMDB's is: the committer thread takes all the
+ * requests that have arrived, writes a page to a file and fdatasyncs it,
+ * then writes a second ("meta") page through an O_DSYNC descriptor, and
+ * only then hands the batch to a responder thread that sends the answers,
+ * as bilheteria-server's writer does. No encoding, no B-tree: the least a
+ * durable write can cost on this machine with this many clients. */
+#define _GNU_SOURCE /* O_DSYNC in fcntl.h is POSIX, but keep glibc's full set */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,22 +34,151 @@
 #define ECHO_CTXS       128
 #define ECHO_TIMEOUT_MS 5000
 
-typedef struct echo_ctx {
+#define PAGE 4096
+
+typedef struct echo_ctx echo_ctx;
+
+struct echo_ctx {
     nng_ctx ctx;
     nng_aio *aio;
     int sending;
-} echo_ctx;
+    bench_echo_server *srv;
+    nng_msg *msg; /* durable: the answer, waiting for its commit */
+    echo_ctx *next;
+};
+
+/* A queue of contexts and the thread that serves it. */
+typedef struct echo_queue {
+    pthread_t th;
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    echo_ctx *head, *tail;
+    int stop;
+} echo_queue;
 
 struct bench_echo_server {
     nng_socket sock;
     echo_ctx c[ECHO_CTXS];
     int n;
+    size_t reply_len; /* 0: send the request back */
+    int durable;
+    int fd, mfd; /* the commit file, and the same through O_DSYNC */
+    char path[512];
+    uint64_t commits, writes;
+    echo_queue commit, respond;
+    uint8_t page[PAGE];
 };
+
+static void
+queue_init(echo_queue *q)
+{
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cv, NULL);
+}
+
+static void
+queue_push(echo_queue *q, echo_ctx *first, echo_ctx *last)
+{
+    pthread_mutex_lock(&q->mu);
+    if (q->tail != NULL)
+        q->tail->next = first;
+    else
+        q->head = first;
+    q->tail = last;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+/* Takes everything queued, waiting for something; NULL once stopped and
+ * empty. */
+static echo_ctx *
+queue_take(echo_queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    while (q->head == NULL && !q->stop)
+        pthread_cond_wait(&q->cv, &q->mu);
+    echo_ctx *list = q->head;
+    q->head = q->tail = NULL;
+    pthread_mutex_unlock(&q->mu);
+    return list;
+}
+
+static void
+queue_stop(echo_queue *q)
+{
+    if (!q->started)
+        return;
+    pthread_mutex_lock(&q->mu);
+    q->stop = 1;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    pthread_join(q->th, NULL);
+    q->started = 0;
+}
+
+static void
+send_answer(echo_ctx *e, nng_msg *msg)
+{
+    nng_aio_set_msg(e->aio, msg);
+    e->sending = 1;
+    nng_ctx_send(e->ctx, e->aio);
+}
+
+/* The committer: one page and two barriers per batch, like an LMDB commit
+ * (data pages, fdatasync, then the meta page through an O_DSYNC fd). */
+static void *
+committer_main(void *arg)
+{
+    bench_echo_server *s = arg;
+    echo_ctx *list;
+    while ((list = queue_take(&s->commit)) != NULL) {
+        echo_ctx *last = list;
+        size_t n = 0, off = 0;
+        for (echo_ctx *e = list; e != NULL; e = e->next, n++) {
+            last = e;
+            size_t len = nng_msg_len(e->msg);
+            if (len > 64)
+                len = 64;
+            if (off + len <= PAGE) {
+                memcpy(s->page + off, nng_msg_body(e->msg), len);
+                off += len;
+            }
+        }
+        /* Page 2.. in turn for the data, page 0 for the meta. */
+        off_t at = (off_t)PAGE * (off_t)(2 + s->commits % 64);
+        memcpy(s->page, &s->commits, sizeof(s->commits));
+        if (pwrite(s->fd, s->page, PAGE, at) != PAGE || fdatasync(s->fd) != 0 ||
+            pwrite(s->mfd, s->page, PAGE, 0) != PAGE)
+            fprintf(stderr, "bilheteria-bench: durable echo: %s: %s\n", s->path, strerror(errno));
+        s->commits++;
+        s->writes += n;
+        queue_push(&s->respond, list, last);
+    }
+    return NULL;
+}
+
+static void *
+responder_main(void *arg)
+{
+    bench_echo_server *s = arg;
+    echo_ctx *list;
+    while ((list = queue_take(&s->respond)) != NULL) {
+        for (echo_ctx *e = list, *next; e != NULL; e = next) {
+            next = e->next;
+            nng_msg *msg = e->msg;
+            e->msg = NULL;
+            send_answer(e, msg);
+        }
+    }
+    return NULL;
+}
 
 static void
 echo_cb(void *arg)
 {
     echo_ctx *e = arg;
+    bench_echo_server *s = e->srv;
     int rv = nng_aio_result(e->aio);
     if (e->sending) {
         if (rv != 0)
@@ -52,8 +195,25 @@ echo_cb(void *arg)
         return;
     }
     /* The received message goes straight back: same bytes, no copy. */
-    e->sending = 1;
-    nng_ctx_send(e->ctx, e->aio);
+    nng_msg *msg = nng_aio_get_msg(e->aio);
+    if (s->reply_len != 0) {
+        nng_msg *r;
+        if (nng_msg_alloc(&r, s->reply_len) != 0) {
+            nng_msg_free(msg);
+            nng_ctx_recv(e->ctx, e->aio); /* the client times out */
+            return;
+        }
+        memset(nng_msg_body(r), 0x5a, s->reply_len);
+        nng_msg_free(msg);
+        msg = r;
+    }
+    if (s->durable) {
+        e->msg = msg;
+        e->next = NULL;
+        queue_push(&s->commit, e, e);
+        return;
+    }
+    send_answer(e, msg);
 }
 
 /* The envelope libbilheteria sends for a two-seat CreateReservation. */
@@ -89,6 +249,53 @@ make_payload(bench *b)
     return 0;
 }
 
+/* The commit file goes where the spawned servers keep their data. */
+static int
+durable_open(bench_echo_server *e, char *err, size_t errlen)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(e->path, sizeof(e->path), "%s/bh-bench-durable-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if ((e->fd = mkstemp(e->path)) < 0 || (e->mfd = open(e->path, O_WRONLY | O_DSYNC)) < 0 ||
+        ftruncate(e->fd, (off_t)PAGE * 66) != 0 || fdatasync(e->fd) != 0) {
+        snprintf(err, errlen, "durable echo: %s: %s", e->path, strerror(errno));
+        return -1;
+    }
+    if (pthread_create(&e->commit.th, NULL, committer_main, e) != 0) {
+        snprintf(err, errlen, "durable echo: cannot start a thread");
+        return -1;
+    }
+    e->commit.started = 1;
+    if (pthread_create(&e->respond.th, NULL, responder_main, e) != 0) {
+        snprintf(err, errlen, "durable echo: cannot start a thread");
+        return -1;
+    }
+    e->respond.started = 1;
+    return 0;
+}
+
+/* Stops the threads (after the clients: nothing is queued any more) and
+ * removes the file. */
+static void
+durable_close(bench_echo_server *e)
+{
+    queue_stop(&e->commit);
+    queue_stop(&e->respond);
+    if (e->mfd >= 0)
+        close(e->mfd);
+    if (e->fd >= 0) {
+        close(e->fd);
+        unlink(e->path);
+    }
+    e->fd = e->mfd = -1;
+}
+
+void
+bench_echo_stats(const bench_echo_server *e, uint64_t *writes, uint64_t *commits)
+{
+    *writes = e->writes;
+    *commits = e->commits;
+}
+
 int
 bench_echo_start(bench *b, bench_echo_server **out, char *err, size_t errlen)
 {
@@ -100,12 +307,24 @@ bench_echo_start(bench *b, bench_echo_server **out, char *err, size_t errlen)
         free(e);
         return -1;
     }
+    e->fd = e->mfd = -1;
+    e->reply_len = b->echo_reply_len;
+    e->durable = b->echo_durable;
+    queue_init(&e->commit);
+    queue_init(&e->respond);
+    if (e->durable && durable_open(e, err, errlen) != 0) {
+        durable_close(e);
+        free(e);
+        return -1;
+    }
     if ((rv = nng_rep0_open(&e->sock)) != 0) {
         snprintf(err, errlen, "nng_rep0_open: %s", nng_strerror(rv));
+        durable_close(e);
         free(e);
         return -1;
     }
     for (int i = 0; i < ECHO_CTXS; i++) {
+        e->c[i].srv = e;
         if ((rv = nng_aio_alloc(&e->c[i].aio, echo_cb, &e->c[i])) != 0)
             goto fail;
         if ((rv = nng_ctx_open(&e->c[i].ctx, e->sock)) != 0) {
@@ -142,6 +361,7 @@ bench_echo_stop(bench_echo_server *e)
 {
     if (e == NULL)
         return;
+    durable_close(e);
     nng_close(e->sock);
     for (int i = 0; i < e->n; i++) {
         nng_aio_stop(e->c[i].aio);
@@ -232,8 +452,9 @@ bench_echo_op(bench_thread *t)
         goto out;
     }
     msg = nng_aio_get_msg(t->eaio);
-    if (nng_msg_len(msg) != b->echo_len ||
-        memcmp(nng_msg_body(msg), b->echo_payload, b->echo_len) != 0)
+    if (b->echo_reply_len != 0 ? nng_msg_len(msg) != b->echo_reply_len
+                               : nng_msg_len(msg) != b->echo_len ||
+                                     memcmp(nng_msg_body(msg), b->echo_payload, b->echo_len) != 0)
         code = BH_DATA_LOSS;
     nng_msg_free(msg);
 out:

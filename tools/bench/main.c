@@ -33,6 +33,10 @@ static const char usage[] =
     "scenarios:\n"
     "  echo    a bare nng REQ/REP echo inside this process, with a message the size\n"
     "          of a request envelope: the transport's ceiling (needs no server)\n"
+    "          --reply-bytes N  answer with N bytes instead (a read's answer size)\n"
+    "          --durable        answer only after a group commit to a file with\n"
+    "                           LMDB's two barriers (fdatasync, then an O_DSYNC\n"
+    "                           page): the ceiling of a durable write\n"
     "  ping    HealthService.Check\n"
     "  read    GetSeatMap and ListEvents (half each) on random sessions\n"
     "  hold    CreateReservation of 1-4 random free seats, then CancelReservation\n"
@@ -40,9 +44,9 @@ static const char usage[] =
     "  rush    every client takes best=2 seats of ONE session until it is sold\n"
     "          out, then the seat map and every reservation are checked\n"
     "  pay     hold 2 seats, then ConfirmPayment with a fresh idempotency key;\n"
-    "          10%% are re-sent and must replay; then one payment per reservation\n"
+    "          10% are re-sent and must replay; then one payment per reservation\n"
     "          is checked\n"
-    "  mixed   80%% reads, 15%% holds (+cancel), 5%% payments (+the pay checks)\n"
+    "  mixed   80% reads, 15% holds (+cancel), 5% payments (+the pay checks)\n"
     "\n"
     "options:\n"
     "  --scenario NAME      one of the above (required)\n"
@@ -58,7 +62,7 @@ static const char usage[] =
     "  --shared-client      all threads share one connection (default: one each)\n"
     "  --duration S         seconds to run (default 5; rush runs until sold out)\n"
     "  --requests N         stop after N operations in all instead (an operation of\n"
-    "                       hold or pay is 2 requests, plus a replay for 10%% of pays)\n"
+    "                       hold or pay is 2 requests, plus a replay for 10% of pays)\n"
     "  --events E           events to seed (default 10; rush seeds 1)\n"
     "  --sessions S         sessions per event (default 10; rush seeds 1)\n"
     "  --rows R             rows per session (default 20)\n"
@@ -159,6 +163,9 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
         } else if (strcmp(a, "--shared-client") == 0) {
             b->shared_client = 1;
             continue;
+        } else if (strcmp(a, "--durable") == 0) {
+            b->echo_durable = 1;
+            continue;
         }
         if (v == NULL) {
             fprintf(stderr, "bilheteria-bench: %s needs a value (try --help)\n", a);
@@ -220,6 +227,10 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
             if (num(a, v, 1, 1000, &n))
                 return -1;
             b->seats_per_row = (uint32_t)n;
+        } else if (strcmp(a, "--reply-bytes") == 0) {
+            if (num(a, v, 1, 1 << 20, &n))
+                return -1;
+            b->echo_reply_len = (size_t)n;
         } else if (strcmp(a, "--seed") == 0) {
             if (num(a, v, 1, INT64_MAX, &n))
                 return -1;
@@ -231,6 +242,13 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
     }
     if (b->scenario == NULL) {
         fprintf(stderr, "bilheteria-bench: --scenario is required (try --help)\n");
+        return -1;
+    }
+    if ((b->echo_durable || b->echo_reply_len) && strcmp(b->scenario, "echo") != 0) {
+        fprintf(stderr,
+                "bilheteria-bench: --durable and --reply-bytes are options of the echo "
+                "scenario, not of \"%s\"\n",
+                b->scenario);
         return -1;
     }
     if (b->spawn && b->url != NULL) {
@@ -286,6 +304,7 @@ typedef struct result {
     uint64_t op_n[OP__N], op_err[OP__N];
     double server_cpu_s, server_run_cpu_s, bench_cpu_s;
     long server_rss_kib;
+    uint64_t echo_writes, echo_commits; /* echo --durable */
     int checked, n_viol;
     char viol[4096], summary[512], first_err[400];
 } result;
@@ -332,9 +351,14 @@ print_text(const bench *b, const result *r, const bench_server *srv)
 {
     printf("bilheteria-bench %s: %d clients (%s), ", b->scenario, b->clients,
            b->shared_client ? "one shared connection" : "own connection each");
-    if (strcmp(b->scenario, "echo") == 0)
-        printf("in-process echo server on %s, %zu-byte messages\n", b->echo_url, b->echo_len);
-    else
+    if (strcmp(b->scenario, "echo") == 0) {
+        printf("in-process echo server on %s, %zu-byte requests", b->echo_url, b->echo_len);
+        if (b->echo_reply_len)
+            printf(", %zu-byte answers", b->echo_reply_len);
+        if (b->echo_durable)
+            printf(", durable (group commit, two barriers)");
+        printf("\n");
+    } else
         printf("server %s%s\n", b->url, srv ? " (spawned)" : "");
     if (b->n_sessions > 0)
         printf("seeded %u events x %u sessions of %ux%u seats (%llu seats) in %.2f s\n", b->events,
@@ -377,6 +401,10 @@ print_text(const bench *b, const result *r, const bench_server *srv)
                r->requests ? r->server_run_cpu_s * 1e6 / (double)r->requests : 0.0);
     printf("bench: CPU %.2f s during the run, %ld CPUs online\n", r->bench_cpu_s,
            sysconf(_SC_NPROCESSORS_ONLN));
+    if (b->echo_durable && r->echo_commits)
+        printf("durable echo: %llu answers in %llu commits (%.1f per commit)\n",
+               (unsigned long long)r->echo_writes, (unsigned long long)r->echo_commits,
+               (double)r->echo_writes / (double)r->echo_commits);
     if (r->unexpected)
         printf("UNEXPECTED: %llu failed calls; first: %s\n", (unsigned long long)r->unexpected,
                r->first_err);
@@ -415,8 +443,14 @@ print_json(const bench *b, const result *r, const bench_server *srv, int ok)
     cJSON_AddStringToObject(o, "connections", b->shared_client ? "shared" : "per-client");
     cJSON_AddStringToObject(o, "url", strcmp(b->scenario, "echo") == 0 ? b->echo_url : b->url);
     cJSON_AddBoolToObject(o, "spawned", srv != NULL);
-    if (strcmp(b->scenario, "echo") == 0)
+    if (strcmp(b->scenario, "echo") == 0) {
         cJSON_AddNumberToObject(o, "message_bytes", (double)b->echo_len);
+        cJSON_AddNumberToObject(o, "reply_bytes",
+                                (double)(b->echo_reply_len ? b->echo_reply_len : b->echo_len));
+        cJSON_AddBoolToObject(o, "durable", b->echo_durable);
+        if (b->echo_durable)
+            cJSON_AddNumberToObject(o, "commits", (double)r->echo_commits);
+    }
     cJSON *seed = cJSON_AddObjectToObject(o, "seed");
     cJSON_AddNumberToObject(seed, "events", b->n_sessions ? b->events : 0);
     cJSON_AddNumberToObject(seed, "sessions", (double)b->n_sessions);
@@ -626,6 +660,8 @@ main(int argc, char **argv)
         goto out;
 
     merge(&b, &r);
+    if (echo != NULL)
+        bench_echo_stats(echo, &r.echo_writes, &r.echo_commits);
     if (strcmp(b.scenario, "rush") == 0 || strcmp(b.scenario, "pay") == 0 ||
         strcmp(b.scenario, "mixed") == 0) {
         r.checked = 1;
