@@ -345,6 +345,119 @@ bh__pb_free(void *data, void *p)
     free(p);
 }
 
+/* ---- bh_arena ---- */
+
+#define BH__ALIGN (_Alignof(max_align_t))
+/* A call's envelope is unpacked on the stack when it fits (most answers
+ * do), and a request packed there; larger ones go to the heap. */
+#define BH__ENVELOPE_BUF 2048
+#define BH__REQUEST_BUF  512
+#define BH__BLOCK_FIRST  4096
+
+struct bh__block {
+    struct bh__block *next;
+    size_t size, used;
+    max_align_t data[];
+};
+
+static void *
+bh__arena_alloc(void *data, size_t n)
+{
+    bh_arena *a = data;
+    struct bh__block *b = a->blocks;
+    unsigned char *p;
+
+    if (n > SIZE_MAX / 4) {
+        a->oom = 1;
+        return NULL;
+    }
+    n = n == 0 ? BH__ALIGN : (n + BH__ALIGN - 1) & ~(BH__ALIGN - 1);
+    if (a->size - a->used >= n) {
+        p = a->buf + a->used;
+        a->used += n;
+        return p;
+    }
+    if (b == NULL || b->size - b->used < n) {
+        size_t size = b != NULL && b->size <= SIZE_MAX / 4 ? b->size * 2 : BH__BLOCK_FIRST;
+        struct bh__block *nb;
+
+        if (size < n)
+            size = n;
+        if ((nb = malloc(sizeof(*nb) + size)) == NULL) {
+            a->oom = 1;
+            return NULL;
+        }
+        nb->size = size;
+        nb->used = 0;
+        nb->next = b;
+        a->blocks = b = nb;
+    }
+    p = (unsigned char *)b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+static void
+bh__arena_free(void *data, void *p)
+{
+    (void)data;
+    (void)p;
+}
+
+void
+bh_arena_init(bh_arena *a, void *buf, size_t size)
+{
+    uintptr_t start = (uintptr_t)buf, aligned;
+
+    a->pc.alloc = bh__arena_alloc;
+    a->pc.free = bh__arena_free;
+    a->pc.allocator_data = a;
+    a->buf = NULL;
+    a->size = a->used = 0;
+    a->blocks = NULL;
+    a->oom = 0;
+    if (buf == NULL)
+        return;
+    aligned = (start + BH__ALIGN - 1) & ~(uintptr_t)(BH__ALIGN - 1);
+    if (aligned - start < size) {
+        a->buf = (unsigned char *)aligned;
+        a->size = size - (aligned - start);
+    }
+}
+
+void
+bh_arena_reset(bh_arena *a)
+{
+    struct bh__block *keep = a->blocks, *b, *next;
+
+    /* The newest block is the largest: keep it, free the others. */
+    if (keep != NULL) {
+        for (b = keep->next; b != NULL; b = next) {
+            next = b->next;
+            free(b);
+        }
+        keep->next = NULL;
+        keep->used = 0;
+    }
+    a->used = 0;
+    a->oom = 0;
+}
+
+void
+bh_arena_fini(bh_arena *a)
+{
+    struct bh__block *b, *next;
+
+    if (a == NULL)
+        return;
+    for (b = a->blocks; b != NULL; b = next) {
+        next = b->next;
+        free(b);
+    }
+    a->blocks = NULL;
+    a->used = 0;
+}
+
 static int
 bh__closing(struct bh_client *c)
 {
@@ -418,16 +531,15 @@ bh__slot_put(struct bh_client *c, struct bh__slot *s, int clean)
 /*
  * One REQ/REP exchange. On BH_OK, *env_out is the decoded response
  * envelope with status OK; caller frees with
- * bilheteria__v1__response_envelope__free_unpacked(env, NULL).
+ * nothing: the envelope lives in ea, which the caller finalises.
  */
 static int
 bh__exchange(struct bh_client *c, const char *method, const uint8_t *req, size_t len,
-             const bh_call_opts *opts, bh_status *st, Bilheteria__V1__ResponseEnvelope **env_out)
+             const bh_call_opts *opts, bh_status *st, bh_arena *ea,
+             Bilheteria__V1__ResponseEnvelope **env_out)
 {
     Bilheteria__V1__RequestEnvelope env = BILHETERIA__V1__REQUEST_ENVELOPE__INIT;
     Bilheteria__V1__ResponseEnvelope *rep = NULL;
-    bh__alloc_state as = { 0 };
-    ProtobufCAllocator alloc = { bh__pb_alloc, bh__pb_free, &as };
     const char *key = NULL;
     int32_t timeout_ms = c->timeout_ms;
     struct bh__slot *slot = NULL;
@@ -550,14 +662,14 @@ bh__exchange(struct bh_client *c, const char *method, const uint8_t *req, size_t
     clean = 1; /* the exchange is complete: the context is free again */
 
     rep = (Bilheteria__V1__ResponseEnvelope *)protobuf_c_message_unpack(
-        &bilheteria__v1__response_envelope__descriptor, &alloc, nng_msg_len(msg),
+        &bilheteria__v1__response_envelope__descriptor, &ea->pc, nng_msg_len(msg),
         nng_msg_body(msg));
     if (rep == NULL) {
-        rc = as.oom ? bh__oom(st)
-                    : bh__fail(st, BH_INTERNAL,
-                               "malformed response from server (%s, %zu "
-                               "bytes)",
-                               method, nng_msg_len(msg));
+        rc = ea->oom ? bh__oom(st)
+                     : bh__fail(st, BH_INTERNAL,
+                                "malformed response from server (%s, %zu "
+                                "bytes)",
+                                method, nng_msg_len(msg));
         goto out;
     }
     /* A server that could not read the request (malformed or oversized)
@@ -587,8 +699,6 @@ bh__exchange(struct bh_client *c, const char *method, const uint8_t *req, size_t
     rep = NULL;
     rc = BH_OK;
 out:
-    if (rep != NULL)
-        protobuf_c_message_free_unpacked(&rep->base, &alloc);
     if (msg != NULL)
         nng_msg_free(msg);
     bh__slot_put(c, slot, clean);
@@ -626,9 +736,12 @@ bh_call_raw(bh_client *c, const char *method, const uint8_t *req, size_t len, ui
 {
     Bilheteria__V1__ResponseEnvelope *rep = NULL;
     uint8_t *buf;
+    unsigned char ebuf[BH__ENVELOPE_BUF];
+    bh_arena ea;
     int entered = 0;
     int rc;
 
+    bh_arena_init(&ea, ebuf, sizeof(ebuf));
     if (c == NULL || resp == NULL || resp_len == NULL) {
         rc = bh__fail(st, BH_INVALID_ARGUMENT,
                       "bh_call_raw: client, resp and resp_len must not be "
@@ -638,7 +751,7 @@ bh_call_raw(bh_client *c, const char *method, const uint8_t *req, size_t len, ui
     if ((rc = bh__enter(c, st)) != BH_OK)
         goto out;
     entered = 1;
-    if ((rc = bh__exchange(c, method, req, len, opts, st, &rep)) != BH_OK)
+    if ((rc = bh__exchange(c, method, req, len, opts, st, &ea, &rep)) != BH_OK)
         goto out;
 
     buf = malloc(rep->payload.len > 0 ? rep->payload.len : 1);
@@ -652,8 +765,7 @@ bh_call_raw(bh_client *c, const char *method, const uint8_t *req, size_t len, ui
     *resp_len = rep->payload.len;
     rc = BH_OK;
 out:
-    if (rep != NULL)
-        bilheteria__v1__response_envelope__free_unpacked(rep, NULL);
+    bh_arena_fini(&ea);
     if (entered)
         bh__leave(c);
     return rc;
@@ -668,12 +780,17 @@ bh_call(bh_client *c, const char *method, const ProtobufCMessage *req,
     const ProtobufCMethodDescriptor *m;
     ProtobufCMessage *msg;
     bh__alloc_state as = { 0 };
-    ProtobufCAllocator alloc = { bh__pb_alloc, bh__pb_free, &as };
+    ProtobufCAllocator heap = { bh__pb_alloc, bh__pb_free, &as };
+    bh_arena *ra = opts != NULL ? opts->arena : NULL;
+    unsigned char ebuf[BH__ENVELOPE_BUF];
+    uint8_t small[BH__REQUEST_BUF];
+    bh_arena ea;
     uint8_t *buf = NULL;
     size_t len;
     int entered = 0;
     int rc;
 
+    bh_arena_init(&ea, ebuf, sizeof(ebuf));
     if (c == NULL || req == NULL || resp_desc == NULL || resp == NULL) {
         rc = bh__fail(st, BH_INVALID_ARGUMENT,
                       "bh_call: client, req, resp_desc and resp must not be "
@@ -692,33 +809,36 @@ bh_call(bh_client *c, const char *method, const ProtobufCMessage *req,
     entered = 1;
 
     len = protobuf_c_message_get_packed_size(req);
-    buf = malloc(len > 0 ? len : 1);
+    buf = len <= sizeof(small) ? small : malloc(len);
     if (buf == NULL) {
         rc = bh__oom(st);
         goto out;
     }
     protobuf_c_message_pack(req, buf);
 
-    if ((rc = bh__exchange(c, method, buf, len, opts, st, &rep)) != BH_OK)
+    if ((rc = bh__exchange(c, method, buf, len, opts, st, &ea, &rep)) != BH_OK)
         goto out;
 
-    /* Same malloc/free as the NULL allocator, so the caller may free with
-     * protobuf_c_message_free_unpacked(msg, NULL). */
-    msg = protobuf_c_message_unpack(resp_desc, &alloc, rep->payload.len, rep->payload.data);
+    /* Without an arena: the same malloc/free as the NULL allocator, so the
+     * caller may free with protobuf_c_message_free_unpacked(msg, NULL). */
+    if (ra != NULL)
+        ra->oom = 0;
+    msg = protobuf_c_message_unpack(resp_desc, ra != NULL ? &ra->pc : &heap, rep->payload.len,
+                                    rep->payload.data);
     if (msg == NULL) {
-        rc = as.oom ? bh__oom(st)
-                    : bh__fail(st, BH_INTERNAL,
-                               "malformed %s payload from server (%s, %zu "
-                               "bytes)",
-                               resp_desc->name, method, rep->payload.len);
+        rc = (ra != NULL ? ra->oom : as.oom) ? bh__oom(st)
+                                             : bh__fail(st, BH_INTERNAL,
+                                                        "malformed %s payload from server (%s, %zu "
+                                                        "bytes)",
+                                                        resp_desc->name, method, rep->payload.len);
         goto out;
     }
     *resp = msg;
     rc = BH_OK;
 out:
-    if (rep != NULL)
-        bilheteria__v1__response_envelope__free_unpacked(rep, NULL);
-    free(buf);
+    bh_arena_fini(&ea);
+    if (buf != small)
+        free(buf);
     if (entered)
         bh__leave(c);
     return rc;

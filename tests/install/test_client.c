@@ -645,18 +645,142 @@ test_close_during_call(void **state)
     assert_int_equal(a.rc, BH_CANCELLED);
 }
 
+/* ---- bh_arena ---- */
+
+static void
+test_arena_alloc(void **state)
+{
+    max_align_t store[16];
+    unsigned char *buf = (unsigned char *)store + 1; /* deliberately misaligned */
+    size_t size = sizeof(store) - 1;
+    bh_arena a;
+    void *p, *q, *r;
+
+    (void)state;
+    bh_arena_init(&a, buf, size);
+    p = a.pc.alloc(a.pc.allocator_data, 1);
+    q = a.pc.alloc(a.pc.allocator_data, 3);
+    assert_non_null(p);
+    assert_non_null(q);
+    /* From the caller's buffer, each aligned for any type, never shared. */
+    assert_true((unsigned char *)p >= buf && (unsigned char *)p < buf + size);
+    assert_int_equal((uintptr_t)p % _Alignof(max_align_t), 0);
+    assert_int_equal((uintptr_t)q % _Alignof(max_align_t), 0);
+    assert_true((unsigned char *)q >= (unsigned char *)p + 1);
+    /* Larger than what is left: a malloc'd block, still aligned. */
+    r = a.pc.alloc(a.pc.allocator_data, 10000);
+    assert_non_null(r);
+    assert_true((unsigned char *)r < buf || (unsigned char *)r >= buf + size);
+    assert_int_equal((uintptr_t)r % _Alignof(max_align_t), 0);
+    memset(r, 0xab, 10000);
+    /* An impossible size fails and says so. */
+    assert_null(a.pc.alloc(a.pc.allocator_data, SIZE_MAX - 8));
+    assert_int_equal(a.oom, 1);
+    /* Reset: the buffer is handed out again from its start, the flag is
+     * cleared, the block is kept for reuse. */
+    bh_arena_reset(&a);
+    assert_int_equal(a.oom, 0);
+    assert_ptr_equal(a.pc.alloc(a.pc.allocator_data, 1), p);
+    assert_non_null(a.blocks);
+    bh_arena_fini(&a);
+    assert_null(a.blocks);
+    bh_arena_fini(NULL);
+
+    /* Without a buffer every allocation comes from blocks. */
+    bh_arena_init(&a, NULL, 0);
+    p = a.pc.alloc(a.pc.allocator_data, 24);
+    assert_non_null(p);
+    memset(p, 0, 24);
+    bh_arena_fini(&a);
+}
+
+/* A response larger than the caller's buffer, unpacked into an arena,
+ * is the message that was sent (the fake server echoes the payload). */
+static void
+test_arena_call(void **state)
+{
+    enum { ROWS = 60, WIDTH = 120 };
+    Bilheteria__V1__GetSeatMapResponse msg = BILHETERIA__V1__GET_SEAT_MAP_RESPONSE__INIT;
+    Bilheteria__V1__SeatRow rows[ROWS], *rowp[ROWS];
+    char labels[ROWS][8], states[ROWS][WIDTH + 1];
+    ProtobufCMessage *out = NULL, *first;
+    max_align_t small[32];
+    uint8_t *want, *got;
+    size_t n;
+    bh_arena a;
+    bh_client *c;
+    bh_status st;
+
+    (void)state;
+    for (int i = 0; i < ROWS; i++) {
+        bilheteria__v1__seat_row__init(&rows[i]);
+        snprintf(labels[i], sizeof(labels[i]), "R%d", i);
+        for (int k = 0; k < WIDTH; k++)
+            states[i][k] = ".hx"[(i + k) % 3];
+        states[i][WIDTH] = 0;
+        rows[i].label = labels[i];
+        rows[i].states = states[i];
+        rowp[i] = &rows[i];
+    }
+    msg.rows = rowp;
+    msg.n_rows = ROWS;
+    msg.available = 4242;
+    n = bilheteria__v1__get_seat_map_response__get_packed_size(&msg);
+    assert_true(n > sizeof(small) + 2048); /* overflows both stack buffers */
+    want = malloc(n);
+    got = malloc(n);
+    assert_non_null(want);
+    assert_non_null(got);
+    bilheteria__v1__get_seat_map_response__pack(&msg, want);
+
+    atomic_store(&g_fake.mode, FAKE_ECHO);
+    c = open_client(g_fake.url, 2000, NULL);
+    bh_arena_init(&a, small, sizeof(small));
+    bh_call_opts o = { .arena = &a };
+    assert_int_equal(bh_call(c, "test.Echo/Echo", &msg.base,
+                             &bilheteria__v1__get_seat_map_response__descriptor, &out, &o, &st),
+                     BH_OK);
+    assert_non_null(out);
+    /* The message itself is the arena's first allocation. */
+    assert_true((unsigned char *)out >= (unsigned char *)small &&
+                (unsigned char *)out < (unsigned char *)small + sizeof(small));
+    assert_int_equal(protobuf_c_message_get_packed_size(out), n);
+    protobuf_c_message_pack(out, got);
+    assert_memory_equal(got, want, n);
+    assert_int_equal(((Bilheteria__V1__GetSeatMapResponse *)out)->n_rows, ROWS);
+    assert_string_equal(((Bilheteria__V1__GetSeatMapResponse *)out)->rows[ROWS - 1]->label, "R59");
+
+    /* Reset and call again: same place, same answer. */
+    first = out;
+    bh_arena_reset(&a);
+    out = NULL;
+    assert_int_equal(bh_call(c, "test.Echo/Echo", &msg.base,
+                             &bilheteria__v1__get_seat_map_response__descriptor, &out, &o, &st),
+                     BH_OK);
+    assert_ptr_equal(out, first);
+    memset(got, 0, n);
+    protobuf_c_message_pack(out, got);
+    assert_memory_equal(got, want, n);
+
+    bh_arena_fini(&a);
+    bh_client_close(c);
+    free(want);
+    free(got);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest local[] = {
         cmocka_unit_test(test_code_names),    cmocka_unit_test(test_bad_url),
         cmocka_unit_test(test_bad_options),   cmocka_unit_test(test_unreachable),
-        cmocka_unit_test(test_type_mismatch),
+        cmocka_unit_test(test_type_mismatch), cmocka_unit_test(test_arena_alloc),
     };
     const struct CMUnitTest wire[] = {
         cmocka_unit_test(test_idempotency_key),
         cmocka_unit_test(test_envelope),
         cmocka_unit_test(test_typed_call),
+        cmocka_unit_test(test_arena_call),
         cmocka_unit_test(test_server_error),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_deadline),

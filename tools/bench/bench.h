@@ -71,7 +71,12 @@ typedef struct bench_thread {
     bench *b;
     int id;
     pthread_t th;
-    bh_client *cli;   /* own, or the shared one */
+    bh_client *cli; /* own, or the shared one */
+    /* Responses are unpacked into this arena, reset before every operation
+     * (opts = &aopts), unless --malloc-responses (opts = NULL). */
+    bh_arena arena;
+    bh_call_opts aopts;
+    const bh_call_opts *opts;
     nng_socket esock; /* echo: the raw REQ socket (own or shared) */
     nng_ctx ectx;
     nng_aio *eaio;
@@ -121,6 +126,7 @@ struct bench {
     size_t echo_len;
     size_t echo_reply_len; /* echo --reply-bytes; 0 = the request back */
     int echo_durable;      /* echo --durable */
+    int malloc_responses;  /* --malloc-responses: no arena */
     char echo_url[128];
 
     /* run control */

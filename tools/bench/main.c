@@ -60,6 +60,9 @@ static const char usage[] =
     "  --ipc                spawn on ipc:// in the temp dir instead of loopback TCP\n"
     "  --clients N          client threads (default 32)\n"
     "  --shared-client      all threads share one connection (default: one each)\n"
+    "  --malloc-responses   unpack responses with malloc per field, freed with\n"
+    "                       protobuf_c_message_free_unpacked (default: into a\n"
+    "                       bh_arena per client thread, reset per operation)\n"
     "  --duration S         seconds to run (default 5; rush runs until sold out)\n"
     "  --requests N         stop after N operations in all instead (an operation of\n"
     "                       hold or pay is 2 requests, plus a replay for 10% of pays)\n"
@@ -165,6 +168,9 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
             continue;
         } else if (strcmp(a, "--durable") == 0) {
             b->echo_durable = 1;
+            continue;
+        } else if (strcmp(a, "--malloc-responses") == 0) {
+            b->malloc_responses = 1;
             continue;
         }
         if (v == NULL) {
@@ -280,6 +286,8 @@ client_main(void *arg)
         } else if (bench_now_ns() >= b->end_ns) {
             break;
         }
+        if (t->opts != NULL)
+            bh_arena_reset(&t->arena);
         if (bench_op(t) != 0)
             break;
     }
@@ -443,6 +451,7 @@ print_json(const bench *b, const result *r, const bench_server *srv, int ok)
     cJSON_AddStringToObject(o, "connections", b->shared_client ? "shared" : "per-client");
     cJSON_AddStringToObject(o, "url", strcmp(b->scenario, "echo") == 0 ? b->echo_url : b->url);
     cJSON_AddBoolToObject(o, "spawned", srv != NULL);
+    cJSON_AddStringToObject(o, "responses", b->malloc_responses ? "malloc" : "arena");
     if (strcmp(b->scenario, "echo") == 0) {
         cJSON_AddNumberToObject(o, "message_bytes", (double)b->echo_len);
         cJSON_AddNumberToObject(o, "reply_bytes",
@@ -600,6 +609,11 @@ main(int argc, char **argv)
         t->b = &b;
         t->id = i;
         t->rng = (b.seed + 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)) | 1;
+        bh_arena_init(&t->arena, NULL, 0);
+        if (!b.malloc_responses) {
+            t->aopts.arena = &t->arena;
+            t->opts = &t->aopts;
+        }
         t->all = bench_hist_new();
         if (t->all == NULL) {
             fprintf(stderr, "bilheteria-bench: out of memory\n");
@@ -689,6 +703,7 @@ out:
             bench_hist_free(t->op[k]);
         free(t->paid);
         free(t->resv);
+        bh_arena_fini(&t->arena);
     }
     if (is_echo && b.shared_client)
         nng_close(eshared);

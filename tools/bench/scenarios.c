@@ -151,6 +151,15 @@ mark_sold(bench_thread *t, size_t si, const uint32_t *idx, uint32_t k)
 
 /* ---- timed calls ---- */
 
+/* A response is done with: freed, unless it lives in the thread's arena
+ * (reset before every operation). */
+static void
+resp_done(bench_thread *t, ProtobufCMessage *m)
+{
+    if (t->opts == NULL)
+        protobuf_c_message_free_unpacked(m, NULL);
+}
+
 /* rc = expr, timed and recorded as one call of op. */
 #define TIMED(t, op, rc, expr)                                                                     \
     do {                                                                                           \
@@ -166,12 +175,12 @@ op_ping(bench_thread *t)
     Bilheteria__V1__CheckResponse *rs = NULL;
     bh_status st;
     int rc;
-    TIMED(t, OP_PING, rc, bh_health_check(t->cli, &rq, &rs, NULL, &st));
+    TIMED(t, OP_PING, rc, bh_health_check(t->cli, &rq, &rs, t->opts, &st));
     if (rc != BH_OK) {
         bench_unexpected(t, "Check: %s %s", bh_code_name(st.code), st.message);
         return 0;
     }
-    protobuf_c_message_free_unpacked(&rs->base, NULL);
+    resp_done(t, &rs->base);
     return 0;
 }
 
@@ -185,7 +194,7 @@ op_read(bench_thread *t)
         Bilheteria__V1__GetSeatMapRequest rq = BILHETERIA__V1__GET_SEAT_MAP_REQUEST__INIT;
         Bilheteria__V1__GetSeatMapResponse *rs = NULL;
         rq.session_id = b->session_ids[bench_rand(t) % b->n_sessions];
-        TIMED(t, OP_SEAT_MAP, rc, bh_session_get_seat_map(t->cli, &rq, &rs, NULL, &st));
+        TIMED(t, OP_SEAT_MAP, rc, bh_session_get_seat_map(t->cli, &rq, &rs, t->opts, &st));
         if (rc != BH_OK) {
             bench_unexpected(t, "GetSeatMap %llu: %s %s", (unsigned long long)rq.session_id,
                              bh_code_name(st.code), st.message);
@@ -196,16 +205,16 @@ op_read(bench_thread *t)
                              (unsigned long long)rq.session_id, rs->n_rows, b->rows);
             t->violations++;
         }
-        protobuf_c_message_free_unpacked(&rs->base, NULL);
+        resp_done(t, &rs->base);
     } else {
         Bilheteria__V1__ListEventsRequest rq = BILHETERIA__V1__LIST_EVENTS_REQUEST__INIT;
         Bilheteria__V1__ListEventsResponse *rs = NULL;
-        TIMED(t, OP_LIST_EVENTS, rc, bh_event_list_events(t->cli, &rq, &rs, NULL, &st));
+        TIMED(t, OP_LIST_EVENTS, rc, bh_event_list_events(t->cli, &rq, &rs, t->opts, &st));
         if (rc != BH_OK) {
             bench_unexpected(t, "ListEvents: %s %s", bh_code_name(st.code), st.message);
             return 0;
         }
-        protobuf_c_message_free_unpacked(&rs->base, NULL);
+        resp_done(t, &rs->base);
     }
     return 0;
 }
@@ -236,7 +245,7 @@ hold_seats(bench_thread *t, uint32_t k, size_t *si, uint32_t idx[MAX_PICK],
     rq.seats = lp;
     rq.n_seats = k;
     int rc;
-    TIMED(t, OP_HOLD, rc, bh_reservation_create_reservation(t->cli, &rq, rs_out, NULL, &st));
+    TIMED(t, OP_HOLD, rc, bh_reservation_create_reservation(t->cli, &rq, rs_out, t->opts, &st));
     if (rc != BH_OK && (b->owned || rc != BH_FAILED_PRECONDITION))
         bench_unexpected(t, "CreateReservation %s.. in session %llu: %s %s", labels[0],
                          (unsigned long long)rq.session_id, bh_code_name(rc), st.message);
@@ -258,8 +267,8 @@ op_hold(bench_thread *t)
     Bilheteria__V1__CancelReservationResponse *cs = NULL;
     bh_status st;
     cq.id = rs->reservation->id;
-    protobuf_c_message_free_unpacked(&rs->base, NULL);
-    TIMED(t, OP_CANCEL, rc, bh_reservation_cancel_reservation(t->cli, &cq, &cs, NULL, &st));
+    resp_done(t, &rs->base);
+    TIMED(t, OP_CANCEL, rc, bh_reservation_cancel_reservation(t->cli, &cq, &cs, t->opts, &st));
     if (rc != BH_OK) {
         bench_unexpected(t, "CancelReservation %llu: %s %s", (unsigned long long)cq.id,
                          bh_code_name(st.code), st.message);
@@ -273,7 +282,7 @@ op_hold(bench_thread *t)
                          (unsigned long long)cq.id);
         t->violations++;
     }
-    protobuf_c_message_free_unpacked(&cs->base, NULL);
+    resp_done(t, &cs->base);
     return 0;
 }
 
@@ -299,9 +308,9 @@ op_pay(bench_thread *t)
     pq.method = "pix";
     pq.provider = "bench";
     pq.provider_ref = key;
-    protobuf_c_message_free_unpacked(&rs->base, NULL);
+    resp_done(t, &rs->base);
 
-    bh_call_opts o = { .idempotency_key = key };
+    bh_call_opts o = { .idempotency_key = key, .arena = t->opts ? t->opts->arena : NULL };
     Bilheteria__V1__ConfirmPaymentResponse *ps = NULL;
     bh_status st;
     TIMED(t, OP_CONFIRM, rc, bh_payment_confirm_payment(t->cli, &pq, &ps, &o, &st));
@@ -311,7 +320,7 @@ op_pay(bench_thread *t)
         return 0;
     }
     uint64_t pay_id = ps->payment ? ps->payment->id : 0;
-    protobuf_c_message_free_unpacked(&ps->base, NULL);
+    resp_done(t, &ps->base);
     if (pay_id == 0 || st.replayed) {
         bench_unexpected(t, "ConfirmPayment of reservation %llu: %s",
                          (unsigned long long)pq.reservation_id,
@@ -330,7 +339,7 @@ op_pay(bench_thread *t)
             return 0;
         }
         uint64_t again = ps->payment ? ps->payment->id : 0;
-        protobuf_c_message_free_unpacked(&ps->base, NULL);
+        resp_done(t, &ps->base);
         if (!st.replayed || again != pay_id) {
             bench_unexpected(t,
                              "ConfirmPayment replay of reservation %llu: replayed=%d, "
@@ -356,11 +365,11 @@ op_rush(bench_thread *t)
     rq.user_id = user;
     rq.best = 2;
     int rc;
-    TIMED(t, OP_HOLD, rc, bh_reservation_create_reservation(t->cli, &rq, &rs, NULL, &st));
+    TIMED(t, OP_HOLD, rc, bh_reservation_create_reservation(t->cli, &rq, &rs, t->opts, &st));
     if (rc == BH_OK) {
         if (append_u64(&t->resv, &t->n_resv, &t->cap_resv, rs->reservation->id) != 0)
             bench_unexpected(t, "out of memory");
-        protobuf_c_message_free_unpacked(&rs->base, NULL);
+        resp_done(t, &rs->base);
         return 0;
     }
     if (rc == BH_FAILED_PRECONDITION && strstr(st.message, "adjacent") != NULL)

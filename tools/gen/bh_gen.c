@@ -222,7 +222,8 @@ main(int argc, char **argv)
                     "/*\n"
                     " * %s\n"
                     " * On BH_OK *resp is set; caller frees with\n"
-                    " * %s__free_unpacked(*resp, NULL).\n"
+                    " * %s__free_unpacked(*resp, NULL),\n"
+                    " * unless opts->arena holds it (see bh_arena).\n"
                     " */\n"
                     "int %s(bh_client *c, const %s *req,\n"
                     "    %s **resp, const bh_call_opts *opts, bh_status *st);\n",

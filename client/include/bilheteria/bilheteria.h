@@ -74,10 +74,39 @@ typedef struct bh_options {
     const char *auth_token; /* caller identity sent with every call; NULL = none; copied */
 } bh_options;
 
+/*
+ * An arena for responses. A call given one (bh_call_opts.arena) unpacks its
+ * response into it: a few bump allocations instead of one malloc per
+ * field, message and string, and no free per field afterwards. The
+ * response then belongs to the arena: do NOT free it with
+ * protobuf_c_message_free_unpacked; it stays valid until bh_arena_reset or
+ * bh_arena_fini. The first bytes come from a buffer the caller gives (on
+ * the stack, say; may be NULL), the rest from malloc'd blocks that
+ * bh_arena_reset recycles and bh_arena_fini frees.
+ *
+ * The fields are private. One arena must not be used by two threads at
+ * once; a thread making calls in a loop keeps one and resets it per call.
+ */
+typedef struct bh_arena {
+    ProtobufCAllocator pc;
+    unsigned char *buf;
+    size_t size, used;
+    void *blocks;
+    int oom;
+} bh_arena;
+
+/* buf may be NULL (size is then ignored); it must outlive the arena. */
+void bh_arena_init(bh_arena *a, void *buf, size_t size);
+/* Forgets every response in the arena; keeps its largest block for reuse. */
+void bh_arena_reset(bh_arena *a);
+/* Frees the arena's blocks (not the caller's buffer). Accepts NULL. */
+void bh_arena_fini(bh_arena *a);
+
 /* Per-call options; pass NULL for the defaults. */
 typedef struct bh_call_opts {
     const char *idempotency_key; /* NULL or 1..255 bytes; copied */
     int32_t timeout_ms;          /* 0 = the client's default; < 0 is BH_INVALID_ARGUMENT */
+    bh_arena *arena;             /* NULL: the response is malloc'd (see bh_call) */
 } bh_call_opts;
 
 typedef struct bh_client bh_client;
@@ -104,7 +133,9 @@ void bh_client_close(bh_client *c);
  * Calls `method` (full name, "bilheteria.v1.EventService/CreateEvent") with
  * a request message and unpacks the answer with resp_desc. On BH_OK, *resp
  * is set and the caller frees it with protobuf_c_message_free_unpacked(*resp,
- * NULL); on any other code *resp is left untouched.
+ * NULL) -- or, if opts->arena was given, *resp lives in that arena and is
+ * not freed on its own (see bh_arena). On any other code *resp is left
+ * untouched.
  *
  * Returns the server's status (with its message in st->message, and
  * st->replayed set if the answer came from the idempotency store), or:
