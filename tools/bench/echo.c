@@ -7,7 +7,8 @@
  * --reply-bytes N answers every request with N bytes (a read's answer is
  * larger than its request), and --durable makes every answer wait for a
  * group commit of the shape LMDB's is: the committer thread takes all the
- * requests that have arrived, writes a page to a file and fdatasyncs it,
+ * requests that have arrived, writes a page (--durable-pages N: N pages,
+ * none adjacent to another) to a file and fdatasyncs it,
  * then writes a second ("meta") page through an O_DSYNC descriptor, and
  * only then hands the batch to a responder thread that sends the answers,
  * as bilheteria-server's writer does. No encoding, no B-tree: the least a
@@ -35,6 +36,8 @@
 #define ECHO_TIMEOUT_MS 5000
 
 #define PAGE 4096
+/* Data pages are written at 2, 4, 6, ... of the file, in turn. */
+#define ECHO_SLOTS 1024
 
 typedef struct echo_ctx echo_ctx;
 
@@ -63,6 +66,7 @@ struct bench_echo_server {
     int n;
     size_t reply_len; /* 0: send the request back */
     int durable;
+    int pages;   /* data pages written per commit */
     int fd, mfd; /* the commit file, and the same through O_DSYNC */
     char path[512];
     uint64_t commits, writes;
@@ -145,11 +149,15 @@ committer_main(void *arg)
                 off += len;
             }
         }
-        /* Page 2.. in turn for the data, page 0 for the meta. */
-        off_t at = (off_t)PAGE * (off_t)(2 + s->commits % 64);
+        /* Data pages at scattered offsets (every other page of the file, in
+         * turn, so that no two are adjacent), page 0 for the meta. */
         memcpy(s->page, &s->commits, sizeof(s->commits));
-        if (pwrite(s->fd, s->page, PAGE, at) != PAGE || fdatasync(s->fd) != 0 ||
-            pwrite(s->mfd, s->page, PAGE, 0) != PAGE)
+        int bad = 0;
+        for (int k = 0; k < s->pages && !bad; k++) {
+            uint64_t slot = (s->commits * (uint64_t)s->pages + (uint64_t)k) % ECHO_SLOTS;
+            bad = pwrite(s->fd, s->page, PAGE, (off_t)PAGE * (off_t)(2 + 2 * slot)) != PAGE;
+        }
+        if (bad || fdatasync(s->fd) != 0 || pwrite(s->mfd, s->page, PAGE, 0) != PAGE)
             fprintf(stderr, "bilheteria-bench: durable echo: %s: %s\n", s->path, strerror(errno));
         s->commits++;
         s->writes += n;
@@ -256,7 +264,7 @@ durable_open(bench_echo_server *e, char *err, size_t errlen)
     const char *tmp = getenv("TMPDIR");
     snprintf(e->path, sizeof(e->path), "%s/bh-bench-durable-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if ((e->fd = mkstemp(e->path)) < 0 || (e->mfd = open(e->path, O_WRONLY | O_DSYNC)) < 0 ||
-        ftruncate(e->fd, (off_t)PAGE * 66) != 0 || fdatasync(e->fd) != 0) {
+        ftruncate(e->fd, (off_t)PAGE * (2 + 2 * ECHO_SLOTS)) != 0 || fdatasync(e->fd) != 0) {
         snprintf(err, errlen, "durable echo: %s: %s", e->path, strerror(errno));
         return -1;
     }
@@ -310,6 +318,7 @@ bench_echo_start(bench *b, bench_echo_server **out, char *err, size_t errlen)
     e->fd = e->mfd = -1;
     e->reply_len = b->echo_reply_len;
     e->durable = b->echo_durable;
+    e->pages = b->echo_pages ? b->echo_pages : 1;
     queue_init(&e->commit);
     queue_init(&e->respond);
     if (e->durable && durable_open(e, err, errlen) != 0) {

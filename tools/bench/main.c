@@ -37,6 +37,9 @@ static const char usage[] =
     "          --durable        answer only after a group commit to a file with\n"
     "                           LMDB's two barriers (fdatasync, then an O_DSYNC\n"
     "                           page): the ceiling of a durable write\n"
+    "          --durable-pages N  the same, writing N scattered data pages per\n"
+    "                           commit (an LMDB commit writes every page it\n"
+    "                           touched; implies --durable)\n"
     "  ping    HealthService.Check\n"
     "  read    GetSeatMap and ListEvents (half each) on random sessions\n"
     "  hold    CreateReservation of 1-4 random free seats, then CancelReservation\n"
@@ -233,6 +236,11 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
             if (num(a, v, 1, 1000, &n))
                 return -1;
             b->seats_per_row = (uint32_t)n;
+        } else if (strcmp(a, "--durable-pages") == 0) {
+            if (num(a, v, 1, 256, &n))
+                return -1;
+            b->echo_pages = (int)n;
+            b->echo_durable = 1;
         } else if (strcmp(a, "--reply-bytes") == 0) {
             if (num(a, v, 1, 1 << 20, &n))
                 return -1;
@@ -364,7 +372,8 @@ print_text(const bench *b, const result *r, const bench_server *srv)
         if (b->echo_reply_len)
             printf(", %zu-byte answers", b->echo_reply_len);
         if (b->echo_durable)
-            printf(", durable (group commit, two barriers)");
+            printf(", durable (group commit of %d page(s), two barriers)",
+                   b->echo_pages ? b->echo_pages : 1);
         printf("\n");
     } else
         printf("server %s%s\n", b->url, srv ? " (spawned)" : "");
@@ -457,8 +466,10 @@ print_json(const bench *b, const result *r, const bench_server *srv, int ok)
         cJSON_AddNumberToObject(o, "reply_bytes",
                                 (double)(b->echo_reply_len ? b->echo_reply_len : b->echo_len));
         cJSON_AddBoolToObject(o, "durable", b->echo_durable);
-        if (b->echo_durable)
+        if (b->echo_durable) {
             cJSON_AddNumberToObject(o, "commits", (double)r->echo_commits);
+            cJSON_AddNumberToObject(o, "pages_per_commit", b->echo_pages ? b->echo_pages : 1);
+        }
     }
     cJSON *seed = cJSON_AddObjectToObject(o, "seed");
     cJSON_AddNumberToObject(seed, "events", b->n_sessions ? b->events : 0);
