@@ -179,6 +179,7 @@ main(int argc, char **argv)
         .dir = cfg.data_dir,
         .map_size = cfg.map_size_mb << 20,
         .no_sync = cfg.no_sync,
+        .defer_meta_sync = 1, /* the writer's syncer thread syncs before answering */
         .max_readers = (unsigned)cfg.workers + 64,
     };
     int rc = store_open(&st, &sc, err, sizeof(err));

@@ -195,6 +195,12 @@ store_grow(store *s)
     return store__rc(rc);
 }
 
+int
+store_sync(store *s)
+{
+    return store__rc(mdb_env_sync(s->env, 1));
+}
+
 static int
 check_schema(store *s, char *errbuf, size_t errlen)
 {
@@ -270,7 +276,11 @@ store_open(store **out, const store_config *cfg, char *errbuf, size_t errlen)
     /* MDB_NOTLS: read transactions are not tied to a thread (nng callbacks
      * run on any of its threads). No MDB_WRITEMAP: nested transactions
      * need it off. */
-    unsigned flags = MDB_NOTLS | (cfg->no_sync ? MDB_NOSYNC : 0);
+    unsigned flags = MDB_NOTLS;
+    if (cfg->no_sync)
+        flags |= MDB_NOSYNC;
+    else if (cfg->defer_meta_sync)
+        flags |= MDB_NOMETASYNC;
     rc = mdb_env_open(s->env, cfg->dir, flags, 0640);
     if (rc != MDB_SUCCESS) {
         snprintf(errbuf, errlen, "cannot open LMDB in \"%s\": %s", cfg->dir, mdb_strerror(rc));

@@ -56,6 +56,11 @@ typedef struct store_config {
     size_t map_size;      /* bytes; 0 = 1 GiB */
     int no_sync;          /* 1 = MDB_NOSYNC: fast, loses the last commits on a crash */
     unsigned max_readers; /* 0 = 512 */
+    /* 1 = MDB_NOMETASYNC: a commit syncs its data pages, then writes its
+     * meta page without waiting for it to reach the disk. The commit is
+     * durable once store_sync (or the next commit) has returned; a crash
+     * before that undoes it, and never corrupts the store. */
+    int defer_meta_sync;
 } store_config;
 
 /*
@@ -68,6 +73,9 @@ void store_close(store *s); /* accepts NULL; no transaction may be open */
 size_t store_map_size(const store *s);
 /* Doubles the map. No transaction of the calling thread may be open. */
 int store_grow(store *s);
+/* Forces every commit so far to the disk (fdatasync). Any thread, at any
+ * time, also while another thread writes. */
+int store_sync(store *s);
 
 /* Read transactions: short, never across a blocking wait. */
 int store_read_begin(store *s, store_txn **out);

@@ -3,6 +3,7 @@
  * MAP_FULL and store_grow are reachable. */
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -199,6 +200,50 @@ test_reopen_keeps_data(void **state)
     assert_string_equal(got->venue, "Theatro Municipal");
     assert_int_equal(got->starts_at_ms, 1700000000000);
     bilheteria__v1__event__free_unpacked(got, NULL);
+}
+
+/* With the meta sync deferred (the server's mode), commits and an explicit
+ * store_sync work, also from another thread while a write transaction is
+ * open, and what was committed is there after a reopen. */
+static void *
+sync_thread(void *arg)
+{
+    return (void *)(intptr_t)store_sync(arg);
+}
+
+static void
+test_deferred_meta_sync(void **state)
+{
+    struct fx *f = *state;
+    char err[256];
+    store_close(f->s);
+    f->s = NULL;
+    store_config cfg = { .dir = f->dir, .map_size = MAP_SMALL, .defer_meta_sync = 1 };
+    assert_int_equal(store_open(&f->s, &cfg, err, sizeof(err)), STORE_OK);
+    for (uint64_t id = 1; id <= 3; id++) {
+        store_txn *t = wbegin(f);
+        Bilheteria__V1__Event ev = BILHETERIA__V1__EVENT__INIT;
+        ev.id = id;
+        ev.name = "Tosca";
+        assert_int_equal(store_event_put(t, &ev), STORE_OK);
+        /* The previous commit is synced while this one is being written. */
+        pthread_t th;
+        void *rc = NULL;
+        assert_int_equal(pthread_create(&th, NULL, sync_thread, f->s), 0);
+        pthread_join(th, &rc);
+        assert_int_equal((intptr_t)rc, STORE_OK);
+        assert_int_equal(store_commit(t), STORE_OK);
+    }
+    assert_int_equal(store_sync(f->s), STORE_OK);
+    reopen(f);
+    store_txn *t = rbegin(f);
+    for (uint64_t id = 1; id <= 3; id++) {
+        Bilheteria__V1__Event *got = NULL;
+        assert_int_equal(store_event_get(t, id, NULL, &got), STORE_OK);
+        assert_string_equal(got->name, "Tosca");
+        bilheteria__v1__event__free_unpacked(got, NULL);
+    }
+    store_read_end(t);
 }
 
 static void
@@ -1262,6 +1307,7 @@ main(void)
         T(test_open_creates_dir_and_schema),
         T(test_open_fails_when_dir_cannot_be_made),
         T(test_reopen_keeps_data),
+        T(test_deferred_meta_sync),
         T(test_schema_mismatch_refused),
         cmocka_unit_test(test_strerror),
         T(test_sequences),
