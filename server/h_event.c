@@ -67,18 +67,11 @@ list_events(srv_call *c, store_txn *t)
     if (srv_page_size(c, r->page_size, &limit) ||
         srv_page_token_parse(c, 'e', r->page_token, &from))
         return c->code;
-    Bilheteria__V1__ListEventsResponse *resp =
-        SRV_NEW(c, Bilheteria__V1__ListEventsResponse, bilheteria__v1__list_events_response);
-    if (resp == NULL)
-        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
-    int rc = store_event_list(t, from, limit, &c->arena->pc, &pg);
+    /* Stored events are answered as they are stored: no unpack, no pack. */
+    int rc = store_event_list_raw(t, from, limit, &c->arena->pc, &pg);
     if (rc != STORE_OK)
         return srv_store_fail(c, rc, "events");
-    resp->events = (Bilheteria__V1__Event **)pg.items;
-    resp->n_events = pg.n;
-    srv_page_token(c, 'e', pg.next_id, &resp->next_page_token);
-    c->resp = &resp->base;
-    return 0;
+    return srv_resp_raw_page(c, &pg, 'e');
 }
 
 const srv_impl srv_event_impls[] = {

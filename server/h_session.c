@@ -110,10 +110,6 @@ list_sessions(srv_call *c, store_txn *t)
     if (srv_page_size(c, r->page_size, &limit) ||
         srv_page_token_parse(c, 's', r->page_token, &from))
         return c->code;
-    Bilheteria__V1__ListSessionsResponse *resp =
-        SRV_NEW(c, Bilheteria__V1__ListSessionsResponse, bilheteria__v1__list_sessions_response);
-    if (resp == NULL)
-        return srv_fail(c, E_NOMEM, "out of memory");
     if (r->event_id != 0) {
         Bilheteria__V1__Event *ev = NULL;
         int rc = store_event_get(t, r->event_id, &c->arena->pc, &ev);
@@ -123,14 +119,11 @@ list_sessions(srv_call *c, store_txn *t)
         if (rc != STORE_OK)
             return srv_store_fail(c, rc, "event");
     }
-    int rc = store_session_list(t, r->event_id, from, limit, &c->arena->pc, &pg);
+    /* Stored sessions are answered as they are stored. */
+    int rc = store_session_list_raw(t, r->event_id, from, limit, &c->arena->pc, &pg);
     if (rc != STORE_OK)
         return srv_store_fail(c, rc, "sessions");
-    resp->sessions = (Bilheteria__V1__Session **)pg.items;
-    resp->n_sessions = pg.n;
-    srv_page_token(c, 's', pg.next_id, &resp->next_page_token);
-    c->resp = &resp->base;
-    return 0;
+    return srv_resp_raw_page(c, &pg, 's');
 }
 
 struct map_scan {

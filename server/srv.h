@@ -120,6 +120,11 @@ int srv_check_str(srv_call *c, const char *field, const char *v, size_t max, int
 int srv_page_size(srv_call *c, uint32_t asked, size_t *out);
 /* Opaque page tokens carrying the next id, tagged with a kind. */
 void srv_page_token(srv_call *c, char kind, uint64_t next_id, char **out);
+/* Answers a listing with stored records as they are (a _raw store page):
+ * field 1 repeats each record's bytes, field 2 is the page token of
+ * pg->next_id. Every List*Response has this shape. Returns 0, or the code
+ * of srv_fail. */
+int srv_resp_raw_page(srv_call *c, const store_page *pg, char kind);
 int srv_page_token_parse(srv_call *c, char kind, const char *tok, uint64_t *next_id);
 /* Row labels: 0 -> "A", 25 -> "Z", 26 -> "AA" (bijective base 26). */
 void srv_row_label(uint32_t row, char out[4]);

@@ -123,6 +123,52 @@ srv_page_token(srv_call *c, char kind, uint64_t next_id, char **out)
         *out = s;
 }
 
+static uint8_t *
+put_varint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+int
+srv_resp_raw_page(srv_call *c, const store_page *pg, char kind)
+{
+    char *token = NULL;
+    size_t n = 0, tlen;
+    srv_page_token(c, kind, pg->next_id, &token);
+    if (pg->next_id != 0 && token == NULL)
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
+    tlen = token ? strlen(token) : 0;
+    /* A tag byte and at most 10 bytes of length before each field. */
+    for (size_t i = 0; i < pg->n; i++)
+        n += 11 + ((const store_raw *)pg->items[i])->len;
+    n += 11 + tlen;
+    uint8_t *buf = srv_arena_alloc(c->arena, n), *p = buf;
+    if (buf == NULL)
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < pg->n; i++) {
+        const store_raw *r = pg->items[i];
+        *p++ = (1 << 3) | 2; /* field 1, length-delimited */
+        p = put_varint(p, r->len);
+        memcpy(p, r->data, r->len);
+        p += r->len;
+    }
+    if (tlen > 0) {
+        *p++ = (2 << 3) | 2; /* field 2, length-delimited */
+        p = put_varint(p, tlen);
+        memcpy(p, token, tlen);
+        p += tlen;
+    }
+    c->resp = NULL;
+    c->resp_bytes = buf;
+    c->resp_len = (size_t)(p - buf);
+    return 0;
+}
+
 int
 srv_page_token_parse(srv_call *c, char kind, const char *tok, uint64_t *next_id)
 {

@@ -439,12 +439,30 @@ store__list_index(store_txn *t, enum store__table idx, const void *prefix, size_
             out->next_id = id;
             break;
         }
-        ProtobufCMessage *m = NULL;
-        if (idx == rec) {
+        void *m = NULL;
+        if (d == NULL) {
+            /* Raw: the record's bytes, borrowed from the map. */
+            store_raw *r = store__alloc(a, sizeof(*r));
+            if (r == NULL) {
+                rc = STORE_NOMEM;
+                goto out;
+            }
+            if (idx != rec) {
+                uint8_t k8[8];
+                store_key_put_u64(k8, id);
+                if ((rc = store__get(t, rec, k8, 8, &v)) != STORE_OK)
+                    goto out;
+            }
+            r->data = v.mv_data;
+            r->len = v.mv_size;
+            m = r;
+        } else if (idx == rec) {
             m = protobuf_c_message_unpack(d, a, v.mv_size, v.mv_data);
             rc = m ? STORE_OK : STORE_CORRUPT;
         } else {
-            rc = store__get_id(t, rec, id, d, a, &m);
+            ProtobufCMessage *pm = NULL;
+            rc = store__get_id(t, rec, id, d, a, &pm);
+            m = pm;
         }
         if (rc != STORE_OK)
             goto out;

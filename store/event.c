@@ -20,3 +20,10 @@ store_event_list(store_txn *t, uint64_t from_id, size_t limit, ProtobufCAllocato
 {
     return store__list_id(t, T_EVENTS, from_id, limit, &bilheteria__v1__event__descriptor, a, out);
 }
+
+int
+store_event_list_raw(store_txn *t, uint64_t from_id, size_t limit, ProtobufCAllocator *a,
+                     store_page *out)
+{
+    return store__list_id(t, T_EVENTS, from_id, limit, NULL, a, out);
+}

@@ -21,17 +21,30 @@ store_session_get(store_txn *t, uint64_t id, ProtobufCAllocator *a, Bilheteria__
                          (ProtobufCMessage **)out);
 }
 
+static int
+list(store_txn *t, uint64_t event_id, uint64_t from_id, size_t limit,
+     const ProtobufCMessageDescriptor *d, ProtobufCAllocator *a, store_page *out)
+{
+    if (event_id == 0)
+        return store__list_id(t, T_SESSIONS, from_id, limit, d, a, out);
+    uint8_t prefix[8];
+    store_key_put_u64(prefix, event_id);
+    return store__list_index(t, T_SESS_BY_EVENT, prefix, 8, from_id, 0, limit, T_SESSIONS, d, a,
+                             out);
+}
+
 int
 store_session_list(store_txn *t, uint64_t event_id, uint64_t from_id, size_t limit,
                    ProtobufCAllocator *a, store_page *out)
 {
-    if (event_id == 0)
-        return store__list_id(t, T_SESSIONS, from_id, limit, &bilheteria__v1__session__descriptor,
-                              a, out);
-    uint8_t prefix[8];
-    store_key_put_u64(prefix, event_id);
-    return store__list_index(t, T_SESS_BY_EVENT, prefix, 8, from_id, 0, limit, T_SESSIONS,
-                             &bilheteria__v1__session__descriptor, a, out);
+    return list(t, event_id, from_id, limit, &bilheteria__v1__session__descriptor, a, out);
+}
+
+int
+store_session_list_raw(store_txn *t, uint64_t event_id, uint64_t from_id, size_t limit,
+                       ProtobufCAllocator *a, store_page *out)
+{
+    return list(t, event_id, from_id, limit, NULL, a, out);
 }
 
 int

@@ -112,16 +112,29 @@ int store_next_id(store_txn *t, enum store_seq seq, uint64_t *out);
 
 /* ---- generic paging over a table keyed by id ---- */
 typedef struct store_page {
-    void **items; /* unpacked messages, allocated with the allocator */
+    void **items; /* unpacked messages, allocated with the allocator
+                     (store_raw * from the _raw listings) */
     size_t n;
     uint64_t next_id; /* 0 = no more */
 } store_page;
+
+/* A record as stored: the serialized message, borrowed from the map. Valid
+ * until its transaction ends or is reset; never written through. The
+ * _raw listings let a read answer with stored bytes without unpacking and
+ * packing them again. */
+typedef struct store_raw {
+    const uint8_t *data;
+    size_t len;
+} store_raw;
 
 /* ---- events (event.c) ---- */
 int store_event_put(store_txn *t, const Bilheteria__V1__Event *ev);
 int store_event_get(store_txn *t, uint64_t id, ProtobufCAllocator *a, Bilheteria__V1__Event **out);
 int store_event_list(store_txn *t, uint64_t from_id, size_t limit, ProtobufCAllocator *a,
                      store_page *out);
+
+int store_event_list_raw(store_txn *t, uint64_t from_id, size_t limit, ProtobufCAllocator *a,
+                         store_page *out);
 
 /* ---- sessions (session.c) ---- */
 int store_session_put(store_txn *t, const Bilheteria__V1__Session *s);
@@ -130,6 +143,8 @@ int store_session_get(store_txn *t, uint64_t id, ProtobufCAllocator *a,
 /* event_id 0 = all sessions by id; otherwise that event's, by id. */
 int store_session_list(store_txn *t, uint64_t event_id, uint64_t from_id, size_t limit,
                        ProtobufCAllocator *a, store_page *out);
+int store_session_list_raw(store_txn *t, uint64_t event_id, uint64_t from_id, size_t limit,
+                           ProtobufCAllocator *a, store_page *out);
 int store_session_state_get(store_txn *t, uint64_t id, uint32_t *half_used);
 int store_session_state_put(store_txn *t, uint64_t id, uint32_t half_used);
 

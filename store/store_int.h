@@ -63,7 +63,8 @@ int store__get_id(store_txn *t, enum store__table tab, uint64_t id,
 int store__list_id(store_txn *t, enum store__table tab, uint64_t from_id, size_t limit,
                    const ProtobufCMessageDescriptor *d, ProtobufCAllocator *a, store_page *out);
 /* Pages over an index whose keys are prefix + 8-byte id (big-endian, maybe
- * inverted), loading each record from table `rec`. */
+ * inverted), loading each record from table `rec`: unpacked with d, or as
+ * store_raw (borrowed bytes) when d is NULL. */
 int store__list_index(store_txn *t, enum store__table idx, const void *prefix, size_t plen,
                       uint64_t from_key, int inverted, size_t limit, enum store__table rec,
                       const ProtobufCMessageDescriptor *d, ProtobufCAllocator *a, store_page *out);

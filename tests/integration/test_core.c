@@ -195,6 +195,80 @@ test_event_pagination(void **state)
     }
 }
 
+/* Listings answer with the stored records as they are (no unpack and
+ * pack on the server): each listed event is, byte for byte, what GetEvent
+ * answers, also one whose length needs a two-byte varint. */
+static void
+test_list_matches_get(void **state)
+{
+    (void)state;
+    static char desc[1500];
+    memset(desc, 'd', sizeof(desc) - 1);
+    Bilheteria__V1__CreateEventRequest cr = BILHETERIA__V1__CREATE_EVENT_REQUEST__INIT;
+    Bilheteria__V1__CreateEventResponse *crs = NULL;
+    cr.name = "Long description";
+    cr.venue = "Sala São Paulo";
+    cr.description = desc;
+    cr.starts_at_ms = 1800000000000;
+    assert_int_equal(bh_event_create_event(cl, &cr, &crs, NULL, NULL), BH_OK);
+    uint64_t long_id = crs->event->id;
+    bilheteria__v1__create_event_response__free_unpacked(crs, NULL);
+    bht_event(cl, "after the long one");
+
+    Bilheteria__V1__ListEventsRequest lr = BILHETERIA__V1__LIST_EVENTS_REQUEST__INIT;
+    Bilheteria__V1__ListEventsResponse *resp = NULL;
+    char token[64] = "";
+    int found = 0, pages = 0;
+    lr.page_size = 7;
+    do {
+        lr.page_token = token;
+        assert_int_equal(bh_event_list_events(cl, &lr, &resp, NULL, NULL), BH_OK);
+        for (size_t i = 0; i < resp->n_events; i++) {
+            Bilheteria__V1__GetEventRequest g = BILHETERIA__V1__GET_EVENT_REQUEST__INIT;
+            Bilheteria__V1__GetEventResponse *gr = NULL;
+            g.id = resp->events[i]->id;
+            assert_int_equal(bh_event_get_event(cl, &g, &gr, NULL, NULL), BH_OK);
+            size_t a = protobuf_c_message_get_packed_size(&resp->events[i]->base);
+            size_t b = protobuf_c_message_get_packed_size(&gr->event->base);
+            assert_int_equal(a, b);
+            uint8_t *pa = malloc(a), *pb = malloc(b);
+            assert_non_null(pa);
+            assert_non_null(pb);
+            protobuf_c_message_pack(&resp->events[i]->base, pa);
+            protobuf_c_message_pack(&gr->event->base, pb);
+            assert_memory_equal(pa, pb, a);
+            free(pa);
+            free(pb);
+            if (g.id == long_id) {
+                found = 1;
+                assert_string_equal(resp->events[i]->description, desc);
+                assert_string_equal(resp->events[i]->venue, "Sala São Paulo");
+            }
+            bilheteria__v1__get_event_response__free_unpacked(gr, NULL);
+        }
+        snprintf(token, sizeof(token), "%s", resp->next_page_token);
+        bilheteria__v1__list_events_response__free_unpacked(resp, NULL);
+    } while (token[0] != 0 && ++pages < 1000);
+    assert_true(found);
+
+    /* Sessions the same way. */
+    uint64_t ev = bht_event(cl, "Sessions to list");
+    uint64_t s1 = bht_session(cl, ev, 4, 5, 1000);
+    uint64_t s2 = bht_session(cl, ev, 2, 3, 2000);
+    Bilheteria__V1__ListSessionsRequest sr = BILHETERIA__V1__LIST_SESSIONS_REQUEST__INIT;
+    Bilheteria__V1__ListSessionsResponse *ls = NULL;
+    sr.event_id = ev;
+    assert_int_equal(bh_session_list_sessions(cl, &sr, &ls, NULL, NULL), BH_OK);
+    assert_int_equal(ls->n_sessions, 2);
+    assert_int_equal(ls->sessions[0]->id, s1);
+    assert_int_equal(ls->sessions[1]->id, s2);
+    assert_int_equal(ls->sessions[0]->rows, 4);
+    assert_int_equal(ls->sessions[0]->seats_per_row, 5);
+    assert_int_equal(ls->sessions[1]->price_cents, 2000);
+    assert_string_equal(ls->next_page_token, "");
+    bilheteria__v1__list_sessions_response__free_unpacked(ls, NULL);
+}
+
 static void
 test_session_and_seat_map(void **state)
 {
@@ -654,6 +728,7 @@ main(void)
         cmocka_unit_test(test_event_create_get),
         cmocka_unit_test(test_event_bad_input),
         cmocka_unit_test(test_event_pagination),
+        cmocka_unit_test(test_list_matches_get),
         cmocka_unit_test(test_session_and_seat_map),
         cmocka_unit_test(test_session_bad_input),
         cmocka_unit_test(test_products),
