@@ -22,6 +22,7 @@
  * have read it. A kill -9 loses nothing committed: the pages are in the
  * kernel's page cache. Durability is ordered: a batch's meta page reaches
  * the disk with the next commit's data sync at the latest. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -379,6 +380,7 @@ static void *
 syncer_main(void *arg)
 {
     srv_writer *w = arg;
+    pthread_setname_np(pthread_self(), "bh:syncer"); /* as ps and perf show it */
     srv_call *list;
     while ((list = callq_take(&w->syncq)) != NULL) {
         int rc = store_sync(w->st);
@@ -403,6 +405,7 @@ static void *
 responder_main(void *arg)
 {
     srv_writer *w = arg;
+    pthread_setname_np(pthread_self(), "bh:responder"); /* as ps and perf show it */
     srv_call *list;
     while ((list = callq_take(&w->answerq)) != NULL) {
         for (srv_call *c = list, *next; c != NULL; c = next) {
@@ -417,6 +420,7 @@ static void *
 writer_main(void *arg)
 {
     srv_writer *w = arg;
+    pthread_setname_np(pthread_self(), "bh:writer"); /* as ps and perf show it */
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (w->head == NULL && !w->stop) {
