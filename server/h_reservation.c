@@ -206,6 +206,37 @@ is_taken(const uint8_t *bits, uint32_t idx)
     return (bits[idx / 8] >> (idx % 8)) & 1;
 }
 
+/* A block's score: see srv_resv_pick_best. */
+static uint64_t
+block_score(const uint8_t *bits, uint32_t base, uint32_t per, uint32_t n, int64_t dr,
+            uint32_t start)
+{
+    int64_t ds = 2 * (int64_t)start + n - 1 - (int64_t)(per - 1);
+    uint64_t score = (uint64_t)(dr * dr + ds * ds);
+    /* A lone free seat just left or right of the block. */
+    if (start >= 1 && !is_taken(bits, base + start - 1) &&
+        (start == 1 || is_taken(bits, base + start - 2)))
+        score += SRV_ORPHAN_PENALTY;
+    uint32_t end = start + n; /* first seat after the block */
+    if (end < per && !is_taken(bits, base + end) &&
+        (end + 1 == per || is_taken(bits, base + end + 1)))
+        score += SRV_ORPHAN_PENALTY;
+    return score;
+}
+
+/* The first seat from `seat` on whose state is not `taken`, skipping eight
+ * seats at a time where a whole byte of the map agrees. */
+static uint32_t
+skip_while(const uint8_t *bits, uint32_t base, uint32_t per, uint32_t seat, int taken)
+{
+    uint8_t all = taken ? 0xff : 0x00;
+    while (seat < per && is_taken(bits, base + seat) == taken) {
+        uint32_t idx = base + seat;
+        seat += idx % 8 == 0 && seat + 8 <= per && bits[idx / 8] == all ? 8 : 1;
+    }
+    return seat;
+}
+
 /*
  * Scores a block by the squared distance of its centre from the centre of
  * the room, in half-seat units: rows and seats weigh alike, so a centred
@@ -216,6 +247,13 @@ is_taken(const uint8_t *bits, uint32_t idx)
  * Ties go to the block nearer the front (lower row), then the left.
  * Rows are visited outward from the middle and the search stops when the
  * row distance alone cannot beat the best found.
+ *
+ * Within a row only the free runs are visited, and in a run only the starts
+ * near the row's centre (clamped into the run): the distance part of the
+ * score grows away from the centre, and the penalty falls on at most two
+ * starts of a run (one seat in from either end), so a start more than a few
+ * seats farther out always loses to one nearer in. tests/unit/test_best.c
+ * checks this against scoring every block.
  */
 int
 srv_resv_pick_best(const Bilheteria__V1__Session *s, const uint8_t *bits, uint32_t n, uint32_t *out)
@@ -224,6 +262,7 @@ srv_resv_pick_best(const Bilheteria__V1__Session *s, const uint8_t *bits, uint32
     uint32_t best_idx = 0, rows = s->rows, per = s->seats_per_row;
     if (n == 0 || n > per)
         return -1;
+    uint32_t centre = (per - n) / 2; /* the start with the block centred (rounded down) */
     for (uint32_t k = 0; k < rows; k++) {
         /* Rows by distance from the middle, the front one first on a tie. */
         int64_t row;
@@ -237,32 +276,22 @@ srv_resv_pick_best(const Bilheteria__V1__Session *s, const uint8_t *bits, uint32
         int64_t dr = 2 * row - (int64_t)(rows - 1);
         if ((uint64_t)(dr * dr) > best)
             break;
-        uint32_t base = (uint32_t)row * per, run = 0;
-        for (uint32_t seat = 0; seat < per; seat++) {
-            /* Eight taken seats at once: late in a rush most are. */
-            uint32_t idx = base + seat;
-            if (idx % 8 == 0 && seat + 8 <= per && bits[idx / 8] == 0xff) {
-                run = 0;
-                seat += 7;
+        uint32_t base = (uint32_t)row * per, seat = 0;
+        while (seat < per) {
+            uint32_t a = skip_while(bits, base, per, seat, 1); /* first free */
+            uint32_t b = skip_while(bits, base, per, a, 0);    /* first taken after */
+            seat = b;
+            if (b - a < n)
                 continue;
-            }
-            run = is_taken(bits, idx) ? 0 : run + 1;
-            if (run < n)
-                continue;
-            uint32_t start = seat + 1 - n;
-            int64_t ds = 2 * (int64_t)start + n - 1 - (int64_t)(per - 1);
-            uint64_t score = (uint64_t)(dr * dr + ds * ds);
-            /* A lone free seat just left or right of the block. */
-            if (start >= 1 && !is_taken(bits, base + start - 1) &&
-                (start == 1 || is_taken(bits, base + start - 2)))
-                score += SRV_ORPHAN_PENALTY;
-            uint32_t end = start + n; /* first seat after the block */
-            if (end < per && !is_taken(bits, base + end) &&
-                (end + 1 == per || is_taken(bits, base + end + 1)))
-                score += SRV_ORPHAN_PENALTY;
-            if (score < best || (score == best && base + start < best_idx)) {
-                best = score;
-                best_idx = base + start;
+            uint32_t lo = a, hi = b - n; /* the run's possible starts */
+            uint32_t c = centre < lo ? lo : centre > hi ? hi : centre;
+            uint32_t from = c - lo > 3 ? c - 3 : lo, to = hi - c > 4 ? c + 4 : hi;
+            for (uint32_t start = from; start <= to; start++) {
+                uint64_t score = block_score(bits, base, per, n, dr, start);
+                if (score < best || (score == best && base + start < best_idx)) {
+                    best = score;
+                    best_idx = base + start;
+                }
             }
         }
     }

@@ -279,6 +279,50 @@ test_pick_best_matches_reference(void **state)
     }
 }
 
+/* Wider rows (whole bytes of the map taken or free, long runs) and the
+ * shapes a rush leaves: filled from the centre outward, with holes. */
+static void
+test_pick_best_wide_rows_match_reference(void **state)
+{
+    (void)state;
+    for (int iter = 0; iter < 3000; iter++) {
+        uint32_t rows = 1 + rng() % 30, per = 1 + rng() % 130;
+        uint32_t n = 1 + rng() % (per < 8 ? per : 8);
+        uint32_t cap = rows * per, mode = rng() % 3, fill = rng() % 100;
+        uint8_t *bits = calloc(cap / 8 + 1, 1);
+        assert_non_null(bits);
+        for (uint32_t r = 0; r < rows; r++) {
+            int64_t dr = 2 * (int64_t)r - ((int64_t)rows - 1);
+            for (uint32_t st = 0; st < per; st++) {
+                int64_t ds = 2 * (int64_t)st - ((int64_t)per - 1);
+                int take;
+                if (mode == 0) /* random */
+                    take = rng() % 100 < fill;
+                else if (mode == 1) /* a centre block, taken, with a few holes */
+                    take =
+                        (uint64_t)(dr * dr + ds * ds) < (uint64_t)fill * per * 4 && rng() % 20 != 0;
+                else /* runs of random length */
+                    take = (st / (1 + fill % 17)) % 2 == (r % 2);
+                if (take)
+                    bits[(r * per + st) / 8] |= (uint8_t)(1u << ((r * per + st) % 8));
+            }
+        }
+        Bilheteria__V1__Session s = session(rows, per);
+        uint32_t start = 0;
+        long want = brute_best(rows, per, bits, n);
+        int rc = srv_resv_pick_best(&s, bits, n, &start);
+        free(bits);
+        if (want == NONE) {
+            if (rc != -1)
+                fail_msg("iter %d: %ux%u n=%u mode %u: picked %u, reference finds none", iter, rows,
+                         per, n, mode, start);
+        } else if (rc != 0 || (long)start != want) {
+            fail_msg("iter %d: %ux%u n=%u mode %u fill %u: picked %s%u, reference %ld", iter, rows,
+                     per, n, mode, fill, rc ? "none/" : "", start, want);
+        }
+    }
+}
+
 /* The largest room a session may have (676 rows of 1000): the middle. */
 static void
 test_pick_best_large_room(void **state)
@@ -340,6 +384,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pick_best_table),
         cmocka_unit_test(test_pick_best_matches_reference),
+        cmocka_unit_test(test_pick_best_wide_rows_match_reference),
         cmocka_unit_test(test_pick_best_large_room),
         cmocka_unit_test(test_seat_index),
     };
