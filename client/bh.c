@@ -456,6 +456,7 @@ bh_arena_fini(bh_arena *a)
     }
     a->blocks = NULL;
     a->used = 0;
+    a->oom = 0;
 }
 
 static int

@@ -1,5 +1,5 @@
 /* HealthService: liveness/readiness. Serving means the store answered a
- * read transaction. */
+ * read transaction and no disk error has stopped the writes. */
 #include "bilheteria/v1/rpc.pb-c.h"
 #include "srv.h"
 
@@ -11,7 +11,8 @@ check(srv_call *c, store_txn *t)
         SRV_NEW(c, Bilheteria__V1__CheckResponse, bilheteria__v1__check_response);
     if (resp == NULL)
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
-    resp->status = BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_SERVING;
+    resp->status = srv_writer_broken() ? BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_NOT_SERVING
+                                       : BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_SERVING;
     resp->version = SRV_VERSION;
     resp->now_ms = c->now_ms;
     resp->uptime_ms = c->now_ms - srv_started_ms();

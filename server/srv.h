@@ -12,7 +12,7 @@
 #include "bilheteria/services.h"
 #include "store.h"
 
-#define SRV_VERSION "0.1.0"
+#define SRV_VERSION "0.2.0"
 #define SRV_MSG_MAX 512
 
 /* ---- arena: one per request context, reset between requests ---- */
@@ -151,6 +151,9 @@ void srv_writer_submit(srv_writer *w, srv_call *c, srv_done_fn done, void *arg);
 void srv_writer_stop(srv_writer *w);
 /* Writes and commits since start (all writers of the process). */
 void srv_writer_stats(uint64_t *writes, uint64_t *commits);
+/* 1 once a commit or a sync has failed with a disk error: writes are
+ * refused from then on (Health.Check reports NOT_SERVING). */
+int srv_writer_broken(void);
 /* Frees the writer; call after srv_listener_free. Accepts NULL. */
 void srv_writer_free(srv_writer *w);
 

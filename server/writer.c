@@ -43,6 +43,14 @@
 
 /* Read by HealthService.Check from any thread. */
 static atomic_uint_fast64_t stat_writes, stat_commits;
+/* Set for good after a disk error in a commit or a sync (see run_batch). */
+static atomic_int store_broken;
+
+int
+srv_writer_broken(void)
+{
+    return atomic_load(&store_broken);
+}
 
 void
 srv_writer_stats(uint64_t *writes, uint64_t *commits)
@@ -310,6 +318,16 @@ run_batch(srv_writer *w, srv_call *list)
 {
     store_txn *t = NULL;
     int rc, tries = 0, skip_sweep = 0;
+    if (atomic_load(&store_broken)) {
+        /* After a failed write-back nobody knows what reached the disk:
+         * like PostgreSQL after a failed fsync, stop writing. */
+        for (srv_call *c = list; c != NULL; c = c->wnext)
+            srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
+                     "writes are refused: the disk failed a write earlier; restart the server "
+                     "(reads still work)");
+        rc = STORE_IO;
+        goto answer;
+    }
 again:
     srv_arena_reset(&w->arena);
     int64_t now = srv_now_ms();
@@ -348,9 +366,10 @@ fail:
     store_abort(t);
     if (rc != STORE_OK)
         srv_seatcache_clear(w->seats); /* it may hold what was not committed */
-    srv_call *last = NULL;
+    if (rc == STORE_IO && !atomic_exchange(&store_broken, 1))
+        fprintf(stderr, "bilheteria-server: commit failed: %s; refusing writes from now on\n",
+                store_strerror(rc));
     for (srv_call *c = list; c != NULL; c = c->wnext) {
-        last = c;
         if (rc != STORE_OK && (c->code == 0 || c->replayed)) {
             /* Nothing of the batch is durable: no call may report success. */
             srv_store_fail(c, rc, "commit");
@@ -360,17 +379,20 @@ fail:
             c->resp_bytes = NULL;
         }
     }
+answer:
     if (list == NULL)
         return;
     uint64_t n = 0;
     for (srv_call *c = list; c != NULL; c = c->wnext)
         n++;
-    atomic_fetch_add(&stat_commits, 1);
-    atomic_fetch_add(&stat_writes, n);
-    (void)last;
-    /* A committed batch is durable once its meta page is synced; a failed
-     * one has nothing to wait for. */
-    callq_push(rc == STORE_OK && !w->cfg->no_sync ? &w->syncq : &w->answerq, list);
+    if (rc == STORE_OK) {
+        atomic_fetch_add(&stat_commits, 1);
+        atomic_fetch_add(&stat_writes, n);
+    }
+    /* A committed batch is durable once its meta page is synced. A failed
+     * one goes the same way, so that no answer overtakes an earlier
+     * batch's: its refusals may rest on what that batch wrote. */
+    callq_push(w->cfg->no_sync ? &w->answerq : &w->syncq, list);
 }
 
 /* The syncer: one fdatasync makes every batch committed before it durable
@@ -385,8 +407,12 @@ syncer_main(void *arg)
     while ((list = callq_take(&w->syncq)) != NULL) {
         int rc = store_sync(w->st);
         if (rc != STORE_OK) {
-            fprintf(stderr, "bilheteria-server: sync failed: %s\n", store_strerror(rc));
+            if (!atomic_exchange(&store_broken, 1))
+                fprintf(stderr, "bilheteria-server: sync failed: %s; refusing writes from now on\n",
+                        store_strerror(rc));
             for (srv_call *c = list; c != NULL; c = c->wnext) {
+                if (c->code != 0 && !c->replayed)
+                    continue; /* a refusal stays a refusal */
                 srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
                          "the write was applied but the disk sync failed (%s): it may not "
                          "survive a crash",
@@ -485,6 +511,10 @@ srv_writer_start(srv_writer **out, store *st, const srv_config *cfg)
 fail:
     srv_seatcache_free(w->seats);
     srv_arena_fini(&w->arena);
+    callq_destroy(&w->syncq);
+    callq_destroy(&w->answerq);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
     free(w);
     return -1;
 }

@@ -1,10 +1,12 @@
 /* The LMDB environment, transactions and the generic record helpers. */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store_int.h"
 
@@ -198,6 +200,8 @@ store_grow(store *s)
 int
 store_sync(store *s)
 {
+    if (s->sync_fd >= 0)
+        return fdatasync(s->sync_fd) == 0 ? STORE_OK : STORE_IO;
     return store__rc(mdb_env_sync(s->env, 1));
 }
 
@@ -245,6 +249,7 @@ store_open(store **out, const store_config *cfg, char *errbuf, size_t errlen)
         snprintf(errbuf, errlen, "out of memory");
         return STORE_NOMEM;
     }
+    s->sync_fd = -1;
     snprintf(errbuf, errlen, "ok");
     /* Writer-preferring: under a steady stream of reads, growing the map
      * must not wait forever. */
@@ -287,6 +292,15 @@ store_open(store **out, const store_config *cfg, char *errbuf, size_t errlen)
         rc = store__rc(rc);
         goto fail;
     }
+    if (cfg->defer_meta_sync && !cfg->no_sync) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/data.mdb", cfg->dir);
+        if ((s->sync_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+            snprintf(errbuf, errlen, "cannot open \"%s\" to sync it: %s", path, strerror(errno));
+            rc = STORE_IO;
+            goto fail;
+        }
+    }
     mdb_reader_check(s->env, &dead);
     /* The map may be larger than asked if the file already is. */
     MDB_envinfo info;
@@ -301,6 +315,8 @@ store_open(store **out, const store_config *cfg, char *errbuf, size_t errlen)
     *out = s;
     return STORE_OK;
 fail:
+    if (s->sync_fd >= 0)
+        close(s->sync_fd);
     if (s->env != NULL)
         mdb_env_close(s->env);
     pthread_rwlock_destroy(&s->resize_lock);
@@ -313,6 +329,8 @@ store_close(store *s)
 {
     if (s == NULL)
         return;
+    if (s->sync_fd >= 0)
+        close(s->sync_fd);
     mdb_env_close(s->env);
     pthread_rwlock_destroy(&s->resize_lock);
     free(s);

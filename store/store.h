@@ -74,7 +74,11 @@ size_t store_map_size(const store *s);
 /* Doubles the map. No transaction of the calling thread may be open. */
 int store_grow(store *s);
 /* Forces every commit so far to the disk (fdatasync). Any thread, at any
- * time, also while another thread writes. */
+ * time, also while another thread writes or grows the map (the store never
+ * uses MDB_WRITEMAP, under which a sync would read the map). With
+ * defer_meta_sync it syncs through a descriptor of its own, so that a
+ * write-back error is reported to it and, independently, to the writer's
+ * next commit. */
 int store_sync(store *s);
 
 /* Read transactions: short, never across a blocking wait. */

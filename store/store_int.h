@@ -33,6 +33,11 @@ struct store {
     /* Readers hold it shared; store_grow holds it exclusive, because
      * mdb_env_set_mapsize needs every transaction of the process closed. */
     pthread_rwlock_t resize_lock;
+    /* store_sync's own descriptor on data.mdb (defer_meta_sync only): a
+     * write-back error is reported once per open file description, so a
+     * sync through LMDB's descriptor could take the error that the writer's
+     * next commit must see, or the other way round. -1 when not open. */
+    int sync_fd;
 };
 
 struct store_txn {

@@ -655,7 +655,7 @@ test_server_flags(void **state)
         const char *out_has;
     } cases[] = {
         { "--help", 0, "usage: bilheteria-server" },
-        { "--version", 0, "bilheteria-server 0.1.0" },
+        { "--version", 0, "bilheteria-server 0.2.0" },
         { "--bogus", 2, "unknown option \"--bogus\"" },
         { "--listen", 2, "--listen needs a value" },
         { "--hold-ttl-s 0", 2, "--hold-ttl-s: expected an integer in 1..604800, got \"0\"" },

@@ -16,6 +16,7 @@
  * with this many clients. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +69,8 @@ struct bench_echo_server {
     int pages; /* data pages written per commit */
     int fd;    /* the commit file */
     char path[512];
-    uint64_t commits, writes;
+    atomic_uint_fast64_t commits, writes;
+    atomic_int failed; /* a write or a sync failed: answers say so */
     echo_queue commit, sync, respond;
     uint8_t page[PAGE];
 };
@@ -128,6 +130,15 @@ send_answer(echo_ctx *e, nng_msg *msg)
     nng_ctx_send(e->ctx, e->aio);
 }
 
+/* A write or a sync failed: say so once, and answer nothing as durable
+ * from now on. */
+static void
+durable_failed(bench_echo_server *s)
+{
+    if (!atomic_exchange(&s->failed, 1))
+        fprintf(stderr, "bilheteria-bench: durable echo: %s: %s\n", s->path, strerror(errno));
+}
+
 /* The committer: one page and two barriers per batch, like an LMDB commit
  * (data pages, fdatasync, then the meta page, whose sync is the syncer's). */
 static void *
@@ -150,16 +161,17 @@ committer_main(void *arg)
         }
         /* Data pages at scattered offsets (every other page of the file, in
          * turn, so that no two are adjacent), page 0 for the meta. */
-        memcpy(s->page, &s->commits, sizeof(s->commits));
+        uint64_t commit = atomic_load(&s->commits);
+        memcpy(s->page, &commit, sizeof(commit));
         int bad = 0;
         for (int k = 0; k < s->pages && !bad; k++) {
-            uint64_t slot = (s->commits * (uint64_t)s->pages + (uint64_t)k) % ECHO_SLOTS;
+            uint64_t slot = (commit * (uint64_t)s->pages + (uint64_t)k) % ECHO_SLOTS;
             bad = pwrite(s->fd, s->page, PAGE, (off_t)PAGE * (off_t)(2 + 2 * slot)) != PAGE;
         }
         if (bad || fdatasync(s->fd) != 0 || pwrite(s->fd, s->page, PAGE, 0) != PAGE)
-            fprintf(stderr, "bilheteria-bench: durable echo: %s: %s\n", s->path, strerror(errno));
-        s->commits++;
-        s->writes += n;
+            durable_failed(s);
+        atomic_fetch_add(&s->commits, 1);
+        atomic_fetch_add(&s->writes, n);
         queue_push(&s->sync, list, last);
     }
     return NULL;
@@ -177,7 +189,7 @@ syncer_main(void *arg)
         while (last->next != NULL)
             last = last->next;
         if (fdatasync(s->fd) != 0)
-            fprintf(stderr, "bilheteria-bench: durable echo: %s: %s\n", s->path, strerror(errno));
+            durable_failed(s);
         queue_push(&s->respond, list, last);
     }
     return NULL;
@@ -193,6 +205,8 @@ responder_main(void *arg)
             next = e->next;
             nng_msg *msg = e->msg;
             e->msg = NULL;
+            if (atomic_load(&s->failed))
+                nng_msg_clear(msg); /* an empty answer: the client counts DATA_LOSS */
             send_answer(e, msg);
         }
     }
@@ -321,8 +335,8 @@ durable_close(bench_echo_server *e)
 void
 bench_echo_stats(const bench_echo_server *e, uint64_t *writes, uint64_t *commits)
 {
-    *writes = e->writes;
-    *commits = e->commits;
+    *writes = atomic_load(&e->writes);
+    *commits = atomic_load(&e->commits);
 }
 
 int
@@ -392,6 +406,9 @@ bench_echo_stop(bench_echo_server *e)
 {
     if (e == NULL)
         return;
+    /* Called after every client has stopped, so nothing is in flight: the
+     * commit threads stop first, and no answer is being sent while the
+     * socket closes (nng 1.5.2 can abort when one is). */
     durable_close(e);
     nng_close(e->sock);
     for (int i = 0; i < e->n; i++) {

@@ -35,7 +35,7 @@
 extern "C" {
 #endif
 
-#define BH_VERSION "0.1.0"
+#define BH_VERSION "0.2.0"
 
 /* gRPC status codes (same numbers as bilheteria.v1.StatusCode). */
 enum bh_code {
@@ -95,11 +95,13 @@ typedef struct bh_arena {
     int oom;
 } bh_arena;
 
-/* buf may be NULL (size is then ignored); it must outlive the arena. */
+/* buf may be NULL (size is then ignored); it must outlive the arena. Not
+ * on an arena that still holds blocks: bh_arena_fini it first. */
 void bh_arena_init(bh_arena *a, void *buf, size_t size);
 /* Forgets every response in the arena; keeps its largest block for reuse. */
 void bh_arena_reset(bh_arena *a);
-/* Frees the arena's blocks (not the caller's buffer). Accepts NULL. */
+/* Frees the arena's blocks (not the caller's buffer); the arena is then
+ * empty and may be used again. Accepts NULL. */
 void bh_arena_fini(bh_arena *a);
 
 /* Per-call options; pass NULL for the defaults. */
@@ -163,7 +165,8 @@ int bh_call(bh_client *c, const char *method, const ProtobufCMessage *req,
  * 0) as the payload. On BH_OK, *resp points to the response payload (never
  * NULL, even when *resp_len is 0) and *resp_len is its size; caller frees
  * *resp with free(). On any other code both are left untouched. Return codes
- * as bh_call's, less the type check. Used by the CLI's `call` and the bench.
+ * as bh_call's, less the type check; opts->arena is not used (the answer is
+ * one malloc'd buffer). Used by the CLI's `call` and the bench.
  */
 int bh_call_raw(bh_client *c, const char *method, const uint8_t *req, size_t len, uint8_t **resp,
                 size_t *resp_len, const bh_call_opts *opts, bh_status *st);
