@@ -372,7 +372,13 @@ fail:
     for (srv_call *c = list; c != NULL; c = c->wnext) {
         if (rc != STORE_OK && (c->code == 0 || c->replayed)) {
             /* Nothing of the batch is durable: no call may report success. */
-            srv_store_fail(c, rc, "commit");
+            if (rc == STORE_IO)
+                srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
+                         "the disk failed the commit (%s): nothing of this call was written; "
+                         "writes are refused until the server is restarted",
+                         store_strerror(rc));
+            else
+                srv_store_fail(c, rc, "commit");
             c->code = BILHETERIA__V1__STATUS_CODE__UNAVAILABLE;
             c->replayed = 0;
             c->resp = NULL;
