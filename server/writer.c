@@ -320,7 +320,8 @@ run_batch(srv_writer *w, srv_call *list)
     int rc, tries = 0, skip_sweep = 0;
     if (atomic_load(&store_broken)) {
         /* After a failed write-back nobody knows what reached the disk:
-         * like PostgreSQL after a failed fsync, stop writing. */
+         * stop writing (no sweeps either: and do not come back for them). */
+        w->next_sweep_ms = srv_now_ms() + w->cfg->sweep_interval_ms;
         for (srv_call *c = list; c != NULL; c = c->wnext)
             srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
                      "writes are refused: the disk failed a write earlier; restart the server "
@@ -391,10 +392,9 @@ answer:
     uint64_t n = 0;
     for (srv_call *c = list; c != NULL; c = c->wnext)
         n++;
-    if (rc == STORE_OK) {
+    if (rc == STORE_OK)
         atomic_fetch_add(&stat_commits, 1);
-        atomic_fetch_add(&stat_writes, n);
-    }
+    atomic_fetch_add(&stat_writes, n);
     /* A committed batch is durable once its meta page is synced. A failed
      * one goes the same way, so that no answer overtakes an earlier
      * batch's: its refusals may rest on what that batch wrote. */
@@ -411,11 +411,21 @@ syncer_main(void *arg)
     pthread_setname_np(pthread_self(), "bh:syncer"); /* as ps and perf show it */
     srv_call *list;
     while ((list = callq_take(&w->syncq)) != NULL) {
-        int rc = store_sync(w->st);
+        /* Refusals alone need no sync: nothing they say was written. */
+        int any = 0;
+        for (srv_call *c = list; c != NULL && !any; c = c->wnext)
+            any = c->code == 0 || c->replayed;
+        int rc = any ? store_sync(w->st) : STORE_OK;
+        if (rc != STORE_OK && !atomic_exchange(&store_broken, 1))
+            fprintf(stderr, "bilheteria-server: sync failed: %s; refusing writes from now on\n",
+                    store_strerror(rc));
+        /* A write-back error is reported once per descriptor: if another
+         * sync (the writer's, or an earlier one here) took it, this one may
+         * return 0 without these batches on disk. Once any has failed, no
+         * success goes out. */
+        if (rc == STORE_OK && atomic_load(&store_broken))
+            rc = STORE_IO;
         if (rc != STORE_OK) {
-            if (!atomic_exchange(&store_broken, 1))
-                fprintf(stderr, "bilheteria-server: sync failed: %s; refusing writes from now on\n",
-                        store_strerror(rc));
             for (srv_call *c = list; c != NULL; c = c->wnext) {
                 if (c->code != 0 && !c->replayed)
                     continue; /* a refusal stays a refusal */

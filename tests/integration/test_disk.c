@@ -1,9 +1,12 @@
 /*
- * A disk error stops the writes: the server is started with a preloaded
- * fdatasync that fails on demand (failsync.c). A write the disk fails is
- * refused and not kept; later writes are refused until a restart, reads go
- * on and Health.Check says NOT_SERVING; after a restart on a healthy disk
- * everything acknowledged is there and writes work again.
+ * A disk error stops the writes: each test starts a server with a
+ * preloaded fdatasync that fails on demand (failsync.c), once in LMDB's
+ * commit and once in the syncer's sync after it. The failed write is
+ * refused (and, when the commit failed, not kept); later writes are refused
+ * until a restart, reads go on and Health.Check says NOT_SERVING. The
+ * restart is a clean one on a healthy disk (the page cache is intact: this
+ * shows what was kept, not what a power loss would keep), after which
+ * writes work again.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -53,30 +56,53 @@ count_events(bh_client *c)
     return n;
 }
 
-/* The group's server, with the failing disk preloaded; the teardown stops
+/* Each test's server, with the failing disk preloaded; the teardown stops
  * it even when an assertion failed half-way. */
 static bht_server srv;
-static char tdir[] = "/tmp/bh-failsync-XXXXXX", trigger[64];
+static char tdir[64], trigger[96];
 
 static int
-setup(void **state)
+start(int only_syncer)
 {
-    (void)state;
     char asan[512];
+    snprintf(tdir, sizeof(tdir), "/tmp/bh-failsync-XXXXXX");
     if (mkdtemp(tdir) == NULL)
         return -1;
     snprintf(trigger, sizeof(trigger), "%s/fail", tdir);
     /* Only the server gets the failing disk. ASan wants to be first in the
      * preload list; tell it not to mind. */
     const char *old = getenv("ASAN_OPTIONS");
-    snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0", old ? old : "",
-             old && *old ? ":" : "");
-    setenv("ASAN_OPTIONS", asan, 1);
+    if (old == NULL || strstr(old, "verify_asan_link_order") == NULL) {
+        snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0", old ? old : "",
+                 old && *old ? ":" : "");
+        setenv("ASAN_OPTIONS", asan, 1);
+    }
     setenv("BH_FAILSYNC_FILE", trigger, 1);
+    if (only_syncer)
+        setenv("BH_FAILSYNC_RDONLY", "1", 1);
+    else
+        unsetenv("BH_FAILSYNC_RDONLY");
     setenv("LD_PRELOAD", BH_FAILSYNC_PATH, 1);
-    int rc = bht_start(&srv, NULL);
+    /* Short sweep intervals: an idle writer wakes often, so one that
+     * spins instead of waiting shows at once. */
+    static const char *const flags[] = { "--sweep-interval-ms", "50", NULL };
+    int rc = bht_start(&srv, flags);
     unsetenv("LD_PRELOAD");
     return rc;
+}
+
+static int
+setup_commit(void **state)
+{
+    (void)state;
+    return start(0);
+}
+
+static int
+setup_syncer(void **state)
+{
+    (void)state;
+    return start(1);
 }
 
 static int
@@ -89,55 +115,121 @@ teardown(void **state)
 }
 
 static void
-test_disk_error_stops_writes(void **state)
+fail_disk(void)
 {
-    (void)state;
-    bh_client *c = bht_client(&srv);
-    bh_status st;
-
-    uint64_t before = bht_event(c, "before the disk error");
-    assert_int_equal(serving(c), BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_SERVING);
-
     FILE *f = fopen(trigger, "w");
     assert_non_null(f);
     fclose(f);
-    assert_int_equal(create_event(c, "during the disk error", &st), BH_UNAVAILABLE);
-    assert_non_null(strstr(st.message, "disk"));
+}
 
-    /* The disk is fine again, but nobody knows what reached it: still no. */
+/* The server's CPU time so far, in seconds (/proc/PID/stat). */
+static double
+server_cpu_s(void)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)srv.pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    /* Fields after the command's closing parenthesis: state is the 3rd,
+     * utime and stime the 14th and 15th. */
+    const char *p = strrchr(buf, ')');
+    assert_non_null(p);
+    unsigned long long ut = 0, st = 0;
+    assert_int_equal(
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st), 2);
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* After the disk is fine again, nobody knows what reached it: writes are
+ * still refused (even ones that would be refused anyway), reads go on, and
+ * the writer waits rather than spins. */
+static void
+check_stopped(bh_client *c, uint64_t before)
+{
+    bh_status st;
     assert_int_equal(unlink(trigger), 0);
     assert_int_equal(create_event(c, "after the disk error", &st), BH_UNAVAILABLE);
     assert_non_null(strstr(st.message, "restart"));
+    assert_int_equal(create_event(c, "", &st), BH_UNAVAILABLE);
     assert_int_equal(serving(c), BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_NOT_SERVING);
-    /* Reads go on. */
     Bilheteria__V1__GetEventRequest g = BILHETERIA__V1__GET_EVENT_REQUEST__INIT;
     Bilheteria__V1__GetEventResponse *gr = NULL;
     g.id = before;
     assert_int_equal(bh_event_get_event(c, &g, &gr, NULL, &st), BH_OK);
     assert_string_equal(gr->event->name, "before the disk error");
     bilheteria__v1__get_event_response__free_unpacked(gr, NULL);
-    assert_int_equal(count_events(c), 1);
+    /* Idle and refusing writes: well under a CPU (a spinning writer
+     * thread takes a whole one). */
+    double cpu0 = server_cpu_s();
+    bht_sleep_ms(1000);
+    assert_true(server_cpu_s() - cpu0 < 0.5);
+}
 
-    /* A restart on a healthy disk: what was acknowledged is there, what was
-     * refused is not, and writes work. */
-    bh_client_close(c);
+/* A clean restart on a healthy disk: `want` events are there, and writes
+ * work again. */
+static void
+check_restart(size_t want)
+{
+    bh_status st;
     assert_int_equal(bht_stop(&srv), 0);
     assert_int_equal(bht_restart(&srv), 0);
-    c = bht_client(&srv);
+    bh_client *c = bht_client(&srv);
     assert_int_equal(serving(c), BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_SERVING);
-    assert_int_equal(count_events(c), 1);
-    assert_int_equal(bh_event_get_event(c, &g, &gr, NULL, &st), BH_OK);
-    bilheteria__v1__get_event_response__free_unpacked(gr, NULL);
+    assert_int_equal(count_events(c), want);
     assert_int_equal(create_event(c, "after the restart", &st), BH_OK);
-    assert_int_equal(count_events(c), 2);
+    assert_int_equal(count_events(c), want + 1);
     bh_client_close(c);
+}
+
+/* LMDB's commit fails: the write is refused and nothing of it is kept. */
+static void
+test_failed_commit(void **state)
+{
+    (void)state;
+    bh_client *c = bht_client(&srv);
+    bh_status st;
+    uint64_t before = bht_event(c, "before the disk error");
+    assert_int_equal(serving(c), BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_SERVING);
+    fail_disk();
+    assert_int_equal(create_event(c, "during the disk error", &st), BH_UNAVAILABLE);
+    assert_non_null(strstr(st.message, "the disk failed the commit"));
+    check_stopped(c, before);
+    assert_int_equal(count_events(c), 1);
+    bh_client_close(c);
+    check_restart(1);
+}
+
+/* The commit goes through but the syncer's sync fails: the write is not
+ * reported as done (it may or may not survive a power loss), a refusal
+ * stays a refusal, and writes stop. */
+static void
+test_failed_sync(void **state)
+{
+    (void)state;
+    bh_client *c = bht_client(&srv);
+    bh_status st;
+    uint64_t before = bht_event(c, "before the disk error");
+    fail_disk();
+    /* Nothing to sync for a refusal alone. */
+    assert_int_equal(create_event(c, "", &st), BH_INVALID_ARGUMENT);
+    assert_int_equal(serving(c), BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_SERVING);
+    assert_int_equal(create_event(c, "during the disk error", &st), BH_UNAVAILABLE);
+    assert_non_null(strstr(st.message, "applied but the disk sync failed"));
+    check_stopped(c, before);
+    assert_int_equal(count_events(c), 2); /* applied: visible */
+    bh_client_close(c);
+    check_restart(2);
 }
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_disk_error_stops_writes),
+        cmocka_unit_test_setup_teardown(test_failed_commit, setup_commit, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_sync, setup_syncer, teardown),
     };
-    return cmocka_run_group_tests_name("disk", tests, setup, teardown);
+    return cmocka_run_group_tests_name("disk", tests, NULL, NULL);
 }
