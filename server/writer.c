@@ -16,12 +16,17 @@
  *  - the responder encodes and sends the answers of durable (or failed)
  *    batches: sending 30 replies wakes as many nng threads, and that should
  *    not sit between two syncs either.
- * The price: a read may see a write from its commit on, one fdatasync
- * (~0.2 ms) before it is durable. A power loss in that window loses the
- * write -- whose caller was never told it succeeded -- after someone may
- * have read it. A kill -9 loses nothing committed: the pages are in the
- * kernel's page cache. Durability is ordered: a batch's meta page reaches
- * the disk with the next commit's data sync at the latest. */
+ * The price: a read may see a write from its commit on, one or two
+ * fdatasyncs (~0.2-0.4 ms) before it is durable. A power loss in that
+ * window loses the write -- whose caller was never told it succeeded --
+ * after someone may have read it. A kill -9 loses nothing committed: the
+ * pages are in the kernel's page cache. Durability is ordered: a batch's
+ * meta page reaches the disk with the next commit's data sync at the
+ * latest, and answers go out in batch order.
+ *
+ * A disk error (a commit failing with an I/O error, or a failed sync)
+ * stops the writes for good: nobody knows what reached the disk. Every
+ * later write is refused until the server is restarted; reads go on. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <pthread.h>
