@@ -17,8 +17,9 @@ int srv_resv_release(store_txn *t, struct srv_seatcache *sc, ProtobufCAllocator 
  * srv_resv_pick_best). */
 #define SRV_ORPHAN_PENALTY 16
 
-/* Picks the best block of n adjacent free seats (bits: 1 = taken); 0 and
- * *start on success, -1 if there is none. */
+/* Picks the best block of n adjacent free seats (bits: 1 = taken, bit
+ * idx%8 of byte idx/8, s->capacity/8 + 1 bytes); 0 and *start on success,
+ * -1 if there is none. */
 int srv_resv_pick_best(const Bilheteria__V1__Session *s, const uint8_t *bits, uint32_t n,
                        uint32_t *start);
 

@@ -323,6 +323,43 @@ test_pick_best_wide_rows_match_reference(void **state)
     }
 }
 
+/* Runs that end or start at every distance from every bit alignment: the
+ * pick reads the map 64 seats at a time from any seat, so a run edge just
+ * inside or outside a 64-seat window must still be seen. */
+static void
+test_pick_best_run_edges(void **state)
+{
+    (void)state;
+    static const uint32_t pers[] = { 9, 63, 64, 65, 71, 100, 127, 128, 129, 140 };
+    for (size_t pi = 0; pi < sizeof(pers) / sizeof(pers[0]); pi++) {
+        uint32_t per = pers[pi], rows = 3, cap = rows * per;
+        for (uint32_t row = 0; row < rows; row++)
+            for (uint32_t len = 0; len <= per; len++)
+                for (int pattern = 0; pattern < 2; pattern++)
+                    for (uint32_t n = 1; n <= 3 && n <= per; n++) {
+                        /* Other rows full; this row: `len` free seats then one
+                         * taken then free (pattern 0), or `len` taken then free. */
+                        uint8_t *bits = calloc(cap / 8 + 1, 1);
+                        assert_non_null(bits);
+                        for (uint32_t i = 0; i < cap; i++) {
+                            uint32_t r = i / per, st = i % per;
+                            int take = r != row || (pattern == 0 ? st == len : st < len);
+                            if (take)
+                                bits[i / 8] |= (uint8_t)(1u << (i % 8));
+                        }
+                        Bilheteria__V1__Session s = session(rows, per);
+                        uint32_t start = 0;
+                        long want = brute_best(rows, per, bits, n);
+                        int rc = srv_resv_pick_best(&s, bits, n, &start);
+                        free(bits);
+                        if (want == NONE ? rc != -1 : rc != 0 || (long)start != want)
+                            fail_msg("per %u row %u len %u pattern %d n %u: picked %s%u, "
+                                     "reference %ld",
+                                     per, row, len, pattern, n, rc ? "none/" : "", start, want);
+                    }
+    }
+}
+
 /* The largest room a session may have (676 rows of 1000): the middle. */
 static void
 test_pick_best_large_room(void **state)
@@ -385,6 +422,7 @@ main(void)
         cmocka_unit_test(test_pick_best_table),
         cmocka_unit_test(test_pick_best_matches_reference),
         cmocka_unit_test(test_pick_best_wide_rows_match_reference),
+        cmocka_unit_test(test_pick_best_run_edges),
         cmocka_unit_test(test_pick_best_large_room),
         cmocka_unit_test(test_seat_index),
     };
