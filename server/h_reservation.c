@@ -285,6 +285,10 @@ srv_resv_pick_best(const Bilheteria__V1__Session *s, const uint8_t *bits, uint32
                 continue;
             uint32_t lo = a, hi = b - n; /* the run's possible starts */
             uint32_t c = centre < lo ? lo : centre > hi ? hi : centre;
+            /* No start of this run scores under its distance part at c. */
+            int64_t dc = 2 * (int64_t)c + n - 1 - (int64_t)(per - 1);
+            if ((uint64_t)(dr * dr + dc * dc) > best)
+                continue;
             uint32_t from = c - lo > 3 ? c - 3 : lo, to = hi - c > 4 ? c + 4 : hi;
             for (uint32_t start = from; start <= to; start++) {
                 uint64_t score = block_score(bits, base, per, n, dr, start);
