@@ -21,8 +21,14 @@
 /* Big enough for the largest seat map; anything larger drops the pipe. */
 #define BH_RECV_MAX       (64u * 1024u * 1024u)
 #define BH_LATE_ANSWER_MS 200
-#define BH_RECONN_MIN_MS  20
-#define BH_RECONN_MAX_MS  500
+/* A call that finishes this close to its deadline does not give its nng
+ * context and aio back to the pool: in nng 1.5.x the timer thread may
+ * already be expiring the aio, and would then cancel the next call made
+ * with it, with NNG_ETIMEDOUT, at once (seen as a spurious
+ * DEADLINE_EXCEEDED after a run of 1 ms calls). */
+#define BH_REUSE_MARGIN_MS 50
+#define BH_RECONN_MIN_MS   20
+#define BH_RECONN_MAX_MS   500
 
 /* An nng context with its aio, kept for the next call: opening a context
  * per call costs a socket lock and an id-map insert on every call. */
@@ -660,7 +666,9 @@ bh__exchange(struct bh_client *c, const char *method, const uint8_t *req, size_t
         goto out;
     }
     msg = nng_aio_get_msg(aio);
-    clean = 1; /* the exchange is complete: the context is free again */
+    /* The exchange is complete: the context is free again, unless its
+     * timer may still fire (see BH_REUSE_MARGIN_MS). */
+    clean = (int64_t)(nng_clock() - start) + BH_REUSE_MARGIN_MS < (int64_t)timeout_ms;
 
     rep = (Bilheteria__V1__ResponseEnvelope *)protobuf_c_message_unpack(
         &bilheteria__v1__response_envelope__descriptor, &ea->pc, nng_msg_len(msg),

@@ -41,7 +41,10 @@ test_health(void **state)
     Bilheteria__V1__CheckRequest req = BILHETERIA__V1__CHECK_REQUEST__INIT;
     Bilheteria__V1__CheckResponse *resp = NULL;
     bh_status st;
-    assert_int_equal(bh_health_check(cl, &req, &resp, NULL, &st), BH_OK);
+    int rc = bh_health_check(cl, &req, &resp, NULL, &st);
+    if (rc != BH_OK)
+        print_error("Health.Check: %s %s\n", bh_code_name(rc), st.message);
+    assert_int_equal(rc, BH_OK);
     assert_int_equal(resp->status, BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_SERVING);
     assert_string_equal(resp->version, BH_VERSION);
     assert_true(resp->uptime_ms >= 0);
