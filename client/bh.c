@@ -431,17 +431,25 @@ bh_arena_init(bh_arena *a, void *buf, size_t size)
     }
 }
 
+static void
+bh__blocks_free(struct bh__block *b)
+{
+    struct bh__block *next;
+
+    for (; b != NULL; b = next) {
+        next = b->next;
+        free(b);
+    }
+}
+
 void
 bh_arena_reset(bh_arena *a)
 {
-    struct bh__block *keep = a->blocks, *b, *next;
+    struct bh__block *keep = a->blocks;
 
     /* The newest block is the largest: keep it, free the others. */
     if (keep != NULL) {
-        for (b = keep->next; b != NULL; b = next) {
-            next = b->next;
-            free(b);
-        }
+        bh__blocks_free(keep->next);
         keep->next = NULL;
         keep->used = 0;
     }
@@ -452,14 +460,9 @@ bh_arena_reset(bh_arena *a)
 void
 bh_arena_fini(bh_arena *a)
 {
-    struct bh__block *b, *next;
-
     if (a == NULL)
         return;
-    for (b = a->blocks; b != NULL; b = next) {
-        next = b->next;
-        free(b);
-    }
+    bh__blocks_free(a->blocks);
     a->blocks = NULL;
     a->used = 0;
     a->oom = 0;
