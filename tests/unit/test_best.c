@@ -247,6 +247,31 @@ rng(void)
     return (rng_state >> 16) & 0x7fff;
 }
 
+/* Picks in the room and compares with the reference; frees bits. On a
+ * difference, fails with the case described by fmt. */
+static void expect_reference(uint32_t rows, uint32_t per, uint8_t *bits, uint32_t n,
+                             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void
+expect_reference(uint32_t rows, uint32_t per, uint8_t *bits, uint32_t n, const char *fmt, ...)
+{
+    Bilheteria__V1__Session s = session(rows, per);
+    uint32_t start = 0;
+    long want = brute_best(rows, per, bits, n);
+    int rc = srv_resv_pick_best(&s, bits, n, &start);
+    free(bits);
+    if (want == NONE ? rc == -1 : rc == 0 && (long)start == want)
+        return;
+    char what[160], got[32], ref[32];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    snprintf(got, sizeof(got), rc ? "none" : "%u", start);
+    snprintf(ref, sizeof(ref), want == NONE ? "none" : "%ld", want);
+    fail_msg("%s: %ux%u n=%u: picked %s, reference %s", what, rows, per, n, got, ref);
+}
+
 /* Random rooms and occupancy against the reference: catches a wrong row
  * order or an early stop that skips a better row. */
 static void
@@ -263,19 +288,7 @@ test_pick_best_matches_reference(void **state)
         for (uint32_t i = 0; i < cap; i++)
             if (rng() % 100 < fill)
                 bits[i / 8] |= (uint8_t)(1u << (i % 8));
-        Bilheteria__V1__Session s = session(rows, per);
-        uint32_t start = 0;
-        long want = brute_best(rows, per, bits, n);
-        int rc = srv_resv_pick_best(&s, bits, n, &start);
-        free(bits);
-        if (want == NONE) {
-            if (rc != -1)
-                fail_msg("iter %d: %ux%u n=%u: picked %u, reference finds none", iter, rows, per, n,
-                         start);
-        } else if (rc != 0 || (long)start != want) {
-            fail_msg("iter %d: %ux%u n=%u fill %u%%: picked %s%u, reference %ld", iter, rows, per,
-                     n, fill, rc ? "none/" : "", start, want);
-        }
+        expect_reference(rows, per, bits, n, "iter %d, fill %u%%", iter, fill);
     }
 }
 
@@ -307,19 +320,7 @@ test_pick_best_wide_rows_match_reference(void **state)
                     bits[(r * per + st) / 8] |= (uint8_t)(1u << ((r * per + st) % 8));
             }
         }
-        Bilheteria__V1__Session s = session(rows, per);
-        uint32_t start = 0;
-        long want = brute_best(rows, per, bits, n);
-        int rc = srv_resv_pick_best(&s, bits, n, &start);
-        free(bits);
-        if (want == NONE) {
-            if (rc != -1)
-                fail_msg("iter %d: %ux%u n=%u mode %u: picked %u, reference finds none", iter, rows,
-                         per, n, mode, start);
-        } else if (rc != 0 || (long)start != want) {
-            fail_msg("iter %d: %ux%u n=%u mode %u fill %u: picked %s%u, reference %ld", iter, rows,
-                     per, n, mode, fill, rc ? "none/" : "", start, want);
-        }
+        expect_reference(rows, per, bits, n, "iter %d, mode %u, fill %u", iter, mode, fill);
     }
 }
 
@@ -347,15 +348,8 @@ test_pick_best_run_edges(void **state)
                             if (take)
                                 bits[i / 8] |= (uint8_t)(1u << (i % 8));
                         }
-                        Bilheteria__V1__Session s = session(rows, per);
-                        uint32_t start = 0;
-                        long want = brute_best(rows, per, bits, n);
-                        int rc = srv_resv_pick_best(&s, bits, n, &start);
-                        free(bits);
-                        if (want == NONE ? rc != -1 : rc != 0 || (long)start != want)
-                            fail_msg("per %u row %u len %u pattern %d n %u: picked %s%u, "
-                                     "reference %ld",
-                                     per, row, len, pattern, n, rc ? "none/" : "", start, want);
+                        expect_reference(rows, per, bits, n, "row %u, len %u, pattern %d", row, len,
+                                         pattern);
                     }
     }
 }
