@@ -1,5 +1,4 @@
 /* bilheteria-server: flags, start-up, and a clean stop on SIGINT/SIGTERM. */
-#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -7,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "argnum.h"
 #include "srv.h"
 
 static const char usage[] =
@@ -38,16 +38,7 @@ static const char usage[] =
 static int
 parse_num(const char *flag, const char *v, long long min, long long max, long long *out)
 {
-    char *end;
-    errno = 0;
-    long long n = v ? strtoll(v, &end, 10) : 0;
-    if (v == NULL || errno != 0 || end == v || *end != 0 || n < min || n > max) {
-        fprintf(stderr, "bilheteria-server: %s: expected an integer in %lld..%lld, got \"%s\"\n",
-                flag, min, max, v ? v : "");
-        return -1;
-    }
-    *out = n;
-    return 0;
+    return bh_arg_int("bilheteria-server", flag, v, min, max, out);
 }
 
 static int

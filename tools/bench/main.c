@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "argnum.h"
 #include "bench.h"
 
 #ifndef BENCH_SERVER_PATH
@@ -136,16 +137,7 @@ bench_unexpected(bench_thread *t, const char *fmt, ...)
 static int
 num(const char *flag, const char *v, long long min, long long max, long long *out)
 {
-    char *end;
-    errno = 0;
-    long long n = v ? strtoll(v, &end, 10) : 0;
-    if (v == NULL || errno != 0 || end == v || *end != 0 || n < min || n > max) {
-        fprintf(stderr, "bilheteria-bench: %s: expected an integer in %lld..%lld, got \"%s\"\n",
-                flag, min, max, v ? v : "");
-        return -1;
-    }
-    *out = n;
-    return 0;
+    return bh_arg_int("bilheteria-bench", flag, v, min, max, out);
 }
 
 static int
