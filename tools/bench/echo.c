@@ -83,8 +83,11 @@ queue_init(echo_queue *q)
 }
 
 static void
-queue_push(echo_queue *q, echo_ctx *first, echo_ctx *last)
+queue_push(echo_queue *q, echo_ctx *first)
 {
+    echo_ctx *last = first;
+    while (last->next != NULL)
+        last = last->next;
     pthread_mutex_lock(&q->mu);
     if (q->tail != NULL)
         q->tail->next = first;
@@ -147,10 +150,8 @@ committer_main(void *arg)
     bench_echo_server *s = arg;
     echo_ctx *list;
     while ((list = queue_take(&s->commit)) != NULL) {
-        echo_ctx *last = list;
         size_t n = 0, off = 0;
         for (echo_ctx *e = list; e != NULL; e = e->next, n++) {
-            last = e;
             size_t len = nng_msg_len(e->msg);
             if (len > 64)
                 len = 64;
@@ -172,7 +173,7 @@ committer_main(void *arg)
             durable_failed(s);
         atomic_fetch_add(&s->commits, 1);
         atomic_fetch_add(&s->writes, n);
-        queue_push(&s->sync, list, last);
+        queue_push(&s->sync, list);
     }
     return NULL;
 }
@@ -185,12 +186,9 @@ syncer_main(void *arg)
     bench_echo_server *s = arg;
     echo_ctx *list;
     while ((list = queue_take(&s->sync)) != NULL) {
-        echo_ctx *last = list;
-        while (last->next != NULL)
-            last = last->next;
         if (fdatasync(s->fd) != 0)
             durable_failed(s);
-        queue_push(&s->respond, list, last);
+        queue_push(&s->respond, list);
     }
     return NULL;
 }
@@ -249,7 +247,7 @@ echo_cb(void *arg)
     if (s->durable) {
         e->msg = msg;
         e->next = NULL;
-        queue_push(&s->commit, e, e);
+        queue_push(&s->commit, e);
         return;
     }
     send_answer(e, msg);
