@@ -127,6 +127,7 @@ struct bench {
     size_t echo_reply_len; /* echo --reply-bytes; 0 = the request back */
     int echo_durable;      /* echo --durable */
     int echo_pages;        /* echo --durable-pages; 0 = 1 */
+    int echo_one_flush;    /* echo --durable-flushes 1 */
     int malloc_responses;  /* --malloc-responses: no arena */
     char echo_url[128];
 
