@@ -9,6 +9,7 @@
  * to the reservation being released. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <endian.h>
 #include <string.h>
 
 #include "bilheteria/v1/rpc.pb-c.h"
@@ -224,17 +225,67 @@ block_score(const uint8_t *bits, uint32_t base, uint32_t per, uint32_t n, int64_
     return score;
 }
 
-/* The first seat from `seat` on whose state is not `taken`, skipping eight
- * seats at a time where a whole byte of the map agrees. */
+/* The states of the row's seats from `seat` on, seat `seat` in bit 0 (1 =
+ * taken): *valid (at least 57, fewer only at the row's end) say how many. */
+static uint64_t
+seat_word(const uint8_t *bits, uint32_t base, uint32_t per, uint32_t seat, uint32_t *valid)
+{
+    uint32_t idx = base + seat, first = idx / 8, shift = idx % 8;
+    uint32_t last = (base + per - 1) / 8; /* the row's last byte */
+    uint64_t w = 0;
+    if (last - first >= 7) {
+        memcpy(&w, bits + first, 8);
+        w = le64toh(w);
+        *valid = 64 - shift;
+    } else {
+        for (uint32_t k = 0; k <= last - first; k++)
+            w |= (uint64_t)bits[first + k] << (8 * k);
+        *valid = (last - first + 1) * 8 - shift;
+    }
+    if (*valid > per - seat)
+        *valid = per - seat;
+    w >>= shift;
+    return *valid < 64 ? w & (((uint64_t)1 << *valid) - 1) : w;
+}
+
+/* The first seat from `seat` on (up to per) whose state is not `taken`. */
 static uint32_t
 skip_while(const uint8_t *bits, uint32_t base, uint32_t per, uint32_t seat, int taken)
 {
-    uint8_t all = taken ? 0xff : 0x00;
-    while (seat < per && is_taken(bits, base + seat) == taken) {
-        uint32_t idx = base + seat;
-        seat += idx % 8 == 0 && seat + 8 <= per && bits[idx / 8] == all ? 8 : 1;
+    while (seat < per) {
+        uint32_t valid;
+        uint64_t w = seat_word(bits, base, per, seat, &valid);
+        uint64_t other = taken ? ~w : w; /* 1 where the state differs */
+        if (valid < 64)
+            other &= ((uint64_t)1 << valid) - 1;
+        if (other != 0)
+            return seat + (uint32_t)__builtin_ctzll(other);
+        seat += valid;
     }
-    return seat;
+    return per;
+}
+
+/* Whether the row holds n adjacent free seats, looked at 57 seats at a time
+ * (windows overlapping by n - 1): a rush spends most of a pick on the rows
+ * it has filled, or left with single seats, nearer the middle. Says yes,
+ * so the row is scanned, for blocks too long to look at this way. */
+static int
+row_has_block(const uint8_t *bits, uint32_t base, uint32_t per, uint32_t n)
+{
+    if (n > 32)
+        return 1;
+    for (uint32_t seat = 0; seat + n <= per;) {
+        uint32_t valid;
+        uint64_t w = seat_word(bits, base, per, seat, &valid);
+        uint64_t free = ~w & (valid < 64 ? ((uint64_t)1 << valid) - 1 : ~(uint64_t)0);
+        uint64_t starts = free; /* bit i: seats i..i+k free, for k up to n - 1 */
+        for (uint32_t k = 1; k < n && starts != 0; k++)
+            starts &= free >> k;
+        if (starts != 0)
+            return 1;
+        seat += valid - (n - 1); /* valid >= n here: seat + n <= per */
+    }
+    return 0;
 }
 
 /*
@@ -277,6 +328,8 @@ srv_resv_pick_best(const Bilheteria__V1__Session *s, const uint8_t *bits, uint32
         if ((uint64_t)(dr * dr) > best)
             break;
         uint32_t base = (uint32_t)row * per, seat = 0;
+        if (!row_has_block(bits, base, per, n))
+            continue;
         while (seat < per) {
             uint32_t a = skip_while(bits, base, per, seat, 1); /* first free */
             uint32_t b = skip_while(bits, base, per, a, 0);    /* first taken after */

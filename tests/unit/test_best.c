@@ -354,6 +354,43 @@ test_pick_best_run_edges(void **state)
     }
 }
 
+/* A row all taken but one block of exactly n free seats, at every start:
+ * the pick must find it, whichever 57-seat windows of the row it crosses,
+ * and must find nothing when the gap is one seat short. Blocks up to 32
+ * long are looked for a window at a time, longer ones seat by seat. */
+static void
+test_pick_best_lone_block_everywhere(void **state)
+{
+    (void)state;
+    static const uint32_t pers[] = { 33, 64, 100, 130, 200 };
+    static const uint32_t ns[] = { 1, 2, 5, 17, 31, 32, 33 };
+    for (size_t pi = 0; pi < sizeof(pers) / sizeof(pers[0]); pi++) {
+        uint32_t per = pers[pi], rows = 2;
+        Bilheteria__V1__Session s = session(rows, per);
+        for (size_t ni = 0; ni < sizeof(ns) / sizeof(ns[0]); ni++) {
+            uint32_t n = ns[ni];
+            for (uint32_t gap = n - 1; gap <= n && gap <= per; gap++) {
+                for (uint32_t p = 0; p + gap <= per; p++) {
+                    uint8_t *bits = calloc(rows * per / 8 + 1, 1);
+                    assert_non_null(bits);
+                    memset(bits, 0xff, rows * per / 8 + 1);
+                    for (uint32_t i = 0; i < gap; i++) /* in the second row */
+                        bits[(per + p + i) / 8] &= (uint8_t) ~(1u << ((per + p + i) % 8));
+                    uint32_t start = 0;
+                    int rc = srv_resv_pick_best(&s, bits, n, &start);
+                    if (gap < n && rc != -1)
+                        fail_msg("per %u n %u: a gap of %u at %u is not a block, picked %u", per, n,
+                                 gap, p, start);
+                    if (gap == n && (rc != 0 || start != per + p))
+                        fail_msg("per %u n %u: the only block starts at %u, got %s %u", per, n,
+                                 per + p, rc ? "none" : "", rc ? 0 : start);
+                    free(bits);
+                }
+            }
+        }
+    }
+}
+
 /* The largest room a session may have (676 rows of 1000): the middle. */
 static void
 test_pick_best_large_room(void **state)
@@ -417,6 +454,7 @@ main(void)
         cmocka_unit_test(test_pick_best_matches_reference),
         cmocka_unit_test(test_pick_best_wide_rows_match_reference),
         cmocka_unit_test(test_pick_best_run_edges),
+        cmocka_unit_test(test_pick_best_lone_block_everywhere),
         cmocka_unit_test(test_pick_best_large_room),
         cmocka_unit_test(test_seat_index),
     };
