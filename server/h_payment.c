@@ -143,13 +143,20 @@ confirm_payment(srv_call *c, store_txn *t)
         return srv_fail(c, E_NOMEM, "out of memory");
     if (q->reservation_id == 0)
         return srv_fail(c, E_INVALID, "reservation_id is required");
-    if (q->amount_cents <= 0)
-        return srv_fail(c, E_INVALID, "amount_cents must be positive, got %lld",
+    /* 0 pays a free reservation (checked against its total below). */
+    if (q->amount_cents < 0)
+        return srv_fail(c, E_INVALID, "amount_cents must not be negative, got %lld",
                         (long long)q->amount_cents);
     if (srv_check_str(c, "method", q->method, 64, 0) ||
         srv_check_str(c, "provider", q->provider, 64, 0) ||
         srv_check_str(c, "provider_ref", q->provider_ref, 255, 0))
         return c->code;
+    /* The pair is the business key: half of it would dodge the check for
+     * a payment announced twice. */
+    if ((q->provider[0] != 0) != (q->provider_ref[0] != 0))
+        return srv_fail(c, E_INVALID, "%s",
+                        q->provider[0] != 0 ? "provider_ref is required when provider is set"
+                                            : "provider is required when provider_ref is set");
     rc = store_resv_get(t, q->reservation_id, &c->arena->pc, &r);
     if (rc == STORE_NOTFOUND)
         return srv_fail(c, E_NOTFOUND, "reservation %llu does not exist",
@@ -169,7 +176,14 @@ confirm_payment(srv_call *c, store_txn *t)
                                 "%llu (payment %llu)",
                                 q->provider, q->provider_ref, (unsigned long long)p->reservation_id,
                                 (unsigned long long)p->id);
-            /* The same payment announced twice: answer with the first. */
+            /* The same payment announced twice: answer with the first, if
+             * it is the same payment. */
+            if (q->amount_cents != p->amount_cents)
+                return srv_fail(c, E_PRECOND,
+                                "amount_cents %lld does not match payment %llu's amount_cents "
+                                "%lld (provider \"%s\" reference \"%s\")",
+                                (long long)q->amount_cents, (unsigned long long)p->id,
+                                (long long)p->amount_cents, q->provider, q->provider_ref);
             resp->payment = p;
             resp->reservation = r;
             c->resp = &resp->base;

@@ -606,9 +606,16 @@ test_payment_rules(void **state)
                      BH_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "amount_cents 3999 does not match"));
     assert_non_null(strstr(st.message, "total_cents 4000"));
-    assert_int_equal(pay(cl, r->id, 0, "k-zero", NULL, NULL, NULL, &st), BH_INVALID_ARGUMENT);
-    assert_string_equal(st.message, "amount_cents must be positive, got 0");
+    assert_int_equal(pay(cl, r->id, 0, "k-zero", NULL, NULL, NULL, &st), BH_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "amount_cents 0 does not match"));
     assert_int_equal(pay(cl, r->id, -5, "k-neg", NULL, NULL, NULL, &st), BH_INVALID_ARGUMENT);
+    assert_string_equal(st.message, "amount_cents must not be negative, got -5");
+    /* The provider and its reference come together or not at all. */
+    assert_int_equal(pay(cl, r->id, 4000, "k-half1", "stripe", NULL, NULL, &st),
+                     BH_INVALID_ARGUMENT);
+    assert_string_equal(st.message, "provider_ref is required when provider is set");
+    assert_int_equal(pay(cl, r->id, 4000, "k-half2", NULL, "ch_1", NULL, &st), BH_INVALID_ARGUMENT);
+    assert_string_equal(st.message, "provider is required when provider_ref is set");
     assert_int_equal(pay(cl, r->id, 4000, NULL, NULL, NULL, NULL, &st), BH_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "requires an idempotency key"));
     char longkey[300];
@@ -636,6 +643,11 @@ test_payment_rules(void **state)
     assert_int_equal(pay(cl, r->id, 4000, "webhook-1", "stripe", "ch_1", &p2, &st), BH_OK);
     assert_int_equal(p2->payment->id, p1->payment->id);
     bilheteria__v1__confirm_payment_response__free_unpacked(p2, NULL);
+    /* ... but not for another amount: that is not the same payment. */
+    assert_int_equal(pay(cl, r->id, 1, "webhook-2", "stripe", "ch_1", NULL, &st),
+                     BH_FAILED_PRECONDITION);
+    assert_non_null(strstr(st.message, "amount_cents 1 does not match payment"));
+    assert_non_null(strstr(st.message, "amount_cents 4000"));
     /* Another key, another reference: already paid. */
     assert_int_equal(pay(cl, r->id, 4000, "k2", "stripe", "ch_2", NULL, &st),
                      BH_FAILED_PRECONDITION);
@@ -666,6 +678,30 @@ test_payment_rules(void **state)
     bilheteria__v1__get_payment_response__free_unpacked(gpr, NULL);
     bilheteria__v1__confirm_payment_response__free_unpacked(p1, NULL);
     free_resv(other);
+    free_resv(r);
+}
+
+/* A free showing (price 0) is paid with amount 0, and its seats sold. */
+static void
+test_free_reservation_paid_with_zero(void **state)
+{
+    (void)state;
+    uint64_t ev = bht_event(cl, "Free");
+    uint64_t s = bht_session(cl, ev, 1, 4, 0);
+    Bilheteria__V1__Reservation *r = NULL;
+    Bilheteria__V1__ConfirmPaymentResponse *p = NULL;
+    bh_status st;
+    rq q = { .session = s, .seats = "A1,A2" };
+    assert_int_equal(reserve(&q, &r, &st), BH_OK);
+    assert_int_equal(r->total_cents, 0);
+    assert_int_equal(pay(cl, r->id, 1, "free-1", NULL, NULL, NULL, &st), BH_FAILED_PRECONDITION);
+    assert_int_equal(pay(cl, r->id, 0, "free-0", NULL, NULL, &p, &st), BH_OK);
+    assert_int_equal(p->reservation->status, ST(CONFIRMED));
+    assert_int_equal(p->payment->amount_cents, 0);
+    bilheteria__v1__confirm_payment_response__free_unpacked(p, NULL);
+    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    assert_int_equal(m->sold, 2);
+    bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
     free_resv(r);
 }
 
@@ -986,6 +1022,7 @@ main(void)
         cmocka_unit_test(test_expired_hold_free_before_sweep),
         cmocka_unit_test(test_lapsed_holds_free_everything_for_writes),
         cmocka_unit_test(test_payment_rules),
+        cmocka_unit_test(test_free_reservation_paid_with_zero),
         cmocka_unit_test(test_pay_after_expiry_seats_free),
         cmocka_unit_test(test_idempotent_reservation),
         cmocka_unit_test(test_list_by_user),
