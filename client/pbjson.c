@@ -907,6 +907,24 @@ out:
     return rc;
 }
 
+/* The offset of a \u0000 escape inside a string of the JSON text, or len:
+ * strings here are C strings, and one would end there without a word. */
+static size_t
+pbjson__find_nul_escape(const char *json, size_t len)
+{
+    int in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (json[i] == '"') {
+            in_string = !in_string;
+        } else if (in_string && json[i] == '\\' && i + 1 < len) {
+            if (json[i + 1] == 'u' && i + 5 < len && memcmp(json + i + 2, "0000", 4) == 0)
+                return i;
+            i++; /* the escaped character, '"' or '\\' included */
+        }
+    }
+    return len;
+}
+
 int
 pbjson_from_json(const ProtobufCMessageDescriptor *desc, const char *json, size_t len,
                  ProtobufCMessage **out, char *err, size_t errlen)
@@ -924,6 +942,12 @@ pbjson_from_json(const ProtobufCMessageDescriptor *desc, const char *json, size_
         err[0] = '\0';
     if (memchr(json, '\0', len) != NULL) {
         pbjson__fail(&cx, "invalid JSON: it contains a NUL byte");
+        goto out;
+    }
+    size_t nul = pbjson__find_nul_escape(json, len);
+    if (nul < len) {
+        pbjson__fail(&cx, "a string at offset %zu holds \\u0000, which strings here cannot hold",
+                     nul);
         goto out;
     }
     if (len > (SIZE_MAX - 1) / 3) {

@@ -1,6 +1,7 @@
 /* The transport-free half of a call: decoding a request envelope into a
  * srv_call, and preparing the response envelope. The nng listener and the
  * fuzz harness both use it. */
+#include <stdio.h>
 #include <string.h>
 
 #include "bilheteria/v1/rpc.pb-c.h"
@@ -62,6 +63,68 @@ is_printable(const char *s)
     return 1;
 }
 
+static int
+bad_str(const char *v, const ProtobufCFieldDescriptor *f, long idx, const char *prefix, char *path,
+        size_t len)
+{
+    if (v == NULL || srv_utf8_valid(v, strlen(v)) == strlen(v))
+        return 0;
+    if (idx < 0)
+        snprintf(path, len, "%s%s", prefix, f->name);
+    else
+        snprintf(path, len, "%s%s[%ld]", prefix, f->name, idx);
+    return 1;
+}
+
+static int
+find_bad(const ProtobufCMessage *m, const char *prefix, char *path, size_t len, int depth)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    if (depth > 8)
+        return 0; /* our messages nest two deep; protobuf-c bounds the rest */
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        const char *base = (const char *)m + f->offset;
+        if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+            uint32_t which;
+            memcpy(&which, (const char *)m + f->quantifier_offset, sizeof(which));
+            if (which != f->id)
+                continue;
+        }
+        size_t n = 1;
+        const void *const *items = (const void *const *)base;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            memcpy(&n, (const char *)m + f->quantifier_offset, sizeof(n));
+            memcpy(&items, base, sizeof(items));
+        }
+        for (size_t k = 0; k < n; k++) {
+            const void *v = items[k];
+            long idx = f->label == PROTOBUF_C_LABEL_REPEATED ? (long)k : -1;
+            if (f->type == PROTOBUF_C_TYPE_STRING) {
+                if (bad_str(v, f, idx, prefix, path, len))
+                    return 1;
+            } else if (v != NULL) {
+                char sub[128];
+                if (idx < 0)
+                    snprintf(sub, sizeof(sub), "%s%s.", prefix, f->name);
+                else
+                    snprintf(sub, sizeof(sub), "%s%s[%ld].", prefix, f->name, idx);
+                if (find_bad(v, sub, path, len, depth + 1))
+                    return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+int
+srv_find_bad_utf8(const ProtobufCMessage *m, char *path, size_t len)
+{
+    return find_bad(m, "", path, len, 0);
+}
+
 int
 srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *request_id)
 {
@@ -106,6 +169,13 @@ srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *reques
                  "idempotency_key is %zu bytes; the limit is %d", klen, IDEM_KEY_MAX);
         return SRV_DECODED_ANSWER;
     }
+    if (srv_utf8_valid(env->idempotency_key, klen) != klen ||
+        srv_utf8_valid(env->auth_token, strlen(env->auth_token)) != strlen(env->auth_token)) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT, "%s is not valid UTF-8",
+                 srv_utf8_valid(env->idempotency_key, klen) != klen ? "idempotency_key"
+                                                                    : "auth_token");
+        return SRV_DECODED_ANSWER;
+    }
     if (m->impl->idem_required && klen == 0) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
                  "%s requires an idempotency key (1..%d bytes)", m->name, IDEM_KEY_MAX);
@@ -120,6 +190,12 @@ srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *reques
     if (c->req == NULL) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
                  "payload of %zu bytes is not a valid %s", env->payload.len, m->desc->input->name);
+        return SRV_DECODED_ANSWER;
+    }
+    char path[160];
+    if (srv_find_bad_utf8(c->req, path, sizeof(path))) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                 "%s is not valid UTF-8 (strings must be UTF-8 text)", path);
         return SRV_DECODED_ANSWER;
     }
     return m->impl->kind == SRV_WRITE ? SRV_DECODED_WRITE : SRV_DECODED_READ;

@@ -110,7 +110,15 @@ void srv_dispatch_read(srv_call *c, store_txn *t);
 int64_t srv_now_ms(void);
 /* When the process started (set by srv_registry_init). */
 int64_t srv_started_ms(void);
-/* Sets c->code and c->msg; returns code. */
+/* The length of the longest prefix of s[0..n) that is valid UTF-8 (n if
+ * all of it is): no overlong forms, surrogates or code points past
+ * U+10FFFF. */
+size_t srv_utf8_valid(const char *s, size_t n);
+/* The first string field of m, nested messages included, that is not valid
+ * UTF-8: 1 with its path ("items[2].note") in path, else 0. */
+int srv_find_bad_utf8(const ProtobufCMessage *m, char *path, size_t len);
+/* Sets c->code and c->msg (a byte that is not UTF-8 becomes '?'); returns
+ * code. */
 int srv_fail(srv_call *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Maps a store error to a status with a message naming what failed. */
 int srv_store_fail(srv_call *c, int rc, const char *what);

@@ -37,6 +37,45 @@ srv_now_ms(void)
     return base_wall_ms + (clock_ms(CLOCK_MONOTONIC) - base_mono_ms);
 }
 
+size_t
+srv_utf8_valid(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char b = s[i];
+        size_t len;
+        unsigned lo = 0x80, hi = 0xbf; /* range of the second byte */
+        if (b < 0x80) {
+            i++;
+            continue;
+        } else if (b >= 0xc2 && b <= 0xdf) {
+            len = 2;
+        } else if (b >= 0xe0 && b <= 0xef) {
+            len = 3;
+            if (b == 0xe0)
+                lo = 0xa0; /* overlong */
+            else if (b == 0xed)
+                hi = 0x9f; /* UTF-16 surrogates */
+        } else if (b >= 0xf0 && b <= 0xf4) {
+            len = 4;
+            if (b == 0xf0)
+                lo = 0x90; /* overlong */
+            else if (b == 0xf4)
+                hi = 0x8f; /* above U+10FFFF */
+        } else {
+            return i;
+        }
+        if (n - i < len || s[i + 1] < lo || s[i + 1] > hi)
+            return i;
+        for (size_t k = 2; k < len; k++)
+            if (s[i + k] < 0x80 || s[i + k] > 0xbf)
+                return i;
+        i += len;
+    }
+    return n;
+}
+
 int
 srv_fail(srv_call *c, int code, const char *fmt, ...)
 {
@@ -44,6 +83,11 @@ srv_fail(srv_call *c, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
     va_end(ap);
+    /* Messages quote what callers sent, cut to a length: a cut may split a
+     * character, and the message must stay text. */
+    size_t n = strlen(c->msg), i;
+    while ((i = srv_utf8_valid(c->msg, n)) < n)
+        c->msg[i] = '?';
     c->code = code;
     return code;
 }

@@ -122,6 +122,7 @@ test_event_bad_input(void **state)
         { longname, 0, 0, "name is 299 bytes long; the limit is 200" },
         { "ok", -5, 0, "starts_at_ms must not be negative, got -5" },
         { "ok", 2000, 1000, "ends_at_ms 1000 is before starts_at_ms 2000" },
+        { "Sess\xe3o", 0, 0, "name is not valid UTF-8 (strings must be UTF-8 text)" }, /* Latin-1 */
     };
     Bilheteria__V1__ListEventsRequest lr = BILHETERIA__V1__LIST_EVENTS_REQUEST__INIT;
     Bilheteria__V1__ListEventsResponse *before = NULL, *after = NULL;
@@ -137,6 +138,14 @@ test_event_bad_input(void **state)
         assert_int_equal(bh_event_create_event(cl, &req, &resp, NULL, &st), BH_INVALID_ARGUMENT);
         assert_string_equal(st.message, cases[i].expect);
     }
+    /* The envelope's strings too. */
+    Bilheteria__V1__CreateEventRequest req = BILHETERIA__V1__CREATE_EVENT_REQUEST__INIT;
+    Bilheteria__V1__CreateEventResponse *resp = NULL;
+    bh_status st;
+    bh_call_opts o = { .idempotency_key = "order-\xff" };
+    req.name = "ok";
+    assert_int_equal(bh_event_create_event(cl, &req, &resp, &o, &st), BH_INVALID_ARGUMENT);
+    assert_string_equal(st.message, "idempotency_key is not valid UTF-8");
     assert_int_equal(bh_event_list_events(cl, &lr, &after, NULL, NULL), BH_OK);
     assert_int_equal(before->n_events, after->n_events);
     bilheteria__v1__list_events_response__free_unpacked(before, NULL);

@@ -257,6 +257,8 @@ static const struct err_case err_cases[] = {
     { D(create_event_request), "", "invalid JSON", 1 },
     { D(create_event_request), "{} x", "invalid JSON at offset 3, near \"x\"" },
     { D(create_event_request), "{\"name\" \"a\"}", "invalid JSON at offset", 1 },
+    { D(create_event_request), "{\"name\":\"u2\\u0000evil\"}",
+      "a string at offset 11 holds \\u0000, which strings here cannot hold" },
 };
 
 static void
@@ -292,6 +294,12 @@ test_nul_and_small_buffers(void **state)
     /* A NUL inside the given length is refused. */
     assert_int_equal(pbjson_from_json(D(create_event_request), in, sizeof(in), &msg, NULL, 0), -1);
     assert_null(msg);
+    /* An escaped backslash before "u0000" is text, not a NUL. */
+    static const char lit[] = "{\"name\":\"a\\\\u0000\"}";
+    assert_int_equal(pbjson_from_json(D(create_event_request), lit, strlen(lit), &msg, NULL, 0), 0);
+    assert_string_equal(((Bilheteria__V1__CreateEventRequest *)msg)->name, "a\\u0000");
+    protobuf_c_message_free_unpacked(msg, NULL);
+    msg = NULL;
     /* A short error buffer is truncated, still NUL-terminated. */
     assert_int_equal(
         pbjson_from_json(D(create_event_request), "{\"x\":1}", 7, &msg, err, sizeof(err)), -1);

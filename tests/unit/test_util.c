@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "bilheteria/v1/reservation.pb-c.h"
 #include "bilheteria/v1/rpc.pb-c.h"
 #include "srv.h"
 
@@ -328,6 +329,93 @@ test_fail_and_store_fail(void **state)
     }
 }
 
+/* ---- UTF-8 ---- */
+
+static void
+test_utf8_valid(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        size_t want; /* the valid prefix */
+    } cases[] = {
+        { "", 0 },
+        { "Sala 1", 6 },
+        { "meia-entrada: R$ 20", 19 },
+        { "S\xc3\xa3o Jo\xc3\xa3o", 10 }, /* São João */
+        { "\xe2\x82\xac 5", 5 },          /* € */
+        { "\xf0\x9f\x8d\xbf!", 5 },       /* popcorn, U+1F37F */
+        { "\xf4\x8f\xbf\xbf", 4 },        /* U+10FFFF, the last */
+        { "ab\xff", 2 },                  /* never in UTF-8 */
+        { "\x80", 0 },                    /* a lone continuation byte */
+        { "a\xc3", 1 },                   /* cut after the lead byte */
+        { "a\xe2\x82", 1 },               /* cut inside a 3-byte form */
+        { "\xc0\x80", 0 },                /* overlong NUL */
+        { "\xc1\xbf", 0 },                /* overlong */
+        { "\xe0\x80\xaf", 0 },            /* overlong '/' */
+        { "\xf0\x80\x80\xaf", 0 },        /* overlong '/' */
+        { "x\xed\xa0\x80", 1 },           /* a UTF-16 surrogate */
+        { "\xed\x9f\xbf", 3 },            /* U+D7FF, just below them */
+        { "\xf4\x90\x80\x80", 0 },        /* past U+10FFFF */
+        { "\xf5\x80\x80\x80", 0 },        /* past U+10FFFF */
+        { "\xc3\xa3\xc3(", 2 },           /* a lead byte, then ASCII */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t got = srv_utf8_valid(cases[i].s, strlen(cases[i].s));
+        if (got != cases[i].want)
+            fail_msg("case %zu: valid prefix %zu, want %zu", i, got, cases[i].want);
+    }
+}
+
+static void
+test_find_bad_utf8(void **state)
+{
+    (void)state;
+    char path[160] = "";
+    char *seats[] = { "A1", "B\xff", "C3" };
+    Bilheteria__V1__CreateReservationRequest q = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
+    q.user_id = "jo\xc3\xa3o";
+    q.n_seats = 1;
+    q.seats = seats;
+    assert_int_equal(srv_find_bad_utf8(&q.base, path, sizeof(path)), 0);
+    q.n_seats = 3;
+    assert_int_equal(srv_find_bad_utf8(&q.base, path, sizeof(path)), 1);
+    assert_string_equal(path, "seats[1]");
+    q.user_id = "\xc3";
+    assert_int_equal(srv_find_bad_utf8(&q.base, path, sizeof(path)), 1);
+    assert_string_equal(path, "user_id");
+    /* Nested messages, repeated and not. */
+    Bilheteria__V1__ReservedItem it0 = BILHETERIA__V1__RESERVED_ITEM__INIT,
+                                 it1 = BILHETERIA__V1__RESERVED_ITEM__INIT;
+    it0.name = "Pipoca";
+    it1.name = "Chocolate \xe2\x82";
+    Bilheteria__V1__ReservedItem *items[] = { &it0, &it1 };
+    Bilheteria__V1__Reservation r = BILHETERIA__V1__RESERVATION__INIT;
+    r.n_items = 2;
+    r.items = items;
+    Bilheteria__V1__CreateReservationResponse resp =
+        BILHETERIA__V1__CREATE_RESERVATION_RESPONSE__INIT;
+    resp.reservation = &r;
+    assert_int_equal(srv_find_bad_utf8(&resp.base, path, sizeof(path)), 1);
+    assert_string_equal(path, "reservation.items[1].name");
+    it1.name = "Chocolate";
+    assert_int_equal(srv_find_bad_utf8(&resp.base, path, sizeof(path)), 0);
+}
+
+/* A message that quotes a value cut in the middle of a character stays
+ * UTF-8: the stray bytes become '?'. */
+static void
+test_fail_keeps_utf8(void **state)
+{
+    struct fx *f = *state;
+    srv_fail(&f->call, E_INVALID, "seat \"%.3s\" is not a seat", "A\xc3\xa3\xc3\xa3");
+    assert_string_equal(f->call.msg, "seat \"A\xc3\xa3\" is not a seat");
+    srv_fail(&f->call, E_INVALID, "seat \"%.4s\" is not a seat", "A\xc3\xa3\xc3\xa3");
+    assert_string_equal(f->call.msg, "seat \"A\xc3\xa3?\" is not a seat");
+    srv_fail(&f->call, E_INVALID, "bad \"%s\"", "\xff\xfe");
+    assert_string_equal(f->call.msg, "bad \"??\"");
+}
+
 static void
 test_new_msg(void **state)
 {
@@ -468,6 +556,9 @@ main(void)
         T(test_check_str),
         T(test_fail_and_store_fail),
         T(test_new_msg),
+        cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_find_bad_utf8),
+        T(test_fail_keeps_utf8),
         cmocka_unit_test(test_arena_many_allocations),
         cmocka_unit_test(test_arena_reset_reuses),
         cmocka_unit_test(test_arena_protobuf_allocator),
