@@ -105,8 +105,9 @@ static void
 cli__help(struct cli_opt *g, size_t n)
 {
     cli_opts_usage(stdout, "[GLOBAL OPTIONS] COMMAND [ARGS]",
-                   "The Bilheteria box-office client. Global options go before the "
-                   "command.\nTimes are RFC 3339 (2026-12-01T20:00:00Z, "
+                   "The Bilheteria box-office client. Global options go before or "
+                   "after the\ncommand; given twice, the last one wins.\nTimes are RFC 3339 "
+                   "(2026-12-01T20:00:00Z, "
                    "2026-12-01T17:00:00-03:00);\nmoney is integer cents.",
                    g, n);
     printf("\ncommands:\n");
@@ -154,7 +155,7 @@ main(int argc, char **argv)
           "deadline of each call in milliseconds (default 5000)" },
         { "--json", NULL, CLI_OPT_FLAG, CLI_OPT_LAST_WINS, &cli.json,
           "print the response as one JSON object (proto field names)" },
-        { "--idempotency-key", "KEY", CLI_OPT_STR, 0, &cli.idem_key,
+        { "--idempotency-key", "KEY", CLI_OPT_STR, CLI_OPT_LAST_WINS, &cli.idem_key,
           "idempotency key sent with mutating commands" },
         { "--help", NULL, CLI_OPT_FLAG, 0, &help, "print this help" },
         { "--version", NULL, CLI_OPT_FLAG, 0, &version, "print the version" },
@@ -208,9 +209,10 @@ main(int argc, char **argv)
                 break;
             }
             if (strcmp(a, "--json") == 0 || strncmp(a, "--server=", 9) == 0 ||
-                strncmp(a, "--timeout-ms=", 13) == 0) {
+                strncmp(a, "--timeout-ms=", 13) == 0 || strncmp(a, "--idempotency-key=", 18) == 0) {
                 glob[ng++] = argv[k];
-            } else if ((strcmp(a, "--server") == 0 || strcmp(a, "--timeout-ms") == 0) &&
+            } else if ((strcmp(a, "--server") == 0 || strcmp(a, "--timeout-ms") == 0 ||
+                        strcmp(a, "--idempotency-key") == 0) &&
                        k + 1 < argc) {
                 glob[ng++] = argv[k++];
                 glob[ng++] = argv[k];

@@ -168,6 +168,26 @@ test_quick_start_flow(void **state)
     cJSON *g = JSON("call", "bilheteria.v1.ReservationService/GetReservation", body);
     assert_true(num(g, "reservation.payment_id") == payid);
     cJSON_Delete(g);
+
+    /* Global options after the command too, the idempotency key included,
+     * and the last of two wins: the second reserve is a replay. */
+    assert_int_equal(CLI(&out, &err, "reserve", "--session", sid, "--user", "ana", "--seats", "J1",
+                         "--idempotency-key", "r-ana", "--json"),
+                     0);
+    cJSON *a1 = cJSON_Parse(out);
+    assert_null(strstr(err, "replayed"));
+    free(out);
+    free(err);
+    assert_int_equal(CLI(&out, &err, "--idempotency-key", "other", "reserve", "--session", sid,
+                         "--user", "ana", "--seats", "J1", "--json", "--idempotency-key=r-ana"),
+                     0);
+    cJSON *a2 = cJSON_Parse(out);
+    assert_non_null(strstr(err, "replayed"));
+    assert_true(num(a1, "reservation.id") == num(a2, "reservation.id"));
+    cJSON_Delete(a1);
+    cJSON_Delete(a2);
+    free(out);
+    free(err);
 }
 
 /* The reservation and payment commands beyond the quick start: get, list
