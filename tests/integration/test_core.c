@@ -661,25 +661,34 @@ static void
 test_server_flags(void **state)
 {
     (void)state;
+    enum { NO_DIR, RUNNING_DIR, FRESH_DIR };
     struct {
         const char *args;
+        int dir; /* --data-dir added: the running server's, or a fresh one */
         int exit;
         const char *out_has;
     } cases[] = {
-        { "--help", 0, "usage: bilheteria-server" },
-        { "--version", 0, "bilheteria-server 0.2.0" },
-        { "--bogus", 2, "unknown option \"--bogus\"" },
-        { "--listen", 2, "--listen needs a value" },
-        { "--hold-ttl-s 0", 2, "--hold-ttl-s: expected an integer in 1..604800, got \"0\"" },
-        { "--listen foo://x --data-dir /tmp", 1, "cannot listen on foo://x" },
+        { "--help", NO_DIR, 0, "usage: bilheteria-server" },
+        { "--version", NO_DIR, 0, "bilheteria-server 0.2.0" },
+        { "--bogus", NO_DIR, 2, "unknown option \"--bogus\"" },
+        { "--listen", NO_DIR, 2, "--listen needs a value" },
+        { "--hold-ttl-s 0", NO_DIR, 2,
+          "--hold-ttl-s: expected an integer in 1..604800, got \"0\"" },
+        { "--listen foo://x", FRESH_DIR, 1, "cannot listen on foo://x" },
+        /* (Were the dir not locked, the listen would fail instead.) */
+        { "--listen foo://x", RUNNING_DIR, 1,
+          "is in use by another bilheteria-server; stop that one, or give this one another "
+          "--data-dir" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char cmd[512], buf[4096];
-        /* A case ending in --data-dir gets a directory of this test's own. */
         const char *a = cases[i].args;
-        int wants_dir = strlen(a) > 10 && strcmp(a + strlen(a) - 10, "--data-dir") == 0;
-        snprintf(cmd, sizeof(cmd), "%s %s%s%s 2>&1", BH_SERVER_PATH, a, wants_dir ? " " : "",
-                 wants_dir ? srv.dir : "");
+        snprintf(cmd, sizeof(cmd), "%s %s%s%s%s 2>&1", BH_SERVER_PATH, a,
+                 cases[i].dir != NO_DIR ? " --data-dir " : "",
+                 cases[i].dir == RUNNING_DIR ? srv.data_dir
+                 : cases[i].dir == FRESH_DIR ? srv.dir
+                                             : "",
+                 cases[i].dir == FRESH_DIR ? "/other" : "");
         FILE *p = popen(cmd, "r");
         assert_non_null(p);
         size_t n = fread(buf, 1, sizeof(buf) - 1, p);
