@@ -244,7 +244,7 @@ bht_session(bh_client *c, uint64_t event_id, uint32_t rows, uint32_t per_row, in
     Bilheteria__V1__CreateSessionResponse *resp = NULL;
     bh_status st;
     req.event_id = event_id;
-    req.starts_at_ms = 1800000000000LL;
+    req.starts_at_ms = 1924992000000LL;
     req.rows = rows;
     req.seats_per_row = per_row;
     req.price_cents = price;

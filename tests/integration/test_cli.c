@@ -77,15 +77,15 @@ test_quick_start_flow(void **state)
 {
     (void)state;
     cJSON *ev = JSON("event", "create", "--name", "Duna: Parte Dois", "--venue", "Cine Belas Artes",
-                     "--starts-at", "2026-12-20T20:00:00-03:00");
+                     "--starts-at", "2030-12-20T20:00:00-03:00");
     char evid[32];
     snprintf(evid, sizeof(evid), "%.0f", num(ev, "event.id"));
     /* RFC 3339 with an offset is read as UTC ms. */
-    assert_true(num(ev, "event.starts_at_ms") == 1797807600000.0);
+    assert_true(num(ev, "event.starts_at_ms") == 1924038000000.0);
     cJSON_Delete(ev);
 
     cJSON *se =
-        JSON("session", "create", "--event", evid, "--starts-at", "2026-12-20T20:00:00-03:00",
+        JSON("session", "create", "--event", evid, "--starts-at", "2030-12-20T20:00:00-03:00",
              "--rows", "10", "--seats-per-row", "20", "--price", "3000", "--room", "Sala 1");
     char sid[32];
     snprintf(sid, sizeof(sid), "%.0f", num(se, "session.id"));
@@ -201,7 +201,7 @@ test_reservation_commands(void **state)
     char evid[32], sid[32], rid[32], rid2[32];
     snprintf(evid, sizeof(evid), "%.0f", num(ev, "event.id"));
     cJSON_Delete(ev);
-    cJSON *se = JSON("session", "create", "--event", evid, "--starts-at", "2026-12-20T20:00:00Z",
+    cJSON *se = JSON("session", "create", "--event", evid, "--starts-at", "2030-12-20T20:00:00Z",
                      "--rows", "2", "--seats-per-row", "5", "--price", "1000");
     snprintf(sid, sizeof(sid), "%.0f", num(se, "session.id"));
     cJSON_Delete(se);
@@ -282,15 +282,15 @@ test_errors(void **state)
     } cases[] = {
         { { "event", "get", "424242" }, 1, "error: NOT_FOUND: event 424242 does not exist" },
         { { "event", "create", "--name", "" }, 1, "error: INVALID_ARGUMENT: name is required" },
-        { { "session", "create", "--event", "1", "--starts-at", "2026-12-20T20:00:00Z", "--rows",
+        { { "session", "create", "--event", "1", "--starts-at", "2030-12-20T20:00:00Z", "--rows",
             "abc", "--seats-per-row", "5", "--price", "100" },
           2,
           "--rows" },
-        { { "session", "create", "--event", "999", "--starts-at", "2026-12-20T20:00:00Z", "--rows",
+        { { "session", "create", "--event", "999", "--starts-at", "2030-12-20T20:00:00Z", "--rows",
             "5", "--seats-per-row", "5", "--price", "100" },
           1,
           "error: NOT_FOUND: event 999 does not exist" },
-        { { "session", "create", "--event", "1", "--starts-at", "2026-12-20T20:00:00Z", "--rows",
+        { { "session", "create", "--event", "1", "--starts-at", "2030-12-20T20:00:00Z", "--rows",
             "700", "--seats-per-row", "5", "--price", "100" },
           1,
           "rows must be in 1..676" },

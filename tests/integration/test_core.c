@@ -82,8 +82,8 @@ test_event_create_get(void **state)
     req.name = "Duna: Parte Dois";
     req.venue = "Cine Belas Artes";
     req.description = "IMAX";
-    req.starts_at_ms = 1800000000000LL;
-    req.ends_at_ms = 1800000000000LL + 3600000;
+    req.starts_at_ms = 1924992000000LL;
+    req.ends_at_ms = 1924992000000LL + 3600000;
     assert_int_equal(bh_event_create_event(cl, &req, &resp, NULL, &st), BH_OK);
     uint64_t id = resp->event->id;
     assert_true(id > 0);
@@ -98,7 +98,7 @@ test_event_create_get(void **state)
     assert_int_equal(gr->event->id, id);
     assert_string_equal(gr->event->venue, "Cine Belas Artes");
     assert_string_equal(gr->event->description, "IMAX");
-    assert_int_equal(gr->event->ends_at_ms, 1800000000000LL + 3600000);
+    assert_int_equal(gr->event->ends_at_ms, 1924992000000LL + 3600000);
     bilheteria__v1__get_event_response__free_unpacked(gr, NULL);
 
     g.id = 999999;
@@ -221,7 +221,7 @@ test_list_matches_get(void **state)
     cr.name = "Long description";
     cr.venue = "Sala São Paulo";
     cr.description = desc;
-    cr.starts_at_ms = 1800000000000;
+    cr.starts_at_ms = 1924992000000;
     assert_int_equal(bh_event_create_event(cl, &cr, &crs, NULL, NULL), BH_OK);
     uint64_t long_id = crs->event->id;
     bilheteria__v1__create_event_response__free_unpacked(crs, NULL);
@@ -290,7 +290,7 @@ test_session_and_seat_map(void **state)
     Bilheteria__V1__CreateSessionResponse *resp = NULL;
     bh_status st;
     req.event_id = ev;
-    req.starts_at_ms = 1800000000000LL;
+    req.starts_at_ms = 1924992000000LL;
     req.rows = 10;
     req.seats_per_row = 20;
     req.price_cents = 3001;
@@ -380,7 +380,7 @@ test_session_bad_input(void **state)
         Bilheteria__V1__CreateSessionResponse *resp = NULL;
         bh_status st;
         req.event_id = cases[i].event;
-        req.starts_at_ms = 1800000000000LL;
+        req.starts_at_ms = 1924992000000LL;
         req.rows = cases[i].rows;
         req.seats_per_row = cases[i].per;
         req.price_cents = cases[i].price;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -552,7 +553,7 @@ test_lapsed_holds_free_everything_for_writes(void **state)
     Bilheteria__V1__CreateSessionRequest sr = BILHETERIA__V1__CREATE_SESSION_REQUEST__INIT;
     Bilheteria__V1__CreateSessionResponse *srr = NULL;
     sr.event_id = ev;
-    sr.starts_at_ms = 1800000000000LL;
+    sr.starts_at_ms = 1924992000000LL;
     sr.rows = 1;
     sr.seats_per_row = 3;
     sr.price_cents = 1000;
@@ -678,6 +679,47 @@ test_payment_rules(void **state)
     bilheteria__v1__get_payment_response__free_unpacked(gpr, NULL);
     bilheteria__v1__confirm_payment_response__free_unpacked(p1, NULL);
     free_resv(other);
+    free_resv(r);
+}
+
+/* Once a session has started it takes no new reservations; a hold made
+ * before the start can still be paid. */
+static void
+test_no_reservations_after_start(void **state)
+{
+    (void)state;
+    uint64_t ev = bht_event(cl, "Started");
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    Bilheteria__V1__CreateSessionRequest sr = BILHETERIA__V1__CREATE_SESSION_REQUEST__INIT;
+    Bilheteria__V1__CreateSessionResponse *srr = NULL;
+    bh_status st;
+    sr.event_id = ev;
+    sr.starts_at_ms = now_ms + 1000;
+    sr.rows = 1;
+    sr.seats_per_row = 4;
+    sr.price_cents = 1000;
+    assert_int_equal(bh_session_create_session(cl, &sr, &srr, NULL, &st), BH_OK);
+    uint64_t s = srr->session->id;
+    bilheteria__v1__create_session_response__free_unpacked(srr, NULL);
+    Bilheteria__V1__Reservation *r = NULL;
+    rq q = { .session = s, .seats = "A1" };
+    assert_int_equal(reserve(&q, &r, &st), BH_OK);
+    bht_sleep_ms(1300);
+    rq q2 = { .session = s, .seats = "A2" };
+    assert_int_equal(reserve(&q2, NULL, &st), BH_FAILED_PRECONDITION);
+    char want[96];
+    snprintf(want, sizeof(want), "session %llu started at ", (unsigned long long)s);
+    assert_memory_equal(st.message, want, strlen(want));
+    assert_non_null(strstr(st.message, "Z; it no longer takes reservations"));
+    rq q3 = { .session = s, .best = 1 };
+    assert_int_equal(reserve(&q3, NULL, &st), BH_FAILED_PRECONDITION);
+    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    assert_int_equal(m->held, 1);
+    assert_int_equal(m->available, 3);
+    bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
+    assert_int_equal(pay(cl, r->id, 1000, "started-1", NULL, NULL, NULL, &st), BH_OK);
     free_resv(r);
 }
 
@@ -1022,6 +1064,7 @@ main(void)
         cmocka_unit_test(test_expired_hold_free_before_sweep),
         cmocka_unit_test(test_lapsed_holds_free_everything_for_writes),
         cmocka_unit_test(test_payment_rules),
+        cmocka_unit_test(test_no_reservations_after_start),
         cmocka_unit_test(test_free_reservation_paid_with_zero),
         cmocka_unit_test(test_pay_after_expiry_seats_free),
         cmocka_unit_test(test_idempotent_reservation),
