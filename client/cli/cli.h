@@ -56,6 +56,9 @@ int cli_parse_args(const struct cli_cmd *cmd, struct cli_opt *opts, size_t n, in
                    int *exit_code);
 
 /* Prints "error: <msg>" and a pointer to the command's help; returns 2. */
+/* An idempotency key (NULL: none) of 1..255 bytes, else a usage error
+ * naming --idempotency-key: CLI_EXIT_OK or CLI_EXIT_USAGE. */
+int cli_check_key(const char *key);
 int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

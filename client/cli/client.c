@@ -33,6 +33,15 @@ cli_open(struct cli *cli)
 }
 
 int
+cli_check_key(const char *key)
+{
+    size_t n = key != NULL ? strlen(key) : 1;
+    if (n == 0 || n > 255)
+        return cli_usage_error(NULL, "--idempotency-key: expected 1..255 bytes, got %zu", n);
+    return CLI_EXIT_OK;
+}
+
+int
 cli_call(struct cli *cli, const char *method, const ProtobufCMessage *req, int mutating,
          const char *key, ProtobufCMessage **resp)
 {
@@ -46,11 +55,13 @@ cli_call(struct cli *cli, const char *method, const ProtobufCMessage *req, int m
                 req->descriptor->name);
         return CLI_EXIT_FAIL;
     }
-    if (cli_open(cli) != CLI_EXIT_OK)
-        return CLI_EXIT_FAIL;
     memset(&co, 0, sizeof(co));
     memset(&st, 0, sizeof(st));
     co.idempotency_key = mutating ? (key != NULL ? key : cli->idem_key) : NULL;
+    if (cli_check_key(co.idempotency_key) != CLI_EXIT_OK)
+        return CLI_EXIT_USAGE;
+    if (cli_open(cli) != CLI_EXIT_OK)
+        return CLI_EXIT_FAIL;
     co.timeout_ms = cli->timeout_ms;
     if (bh_call(cli->client, method, req, m->output, resp, &co, &st) != BH_OK) {
         cli_print_status(&st);

@@ -137,7 +137,7 @@ cli_cmd_call(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
     wire_len = protobuf_c_message_get_packed_size(req);
     wire = cli_xalloc(wire_len);
     protobuf_c_message_pack(req, wire);
-    if ((rc = cli_open(cli)) != CLI_EXIT_OK)
+    if ((rc = cli_check_key(cli->idem_key)) != CLI_EXIT_OK || (rc = cli_open(cli)) != CLI_EXIT_OK)
         goto out;
     memset(&co, 0, sizeof(co));
     memset(&st, 0, sizeof(st));

@@ -14,6 +14,10 @@
 
 #include <cmocka.h>
 
+/* 256 bytes: one past the longest idempotency key. */
+#define K16      "kkkkkkkkkkkkkkkk"
+#define LONG_KEY K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16
+
 #ifndef BH_CLI_PATH
 #error BH_CLI_PATH must name the bilheteria binary
 #endif
@@ -119,6 +123,22 @@ static const struct cli_case cases[] = {
       NULL,
       "error: JSON: field \"rows\": expected an unsigned integer, got \"abc\"" },
     { NULL, { "call", "bilheteria.v1.Nope/Nope" }, 2, NULL, "error: METHOD: no method" },
+    /* Idempotency keys are checked here, before any call. */
+    { NULL,
+      { UNREACHABLE, "--idempotency-key", "", "event", "create", "--name", "X" },
+      2,
+      NULL,
+      "error: --idempotency-key: expected 1..255 bytes, got 0" },
+    { NULL,
+      { UNREACHABLE, "pay", "--reservation", "1", "--amount", "5", "--idempotency-key", LONG_KEY },
+      2,
+      NULL,
+      "error: --idempotency-key: expected 1..255 bytes, got 256" },
+    { NULL,
+      { UNREACHABLE, "--idempotency-key=", "call", "bilheteria.v1.EventService/GetEvent" },
+      2,
+      NULL,
+      "error: --idempotency-key: expected 1..255 bytes, got 0" },
     /* No server: the library's UNAVAILABLE, exit 1, nothing on stdout. */
     { NULL, { UNREACHABLE, "health" }, 1, NULL, "error: UNAVAILABLE: " },
     { NULL, { UNREACHABLE, "--json", "event", "get", "1" }, 1, NULL, "error: UNAVAILABLE: " },
