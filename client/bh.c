@@ -632,8 +632,8 @@ bh__exchange(struct bh_client *c, const char *method, const uint8_t *req, size_t
                           c->url);
         else if (rv == NNG_ETIMEDOUT && atomic_load(&c->pipes) == 0)
             rc = bh__fail(st, BH_UNAVAILABLE,
-                          "cannot reach server at %s: connection refused or "
-                          "no listener (waited %d ms)",
+                          "cannot reach server at %s: no connection within %d ms (no "
+                          "listener, refused, or slower to connect than the deadline)",
                           c->url, (int)timeout_ms);
         else if (rv == NNG_ETIMEDOUT)
             rc = bh__fail(st, BH_DEADLINE_EXCEEDED, "%s: request not sent to %s within %d ms",
