@@ -82,6 +82,7 @@ static const char usage[] =
     "  --seed N             random seed (default: from the clock)\n"
     "  --json               print one JSON object instead of text\n"
     "  --help               this text\n"
+    "  --version            print the version\n"
     "\n"
     "Exit status: 0 ok; 1 an invariant broke or a call failed that the scenario\n"
     "does not allow; 2 bad usage; 3 set-up failed (server, seeding, clients).\n";
@@ -154,6 +155,9 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage, stdout);
             exit(0);
+        } else if (strcmp(a, "--version") == 0) {
+            printf("bilheteria-bench %s\n", BH_VERSION);
+            exit(0);
         } else if (strcmp(a, "--spawn-server") == 0) {
             b->spawn = 1;
             continue;
@@ -172,6 +176,19 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
         } else if (strcmp(a, "--malloc-responses") == 0) {
             b->malloc_responses = 1;
             continue;
+        }
+        static const char *const valued[] = {
+            "--scenario", "--server",      "--server-path",     "--server-arg",
+            "--clients",  "--duration",    "--requests",        "--events",
+            "--sessions", "--rows",        "--seats-per-row",   "--durable-pages",
+            "--seed",     "--reply-bytes", "--durable-flushes",
+        };
+        int known = 0;
+        for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]) && !known; k++)
+            known = strcmp(a, valued[k]) == 0;
+        if (!known) {
+            fprintf(stderr, "bilheteria-bench: unknown option \"%s\" (try --help)\n", a);
+            return -1;
         }
         if (v == NULL) {
             fprintf(stderr, "bilheteria-bench: %s needs a value (try --help)\n", a);
