@@ -39,6 +39,7 @@ struct srv_listener {
     srv_writer *wr;
     const srv_config *cfg;
     atomic_int draining; /* stopping: new calls are refused */
+    atomic_int closing;  /* closing: callbacks start nothing more */
 };
 
 static void
@@ -99,6 +100,15 @@ worker_cb(void *arg)
 {
     srv_worker *w = arg;
     int rv = nng_aio_result(w->aio);
+    if (atomic_load(&w->l->closing)) {
+        /* No send, no receive while nng closes the socket: nng 1.5.2's
+         * close can wait for good on a context that keeps being re-armed. A
+         * message still ours (a failed send, a request received) is freed;
+         * its caller was told the server is stopping, or times out. */
+        if ((w->sending && rv != 0) || (!w->sending && rv == 0))
+            nng_msg_free(nng_aio_get_msg(w->aio));
+        return;
+    }
     if (w->sending) {
         if (rv != 0)
             nng_msg_free(nng_aio_get_msg(w->aio));
@@ -188,8 +198,15 @@ srv_listener_drain(srv_listener *l)
 void
 srv_listener_close(srv_listener *l)
 {
-    if (l != NULL)
-        nng_close(l->sock);
+    if (l == NULL)
+        return;
+    /* Stop every context's aio first (nng_aio_stop waits for a running
+     * callback), so that nothing of ours sends or receives during the
+     * close. */
+    atomic_store(&l->closing, 1);
+    for (int i = 0; i < l->n; i++)
+        nng_aio_stop(l->w[i].aio);
+    nng_close(l->sock);
 }
 
 void

@@ -135,7 +135,11 @@ struct bench {
     atomic_int stop;
     atomic_uint_fast64_t claimed;
     uint64_t end_ns;
-    pthread_barrier_t start;
+    /* The start gate: client threads wait until go is set (with stop set
+     * too when not every thread could be started). */
+    pthread_mutex_t gate_mu;
+    pthread_cond_t gate_cv;
+    int go;
 
     bench_thread *t;
 };

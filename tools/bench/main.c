@@ -303,7 +303,10 @@ client_main(void *arg)
 {
     bench_thread *t = arg;
     bench *b = t->b;
-    pthread_barrier_wait(&b->start);
+    pthread_mutex_lock(&b->gate_mu);
+    while (!b->go)
+        pthread_cond_wait(&b->gate_cv, &b->gate_mu);
+    pthread_mutex_unlock(&b->gate_mu);
     for (;;) {
         if (atomic_load_explicit(&b->stop, memory_order_relaxed))
             break;
@@ -678,29 +681,30 @@ main(int argc, char **argv)
     }
 
     /* The timed run. */
-    pthread_barrier_init(&b.start, NULL, (unsigned)b.clients + 1);
+    pthread_mutex_init(&b.gate_mu, NULL);
+    pthread_cond_init(&b.gate_cv, NULL);
     for (; threads < b.clients; threads++) {
         if (pthread_create(&b.t[threads].th, NULL, client_main, &b.t[threads]) != 0) {
             fprintf(stderr, "bilheteria-bench: cannot start client thread %d\n", threads);
-            /* The started ones wait at the barrier: let them through and stop them. */
-            atomic_store(&b.stop, 1);
-            for (int i = threads; i < b.clients; i++)
-                pthread_barrier_wait(&b.start);
+            atomic_store(&b.stop, 1); /* the started ones go through the gate and stop */
             break;
         }
     }
     double srv_cpu0 = srv ? bench_server_cpu_s(srv) : 0, cpu0 = self_cpu_s();
     uint64_t start = bench_now_ns();
     b.end_ns = start + (uint64_t)(b.duration_s * 1e9);
-    if (threads == b.clients)
-        pthread_barrier_wait(&b.start);
+    pthread_mutex_lock(&b.gate_mu);
+    b.go = 1;
+    pthread_cond_broadcast(&b.gate_cv);
+    pthread_mutex_unlock(&b.gate_mu);
     for (int i = 0; i < threads; i++)
         pthread_join(b.t[i].th, NULL);
     r.elapsed_s = (double)(bench_now_ns() - start) / 1e9;
     r.bench_cpu_s = self_cpu_s() - cpu0;
     if (srv)
         r.server_run_cpu_s = bench_server_cpu_s(srv) - srv_cpu0;
-    pthread_barrier_destroy(&b.start);
+    pthread_cond_destroy(&b.gate_cv);
+    pthread_mutex_destroy(&b.gate_mu);
     if (threads != b.clients)
         goto out;
 
