@@ -417,7 +417,17 @@ typedef struct check {
     int64_t *owner;         /* rush: seat index -> reservation id */
     const char *const *map; /* rush: seat map row strings */
     int (*fn)(struct check *ck, bh_client *c, const bench_paid *it);
+    atomic_int gone; /* the server stopped answering: stop checking */
 } check;
+
+/* A check call that failed for want of a server (not for what it found):
+ * the rest would each wait their whole deadline, so the check stops. */
+static void
+check_call_failed(check *ck, int rc)
+{
+    if (rc == BH_UNAVAILABLE || rc == BH_DEADLINE_EXCEEDED || rc == BH_CANCELLED)
+        atomic_store(&ck->gone, 1);
+}
 
 static void violation(check *ck, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -452,7 +462,7 @@ check_worker(void *arg)
 {
     check_arg *a = arg;
     size_t i;
-    while ((i = atomic_fetch_add(&a->ck->next, 1)) < a->ck->n_items)
+    while (!atomic_load(&a->ck->gone) && (i = atomic_fetch_add(&a->ck->next, 1)) < a->ck->n_items)
         a->ck->fn(a->ck, a->c, &a->ck->items[i]);
     return NULL;
 }
@@ -480,6 +490,11 @@ check_all(check *ck)
     }
     for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
+    if (atomic_load(&ck->gone))
+        violation(ck, "the server stopped answering: the check was cut short, %zu of %zu left",
+                  ck->n_items -
+                      (atomic_load(&ck->next) < ck->n_items ? atomic_load(&ck->next) : ck->n_items),
+                  ck->n_items);
 }
 
 static int
@@ -489,6 +504,7 @@ get_reservation(check *ck, bh_client *c, uint64_t id, Bilheteria__V1__GetReserva
     bh_status st;
     rq.id = id;
     int rc = bh_reservation_get_reservation(c, &rq, rs, NULL, &st);
+    check_call_failed(ck, rc);
     if (rc != BH_OK)
         violation(ck, "GetReservation %llu: %s %s", (unsigned long long)id, bh_code_name(rc),
                   st.message);
@@ -553,6 +569,7 @@ check_pay_one(check *ck, bh_client *c, const bench_paid *it)
     bh_status st;
     pq.id = it->pay_id;
     int rc = bh_payment_get_payment(c, &pq, &ps, NULL, &st);
+    check_call_failed(ck, rc);
     if (rc != BH_OK) {
         violation(ck, "GetPayment %llu: %s %s", (unsigned long long)it->pay_id, bh_code_name(rc),
                   st.message);
