@@ -168,9 +168,16 @@ main(int argc, char **argv)
     FILE *h = NULL, *c = NULL;
     int rc = 1;
 
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: %s <bilheteria_api.h> <bilheteria_api.c>\n\n"
+               "Writes libbilheteria's typed call per RPC (bh_<service>_<method>), from the\n"
+               "protobuf-c service descriptors compiled into it. Run by the build.\n",
+               argv[0]);
+        return 0;
+    }
     if (argc != 3) {
-        fprintf(stderr, "usage: %s <bilheteria_api.h> <bilheteria_api.c>\n", argv[0]);
-        goto out;
+        fprintf(stderr, "usage: %s <bilheteria_api.h> <bilheteria_api.c> (try --help)\n", argv[0]);
+        return 2;
     }
     h = fopen(argv[1], "w");
     if (h == NULL) {
