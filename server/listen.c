@@ -100,18 +100,22 @@ worker_cb(void *arg)
 {
     srv_worker *w = arg;
     int rv = nng_aio_result(w->aio);
+    /* The aio keeps pointing at the last message set on it; take it off,
+     * so that what is left on an aio at close is a message still ours. */
+    nng_msg *msg = nng_aio_get_msg(w->aio);
+    nng_aio_set_msg(w->aio, NULL);
     if (atomic_load(&w->l->closing)) {
         /* No send, no receive while nng closes the socket: nng 1.5.2's
          * close can wait for good on a context that keeps being re-armed. A
          * message still ours (a failed send, a request received) is freed;
          * its caller was told the server is stopping, or times out. */
         if ((w->sending && rv != 0) || (!w->sending && rv == 0))
-            nng_msg_free(nng_aio_get_msg(w->aio));
+            nng_msg_free(msg);
         return;
     }
     if (w->sending) {
         if (rv != 0)
-            nng_msg_free(nng_aio_get_msg(w->aio));
+            nng_msg_free(msg);
         if (rv == NNG_ECLOSED)
             return;
         start_recv(w);
@@ -122,7 +126,7 @@ worker_cb(void *arg)
             start_recv(w);
         return;
     }
-    handle(w, nng_aio_get_msg(w->aio));
+    handle(w, msg);
 }
 
 int
@@ -204,8 +208,16 @@ srv_listener_close(srv_listener *l)
      * callback), so that nothing of ours sends or receives during the
      * close. */
     atomic_store(&l->closing, 1);
-    for (int i = 0; i < l->n; i++)
+    for (int i = 0; i < l->n; i++) {
         nng_aio_stop(l->w[i].aio);
+        /* A callback that passed the closing check before it was set may
+         * have set an answer on its aio; a stopped aio's send drops it
+         * without a callback, and it is still ours. */
+        nng_msg *msg = nng_aio_get_msg(l->w[i].aio);
+        nng_aio_set_msg(l->w[i].aio, NULL);
+        if (msg != NULL)
+            nng_msg_free(msg);
+    }
     nng_close(l->sock);
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "argnum.h"
@@ -142,6 +143,10 @@ parse_args(int argc, char **argv, srv_config *cfg)
 static int
 lock_data_dir(const char *dir, char *err, size_t errlen)
 {
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create data dir %s: %s", dir, strerror(errno));
+        return -1;
+    }
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "cannot open data dir %s: %s", dir, strerror(errno));
@@ -203,12 +208,13 @@ main(int argc, char **argv)
         .defer_meta_sync = 1, /* the writer's syncer thread syncs before answering */
         .max_readers = (unsigned)cfg.workers + 64,
     };
-    int rc = store_open(&st, &sc, err, sizeof(err));
-    if (rc != STORE_OK) {
+    /* Before the store is opened: a second server must not touch it. */
+    if (lock_data_dir(cfg.data_dir, err, sizeof(err)) != 0) {
         fprintf(stderr, "bilheteria-server: %s\n", err);
         goto out;
     }
-    if (lock_data_dir(cfg.data_dir, err, sizeof(err)) != 0) {
+    int rc = store_open(&st, &sc, err, sizeof(err));
+    if (rc != STORE_OK) {
         fprintf(stderr, "bilheteria-server: %s\n", err);
         goto out;
     }

@@ -246,8 +246,7 @@ apply(srv_writer *w, store_txn *parent, srv_call *c, int64_t now)
                          "request (%s); use a new key for a new request",
                          c->idem_key, rec->method);
             } else {
-                c->code = (int)rec->status;
-                snprintf(c->msg, sizeof(c->msg), "%s", rec->message);
+                srv_fail(c, (int)rec->status, "%s", rec->message); /* cleaned as new ones */
                 c->resp_bytes = rec->payload.data;
                 c->resp_len = rec->payload.len;
                 c->replayed = 1;

@@ -564,6 +564,8 @@ check_pay_one(check *ck, bh_client *c, const bench_paid *it)
                       (unsigned long long)r->payment_id, (unsigned long long)it->pay_id);
         protobuf_c_message_free_unpacked(&rs->base, NULL);
     }
+    if (atomic_load(&ck->gone))
+        return -1;
     Bilheteria__V1__GetPaymentRequest pq = BILHETERIA__V1__GET_PAYMENT_REQUEST__INIT;
     Bilheteria__V1__GetPaymentResponse *ps = NULL;
     bh_status st;
