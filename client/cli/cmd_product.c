@@ -9,16 +9,13 @@ cli_cmd_product_create(struct cli *cli, const struct cli_cmd *cmd, int argc, cha
         { "--name", "NAME", CLI_OPT_STR, CLI_OPT_REQUIRED, &req.name, "the product's name" },
         { "--price", "CENTS", CLI_OPT_NONNEG, CLI_OPT_REQUIRED, &req.price_cents,
           "unit price in cents" },
-        { "--stock", "N", CLI_OPT_NONNEG, 0, &req.stock, "units in stock (omit: unlimited)" },
+        { "--stock", "N", CLI_OPT_POS_I64, 0, &req.stock,
+          "units in stock, 1 or more (omit for unlimited: 0 on the wire means unlimited)" },
     };
     int rc;
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
         return rc;
-    /* 0 on the wire means unlimited: an explicit 0 is surely a mistake. */
-    if (opts[2].seen && req.stock == 0)
-        return cli_usage_error(cmd, "--stock: expected a positive integer (omit --stock "
-                                    "for unlimited stock), got \"0\"");
     return cli_run(cli, "bilheteria.v1.ProductService/CreateProduct", &req.base, 1,
                    cli_render_product);
 }

@@ -110,6 +110,13 @@ cli__opt_set(struct cli_opt *o, const char *val, int argc, char *err, size_t err
         }
         want = "a non-negative integer";
         break;
+    case CLI_OPT_POS_I64:
+        if (cli_parse_i64(val, 1, INT64_MAX, &i) == 0) {
+            *(int64_t *)o->dest = i;
+            return 0;
+        }
+        want = "a positive integer";
+        break;
     case CLI_OPT_POS_I32:
         if (cli_parse_i64(val, 1, INT32_MAX, &i) == 0) {
             *(int32_t *)o->dest = (int32_t)i;

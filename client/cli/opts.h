@@ -24,7 +24,8 @@ enum cli_opt_kind {
     CLI_OPT_ID,      /* uint64_t *: 1..UINT64_MAX */
     CLI_OPT_COUNT,   /* uint32_t *: 1..UINT32_MAX */
     CLI_OPT_U32,     /* uint32_t *: 0..UINT32_MAX */
-    CLI_OPT_NONNEG,  /* int64_t *: 0..INT64_MAX (cents, stock) */
+    CLI_OPT_NONNEG,  /* int64_t *: 0..INT64_MAX (cents) */
+    CLI_OPT_POS_I64, /* int64_t *: 1..INT64_MAX (stock) */
     CLI_OPT_POS_I32, /* int32_t *: 1..INT32_MAX (seconds, ms) */
     CLI_OPT_TIME,    /* int64_t *: Unix ms from RFC 3339 */
 };
