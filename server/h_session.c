@@ -40,6 +40,13 @@ create_session(srv_call *c, store_txn *t)
     if (r->half_price_cap > capacity)
         return srv_fail(c, E_INVALID, "half_price_cap %u is above the capacity of %u seats",
                         r->half_price_cap, capacity);
+    /* Lei 12.933/2013 assures meia-entrada on 40% of the tickets: a cap may
+     * give more, not less. */
+    if (r->half_price_cap != 0 && r->half_price_cap < capacity * 2 / 5)
+        return srv_fail(c, E_INVALID,
+                        "half_price_cap %u is below 40%% of the capacity of %u seats (%u): the "
+                        "law assures meia-entrada on 40%% of the tickets (0 = that 40%%)",
+                        r->half_price_cap, capacity, capacity * 2 / 5);
     Bilheteria__V1__Event *ev = NULL;
     rc = store_event_get(t, r->event_id, &c->arena->pc, &ev);
     if (rc == STORE_NOTFOUND)

@@ -18,7 +18,7 @@ cli_cmd_session_create(struct cli *cli, const struct cli_cmd *cmd, int argc, cha
         { "--half-price", "CENTS", CLI_OPT_NONNEG, 0, &req.half_price_cents,
           "half price (meia-entrada) in cents; must be price/2 (default)" },
         { "--half-cap", "N", CLI_OPT_COUNT, 0, &req.half_price_cap,
-          "most half-price tickets (default 40% of capacity)" },
+          "most half-price tickets (default and least: 40% of capacity)" },
         { "--room", "NAME", CLI_OPT_STR, 0, &req.room, "the room" },
     };
     int rc;

@@ -374,6 +374,9 @@ test_session_bad_input(void **state)
           "never another discount" },
         { ev, 5, 5, 100, 0, 26, BH_INVALID_ARGUMENT,
           "half_price_cap 26 is above the capacity of 25 seats" },
+        { ev, 5, 5, 100, 0, 9, BH_INVALID_ARGUMENT,
+          "half_price_cap 9 is below 40% of the capacity of 25 seats (10): the law assures "
+          "meia-entrada on 40% of the tickets (0 = that 40%)" },
         { 777777, 5, 5, 100, 0, 0, BH_NOT_FOUND, "event 777777 does not exist" },
         { 0, 5, 5, 100, 0, 0, BH_INVALID_ARGUMENT, "event_id is required" },
     };
