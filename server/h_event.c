@@ -47,6 +47,8 @@ get_event(srv_call *c, store_txn *t)
         SRV_NEW(c, Bilheteria__V1__GetEventResponse, bilheteria__v1__get_event_response);
     if (resp == NULL)
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
+    if (r->id == 0)
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT, "id is required");
     int rc = store_event_get(t, r->id, &c->arena->pc, &resp->event);
     if (rc == STORE_NOTFOUND)
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__NOT_FOUND, "event %llu does not exist",

@@ -248,6 +248,8 @@ get_payment(srv_call *c, store_txn *t)
         SRV_NEW(c, Bilheteria__V1__GetPaymentResponse, bilheteria__v1__get_payment_response);
     if (resp == NULL)
         return srv_fail(c, E_NOMEM, "out of memory");
+    if (q->id == 0)
+        return srv_fail(c, E_INVALID, "id is required");
     int rc = store_payment_get(t, q->id, &c->arena->pc, &resp->payment);
     if (rc == STORE_NOTFOUND)
         return srv_fail(c, E_NOTFOUND, "payment %llu does not exist", (unsigned long long)q->id);

@@ -364,6 +364,8 @@ srv_resv_pick_best(const Bilheteria__V1__Session *s, const uint8_t *bits, uint32
 static int
 load_resv(srv_call *c, store_txn *t, uint64_t id, Bilheteria__V1__Reservation **out)
 {
+    if (id == 0)
+        return srv_fail(c, E_INVALID, "id is required");
     int rc = store_resv_get(t, id, &c->arena->pc, out);
     if (rc == STORE_NOTFOUND)
         return srv_fail(c, E_NOTFOUND, "reservation %llu does not exist", (unsigned long long)id);

@@ -82,8 +82,11 @@ create_session(srv_call *c, store_txn *t)
 }
 
 static int
-load_session(srv_call *c, store_txn *t, uint64_t id, Bilheteria__V1__Session **out)
+load_session(srv_call *c, store_txn *t, const char *field, uint64_t id,
+             Bilheteria__V1__Session **out)
 {
+    if (id == 0)
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT, "%s is required", field);
     int rc = store_session_get(t, id, &c->arena->pc, out);
     if (rc == STORE_NOTFOUND)
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__NOT_FOUND, "session %llu does not exist",
@@ -101,7 +104,7 @@ get_session(srv_call *c, store_txn *t)
         SRV_NEW(c, Bilheteria__V1__GetSessionResponse, bilheteria__v1__get_session_response);
     if (resp == NULL)
         return srv_fail(c, E_NOMEM, "out of memory");
-    if (load_session(c, t, r->id, &resp->session))
+    if (load_session(c, t, "id", r->id, &resp->session))
         return c->code;
     c->resp = &resp->base;
     return 0;
@@ -169,7 +172,7 @@ get_seat_map(srv_call *c, store_txn *t)
         SRV_NEW(c, Bilheteria__V1__GetSeatMapResponse, bilheteria__v1__get_seat_map_response);
     if (resp == NULL)
         return srv_fail(c, E_NOMEM, "out of memory");
-    if (load_session(c, t, r->session_id, &resp->session))
+    if (load_session(c, t, "session_id", r->session_id, &resp->session))
         return c->code;
     const Bilheteria__V1__Session *s = resp->session;
     resp->rows = srv_arena_alloc(c->arena, s->rows * sizeof(*resp->rows));

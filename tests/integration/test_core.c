@@ -661,6 +661,34 @@ test_garbage_storm(void **state)
     test_health(state);
 }
 
+/* Id 0 names nothing: every call that takes an id says it is required. */
+static void
+test_id_zero_is_invalid(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *method, *expect;
+    } cases[] = {
+        { "bilheteria.v1.EventService/GetEvent", "id is required" },
+        { "bilheteria.v1.SessionService/GetSession", "id is required" },
+        { "bilheteria.v1.SessionService/GetSeatMap", "session_id is required" },
+        { "bilheteria.v1.ReservationService/GetReservation", "id is required" },
+        { "bilheteria.v1.ReservationService/CancelReservation", "id is required" },
+        { "bilheteria.v1.PaymentService/GetPayment", "id is required" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t *resp = NULL;
+        size_t len = 0;
+        bh_status st;
+        /* An empty request: every field 0. */
+        int rc = bh_call_raw(cl, cases[i].method, (const uint8_t *)"", 0, &resp, &len, NULL, &st);
+        free(resp);
+        if (rc != BH_INVALID_ARGUMENT || strcmp(st.message, cases[i].expect) != 0)
+            fail_msg("%s with id 0: %s \"%s\"; want INVALID_ARGUMENT \"%s\"", cases[i].method,
+                     bh_code_name(rc), st.message, cases[i].expect);
+    }
+}
+
 /* The server binary's own command line. */
 static void
 test_server_flags(void **state)
@@ -833,6 +861,7 @@ main(void)
         cmocka_unit_test(test_shared_client_threads),
         cmocka_unit_test(test_garbage_storm),
         cmocka_unit_test(test_server_flags),
+        cmocka_unit_test(test_id_zero_is_invalid),
         cmocka_unit_test(test_stop_under_load),
         cmocka_unit_test(test_restart_keeps_data),
     };
