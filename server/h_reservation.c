@@ -226,6 +226,13 @@ block_score(const uint8_t *bits, uint32_t base, uint32_t per, uint32_t n, int64_
     return score;
 }
 
+/* A word with its low n bits set (n <= 64). */
+static uint64_t
+low_bits(uint32_t n)
+{
+    return n < 64 ? ((uint64_t)1 << n) - 1 : ~(uint64_t)0;
+}
+
 /* The states of the row's seats from `seat` on, seat `seat` in bit 0 (1 =
  * taken): *valid (at least 57, fewer only at the row's end) say how many. */
 static uint64_t
@@ -245,8 +252,7 @@ seat_word(const uint8_t *bits, uint32_t base, uint32_t per, uint32_t seat, uint3
     }
     if (*valid > per - seat)
         *valid = per - seat;
-    w >>= shift;
-    return *valid < 64 ? w & (((uint64_t)1 << *valid) - 1) : w;
+    return (w >> shift) & low_bits(*valid);
 }
 
 /* The first seat from `seat` on (up to per) whose state is not `taken`. */
@@ -256,9 +262,7 @@ skip_while(const uint8_t *bits, uint32_t base, uint32_t per, uint32_t seat, int 
     while (seat < per) {
         uint32_t valid;
         uint64_t w = seat_word(bits, base, per, seat, &valid);
-        uint64_t other = taken ? ~w : w; /* 1 where the state differs */
-        if (valid < 64)
-            other &= ((uint64_t)1 << valid) - 1;
+        uint64_t other = (taken ? ~w : w) & low_bits(valid); /* 1 where the state differs */
         if (other != 0)
             return seat + (uint32_t)__builtin_ctzll(other);
         seat += valid;
@@ -278,7 +282,7 @@ row_has_block(const uint8_t *bits, uint32_t base, uint32_t per, uint32_t n)
     for (uint32_t seat = 0; seat + n <= per;) {
         uint32_t valid;
         uint64_t w = seat_word(bits, base, per, seat, &valid);
-        uint64_t free = ~w & (valid < 64 ? ((uint64_t)1 << valid) - 1 : ~(uint64_t)0);
+        uint64_t free = ~w & low_bits(valid);
         uint64_t starts = free; /* bit i: seats i..i+k free, for k up to n - 1 */
         for (uint32_t k = 1; k < n && starts != 0; k++)
             starts &= free >> k;

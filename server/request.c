@@ -64,16 +64,21 @@ is_printable(const char *s)
 }
 
 static int
-bad_str(const char *v, const ProtobufCFieldDescriptor *f, long idx, const char *prefix, char *path,
-        size_t len)
+utf8_ok(const char *s)
 {
-    if (v == NULL || srv_utf8_valid(v, strlen(v)) == strlen(v))
-        return 0;
+    size_t n = strlen(s);
+    return srv_utf8_valid(s, n) == n;
+}
+
+/* prefix + the field's name (+ "[idx]" for a repeated one) + suffix. */
+static void
+field_path(char *out, size_t len, const char *prefix, const ProtobufCFieldDescriptor *f, long idx,
+           const char *suffix)
+{
     if (idx < 0)
-        snprintf(path, len, "%s%s", prefix, f->name);
+        snprintf(out, len, "%s%s%s", prefix, f->name, suffix);
     else
-        snprintf(path, len, "%s%s[%ld]", prefix, f->name, idx);
-    return 1;
+        snprintf(out, len, "%s%s[%ld]%s", prefix, f->name, idx, suffix);
 }
 
 static int
@@ -103,14 +108,13 @@ find_bad(const ProtobufCMessage *m, const char *prefix, char *path, size_t len, 
             const void *v = items[k];
             long idx = f->label == PROTOBUF_C_LABEL_REPEATED ? (long)k : -1;
             if (f->type == PROTOBUF_C_TYPE_STRING) {
-                if (bad_str(v, f, idx, prefix, path, len))
+                if (v != NULL && !utf8_ok(v)) {
+                    field_path(path, len, prefix, f, idx, "");
                     return 1;
+                }
             } else if (v != NULL) {
                 char sub[128];
-                if (idx < 0)
-                    snprintf(sub, sizeof(sub), "%s%s.", prefix, f->name);
-                else
-                    snprintf(sub, sizeof(sub), "%s%s[%ld].", prefix, f->name, idx);
+                field_path(sub, sizeof(sub), prefix, f, idx, ".");
                 if (find_bad(v, sub, path, len, depth + 1))
                     return 1;
             }
@@ -169,11 +173,11 @@ srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *reques
                  "idempotency_key is %zu bytes; the limit is %d", klen, IDEM_KEY_MAX);
         return SRV_DECODED_ANSWER;
     }
-    if (srv_utf8_valid(env->idempotency_key, klen) != klen ||
-        srv_utf8_valid(env->auth_token, strlen(env->auth_token)) != strlen(env->auth_token)) {
-        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT, "%s is not valid UTF-8",
-                 srv_utf8_valid(env->idempotency_key, klen) != klen ? "idempotency_key"
-                                                                    : "auth_token");
+    const char *bad = !utf8_ok(env->idempotency_key) ? "idempotency_key"
+                      : !utf8_ok(env->auth_token)    ? "auth_token"
+                                                     : NULL;
+    if (bad != NULL) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT, "%s is not valid UTF-8", bad);
         return SRV_DECODED_ANSWER;
     }
     if (m->impl->idem_required && klen == 0) {
