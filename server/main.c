@@ -1,15 +1,10 @@
 /* bilheteria-server: flags, start-up, and a clean stop on SIGINT/SIGTERM. */
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "argnum.h"
 #include "srv.h"
@@ -136,36 +131,6 @@ parse_args(int argc, char **argv, srv_config *cfg)
     return 0;
 }
 
-/* One server per data dir. LMDB would keep two consistent, but each
- * writer's seat cache assumes it is the only writer, and the second server
- * would fail later and obscurely (LMDB's reader table full). The lock is
- * held, on a descriptor left open, until the process exits. */
-static int
-lock_data_dir(const char *dir, char *err, size_t errlen)
-{
-    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "cannot create data dir %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot open data dir %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        if (errno == EWOULDBLOCK)
-            snprintf(err, errlen,
-                     "data dir %s is in use by another bilheteria-server; stop that one, or "
-                     "give this one another --data-dir",
-                     dir);
-        else
-            snprintf(err, errlen, "cannot lock data dir %s: %s", dir, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -207,12 +172,11 @@ main(int argc, char **argv)
         .no_sync = cfg.no_sync,
         .defer_meta_sync = 1, /* the writer's syncer thread syncs before answering */
         .max_readers = (unsigned)cfg.workers + 64,
+        /* One server per data dir: LMDB would keep two consistent, but each
+         * writer's seat cache assumes it is the only writer, and a second
+         * server would fail later and obscurely (LMDB's reader table full). */
+        .exclusive = 1,
     };
-    /* Before the store is opened: a second server must not touch it. */
-    if (lock_data_dir(cfg.data_dir, err, sizeof(err)) != 0) {
-        fprintf(stderr, "bilheteria-server: %s\n", err);
-        goto out;
-    }
     int rc = store_open(&st, &sc, err, sizeof(err));
     if (rc != STORE_OK) {
         fprintf(stderr, "bilheteria-server: %s\n", err);

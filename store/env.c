@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -250,6 +251,7 @@ store_open(store **out, const store_config *cfg, char *errbuf, size_t errlen)
         return STORE_NOMEM;
     }
     s->sync_fd = -1;
+    s->lock_fd = -1;
     snprintf(errbuf, errlen, "ok");
     /* Writer-preferring: under a steady stream of reads, growing the map
      * must not wait forever. */
@@ -267,6 +269,20 @@ store_open(store **out, const store_config *cfg, char *errbuf, size_t errlen)
                  strerror(errno));
         rc = STORE_IO;
         goto fail;
+    }
+    if (cfg->exclusive) {
+        if ((s->lock_fd = open(cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+            flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            if (errno == EWOULDBLOCK)
+                snprintf(errbuf, errlen,
+                         "data dir %s is in use by another bilheteria-server; stop that one, or "
+                         "give this one another --data-dir",
+                         cfg->dir);
+            else
+                snprintf(errbuf, errlen, "cannot lock data dir %s: %s", cfg->dir, strerror(errno));
+            rc = errno == EWOULDBLOCK ? STORE_BUSY : STORE_IO;
+            goto fail;
+        }
     }
     s->map_size = cfg->map_size ? cfg->map_size : (size_t)1 << 30;
     if ((rc = mdb_env_create(&s->env)) != MDB_SUCCESS ||
@@ -317,6 +333,8 @@ store_open(store **out, const store_config *cfg, char *errbuf, size_t errlen)
 fail:
     if (s->sync_fd >= 0)
         close(s->sync_fd);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
     if (s->env != NULL)
         mdb_env_close(s->env);
     pthread_rwlock_destroy(&s->resize_lock);
@@ -332,6 +350,8 @@ store_close(store *s)
     if (s->sync_fd >= 0)
         close(s->sync_fd);
     mdb_env_close(s->env);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* after LMDB is closed: then the next server may open it */
     pthread_rwlock_destroy(&s->resize_lock);
     free(s);
 }

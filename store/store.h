@@ -61,6 +61,10 @@ typedef struct store_config {
      * durable once store_sync (or the next commit) has returned; a crash
      * before that undoes it, and never corrupts the store. */
     int defer_meta_sync;
+    /* 1 = the only store on cfg->dir: an flock on the directory, taken
+     * before LMDB is touched and held until store_close; a second
+     * exclusive open fails (STORE_BUSY) naming the directory. */
+    int exclusive;
 } store_config;
 
 /*

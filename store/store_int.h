@@ -38,6 +38,7 @@ struct store {
      * sync through LMDB's descriptor could take the error that the writer's
      * next commit must see, or the other way round. -1 when not open. */
     int sync_fd;
+    int lock_fd; /* store_config.exclusive: the flocked directory; -1 when not */
 };
 
 struct store_txn {

@@ -1298,6 +1298,25 @@ test_notfound(void **state)
     store_read_end(t);
 }
 
+/* An exclusive store is the only one on its directory until it is closed;
+ * a plain open (the fixture's) does not take the lock. */
+static void
+test_exclusive_open(void **state)
+{
+    struct fx *f = *state;
+    char err[256];
+    store *a = NULL, *b = NULL;
+    store_config cfg = { .dir = f->dir, .map_size = MAP_SMALL, .no_sync = 1, .exclusive = 1 };
+    assert_int_equal(store_open(&a, &cfg, err, sizeof(err)), STORE_OK);
+    assert_int_equal(store_open(&b, &cfg, err, sizeof(err)), STORE_BUSY);
+    assert_null(b);
+    assert_non_null(strstr(err, "is in use by another bilheteria-server"));
+    assert_non_null(strstr(err, f->dir));
+    store_close(a);
+    assert_int_equal(store_open(&b, &cfg, err, sizeof(err)), STORE_OK);
+    store_close(b);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1308,6 +1327,7 @@ main(void)
         T(test_open_fails_when_dir_cannot_be_made),
         T(test_reopen_keeps_data),
         T(test_deferred_meta_sync),
+        T(test_exclusive_open),
         T(test_schema_mismatch_refused),
         cmocka_unit_test(test_strerror),
         T(test_sequences),
