@@ -64,7 +64,8 @@ typedef struct srv_call {
     struct srv_seatcache *seats; /* the writer's seat cache; NULL for reads */
     const uint8_t *resp_bytes;   /* packed answer, if already packed */
     size_t resp_len;
-    int map_full; /* a store call hit MDB_MAP_FULL */
+    int map_full;      /* a store call hit MDB_MAP_FULL */
+    int idem_conflict; /* refused: the key was used for another request */
     /* The writer's queue. */
     void (*done)(void *arg);
     void *done_arg;

@@ -219,6 +219,7 @@ apply(srv_writer *w, store_txn *parent, srv_call *c, int64_t now)
     c->resp_len = 0;
     c->replayed = 0;
     c->map_full = 0;
+    c->idem_conflict = 0;
     if (c->deadline_ms != 0 && now > c->deadline_ms) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__DEADLINE_EXCEEDED,
                  "deadline passed before the write was applied; nothing was changed");
@@ -245,6 +246,7 @@ apply(srv_writer *w, store_txn *parent, srv_call *c, int64_t now)
                          "idempotency key \"%s\" was already used with a different "
                          "request (%s); use a new key for a new request",
                          c->idem_key, rec->method);
+                c->idem_conflict = 1;
             } else {
                 srv_fail(c, (int)rec->status, "%s", rec->message); /* cleaned as new ones */
                 c->resp_bytes = rec->payload.data;
@@ -294,6 +296,17 @@ abort:
             return rc;
     }
     return STORE_OK;
+}
+
+/* Whether a call's answer holds even if its batch never reaches the disk:
+ * a refusal that looked at the request alone, or at its deadline. Any other
+ * answer (a success, a replay, a refusal that read the store, which earlier
+ * calls of the same batch may have written) must then become UNAVAILABLE. */
+static int
+answer_stands(const srv_call *c)
+{
+    return c->code == BILHETERIA__V1__STATUS_CODE__DEADLINE_EXCEEDED ||
+           (c->code == BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT && !c->idem_conflict);
 }
 
 /* Lapsed holds are released at the start of every batch that has calls
@@ -375,8 +388,10 @@ fail:
         fprintf(stderr, "bilheteria-server: commit failed: %s; refusing writes from now on\n",
                 store_strerror(rc));
     for (srv_call *c = list; c != NULL; c = c->wnext) {
-        if (rc != STORE_OK && (c->code == 0 || c->replayed)) {
-            /* Nothing of the batch is durable: no call may report success. */
+        if (rc != STORE_OK && !answer_stands(c)) {
+            /* Nothing of the batch is durable: no call may report success,
+             * nor a refusal that may rest on an earlier call of the batch
+             * (a seat "already held", a reservation "already paid"). */
             if (rc == STORE_IO)
                 srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
                          "the disk failed the commit (%s): nothing of this call was written; "
@@ -431,12 +446,19 @@ syncer_main(void *arg)
             rc = STORE_IO;
         if (rc != STORE_OK) {
             for (srv_call *c = list; c != NULL; c = c->wnext) {
-                if (c->code != 0 && !c->replayed)
-                    continue; /* a refusal stays a refusal */
-                srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
-                         "the write was applied but the disk sync failed (%s): it may not "
-                         "survive a crash",
-                         store_strerror(rc));
+                if (answer_stands(c) ||
+                    (c->code == BILHETERIA__V1__STATUS_CODE__UNAVAILABLE && !c->replayed))
+                    continue; /* or it already says why it failed */
+                if (c->code == 0 || c->replayed)
+                    srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
+                             "the write was applied but the disk sync failed (%s): it may not "
+                             "survive a crash",
+                             store_strerror(rc));
+                else
+                    srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
+                             "the disk sync failed (%s): this answer may rest on writes that "
+                             "may not survive a crash; retry once the server is restarted",
+                             store_strerror(rc));
                 c->replayed = 0;
                 c->resp = NULL;
                 c->resp_bytes = NULL;

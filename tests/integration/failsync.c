@@ -5,25 +5,49 @@
  * LMDB's commits and the server's syncer both sync with fdatasync; with
  * $BH_FAILSYNC_RDONLY set only descriptors opened read-only fail, which is
  * the syncer's own (LMDB's is read-write), so commits go through and the
- * sync after them fails.
+ * sync after them fails; with $BH_FAILSYNC_RDWR set only LMDB's fail.
+ *
+ * With $BH_FAILSYNC_SLOW set, a sync of LMDB's descriptor that starts
+ * while that file exists creates "$BH_FAILSYNC_SLOW.in" and waits until
+ * the file is gone (10 s at most): the writer is held in a commit, so that
+ * the calls sent meanwhile make one batch. Whether a sync fails is decided
+ * when it starts.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 int fdatasync(int fd);
 
+static int
+exists(const char *path)
+{
+    return path != NULL && access(path, F_OK) == 0;
+}
+
 int
 fdatasync(int fd)
 {
     static int (*real)(int);
-    const char *trigger = getenv("BH_FAILSYNC_FILE");
-    int only_rdonly = getenv("BH_FAILSYNC_RDONLY") != NULL;
-    if (trigger != NULL && access(trigger, F_OK) == 0 &&
-        (!only_rdonly || (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY)) {
+    int mode = fcntl(fd, F_GETFL) & O_ACCMODE;
+    int fail = exists(getenv("BH_FAILSYNC_FILE")) &&
+               (getenv("BH_FAILSYNC_RDONLY") == NULL || mode == O_RDONLY) &&
+               (getenv("BH_FAILSYNC_RDWR") == NULL || mode == O_RDWR);
+    const char *slow = getenv("BH_FAILSYNC_SLOW");
+    if (!fail && mode == O_RDWR && exists(slow)) {
+        char in[512];
+        snprintf(in, sizeof(in), "%s.in", slow);
+        int mfd = open(in, O_CREAT | O_WRONLY, 0600);
+        if (mfd >= 0)
+            close(mfd);
+        for (int i = 0; i < 10000 && exists(slow); i++)
+            usleep(1000);
+    }
+    if (fail) {
         errno = EIO;
         return -1;
     }

@@ -8,6 +8,7 @@
  * shows what was kept, not what a power loss would keep), after which
  * writes work again.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,14 +62,20 @@ count_events(bh_client *c)
 static bht_server srv;
 static char tdir[64], trigger[96];
 
+enum fail_on { FAIL_ALL, FAIL_SYNCER, FAIL_COMMIT };
+
+static char slow[96], slow_in[112];
+
 static int
-start(int only_syncer)
+start(enum fail_on on)
 {
     char asan[512];
     snprintf(tdir, sizeof(tdir), "/tmp/bh-failsync-XXXXXX");
     if (mkdtemp(tdir) == NULL)
         return -1;
     snprintf(trigger, sizeof(trigger), "%s/fail", tdir);
+    snprintf(slow, sizeof(slow), "%s/slow", tdir);
+    snprintf(slow_in, sizeof(slow_in), "%s.in", slow);
     /* Only the server gets the failing disk. ASan wants to be first in the
      * preload list; tell it not to mind. */
     const char *old = getenv("ASAN_OPTIONS");
@@ -78,10 +85,13 @@ start(int only_syncer)
         setenv("ASAN_OPTIONS", asan, 1);
     }
     setenv("BH_FAILSYNC_FILE", trigger, 1);
-    if (only_syncer)
+    setenv("BH_FAILSYNC_SLOW", slow, 1);
+    unsetenv("BH_FAILSYNC_RDONLY");
+    unsetenv("BH_FAILSYNC_RDWR");
+    if (on == FAIL_SYNCER)
         setenv("BH_FAILSYNC_RDONLY", "1", 1);
-    else
-        unsetenv("BH_FAILSYNC_RDONLY");
+    else if (on == FAIL_COMMIT)
+        setenv("BH_FAILSYNC_RDWR", "1", 1);
     setenv("LD_PRELOAD", BH_FAILSYNC_PATH, 1);
     /* Short sweep intervals: an idle writer wakes often, so one that
      * spins instead of waiting shows at once. */
@@ -95,14 +105,21 @@ static int
 setup_commit(void **state)
 {
     (void)state;
-    return start(0);
+    return start(FAIL_ALL);
 }
 
 static int
 setup_syncer(void **state)
 {
     (void)state;
-    return start(1);
+    return start(FAIL_SYNCER);
+}
+
+static int
+setup_commit_only(void **state)
+{
+    (void)state;
+    return start(FAIL_COMMIT);
 }
 
 static int
@@ -110,16 +127,24 @@ teardown(void **state)
 {
     (void)state;
     unlink(trigger);
+    unlink(slow);
+    unlink(slow_in);
     rmdir(tdir);
     return bht_cleanup(&srv);
 }
 
 static void
-fail_disk(void)
+touch(const char *path)
 {
-    FILE *f = fopen(trigger, "w");
+    FILE *f = fopen(path, "w");
     assert_non_null(f);
     fclose(f);
+}
+
+static void
+fail_disk(void)
+{
+    touch(trigger);
 }
 
 /* The server's CPU time so far, in seconds (/proc/PID/stat). */
@@ -224,12 +249,121 @@ test_failed_sync(void **state)
     check_restart(2);
 }
 
+/* One call on its own thread. */
+typedef struct call {
+    pthread_t th;
+    bh_client *c;
+    const char *what; /* "event" or "pay" */
+    uint64_t reservation;
+    const char *key;
+    int rc;
+    bh_status st;
+} call;
+
+static void *
+call_main(void *arg)
+{
+    call *k = arg;
+    if (strcmp(k->what, "event") == 0) {
+        k->rc = create_event(k->c, "blocker", &k->st);
+        return NULL;
+    }
+    Bilheteria__V1__ConfirmPaymentRequest req = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
+    Bilheteria__V1__ConfirmPaymentResponse *resp = NULL;
+    bh_call_opts o = { .idempotency_key = k->key };
+    req.reservation_id = k->reservation;
+    req.amount_cents = 1000;
+    req.method = "pix";
+    k->rc = bh_payment_confirm_payment(k->c, &req, &resp, &o, &k->st);
+    if (k->rc == BH_OK)
+        bilheteria__v1__confirm_payment_response__free_unpacked(resp, NULL);
+    return NULL;
+}
+
+static void
+wait_for(const char *path)
+{
+    for (int i = 0; i < 1000 && access(path, F_OK) != 0; i++)
+        bht_sleep_ms(10);
+    assert_int_equal(access(path, F_OK), 0);
+}
+
+/* Two payments of one reservation under two keys land in one batch, whose
+ * commit fails. The first was applied and the second refused as "already
+ * paid" -- by a payment that never reached the disk. Neither answer may
+ * stand: both are UNAVAILABLE (retry), and after a restart the reservation
+ * is still pending and payable. */
+static void
+test_failed_commit_takes_refusals_back(void **state)
+{
+    (void)state;
+    bh_client *c = bht_client(&srv);
+    bh_status st;
+    uint64_t ev = bht_event(c, "refusals");
+    uint64_t s = bht_session(c, ev, 1, 4, 1000);
+    Bilheteria__V1__CreateReservationRequest rq = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
+    Bilheteria__V1__CreateReservationResponse *rr = NULL;
+    char *seats[] = { "A1" };
+    rq.session_id = s;
+    rq.user_id = "u";
+    rq.seats = seats;
+    rq.n_seats = 1;
+    assert_int_equal(bh_reservation_create_reservation(c, &rq, &rr, NULL, &st), BH_OK);
+    uint64_t rid = rr->reservation->id;
+    bilheteria__v1__create_reservation_response__free_unpacked(rr, NULL);
+
+    /* Hold the writer in a commit, send both payments meanwhile, then let
+     * the commit go and fail the next one (LMDB's sync only). */
+    touch(slow);
+    call blocker = { .c = c, .what = "event" };
+    assert_int_equal(pthread_create(&blocker.th, NULL, call_main, &blocker), 0);
+    wait_for(slow_in);
+    fail_disk();
+    call p[2] = { { .c = c, .what = "pay", .reservation = rid, .key = "redirect-1" },
+                  { .c = c, .what = "pay", .reservation = rid, .key = "webhook-1" } };
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&p[i].th, NULL, call_main, &p[i]), 0);
+    bht_sleep_ms(300); /* both reach the writer's queue */
+    assert_int_equal(unlink(slow), 0);
+    pthread_join(blocker.th, NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_join(p[i].th, NULL);
+    /* The blocker was committed; whether it is answered OK depends on
+     * whether its own sync ran before the failure was seen. */
+    assert_true(blocker.rc == BH_OK || blocker.rc == BH_UNAVAILABLE);
+    for (int i = 0; i < 2; i++) {
+        if (p[i].rc != BH_UNAVAILABLE)
+            fail_msg("payment %d: %s: %s", i, bh_code_name(p[i].rc), p[i].st.message);
+        assert_non_null(strstr(p[i].st.message, "the disk failed the commit"));
+    }
+    bh_client_close(c);
+
+    assert_int_equal(unlink(trigger), 0);
+    assert_int_equal(bht_stop(&srv), 0);
+    assert_int_equal(bht_restart(&srv), 0);
+    c = bht_client(&srv);
+    Bilheteria__V1__GetReservationRequest g = BILHETERIA__V1__GET_RESERVATION_REQUEST__INIT;
+    Bilheteria__V1__GetReservationResponse *gr = NULL;
+    g.id = rid;
+    assert_int_equal(bh_reservation_get_reservation(c, &g, &gr, NULL, &st), BH_OK);
+    assert_int_equal(gr->reservation->status,
+                     BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING);
+    bilheteria__v1__get_reservation_response__free_unpacked(gr, NULL);
+    /* The retry under the second key now pays it. */
+    call retry = { .c = c, .what = "pay", .reservation = rid, .key = "webhook-1" };
+    call_main(&retry);
+    assert_int_equal(retry.rc, BH_OK);
+    bh_client_close(c);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_failed_commit, setup_commit, teardown),
         cmocka_unit_test_setup_teardown(test_failed_sync, setup_syncer, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_commit_takes_refusals_back, setup_commit_only,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("disk", tests, NULL, NULL);
 }
