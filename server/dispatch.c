@@ -50,7 +50,7 @@ int
 srv_registry_init(void)
 {
     registry_n = 0;
-    started_ms = srv_now_ms();
+    started_ms = srv_mono_ms();
     for (size_t s = 0; bh_services[s] != NULL; s++) {
         const ProtobufCServiceDescriptor *sd = bh_services[s];
         for (unsigned i = 0; i < sd->n_methods; i++) {

@@ -15,7 +15,7 @@ check(srv_call *c, store_txn *t)
                                        : BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_SERVING;
     resp->version = SRV_VERSION;
     resp->now_ms = c->now_ms;
-    resp->uptime_ms = c->now_ms - srv_started_ms();
+    resp->uptime_ms = srv_mono_ms() - srv_started_ms();
     resp->schema_version = STORE_SCHEMA_VERSION;
     srv_writer_stats(&resp->writes, &resp->commits);
     c->resp = &resp->base;

@@ -133,7 +133,7 @@ int
 srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *request_id)
 {
     const srv_config *cfg = c->cfg;
-    int64_t recv_ms = srv_now_ms();
+    int64_t recv_ms = srv_mono_ms();
     *request_id = 0;
 
     if (len > cfg->max_request) {

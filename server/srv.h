@@ -55,7 +55,7 @@ typedef struct srv_call {
     const char *identity;        /* auth token; "" = anonymous */
     const char *idem_key;        /* "" = none */
     int64_t now_ms;              /* when the handler runs */
-    int64_t deadline_ms;         /* 0 = none */
+    int64_t deadline_ms;         /* srv_mono_ms() time; 0 = none */
     int code;                    /* gRPC status */
     int replayed;
     char msg[SRV_MSG_MAX];
@@ -108,7 +108,8 @@ const srv_method *srv_registry_at(size_t i);
 void srv_dispatch_read(srv_call *c, store_txn *t);
 
 /* ---- helpers (util.c) ---- */
-int64_t srv_now_ms(void);
+int64_t srv_now_ms(void);  /* wall clock, ms since the epoch */
+int64_t srv_mono_ms(void); /* monotonic clock, for intervals */
 /* When the process started (set by srv_registry_init). */
 int64_t srv_started_ms(void);
 /* The length of the longest prefix of s[0..n) that is valid UTF-8 (n if

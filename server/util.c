@@ -1,15 +1,12 @@
 /* Helpers shared by the handler files: errors, validation, paging. */
 #include <inttypes.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "bilheteria/v1/rpc.pb-c.h"
 #include "srv.h"
-
-static pthread_once_t clock_once = PTHREAD_ONCE_INIT;
-static int64_t base_wall_ms, base_mono_ms;
 
 static int64_t
 clock_ms(clockid_t id)
@@ -19,22 +16,40 @@ clock_ms(clockid_t id)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
-clock_init(void)
-{
-    base_wall_ms = clock_ms(CLOCK_REALTIME);
-    base_mono_ms = clock_ms(CLOCK_MONOTONIC);
-}
+/* The wall clock minus the monotonic one, as last seen: a change of more
+ * than a second is a step of the wall clock (NTP at boot, date -s). */
+static _Atomic int64_t clock_offset = INT64_MIN;
 
-/* The server's one time base: the wall clock read once at start, plus the
- * monotonic time since. A step of the system clock (NTP, date -s) moves
- * neither holds, deadlines nor the uptime; a restart picks the wall clock
- * up again. */
+/* Wall-clock time, for everything stored or compared with stored times:
+ * holds' expiry, sessions' start, created_at, idempotency retention. It
+ * follows the system clock, steps included (a server started before NTP
+ * set the clock must not keep the wrong time), and says so on stderr when
+ * the clock steps. Intervals and deadlines use srv_mono_ms instead. */
 int64_t
 srv_now_ms(void)
 {
-    pthread_once(&clock_once, clock_init);
-    return base_wall_ms + (clock_ms(CLOCK_MONOTONIC) - base_mono_ms);
+    int64_t wall = clock_ms(CLOCK_REALTIME), off = wall - clock_ms(CLOCK_MONOTONIC);
+    int64_t prev = atomic_load_explicit(&clock_offset, memory_order_relaxed);
+    int64_t d = off - prev;
+    /* Stored only when it moved (a slew moves it slowly; the two readings'
+     * rounding by a millisecond or so): no shared write per call. */
+    if (prev == INT64_MIN || d > 50 || d < -50) {
+        prev = atomic_exchange(&clock_offset, off);
+        d = off - prev;
+        if (prev != INT64_MIN && (d > 1000 || d < -1000))
+            fprintf(stderr,
+                    "bilheteria-server: the system clock stepped by %+lld ms; times follow it\n",
+                    (long long)d);
+    }
+    return wall;
+}
+
+/* Monotonic time: for deadlines, sweep intervals and the uptime, which a
+ * step of the wall clock must not stretch or cut. */
+int64_t
+srv_mono_ms(void)
+{
+    return clock_ms(CLOCK_MONOTONIC);
 }
 
 size_t

@@ -220,7 +220,7 @@ apply(srv_writer *w, store_txn *parent, srv_call *c, int64_t now)
     c->replayed = 0;
     c->map_full = 0;
     c->idem_conflict = 0;
-    if (c->deadline_ms != 0 && now > c->deadline_ms) {
+    if (c->deadline_ms != 0 && srv_mono_ms() > c->deadline_ms) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__DEADLINE_EXCEEDED,
                  "deadline passed before the write was applied; nothing was changed");
         return STORE_OK;
@@ -314,18 +314,18 @@ answer_stands(const srv_call *c)
  * quota and stock free, and the seat cache agrees; when idle, every
  * sweep_interval_ms. */
 static int
-sweep(srv_writer *w, store_txn *t, int64_t now, int has_calls)
+sweep(srv_writer *w, store_txn *t, int64_t now, int64_t mono, int has_calls)
 {
     int rc = STORE_OK;
     size_t n = 0;
-    if (has_calls || now >= w->next_sweep_ms) {
+    if (has_calls || mono >= w->next_sweep_ms) {
         rc = srv_resv_sweep(t, w->seats, &w->arena, now, SWEEP_BATCH, &n);
         /* A full batch means more are waiting: come back at once. */
-        w->next_sweep_ms = n == SWEEP_BATCH ? now : now + w->cfg->sweep_interval_ms;
+        w->next_sweep_ms = n == SWEEP_BATCH ? mono : mono + w->cfg->sweep_interval_ms;
     }
-    if (rc == STORE_OK && now >= w->next_idem_sweep_ms) {
+    if (rc == STORE_OK && mono >= w->next_idem_sweep_ms) {
         rc = store_idem_sweep(t, now - w->cfg->idem_retention_ms, IDEM_SWEEP_BATCH, &n);
-        w->next_idem_sweep_ms = n == IDEM_SWEEP_BATCH ? now : now + IDEM_SWEEP_EVERY_MS;
+        w->next_idem_sweep_ms = n == IDEM_SWEEP_BATCH ? mono : mono + IDEM_SWEEP_EVERY_MS;
     }
     return rc;
 }
@@ -338,7 +338,7 @@ run_batch(srv_writer *w, srv_call *list)
     if (atomic_load(&store_broken)) {
         /* After a failed write-back nobody knows what reached the disk:
          * stop writing (no sweeps either: and do not come back for them). */
-        w->next_sweep_ms = srv_now_ms() + w->cfg->sweep_interval_ms;
+        w->next_sweep_ms = srv_mono_ms() + w->cfg->sweep_interval_ms;
         for (srv_call *c = list; c != NULL; c = c->wnext)
             srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
                      "writes are refused: the disk failed a write earlier; restart the server "
@@ -348,10 +348,10 @@ run_batch(srv_writer *w, srv_call *list)
     }
 again:
     srv_arena_reset(&w->arena);
-    int64_t now = srv_now_ms();
+    int64_t now = srv_now_ms(), mono = srv_mono_ms();
     if ((rc = store_write_begin(w->st, &t)) != STORE_OK)
         goto fail;
-    rc = skip_sweep ? STORE_OK : sweep(w, t, now, list != NULL);
+    rc = skip_sweep ? STORE_OK : sweep(w, t, now, mono, list != NULL);
     if (rc != STORE_OK && rc != STORE_MAP_FULL) {
         /* The transaction may be spoiled: start the batch again without the
          * sweep, which is tried again at the next interval. */
@@ -359,7 +359,7 @@ again:
         store_abort(t);
         t = NULL;
         srv_seatcache_clear(w->seats);
-        w->next_sweep_ms = now + w->cfg->sweep_interval_ms;
+        w->next_sweep_ms = mono + w->cfg->sweep_interval_ms;
         skip_sweep = 1;
         goto again;
     }
@@ -492,11 +492,11 @@ writer_main(void *arg)
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (w->head == NULL && !w->stop) {
-            int64_t now = srv_now_ms();
+            int64_t now = srv_mono_ms();
             if (now >= w->next_sweep_ms)
                 break;
-            /* The condition variable runs on CLOCK_MONOTONIC, as does
-             * srv_now_ms underneath: wait for the difference. */
+            /* The condition variable runs on CLOCK_MONOTONIC, as the
+             * sweep times do: wait for the difference. */
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
             int64_t ns = ts.tv_nsec + (w->next_sweep_ms - now) * 1000000LL;
@@ -509,7 +509,7 @@ writer_main(void *arg)
         w->head = w->tail = NULL;
         int stop = w->stop;
         pthread_mutex_unlock(&w->mu);
-        if (list != NULL || srv_now_ms() >= w->next_sweep_ms)
+        if (list != NULL || srv_mono_ms() >= w->next_sweep_ms)
             run_batch(w, list);
         pthread_mutex_lock(&w->mu);
         if (stop && w->head == NULL)

@@ -1,5 +1,5 @@
 /*
- * A disk that fails on demand, for test_disk: preloaded into
+ * A disk that fails on demand and a wall clock that steps, for test_disk: preloaded into
  * bilheteria-server (LD_PRELOAD), it makes fdatasync fail with EIO while
  * the file named by $BH_FAILSYNC_FILE exists, and passes through otherwise.
  * LMDB's commits and the server's syncer both sync with fdatasync; with
@@ -12,6 +12,10 @@
  * the file is gone (10 s at most): the writer is held in a commit, so that
  * the calls sent meanwhile make one batch. Whether a sync fails is decided
  * when it starts.
+ *
+ * With $BH_FAKECLOCK_FILE set, CLOCK_REALTIME is moved by the number of
+ * seconds that file holds (read at every call): writing another number
+ * steps the clock, as NTP or date -s would.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -19,6 +23,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 int fdatasync(int fd);
@@ -54,4 +59,27 @@ fdatasync(int fd)
     if (real == NULL)
         real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
     return real != NULL ? real(fd) : -1;
+}
+
+int clock_gettime(clockid_t id, struct timespec *ts);
+
+int
+clock_gettime(clockid_t id, struct timespec *ts)
+{
+    static int (*real)(clockid_t, struct timespec *);
+    if (real == NULL)
+        real = (int (*)(clockid_t, struct timespec *))dlsym(RTLD_NEXT, "clock_gettime");
+    int rc = real(id, ts);
+    const char *path = getenv("BH_FAKECLOCK_FILE");
+    if (rc == 0 && id == CLOCK_REALTIME && path != NULL) {
+        FILE *f = fopen(path, "r");
+        long long off = 0;
+        if (f != NULL) {
+            if (fscanf(f, "%lld", &off) != 1)
+                off = 0;
+            fclose(f);
+        }
+        ts->tv_sec += (time_t)off;
+    }
+    return rc;
 }

@@ -6,7 +6,8 @@
  * until a restart, reads go on and Health.Check says NOT_SERVING. The
  * restart is a clean one on a healthy disk (the page cache is intact: this
  * shows what was kept, not what a power loss would keep), after which
- * writes work again.
+ * writes work again. The same preloaded library also steps the wall
+ * clock, for the server that started with the wrong time.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -64,10 +65,12 @@ static char tdir[64], trigger[96];
 
 enum fail_on { FAIL_ALL, FAIL_SYNCER, FAIL_COMMIT };
 
-static char slow[96], slow_in[112];
+static char slow[96], slow_in[112], clockfile[96];
+
+static void set_clock(long long offset_s);
 
 static int
-start(enum fail_on on)
+start(enum fail_on on, long long clock_s)
 {
     char asan[512];
     snprintf(tdir, sizeof(tdir), "/tmp/bh-failsync-XXXXXX");
@@ -76,6 +79,9 @@ start(enum fail_on on)
     snprintf(trigger, sizeof(trigger), "%s/fail", tdir);
     snprintf(slow, sizeof(slow), "%s/slow", tdir);
     snprintf(slow_in, sizeof(slow_in), "%s.in", slow);
+    snprintf(clockfile, sizeof(clockfile), "%s/clock", tdir);
+    if (clock_s != 0)
+        set_clock(clock_s);
     /* Only the server gets the failing disk. ASan wants to be first in the
      * preload list; tell it not to mind. */
     const char *old = getenv("ASAN_OPTIONS");
@@ -86,6 +92,7 @@ start(enum fail_on on)
     }
     setenv("BH_FAILSYNC_FILE", trigger, 1);
     setenv("BH_FAILSYNC_SLOW", slow, 1);
+    setenv("BH_FAKECLOCK_FILE", clockfile, 1);
     unsetenv("BH_FAILSYNC_RDONLY");
     unsetenv("BH_FAILSYNC_RDWR");
     if (on == FAIL_SYNCER)
@@ -105,21 +112,21 @@ static int
 setup_commit(void **state)
 {
     (void)state;
-    return start(FAIL_ALL);
+    return start(FAIL_ALL, 0);
 }
 
 static int
 setup_syncer(void **state)
 {
     (void)state;
-    return start(FAIL_SYNCER);
+    return start(FAIL_SYNCER, 0);
 }
 
 static int
 setup_commit_only(void **state)
 {
     (void)state;
-    return start(FAIL_COMMIT);
+    return start(FAIL_COMMIT, 0);
 }
 
 static int
@@ -129,6 +136,7 @@ teardown(void **state)
     unlink(trigger);
     unlink(slow);
     unlink(slow_in);
+    unlink(clockfile);
     rmdir(tdir);
     return bht_cleanup(&srv);
 }
@@ -356,6 +364,74 @@ test_failed_commit_takes_refusals_back(void **state)
     bh_client_close(c);
 }
 
+static void
+set_clock(long long offset_s)
+{
+    FILE *f = fopen(clockfile, "w");
+    assert_non_null(f);
+    fprintf(f, "%lld\n", offset_s);
+    fclose(f);
+}
+
+static int64_t
+wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+health(bh_client *c, int64_t *now_ms, int64_t *uptime_ms)
+{
+    Bilheteria__V1__CheckRequest req = BILHETERIA__V1__CHECK_REQUEST__INIT;
+    Bilheteria__V1__CheckResponse *resp = NULL;
+    assert_int_equal(bh_health_check(c, &req, &resp, NULL, NULL), BH_OK);
+    *now_ms = resp->now_ms;
+    *uptime_ms = resp->uptime_ms;
+    bilheteria__v1__check_response__free_unpacked(resp, NULL);
+}
+
+/* A server started while the system clock was a day ahead (before NTP set
+ * it) follows the clock when it steps back: the time it reports and stamps
+ * holds with is right again, and the uptime does not jump. */
+static void
+test_clock_step(void **state)
+{
+    (void)state;
+    bh_client *c = bht_client(&srv);
+    int64_t now, up0, up1;
+    health(c, &now, &up0);
+    assert_true(now > wall_ms() + 86400000 - 60000);
+    set_clock(0);
+    health(c, &now, &up1);
+    int64_t skew = now - wall_ms();
+    assert_true(skew > -60000 && skew < 60000);
+    assert_true(up1 >= up0 && up1 - up0 < 60000);
+    /* A hold made now expires ttl_s from now, not from tomorrow. */
+    uint64_t ev = bht_event(c, "clock");
+    uint64_t s = bht_session(c, ev, 1, 4, 1000);
+    Bilheteria__V1__CreateReservationRequest rq = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
+    Bilheteria__V1__CreateReservationResponse *rr = NULL;
+    bh_status st;
+    rq.session_id = s;
+    rq.user_id = "u";
+    rq.best = 1;
+    rq.ttl_s = 60;
+    assert_int_equal(bh_reservation_create_reservation(c, &rq, &rr, NULL, &st), BH_OK);
+    int64_t left = rr->reservation->expires_at_ms - wall_ms();
+    assert_true(left > 0 && left <= 60000);
+    bilheteria__v1__create_reservation_response__free_unpacked(rr, NULL);
+    bh_client_close(c);
+}
+
+static int
+setup_clock_ahead(void **state)
+{
+    (void)state;
+    return start(FAIL_ALL, 86400);
+}
+
 int
 main(void)
 {
@@ -364,6 +440,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_failed_sync, setup_syncer, teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit_takes_refusals_back, setup_commit_only,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_clock_step, setup_clock_ahead, teardown),
     };
     return cmocka_run_group_tests_name("disk", tests, NULL, NULL);
 }
