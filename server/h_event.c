@@ -12,10 +12,9 @@ create_event(srv_call *c, store_txn *t)
     if (srv_check_str(c, "name", r->name, 200, 1) || srv_check_str(c, "venue", r->venue, 200, 0) ||
         srv_check_str(c, "description", r->description, 2000, 0))
         return c->code;
-    if (r->starts_at_ms < 0 || r->ends_at_ms < 0)
-        return srv_fail(c, E_INVALID, "%s must not be negative, got %lld",
-                        r->starts_at_ms < 0 ? "starts_at_ms" : "ends_at_ms",
-                        (long long)(r->starts_at_ms < 0 ? r->starts_at_ms : r->ends_at_ms));
+    if (srv_check_time(c, "starts_at_ms", r->starts_at_ms) ||
+        srv_check_time(c, "ends_at_ms", r->ends_at_ms))
+        return c->code;
     if (r->starts_at_ms && r->ends_at_ms && r->ends_at_ms < r->starts_at_ms)
         return srv_fail(c, E_INVALID, "ends_at_ms %lld is before starts_at_ms %lld",
                         (long long)r->ends_at_ms, (long long)r->starts_at_ms);

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <endian.h>
 #include <string.h>
-#include <time.h>
 
 #include "bilheteria/v1/rpc.pb-c.h"
 #include "resv.h"
@@ -605,12 +604,8 @@ create_reservation(srv_call *c, store_txn *t)
         return srv_store_fail(c, rc, "session");
     if (c->now_ms >= s->starts_at_ms) {
         /* Holds made before the start may still be paid; no new ones. */
-        char when[32];
-        time_t secs = (time_t)(s->starts_at_ms / 1000);
-        struct tm tm;
-        if (gmtime_r(&secs, &tm) == NULL ||
-            strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-            snprintf(when, sizeof(when), "%lld ms", (long long)s->starts_at_ms);
+        char when[SRV_TIME_LEN];
+        srv_fmt_time(s->starts_at_ms, when);
         return srv_fail(c, E_PRECOND, "session %llu started at %s; it no longer takes reservations",
                         (unsigned long long)s->id, when);
     }

@@ -22,6 +22,18 @@ create_session(srv_call *c, store_txn *t)
     if (r->starts_at_ms <= 0)
         return srv_fail(c, E_INVALID, "starts_at_ms must be a positive Unix time in ms, got %lld",
                         (long long)r->starts_at_ms);
+    if (srv_check_time(c, "starts_at_ms", r->starts_at_ms))
+        return c->code;
+    if (r->starts_at_ms <= c->now_ms) {
+        /* It would take no reservations at all. */
+        char when[SRV_TIME_LEN], now[SRV_TIME_LEN];
+        srv_fmt_time(r->starts_at_ms, when);
+        srv_fmt_time(c->now_ms, now);
+        return srv_fail(c, E_INVALID,
+                        "starts_at_ms %s is not in the future (now %s): a session that has "
+                        "started takes no reservations",
+                        when, now);
+    }
     if (r->rows < 1 || r->rows > ROWS_MAX)
         return srv_fail(c, E_INVALID, "rows must be in 1..%d (A..YZ), got %u", ROWS_MAX, r->rows);
     if (r->seats_per_row < 1 || r->seats_per_row > SEATS_PER_ROW_MAX)
@@ -37,16 +49,18 @@ create_session(srv_call *c, store_txn *t)
                         "is exactly half (%lld), never another discount",
                         (long long)r->half_price_cents, (long long)r->price_cents, (long long)half);
     uint32_t capacity = r->rows * r->seats_per_row;
+    /* Lei 12.933/2013 assures meia-entrada on 40% of the tickets: a cap may
+     * give more, not less. Rounded up: 40% of 7 seats is 3 tickets, and a
+     * room of 2 still has one. */
+    uint32_t least = (capacity * 2 + 4) / 5;
     if (r->half_price_cap > capacity)
         return srv_fail(c, E_INVALID, "half_price_cap %u is above the capacity of %u seats",
                         r->half_price_cap, capacity);
-    /* Lei 12.933/2013 assures meia-entrada on 40% of the tickets: a cap may
-     * give more, not less. */
-    if (r->half_price_cap != 0 && r->half_price_cap < capacity * 2 / 5)
+    if (r->half_price_cap != 0 && r->half_price_cap < least)
         return srv_fail(c, E_INVALID,
                         "half_price_cap %u is below 40%% of the capacity of %u seats (%u): the "
                         "law assures meia-entrada on 40%% of the tickets (0 = that 40%%)",
-                        r->half_price_cap, capacity, capacity * 2 / 5);
+                        r->half_price_cap, capacity, least);
     Bilheteria__V1__Event *ev = NULL;
     rc = store_event_get(t, r->event_id, &c->arena->pc, &ev);
     if (rc == STORE_NOTFOUND)
@@ -70,9 +84,8 @@ create_session(srv_call *c, store_txn *t)
     s->capacity = capacity;
     s->price_cents = r->price_cents;
     s->half_price_cents = half;
-    /* 40% of capacity by default: the share of meia-entrada the law
-     * guarantees. */
-    s->half_price_cap = r->half_price_cap ? r->half_price_cap : capacity * 2 / 5;
+    /* By default the least the law allows. */
+    s->half_price_cap = r->half_price_cap ? r->half_price_cap : least;
     s->created_at_ms = c->now_ms;
     if ((rc = store_session_put(t, s)) != STORE_OK)
         return srv_store_fail(c, rc, "session");

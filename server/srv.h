@@ -126,6 +126,11 @@ int srv_fail(srv_call *c, int code, const char *fmt, ...) __attribute__((format(
 int srv_store_fail(srv_call *c, int rc, const char *what);
 /* Checks 1 <= len <= max (or 0 <= len when !required). */
 int srv_check_str(srv_call *c, const char *field, const char *v, size_t max, int required);
+/* Times are Unix ms from 0 to the end of the year 9999 (RFC 3339's range). */
+#define SRV_TIME_MAX 253402300799999LL
+#define SRV_TIME_LEN 32
+int srv_check_time(srv_call *c, const char *field, int64_t ms);
+void srv_fmt_time(int64_t ms, char out[SRV_TIME_LEN]); /* 2030-12-20T23:00:00Z */
 /* Page size: 0 -> default 50; above 500 -> INVALID_ARGUMENT. */
 int srv_page_size(srv_call *c, uint32_t asked, size_t *out);
 /* Opaque page tokens carrying the next id, tagged with a kind. */

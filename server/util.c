@@ -144,6 +144,28 @@ srv_check_str(srv_call *c, const char *field, const char *v, size_t max, int req
     return 0;
 }
 
+void
+srv_fmt_time(int64_t ms, char out[SRV_TIME_LEN])
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    if (ms < 0 || gmtime_r(&secs, &tm) == NULL ||
+        strftime(out, SRV_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out, SRV_TIME_LEN, "%lld ms", (long long)ms);
+}
+
+int
+srv_check_time(srv_call *c, const char *field, int64_t ms)
+{
+    if (ms < 0)
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                        "%s must not be negative, got %lld", field, (long long)ms);
+    if (ms > SRV_TIME_MAX)
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                        "%s %lld is after the year 9999", field, (long long)ms);
+    return 0;
+}
+
 #define PAGE_DEFAULT 50
 #define PAGE_MAX     500
 

@@ -124,6 +124,7 @@ test_event_bad_input(void **state)
         { longname, 0, 0, "name is 299 bytes long; the limit is 200" },
         { "ok", -5, 0, "starts_at_ms must not be negative, got -5" },
         { "ok", 2000, 1000, "ends_at_ms 1000 is before starts_at_ms 2000" },
+        { "ok", 0, 253402300800000, "ends_at_ms 253402300800000 is after the year 9999" },
         { "Sess\xe3o", 0, 0, "name is not valid UTF-8 (strings must be UTF-8 text)" }, /* Latin-1 */
     };
     Bilheteria__V1__ListEventsRequest lr = BILHETERIA__V1__LIST_EVENTS_REQUEST__INIT;
@@ -348,6 +349,11 @@ test_session_and_seat_map(void **state)
     g.id = 424242;
     assert_int_equal(bh_session_get_session(cl, &g, &gr, NULL, &st), BH_NOT_FOUND);
     assert_string_equal(st.message, "session 424242 does not exist");
+    /* The default cap rounds 40% up: a room of 2 has one meia-entrada. */
+    g.id = bht_session(cl, ev, 1, 2, 1000);
+    assert_int_equal(bh_session_get_session(cl, &g, &gr, NULL, &st), BH_OK);
+    assert_int_equal(gr->session->half_price_cap, 1);
+    bilheteria__v1__get_session_response__free_unpacked(gr, NULL);
 }
 
 static void
@@ -377,6 +383,10 @@ test_session_bad_input(void **state)
         { ev, 5, 5, 100, 0, 9, BH_INVALID_ARGUMENT,
           "half_price_cap 9 is below 40% of the capacity of 25 seats (10): the law assures "
           "meia-entrada on 40% of the tickets (0 = that 40%)" },
+        /* 40% of 7 is 2.8: the law's share rounds up to 3 tickets. */
+        { ev, 1, 7, 100, 0, 2, BH_INVALID_ARGUMENT,
+          "half_price_cap 2 is below 40% of the capacity of 7 seats (3): the law assures "
+          "meia-entrada on 40% of the tickets (0 = that 40%)" },
         { 777777, 5, 5, 100, 0, 0, BH_NOT_FOUND, "event 777777 does not exist" },
         { 0, 5, 5, 100, 0, 0, BH_INVALID_ARGUMENT, "event_id is required" },
     };
@@ -394,6 +404,22 @@ test_session_bad_input(void **state)
         assert_int_equal(bh_session_create_session(cl, &req, &resp, NULL, &st), cases[i].code);
         assert_string_equal(st.message, cases[i].expect);
     }
+    /* Times: one already past (it could never take a reservation), one
+     * after the year 9999. */
+    Bilheteria__V1__CreateSessionRequest req = BILHETERIA__V1__CREATE_SESSION_REQUEST__INIT;
+    Bilheteria__V1__CreateSessionResponse *resp = NULL;
+    bh_status st;
+    req.event_id = ev;
+    req.rows = 1;
+    req.seats_per_row = 1;
+    req.starts_at_ms = 1000;
+    assert_int_equal(bh_session_create_session(cl, &req, &resp, NULL, &st), BH_INVALID_ARGUMENT);
+    const char *want = "starts_at_ms 1970-01-01T00:00:01Z is not in the future (now 20";
+    assert_memory_equal(st.message, want, strlen(want));
+    assert_non_null(strstr(st.message, "Z): a session that has started takes no reservations"));
+    req.starts_at_ms = 253402300800000LL;
+    assert_int_equal(bh_session_create_session(cl, &req, &resp, NULL, &st), BH_INVALID_ARGUMENT);
+    assert_string_equal(st.message, "starts_at_ms 253402300800000 is after the year 9999");
     /* None of them made a session of this event. */
     Bilheteria__V1__ListSessionsRequest lr = BILHETERIA__V1__LIST_SESSIONS_REQUEST__INIT;
     Bilheteria__V1__ListSessionsResponse *ls = NULL;

@@ -549,13 +549,13 @@ test_lapsed_holds_free_everything_for_writes(void **state)
     assert_string_equal(r->seats[1]->label, "E11");
     free_resv(r);
 
-    /* Quota: a session whose meia cap is 1. */
+    /* Quota: a session whose meia cap is 1 (40% of 2 seats, rounded up). */
     Bilheteria__V1__CreateSessionRequest sr = BILHETERIA__V1__CREATE_SESSION_REQUEST__INIT;
     Bilheteria__V1__CreateSessionResponse *srr = NULL;
     sr.event_id = ev;
     sr.starts_at_ms = 1924992000000LL;
     sr.rows = 1;
-    sr.seats_per_row = 3;
+    sr.seats_per_row = 2;
     sr.price_cents = 1000;
     sr.half_price_cap = 1;
     assert_int_equal(bh_session_create_session(c, &sr, &srr, NULL, &st), BH_OK);
