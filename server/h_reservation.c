@@ -414,7 +414,8 @@ validate_create(srv_call *c, const Bilheteria__V1__CreateReservationRequest *r, 
     }
     int64_t max_ttl = c->cfg->hold_ttl_ms;
     if (r->ttl_s < 0)
-        return srv_fail(c, E_INVALID, "ttl_s must be positive, got %d", r->ttl_s);
+        return srv_fail(c, E_INVALID,
+                        "ttl_s must not be negative (0 = the server's default), got %d", r->ttl_s);
     if ((int64_t)r->ttl_s * 1000 > max_ttl)
         return srv_fail(c, E_INVALID, "ttl_s %d is above the server's longest hold of %lld s",
                         r->ttl_s, (long long)(max_ttl / 1000));
@@ -496,8 +497,8 @@ resolve_seats(srv_call *c, store_txn *t, const Bilheteria__V1__CreateReservation
     char last_row[4];
     srv_row_label(s->rows - 1, last_row);
     if (r->best > 0) {
-        if (n > s->seats_per_row)
-            return srv_fail(c, E_PRECOND, "no row of session %llu has %u seats (rows have %u)",
+        if (n > s->seats_per_row) /* the layout never changes: as a label outside it */
+            return srv_fail(c, E_INVALID, "no row of session %llu has %u seats (rows have %u)",
                             (unsigned long long)s->id, n, s->seats_per_row);
         return pick_best(c, t, s, n, idx);
     }

@@ -40,6 +40,7 @@ struct srv_listener {
     const srv_config *cfg;
     atomic_int draining; /* stopping: new calls are refused */
     atomic_int closing;  /* closing: callbacks start nothing more */
+    char urls[8][320];   /* the listen URLs, with the ports they got */
 };
 
 static void
@@ -129,6 +130,19 @@ worker_cb(void *arg)
     handle(w, msg);
 }
 
+/* The URL a client dials: a TCP port 0 replaced by the port it got. */
+static void
+bound_url(char *out, size_t len, const char *url, nng_listener lst)
+{
+    int port = 0;
+    const char *colon = strrchr(url, ':');
+    if (strncmp(url, "tcp", 3) == 0 && colon != NULL && strcmp(colon, ":0") == 0 &&
+        nng_listener_get_int(lst, NNG_OPT_TCP_BOUND_PORT, &port) == 0)
+        snprintf(out, len, "%.*s:%d", (int)(colon - url), url, port);
+    else
+        snprintf(out, len, "%s", url);
+}
+
 int
 srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_writer *wr, char *err,
                    size_t errlen)
@@ -174,14 +188,11 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_wri
             snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen[i], nng_strerror(rv));
             goto fail;
         }
-        int port = 0;
-        if (strncmp(cfg->listen[i], "tcp", 3) == 0 &&
-            nng_listener_get_int(lst, NNG_OPT_TCP_BOUND_PORT, &port) == 0 && !cfg->quiet) {
-            fprintf(stderr, "bilheteria-server: listening on %s (port %d)\n", cfg->listen[i], port);
-        } else if (!cfg->quiet) {
-            fprintf(stderr, "bilheteria-server: listening on %s\n", cfg->listen[i]);
-        }
+        bound_url(l->urls[i], sizeof(l->urls[i]), cfg->listen[i], lst);
     }
+    /* Said once every listener has started: a later one may fail. */
+    for (int i = 0; i < cfg->n_listen && !cfg->quiet; i++)
+        fprintf(stderr, "bilheteria-server: listening on %s\n", l->urls[i]);
     for (int i = 0; i < l->n; i++)
         start_recv(&l->w[i]);
     *out = l;
@@ -190,6 +201,12 @@ fail:
     srv_listener_close(l);
     srv_listener_free(l);
     return -1;
+}
+
+const char *
+srv_listener_url(const srv_listener *l)
+{
+    return l->urls[0];
 }
 
 void

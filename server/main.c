@@ -1,4 +1,5 @@
-/* bilheteria-server: flags, start-up, and a clean stop on SIGINT/SIGTERM. */
+/* bilheteria-server: flags, start-up, and a clean stop on SIGINT, SIGTERM
+ * or SIGHUP (a closed terminal). */
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -13,7 +14,7 @@ static const char usage[] =
     "usage: bilheteria-server [options]\n"
     "\n"
     "Runs the Bilheteria box-office service: protobuf-c over nng REQ/REP,\n"
-    "data in LMDB. Stops cleanly on SIGINT or SIGTERM.\n"
+    "data in LMDB. Stops cleanly on SIGINT, SIGTERM or SIGHUP.\n"
     "\n"
     "options:\n"
     "  --listen URL           listen here; repeatable (tcp://HOST:PORT, ipc:///PATH)\n"
@@ -80,7 +81,8 @@ parse_args(int argc, char **argv, srv_config *cfg)
             fprintf(stderr, "bilheteria-server: unknown option \"%s\" (try --help)\n", a);
             return -1;
         }
-        if (v == NULL) {
+        /* "--data-dir --no-sync" is a value forgotten, not a dir named so. */
+        if (v == NULL || strncmp(v, "--", 2) == 0) {
             fprintf(stderr, "bilheteria-server: %s needs a value (try --help)\n", a);
             return -1;
         }
@@ -128,6 +130,11 @@ parse_args(int argc, char **argv, srv_config *cfg)
     }
     if (cfg->n_listen == 0)
         cfg->listen[cfg->n_listen++] = "tcp://127.0.0.1:7450";
+    if (cfg->idem_retention_ms < cfg->hold_ttl_ms)
+        fprintf(stderr,
+                "bilheteria-server: warning: --idempotency-retention-s %lld is shorter than "
+                "--hold-ttl-s %lld: a call retried after its key is swept may hold seats twice\n",
+                (long long)(cfg->idem_retention_ms / 1000), (long long)(cfg->hold_ttl_ms / 1000));
     return 0;
 }
 
@@ -159,6 +166,7 @@ main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -196,11 +204,14 @@ main(int argc, char **argv)
                 "%d contexts\n"
                 "try: bilheteria --server %s health\n",
                 SRV_VERSION, cfg.data_dir, cfg.no_sync ? "OFF, unsafe" : "on",
-                cfg.hold_ttl_ms / 1000, cfg.workers, cfg.listen[0]);
+                cfg.hold_ttl_ms / 1000, cfg.workers, srv_listener_url(l));
     }
     sigwait(&set, &sig);
     if (!cfg.quiet)
-        fprintf(stderr, "bilheteria-server: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        fprintf(stderr, "bilheteria-server: %s, stopping\n",
+                sig == SIGINT   ? "SIGINT"
+                : sig == SIGHUP ? "SIGHUP"
+                                : "SIGTERM");
     status = 0;
 out:
     /* Refuse new calls, let the writer apply and answer what it holds while

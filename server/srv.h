@@ -190,6 +190,9 @@ void srv_response_prepare(srv_call *c, uint64_t request_id,
 typedef struct srv_listener srv_listener;
 int srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_writer *w,
                        char *err, size_t errlen);
+/* The first listen URL with the port it got (tcp://127.0.0.1:0 listens on
+ * some free port: this names it), for the start-up banner. */
+const char *srv_listener_url(const srv_listener *l);
 /* From now on new calls are answered UNAVAILABLE (the socket stays open,
  * so the writer can still send the answers it owes). */
 void srv_listener_drain(srv_listener *l);

@@ -27,7 +27,8 @@ cli_open(struct cli *cli)
     o.timeout_ms = cli->timeout_ms;
     if (bh_client_open(&cli->client, &o, &st) != BH_OK) {
         cli_print_status(&st);
-        return CLI_EXIT_FAIL;
+        /* A URL that cannot be one is a usage error; an unreachable one is not. */
+        return st.code == BH_INVALID_ARGUMENT ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
     }
     return CLI_EXIT_OK;
 }
@@ -48,6 +49,7 @@ cli_call(struct cli *cli, const char *method, const ProtobufCMessage *req, int m
     const ProtobufCMethodDescriptor *m = bh_find_method(method, NULL);
     bh_call_opts co;
     bh_status st;
+    int rc;
 
     /* A command naming a method that is not in bh_services is a bug here. */
     if (m == NULL || m->input != req->descriptor) {
@@ -57,11 +59,14 @@ cli_call(struct cli *cli, const char *method, const ProtobufCMessage *req, int m
     }
     memset(&co, 0, sizeof(co));
     memset(&st, 0, sizeof(st));
+    if (!mutating && (key != NULL || cli->idem_key != NULL))
+        return cli_usage_error(NULL, "--idempotency-key: this command only reads; keys are for "
+                                     "commands that change something");
     co.idempotency_key = mutating ? (key != NULL ? key : cli->idem_key) : NULL;
     if (cli_check_key(co.idempotency_key) != CLI_EXIT_OK)
         return CLI_EXIT_USAGE;
-    if (cli_open(cli) != CLI_EXIT_OK)
-        return CLI_EXIT_FAIL;
+    if ((rc = cli_open(cli)) != CLI_EXIT_OK)
+        return rc;
     co.timeout_ms = cli->timeout_ms;
     if (bh_call(cli->client, method, req, m->output, resp, &co, &st) != BH_OK) {
         cli_print_status(&st);

@@ -731,9 +731,13 @@ test_server_flags(void **state)
         { "--version", NO_DIR, 0, "bilheteria-server 0.2.0" },
         { "--bogus", NO_DIR, 2, "unknown option \"--bogus\"" },
         { "--listen", NO_DIR, 2, "--listen needs a value" },
+        /* A forgotten value, not a directory named "--no-sync". */
+        { "--data-dir --no-sync", NO_DIR, 2, "--data-dir needs a value" },
         { "--hold-ttl-s 0", NO_DIR, 2,
           "--hold-ttl-s: expected an integer in 1..604800, got \"0\"" },
         { "--listen foo://x", FRESH_DIR, 1, "cannot listen on foo://x" },
+        /* Nothing said to be listening when start-up fails after all. */
+        { "--listen tcp://127.0.0.1:0 --listen foo://x", FRESH_DIR, 1, "cannot listen on foo://x" },
         /* (Were the dir not locked, the listen would fail instead.) */
         { "--listen foo://x", RUNNING_DIR, 1,
           "is in use by another bilheteria-server; stop that one, or give this one another "
@@ -754,10 +758,42 @@ test_server_flags(void **state)
         buf[n] = 0;
         int st = pclose(p);
         if (!WIFEXITED(st) || WEXITSTATUS(st) != cases[i].exit ||
-            strstr(buf, cases[i].out_has) == NULL)
+            strstr(buf, cases[i].out_has) == NULL || strstr(buf, "listening on") != NULL)
             fail_msg("bilheteria-server %s: status %d, output \"%s\"; want exit %d and \"%s\"",
                      cases[i].args, st, buf, cases[i].exit, cases[i].out_has);
     }
+}
+
+/* A server on port 0, stopped by SIGHUP (its terminal closed): the banner
+ * names the port it got, a retention shorter than the holds is warned
+ * about, and the stop is a clean one. */
+static void
+test_server_banner(void **state)
+{
+    (void)state;
+    char cmd[512], buf[4096];
+    snprintf(
+        cmd, sizeof(cmd),
+        "timeout --preserve-status -s HUP 2 %s --listen tcp://127.0.0.1:0 --data-dir %s/banner "
+        "--idempotency-retention-s 60 2>&1",
+        BH_SERVER_PATH, srv.dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, p);
+    buf[n] = 0;
+    int st = pclose(p);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("status %d, output \"%s\"", st, buf);
+    const char *try = strstr(buf, "try: bilheteria --server tcp://127.0.0.1:");
+    assert_non_null(try);
+    int port = atoi(try + strlen("try: bilheteria --server tcp://127.0.0.1:"));
+    assert_true(port > 0);
+    char want[96];
+    snprintf(want, sizeof(want), "listening on tcp://127.0.0.1:%d\n", port);
+    assert_non_null(strstr(buf, want));
+    assert_non_null(strstr(buf, "warning: --idempotency-retention-s 60 is shorter than "
+                                "--hold-ttl-s 600"));
+    assert_non_null(strstr(buf, "SIGHUP, stopping"));
 }
 
 /* Clients keep calling while the server is told to stop: it must exit,
@@ -887,6 +923,7 @@ main(void)
         cmocka_unit_test(test_shared_client_threads),
         cmocka_unit_test(test_garbage_storm),
         cmocka_unit_test(test_server_flags),
+        cmocka_unit_test(test_server_banner),
         cmocka_unit_test(test_id_zero_is_invalid),
         cmocka_unit_test(test_stop_under_load),
         cmocka_unit_test(test_restart_keeps_data),

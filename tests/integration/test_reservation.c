@@ -383,11 +383,13 @@ test_bad_input(void **state)
         { { .session = s, .seats = "A1", .user = "" }, BH_INVALID_ARGUMENT, "user_id is required" },
         { { .session = s, .seats = "A1", .ttl_s = -1 },
           BH_INVALID_ARGUMENT,
-          "ttl_s must be positive, got -1" },
+          "ttl_s must not be negative (0 = the server's default), got -1" },
         { { .session = s, .seats = "A1", .ttl_s = 601 },
           BH_INVALID_ARGUMENT,
           "ttl_s 601 is above the server's longest hold of 600 s" },
         { { .session = 888888, .seats = "A1" }, BH_NOT_FOUND, "session 888888 does not exist" },
+        /* Wider than the layout, as a label outside it: the request is wrong. */
+        { { .session = s, .best = 6 }, BH_INVALID_ARGUMENT, "has 6 seats (rows have 5)" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         Bilheteria__V1__Reservation *r = NULL;

@@ -46,6 +46,14 @@ static const struct cli_case cases[] = {
       NULL },
     { NULL, {}, 2, NULL, "error: missing COMMAND" },
     { NULL, { "bogus" }, 2, NULL, "error: unknown command \"bogus\"" },
+    /* A URL that cannot be one is a usage error (an unreachable one is not). */
+    { NULL, { "--server", "garbage", "health" }, 2, NULL, "bad server URL \"garbage\"" },
+    /* A key on a command that only reads would be ignored: refused. */
+    { NULL,
+      { "event", "get", "1", "--idempotency-key", "k" },
+      2,
+      NULL,
+      "error: --idempotency-key: this command only reads" },
     { NULL, { "event", "nope" }, 2, NULL, "error: unknown command \"event nope\"" },
     { NULL, { "--bogus", "health" }, 2, NULL, "error: unknown option --bogus" },
     { NULL,
