@@ -30,13 +30,12 @@ srv_now_ms(void)
 {
     int64_t wall = clock_ms(CLOCK_REALTIME), off = wall - clock_ms(CLOCK_MONOTONIC);
     int64_t prev = atomic_load_explicit(&clock_offset, memory_order_relaxed);
-    int64_t d = off - prev;
     /* Stored only when it moved (a slew moves it slowly; the two readings'
      * rounding by a millisecond or so): no shared write per call. */
-    if (prev == INT64_MIN || d > 50 || d < -50) {
+    if (prev == INT64_MIN || off - prev > 50 || off - prev < -50) {
         prev = atomic_exchange(&clock_offset, off);
-        d = off - prev;
-        if (prev != INT64_MIN && (d > 1000 || d < -1000))
+        int64_t d = prev == INT64_MIN ? 0 : off - prev;
+        if (d > 1000 || d < -1000)
             fprintf(stderr,
                     "bilheteria-server: the system clock stepped by %+lld ms; times follow it\n",
                     (long long)d);
