@@ -66,6 +66,7 @@ typedef struct srv_call {
     size_t resp_len;
     int map_full;      /* a store call hit MDB_MAP_FULL */
     int idem_conflict; /* refused: the key was used for another request */
+    int idem_stored;   /* a refusal recorded under its key: to be synced */
     /* The writer's queue. */
     void (*done)(void *arg);
     void *done_arg;

@@ -220,6 +220,7 @@ apply(srv_writer *w, store_txn *parent, srv_call *c, int64_t now)
     c->replayed = 0;
     c->map_full = 0;
     c->idem_conflict = 0;
+    c->idem_stored = 0;
     if (c->deadline_ms != 0 && srv_mono_ms() > c->deadline_ms) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__DEADLINE_EXCEEDED,
                  "deadline passed before the write was applied; nothing was changed");
@@ -288,12 +289,21 @@ abort:
     if (c->map_full)
         return STORE_MAP_FULL;
     /* A definite refusal is part of the key's history too: a retry with the
-     * same key gets the same answer. Transient failures are not stored. */
+     * same key gets the same answer. Transient failures are not stored. The
+     * record goes in a transaction of its own: a failed put spoils the
+     * transaction it is in, and the batch's must stay whole. */
     if (has_key && !c->replayed && !transient(c->code) &&
         c->code != BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT) {
-        rc = idem_store(c, parent, fp);
+        store_txn *rt = NULL;
+        if ((rc = store_nested_begin(parent, &rt)) == STORE_OK) {
+            if ((rc = idem_store(c, rt, fp)) == STORE_OK)
+                rc = store_commit(rt);
+            else
+                store_abort(rt);
+        }
         if (rc == STORE_MAP_FULL)
             return rc;
+        c->idem_stored = rc == STORE_OK; /* else only this retry's answer is lost */
     }
     return STORE_OK;
 }
@@ -430,19 +440,22 @@ syncer_main(void *arg)
     pthread_setname_np(pthread_self(), "bh:syncer"); /* as ps and perf show it */
     srv_call *list;
     while ((list = callq_take(&w->syncq)) != NULL) {
-        /* Refusals alone need no sync: nothing they say was written. */
+        /* Refusals alone need no sync: nothing they say was written --
+         * unless one was recorded under its idempotency key. */
         int any = 0;
         for (srv_call *c = list; c != NULL && !any; c = c->wnext)
-            any = c->code == 0 || c->replayed;
+            any = c->code == 0 || c->replayed || c->idem_stored;
+        /* A write-back error is reported once per descriptor: once one has
+         * been seen (by this thread or in the writer's commit), a later
+         * sync that succeeds proves nothing about the pages it hit. One
+         * seen only while this sync ran was reported to it as well, if it
+         * touched what it syncs (Linux 4.13 on, each open file sees it). */
+        int broken_before = atomic_load(&store_broken);
         int rc = any ? store_sync(w->st) : STORE_OK;
         if (rc != STORE_OK && !atomic_exchange(&store_broken, 1))
             fprintf(stderr, "bilheteria-server: sync failed: %s; refusing writes from now on\n",
                     store_strerror(rc));
-        /* A write-back error is reported once per descriptor: if another
-         * sync (the writer's, or an earlier one here) took it, this one may
-         * return 0 without these batches on disk. Once any has failed, no
-         * success goes out. */
-        if (rc == STORE_OK && atomic_load(&store_broken))
+        if (rc == STORE_OK && broken_before)
             rc = STORE_IO;
         if (rc != STORE_OK) {
             for (srv_call *c = list; c != NULL; c = c->wnext) {

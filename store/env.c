@@ -38,6 +38,7 @@ store_strerror(int rc)
     case STORE_BUSY: return "too many readers";
     case STORE_INVALID: return "invalid argument";
     case STORE_TXN_FULL: return "transaction too large";
+    case STORE_BAD_TXN: return "transaction spoiled by an earlier error";
     }
     return "unknown store error";
 }
@@ -58,6 +59,9 @@ store__rc(int rc)
     case MDB_PAGE_NOTFOUND:
     case MDB_INVALID: return STORE_CORRUPT;
     case MDB_VERSION_MISMATCH: return STORE_SCHEMA;
+    /* Not the disk's doing: a write in it failed before (out of memory,
+     * say). Reported as STORE_IO it would stop the writes for good. */
+    case MDB_BAD_TXN: return STORE_BAD_TXN;
     case ENOMEM: return STORE_NOMEM;
     case EINVAL: return STORE_INVALID;
     default: return STORE_IO;

@@ -44,6 +44,7 @@ enum store_rc {
     STORE_BUSY,     /* too many readers */
     STORE_INVALID,  /* a bad argument from the caller */
     STORE_TXN_FULL, /* one transaction touched too many pages: not retryable */
+    STORE_BAD_TXN,  /* an earlier failure spoiled the transaction: abort it */
 };
 
 const char *store_strerror(int rc);

@@ -257,6 +257,39 @@ test_failed_sync(void **state)
     check_restart(2);
 }
 
+/* A refusal recorded under its idempotency key is a write too: it is
+ * synced before it is answered, and when that sync fails it is not
+ * answered as final. */
+static void
+test_failed_sync_of_a_recorded_refusal(void **state)
+{
+    (void)state;
+    bh_client *c = bht_client(&srv);
+    bh_status st;
+    uint64_t ev = bht_event(c, "recorded refusal");
+    uint64_t s = bht_session(c, ev, 1, 4, 1000);
+    Bilheteria__V1__CreateReservationRequest rq = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
+    Bilheteria__V1__CreateReservationResponse *rr = NULL;
+    char *seats[] = { "A1" };
+    rq.session_id = s;
+    rq.user_id = "u";
+    rq.seats = seats;
+    rq.n_seats = 1;
+    assert_int_equal(bh_reservation_create_reservation(c, &rq, &rr, NULL, &st), BH_OK);
+    uint64_t rid = rr->reservation->id;
+    bilheteria__v1__create_reservation_response__free_unpacked(rr, NULL);
+    fail_disk();
+    Bilheteria__V1__ConfirmPaymentRequest pq = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
+    Bilheteria__V1__ConfirmPaymentResponse *pr = NULL;
+    bh_call_opts o = { .idempotency_key = "wrong-amount" };
+    pq.reservation_id = rid;
+    pq.amount_cents = 999; /* the total is 1000: a definite refusal, recorded */
+    pq.method = "pix";
+    assert_int_equal(bh_payment_confirm_payment(c, &pq, &pr, &o, &st), BH_UNAVAILABLE);
+    assert_non_null(strstr(st.message, "the disk sync failed"));
+    bh_client_close(c);
+}
+
 /* One call on its own thread. */
 typedef struct call {
     pthread_t th;
@@ -439,6 +472,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_failed_commit, setup_commit, teardown),
         cmocka_unit_test_setup_teardown(test_failed_sync, setup_syncer, teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit_takes_refusals_back, setup_commit_only,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_failed_sync_of_a_recorded_refusal, setup_syncer,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_clock_step, setup_clock_ahead, teardown),
     };

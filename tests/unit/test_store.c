@@ -283,13 +283,13 @@ static void
 test_strerror(void **state)
 {
     (void)state;
-    for (int i = STORE_OK; i <= STORE_TXN_FULL; i++) {
+    for (int i = STORE_OK; i <= STORE_BAD_TXN; i++) {
         assert_non_null(store_strerror(i));
         assert_string_not_equal(store_strerror(i), "unknown store error");
         for (int j = STORE_OK; j < i; j++)
             assert_string_not_equal(store_strerror(i), store_strerror(j));
     }
-    assert_string_equal(store_strerror(STORE_TXN_FULL + 1), "unknown store error");
+    assert_string_equal(store_strerror(STORE_BAD_TXN + 1), "unknown store error");
     assert_string_equal(store_strerror(-1), "unknown store error");
     /* Destructors accept NULL. */
     store_close(NULL);
