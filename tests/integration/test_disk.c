@@ -257,17 +257,13 @@ test_failed_sync(void **state)
     check_restart(2);
 }
 
-/* A refusal recorded under its idempotency key is a write too: it is
- * synced before it is answered, and when that sync fails it is not
- * answered as final. */
-static void
-test_failed_sync_of_a_recorded_refusal(void **state)
+/* A new event with a 1×4 session of price 1000, and a hold of its seat A1:
+ * the reservation's id. */
+static uint64_t
+hold_a1(bh_client *c, const char *event)
 {
-    (void)state;
-    bh_client *c = bht_client(&srv);
     bh_status st;
-    uint64_t ev = bht_event(c, "recorded refusal");
-    uint64_t s = bht_session(c, ev, 1, 4, 1000);
+    uint64_t s = bht_session(c, bht_event(c, event), 1, 4, 1000);
     Bilheteria__V1__CreateReservationRequest rq = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
     Bilheteria__V1__CreateReservationResponse *rr = NULL;
     char *seats[] = { "A1" };
@@ -278,6 +274,19 @@ test_failed_sync_of_a_recorded_refusal(void **state)
     assert_int_equal(bh_reservation_create_reservation(c, &rq, &rr, NULL, &st), BH_OK);
     uint64_t rid = rr->reservation->id;
     bilheteria__v1__create_reservation_response__free_unpacked(rr, NULL);
+    return rid;
+}
+
+/* A refusal recorded under its idempotency key is a write too: it is
+ * synced before it is answered, and when that sync fails it is not
+ * answered as final. */
+static void
+test_failed_sync_of_a_recorded_refusal(void **state)
+{
+    (void)state;
+    bh_client *c = bht_client(&srv);
+    bh_status st;
+    uint64_t rid = hold_a1(c, "recorded refusal");
     fail_disk();
     Bilheteria__V1__ConfirmPaymentRequest pq = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
     Bilheteria__V1__ConfirmPaymentResponse *pr = NULL;
@@ -340,18 +349,7 @@ test_failed_commit_takes_refusals_back(void **state)
     (void)state;
     bh_client *c = bht_client(&srv);
     bh_status st;
-    uint64_t ev = bht_event(c, "refusals");
-    uint64_t s = bht_session(c, ev, 1, 4, 1000);
-    Bilheteria__V1__CreateReservationRequest rq = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CreateReservationResponse *rr = NULL;
-    char *seats[] = { "A1" };
-    rq.session_id = s;
-    rq.user_id = "u";
-    rq.seats = seats;
-    rq.n_seats = 1;
-    assert_int_equal(bh_reservation_create_reservation(c, &rq, &rr, NULL, &st), BH_OK);
-    uint64_t rid = rr->reservation->id;
-    bilheteria__v1__create_reservation_response__free_unpacked(rr, NULL);
+    uint64_t rid = hold_a1(c, "refusals");
 
     /* Hold the writer in a commit, send both payments meanwhile, then let
      * the commit go and fail the next one (LMDB's sync only). */
