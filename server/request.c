@@ -212,7 +212,13 @@ srv_response_prepare(srv_call *c, uint64_t request_id, Bilheteria__V1__ResponseE
     if (c->code == 0 && c->resp_bytes == NULL && c->resp != NULL) {
         size_t n = protobuf_c_message_get_packed_size(c->resp);
         uint8_t *buf = srv_arena_alloc(c->arena, n ? n : 1);
-        if (buf == NULL) {
+        if (buf == NULL && c->m != NULL && c->m->impl != NULL && c->m->impl->kind == SRV_WRITE) {
+            /* Packed after the commit: the write stands, only its answer
+             * is lost. Say so, or a retry without a key would do it twice. */
+            srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
+                     "out of memory building the answer: the write itself was applied and is "
+                     "durable; read it back rather than retry");
+        } else if (buf == NULL) {
             srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
         } else {
             protobuf_c_message_pack(c->resp, buf);
