@@ -2,10 +2,12 @@
  * or SIGHUP (a closed terminal). */
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "argnum.h"
 #include "srv.h"
@@ -35,6 +37,26 @@ static const char usage[] =
     "  --quiet                no start-up banner\n"
     "  --help                 this text\n"
     "  --version              print the version\n";
+
+/* How long the last steps of a stop (closing nng's socket, freeing) may
+ * take once every write is durable and answered. nng 1.5.2's close can
+ * hang for good (nng issues #1543, #1813; fixed upstream after 1.5.2):
+ * rather than wait forever, the process ends -- nothing is lost by then. */
+#define STOP_GRACE_S 5
+
+static int stop_status;
+
+static void *
+stop_watchdog(void *arg)
+{
+    (void)arg;
+    sleep(STOP_GRACE_S);
+    fprintf(stderr,
+            "bilheteria-server: closing the socket hung for %d s (an nng 1.5.2 bug); exiting "
+            "anyway: every write was already durable and answered\n",
+            STOP_GRACE_S);
+    _exit(stop_status);
+}
 
 static int
 parse_num(const char *flag, const char *v, long long min, long long max, long long *out)
@@ -219,6 +241,10 @@ out:
      * context while nng closes the socket crashes nng 1.5.2. */
     srv_listener_drain(l);
     srv_writer_stop(wr);
+    stop_status = status;
+    pthread_t wd;
+    if (pthread_create(&wd, NULL, stop_watchdog, NULL) == 0)
+        pthread_detach(wd);
     srv_listener_close(l);
     srv_listener_free(l);
     srv_writer_free(wr);

@@ -13,6 +13,9 @@
  * the calls sent meanwhile make one batch. Whether a sync fails is decided
  * when it starts.
  *
+ * With $BH_HANG_NNG_CLOSE set, nng_close never returns: nng 1.5.2's close
+ * can hang so (its issues #1543, #1813), and a stop must still end.
+ *
  * With $BH_FAKECLOCK_FILE set, CLOCK_REALTIME is moved by the number of
  * seconds that file holds (read at every call): writing another number
  * steps the clock, as NTP or date -s would.
@@ -82,4 +85,21 @@ clock_gettime(clockid_t id, struct timespec *ts)
         ts->tv_sec += (time_t)off;
     }
     return rc;
+}
+
+typedef struct nng_socket_s {
+    unsigned int id;
+} nng_socket;
+int nng_close(nng_socket s);
+
+int
+nng_close(nng_socket s)
+{
+    static int (*real)(nng_socket);
+    if (getenv("BH_HANG_NNG_CLOSE") != NULL)
+        for (;;)
+            pause();
+    if (real == NULL)
+        real = (int (*)(nng_socket))dlsym(RTLD_NEXT, "nng_close");
+    return real != NULL ? real(s) : -1;
 }

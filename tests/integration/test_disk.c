@@ -11,12 +11,14 @@
  */
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -463,6 +465,47 @@ setup_clock_ahead(void **state)
     return start(FAIL_ALL, 86400);
 }
 
+/* nng 1.5.2's close can hang for good; a stop still ends, within seconds,
+ * with every acknowledged write kept. */
+static void
+test_stop_when_nng_close_hangs(void **state)
+{
+    (void)state;
+    bh_client *c = bht_client(&srv);
+    bht_event(c, "before the stop");
+    bh_client_close(c);
+    kill(srv.pid, SIGTERM);
+    int st = 0, waited_ms = 0;
+    pid_t r = 0;
+    while ((r = waitpid(srv.pid, &st, WNOHANG)) == 0 && waited_ms < 20000) {
+        bht_sleep_ms(50);
+        waited_ms += 50;
+    }
+    if (r == 0) {
+        kill(srv.pid, SIGKILL);
+        waitpid(srv.pid, NULL, 0);
+        srv.pid = 0;
+        fail_msg("the server did not stop within 20 s of SIGTERM");
+    }
+    srv.pid = 0;
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(bht_restart(&srv), 0); /* a plain server again */
+    c = bht_client(&srv);
+    assert_int_equal(count_events(c), 1);
+    bh_client_close(c);
+}
+
+static int
+setup_hanging_close(void **state)
+{
+    (void)state;
+    setenv("BH_HANG_NNG_CLOSE", "1", 1);
+    int rc = start(FAIL_ALL, 0);
+    unsetenv("BH_HANG_NNG_CLOSE");
+    return rc;
+}
+
 int
 main(void)
 {
@@ -474,6 +517,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_failed_sync_of_a_recorded_refusal, setup_syncer,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_clock_step, setup_clock_ahead, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_when_nng_close_hangs, setup_hanging_close,
+                                        teardown),
     };
     return cmocka_run_group_tests_name("disk", tests, NULL, NULL);
 }
