@@ -2,12 +2,14 @@
  * libbilheteria core: one nng REQ socket per client, one nng context per
  * call, and the RPC envelope around each call's payload.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -29,6 +31,9 @@
 #define BH_REUSE_MARGIN_MS 50
 #define BH_RECONN_MIN_MS   20
 #define BH_RECONN_MAX_MS   500
+/* The longest bh_client_close waits for nng_close (which nng 1.5.2 can
+ * hang in for good) and for the calls in flight to return. */
+#define BH_CLOSE_WAIT_MS 2000
 
 /* An nng context with its aio, kept for the next call: opening a context
  * per call costs a socket lock and an id-map insert on every call. */
@@ -266,6 +271,66 @@ out:
     return rc;
 }
 
+/* The rest of a close, from nng_close on: on a thread of its own, so that
+ * bh_client_close can stop waiting for it (see BH_CLOSE_WAIT_MS). The
+ * last of the two to let go of k frees it. */
+struct bh__closer {
+    bh_client *c;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* on CLOCK_MONOTONIC */
+    int done, refs;
+};
+
+/* Lets go of k (with k->mu held, which it releases); the last one frees
+ * it. A finished close signals and lets go in one step, so a caller that
+ * saw it done is the last. */
+static void
+bh__closer_release(struct bh__closer *k)
+{
+    int last = --k->refs == 0;
+    pthread_mutex_unlock(&k->mu);
+    if (last) {
+        pthread_cond_destroy(&k->cv);
+        pthread_mutex_destroy(&k->mu);
+        free(k);
+    }
+}
+
+static void
+bh__close_rest(bh_client *c)
+{
+    /* Fails every context's pending send/recv with NNG_ECLOSED. */
+    nng_close(c->sock);
+
+    pthread_mutex_lock(&c->mtx);
+    while (c->inflight > 0)
+        pthread_cond_wait(&c->cv, &c->mtx);
+    pthread_mutex_unlock(&c->mtx);
+
+    for (struct bh__slot *s = c->free_slots, *next; s != NULL; s = next) {
+        next = s->next;
+        nng_aio_free(s->aio); /* its context closed with the socket */
+        free(s);
+    }
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mtx);
+    free(c->auth_token);
+    free(c->url);
+    free(c);
+}
+
+static void *
+bh__closer_main(void *arg)
+{
+    struct bh__closer *k = arg;
+    bh__close_rest(k->c);
+    pthread_mutex_lock(&k->mu);
+    k->done = 1;
+    pthread_cond_signal(&k->cv);
+    bh__closer_release(k);
+    return NULL;
+}
+
 void
 bh_client_close(bh_client *c)
 {
@@ -286,24 +351,44 @@ bh_client_close(bh_client *c)
         if (now < last + BH_LATE_ANSWER_MS)
             nng_msleep((nng_duration)(last + BH_LATE_ANSWER_MS - now));
     }
-    /* Fails every context's pending send/recv with NNG_ECLOSED. */
-    nng_close(c->sock);
-
-    pthread_mutex_lock(&c->mtx);
-    while (c->inflight > 0)
-        pthread_cond_wait(&c->cv, &c->mtx);
-    pthread_mutex_unlock(&c->mtx);
-
-    for (struct bh__slot *s = c->free_slots, *next; s != NULL; s = next) {
-        next = s->next;
-        nng_aio_free(s->aio); /* its context closed with the socket */
-        free(s);
+    /* And should it deadlock all the same, the caller is not held for
+     * good: the close goes on on a thread of its own, and after
+     * BH_CLOSE_WAIT_MS the caller returns, leaving the client to that
+     * thread (freed if nng ever returns, else leaked). */
+    struct bh__closer *k = calloc(1, sizeof(*k));
+    pthread_condattr_t ca;
+    pthread_t th;
+    if (k == NULL || pthread_condattr_init(&ca) != 0) {
+        free(k);
+        bh__close_rest(c);
+        return;
     }
-    pthread_cond_destroy(&c->cv);
-    pthread_mutex_destroy(&c->mtx);
-    free(c->auth_token);
-    free(c->url);
-    free(c);
+    k->c = c;
+    k->refs = 2;
+    pthread_mutex_init(&k->mu, NULL);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&k->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&th, NULL, bh__closer_main, k) != 0) {
+        pthread_mutex_lock(&k->mu);
+        k->refs = 1;
+        bh__closer_release(k);
+        bh__close_rest(c);
+        return;
+    }
+    pthread_detach(th);
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += BH_CLOSE_WAIT_MS / 1000;
+    until.tv_nsec += (long)(BH_CLOSE_WAIT_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&k->mu);
+    while (!k->done && pthread_cond_timedwait(&k->cv, &k->mu, &until) != ETIMEDOUT)
+        ;
+    bh__closer_release(k);
 }
 
 /* splitmix64's finalizer: a bijection, so distinct inputs stay distinct. */

@@ -128,6 +128,9 @@ int bh_client_open(bh_client **out, const bh_options *opts, bh_status *st);
  * Closes the socket; calls in flight fail with BH_CANCELLED, and
  * bh_client_close waits for them to return before freeing the client.
  * No call may start on c once bh_client_close has been called. Accepts NULL.
+ * It returns within about 2 s even if nng 1.5.2's close deadlocks (nng
+ * issues #1543, #1813): the close then goes on in the background, and the
+ * client's memory is leaked if it never ends.
  */
 void bh_client_close(bh_client *c);
 
