@@ -1,14 +1,16 @@
 /*
- * A disk that fails on demand and a wall clock that steps, for test_disk: preloaded into
- * bilheteria-server (LD_PRELOAD), it makes fdatasync fail with EIO while
+ * A disk that fails on demand, a wall clock that steps and a close that
+ * hangs, for the integration tests: preloaded (LD_PRELOAD) into
+ * bilheteria-server, it makes fdatasync fail with EIO while
  * the file named by $BH_FAILSYNC_FILE exists, and passes through otherwise.
  * LMDB's commits and the server's syncer both sync with fdatasync; with
- * $BH_FAILSYNC_RDONLY set only descriptors opened read-only fail, which is
- * the syncer's own (LMDB's is read-write), so commits go through and the
- * sync after them fails; with $BH_FAILSYNC_RDWR set only LMDB's fail.
+ * $BH_FAILSYNC_SYNCER set only the syncer thread's syncs fail (told by
+ * its name, bh:syncer), so commits go through and the sync after them
+ * fails; with $BH_FAILSYNC_COMMIT set only the others (LMDB's, in the
+ * writer's commits).
  *
- * With $BH_FAILSYNC_SLOW set, a sync of LMDB's descriptor that starts
- * while that file exists creates "$BH_FAILSYNC_SLOW.in" and waits until
+ * With $BH_FAILSYNC_SLOW set, a sync outside the syncer thread (LMDB's, in
+ * a commit) that starts while that file exists creates "$BH_FAILSYNC_SLOW.in" and waits until
  * the file is gone (10 s at most): the writer is held in a commit, so that
  * the calls sent meanwhile make one batch. Whether a sync fails is decided
  * when it starts.
@@ -26,6 +28,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,12 +45,14 @@ int
 fdatasync(int fd)
 {
     static int (*real)(int);
-    int mode = fcntl(fd, F_GETFL) & O_ACCMODE;
+    char name[16] = "";
+    prctl(PR_GET_NAME, name, 0, 0, 0);
+    int syncer = strcmp(name, "bh:syncer") == 0;
     int fail = exists(getenv("BH_FAILSYNC_FILE")) &&
-               (getenv("BH_FAILSYNC_RDONLY") == NULL || mode == O_RDONLY) &&
-               (getenv("BH_FAILSYNC_RDWR") == NULL || mode == O_RDWR);
+               (getenv("BH_FAILSYNC_SYNCER") == NULL || syncer) &&
+               (getenv("BH_FAILSYNC_COMMIT") == NULL || !syncer);
     const char *slow = getenv("BH_FAILSYNC_SLOW");
-    if (!fail && mode == O_RDWR && exists(slow)) {
+    if (!fail && !syncer && exists(slow)) {
         char in[512];
         snprintf(in, sizeof(in), "%s.in", slow);
         int mfd = open(in, O_CREAT | O_WRONLY, 0600);

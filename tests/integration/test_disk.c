@@ -95,12 +95,12 @@ start(enum fail_on on, long long clock_s)
     setenv("BH_FAILSYNC_FILE", trigger, 1);
     setenv("BH_FAILSYNC_SLOW", slow, 1);
     setenv("BH_FAKECLOCK_FILE", clockfile, 1);
-    unsetenv("BH_FAILSYNC_RDONLY");
-    unsetenv("BH_FAILSYNC_RDWR");
+    unsetenv("BH_FAILSYNC_SYNCER");
+    unsetenv("BH_FAILSYNC_COMMIT");
     if (on == FAIL_SYNCER)
-        setenv("BH_FAILSYNC_RDONLY", "1", 1);
+        setenv("BH_FAILSYNC_SYNCER", "1", 1);
     else if (on == FAIL_COMMIT)
-        setenv("BH_FAILSYNC_RDWR", "1", 1);
+        setenv("BH_FAILSYNC_COMMIT", "1", 1);
     setenv("LD_PRELOAD", BH_FAILSYNC_PATH, 1);
     /* Short sweep intervals: an idle writer wakes often, so one that
      * spins instead of waiting shows at once. */
