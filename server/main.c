@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,12 +46,15 @@ static const char usage[] =
 #define STOP_GRACE_S 5
 
 static int stop_status;
+static atomic_int closing_socket; /* the watchdog acts only while set */
 
 static void *
 stop_watchdog(void *arg)
 {
     (void)arg;
     sleep(STOP_GRACE_S);
+    if (!atomic_load(&closing_socket))
+        return NULL;
     fprintf(stderr,
             "bilheteria-server: closing the socket hung for %d s (an nng 1.5.2 bug); exiting "
             "anyway: every write was already durable and answered\n",
@@ -188,7 +192,12 @@ main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
+    /* SIGHUP (a closed terminal) stops it too, unless it was started to
+     * ignore it (nohup): a blocked signal is delivered to sigwait even when
+     * its disposition is to ignore it. */
+    struct sigaction hup;
+    if (sigaction(SIGHUP, NULL, &hup) == 0 && hup.sa_handler != SIG_IGN)
+        sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -242,10 +251,12 @@ out:
     srv_listener_drain(l);
     srv_writer_stop(wr);
     stop_status = status;
+    atomic_store(&closing_socket, 1);
     pthread_t wd;
     if (pthread_create(&wd, NULL, stop_watchdog, NULL) == 0)
         pthread_detach(wd);
     srv_listener_close(l);
+    atomic_store(&closing_socket, 0);
     srv_listener_free(l);
     srv_writer_free(wr);
     store_close(st);

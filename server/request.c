@@ -216,8 +216,9 @@ srv_response_prepare(srv_call *c, uint64_t request_id, Bilheteria__V1__ResponseE
             /* Packed after the commit: the write stands, only its answer
              * is lost. Say so, or a retry without a key would do it twice. */
             srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
-                     "out of memory building the answer: the write itself was applied and is "
-                     "durable; read it back rather than retry");
+                     "out of memory building the answer: the write itself was applied%s; read "
+                     "it back rather than retry",
+                     c->cfg->no_sync ? "" : " and is durable");
         } else if (buf == NULL) {
             srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
         } else {

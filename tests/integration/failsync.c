@@ -12,7 +12,8 @@
  * With $BH_FAILSYNC_SLOW set, a sync outside the syncer thread (LMDB's, in
  * a commit) that starts while that file exists creates "$BH_FAILSYNC_SLOW.in" and waits until
  * the file is gone (10 s at most): the writer is held in a commit, so that
- * the calls sent meanwhile make one batch. Whether a sync fails is decided
+ * the calls sent meanwhile make one batch. With $BH_FAILSYNC_SLOW_SYNCER
+ * set it is the syncer's syncs that wait instead. Whether a sync fails is decided
  * when it starts.
  *
  * With $BH_HANG_NNG_CLOSE set, nng_close never returns: nng 1.5.2's close
@@ -52,7 +53,8 @@ fdatasync(int fd)
                (getenv("BH_FAILSYNC_SYNCER") == NULL || syncer) &&
                (getenv("BH_FAILSYNC_COMMIT") == NULL || !syncer);
     const char *slow = getenv("BH_FAILSYNC_SLOW");
-    if (!fail && !syncer && exists(slow)) {
+    int slow_syncer = getenv("BH_FAILSYNC_SLOW_SYNCER") != NULL;
+    if (!fail && syncer == slow_syncer && exists(slow)) {
         char in[512];
         snprintf(in, sizeof(in), "%s.in", slow);
         int mfd = open(in, O_CREAT | O_WRONLY, 0600);

@@ -796,6 +796,30 @@ test_server_banner(void **state)
     assert_non_null(strstr(buf, "SIGHUP, stopping"));
 }
 
+/* Started to ignore SIGHUP (nohup), the server keeps running through one. */
+static void
+test_server_nohup(void **state)
+{
+    (void)state;
+    bht_server s2;
+    memset(&s2, 0, sizeof(s2));
+    signal(SIGHUP, SIG_IGN); /* inherited across fork and exec */
+    int rc = bht_start(&s2, NULL);
+    signal(SIGHUP, SIG_DFL);
+    assert_int_equal(rc, 0);
+    kill(s2.pid, SIGHUP);
+    bht_sleep_ms(300);
+    bh_client *c = bht_client(&s2);
+    Bilheteria__V1__CheckRequest rq = BILHETERIA__V1__CHECK_REQUEST__INIT;
+    Bilheteria__V1__CheckResponse *rs = NULL;
+    bh_status st;
+    if (bh_health_check(c, &rq, &rs, NULL, &st) != BH_OK)
+        fail_msg("after SIGHUP under nohup: %s", st.message);
+    bilheteria__v1__check_response__free_unpacked(rs, NULL);
+    bh_client_close(c);
+    assert_int_equal(bht_cleanup(&s2), 0); /* SIGTERM: a clean stop */
+}
+
 /* Clients keep calling while the server is told to stop: it must exit,
  * cleanly, within seconds. (nng 1.5.2's close could hang for good when our
  * callbacks kept sending refusals and re-arming receives during it; one
@@ -924,6 +948,7 @@ main(void)
         cmocka_unit_test(test_garbage_storm),
         cmocka_unit_test(test_server_flags),
         cmocka_unit_test(test_server_banner),
+        cmocka_unit_test(test_server_nohup),
         cmocka_unit_test(test_id_zero_is_invalid),
         cmocka_unit_test(test_stop_under_load),
         cmocka_unit_test(test_restart_keeps_data),

@@ -65,7 +65,7 @@ count_events(bh_client *c)
 static bht_server srv;
 static char tdir[64], trigger[96];
 
-enum fail_on { FAIL_ALL, FAIL_SYNCER, FAIL_COMMIT };
+enum fail_on { FAIL_ALL, FAIL_SYNCER, FAIL_COMMIT, FAIL_COMMIT_SYNCER_SLOW };
 
 static char slow[96], slow_in[112], clockfile[96];
 
@@ -95,11 +95,15 @@ start(enum fail_on on, long long clock_s)
     setenv("BH_FAILSYNC_FILE", trigger, 1);
     setenv("BH_FAILSYNC_SLOW", slow, 1);
     setenv("BH_FAKECLOCK_FILE", clockfile, 1);
+    if (on == FAIL_COMMIT_SYNCER_SLOW)
+        setenv("BH_FAILSYNC_SLOW_SYNCER", "1", 1);
+    else
+        unsetenv("BH_FAILSYNC_SLOW_SYNCER");
     unsetenv("BH_FAILSYNC_SYNCER");
     unsetenv("BH_FAILSYNC_COMMIT");
     if (on == FAIL_SYNCER)
         setenv("BH_FAILSYNC_SYNCER", "1", 1);
-    else if (on == FAIL_COMMIT)
+    else if (on == FAIL_COMMIT || on == FAIL_COMMIT_SYNCER_SLOW)
         setenv("BH_FAILSYNC_COMMIT", "1", 1);
     setenv("LD_PRELOAD", BH_FAILSYNC_PATH, 1);
     /* Short sweep intervals: an idle writer wakes often, so one that
@@ -496,6 +500,42 @@ test_stop_when_nng_close_hangs(void **state)
     bh_client_close(c);
 }
 
+/* A batch whose sync succeeded is durable, even if the next batch's commit
+ * failed while that sync ran: it is answered OK, not "may not survive". */
+static void
+test_durable_batch_stays_ok(void **state)
+{
+    (void)state;
+    bh_client *c = bht_client(&srv);
+    touch(slow); /* the syncer waits in its next sync */
+    call durable = { .c = c, .what = "event" };
+    assert_int_equal(pthread_create(&durable.th, NULL, call_main, &durable), 0);
+    wait_for(slow_in);
+    fail_disk(); /* commits fail from now on; the syncer's syncs do not */
+    call lost = { .c = c, .what = "event" };
+    assert_int_equal(pthread_create(&lost.th, NULL, call_main, &lost), 0);
+    /* Its answer waits behind the held batch's; the failed commit shows
+     * in Health.Check at once (reads do not wait for the syncer). */
+    for (int i = 0;
+         i < 500 && serving(c) != BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_NOT_SERVING; i++)
+        bht_sleep_ms(10);
+    assert_int_equal(serving(c), BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_NOT_SERVING);
+    assert_int_equal(unlink(slow), 0);
+    pthread_join(durable.th, NULL);
+    pthread_join(lost.th, NULL);
+    if (durable.rc != BH_OK)
+        fail_msg("the durable batch: %s: %s", bh_code_name(durable.rc), durable.st.message);
+    assert_int_equal(lost.rc, BH_UNAVAILABLE);
+    bh_client_close(c);
+}
+
+static int
+setup_commit_syncer_slow(void **state)
+{
+    (void)state;
+    return start(FAIL_COMMIT_SYNCER_SLOW, 0);
+}
+
 static int
 setup_hanging_close(void **state)
 {
@@ -518,6 +558,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_clock_step, setup_clock_ahead, teardown),
         cmocka_unit_test_setup_teardown(test_stop_when_nng_close_hangs, setup_hanging_close,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_durable_batch_stays_ok, setup_commit_syncer_slow,
                                         teardown),
     };
     return cmocka_run_group_tests_name("disk", tests, NULL, NULL);

@@ -130,7 +130,9 @@ int bh_client_open(bh_client **out, const bh_options *opts, bh_status *st);
  * No call may start on c once bh_client_close has been called. Accepts NULL.
  * It returns within about 2 s even if nng 1.5.2's close deadlocks (nng
  * issues #1543, #1813): the close then goes on in the background, and the
- * client's memory is leaked if it never ends.
+ * client's memory is leaked if it never ends. Calls still in flight then
+ * return in the background too; after such a return, do not unload the
+ * library or call nng_fini.
  */
 void bh_client_close(bh_client *c);
 
