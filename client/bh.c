@@ -618,8 +618,14 @@ bh__slot_put(struct bh_client *c, struct bh__slot *s, int clean)
         pthread_mutex_unlock(&c->mtx);
         return;
     }
-    nng_ctx_close(s->ctx);
+    /* The aio first: nng_aio_free waits for nng's expire thread to let go
+     * of it, and that thread may be about to run the context's cancel
+     * callback with the context as its argument (an answer that landed as
+     * the deadline fired). nng_ctx_close frees the context: closed first,
+     * that callback read freed memory (nng 1.5.2, req0_ctx_cancel_recv;
+     * it crashed or hung within a second of 1-3 ms deadlines). */
     nng_aio_free(s->aio);
+    nng_ctx_close(s->ctx);
     free(s);
 }
 
