@@ -368,7 +368,7 @@ test_failed_commit_takes_refusals_back(void **state)
                   { .c = c, .what = "pay", .reservation = rid, .key = "webhook-1" } };
     for (int i = 0; i < 2; i++)
         assert_int_equal(pthread_create(&p[i].th, NULL, call_main, &p[i]), 0);
-    bht_sleep_ms(300); /* both reach the writer's queue */
+    bht_sleep_ms(1000); /* both reach the writer's queue (a second: plenty, even under ASan) */
     assert_int_equal(unlink(slow), 0);
     pthread_join(blocker.th, NULL);
     for (int i = 0; i < 2; i++)
