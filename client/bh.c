@@ -39,6 +39,7 @@
  * per call costs a socket lock and an id-map insert on every call. */
 struct bh__slot {
     struct bh__slot *next;
+    struct bh__slot *bprev, *bnext; /* in the client's busy list */
     nng_ctx ctx;
     nng_aio *aio;
 };
@@ -63,6 +64,7 @@ struct bh_client {
     int inflight;
     int closing;
     struct bh__slot *free_slots; /* under mtx */
+    struct bh__slot *busy;       /* slots of calls in flight, under mtx */
 };
 
 static const char *const bh_code_names[] = {
@@ -299,13 +301,18 @@ bh__closer_release(struct bh__closer *k)
 static void
 bh__close_rest(bh_client *c)
 {
-    /* Fails every context's pending send/recv with NNG_ECLOSED. */
-    nng_close(c->sock);
-
+    /* The calls in flight end first, their operations aborted: closing the
+     * socket under them frees their contexts, and nng 1.5.2's expire thread
+     * may then run a context's cancel callback on freed memory (a client
+     * hung so when closed amid 1-3 ms calls). A call between two
+     * operations is not aborted; it ends by its deadline. */
     pthread_mutex_lock(&c->mtx);
+    for (struct bh__slot *s = c->busy; s != NULL; s = s->bnext)
+        nng_aio_abort(s->aio, NNG_ECLOSED);
     while (c->inflight > 0)
         pthread_cond_wait(&c->cv, &c->mtx);
     pthread_mutex_unlock(&c->mtx);
+    nng_close(c->sock);
 
     for (struct bh__slot *s = c->free_slots, *next; s != NULL; s = next) {
         next = s->next;
@@ -604,6 +611,39 @@ bh__slot_get(struct bh_client *c, int *rv)
     return s;
 }
 
+/* The busy list: the slots whose calls bh_client_close must abort. Linking
+ * fails (0) once the client is closing, so that no call starts after the
+ * close has looked at the list. */
+static int
+bh__busy_link(struct bh_client *c, struct bh__slot *s)
+{
+    pthread_mutex_lock(&c->mtx);
+    int ok = !c->closing;
+    if (ok) {
+        s->bprev = NULL;
+        s->bnext = c->busy;
+        if (c->busy != NULL)
+            c->busy->bprev = s;
+        c->busy = s;
+    }
+    pthread_mutex_unlock(&c->mtx);
+    return ok;
+}
+
+static void
+bh__busy_unlink(struct bh_client *c, struct bh__slot *s)
+{
+    pthread_mutex_lock(&c->mtx);
+    if (s->bprev != NULL)
+        s->bprev->bnext = s->bnext;
+    else
+        c->busy = s->bnext;
+    if (s->bnext != NULL)
+        s->bnext->bprev = s->bprev;
+    s->bprev = s->bnext = NULL;
+    pthread_mutex_unlock(&c->mtx);
+}
+
 /* Back to the pool after a clean exchange; closed after anything else, so
  * that no context with a request still pending is ever reused. */
 static void
@@ -644,7 +684,7 @@ bh__exchange(struct bh_client *c, const char *method, const uint8_t *req, size_t
     const char *key = NULL;
     int32_t timeout_ms = c->timeout_ms;
     struct bh__slot *slot = NULL;
-    int clean = 0;
+    int clean = 0, linked = 0;
     nng_ctx ctx;
     nng_aio *aio = NULL;
     nng_msg *msg = NULL;
@@ -707,6 +747,13 @@ bh__exchange(struct bh_client *c, const char *method, const uint8_t *req, size_t
         rc = bh__nng_err(st, rv, "call", c->url);
         goto out;
     }
+    if (!bh__busy_link(c, slot)) {
+        clean = 1; /* unused: back to the pool, freed by the close */
+        rc = bh__fail(st, BH_CANCELLED, "%s: client for %s was closed during the call", method,
+                      c->url);
+        goto out;
+    }
+    linked = 1;
     ctx = slot->ctx;
     aio = slot->aio;
 
@@ -804,6 +851,8 @@ bh__exchange(struct bh_client *c, const char *method, const uint8_t *req, size_t
 out:
     if (msg != NULL)
         nng_msg_free(msg);
+    if (linked)
+        bh__busy_unlink(c, slot);
     bh__slot_put(c, slot, clean);
     return rc;
 }
