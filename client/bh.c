@@ -2,14 +2,12 @@
  * libbilheteria core: one nng REQ socket per client, one nng context per
  * call, and the RPC envelope around each call's payload.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
