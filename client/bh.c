@@ -2,37 +2,29 @@
  * libbilheteria core: one nng REQ socket per client, one nng context per
  * call, and the RPC envelope around each call's payload.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "bilheteria/bilheteria.h"
+#include "nng_compat.h"
 
 #define BH_DEFAULT_URL         "tcp://127.0.0.1:7450"
 #define BH_DEFAULT_TIMEOUT_MS  5000
 #define BH_IDEMPOTENCY_KEY_MAX 255
 /* Big enough for the largest seat map; anything larger drops the pipe. */
-#define BH_RECV_MAX       (64u * 1024u * 1024u)
-#define BH_LATE_ANSWER_MS 200
-/* A call that finishes this close to its deadline does not give its nng
- * context and aio back to the pool: in nng 1.5.x the timer thread may
- * already be expiring the aio, and would then cancel the next call made
- * with it, with NNG_ETIMEDOUT, at once (seen as a spurious
- * DEADLINE_EXCEEDED after a run of 1 ms calls). */
-#define BH_REUSE_MARGIN_MS 50
-#define BH_RECONN_MIN_MS   20
-#define BH_RECONN_MAX_MS   500
-/* The longest bh_client_close waits for nng_close (which nng 1.5.2 can
- * hang in for good) and for the calls in flight to return. */
+#define BH_RECV_MAX      (64u * 1024u * 1024u)
+#define BH_RECONN_MIN_MS 20
+#define BH_RECONN_MAX_MS 500
+/* The longest bh_client_close waits for nng_close (which can hang: see
+ * proto/compat/nng_compat.c) and for the calls in flight to return. */
 #define BH_CLOSE_WAIT_MS 2000
 
 /* An nng context with its aio, kept for the next call: opening a context
@@ -157,168 +149,31 @@ bh__pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
         atomic_fetch_sub(&c->pipes, 1);
 }
 
-int
-bh_client_open(bh_client **out, const bh_options *opts, bh_status *st)
+/* The client's options, checked; *url and *timeout_ms are written only on
+ * success. */
+static int
+bh__open_opts(const bh_options *opts, const char **url, int32_t *timeout_ms, bh_status *st)
 {
-    struct bh_client *c = NULL;
-    const char *url = BH_DEFAULT_URL;
-    int32_t timeout_ms = BH_DEFAULT_TIMEOUT_MS;
-    int sock_open = 0, sync_init = 0;
-    int rc, rv;
+    int32_t t = BH_DEFAULT_TIMEOUT_MS;
 
-    if (out == NULL) {
-        rc = bh__fail(st, BH_INVALID_ARGUMENT, "bh_client_open: out is NULL");
-        goto out;
-    }
-    if (opts != NULL && opts->url != NULL)
-        url = opts->url;
     if (opts != NULL && opts->timeout_ms != 0)
-        timeout_ms = opts->timeout_ms;
-    if (timeout_ms < 0) {
-        rc = bh__fail(st, BH_INVALID_ARGUMENT, "timeout_ms is %d; it must be > 0 (or 0 for %d ms)",
-                      (int)timeout_ms, BH_DEFAULT_TIMEOUT_MS);
-        goto out;
-    }
-
-    c = calloc(1, sizeof(*c));
-    if (c == NULL) {
-        rc = bh__oom(st);
-        goto out;
-    }
-    c->timeout_ms = timeout_ms;
-    atomic_init(&c->seq, 0);
-    atomic_init(&c->pipes, 0);
-    c->url = bh__strdup(url);
-    if (c->url == NULL) {
-        rc = bh__oom(st);
-        goto out;
-    }
-    if (opts != NULL && opts->auth_token != NULL) {
-        c->auth_token = bh__strdup(opts->auth_token);
-        if (c->auth_token == NULL) {
-            rc = bh__oom(st);
-            goto out;
-        }
-    }
-    if (pthread_mutex_init(&c->mtx, NULL) != 0) {
-        rc = bh__oom(st);
-        goto out;
-    }
-    if (pthread_cond_init(&c->cv, NULL) != 0) {
-        pthread_mutex_destroy(&c->mtx);
-        rc = bh__oom(st);
-        goto out;
-    }
-    sync_init = 1;
-
-    /* Request ids: a random salt per client mixed with a call counter. */
-    c->id_salt = ((uint64_t)nng_random() << 32) | nng_random();
-
-    if ((rv = nng_req0_open(&c->sock)) != 0)
-        goto nng_fail;
-    sock_open = 1;
-
-    /*
-     * nng's REQ resends a request whose reply is late (60 s by default) and
-     * re-sends it on a new connection when the old one drops. Either could
-     * apply a mutating call twice. With an infinite resend time nng 1.5.2
-     * never resends and fails the receive with NNG_ECONNRESET when the pipe
-     * closes. Contexts copy this value when opened, so set it first.
-     */
-    if ((rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0 ||
-        (rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, BH_RECV_MAX)) != 0 ||
-        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, BH_RECONN_MIN_MS)) != 0 ||
-        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, BH_RECONN_MAX_MS)) != 0)
-        goto nng_fail;
-
-    if ((rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_PRE, bh__pipe_cb, c)) != 0 ||
-        (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, bh__pipe_cb, c)) != 0)
-        goto nng_fail;
-
-    /* Non-blocking: an absent server is retried in the background. */
-    rv = nng_dial(c->sock, c->url, NULL, NNG_FLAG_NONBLOCK);
-    if (rv == NNG_EADDRINVAL || rv == NNG_EINVAL || rv == NNG_ENOTSUP) {
-        rc = bh__fail(st, BH_INVALID_ARGUMENT,
-                      "bad server URL \"%s\": %s (expected e.g. "
-                      "tcp://127.0.0.1:7450 or ipc:///path)",
-                      url, nng_strerror(rv));
-        goto out;
-    }
-    if (rv != 0)
-        goto nng_fail;
-
-    *out = c;
-    c = NULL;
-    bh__ok(st, 0);
-    rc = BH_OK;
-    goto out;
-
-nng_fail:
-    if (rv == NNG_ENOMEM)
-        rc = bh__oom(st);
-    else
-        rc = bh__fail(st, BH_UNAVAILABLE, "cannot set up client for %s: %s", url, nng_strerror(rv));
-out:
-    if (c != NULL) {
-        if (sock_open)
-            nng_close(c->sock);
-        if (sync_init) {
-            pthread_cond_destroy(&c->cv);
-            pthread_mutex_destroy(&c->mtx);
-        }
-        free(c->auth_token);
-        free(c->url);
-        free(c);
-    }
-    return rc;
+        t = opts->timeout_ms;
+    if (t < 0)
+        return bh__fail(st, BH_INVALID_ARGUMENT,
+                        "timeout_ms is %d; it must be > 0 (or 0 for %d ms)", (int)t,
+                        BH_DEFAULT_TIMEOUT_MS);
+    *url = opts != NULL && opts->url != NULL ? opts->url : BH_DEFAULT_URL;
+    *timeout_ms = t;
+    return BH_OK;
 }
 
-/* The rest of a close, from nng_close on: on a thread of its own, so that
- * bh_client_close can stop waiting for it (see BH_CLOSE_WAIT_MS). The
- * last of the two to let go of k frees it. */
-struct bh__closer {
-    bh_client *c;
-    pthread_mutex_t mu;
-    pthread_cond_t cv; /* on CLOCK_MONOTONIC */
-    int done, refs;
-};
-
-/* Lets go of k (with k->mu held, which it releases); the last one frees
- * it. A finished close signals and lets go in one step, so a caller that
- * saw it done is the last. */
+/* Frees a client whose socket is open only if sock_open (a failed open, or
+ * the end of a close). */
 static void
-bh__closer_release(struct bh__closer *k)
+bh__client_free(struct bh_client *c, int sock_open)
 {
-    int last = --k->refs == 0;
-    pthread_mutex_unlock(&k->mu);
-    if (last) {
-        pthread_cond_destroy(&k->cv);
-        pthread_mutex_destroy(&k->mu);
-        free(k);
-    }
-}
-
-static void
-bh__close_rest(bh_client *c)
-{
-    /* The calls in flight end first, their operations aborted: closing the
-     * socket under them frees their contexts, and nng 1.5.2's expire thread
-     * may then run a context's cancel callback on freed memory (a client
-     * hung so when closed amid 1-3 ms calls). A call between two
-     * operations is not aborted; it ends by its deadline. */
-    pthread_mutex_lock(&c->mtx);
-    for (struct bh__slot *s = c->busy; s != NULL; s = s->bnext)
-        nng_aio_abort(s->aio, NNG_ECLOSED);
-    while (c->inflight > 0)
-        pthread_cond_wait(&c->cv, &c->mtx);
-    pthread_mutex_unlock(&c->mtx);
-    nng_close(c->sock);
-
-    for (struct bh__slot *s = c->free_slots, *next; s != NULL; s = next) {
-        next = s->next;
-        nng_aio_free(s->aio); /* its context closed with the socket */
-        free(s);
-    }
+    if (sock_open)
+        nng_close(c->sock);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mtx);
     free(c->auth_token);
@@ -326,16 +181,139 @@ bh__close_rest(bh_client *c)
     free(c);
 }
 
-static void *
-bh__closer_main(void *arg)
+/* A client without its socket yet; NULL when out of memory. */
+static struct bh_client *
+bh__client_new(const char *url, int32_t timeout_ms, const char *auth_token)
 {
-    struct bh__closer *k = arg;
-    bh__close_rest(k->c);
-    pthread_mutex_lock(&k->mu);
-    k->done = 1;
-    pthread_cond_signal(&k->cv);
-    bh__closer_release(k);
+    struct bh_client *c = calloc(1, sizeof(*c));
+
+    if (c == NULL)
+        return NULL;
+    c->timeout_ms = timeout_ms;
+    atomic_init(&c->seq, 0);
+    atomic_init(&c->pipes, 0);
+    /* Request ids: a random salt per client mixed with a call counter. */
+    c->id_salt = ((uint64_t)nng_random() << 32) | nng_random();
+    c->url = bh__strdup(url);
+    if (auth_token != NULL)
+        c->auth_token = bh__strdup(auth_token);
+    if (c->url == NULL || (auth_token != NULL && c->auth_token == NULL) ||
+        pthread_mutex_init(&c->mtx, NULL) != 0)
+        goto fail;
+    if (pthread_cond_init(&c->cv, NULL) != 0) {
+        pthread_mutex_destroy(&c->mtx);
+        goto fail;
+    }
+    return c;
+fail:
+    free(c->auth_token);
+    free(c->url);
+    free(c);
     return NULL;
+}
+
+/* The socket's options, set before the first context is opened (contexts
+ * copy them). Returns 0 or an NNG_ error. */
+static int
+bh__sock_setup(struct bh_client *c)
+{
+    int rv;
+
+    if ((rv = bh_nng_req_never_resend(c->sock)) != 0 ||
+        (rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, BH_RECV_MAX)) != 0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, BH_RECONN_MIN_MS)) != 0 ||
+        (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, BH_RECONN_MAX_MS)) != 0 ||
+        (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_PRE, bh__pipe_cb, c)) != 0 ||
+        (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, bh__pipe_cb, c)) != 0)
+        return rv;
+    return 0;
+}
+
+static int
+bh__setup_fail(bh_status *st, int rv, const char *url)
+{
+    if (rv == NNG_ENOMEM)
+        return bh__oom(st);
+    return bh__fail(st, BH_UNAVAILABLE, "cannot set up client for %s: %s", url, nng_strerror(rv));
+}
+
+/* Non-blocking: an absent server is retried in the background. */
+static int
+bh__dial(struct bh_client *c, bh_status *st)
+{
+    int rv = nng_dial(c->sock, c->url, NULL, NNG_FLAG_NONBLOCK);
+
+    if (rv == NNG_EADDRINVAL || rv == NNG_EINVAL || rv == NNG_ENOTSUP)
+        return bh__fail(st, BH_INVALID_ARGUMENT,
+                        "bad server URL \"%s\": %s (expected e.g. "
+                        "tcp://127.0.0.1:7450 or ipc:///path)",
+                        c->url, nng_strerror(rv));
+    if (rv != 0)
+        return bh__setup_fail(st, rv, c->url);
+    return BH_OK;
+}
+
+int
+bh_client_open(bh_client **out, const bh_options *opts, bh_status *st)
+{
+    struct bh_client *c;
+    const char *url = NULL;
+    int32_t timeout_ms = 0;
+    int rc, rv;
+
+    if (out == NULL)
+        return bh__fail(st, BH_INVALID_ARGUMENT, "bh_client_open: out is NULL");
+    if ((rc = bh__open_opts(opts, &url, &timeout_ms, st)) != BH_OK)
+        return rc;
+    c = bh__client_new(url, timeout_ms, opts != NULL ? opts->auth_token : NULL);
+    if (c == NULL)
+        return bh__oom(st);
+    if ((rv = nng_req0_open(&c->sock)) != 0) {
+        bh__client_free(c, 0);
+        return bh__setup_fail(st, rv, url);
+    }
+    if ((rv = bh__sock_setup(c)) != 0)
+        rc = bh__setup_fail(st, rv, url);
+    else
+        rc = bh__dial(c, st);
+    if (rc != BH_OK) {
+        bh__client_free(c, 1);
+        return rc;
+    }
+    *out = c;
+    bh__ok(st, 0);
+    return BH_OK;
+}
+
+/* Ends the calls in flight: their operations aborted, and waited for. A
+ * call between two operations is not aborted; it ends by its deadline. */
+static void
+bh__drain(void *arg)
+{
+    struct bh_client *c = arg;
+
+    pthread_mutex_lock(&c->mtx);
+    for (struct bh__slot *s = c->busy; s != NULL; s = s->bnext)
+        nng_aio_abort(s->aio, NNG_ECLOSED);
+    while (c->inflight > 0)
+        pthread_cond_wait(&c->cv, &c->mtx);
+    pthread_mutex_unlock(&c->mtx);
+}
+
+/* The rest of a close, from the socket's on; possibly on a thread of its
+ * own (see bh_client_close). */
+static void
+bh__close_rest(void *arg)
+{
+    struct bh_client *c = arg;
+
+    bh_nng_close_drained(c->sock, bh__drain, c);
+    for (struct bh__slot *s = c->free_slots, *next; s != NULL; s = next) {
+        next = s->next;
+        nng_aio_free(s->aio); /* its context closed with the socket */
+        free(s);
+    }
+    bh__client_free(c, 0);
 }
 
 void
@@ -347,55 +325,12 @@ bh_client_close(bh_client *c)
     c->closing = 1;
     pthread_mutex_unlock(&c->mtx);
 
-    /* nng 1.5.2 can deadlock in nng_close when an answer arrives on a pipe
-     * while the socket closes (nng issues #1543, #1813). Answers to calls
-     * that timed out may still be on their way: give them a moment to land
-     * (and be dropped) first. Only after such a timeout, so a normal close
-     * costs nothing. */
-    uint64_t last = atomic_load(&c->last_timeout);
-    if (last != 0) {
-        nng_time now = nng_clock();
-        if (now < last + BH_LATE_ANSWER_MS)
-            nng_msleep((nng_duration)(last + BH_LATE_ANSWER_MS - now));
-    }
-    /* And should it deadlock all the same, the caller is not held for
-     * good: the close goes on on a thread of its own, and after
-     * BH_CLOSE_WAIT_MS the caller returns, leaving the client to that
-     * thread (freed if nng ever returns, else leaked). */
-    struct bh__closer *k = calloc(1, sizeof(*k));
-    pthread_condattr_t ca;
-    pthread_t th;
-    if (k == NULL || pthread_condattr_init(&ca) != 0) {
-        free(k);
-        bh__close_rest(c);
-        return;
-    }
-    k->c = c;
-    k->refs = 2;
-    pthread_mutex_init(&k->mu, NULL);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&k->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    if (pthread_create(&th, NULL, bh__closer_main, k) != 0) {
-        pthread_mutex_lock(&k->mu);
-        k->refs = 1;
-        bh__closer_release(k);
-        bh__close_rest(c);
-        return;
-    }
-    pthread_detach(th);
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += BH_CLOSE_WAIT_MS / 1000;
-    until.tv_nsec += (long)(BH_CLOSE_WAIT_MS % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&k->mu);
-    while (!k->done && pthread_cond_timedwait(&k->cv, &k->mu, &until) != ETIMEDOUT)
-        ;
-    bh__closer_release(k);
+    /* nng_close can hang (see proto/compat/nng_compat.c): let the answers
+     * of timed-out calls land first, and should it hang all the same, stop
+     * waiting after BH_CLOSE_WAIT_MS, leaving the client to the close
+     * (freed if nng ever returns, else leaked). */
+    bh_nng_close_settle(atomic_load(&c->last_timeout));
+    bh_nng_run_bounded(bh__close_rest, c, BH_CLOSE_WAIT_MS);
 }
 
 /* splitmix64's finalizer: a bijection, so distinct inputs stay distinct. */
@@ -658,196 +593,227 @@ bh__slot_put(struct bh_client *c, struct bh__slot *s, int clean)
         pthread_mutex_unlock(&c->mtx);
         return;
     }
-    /* The aio first: nng_aio_free waits for nng's expire thread to let go
-     * of it, and that thread may be about to run the context's cancel
-     * callback with the context as its argument (an answer that landed as
-     * the deadline fired). nng_ctx_close frees the context: closed first,
-     * that callback read freed memory (nng 1.5.2, req0_ctx_cancel_recv;
-     * it crashed or hung within a second of 1-3 ms deadlines). */
-    nng_aio_free(s->aio);
-    nng_ctx_close(s->ctx);
+    bh_nng_ctx_free(s->ctx, s->aio);
     free(s);
 }
 
+/* One call, as bh__exchange carries it through its steps. */
+struct bh__call {
+    struct bh_client *c;
+    const char *method;
+    const char *key; /* NULL: none */
+    int32_t timeout_ms;
+    uint64_t id;
+    nng_time start;
+};
+
+/* The call's arguments, checked before anything is sent; sets k->key and
+ * k->timeout_ms. */
+static int
+bh__call_check(struct bh__call *k, const uint8_t *req, size_t len, const bh_call_opts *opts,
+               bh_status *st)
+{
+    k->timeout_ms = k->c->timeout_ms;
+    if (k->method == NULL || k->method[0] == '\0')
+        return bh__fail(st, BH_INVALID_ARGUMENT, "method name is empty");
+    if (req == NULL && len != 0)
+        return bh__fail(st, BH_INVALID_ARGUMENT, "request payload is NULL but len is %zu", len);
+    if (opts == NULL)
+        return BH_OK;
+    if (opts->timeout_ms < 0)
+        return bh__fail(st, BH_INVALID_ARGUMENT,
+                        "timeout_ms is %d; it must be > 0 (or 0 for the "
+                        "client's %d ms)",
+                        (int)opts->timeout_ms, (int)k->c->timeout_ms);
+    if (opts->timeout_ms > 0)
+        k->timeout_ms = opts->timeout_ms;
+    k->key = opts->idempotency_key;
+    if (k->key != NULL) {
+        size_t klen = strnlen(k->key, BH_IDEMPOTENCY_KEY_MAX + 1);
+
+        if (klen == 0 || klen > BH_IDEMPOTENCY_KEY_MAX)
+            return bh__fail(st, BH_INVALID_ARGUMENT,
+                            "idempotency key is %s bytes; it must be 1..%d "
+                            "bytes (or NULL for none)",
+                            klen == 0 ? "0" : "more than 255", BH_IDEMPOTENCY_KEY_MAX);
+    }
+    return BH_OK;
+}
+
+/* The request envelope around the payload, packed into a new message
+ * (*out; caller frees with nng_msg_free, or hands it to nng). Sets k->id. */
+static int
+bh__envelope(struct bh__call *k, const uint8_t *req, size_t len, nng_msg **out, bh_status *st)
+{
+    Bilheteria__V1__RequestEnvelope env = BILHETERIA__V1__REQUEST_ENVELOPE__INIT;
+    nng_msg *msg;
+    int rv;
+
+    k->id = bh__next_id(k->c);
+    /* protobuf-c only reads these through pack; the casts drop const. */
+    env.method = (char *)k->method;
+    env.request_id = k->id;
+    env.timeout_ms = (uint32_t)k->timeout_ms;
+    if (k->c->auth_token != NULL)
+        env.auth_token = k->c->auth_token;
+    if (k->key != NULL)
+        env.idempotency_key = (char *)k->key;
+    env.payload.data = (uint8_t *)req;
+    env.payload.len = len;
+
+    if ((rv = nng_msg_alloc(&msg, protobuf_c_message_get_packed_size(&env.base))) != 0)
+        return bh__nng_err(st, rv, "call", k->c->url);
+    protobuf_c_message_pack(&env.base, nng_msg_body(msg));
+    *out = msg;
+    return BH_OK;
+}
+
+static int
+bh__cancelled(const struct bh__call *k, bh_status *st)
+{
+    return bh__fail(st, BH_CANCELLED, "%s: client for %s was closed during the call", k->method,
+                    k->c->url);
+}
+
+/* Sends *msg on the slot's context within the deadline, which starts now.
+ * On success the context owns the message and *msg is NULL; on failure it
+ * is still the caller's. */
+static int
+bh__send(struct bh__call *k, struct bh__slot *s, nng_msg **msg, bh_status *st)
+{
+    struct bh_client *c = k->c;
+    int rv;
+
+    k->start = nng_clock();
+    nng_aio_set_timeout(s->aio, k->timeout_ms);
+    nng_aio_set_msg(s->aio, *msg);
+    nng_ctx_send(s->ctx, s->aio);
+    nng_aio_wait(s->aio);
+    if ((rv = nng_aio_result(s->aio)) == 0) {
+        *msg = NULL;
+        return BH_OK;
+    }
+    *msg = nng_aio_get_msg(s->aio);
+    if (bh__closing(c))
+        return bh__cancelled(k, st);
+    if (rv == NNG_ETIMEDOUT && atomic_load(&c->pipes) == 0)
+        return bh__fail(st, BH_UNAVAILABLE,
+                        "cannot reach server at %s: no connection within %d ms (no "
+                        "listener, refused, or slower to connect than the deadline)",
+                        c->url, (int)k->timeout_ms);
+    if (rv == NNG_ETIMEDOUT)
+        return bh__fail(st, BH_DEADLINE_EXCEEDED, "%s: request not sent to %s within %d ms",
+                        k->method, c->url, (int)k->timeout_ms);
+    return bh__nng_err(st, rv, k->method, c->url);
+}
+
+/* Receives the answer (*msg; caller frees) within what is left of the
+ * deadline. *clean says whether the slot may serve another call. */
+static int
+bh__recv(struct bh__call *k, struct bh__slot *s, nng_msg **msg, int *clean, bh_status *st)
+{
+    struct bh_client *c = k->c;
+    nng_duration left = (nng_duration)(k->timeout_ms - (int64_t)(nng_clock() - k->start));
+    int rv;
+
+    nng_aio_set_timeout(s->aio, left > 0 ? left : 1);
+    nng_ctx_recv(s->ctx, s->aio);
+    nng_aio_wait(s->aio);
+    if ((rv = nng_aio_result(s->aio)) == 0) {
+        *msg = nng_aio_get_msg(s->aio);
+        *clean = bh_nng_ctx_reusable((nng_duration)(nng_clock() - k->start), k->timeout_ms);
+        return BH_OK;
+    }
+    if (rv == NNG_ETIMEDOUT)
+        atomic_store(&c->last_timeout, nng_clock());
+    /* Closing drops the pipes first, which reads as a lost connection. */
+    if (bh__closing(c))
+        return bh__cancelled(k, st);
+    if (rv == NNG_ETIMEDOUT)
+        return bh__fail(st, BH_DEADLINE_EXCEEDED, "%s: no answer from %s within %d ms", k->method,
+                        c->url, (int)k->timeout_ms);
+    if (rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT)
+        return bh__fail(st, BH_UNAVAILABLE,
+                        "%s: connection to %s was lost before the answer "
+                        "came; the call may or may not have taken effect",
+                        k->method, c->url);
+    return bh__nng_err(st, rv, k->method, c->url);
+}
+
+/* The answer's envelope, unpacked into ea; BH_OK only for this call's id
+ * and an OK status, else the server's status and message. */
+static int
+bh__decode(const struct bh__call *k, nng_msg *msg, bh_arena *ea,
+           Bilheteria__V1__ResponseEnvelope **env_out, bh_status *st)
+{
+    Bilheteria__V1__ResponseEnvelope *rep;
+    int code, rc;
+
+    rep = (Bilheteria__V1__ResponseEnvelope *)protobuf_c_message_unpack(
+        &bilheteria__v1__response_envelope__descriptor, &ea->pc, nng_msg_len(msg),
+        nng_msg_body(msg));
+    if (rep == NULL)
+        return ea->oom ? bh__oom(st)
+                       : bh__fail(st, BH_INTERNAL, "malformed response from server (%s, %zu bytes)",
+                                  k->method, nng_msg_len(msg));
+    /* A server that could not read the request (malformed or oversized)
+     * cannot echo its id; it answers 0 with an error status. */
+    if (rep->request_id != k->id && !(rep->request_id == 0 && rep->status != 0))
+        return bh__fail(st, BH_INTERNAL,
+                        "malformed response from server: request_id %llu, "
+                        "expected %llu (%s)",
+                        (unsigned long long)rep->request_id, (unsigned long long)k->id, k->method);
+    code = (int)rep->status;
+    if (code == BH_OK) {
+        bh__ok(st, rep->replayed ? 1 : 0);
+        *env_out = rep;
+        return BH_OK;
+    }
+    if (code < 0 || code > BH_UNAUTHENTICATED)
+        rc = bh__fail(st, BH_UNKNOWN, "server returned status %d: %s", code, rep->message);
+    else if (rep->message[0] == '\0')
+        rc = bh__fail(st, code, "%s: server returned %s", k->method, bh_code_name(code));
+    else
+        rc = bh__fail(st, code, "%s", rep->message);
+    if (st != NULL)
+        st->replayed = rep->replayed ? 1 : 0;
+    return rc;
+}
+
 /*
- * One REQ/REP exchange. On BH_OK, *env_out is the decoded response
- * envelope with status OK; caller frees with
- * nothing: the envelope lives in ea, which the caller finalises.
+ * One REQ/REP exchange: check the call, build the envelope, send and
+ * receive on a pooled context within the deadline, decode the answer. On
+ * BH_OK, *env_out is the decoded response envelope with status OK; it
+ * lives in ea, which the caller finalises.
  */
 static int
 bh__exchange(struct bh_client *c, const char *method, const uint8_t *req, size_t len,
              const bh_call_opts *opts, bh_status *st, bh_arena *ea,
              Bilheteria__V1__ResponseEnvelope **env_out)
 {
-    Bilheteria__V1__RequestEnvelope env = BILHETERIA__V1__REQUEST_ENVELOPE__INIT;
-    Bilheteria__V1__ResponseEnvelope *rep = NULL;
-    const char *key = NULL;
-    int32_t timeout_ms = c->timeout_ms;
+    struct bh__call k = { .c = c, .method = method };
     struct bh__slot *slot = NULL;
-    int clean = 0, linked = 0;
-    nng_ctx ctx;
-    nng_aio *aio = NULL;
     nng_msg *msg = NULL;
-    nng_time start, now;
-    nng_duration left;
-    uint64_t id;
-    int code, rc, rv;
+    int clean = 0, linked = 0;
+    int rc, rv;
 
-    if (method == NULL || method[0] == '\0') {
-        rc = bh__fail(st, BH_INVALID_ARGUMENT, "method name is empty");
+    if ((rc = bh__call_check(&k, req, len, opts, st)) != BH_OK ||
+        (rc = bh__envelope(&k, req, len, &msg, st)) != BH_OK)
         goto out;
-    }
-    if (req == NULL && len != 0) {
-        rc = bh__fail(st, BH_INVALID_ARGUMENT, "request payload is NULL but len is %zu", len);
-        goto out;
-    }
-    if (opts != NULL) {
-        key = opts->idempotency_key;
-        if (opts->timeout_ms < 0) {
-            rc = bh__fail(st, BH_INVALID_ARGUMENT,
-                          "timeout_ms is %d; it must be > 0 (or 0 for the "
-                          "client's %d ms)",
-                          (int)opts->timeout_ms, (int)c->timeout_ms);
-            goto out;
-        }
-        if (opts->timeout_ms > 0)
-            timeout_ms = opts->timeout_ms;
-    }
-    if (key != NULL) {
-        size_t klen = strnlen(key, BH_IDEMPOTENCY_KEY_MAX + 1);
-
-        if (klen == 0 || klen > BH_IDEMPOTENCY_KEY_MAX) {
-            rc = bh__fail(st, BH_INVALID_ARGUMENT,
-                          "idempotency key is %s bytes; it must be 1..%d "
-                          "bytes (or NULL for none)",
-                          klen == 0 ? "0" : "more than 255", BH_IDEMPOTENCY_KEY_MAX);
-            goto out;
-        }
-    }
-
-    id = bh__next_id(c);
-    /* protobuf-c only reads these through pack; the casts drop const. */
-    env.method = (char *)method;
-    env.request_id = id;
-    env.timeout_ms = (uint32_t)timeout_ms;
-    if (c->auth_token != NULL)
-        env.auth_token = c->auth_token;
-    if (key != NULL)
-        env.idempotency_key = (char *)key;
-    env.payload.data = (uint8_t *)req;
-    env.payload.len = len;
-
-    if ((rv = nng_msg_alloc(&msg, protobuf_c_message_get_packed_size(&env.base))) != 0) {
-        rc = bh__nng_err(st, rv, "call", c->url);
-        goto out;
-    }
-    protobuf_c_message_pack(&env.base, nng_msg_body(msg));
-
     if ((slot = bh__slot_get(c, &rv)) == NULL) {
         rc = bh__nng_err(st, rv, "call", c->url);
         goto out;
     }
     if (!bh__busy_link(c, slot)) {
         clean = 1; /* unused: back to the pool, freed by the close */
-        rc = bh__fail(st, BH_CANCELLED, "%s: client for %s was closed during the call", method,
-                      c->url);
+        rc = bh__cancelled(&k, st);
         goto out;
     }
     linked = 1;
-    ctx = slot->ctx;
-    aio = slot->aio;
-
-    start = nng_clock();
-    nng_aio_set_timeout(aio, timeout_ms);
-    nng_aio_set_msg(aio, msg);
-    nng_ctx_send(ctx, aio);
-    nng_aio_wait(aio);
-    if ((rv = nng_aio_result(aio)) != 0) {
-        /* On a failed send the message is still ours. */
-        msg = nng_aio_get_msg(aio);
-        if (bh__closing(c))
-            rc = bh__fail(st, BH_CANCELLED, "%s: client for %s was closed during the call", method,
-                          c->url);
-        else if (rv == NNG_ETIMEDOUT && atomic_load(&c->pipes) == 0)
-            rc = bh__fail(st, BH_UNAVAILABLE,
-                          "cannot reach server at %s: no connection within %d ms (no "
-                          "listener, refused, or slower to connect than the deadline)",
-                          c->url, (int)timeout_ms);
-        else if (rv == NNG_ETIMEDOUT)
-            rc = bh__fail(st, BH_DEADLINE_EXCEEDED, "%s: request not sent to %s within %d ms",
-                          method, c->url, (int)timeout_ms);
-        else
-            rc = bh__nng_err(st, rv, method, c->url);
+    if ((rc = bh__send(&k, slot, &msg, st)) != BH_OK ||
+        (rc = bh__recv(&k, slot, &msg, &clean, st)) != BH_OK)
         goto out;
-    }
-    msg = NULL; /* the context owns it now */
-
-    now = nng_clock();
-    left = (nng_duration)(timeout_ms - (int64_t)(now - start));
-    nng_aio_set_timeout(aio, left > 0 ? left : 1);
-    nng_ctx_recv(ctx, aio);
-    nng_aio_wait(aio);
-    if ((rv = nng_aio_result(aio)) != 0) {
-        if (rv == NNG_ETIMEDOUT)
-            atomic_store(&c->last_timeout, nng_clock());
-        /* Closing drops the pipes first, which reads as a lost connection. */
-        if (bh__closing(c))
-            rc = bh__fail(st, BH_CANCELLED, "%s: client for %s was closed during the call", method,
-                          c->url);
-        else if (rv == NNG_ETIMEDOUT)
-            rc = bh__fail(st, BH_DEADLINE_EXCEEDED, "%s: no answer from %s within %d ms", method,
-                          c->url, (int)timeout_ms);
-        else if (rv == NNG_ECONNRESET || rv == NNG_ECONNSHUT)
-            rc = bh__fail(st, BH_UNAVAILABLE,
-                          "%s: connection to %s was lost before the answer "
-                          "came; the call may or may not have taken effect",
-                          method, c->url);
-        else
-            rc = bh__nng_err(st, rv, method, c->url);
-        goto out;
-    }
-    msg = nng_aio_get_msg(aio);
-    /* The exchange is complete: the context is free again, unless its
-     * timer may still fire (see BH_REUSE_MARGIN_MS). */
-    clean = (int64_t)(nng_clock() - start) + BH_REUSE_MARGIN_MS < (int64_t)timeout_ms;
-
-    rep = (Bilheteria__V1__ResponseEnvelope *)protobuf_c_message_unpack(
-        &bilheteria__v1__response_envelope__descriptor, &ea->pc, nng_msg_len(msg),
-        nng_msg_body(msg));
-    if (rep == NULL) {
-        rc = ea->oom ? bh__oom(st)
-                     : bh__fail(st, BH_INTERNAL,
-                                "malformed response from server (%s, %zu "
-                                "bytes)",
-                                method, nng_msg_len(msg));
-        goto out;
-    }
-    /* A server that could not read the request (malformed or oversized)
-     * cannot echo its id; it answers 0 with an error status. */
-    if (rep->request_id != id && !(rep->request_id == 0 && rep->status != 0)) {
-        rc = bh__fail(st, BH_INTERNAL,
-                      "malformed response from server: request_id %llu, "
-                      "expected %llu (%s)",
-                      (unsigned long long)rep->request_id, (unsigned long long)id, method);
-        goto out;
-    }
-    code = (int)rep->status;
-    if (code != BH_OK) {
-        if (code < 0 || code > BH_UNAUTHENTICATED)
-            rc = bh__fail(st, BH_UNKNOWN, "server returned status %d: %s", code, rep->message);
-        else if (rep->message[0] == '\0')
-            rc = bh__fail(st, code, "%s: server returned %s", method, bh_code_name(code));
-        else
-            rc = bh__fail(st, code, "%s", rep->message);
-        if (st != NULL)
-            st->replayed = rep->replayed ? 1 : 0;
-        goto out;
-    }
-
-    bh__ok(st, rep->replayed ? 1 : 0);
-    *env_out = rep;
-    rep = NULL;
-    rc = BH_OK;
+    rc = bh__decode(&k, msg, ea, env_out, st);
 out:
     if (msg != NULL)
         nng_msg_free(msg);

@@ -11,6 +11,7 @@
 #include <nng/protocol/reqrep0/rep.h>
 
 #include "bilheteria/v1/rpc.pb-c.h"
+#include "nng_compat.h"
 #include "srv.h"
 
 #define IDEM_KEY_MAX   255
@@ -106,10 +107,10 @@ worker_cb(void *arg)
     nng_msg *msg = nng_aio_get_msg(w->aio);
     nng_aio_set_msg(w->aio, NULL);
     if (atomic_load(&w->l->closing)) {
-        /* No send, no receive while nng closes the socket: nng 1.5.2's
-         * close can wait for good on a context that keeps being re-armed. A
-         * message still ours (a failed send, a request received) is freed;
-         * its caller was told the server is stopping, or times out. */
+        /* No send, no receive while nng closes the socket (a context
+         * re-armed during the close can hang it: proto/compat/nng_compat.c).
+         * A message still ours (a failed send, a request received) is
+         * freed; its caller was told the server is stopping, or times out. */
         if ((w->sending && rv != 0) || (!w->sending && rv == 0))
             nng_msg_free(msg);
         return;
@@ -216,15 +217,12 @@ srv_listener_drain(srv_listener *l)
         atomic_store(&l->draining, 1);
 }
 
-void
-srv_listener_close(srv_listener *l)
+/* Stops every context's aio (nng_aio_stop waits for a running callback),
+ * so that nothing of ours sends or receives any more. */
+static void
+stop_workers(void *arg)
 {
-    if (l == NULL)
-        return;
-    /* Stop every context's aio first (nng_aio_stop waits for a running
-     * callback), so that nothing of ours sends or receives during the
-     * close. */
-    atomic_store(&l->closing, 1);
+    srv_listener *l = arg;
     for (int i = 0; i < l->n; i++) {
         nng_aio_stop(l->w[i].aio);
         /* A callback that passed the closing check before it was set may
@@ -235,7 +233,15 @@ srv_listener_close(srv_listener *l)
         if (msg != NULL)
             nng_msg_free(msg);
     }
-    nng_close(l->sock);
+}
+
+void
+srv_listener_close(srv_listener *l)
+{
+    if (l == NULL)
+        return;
+    atomic_store(&l->closing, 1);
+    bh_nng_close_drained(l->sock, stop_workers, l);
 }
 
 void

@@ -4,13 +4,13 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "argnum.h"
+#include "nng_compat.h"
 #include "srv.h"
 
 static const char usage[] =
@@ -39,27 +39,15 @@ static const char usage[] =
     "  --help                 this text\n"
     "  --version              print the version\n";
 
-/* How long the last steps of a stop (closing nng's socket, freeing) may
- * take once every write is durable and answered. nng 1.5.2's close can
- * hang for good (nng issues #1543, #1813; fixed upstream after 1.5.2):
+/* How long closing nng's socket may take once every write is durable and
+ * answered. nng_close can hang for good (see proto/compat/nng_compat.c):
  * rather than wait forever, the process ends -- nothing is lost by then. */
 #define STOP_GRACE_S 5
 
-static int stop_status;
-static atomic_int closing_socket; /* the watchdog acts only while set */
-
-static void *
-stop_watchdog(void *arg)
+static void
+close_listener(void *l)
 {
-    (void)arg;
-    sleep(STOP_GRACE_S);
-    if (!atomic_load(&closing_socket))
-        return NULL;
-    fprintf(stderr,
-            "bilheteria-server: closing the socket hung for %d s (an nng 1.5.2 bug); exiting "
-            "anyway: every write was already durable and answered\n",
-            STOP_GRACE_S);
-    _exit(stop_status);
+    srv_listener_close(l);
 }
 
 static int
@@ -246,17 +234,17 @@ main(int argc, char **argv)
     status = 0;
 out:
     /* Refuse new calls, let the writer apply and answer what it holds while
-     * the socket is still open, and only then close it: sending on a
-     * context while nng closes the socket crashes nng 1.5.2. */
+     * the socket is still open, and only then close it (nng cannot always
+     * take a send during the close: proto/compat/nng_compat.c). */
     srv_listener_drain(l);
     srv_writer_stop(wr);
-    stop_status = status;
-    atomic_store(&closing_socket, 1);
-    pthread_t wd;
-    if (pthread_create(&wd, NULL, stop_watchdog, NULL) == 0)
-        pthread_detach(wd);
-    srv_listener_close(l);
-    atomic_store(&closing_socket, 0);
+    if (bh_nng_run_bounded(close_listener, l, STOP_GRACE_S * 1000) != 0) {
+        fprintf(stderr,
+                "bilheteria-server: closing the socket hung for %d s (an nng bug); exiting "
+                "anyway: every write was already durable and answered\n",
+                STOP_GRACE_S);
+        _exit(status);
+    }
     srv_listener_free(l);
     srv_writer_free(wr);
     store_close(st);

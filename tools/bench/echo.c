@@ -32,6 +32,7 @@
 
 #include "bilheteria/v1/reservation.pb-c.h"
 #include "bilheteria/v1/rpc.pb-c.h"
+#include "nng_compat.h"
 
 /* As many contexts as bilheteria-server has by default, so that neither
  * side queues more than the other. */
@@ -335,6 +336,12 @@ durable_close(bench_echo_server *e)
     e->fd = -1;
 }
 
+static void
+durable_drain(void *e)
+{
+    durable_close(e);
+}
+
 void
 bench_echo_stats(const bench_echo_server *e, uint64_t *writes, uint64_t *commits)
 {
@@ -410,11 +417,10 @@ bench_echo_stop(bench_echo_server *e)
 {
     if (e == NULL)
         return;
-    /* Called after every client has stopped, so nothing is in flight: the
-     * commit threads stop first, and no answer is being sent while the
-     * socket closes (nng 1.5.2 can abort when one is). */
-    durable_close(e);
-    nng_close(e->sock);
+    /* Called after every client has stopped, so nothing is in flight; the
+     * commit threads, which send answers, stop before the socket closes
+     * (see bh_nng_close_drained). */
+    bh_nng_close_drained(e->sock, durable_drain, e);
     for (int i = 0; i < e->n; i++) {
         nng_aio_stop(e->c[i].aio);
         nng_aio_free(e->c[i].aio);
@@ -429,8 +435,7 @@ open_req(nng_socket *s, const char *url)
     if ((rv = nng_req0_open(s)) != 0)
         return rv;
     /* Like libbilheteria: never resend. */
-    if ((rv = nng_socket_set_ms(*s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0 ||
-        (rv = nng_dial(*s, url, NULL, 0)) != 0) {
+    if ((rv = bh_nng_req_never_resend(*s)) != 0 || (rv = nng_dial(*s, url, NULL, 0)) != 0) {
         nng_close(*s);
         return rv;
     }

@@ -128,9 +128,10 @@ int bh_client_open(bh_client **out, const bh_options *opts, bh_status *st);
  * Closes the socket; calls in flight fail with BH_CANCELLED, and
  * bh_client_close waits for them to return before freeing the client.
  * No call may start on c once bh_client_close has been called. Accepts NULL.
- * It returns within about 2 s even if nng 1.5.2's close deadlocks (nng
- * issues #1543, #1813): the close then goes on in the background, and the
- * client's memory is leaked if it never ends. Calls still in flight then
+ * It returns within about 2 s even if nng's close deadlocks (nng 1.5.2 can:
+ * issues #1543, #1813; see the library's proto/compat/nng_compat.c): the
+ * close then goes on in the background, and the client's memory is leaked
+ * if it never ends. Calls still in flight then
  * return in the background too; after such a return, do not unload the
  * library or call nng_fini.
  */
