@@ -66,14 +66,25 @@ rm_tree(const char *path)
     }
 }
 
+/* The log from where this run's output starts; NULL if it cannot be read. */
+static FILE *
+open_log(const bh_spawn_server *s)
+{
+    FILE *f = fopen(s->log, "r");
+    if (f != NULL && fseek(f, s->log_from, SEEK_SET) != 0) {
+        fclose(f);
+        f = NULL;
+    }
+    return f;
+}
+
 /* This run's output, each line marked as the server's. */
 static void
 print_log(const bh_spawn_server *s)
 {
-    FILE *f = fopen(s->log, "r");
+    FILE *f = open_log(s);
     if (f == NULL)
         return;
-    fseek(f, s->log_from, SEEK_SET);
     char line[512];
     while (fgets(line, sizeof(line), f) != NULL)
         fprintf(stderr, "  server: %s%s", line, strchr(line, '\n') ? "" : "\n");
@@ -85,10 +96,9 @@ print_log(const bh_spawn_server *s)
 static int
 read_banner(bh_spawn_server *s)
 {
-    FILE *f = fopen(s->log, "r");
+    FILE *f = open_log(s);
     if (f == NULL)
         return 0;
-    fseek(f, s->log_from, SEEK_SET);
     char line[512];
     int found = 0;
     while (!found && fgets(line, sizeof(line), f) != NULL) {
@@ -292,14 +302,22 @@ bh_spawn_cleanup(bh_spawn_server *s)
     return status;
 }
 
+/* /proc/PID/NAME of the running server; NULL if it is not running. */
+static FILE *
+open_proc(const bh_spawn_server *s, const char *name)
+{
+    char path[64];
+    if (s->pid <= 0)
+        return NULL;
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)s->pid, name);
+    return fopen(path, "r");
+}
+
 double
 bh_spawn_cpu_s(const bh_spawn_server *s)
 {
-    if (s->pid <= 0)
-        return -1;
-    char path[64], buf[2048];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)s->pid);
-    FILE *f = fopen(path, "r");
+    char buf[2048];
+    FILE *f = open_proc(s, "stat");
     if (f == NULL)
         return -1;
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -327,11 +345,8 @@ bh_spawn_cpu_s(const bh_spawn_server *s)
 long
 bh_spawn_peak_rss_kib(const bh_spawn_server *s)
 {
-    if (s->pid <= 0)
-        return -1;
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)s->pid);
-    FILE *f = fopen(path, "r");
+    char line[256];
+    FILE *f = open_proc(s, "status");
     if (f == NULL)
         return -1;
     long kib = -1;
