@@ -70,19 +70,24 @@ utf8_ok(const char *s)
     return srv_utf8_valid(s, n) == n;
 }
 
-/* prefix + the field's name (+ "[idx]" for a repeated one) + suffix. */
-static void
-field_path(char *out, size_t len, const char *prefix, const ProtobufCFieldDescriptor *f, long idx,
+/* Appends the field's name (+ "[idx]" for a repeated one) + suffix to the
+ * path out[0, used) and returns the new length. The path only names a field
+ * in an error message: one too long for out is cut at len - 1. */
+static size_t
+field_path(char *out, size_t len, size_t used, const ProtobufCFieldDescriptor *f, long idx,
            const char *suffix)
 {
-    if (idx < 0)
-        snprintf(out, len, "%s%s%s", prefix, f->name, suffix);
-    else
-        snprintf(out, len, "%s%s[%ld]%s", prefix, f->name, idx, suffix);
+    size_t room = len - used;
+    int n = idx < 0 ? snprintf(out + used, room, "%s%s", f->name, suffix)
+                    : snprintf(out + used, room, "%s[%ld]%s", f->name, idx, suffix);
+    if (n < 0 || (size_t)n >= room)
+        return len - 1;
+    return used + (size_t)n;
 }
 
+/* The path is built in place: path[0, used) names the message m. */
 static int
-find_bad(const ProtobufCMessage *m, const char *prefix, char *path, size_t len, int depth)
+find_bad(const ProtobufCMessage *m, char *path, size_t len, size_t used, int depth)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
     if (depth > 8)
@@ -109,13 +114,12 @@ find_bad(const ProtobufCMessage *m, const char *prefix, char *path, size_t len, 
             long idx = f->label == PROTOBUF_C_LABEL_REPEATED ? (long)k : -1;
             if (f->type == PROTOBUF_C_TYPE_STRING) {
                 if (v != NULL && !utf8_ok(v)) {
-                    field_path(path, len, prefix, f, idx, "");
+                    field_path(path, len, used, f, idx, "");
                     return 1;
                 }
             } else if (v != NULL) {
-                char sub[128];
-                field_path(sub, sizeof(sub), prefix, f, idx, ".");
-                if (find_bad(v, sub, path, len, depth + 1))
+                size_t sub = field_path(path, len, used, f, idx, ".");
+                if (find_bad(v, path, len, sub, depth + 1))
                     return 1;
             }
         }
@@ -126,7 +130,16 @@ find_bad(const ProtobufCMessage *m, const char *prefix, char *path, size_t len, 
 int
 srv_find_bad_utf8(const ProtobufCMessage *m, char *path, size_t len)
 {
-    return find_bad(m, "", path, len, 0);
+    char none[1];
+    if (len == 0) {
+        path = none;
+        len = 1;
+    }
+    path[0] = 0;
+    if (find_bad(m, path, len, 0, 0))
+        return 1;
+    path[0] = 0;
+    return 0;
 }
 
 int

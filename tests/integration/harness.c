@@ -1,13 +1,10 @@
-#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,115 +20,53 @@ bht_sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static int
-wait_healthy(bht_server *s)
-{
-    bh_client *c = bht_client(s);
-    int rc = -1;
-    for (int i = 0; i < 200 && rc != 0; i++) {
-        Bilheteria__V1__CheckRequest req = BILHETERIA__V1__CHECK_REQUEST__INIT;
-        Bilheteria__V1__CheckResponse *resp = NULL;
-        bh_call_opts o = { .timeout_ms = 200 };
-        if (bh_health_check(c, &req, &resp, &o, NULL) == BH_OK) {
-            bilheteria__v1__check_response__free_unpacked(resp, NULL);
-            rc = 0;
-        } else {
-            int st;
-            if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
-                s->pid = 0;
-                break;
-            }
-            bht_sleep_ms(50);
-        }
-    }
-    bh_client_close(c);
-    return rc;
-}
-
-static int
-spawn(bht_server *s)
-{
-    const char *argv[40];
-    int n = 0;
-    argv[n++] = BH_SERVER_PATH;
-    argv[n++] = "--listen";
-    argv[n++] = s->url;
-    argv[n++] = "--data-dir";
-    argv[n++] = s->data_dir;
-    argv[n++] = "--quiet";
-    argv[n++] = "--map-size-mb";
-    argv[n++] = "64";
-    for (int i = 0; i < s->n_extra; i++)
-        argv[n++] = s->extra[i];
-    argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        execv(BH_SERVER_PATH, (char *const *)argv);
-        _exit(127);
-    }
-    s->pid = pid;
-    return wait_healthy(s);
-}
-
 int
 bht_start(bht_server *s, const char *const *extra)
 {
-    memset(s, 0, sizeof(*s));
-    snprintf(s->dir, sizeof(s->dir), "/tmp/bh-test-XXXXXX");
-    if (mkdtemp(s->dir) == NULL)
+    const char *args[BH_SPAWN_MAX_ARGS + 1] = { "--map-size-mb", "64" };
+    int n = 2;
+    for (int i = 0; extra != NULL && extra[i] != NULL; i++) {
+        if (n == BH_SPAWN_MAX_ARGS)
+            fail_msg("bht_start: more than %d server flags", BH_SPAWN_MAX_ARGS - 2);
+        args[n++] = extra[i];
+    }
+    args[n] = NULL;
+    bh_spawn_opts o = { .path = BH_SERVER_PATH, .name = "bh-test", .args = args };
+    char err[512];
+    if (bh_spawn_start(s, &o, err, sizeof(err)) != 0) {
+        fprintf(stderr, "bht_start: %s\n", err);
         return -1;
-    snprintf(s->url, sizeof(s->url), "ipc://%s/sock", s->dir);
-    snprintf(s->data_dir, sizeof(s->data_dir), "%s/data", s->dir);
-    for (; extra != NULL && extra[s->n_extra] != NULL && s->n_extra < 16; s->n_extra++)
-        s->extra[s->n_extra] = extra[s->n_extra];
-    return spawn(s);
+    }
+    return 0;
 }
 
 int
 bht_restart(bht_server *s)
 {
-    return spawn(s);
+    char err[512];
+    if (bh_spawn_restart(s, err, sizeof(err)) != 0) {
+        fprintf(stderr, "bht_restart: %s\n", err);
+        return -1;
+    }
+    return 0;
 }
 
 int
 bht_stop(bht_server *s)
 {
-    int st = -1;
-    if (s->pid <= 0)
-        return -1;
-    kill(s->pid, SIGTERM);
-    waitpid(s->pid, &st, 0);
-    s->pid = 0;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return bh_spawn_stop(s);
 }
 
 void
 bht_kill9(bht_server *s)
 {
-    if (s->pid <= 0)
-        return;
-    kill(s->pid, SIGKILL);
-    waitpid(s->pid, NULL, 0);
-    s->pid = 0;
+    bh_spawn_kill(s);
 }
 
 int
 bht_cleanup(bht_server *s)
 {
-    char cmd[400];
-    int status = 0;
-    if (s->pid > 0)
-        status = bht_stop(s);
-    if (s->dir[0] != 0) {
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", s->dir);
-    }
-    if (status != 0)
-        fprintf(stderr, "bilheteria-server exited with status %d\n", status);
-    return status;
+    return bh_spawn_cleanup(s);
 }
 
 int

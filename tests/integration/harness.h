@@ -6,21 +6,16 @@
 #ifndef BH_TEST_HARNESS_H
 #define BH_TEST_HARNESS_H
 
-#include <sys/types.h>
-
 #include "bilheteria/bilheteria.h"
+#include "spawn.h"
 
-typedef struct bht_server {
-    char dir[256]; /* temp dir: data/ and the socket */
-    char url[300]; /* ipc://DIR/sock */
-    char data_dir[300];
-    pid_t pid;
-    const char *extra[16];
-    int n_extra;
-} bht_server;
+/* The test's server (tools/spawn): dir is its temp dir, data_dir its LMDB
+ * directory, url its ipc:// socket, pid the process (0 once stopped). */
+typedef bh_spawn_server bht_server;
 
-/* Creates the temp dir and starts the server with the extra flags (NULL
- * terminated); waits until Health.Check answers. 0 on success. */
+/* Creates the temp dir and starts the server with --map-size-mb 64 and the
+ * extra flags (NULL terminated); waits until Health.Check answers. 0 on
+ * success. */
 int bht_start(bht_server *s, const char *const *extra);
 /* Starts the server again on the same directory and flags. */
 int bht_restart(bht_server *s);
@@ -29,8 +24,8 @@ int bht_stop(bht_server *s);
 /* SIGKILL and wait: a crash. */
 void bht_kill9(bht_server *s);
 /* Stops (if running) and removes the temp dir. Returns the server's exit
- * status (0 for a clean stop; a sanitizer report makes it non-zero), or 0 if
- * it was not running. */
+ * status (0 for a clean stop; a sanitizer report makes it non-zero, and its
+ * output is printed then), or 0 if it was not running. */
 int bht_cleanup(bht_server *s);
 /* A client for the server; caller frees with bh_client_close. */
 bh_client *bht_client(const bht_server *s);

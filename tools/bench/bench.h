@@ -23,27 +23,6 @@ uint64_t bench_hist_max(const bench_hist *h);
 double bench_hist_mean(const bench_hist *h);
 uint64_t bench_hist_percentile(const bench_hist *h, double p);
 
-/* ---- spawn.c: a bilheteria-server child on a fresh temp data dir ---- */
-typedef struct bench_server {
-    pid_t pid;
-    char dir[256]; /* the temp dir: data/ and server.log inside */
-    char url[320];
-    long ticks_per_s;
-} bench_server;
-
-/* Starts path with --listen url --data-dir dir/data --quiet plus extra
- * (n_extra arguments, borrowed), and waits until it answers a health check.
- * ipc != 0 listens on ipc:// in the temp dir, else on a free loopback port. */
-int bench_server_start(bench_server *s, const char *path, int ipc, char *const *extra, int n_extra,
-                       char *err, size_t errlen);
-/* utime + stime of the server so far, in seconds; -1 if unreadable. */
-double bench_server_cpu_s(const bench_server *s);
-/* VmHWM in KiB; -1 if unreadable. */
-long bench_server_peak_rss_kib(const bench_server *s);
-/* SIGTERM, wait (SIGKILL after 10 s), remove the temp dir. Returns the
- * server's exit status, or -1 if it did not exit cleanly. */
-int bench_server_stop(bench_server *s);
-
 /* ---- the run ---- */
 enum bench_op {
     OP_ECHO,

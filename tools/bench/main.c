@@ -14,6 +14,7 @@
 
 #include "argnum.h"
 #include "bench.h"
+#include "spawn.h"
 
 #ifndef BENCH_SERVER_PATH
 #define BENCH_SERVER_PATH "bilheteria-server"
@@ -385,7 +386,7 @@ ms(uint64_t ns)
 }
 
 static void
-print_text(const bench *b, const result *r, const bench_server *srv)
+print_text(const bench *b, const result *r, const bh_spawn_server *srv)
 {
     printf("bilheteria-bench %s: %d clients (%s), ", b->scenario, b->clients,
            b->shared_client ? "one shared connection" : "own connection each");
@@ -472,7 +473,7 @@ lat_json(const bench_hist *h)
 }
 
 static int
-print_json(const bench *b, const result *r, const bench_server *srv, int ok)
+print_json(const bench *b, const result *r, const bh_spawn_server *srv, int ok)
 {
     cJSON *o = cJSON_CreateObject();
     if (o == NULL)
@@ -564,7 +565,7 @@ main(int argc, char **argv)
 {
     static bench b;
     static result r;
-    bench_server srv_store, *srv = NULL;
+    bh_spawn_server srv_store, *srv = NULL;
     bench_echo_server *echo = NULL;
     bh_client *shared = NULL;
     nng_socket eshared = NNG_SOCKET_INITIALIZER;
@@ -613,8 +614,11 @@ main(int argc, char **argv)
         }
     } else {
         if (b.spawn) {
-            if (bench_server_start(&srv_store, b.server_path, b.ipc, b.server_args, b.n_server_args,
-                                   err, sizeof(err)) != 0) {
+            bh_spawn_opts so = { .path = b.server_path,
+                                 .name = "bh-bench",
+                                 .tcp = !b.ipc,
+                                 .args = (const char *const *)b.server_args };
+            if (bh_spawn_start(&srv_store, &so, err, sizeof(err)) != 0) {
                 fprintf(stderr, "bilheteria-bench: %s\n", err);
                 goto out;
             }
@@ -690,7 +694,7 @@ main(int argc, char **argv)
             break;
         }
     }
-    double srv_cpu0 = srv ? bench_server_cpu_s(srv) : 0, cpu0 = self_cpu_s();
+    double srv_cpu0 = srv ? bh_spawn_cpu_s(srv) : 0, cpu0 = self_cpu_s();
     uint64_t start = bench_now_ns();
     b.end_ns = start + (uint64_t)(b.duration_s * 1e9);
     pthread_mutex_lock(&b.gate_mu);
@@ -702,7 +706,7 @@ main(int argc, char **argv)
     r.elapsed_s = (double)(bench_now_ns() - start) / 1e9;
     r.bench_cpu_s = self_cpu_s() - cpu0;
     if (srv)
-        r.server_run_cpu_s = bench_server_cpu_s(srv) - srv_cpu0;
+        r.server_run_cpu_s = bh_spawn_cpu_s(srv) - srv_cpu0;
     pthread_cond_destroy(&b.gate_cv);
     pthread_mutex_destroy(&b.gate_mu);
     if (threads != b.clients)
@@ -717,8 +721,8 @@ main(int argc, char **argv)
         r.n_viol = bench_check(&b, r.viol, sizeof(r.viol), r.summary, sizeof(r.summary));
     }
     if (srv) {
-        r.server_cpu_s = bench_server_cpu_s(srv);
-        r.server_rss_kib = bench_server_peak_rss_kib(srv);
+        r.server_cpu_s = bh_spawn_cpu_s(srv);
+        r.server_rss_kib = bh_spawn_peak_rss_kib(srv);
     }
     int ok = r.n_viol == 0 && r.violations == 0 && r.unexpected == 0;
     if (b.json)
@@ -744,7 +748,7 @@ out:
         nng_close(eshared);
     bh_client_close(shared);
     bench_echo_stop(echo);
-    if (srv != NULL && bench_server_stop(srv) != 0) {
+    if (srv != NULL && bh_spawn_cleanup(srv) != 0) {
         fprintf(stderr, "bilheteria-bench: the server did not stop cleanly\n");
         if (status == 0)
             status = 1;
