@@ -17,9 +17,7 @@
 
 #include "bilheteria/bilheteria.h"
 
-#define BH_DEFAULT_URL         "tcp://127.0.0.1:7450"
-#define BH_DEFAULT_TIMEOUT_MS  5000
-#define BH_IDEMPOTENCY_KEY_MAX 255
+#define BH_DEFAULT_TIMEOUT_MS 5000
 /* Big enough for the largest seat map; anything larger drops the pipe. */
 #define BH_RECV_MAX       (64u * 1024u * 1024u)
 #define BH_LATE_ANSWER_MS 200
@@ -239,8 +237,7 @@ bh_client_open(bh_client **out, const bh_options *opts, bh_status *st)
     rv = nng_dial(c->sock, c->url, NULL, NNG_FLAG_NONBLOCK);
     if (rv == NNG_EADDRINVAL || rv == NNG_EINVAL || rv == NNG_ENOTSUP) {
         rc = bh__fail(st, BH_INVALID_ARGUMENT,
-                      "bad server URL \"%s\": %s (expected e.g. "
-                      "tcp://127.0.0.1:7450 or ipc:///path)",
+                      "bad server URL \"%s\": %s (expected e.g. " BH_DEFAULT_URL " or ipc:///path)",
                       url, nng_strerror(rv));
         goto out;
     }
@@ -718,9 +715,10 @@ bh__exchange(struct bh_client *c, const char *method, const uint8_t *req, size_t
 
         if (klen == 0 || klen > BH_IDEMPOTENCY_KEY_MAX) {
             rc = bh__fail(st, BH_INVALID_ARGUMENT,
-                          "idempotency key is %s bytes; it must be 1..%d "
+                          "idempotency key is %s%d bytes; it must be 1..%d "
                           "bytes (or NULL for none)",
-                          klen == 0 ? "0" : "more than 255", BH_IDEMPOTENCY_KEY_MAX);
+                          klen == 0 ? "" : "more than ", klen == 0 ? 0 : BH_IDEMPOTENCY_KEY_MAX,
+                          BH_IDEMPOTENCY_KEY_MAX);
             goto out;
         }
     }

@@ -30,12 +30,11 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "bilheteria/services.h"
+#include "bilheteria/wire.h" /* BH_VERSION, BH_DEFAULT_URL, the limits */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define BH_VERSION "0.2.0"
 
 /* gRPC status codes (same numbers as bilheteria.v1.StatusCode). */
 enum bh_code {

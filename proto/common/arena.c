@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "srv.h"
+#include "bh_arena.h"
 
-struct srv_arena_block {
-    srv_arena_block *next;
+struct bh__arena_block {
+    bh__arena_block *next;
     size_t size, used;
     max_align_t data[];
 };
@@ -16,7 +16,7 @@ struct srv_arena_block {
 static void *
 pc_alloc(void *data, size_t n)
 {
-    return srv_arena_alloc(data, n);
+    return bh__arena_alloc(data, n);
 }
 
 static void
@@ -26,10 +26,10 @@ pc_free(void *data, void *p)
     (void)p;
 }
 
-static srv_arena_block *
+static bh__arena_block *
 block_new(size_t size)
 {
-    srv_arena_block *b = malloc(sizeof(*b) + size);
+    bh__arena_block *b = malloc(sizeof(*b) + size);
     if (b == NULL)
         return NULL;
     b->next = NULL;
@@ -39,7 +39,7 @@ block_new(size_t size)
 }
 
 int
-srv_arena_init(srv_arena *a, size_t first_block)
+bh__arena_init(bh__arena *a, size_t first_block)
 {
     a->first = a->head = block_new(first_block);
     a->pc.alloc = pc_alloc;
@@ -49,7 +49,7 @@ srv_arena_init(srv_arena *a, size_t first_block)
 }
 
 void *
-srv_arena_alloc(srv_arena *a, size_t n)
+bh__arena_alloc(bh__arena *a, size_t n)
 {
     /* Anything near SIZE_MAX would wrap in the rounding or the block
      * header: it is simply out of memory. */
@@ -58,10 +58,10 @@ srv_arena_alloc(srv_arena *a, size_t n)
     n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
     if (n == 0)
         n = sizeof(max_align_t);
-    srv_arena_block *b = a->head;
+    bh__arena_block *b = a->head;
     if (b->size - b->used < n) {
         size_t size = b->size <= SIZE_MAX / 8 && b->size * 2 > n ? b->size * 2 : n;
-        srv_arena_block *nb = block_new(size);
+        bh__arena_block *nb = block_new(size);
         if (nb == NULL)
             return NULL;
         b->next = nb;
@@ -73,21 +73,21 @@ srv_arena_alloc(srv_arena *a, size_t n)
 }
 
 char *
-srv_arena_strdup(srv_arena *a, const char *s)
+bh__arena_strdup(bh__arena *a, const char *s)
 {
     size_t n = strlen(s) + 1;
-    char *p = srv_arena_alloc(a, n);
+    char *p = bh__arena_alloc(a, n);
     if (p != NULL)
         memcpy(p, s, n);
     return p;
 }
 
 void
-srv_arena_reset(srv_arena *a)
+bh__arena_reset(bh__arena *a)
 {
-    srv_arena_block *b = a->first->next;
+    bh__arena_block *b = a->first->next;
     while (b != NULL) {
-        srv_arena_block *next = b->next;
+        bh__arena_block *next = b->next;
         free(b);
         b = next;
     }
@@ -97,11 +97,11 @@ srv_arena_reset(srv_arena *a)
 }
 
 void
-srv_arena_fini(srv_arena *a)
+bh__arena_fini(bh__arena *a)
 {
     if (a->first == NULL)
         return;
-    srv_arena_reset(a);
+    bh__arena_reset(a);
     free(a->first);
     a->first = a->head = NULL;
 }
