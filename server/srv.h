@@ -21,7 +21,7 @@
  * The shared bump allocator (proto/common/bh_arena.h) under the server's
  * names. */
 typedef bh__arena srv_arena;
-#define srv_arena_init   bh__arena_init
+#define srv_arena_init   bh__arena_init_alloc
 #define srv_arena_alloc  bh__arena_alloc
 #define srv_arena_strdup bh__arena_strdup
 #define srv_arena_reset  bh__arena_reset

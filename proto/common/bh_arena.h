@@ -1,34 +1,37 @@
 /*
- * A bump allocator: allocations come from blocks that only grow, a reset
- * frees everything at once and keeps the first block for reuse. The
- * server gives one to each request context (unpacking a request and
- * building its answer cost no malloc once it is warm) and to its writer.
- * pc is a protobuf-c allocator over the arena, whose free does nothing.
- * Not thread-safe: one arena per thread.
+ * The bump allocator of libbilheteria (bh_arena) and the server (one per
+ * request context, one for the writer): allocations come from a first
+ * buffer, then from malloc'd blocks that double in size; a reset frees
+ * everything at once and keeps the buffer and the largest block for
+ * reuse, so a warm arena costs no malloc. pc is a protobuf-c allocator
+ * over the arena, whose free does nothing. Not thread-safe: one arena per
+ * thread at a time.
  */
 #ifndef BH_ARENA_H
 #define BH_ARENA_H
 
 #include <stddef.h>
 
-#include <protobuf-c/protobuf-c.h>
+#include "bilheteria/arena.h"
 
-typedef struct bh__arena_block bh__arena_block;
-typedef struct bh__arena {
-    bh__arena_block *head;  /* current block */
-    bh__arena_block *first; /* kept across resets */
-    ProtobufCAllocator pc;  /* protobuf-c allocator over this arena */
-} bh__arena;
+typedef bh_arena bh__arena;
 
-/* Allocates the first block (first_block bytes). Returns 0, or -1 when out
- * of memory (bh__arena_fini is still safe then). */
-int bh__arena_init(bh__arena *a, size_t first_block);
-/* n bytes aligned for any type, borrowed until the next reset; NULL when
- * out of memory. */
+/* The first bytes come from buf (size bytes, aligned here; may be NULL),
+ * which the caller owns and which must outlive the arena. Never fails. */
+void bh__arena_init(bh__arena *a, void *buf, size_t size);
+/* The first bytes come from a first_block-byte buffer the arena mallocs
+ * and frees. Returns 0, or -1 when out of memory (the arena then works
+ * from blocks alone; bh__arena_fini is safe either way). */
+int bh__arena_init_alloc(bh__arena *a, size_t first_block);
+/* n bytes aligned for any type, borrowed until the next reset or fini;
+ * NULL (and a->oom set) when out of memory. */
 void *bh__arena_alloc(bh__arena *a, size_t n);
 char *bh__arena_strdup(bh__arena *a, const char *s);
+/* Forgets every allocation; keeps the buffer and the largest block. */
 void bh__arena_reset(bh__arena *a);
-/* Frees every block; a second call does nothing. */
+/* Frees the blocks and an owned buffer. The arena may then be used again
+ * (from the caller's buffer, or from blocks). Accepts NULL; a second call
+ * does nothing. */
 void bh__arena_fini(bh__arena *a);
 
 #endif

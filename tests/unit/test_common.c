@@ -363,7 +363,7 @@ test_arena_growth(void **state)
 {
     (void)state;
     bh__arena a;
-    assert_int_equal(bh__arena_init(&a, 64), 0);
+    assert_int_equal(bh__arena_init_alloc(&a, 64), 0);
     enum { K = 500 };
     char *p[K];
     size_t len[K];
@@ -383,12 +383,53 @@ test_arena_growth(void **state)
     assert_non_null(big);
     memset(big, 1, 1 << 20);
     assert_null(bh__arena_alloc(&a, SIZE_MAX - 8));
+    assert_int_equal(a.oom, 1);
     assert_string_equal(bh__arena_strdup(&a, "meia"), "meia");
     /* A reset hands out the first block again from its start. */
     char *first = p[0];
     bh__arena_reset(&a);
+    assert_int_equal(a.oom, 0);
     assert_ptr_equal(bh__arena_alloc(&a, 1), first);
+    /* ... and keeps the largest block, which holds the next big one. */
+    assert_non_null(a.blocks);
+    void *again = bh__arena_alloc(&a, 1 << 20);
+    assert_non_null(again);
+    bh__arena_reset(&a);
+    assert_ptr_equal(bh__arena_alloc(&a, 1 << 20), again);
     bh__arena_fini(&a);
+    assert_null(a.buf);
+    bh__arena_fini(&a);
+    bh__arena_fini(NULL);
+}
+
+/* A caller's buffer, misaligned on purpose: the arena aligns into it, and
+ * it stays the caller's after fini. */
+static void
+test_arena_caller_buffer(void **state)
+{
+    max_align_t store[8];
+    unsigned char *buf = (unsigned char *)store + 3;
+    size_t size = sizeof(store) - 3;
+    bh__arena a;
+
+    (void)state;
+    bh__arena_init(&a, buf, size);
+    unsigned char *p = bh__arena_alloc(&a, 5), *q = bh__arena_alloc(&a, 1);
+    assert_true(p >= buf && p < buf + size);
+    assert_int_equal((uintptr_t)p % _Alignof(max_align_t), 0);
+    assert_true(q >= p + 5 && q < buf + size);
+    /* Past the buffer: blocks, still aligned. */
+    unsigned char *r = bh__arena_alloc(&a, sizeof(store));
+    assert_non_null(r);
+    assert_true(r < buf || r >= buf + size);
+    assert_int_equal((uintptr_t)r % _Alignof(max_align_t), 0);
+    bh__arena_fini(&a);
+    assert_ptr_equal(bh__arena_alloc(&a, 1), p); /* usable again */
+    bh__arena_fini(&a);
+    /* Too small to hold one aligned byte: every allocation from blocks. */
+    bh__arena_init(&a, buf, 1);
+    assert_null(a.buf);
+    assert_non_null(bh__arena_alloc(&a, 1));
     bh__arena_fini(&a);
 }
 
@@ -400,7 +441,7 @@ main(void)
         cmocka_unit_test(test_varint_round_trip), cmocka_unit_test(test_varint_too_long),
         cmocka_unit_test(test_opts_values),       cmocka_unit_test(test_opts_errors),
         cmocka_unit_test(test_opts_positional),   cmocka_unit_test(test_opts_usage),
-        cmocka_unit_test(test_arena_growth),
+        cmocka_unit_test(test_arena_growth),      cmocka_unit_test(test_arena_caller_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
