@@ -21,7 +21,7 @@ static const char usage[] =
     "\n"
     "options:\n"
     "  --listen URL           listen here; repeatable (tcp://HOST:PORT, ipc:///PATH)\n"
-    "                         default tcp://127.0.0.1:7450\n"
+    "                         default " BH_DEFAULT_URL "\n"
     "  --data-dir DIR         LMDB environment directory (default ./bilheteria-data)\n"
     "  --map-size-mb N        initial LMDB map size in MiB (default 1024); the map\n"
     "                         grows by doubling when it fills\n"

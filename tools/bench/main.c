@@ -59,7 +59,7 @@ static const char usage[] =
     "\n"
     "options:\n"
     "  --scenario NAME      one of the above (required)\n"
-    "  --server URL         use a running server (default tcp://127.0.0.1:7450)\n"
+    "  --server URL         use a running server (default " BH_DEFAULT_URL ")\n"
     "  --spawn-server       start a server on a fresh temp data dir and a free\n"
     "                       loopback port, report its peak RSS and CPU time, stop\n"
     "                       it and remove the dir\n"
