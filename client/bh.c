@@ -13,12 +13,11 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
+#include "bh_arena.h"
 #include "bilheteria/bilheteria.h"
 #include "nng_compat.h"
 
-#define BH_DEFAULT_URL         "tcp://127.0.0.1:7450"
-#define BH_DEFAULT_TIMEOUT_MS  5000
-#define BH_IDEMPOTENCY_KEY_MAX 255
+#define BH_DEFAULT_TIMEOUT_MS 5000
 /* Big enough for the largest seat map; anything larger drops the pipe. */
 #define BH_RECV_MAX      (64u * 1024u * 1024u)
 #define BH_RECONN_MIN_MS 20
@@ -245,8 +244,8 @@ bh__dial(struct bh_client *c, bh_status *st)
 
     if (rv == NNG_EADDRINVAL || rv == NNG_EINVAL || rv == NNG_ENOTSUP)
         return bh__fail(st, BH_INVALID_ARGUMENT,
-                        "bad server URL \"%s\": %s (expected e.g. "
-                        "tcp://127.0.0.1:7450 or ipc:///path)",
+                        "bad server URL \"%s\": %s (expected e.g. " BH_DEFAULT_URL
+                        " or ipc:///path)",
                         c->url, nng_strerror(rv));
     if (rv != 0)
         return bh__setup_fail(st, rv, c->url);
@@ -380,119 +379,28 @@ bh__pb_free(void *data, void *p)
 
 /* ---- bh_arena ---- */
 
-#define BH__ALIGN (_Alignof(max_align_t))
 /* A call's envelope is unpacked on the stack when it fits (most answers
  * do), and a request packed there; larger ones go to the heap. */
 #define BH__ENVELOPE_BUF 2048
 #define BH__REQUEST_BUF  512
-#define BH__BLOCK_FIRST  4096
 
-struct bh__block {
-    struct bh__block *next;
-    size_t size, used;
-    max_align_t data[];
-};
-
-static void *
-bh__arena_alloc(void *data, size_t n)
-{
-    bh_arena *a = data;
-    struct bh__block *b = a->blocks;
-    unsigned char *p;
-
-    if (n > SIZE_MAX / 4) {
-        a->oom = 1;
-        return NULL;
-    }
-    n = n == 0 ? BH__ALIGN : (n + BH__ALIGN - 1) & ~(BH__ALIGN - 1);
-    if (a->size - a->used >= n) {
-        p = a->buf + a->used;
-        a->used += n;
-        return p;
-    }
-    if (b == NULL || b->size - b->used < n) {
-        size_t size = b != NULL && b->size <= SIZE_MAX / 4 ? b->size * 2 : BH__BLOCK_FIRST;
-        struct bh__block *nb;
-
-        if (size < n)
-            size = n;
-        if ((nb = malloc(sizeof(*nb) + size)) == NULL) {
-            a->oom = 1;
-            return NULL;
-        }
-        nb->size = size;
-        nb->used = 0;
-        nb->next = b;
-        a->blocks = b = nb;
-    }
-    p = (unsigned char *)b->data + b->used;
-    b->used += n;
-    return p;
-}
-
-static void
-bh__arena_free(void *data, void *p)
-{
-    (void)data;
-    (void)p;
-}
-
+/* The arena is proto/common's (bh_arena.h). */
 void
 bh_arena_init(bh_arena *a, void *buf, size_t size)
 {
-    uintptr_t start = (uintptr_t)buf, aligned;
-
-    a->pc.alloc = bh__arena_alloc;
-    a->pc.free = bh__arena_free;
-    a->pc.allocator_data = a;
-    a->buf = NULL;
-    a->size = a->used = 0;
-    a->blocks = NULL;
-    a->oom = 0;
-    if (buf == NULL)
-        return;
-    aligned = (start + BH__ALIGN - 1) & ~(uintptr_t)(BH__ALIGN - 1);
-    if (aligned - start < size) {
-        a->buf = (unsigned char *)aligned;
-        a->size = size - (aligned - start);
-    }
-}
-
-static void
-bh__blocks_free(struct bh__block *b)
-{
-    struct bh__block *next;
-
-    for (; b != NULL; b = next) {
-        next = b->next;
-        free(b);
-    }
+    bh__arena_init(a, buf, size);
 }
 
 void
 bh_arena_reset(bh_arena *a)
 {
-    struct bh__block *keep = a->blocks;
-
-    /* The newest block is the largest: keep it, free the others. */
-    if (keep != NULL) {
-        bh__blocks_free(keep->next);
-        keep->next = NULL;
-        keep->used = 0;
-    }
-    a->used = 0;
-    a->oom = 0;
+    bh__arena_reset(a);
 }
 
 void
 bh_arena_fini(bh_arena *a)
 {
-    if (a == NULL)
-        return;
-    bh__blocks_free(a->blocks);
-    a->blocks = NULL;
-    a->used = 0;
-    a->oom = 0;
+    bh__arena_fini(a);
 }
 
 static int
@@ -633,9 +541,10 @@ bh__call_check(struct bh__call *k, const uint8_t *req, size_t len, const bh_call
 
         if (klen == 0 || klen > BH_IDEMPOTENCY_KEY_MAX)
             return bh__fail(st, BH_INVALID_ARGUMENT,
-                            "idempotency key is %s bytes; it must be 1..%d "
+                            "idempotency key is %s%d bytes; it must be 1..%d "
                             "bytes (or NULL for none)",
-                            klen == 0 ? "0" : "more than 255", BH_IDEMPOTENCY_KEY_MAX);
+                            klen == 0 ? "" : "more than ", klen == 0 ? 0 : BH_IDEMPOTENCY_KEY_MAX,
+                            BH_IDEMPOTENCY_KEY_MAX);
     }
     return BH_OK;
 }

@@ -149,7 +149,7 @@ confirm_payment(srv_call *c, store_txn *t)
                         (long long)q->amount_cents);
     if (srv_check_str(c, "method", q->method, 64, 0) ||
         srv_check_str(c, "provider", q->provider, 64, 0) ||
-        srv_check_str(c, "provider_ref", q->provider_ref, 255, 0))
+        srv_check_str(c, "provider_ref", q->provider_ref, BH_PROVIDER_REF_MAX, 0))
         return c->code;
     /* The pair is the business key: half of it would dodge the check for
      * a payment announced twice. */

@@ -23,7 +23,7 @@
 #define E_NOMEM    BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED
 #define ITEMS_MAX  20
 #define QTY_MAX    1000
-#define USER_MAX   128
+#define USER_MAX   BH_USER_ID_MAX
 
 static int
 seat_free(const store_seat *s, int64_t now)

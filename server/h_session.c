@@ -6,8 +6,8 @@
 
 #define E_INVALID         BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT
 #define E_NOMEM           BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED
-#define ROWS_MAX          (26 * 26)
-#define SEATS_PER_ROW_MAX 1000
+#define ROWS_MAX          BH_ROWS_MAX
+#define SEATS_PER_ROW_MAX BH_SEATS_PER_ROW_MAX
 #define PRICE_MAX         100000000
 
 static int

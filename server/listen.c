@@ -14,8 +14,6 @@
 #include "nng_compat.h"
 #include "srv.h"
 
-#define IDEM_KEY_MAX   255
-#define AUTH_TOKEN_MAX 200
 /* The transport's hard limit is max_request plus this much: requests in
  * between get a clear RESOURCE_EXHAUSTED, larger ones make nng drop the
  * connection (so no connection can make the server hold more than this). */

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "argnum.h"
+#include "bh_opts.h"
 #include "nng_compat.h"
 #include "srv.h"
 
@@ -21,7 +21,7 @@ static const char usage[] =
     "\n"
     "options:\n"
     "  --listen URL           listen here; repeatable (tcp://HOST:PORT, ipc:///PATH)\n"
-    "                         default tcp://127.0.0.1:7450\n"
+    "                         default " BH_DEFAULT_URL "\n"
     "  --data-dir DIR         LMDB environment directory (default ./bilheteria-data)\n"
     "  --map-size-mb N        initial LMDB map size in MiB (default 1024); the map\n"
     "                         grows by doubling when it fills\n"
@@ -50,106 +50,74 @@ close_listener(void *l)
     srv_listener_close(l);
 }
 
-static int
-parse_num(const char *flag, const char *v, long long min, long long max, long long *out)
-{
-    return bh_arg_int("bilheteria-server", flag, v, min, max, out);
-}
+/* Flags that are given again take the last value, except --listen, which
+ * repeats. */
+#define LW BH__OPT_LAST_WINS
+#define SRV_INT_OPT(name, dest, lo, hi)                                                            \
+    {                                                                                              \
+        name, "N", BH__OPT_INT, LW, dest, NULL, lo, hi                                             \
+    }
 
 static int
 parse_args(int argc, char **argv, srv_config *cfg)
 {
-    long long n;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage, stdout);
-            exit(0);
-        } else if (strcmp(a, "--version") == 0) {
-            printf("bilheteria-server %s\n", SRV_VERSION);
-            exit(0);
-        } else if (strcmp(a, "--no-sync") == 0) {
-            cfg->no_sync = 1;
-            continue;
-        } else if (strcmp(a, "--quiet") == 0) {
-            cfg->quiet = 1;
-            continue;
-        }
-        static const char *const valued[] = {
-            "--listen",
-            "--data-dir",
-            "--map-size-mb",
-            "--hold-ttl-s",
-            "--max-seats",
-            "--idempotency-retention-s",
-            "--sweep-interval-ms",
-            "--workers",
-            "--max-request-kb",
-            NULL,
-        };
-        int known = 0;
-        for (int k = 0; valued[k] != NULL; k++)
-            known |= strcmp(a, valued[k]) == 0;
-        if (!known) {
-            fprintf(stderr, "bilheteria-server: unknown option \"%s\" (try --help)\n", a);
-            return -1;
-        }
-        /* "--data-dir --no-sync" is a value forgotten, not a dir named so. */
-        if (v == NULL || strncmp(v, "--", 2) == 0) {
-            fprintf(stderr, "bilheteria-server: %s needs a value (try --help)\n", a);
-            return -1;
-        }
-        i++;
-        if (strcmp(a, "--listen") == 0) {
-            if (cfg->n_listen == (int)(sizeof(cfg->listen) / sizeof(cfg->listen[0]))) {
-                fprintf(stderr, "bilheteria-server: at most 8 --listen URLs\n");
-                return -1;
-            }
-            cfg->listen[cfg->n_listen++] = v;
-        } else if (strcmp(a, "--data-dir") == 0) {
-            cfg->data_dir = v;
-        } else if (strcmp(a, "--map-size-mb") == 0) {
-            if (parse_num(a, v, 1, 1 << 20, &n))
-                return -1;
-            cfg->map_size_mb = (size_t)n;
-        } else if (strcmp(a, "--hold-ttl-s") == 0) {
-            if (parse_num(a, v, 1, 7 * 86400, &n))
-                return -1;
-            cfg->hold_ttl_ms = n * 1000;
-        } else if (strcmp(a, "--max-seats") == 0) {
-            if (parse_num(a, v, 1, 1000, &n))
-                return -1;
-            cfg->max_seats = (uint32_t)n;
-        } else if (strcmp(a, "--idempotency-retention-s") == 0) {
-            if (parse_num(a, v, 1, 365LL * 86400, &n))
-                return -1;
-            cfg->idem_retention_ms = n * 1000;
-        } else if (strcmp(a, "--sweep-interval-ms") == 0) {
-            if (parse_num(a, v, 10, 3600000, &n))
-                return -1;
-            cfg->sweep_interval_ms = (int)n;
-        } else if (strcmp(a, "--workers") == 0) {
-            if (parse_num(a, v, 1, 4096, &n))
-                return -1;
-            cfg->workers = (int)n;
-        } else if (strcmp(a, "--max-request-kb") == 0) {
-            if (parse_num(a, v, 1, 65536, &n))
-                return -1;
-            cfg->max_request = (size_t)n * 1024;
-        } else {
-            fprintf(stderr, "bilheteria-server: unknown option \"%s\" (try --help)\n", a);
-            return -1;
-        }
+    struct bh__strs listen = { 0 };
+    int64_t map_mb = (int64_t)cfg->map_size_mb, ttl_s = cfg->hold_ttl_ms / 1000,
+            seats = cfg->max_seats, retention_s = cfg->idem_retention_ms / 1000,
+            sweep_ms = cfg->sweep_interval_ms, workers = cfg->workers,
+            request_kb = (int64_t)(cfg->max_request / 1024);
+    int version = 0, rc = -1;
+    char err[256];
+    struct bh__opt opts[] = {
+        { "--listen", "URL", BH__OPT_STRS, 0, &listen },
+        { "--data-dir", "DIR", BH__OPT_STR, LW, &cfg->data_dir },
+        SRV_INT_OPT("--map-size-mb", &map_mb, 1, 1 << 20),
+        { "--no-sync", NULL, BH__OPT_FLAG, LW, &cfg->no_sync },
+        SRV_INT_OPT("--hold-ttl-s", &ttl_s, 1, 7 * 86400),
+        SRV_INT_OPT("--max-seats", &seats, 1, BH_RESERVATION_SEATS_MAX),
+        SRV_INT_OPT("--idempotency-retention-s", &retention_s, 1, 365LL * 86400),
+        SRV_INT_OPT("--sweep-interval-ms", &sweep_ms, 10, 3600000),
+        SRV_INT_OPT("--workers", &workers, 1, 4096),
+        SRV_INT_OPT("--max-request-kb", &request_kb, 1, 65536),
+        { "--quiet", NULL, BH__OPT_FLAG, LW, &cfg->quiet },
+        { "--version", NULL, BH__OPT_FLAG, LW, &version },
+    };
+    /* "--data-dir --no-sync" is a value forgotten, not a dir named so. */
+    switch (bh__opts_parse(opts, sizeof(opts) / sizeof(opts[0]), argc - 1, argv + 1,
+                           BH__OPTS_DASH_NOT_VALUE | BH__OPTS_QUOTE_UNKNOWN, NULL, err,
+                           sizeof(err))) {
+    case BH__PARSE_HELP: fputs(usage, stdout); exit(0);
+    case BH__PARSE_ERROR: fprintf(stderr, "bilheteria-server: %s (try --help)\n", err); goto out;
     }
+    if (version) {
+        printf("bilheteria-server %s\n", SRV_VERSION);
+        exit(0);
+    }
+    if (listen.n > sizeof(cfg->listen) / sizeof(cfg->listen[0])) {
+        fprintf(stderr, "bilheteria-server: at most %zu --listen URLs\n",
+                sizeof(cfg->listen) / sizeof(cfg->listen[0]));
+        goto out;
+    }
+    for (size_t i = 0; i < listen.n; i++)
+        cfg->listen[cfg->n_listen++] = listen.v[i];
     if (cfg->n_listen == 0)
-        cfg->listen[cfg->n_listen++] = "tcp://127.0.0.1:7450";
+        cfg->listen[cfg->n_listen++] = BH_DEFAULT_URL;
+    cfg->map_size_mb = (size_t)map_mb;
+    cfg->hold_ttl_ms = ttl_s * 1000;
+    cfg->max_seats = (uint32_t)seats;
+    cfg->idem_retention_ms = retention_s * 1000;
+    cfg->sweep_interval_ms = (int)sweep_ms;
+    cfg->workers = (int)workers;
+    cfg->max_request = (size_t)request_kb * 1024;
     if (cfg->idem_retention_ms < cfg->hold_ttl_ms)
         fprintf(stderr,
                 "bilheteria-server: warning: --idempotency-retention-s %lld is shorter than "
                 "--hold-ttl-s %lld: a call retried after its key is swept may hold seats twice\n",
                 (long long)(cfg->idem_retention_ms / 1000), (long long)(cfg->hold_ttl_ms / 1000));
-    return 0;
+    rc = 0;
+out:
+    bh__strs_free(&listen);
+    return rc;
 }
 
 int

@@ -4,11 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bh_varint.h"
 #include "bilheteria/v1/rpc.pb-c.h"
 #include "srv.h"
-
-#define IDEM_KEY_MAX   255
-#define AUTH_TOKEN_MAX 200
 
 void
 srv_call_init(srv_call *c, srv_arena *arena, const srv_config *cfg)
@@ -25,28 +23,20 @@ srv_call_init(srv_call *c, srv_arena *arena, const srv_config *cfg)
 static uint64_t
 peek_request_id(const uint8_t *p, size_t len)
 {
-    size_t i = 0;
-    while (i < len) {
-        uint64_t tag = 0, v = 0;
-        for (int shift = 0; i < len && shift < 64; shift += 7) {
-            tag |= (uint64_t)(p[i] & 0x7f) << shift;
-            if (!(p[i++] & 0x80))
-                break;
-        }
-        unsigned wt = (unsigned)(tag & 7);
-        if (wt != 0 && wt != 2)
+    const uint8_t *end = p + len;
+    while (p < end) {
+        uint64_t tag, v;
+        if (bh__varint_get(&p, end, &tag) != 0)
             return 0;
-        for (int shift = 0; i < len && shift < 64; shift += 7) {
-            v |= (uint64_t)(p[i] & 0x7f) << shift;
-            if (!(p[i++] & 0x80))
-                break;
-        }
+        unsigned wt = (unsigned)(tag & 7);
+        if ((wt != 0 && wt != 2) || bh__varint_get(&p, end, &v) != 0)
+            return 0;
         if (wt == 0 && (tag >> 3) == 2)
             return v;
         if (wt == 2) {
-            if (v > len - i)
+            if (v > (uint64_t)(end - p))
                 return 0;
-            i += (size_t)v;
+            p += v;
         }
     }
     return 0;
@@ -174,16 +164,16 @@ srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *reques
         return SRV_DECODED_ANSWER;
     }
     c->m = m;
-    if (strlen(env->auth_token) > AUTH_TOKEN_MAX) {
+    if (strlen(env->auth_token) > BH_AUTH_TOKEN_MAX) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
                  "auth_token is %zu bytes; the limit is %d", strlen(env->auth_token),
-                 AUTH_TOKEN_MAX);
+                 BH_AUTH_TOKEN_MAX);
         return SRV_DECODED_ANSWER;
     }
     size_t klen = strlen(env->idempotency_key);
-    if (klen > IDEM_KEY_MAX) {
+    if (klen > BH_IDEMPOTENCY_KEY_MAX) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
-                 "idempotency_key is %zu bytes; the limit is %d", klen, IDEM_KEY_MAX);
+                 "idempotency_key is %zu bytes; the limit is %d", klen, BH_IDEMPOTENCY_KEY_MAX);
         return SRV_DECODED_ANSWER;
     }
     const char *bad = !utf8_ok(env->idempotency_key) ? "idempotency_key"
@@ -195,7 +185,7 @@ srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *reques
     }
     if (m->impl->idem_required && klen == 0) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
-                 "%s requires an idempotency key (1..%d bytes)", m->name, IDEM_KEY_MAX);
+                 "%s requires an idempotency key (1..%d bytes)", m->name, BH_IDEMPOTENCY_KEY_MAX);
         return SRV_DECODED_ANSWER;
     }
     c->identity = env->auth_token;

@@ -9,25 +9,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bh_arena.h"
 #include "bilheteria/services.h"
+#include "bilheteria/wire.h"
 #include "store.h"
 
-#define SRV_VERSION "0.2.0"
+#define SRV_VERSION BH_VERSION
 #define SRV_MSG_MAX 512
 
-/* ---- arena: one per request context, reset between requests ---- */
-typedef struct srv_arena_block srv_arena_block;
-typedef struct srv_arena {
-    srv_arena_block *head;  /* current block */
-    srv_arena_block *first; /* kept across resets */
-    ProtobufCAllocator pc;  /* protobuf-c allocator over this arena */
-} srv_arena;
-
-int srv_arena_init(srv_arena *a, size_t first_block);
-void *srv_arena_alloc(srv_arena *a, size_t n); /* NULL when out of memory */
-char *srv_arena_strdup(srv_arena *a, const char *s);
-void srv_arena_reset(srv_arena *a);
-void srv_arena_fini(srv_arena *a);
+/* ---- arena: one per request context, reset between requests ----
+ * The shared bump allocator (proto/common/bh_arena.h) under the server's
+ * names. */
+typedef bh__arena srv_arena;
+#define srv_arena_init   bh__arena_init_alloc
+#define srv_arena_alloc  bh__arena_alloc
+#define srv_arena_strdup bh__arena_strdup
+#define srv_arena_reset  bh__arena_reset
+#define srv_arena_fini   bh__arena_fini
 
 /* ---- configuration ---- */
 typedef struct srv_config {
@@ -142,9 +140,11 @@ void srv_page_token(srv_call *c, char kind, uint64_t next_id, char **out);
  * of srv_fail. */
 int srv_resp_raw_page(srv_call *c, const store_page *pg, char kind);
 int srv_page_token_parse(srv_call *c, char kind, const char *tok, uint64_t *next_id);
-/* Row labels: 0 -> "A", 25 -> "Z", 26 -> "AA" (bijective base 26). */
+/* Row labels (bh_label.h): 0 -> "A", 25 -> "Z", 26 -> "AA"; rows up to
+ * "ZZ" fit out. */
 void srv_row_label(uint32_t row, char out[4]);
-/* Parses "B12" into zero-based row and seat; -1 if malformed. */
+/* Parses "B12" into zero-based row and seat (bh_label.h, upper case as on
+ * the wire, at most two letters and six digits); -1 if malformed. */
 int srv_seat_parse(const char *label, uint32_t *row, uint32_t *seat);
 
 /* Allocates a message of descriptor d in the arena, initialised. */

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bh_label.h"
+#include "bh_varint.h"
 #include "bilheteria/v1/rpc.pb-c.h"
 #include "srv.h"
 
@@ -165,16 +167,14 @@ srv_check_time(srv_call *c, const char *field, int64_t ms)
     return 0;
 }
 
-#define PAGE_DEFAULT 50
-#define PAGE_MAX     500
-
 int
 srv_page_size(srv_call *c, uint32_t asked, size_t *out)
 {
-    if (asked > PAGE_MAX)
+    if (asked > BH_PAGE_SIZE_MAX)
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
-                        "page_size %" PRIu32 " is above the maximum of %d", asked, PAGE_MAX);
-    *out = asked ? asked : PAGE_DEFAULT;
+                        "page_size %" PRIu32 " is above the maximum of %d", asked,
+                        BH_PAGE_SIZE_MAX);
+    *out = asked ? asked : BH_PAGE_SIZE_DEFAULT;
     return 0;
 }
 
@@ -203,17 +203,6 @@ srv_page_token(srv_call *c, char kind, uint64_t next_id, char **out)
         *out = s;
 }
 
-static uint8_t *
-put_varint(uint8_t *p, uint64_t v)
-{
-    while (v >= 0x80) {
-        *p++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *p++ = (uint8_t)v;
-    return p;
-}
-
 int
 srv_resp_raw_page(srv_call *c, const store_page *pg, char kind)
 {
@@ -225,21 +214,21 @@ srv_resp_raw_page(srv_call *c, const store_page *pg, char kind)
     tlen = token ? strlen(token) : 0;
     /* A tag byte and at most 10 bytes of length before each field. */
     for (size_t i = 0; i < pg->n; i++)
-        n += 11 + ((const store_raw *)pg->items[i])->len;
-    n += 11 + tlen;
+        n += 1 + BH__VARINT_MAX + ((const store_raw *)pg->items[i])->len;
+    n += 1 + BH__VARINT_MAX + tlen;
     uint8_t *buf = srv_arena_alloc(c->arena, n), *p = buf;
     if (buf == NULL)
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; i < pg->n; i++) {
         const store_raw *r = pg->items[i];
         *p++ = (1 << 3) | 2; /* field 1, length-delimited */
-        p = put_varint(p, r->len);
+        p = bh__varint_put(p, r->len);
         memcpy(p, r->data, r->len);
         p += r->len;
     }
     if (tlen > 0) {
         *p++ = (2 << 3) | 2; /* field 2, length-delimited */
-        p = put_varint(p, tlen);
+        p = bh__varint_put(p, tlen);
         memcpy(p, token, tlen);
         p += tlen;
     }
@@ -287,42 +276,19 @@ bad:
 void
 srv_row_label(uint32_t row, char out[4])
 {
-    /* Bijective base 26: A..Z, AA..ZZ. Rows are at most 26*26. */
-    if (row < 26) {
-        out[0] = (char)('A' + row);
-        out[1] = 0;
-    } else {
-        uint32_t r = row - 26;
-        out[0] = (char)('A' + r / 26);
-        out[1] = (char)('A' + r % 26);
-        out[2] = 0;
-    }
+    if (bh__row_label(row, out, 4) < 0)
+        out[0] = 0; /* beyond "ZZ": no session has such a row */
 }
 
 int
 srv_seat_parse(const char *label, uint32_t *row, uint32_t *seat)
 {
-    size_t i = 0;
-    uint32_t r;
-    while (label[i] >= 'A' && label[i] <= 'Z')
-        i++;
-    if (i == 1)
-        r = (uint32_t)(label[0] - 'A');
-    else if (i == 2)
-        r = 26 + (uint32_t)(label[0] - 'A') * 26 + (uint32_t)(label[1] - 'A');
-    else
-        return -1;
-    uint32_t n = 0;
-    size_t digits = 0;
-    for (; label[i] >= '0' && label[i] <= '9'; i++, digits++) {
-        if (digits >= 6)
-            return -1;
-        n = n * 10 + (uint32_t)(label[i] - '0');
-    }
-    if (digits == 0 || label[i] != 0 || n == 0 || (digits > 1 && label[i - digits] == '0'))
+    uint32_t r, s;
+    /* Two letters ("ZZ" is row 701) and six digits cover every session. */
+    if (bh__seat_parse(label, 0, &r, &s) != 0 || r > 701 || s >= 999999)
         return -1;
     *row = r;
-    *seat = n - 1;
+    *seat = s;
     return 0;
 }
 

@@ -4,9 +4,10 @@
  * which lets the sweeper find expired holds without scanning everything. */
 #include <string.h>
 
+#include "bilheteria/wire.h"
 #include "store_int.h"
 
-#define USER_MAX 255
+#define USER_MAX BH_USER_ID_MAX
 
 static int
 user_prefix(uint8_t *buf, const char *user_id, size_t *plen)

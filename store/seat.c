@@ -2,6 +2,7 @@
  * record is available; a record is a hold (expires_at_ms > 0) or a sale. */
 #include <string.h>
 
+#include "bh_varint.h"
 #include "store_int.h"
 
 static void
@@ -9,21 +10,6 @@ seat_key(uint8_t k[12], uint64_t session_id, uint32_t idx)
 {
     store_key_put_u64(k, session_id);
     store_key_put_u32(k + 8, idx);
-}
-
-static int
-varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
-{
-    uint64_t v = 0;
-    for (int shift = 0; *p < end && shift < 64; shift += 7) {
-        uint8_t b = *(*p)++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *out = v;
-            return 0;
-        }
-    }
-    return -1;
 }
 
 /* Seat records are read on every seat-map and best-N scan, so they are
@@ -37,7 +23,8 @@ seat_decode(const MDB_val *v, store_seat *out)
     store_seat s = { 0, 0, 0 };
     while (p < end) {
         uint64_t tag, val;
-        if (varint(&p, end, &tag) != 0 || (tag & 7) != 0 || varint(&p, end, &val) != 0)
+        if (bh__varint_get(&p, end, &tag) != 0 || (tag & 7) != 0 ||
+            bh__varint_get(&p, end, &val) != 0)
             goto slow;
         switch (tag >> 3) {
         case 1: s.reservation_id = val; break;

@@ -20,7 +20,7 @@
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 
-#define CLI_DEFAULT_SERVER     "tcp://127.0.0.1:7450"
+#define CLI_DEFAULT_SERVER     BH_DEFAULT_URL
 #define CLI_DEFAULT_TIMEOUT_MS 5000
 
 /* One invocation's state. */

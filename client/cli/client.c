@@ -37,8 +37,9 @@ int
 cli_check_key(const char *key)
 {
     size_t n = key != NULL ? strlen(key) : 1;
-    if (n == 0 || n > 255)
-        return cli_usage_error(NULL, "--idempotency-key: expected 1..255 bytes, got %zu", n);
+    if (n == 0 || n > BH_IDEMPOTENCY_KEY_MAX)
+        return cli_usage_error(NULL, "--idempotency-key: expected 1..%d bytes, got %zu",
+                               BH_IDEMPOTENCY_KEY_MAX, n);
     return CLI_EXIT_OK;
 }
 

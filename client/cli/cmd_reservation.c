@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bh_label.h"
 #include "cli.h"
-#include "seatlabel.h"
 
 /* Splits "A1,b2" into canonical labels ("A1", "B2"), each malloc'd. */
 static int
@@ -19,7 +19,7 @@ cli__seats(const struct cli_cmd *cmd, const char *list,
     for (p = list; p <= list + len;) {
         const char *comma = strchr(p, ',');
         size_t w = comma != NULL ? (size_t)(comma - p) : strlen(p);
-        char one[CLI_SEAT_LABEL_MAX];
+        char one[BH__LABEL_MAX];
         uint32_t row, seat;
 
         if (w == 0)
@@ -31,10 +31,10 @@ cli__seats(const struct cli_cmd *cmd, const char *list,
                                    (int)w, p);
         memcpy(one, p, w);
         one[w] = '\0';
-        if (cli_seat_parse(one, &row, &seat) != 0)
+        if (bh__seat_parse(one, BH__LABEL_ANYCASE, &row, &seat) != 0)
             return cli_usage_error(cmd, "--seats: \"%s\" is not a seat label like A1 or AB12", one);
-        req->seats[req->n_seats] = cli_xalloc(CLI_SEAT_LABEL_MAX);
-        cli_seat_format(row, seat, req->seats[req->n_seats], CLI_SEAT_LABEL_MAX);
+        req->seats[req->n_seats] = cli_xalloc(BH__LABEL_MAX);
+        bh__seat_label(row, seat, req->seats[req->n_seats], BH__LABEL_MAX);
         req->n_seats++;
         p += w + 1;
     }

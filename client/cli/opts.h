@@ -1,10 +1,7 @@
 /*
- * The CLI's table-driven option parser, shared by every command and by the
- * global options. A command lists its options (and positional arguments)
- * in an array of cli_opt; cli_opts_parse fills each one's destination,
- * checks kinds, ranges and required options, and writes a usage error
- * that names the option and the bad value:
- *   --rows: expected a positive integer, got "abc"
+ * The CLI's option tables, over the shared parser (proto/common/bh_opts.h):
+ * the same structure and kinds under the CLI's names, plus CLI_OPT_TIME
+ * (an RFC 3339 time into an int64_t of Unix ms).
  *
  * Options are "--name value" or "--name=value"; "--" ends the options;
  * "--help" or "-h" asks for help. Option values and positional arguments
@@ -17,54 +14,36 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum cli_opt_kind {
-    CLI_OPT_FLAG,    /* int *: set to 1; takes no value */
-    CLI_OPT_STR,     /* const char **: borrowed from argv */
-    CLI_OPT_STRS,    /* struct cli_strs *: repeatable, values in order */
-    CLI_OPT_ID,      /* uint64_t *: 1..UINT64_MAX */
-    CLI_OPT_COUNT,   /* uint32_t *: 1..UINT32_MAX */
-    CLI_OPT_U32,     /* uint32_t *: 0..UINT32_MAX */
-    CLI_OPT_NONNEG,  /* int64_t *: 0..INT64_MAX (cents) */
-    CLI_OPT_POS_I64, /* int64_t *: 1..INT64_MAX (stock) */
-    CLI_OPT_POS_I32, /* int32_t *: 1..INT32_MAX (seconds, ms) */
-    CLI_OPT_TIME,    /* int64_t *: Unix ms from RFC 3339 */
-};
+#include "bh_opts.h"
 
-#define CLI_OPT_REQUIRED 1u
-/* May be given again; the last value wins (global options). */
-#define CLI_OPT_LAST_WINS 2u
+#define cli_opt  bh__opt  /* struct cli_opt */
+#define cli_strs bh__strs /* struct cli_strs */
 
-struct cli_opt {
-    const char *name;    /* "--rows"; NULL for a positional argument */
-    const char *metavar; /* "N", "ID", "RFC3339" */
-    enum cli_opt_kind kind;
-    unsigned flags;   /* CLI_OPT_REQUIRED */
-    void *dest;       /* by kind, above */
-    const char *help; /* one line */
-    int seen;         /* set by cli_opts_parse */
-};
+#define CLI_OPT_FLAG    BH__OPT_FLAG
+#define CLI_OPT_STR     BH__OPT_STR
+#define CLI_OPT_STRS    BH__OPT_STRS
+#define CLI_OPT_ID      BH__OPT_ID
+#define CLI_OPT_COUNT   BH__OPT_COUNT
+#define CLI_OPT_U32     BH__OPT_U32
+#define CLI_OPT_NONNEG  BH__OPT_NONNEG
+#define CLI_OPT_POS_I64 BH__OPT_POS_I64
+#define CLI_OPT_POS_I32 BH__OPT_POS_I32
+#define CLI_OPT_TIME    BH__OPT_FN /* parse filled in by cli_opts_parse */
 
-/* Values of a repeatable option. v (not its strings) is owned: caller
- * frees with cli_strs_free. */
-struct cli_strs {
-    const char **v;
-    size_t n;
-};
+#define CLI_OPT_REQUIRED  BH__OPT_REQUIRED
+#define CLI_OPT_LAST_WINS BH__OPT_LAST_WINS
 
-void cli_strs_free(struct cli_strs *s);
+#define CLI_PARSE_OK    BH__PARSE_OK
+#define CLI_PARSE_HELP  BH__PARSE_HELP
+#define CLI_PARSE_ERROR BH__PARSE_ERROR
 
-enum {
-    CLI_PARSE_OK = 0,
-    CLI_PARSE_HELP = 1,  /* --help was given; nothing else was checked */
-    CLI_PARSE_ERROR = 2, /* err holds the message (no "error: " prefix) */
-};
+#define cli_strs_free bh__strs_free
+#define cli_parse_u64 bh__parse_u64
+#define cli_parse_i64 bh__parse_i64
 
-/*
- * Parses argv[0..argc) against opts[0..n). With stop_at_positional set,
- * parsing stops at the first positional argument (the global options
- * stop at the command) and *used says how many arguments were consumed;
- * positional entries in opts are then ignored. used may be NULL otherwise.
- */
+/* bh__opts_parse, with CLI_OPT_TIME entries given their RFC 3339 parser.
+ * With stop_at_positional set, parsing stops at the first positional
+ * argument (the global options stop at the command). */
 int cli_opts_parse(struct cli_opt *opts, size_t n, int argc, char **argv, int stop_at_positional,
                    int *used, char *err, size_t errlen);
 
@@ -72,13 +51,5 @@ int cli_opts_parse(struct cli_opt *opts, size_t n, int argc, char **argv, int st
  * option. */
 void cli_opts_usage(FILE *f, const char *synopsis, const char *summary, const struct cli_opt *opts,
                     size_t n);
-
-/*
- * Number parsing with full checks (strtoull/strtoll, whole string, no
- * sign surprises). Return 0 and set *out, or -1 if s is not a decimal
- * integer within [min, max]; *out is untouched on failure.
- */
-int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
-int cli_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 
 #endif

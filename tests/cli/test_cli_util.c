@@ -1,5 +1,6 @@
-/* The CLI's offline pieces: RFC 3339 <-> Unix ms, seat labels, the option
- * parser. Table-driven. */
+/* The CLI's offline pieces: RFC 3339 <-> Unix ms, the option parser.
+ * Table-driven. (Seat labels are tested with proto/common in
+ * tests/unit/test_common.c.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +12,6 @@
 
 #include "opts.h"
 #include "rfc3339.h"
-#include "seatlabel.h"
 
 struct time_case {
     const char *in;
@@ -101,70 +101,6 @@ test_rfc3339(void **state)
     assert_int_equal(cli_rfc3339_format(-62167219200001LL, buf, sizeof(buf)), -1);
     assert_int_equal(cli_rfc3339_format(INT64_MIN, buf, sizeof(buf)), -1);
     assert_int_equal(cli_rfc3339_format(INT64_MAX, buf, sizeof(buf)), -1);
-}
-
-struct row_case {
-    uint32_t row;
-    const char *label;
-};
-
-static const struct row_case row_cases[] = {
-    { 1, "A" },     { 2, "B" },       { 26, "Z" },       { 27, "AA" },
-    { 28, "AB" },   { 52, "AZ" },     { 53, "BA" },      { 78, "BZ" },
-    { 79, "CA" },   { 676, "YZ" },    { 677, "ZA" },     { 702, "ZZ" },
-    { 703, "AAA" }, { 18278, "ZZZ" }, { 18279, "AAAA" }, { UINT32_MAX, "MWLQKWU" },
-};
-
-static void
-test_row_labels(void **state)
-{
-    size_t i;
-    char buf[CLI_SEAT_LABEL_MAX];
-    uint32_t row, seat;
-
-    (void)state;
-    for (i = 0; i < sizeof(row_cases) / sizeof(row_cases[0]); i++) {
-        const struct row_case *c = &row_cases[i];
-        assert_int_equal(cli_row_label(c->row, buf, sizeof(buf)), (int)strlen(c->label));
-        if (strcmp(buf, c->label) != 0)
-            fail_msg("row %u: got %s, want %s", (unsigned)c->row, buf, c->label);
-        assert_int_equal(cli_row_number(c->label, &row), 0);
-        assert_int_equal(row, c->row);
-    }
-    /* Every row up to 26*26 + 26 maps back to itself. */
-    for (row = 1; row <= 702; row++) {
-        uint32_t back = 0;
-        assert_true(cli_row_label(row, buf, sizeof(buf)) > 0);
-        assert_int_equal(cli_row_number(buf, &back), 0);
-        assert_int_equal(back, row);
-        assert_true(strlen(buf) <= 2);
-    }
-    assert_int_equal(cli_row_label(0, buf, sizeof(buf)), -1);
-    assert_int_equal(cli_row_label(27, buf, 2), -1);
-    assert_int_equal(cli_row_label(26, buf, 2), 1);
-    assert_int_equal(cli_row_number("", &row), -1);
-    assert_int_equal(cli_row_number("A1", &row), -1);
-    assert_int_equal(cli_row_number("MWLQKWV", &row), -1);
-    assert_int_equal(cli_row_number("aa", &row), 0);
-    assert_int_equal(row, 27);
-
-    assert_int_equal(cli_seat_parse("b12", &row, &seat), 0);
-    assert_int_equal(row, 2);
-    assert_int_equal(seat, 12);
-    assert_int_equal(cli_seat_format(row, seat, buf, sizeof(buf)), 3);
-    assert_string_equal(buf, "B12");
-    assert_int_equal(cli_seat_parse("AB1000", &row, &seat), 0);
-    assert_int_equal(row, 28);
-    assert_int_equal(seat, 1000);
-    {
-        static const char *const bad[] = { "",    "A",   "1",           "A0",        "A01", "A1B",
-                                           "A-1", "A 1", "A4294967296", "ABCDEFGH1", "Ä1" };
-        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-            if (cli_seat_parse(bad[i], &row, &seat) == 0)
-                fail_msg("seat \"%s\" was accepted", bad[i]);
-    }
-    assert_int_equal(cli_seat_format(1, 0, buf, sizeof(buf)), -1);
-    assert_int_equal(cli_seat_format(1, 10, buf, 3), -1);
 }
 
 static void
@@ -328,7 +264,6 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc3339),
-        cmocka_unit_test(test_row_labels),
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_opts),
         cmocka_unit_test(test_opts_stop_at_command),

@@ -1,5 +1,5 @@
-/* server/util.c and server/arena.c: seat labels, page tokens and sizes,
- * string checks, and the per-request arena. */
+/* server/util.c and the arena it uses (proto/common): seat labels, page
+ * tokens and sizes, string checks, and the per-request arena. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

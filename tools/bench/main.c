@@ -12,8 +12,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "argnum.h"
 #include "bench.h"
+#include "bh_opts.h"
 #include "spawn.h"
 
 #ifndef BENCH_SERVER_PATH
@@ -60,7 +60,7 @@ static const char usage[] =
     "\n"
     "options:\n"
     "  --scenario NAME      one of the above (required)\n"
-    "  --server URL         use a running server (default tcp://127.0.0.1:7450)\n"
+    "  --server URL         use a running server (default " BH_DEFAULT_URL ")\n"
     "  --spawn-server       start a server on a fresh temp data dir and a free\n"
     "                       loopback port, report its peak RSS and CPU time, stop\n"
     "                       it and remove the dir\n"
@@ -141,136 +141,103 @@ bench_unexpected(bench_thread *t, const char *fmt, ...)
 /* ---- flags ---- */
 
 static int
-num(const char *flag, const char *v, long long min, long long max, long long *out)
+parse_duration(const char *v, void *dest)
 {
-    return bh_arg_int("bilheteria-bench", flag, v, min, max, out);
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno != 0 || end == v || *end != 0 || !(d > 0 && d <= 86400))
+        return -1;
+    *(double *)dest = d;
+    return 0;
 }
+
+#define LW BH__OPT_LAST_WINS
+#define BENCH_INT_OPT(name, dest, lo, hi)                                                          \
+    {                                                                                              \
+        name, "N", BH__OPT_INT, LW, dest, NULL, lo, hi                                             \
+    }
 
 static int
 parse_args(int argc, char **argv, bench *b, int *duration_given)
 {
-    long long n;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage, stdout);
-            exit(0);
-        } else if (strcmp(a, "--version") == 0) {
-            printf("bilheteria-bench %s\n", BH_VERSION);
-            exit(0);
-        } else if (strcmp(a, "--spawn-server") == 0) {
-            b->spawn = 1;
-            continue;
-        } else if (strcmp(a, "--json") == 0) {
-            b->json = 1;
-            continue;
-        } else if (strcmp(a, "--ipc") == 0) {
-            b->ipc = 1;
-            continue;
-        } else if (strcmp(a, "--shared-client") == 0) {
-            b->shared_client = 1;
-            continue;
-        } else if (strcmp(a, "--durable") == 0) {
-            b->echo_durable = 1;
-            continue;
-        } else if (strcmp(a, "--malloc-responses") == 0) {
-            b->malloc_responses = 1;
-            continue;
-        }
-        static const char *const valued[] = {
-            "--scenario", "--server",      "--server-path",     "--server-arg",
-            "--clients",  "--duration",    "--requests",        "--events",
-            "--sessions", "--rows",        "--seats-per-row",   "--durable-pages",
-            "--seed",     "--reply-bytes", "--durable-flushes",
-        };
-        int known = 0;
-        for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]) && !known; k++)
-            known = strcmp(a, valued[k]) == 0;
-        if (!known) {
-            fprintf(stderr, "bilheteria-bench: unknown option \"%s\" (try --help)\n", a);
-            return -1;
-        }
-        if (v == NULL) {
-            fprintf(stderr, "bilheteria-bench: %s needs a value (try --help)\n", a);
-            return -1;
-        }
-        i++;
-        if (strcmp(a, "--scenario") == 0) {
-            b->scenario = NULL;
-            for (size_t k = 0; k < sizeof(scenarios) / sizeof(scenarios[0]); k++)
-                if (strcmp(v, scenarios[k]) == 0)
-                    b->scenario = scenarios[k];
-            if (b->scenario == NULL) {
-                fprintf(stderr,
-                        "bilheteria-bench: unknown scenario \"%s\" (echo, ping, read, "
-                        "hold, rush, pay, mixed)\n",
-                        v);
-                return -1;
-            }
-        } else if (strcmp(a, "--server") == 0) {
-            b->url = v;
-        } else if (strcmp(a, "--server-path") == 0) {
-            b->server_path = v;
-        } else if (strcmp(a, "--server-arg") == 0) {
-            b->server_args[b->n_server_args++] = (char *)v;
-        } else if (strcmp(a, "--clients") == 0) {
-            if (num(a, v, 1, MAX_CLIENTS, &n))
-                return -1;
-            b->clients = (int)n;
-        } else if (strcmp(a, "--duration") == 0) {
-            char *end;
-            errno = 0;
-            double d = strtod(v, &end);
-            if (errno != 0 || end == v || *end != 0 || !(d > 0 && d <= 86400)) {
-                fprintf(stderr,
-                        "bilheteria-bench: --duration: expected seconds in (0, 86400], "
-                        "got \"%s\"\n",
-                        v);
-                return -1;
-            }
-            b->duration_s = d;
-            *duration_given = 1;
-        } else if (strcmp(a, "--requests") == 0) {
-            if (num(a, v, 1, 1000000000000LL, &n))
-                return -1;
-            b->requests = (uint64_t)n;
-        } else if (strcmp(a, "--events") == 0) {
-            if (num(a, v, 1, 100000, &n))
-                return -1;
-            b->events = (uint32_t)n;
-        } else if (strcmp(a, "--sessions") == 0) {
-            if (num(a, v, 1, 100000, &n))
-                return -1;
-            b->sessions = (uint32_t)n;
-        } else if (strcmp(a, "--rows") == 0) {
-            if (num(a, v, 1, 676, &n))
-                return -1;
-            b->rows = (uint32_t)n;
-        } else if (strcmp(a, "--seats-per-row") == 0) {
-            if (num(a, v, 1, 1000, &n))
-                return -1;
-            b->seats_per_row = (uint32_t)n;
-        } else if (strcmp(a, "--durable-pages") == 0) {
-            if (num(a, v, 1, 256, &n))
-                return -1;
-            b->echo_pages = (int)n;
-            b->echo_durable = 1;
-        } else if (strcmp(a, "--durable-flushes") == 0) {
-            if (num(a, v, 1, 2, &n))
-                return -1;
-            b->echo_one_flush = n == 1;
-            b->echo_durable = 1;
-        } else if (strcmp(a, "--reply-bytes") == 0) {
-            if (num(a, v, 1, 1 << 20, &n))
-                return -1;
-            b->echo_reply_len = (size_t)n;
-        } else if (strcmp(a, "--seed") == 0) {
-            if (num(a, v, 1, INT64_MAX, &n))
-                return -1;
-            b->seed = (uint64_t)n;
-        } else {
-            fprintf(stderr, "bilheteria-bench: unknown option \"%s\" (try --help)\n", a);
+    struct bh__strs server_args = { 0 };
+    int64_t clients = b->clients, requests = 0, events = b->events, sessions = b->sessions,
+            rows = b->rows, per_row = b->seats_per_row, pages = 0, flushes = 0, reply = 0, seed = 0;
+    double duration = 0;
+    const char *scenario = NULL;
+    int version = 0;
+    char err[256];
+    struct bh__opt opts[] = {
+        { "--scenario", "NAME", BH__OPT_STR, LW, &scenario },
+        { "--server", "URL", BH__OPT_STR, LW, &b->url },
+        { "--spawn-server", NULL, BH__OPT_FLAG, LW, &b->spawn },
+        { "--server-path", "PATH", BH__OPT_STR, LW, &b->server_path },
+        { "--server-arg", "ARG", BH__OPT_STRS, 0, &server_args },
+        { "--ipc", NULL, BH__OPT_FLAG, LW, &b->ipc },
+        BENCH_INT_OPT("--clients", &clients, 1, MAX_CLIENTS),
+        { "--shared-client", NULL, BH__OPT_FLAG, LW, &b->shared_client },
+        { "--malloc-responses", NULL, BH__OPT_FLAG, LW, &b->malloc_responses },
+        { "--duration", "S", BH__OPT_FN, LW, &duration, NULL, 0, 0, parse_duration,
+          "seconds in (0, 86400]" },
+        BENCH_INT_OPT("--requests", &requests, 1, 1000000000000LL),
+        BENCH_INT_OPT("--events", &events, 1, 100000),
+        BENCH_INT_OPT("--sessions", &sessions, 1, 100000),
+        BENCH_INT_OPT("--rows", &rows, 1, BH_ROWS_MAX),
+        BENCH_INT_OPT("--seats-per-row", &per_row, 1, BH_SEATS_PER_ROW_MAX),
+        BENCH_INT_OPT("--seed", &seed, 1, INT64_MAX),
+        { "--json", NULL, BH__OPT_FLAG, LW, &b->json },
+        { "--reply-bytes", "N", BH__OPT_INT, LW, &reply, NULL, 1, 1 << 20 },
+        { "--durable", NULL, BH__OPT_FLAG, LW, &b->echo_durable },
+        BENCH_INT_OPT("--durable-pages", &pages, 1, 256),
+        BENCH_INT_OPT("--durable-flushes", &flushes, 1, 2),
+        { "--version", NULL, BH__OPT_FLAG, LW, &version },
+    };
+    switch (bh__opts_parse(opts, sizeof(opts) / sizeof(opts[0]), argc - 1, argv + 1,
+                           BH__OPTS_QUOTE_UNKNOWN, NULL, err, sizeof(err))) {
+    case BH__PARSE_HELP: fputs(usage, stdout); exit(0);
+    case BH__PARSE_ERROR:
+        fprintf(stderr, "bilheteria-bench: %s (try --help)\n", err);
+        bh__strs_free(&server_args);
+        return -1;
+    }
+    if (version) {
+        printf("bilheteria-bench %s\n", BH_VERSION);
+        exit(0);
+    }
+    /* The spawned server's extra arguments: argv's strings, in an array
+     * main frees. */
+    b->server_args = (char **)server_args.v;
+    b->n_server_args = (int)server_args.n;
+    if (duration != 0) {
+        b->duration_s = duration;
+        *duration_given = 1;
+    }
+    b->clients = (int)clients;
+    b->requests = (uint64_t)requests;
+    b->events = (uint32_t)events;
+    b->sessions = (uint32_t)sessions;
+    b->rows = (uint32_t)rows;
+    b->seats_per_row = (uint32_t)per_row;
+    b->seed = (uint64_t)seed;
+    b->echo_reply_len = (size_t)reply;
+    if (pages != 0) {
+        b->echo_pages = (int)pages;
+        b->echo_durable = 1;
+    }
+    if (flushes != 0) {
+        b->echo_one_flush = flushes == 1;
+        b->echo_durable = 1;
+    }
+    if (scenario != NULL) {
+        for (size_t k = 0; k < sizeof(scenarios) / sizeof(scenarios[0]); k++)
+            if (strcmp(scenario, scenarios[k]) == 0)
+                b->scenario = scenarios[k];
+        if (b->scenario == NULL) {
+            fprintf(stderr,
+                    "bilheteria-bench: unknown scenario \"%s\" (echo, ping, read, "
+                    "hold, rush, pay, mixed)\n",
+                    scenario);
             return -1;
         }
     }
@@ -580,9 +547,10 @@ main(int argc, char **argv)
     b.rows = 20;
     b.seats_per_row = 40;
     b.server_path = BENCH_SERVER_PATH;
-    b.server_args = calloc((size_t)argc, sizeof(char *));
-    if (b.server_args == NULL || parse_args(argc, argv, &b, &duration_given) != 0)
+    if (parse_args(argc, argv, &b, &duration_given) != 0) {
+        free(b.server_args);
         return 2;
+    }
     is_echo = strcmp(b.scenario, "echo") == 0;
     if (strcmp(b.scenario, "rush") == 0) {
         b.events = 1;
@@ -625,7 +593,7 @@ main(int argc, char **argv)
             srv = &srv_store;
             b.url = srv->url;
         } else if (b.url == NULL) {
-            b.url = "tcp://127.0.0.1:7450";
+            b.url = BH_DEFAULT_URL;
         }
         bh_options o = { .url = b.url, .timeout_ms = 10000 };
         if (bh_client_open(&shared, &o, &st) != BH_OK) {

@@ -29,13 +29,13 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "bilheteria/arena.h" /* bh_arena */
 #include "bilheteria/services.h"
+#include "bilheteria/wire.h" /* BH_VERSION, BH_DEFAULT_URL, the limits */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define BH_VERSION "0.2.0"
 
 /* gRPC status codes (same numbers as bilheteria.v1.StatusCode). */
 enum bh_code {
@@ -84,16 +84,10 @@ typedef struct bh_options {
  * the stack, say; may be NULL), the rest from malloc'd blocks that
  * bh_arena_reset recycles and bh_arena_fini frees.
  *
- * The fields are private. One arena must not be used by two threads at
- * once; a thread making calls in a loop keeps one and resets it per call.
+ * The fields (in <bilheteria/arena.h>) are private. One arena must not be
+ * used by two threads at once; a thread making calls in a loop keeps one
+ * and resets it per call.
  */
-typedef struct bh_arena {
-    ProtobufCAllocator pc;
-    unsigned char *buf;
-    size_t size, used;
-    void *blocks;
-    int oom;
-} bh_arena;
 
 /* buf may be NULL (size is then ignored); it must outlive the arena. Not
  * on an arena that still holds blocks: bh_arena_fini it first. */

@@ -1,0 +1,38 @@
+/*
+ * The wire contract of Bilheteria: the facts the server, libbilheteria and
+ * the CLI must agree on, written once. Installed with the client headers.
+ *
+ * Every limit is inclusive and counts bytes for strings. A request beyond
+ * one is refused by the server with INVALID_ARGUMENT; the library and the
+ * CLI check the same limits first where they can.
+ */
+#ifndef BILHETERIA_WIRE_H
+#define BILHETERIA_WIRE_H
+
+#include "bilheteria/version.h" /* BH_VERSION, from CMake's project(VERSION) */
+
+/* Where the server listens, and the client dials, when told nothing else. */
+#define BH_DEFAULT_URL "tcp://127.0.0.1:7450"
+
+/* RequestEnvelope.idempotency_key: 1..255 bytes when given. */
+#define BH_IDEMPOTENCY_KEY_MAX 255
+/* RequestEnvelope.auth_token. */
+#define BH_AUTH_TOKEN_MAX 200
+/* user_id of a reservation: 1..128 bytes. */
+#define BH_USER_ID_MAX 128
+/* ConfirmPaymentRequest.provider_ref: 0..255 bytes. */
+#define BH_PROVIDER_REF_MAX 255
+
+/* Paged lists: page_size 0 means the default; above the maximum is refused. */
+#define BH_PAGE_SIZE_DEFAULT 50
+#define BH_PAGE_SIZE_MAX     500
+
+/* A session's room: rows are labelled A..Z, AA..YZ (676 rows), seats are
+ * numbered from 1. */
+#define BH_ROWS_MAX          676
+#define BH_SEATS_PER_ROW_MAX 1000
+/* The most seats one reservation may hold (the server's --max-seats is at
+ * most this). */
+#define BH_RESERVATION_SEATS_MAX 1000
+
+#endif
