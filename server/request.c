@@ -1,6 +1,7 @@
 /* The transport-free half of a call: decoding a request envelope into a
  * srv_call, and preparing the response envelope. The nng listener and the
  * fuzz harness both use it. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +21,20 @@ srv_call_init(srv_call *c, srv_arena *arena, const srv_config *cfg)
     c->idem_key = "";
 }
 
+/* A base-128 varint at p[*i..len): 0 and *v set, or -1 if it runs off. */
+static int
+wire_varint(const uint8_t *p, size_t len, size_t *i, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; *i < len && shift < 64; shift += 7) {
+        uint8_t b = p[(*i)++];
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return 0;
+    }
+    return -1;
+}
+
 /* Reads field 2 (request_id) of an envelope without unpacking it, so that
  * even an oversized request gets an answer its caller can match. */
 static uint64_t
@@ -27,20 +42,14 @@ peek_request_id(const uint8_t *p, size_t len)
 {
     size_t i = 0;
     while (i < len) {
-        uint64_t tag = 0, v = 0;
-        for (int shift = 0; i < len && shift < 64; shift += 7) {
-            tag |= (uint64_t)(p[i] & 0x7f) << shift;
-            if (!(p[i++] & 0x80))
-                break;
-        }
+        uint64_t tag, v;
+        if (wire_varint(p, len, &i, &tag) != 0)
+            return 0;
         unsigned wt = (unsigned)(tag & 7);
         if (wt != 0 && wt != 2)
             return 0;
-        for (int shift = 0; i < len && shift < 64; shift += 7) {
-            v |= (uint64_t)(p[i] & 0x7f) << shift;
-            if (!(p[i++] & 0x80))
-                break;
-        }
+        if (wire_varint(p, len, &i, &v) != 0)
+            return 0;
         if (wt == 0 && (tag >> 3) == 2)
             return v;
         if (wt == 2) {
@@ -129,6 +138,84 @@ srv_find_bad_utf8(const ProtobufCMessage *m, char *path, size_t len)
     return find_bad(m, "", path, len, 0);
 }
 
+/* protobuf-c hands strings over as C strings: one with a NUL inside would
+ * be cut there, unseen by every later check. So the wire bytes of each
+ * string field of d, in nested messages too, are looked at: 1 with the
+ * field's path ("items[2].note") and the NUL's offset in it, else 0.
+ * Called on bytes that unpacked with d, so a malformed field ends the walk
+ * without a verdict. */
+static int
+find_nul(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, const char *prefix,
+         char *path, size_t plen, size_t *at, int depth)
+{
+    unsigned seen[32] = { 0 }; /* occurrences of each repeated field so far */
+    size_t i = 0;
+    if (depth > 8)
+        return 0; /* our messages nest two deep */
+    while (i < len) {
+        uint64_t tag, n;
+        if (wire_varint(p, len, &i, &tag) != 0)
+            return 0;
+        switch (tag & 7) {
+        case 0: /* varint */
+            if (wire_varint(p, len, &i, &n) != 0)
+                return 0;
+            continue;
+        case 1: /* 64-bit */
+        case 5: /* 32-bit */
+            n = (tag & 7) == 1 ? 8 : 4;
+            if (n > len - i)
+                return 0;
+            i += n;
+            continue;
+        case 2: /* length-delimited */
+            if (wire_varint(p, len, &i, &n) != 0 || n > len - i)
+                return 0;
+            break;
+        default: /* groups: protobuf-c refuses them */ return 0;
+        }
+        const uint8_t *v = p + i;
+        i += (size_t)n;
+        const ProtobufCFieldDescriptor *f =
+            tag >> 3 <= UINT32_MAX
+                ? protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3))
+                : NULL;
+        if (f == NULL || (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE))
+            continue;
+        long idx = -1;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t k = (size_t)(f - d->fields);
+            idx = k < 32 ? (long)seen[k]++ : 0;
+        }
+        const uint8_t *nul = f->type == PROTOBUF_C_TYPE_STRING ? memchr(v, 0, (size_t)n) : NULL;
+        if (nul != NULL) {
+            field_path(path, plen, prefix, f, idx, "");
+            *at = (size_t)(nul - v);
+            return 1;
+        }
+        if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+            char sub[128];
+            field_path(sub, sizeof(sub), prefix, f, idx, ".");
+            if (find_nul(f->descriptor, v, (size_t)n, sub, path, plen, at, depth + 1))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Refuses a message whose wire bytes carry a string with a NUL in it. */
+static int
+refuse_nul(srv_call *c, const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len)
+{
+    char path[160];
+    size_t at = 0;
+    if (!find_nul(d, p, len, "", path, sizeof(path), &at, 0))
+        return 0;
+    srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+             "%s has a NUL byte at offset %zu (strings must be UTF-8 text without NUL)", path, at);
+    return 1;
+}
+
 int
 srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *request_id)
 {
@@ -153,6 +240,8 @@ srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *reques
         return SRV_DECODED_ANSWER;
     }
     *request_id = env->request_id;
+    if (refuse_nul(c, &bilheteria__v1__request_envelope__descriptor, buf, len))
+        return SRV_DECODED_ANSWER;
     const srv_method *m = srv_registry_find(env->method);
     if (m == NULL || m->impl == NULL) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNIMPLEMENTED,
@@ -196,6 +285,8 @@ srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *reques
                  "payload of %zu bytes is not a valid %s", env->payload.len, m->desc->input->name);
         return SRV_DECODED_ANSWER;
     }
+    if (refuse_nul(c, m->desc->input, env->payload.data, env->payload.len))
+        return SRV_DECODED_ANSWER;
     char path[160];
     if (srv_find_bad_utf8(c->req, path, sizeof(path))) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
