@@ -404,8 +404,9 @@ fail:
         fprintf(stderr, "bilheteria-server: commit failed: %s; refusing writes from now on\n",
                 store_strerror(rc));
     else if (rc != STORE_OK && rc != w->last_fail && grow_err[0] != 0)
-        fprintf(stderr, "bilheteria-server: map full: %s; writes that need room are refused\n",
-                grow_err);
+        fprintf(stderr, "bilheteria-server: map full: %s; %s\n", grow_err,
+                rc == STORE_NOMAP ? "every call is refused until the server is restarted"
+                                  : "writes that need room are refused");
     else if (rc != w->last_fail && (rc == STORE_NOSPC || rc == STORE_QUOTA))
         fprintf(
             stderr,

@@ -259,7 +259,7 @@ store_grow(store *s, char *errbuf, size_t errlen)
         s->map_lost = rc != EINVAL;
         snprintf(errbuf, errlen, "storage map cannot grow from %zu MiB to %zu MiB: %s%s",
                  s->map_size >> 20, want >> 20, mdb_strerror(rc),
-                 s->map_lost ? "; the old map is lost: reopen the store" : "");
+                 s->map_lost ? "; the old map is gone too" : "");
         rc = s->map_lost ? STORE_NOMAP : store__rc(rc);
     }
 out:
