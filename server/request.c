@@ -132,6 +132,83 @@ srv_find_bad_utf8(const ProtobufCMessage *m, char *path, size_t len)
     return 0;
 }
 
+/* protobuf-c hands strings over as C strings: one with a NUL inside would
+ * be cut there, unseen by every later check. So the wire bytes of each
+ * string field of d, in nested messages too, are looked at: 1 with the
+ * field's path ("items[2].note", built in place: path[0, used) names the
+ * message) and the NUL's offset in it, else 0. Called on bytes that
+ * unpacked with d, so a malformed field ends the walk without a verdict. */
+static int
+find_nul(const ProtobufCMessageDescriptor *d, const uint8_t *p, const uint8_t *end, char *path,
+         size_t len, size_t used, size_t *at, int depth)
+{
+    unsigned seen[32] = { 0 }; /* occurrences of each repeated field so far */
+    if (depth > 8)
+        return 0; /* our messages nest two deep */
+    while (p < end) {
+        uint64_t tag, n;
+        if (bh__varint_get(&p, end, &tag) != 0)
+            return 0;
+        switch (tag & 7) {
+        case 0: /* varint */
+            if (bh__varint_get(&p, end, &n) != 0)
+                return 0;
+            continue;
+        case 1: /* 64-bit */
+        case 5: /* 32-bit */
+            n = (tag & 7) == 1 ? 8 : 4;
+            if (n > (uint64_t)(end - p))
+                return 0;
+            p += n;
+            continue;
+        case 2: /* length-delimited */
+            if (bh__varint_get(&p, end, &n) != 0 || n > (uint64_t)(end - p))
+                return 0;
+            break;
+        default: /* groups: protobuf-c refuses them */ return 0;
+        }
+        const uint8_t *v = p;
+        p += n;
+        const ProtobufCFieldDescriptor *f =
+            tag >> 3 <= UINT32_MAX
+                ? protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3))
+                : NULL;
+        if (f == NULL || (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE))
+            continue;
+        long idx = -1;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t k = (size_t)(f - d->fields);
+            idx = k < 32 ? (long)seen[k]++ : 0;
+        }
+        const uint8_t *nul = f->type == PROTOBUF_C_TYPE_STRING ? memchr(v, 0, (size_t)n) : NULL;
+        if (nul != NULL) {
+            field_path(path, len, used, f, idx, "");
+            *at = (size_t)(nul - v);
+            return 1;
+        }
+        if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+            size_t sub = field_path(path, len, used, f, idx, ".");
+            if (find_nul(f->descriptor, v, v + n, path, len, sub, at, depth + 1))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Refuses a message whose wire bytes carry a string with a NUL in it. */
+static int
+refuse_nul(srv_call *c, const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len)
+{
+    char path[160];
+    size_t at = 0;
+    path[0] = 0;
+    if (!find_nul(d, p, p + len, path, sizeof(path), 0, &at, 0))
+        return 0;
+    srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+             "%s has a NUL byte at offset %zu (strings must be UTF-8 text without NUL)", path, at);
+    return 1;
+}
+
 int
 srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *request_id)
 {
@@ -156,6 +233,8 @@ srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *reques
         return SRV_DECODED_ANSWER;
     }
     *request_id = env->request_id;
+    if (refuse_nul(c, &bilheteria__v1__request_envelope__descriptor, buf, len))
+        return SRV_DECODED_ANSWER;
     const srv_method *m = srv_registry_find(env->method);
     if (m == NULL || m->impl == NULL) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNIMPLEMENTED,
@@ -199,6 +278,8 @@ srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *reques
                  "payload of %zu bytes is not a valid %s", env->payload.len, m->desc->input->name);
         return SRV_DECODED_ANSWER;
     }
+    if (refuse_nul(c, m->desc->input, env->payload.data, env->payload.len))
+        return SRV_DECODED_ANSWER;
     char path[160];
     if (srv_find_bad_utf8(c->req, path, sizeof(path))) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,

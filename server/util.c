@@ -127,6 +127,18 @@ srv_store_fail(srv_call *c, int rc, const char *what)
     case STORE_TXN_FULL:
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
                         "%s: too much work for one transaction", what);
+    case STORE_NOSPC:
+    case STORE_QUOTA:
+        /* Named, with the place, so that an operator does not go looking
+         * for a failing disk. */
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
+                        "%s: %s in %s; free space there, then retry", what, store_strerror(rc),
+                        c->cfg != NULL && c->cfg->data_dir != NULL ? c->cfg->data_dir
+                                                                   : "the data directory");
+    case STORE_NOMAP:
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
+                        "%s: %s; restart the server (nothing acknowledged is lost)", what,
+                        store_strerror(rc));
     default:
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INTERNAL, "%s: %s", what,
                         store_strerror(rc));

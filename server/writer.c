@@ -89,6 +89,7 @@ struct srv_writer {
     srv_arena arena;      /* the sweeper's scratch space */
     srv_seatcache *seats; /* taken-seat maps for best-N */
     int64_t next_sweep_ms, next_idem_sweep_ms;
+    int last_fail; /* the last batch's store error: each spell is logged once */
 };
 
 static void
@@ -345,6 +346,7 @@ run_batch(srv_writer *w, srv_call *list)
 {
     store_txn *t = NULL;
     int rc, tries = 0, skip_sweep = 0;
+    char grow_err[256] = ""; /* why the map could not grow */
     if (atomic_load(&store_broken)) {
         /* After a failed write-back nobody knows what reached the disk:
          * stop writing (no sweeps either: and do not come back for them). */
@@ -384,11 +386,15 @@ again:
         t = NULL;
         srv_seatcache_clear(w->seats);
         size_t old = store_map_size(w->st);
-        if (store_grow(w->st) == STORE_OK) {
+        int grc = store_grow(w->st, grow_err, sizeof(grow_err));
+        if (grc == STORE_OK) {
             fprintf(stderr, "bilheteria-server: map full at %zu MiB, grown to %zu MiB\n", old >> 20,
                     store_map_size(w->st) >> 20);
+            grow_err[0] = 0;
             goto again;
         }
+        if (grc == STORE_NOMAP)
+            rc = grc;
     }
 fail:
     store_abort(t);
@@ -397,19 +403,36 @@ fail:
     if (rc == STORE_IO && !atomic_exchange(&store_broken, 1))
         fprintf(stderr, "bilheteria-server: commit failed: %s; refusing writes from now on\n",
                 store_strerror(rc));
+    else if (rc != STORE_OK && rc != w->last_fail && grow_err[0] != 0)
+        fprintf(stderr, "bilheteria-server: map full: %s; %s\n", grow_err,
+                rc == STORE_NOMAP ? "every call is refused until the server is restarted"
+                                  : "writes that need room are refused");
+    else if (rc != w->last_fail && (rc == STORE_NOSPC || rc == STORE_QUOTA))
+        fprintf(
+            stderr,
+            "bilheteria-server: commit failed: %s in %s; writes are refused until there is room\n",
+            store_strerror(rc), w->cfg->data_dir);
+    if (list != NULL || rc != STORE_OK)
+        w->last_fail = rc;
     for (srv_call *c = list; c != NULL; c = c->wnext) {
         if (rc != STORE_OK && !answer_stands(c)) {
             /* Nothing of the batch is durable: no call may report success,
              * nor a refusal that may rest on an earlier call of the batch
              * (a seat "already held", a reservation "already paid"). */
-            if (rc == STORE_IO)
+            if (rc == STORE_IO) {
                 srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
                          "the disk failed the commit (%s): nothing of this call was written; "
                          "writes are refused until the server is restarted",
                          store_strerror(rc));
-            else
+            } else if (rc == STORE_MAP_FULL && grow_err[0] != 0) {
+                srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
+                         "%s; nothing of this call was written: free memory or address space, "
+                         "or restart the server with a larger --map-size-mb",
+                         grow_err);
+            } else {
                 srv_store_fail(c, rc, "commit");
-            c->code = BILHETERIA__V1__STATUS_CODE__UNAVAILABLE;
+                c->code = BILHETERIA__V1__STATUS_CODE__UNAVAILABLE;
+            }
             c->replayed = 0;
             c->resp = NULL;
             c->resp_bytes = NULL;

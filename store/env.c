@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "store_int.h"
@@ -39,6 +41,9 @@ store_strerror(int rc)
     case STORE_INVALID: return "invalid argument";
     case STORE_TXN_FULL: return "transaction too large";
     case STORE_BAD_TXN: return "transaction spoiled by an earlier error";
+    case STORE_NOSPC: return "disk full (ENOSPC)";
+    case STORE_QUOTA: return "disk quota exceeded (EDQUOT)";
+    case STORE_NOMAP: return "the storage map was lost when it could not grow";
     }
     return "unknown store error";
 }
@@ -64,6 +69,9 @@ store__rc(int rc)
     case MDB_BAD_TXN: return STORE_BAD_TXN;
     case ENOMEM: return STORE_NOMEM;
     case EINVAL: return STORE_INVALID;
+    /* A full disk is not a failing one: the operator's remedy differs. */
+    case ENOSPC: return STORE_NOSPC;
+    case EDQUOT: return STORE_QUOTA;
     default: return STORE_IO;
     }
 }
@@ -79,6 +87,8 @@ store__alloc(ProtobufCAllocator *a, size_t n)
 static int
 txn_begin(store *s, MDB_txn *parent, unsigned flags, store_txn **out)
 {
+    if (s->map_lost)
+        return STORE_NOMAP; /* LMDB would read the meta pages through a map that is gone */
     store_txn *t = malloc(sizeof(*t));
     if (t == NULL)
         return STORE_NOMEM;
@@ -131,7 +141,11 @@ int
 store_read_renew(store_txn *t)
 {
     pthread_rwlock_rdlock(&t->s->resize_lock);
-    int rc = mdb_txn_renew(t->txn);
+    int rc = t->s->map_lost ? STORE_NOMAP : mdb_txn_renew(t->txn);
+    if (rc == STORE_NOMAP) {
+        pthread_rwlock_unlock(&t->s->resize_lock);
+        return rc;
+    }
     if (rc != MDB_SUCCESS)
         pthread_rwlock_unlock(&t->s->resize_lock);
     return store__rc(rc);
@@ -167,10 +181,26 @@ store_nested_begin(store_txn *parent, store_txn **out)
     return txn_begin(parent->s, parent->txn, 0, out);
 }
 
+/* Whether the file system holding the store has no block left for us. */
+static int
+fs_full(store *s)
+{
+    int fd;
+    struct statvfs st;
+    if (mdb_env_get_fd(s->env, &fd) != MDB_SUCCESS || fstatvfs(fd, &st) != 0)
+        return 0;
+    return (geteuid() == 0 ? st.f_bfree : st.f_bavail) == 0;
+}
+
 int
 store_commit(store_txn *t)
 {
     int rc = mdb_txn_commit(t->txn);
+    /* LMDB reports a short write as EIO ("filesystem full?", it says): a
+     * write that filled the disk stops short before one fails with
+     * ENOSPC. */
+    if (rc == EIO && fs_full(t->s))
+        rc = ENOSPC;
     free(t);
     return store__rc(rc);
 }
@@ -191,22 +221,60 @@ store_map_size(const store *s)
 }
 
 int
-store_grow(store *s)
+store_grow(store *s, char *errbuf, size_t errlen)
 {
+    int rc, fd;
     pthread_rwlock_wrlock(&s->resize_lock);
     size_t want = s->map_size * 2;
-    int rc = mdb_env_set_mapsize(s->env, want);
-    if (rc == MDB_SUCCESS)
+    if (s->map_lost) {
+        rc = STORE_NOMAP;
+        snprintf(errbuf, errlen, "%s", store_strerror(rc));
+        goto out;
+    }
+    /* LMDB 0.9.24's mdb_env_set_mapsize unmaps the old map before it maps
+     * the new one, and when that mmap fails it keeps no map at all: the
+     * next transaction reads its meta pages through the hole (SIGSEGV).
+     * So map the larger size once first, with the old map still in place
+     * (a stricter test than LMDB's), and leave LMDB alone if it fails. */
+    if ((rc = mdb_env_get_fd(s->env, &fd)) != MDB_SUCCESS) {
+        snprintf(errbuf, errlen, "storage map cannot grow: lmdb: %s", mdb_strerror(rc));
+        rc = store__rc(rc);
+        goto out;
+    }
+    void *p = want > s->map_size ? mmap(NULL, want, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+    if (p == MAP_FAILED) {
+        int err = want > s->map_size ? errno : EOVERFLOW;
+        snprintf(errbuf, errlen, "storage map cannot grow from %zu MiB to %zu MiB: %s",
+                 s->map_size >> 20, want >> 20, strerror(err));
+        rc = store__rc(err);
+        goto out;
+    }
+    munmap(p, want);
+    rc = mdb_env_set_mapsize(s->env, want);
+    if (rc == MDB_SUCCESS) {
         s->map_size = want;
+    } else {
+        /* EINVAL: refused up front (a write transaction is open), map
+         * intact. Anything else came after the old map was gone. */
+        s->map_lost = rc != EINVAL;
+        snprintf(errbuf, errlen, "storage map cannot grow from %zu MiB to %zu MiB: %s%s",
+                 s->map_size >> 20, want >> 20, mdb_strerror(rc),
+                 s->map_lost ? "; the old map is gone too" : "");
+        rc = s->map_lost ? STORE_NOMAP : store__rc(rc);
+    }
+out:
     pthread_rwlock_unlock(&s->resize_lock);
-    return store__rc(rc);
+    return rc;
 }
 
 int
 store_sync(store *s)
 {
-    if (s->sync_fd >= 0)
-        return fdatasync(s->sync_fd) == 0 ? STORE_OK : STORE_IO;
+    if (s->sync_fd >= 0) {
+        if (fdatasync(s->sync_fd) == 0)
+            return STORE_OK;
+        return errno == ENOSPC || errno == EDQUOT ? store__rc(errno) : STORE_IO;
+    }
     return store__rc(mdb_env_sync(s->env, 1));
 }
 

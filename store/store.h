@@ -38,13 +38,16 @@ enum store_rc {
     STORE_EXISTS,   /* key already present */
     STORE_MAP_FULL, /* the map is full: abort, store_grow, retry */
     STORE_CORRUPT,  /* a value did not decode */
-    STORE_IO,       /* the OS refused: disk, permissions */
+    STORE_IO,       /* the OS refused: a failing disk (EIO), permissions */
     STORE_NOMEM,
     STORE_SCHEMA,   /* the data directory holds another schema version */
     STORE_BUSY,     /* too many readers */
     STORE_INVALID,  /* a bad argument from the caller */
     STORE_TXN_FULL, /* one transaction touched too many pages: not retryable */
     STORE_BAD_TXN,  /* an earlier failure spoiled the transaction: abort it */
+    STORE_NOSPC,    /* the file system is full (ENOSPC): nothing of the commit was kept */
+    STORE_QUOTA,    /* the disk quota is used up (EDQUOT): likewise */
+    STORE_NOMAP,    /* the map was lost in a failed growth: close the store and open it again */
 };
 
 const char *store_strerror(int rc);
@@ -76,8 +79,14 @@ typedef struct store_config {
 int store_open(store **out, const store_config *cfg, char *errbuf, size_t errlen);
 void store_close(store *s); /* accepts NULL; no transaction may be open */
 size_t store_map_size(const store *s);
-/* Doubles the map. No transaction of the calling thread may be open. */
-int store_grow(store *s);
+/* Doubles the map. No transaction of the calling thread may be open. When
+ * the larger map cannot be had (mmap refused: address space or memory),
+ * returns its error (STORE_NOMEM, most often) with *errbuf saying why, and
+ * the store goes on with the map it had: reads and writes that fit still
+ * work. Only if LMDB's own mmap fails after the store's trial one worked
+ * (something took the room in between) is the map lost: then this and every
+ * later transaction fail with STORE_NOMAP until the store is reopened. */
+int store_grow(store *s, char *errbuf, size_t errlen);
 /* Forces every commit so far to the disk (fdatasync). Any thread, at any
  * time, also while another thread writes or grows the map (the store never
  * uses MDB_WRITEMAP, under which a sync would read the map). With

@@ -39,6 +39,9 @@ struct store {
      * next commit must see, or the other way round. -1 when not open. */
     int sync_fd;
     int lock_fd; /* store_config.exclusive: the flocked directory; -1 when not */
+    /* Set (under resize_lock, held exclusive) when a growth left LMDB with
+     * no map: no transaction may start after it. */
+    int map_lost;
 };
 
 struct store_txn {
