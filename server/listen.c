@@ -10,8 +10,10 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 
-#include "bilheteria/v1/rpc.pb-c.h"
-#include "srv.h"
+#include "listen.h"
+#include "request.h"
+#include "dispatch.h"
+#include "util.h"
 
 #define IDEM_KEY_MAX   255
 #define AUTH_TOKEN_MAX 200
@@ -29,6 +31,7 @@ typedef struct srv_worker {
     store_txn *rtxn; /* this context's read transaction, reused */
     srv_arena arena;
     srv_call call;
+    srv_wslot wslot; /* the call's place in the writer's queue */
 } srv_worker;
 
 struct srv_listener {
@@ -37,6 +40,7 @@ struct srv_listener {
     int n;
     store *st;
     srv_writer *wr;
+    const srv_env *env; /* the writer's, for reads */
     const srv_config *cfg;
     atomic_int draining; /* stopping: new calls are refused */
     atomic_int closing;  /* closing: callbacks start nothing more */
@@ -77,7 +81,7 @@ handle(srv_worker *w, nng_msg *msg)
     srv_call *c = &w->call;
 
     srv_arena_reset(&w->arena);
-    srv_call_init(c, &w->arena, l->cfg);
+    srv_call_init(c, &w->arena, l->cfg, l->env);
     /* protobuf-c copies strings and bytes out of the buffer, so the message
      * can go back to nng right after decoding. */
     int kind = srv_request_decode(c, nng_msg_body(msg), nng_msg_len(msg), &w->request_id);
@@ -88,7 +92,7 @@ handle(srv_worker *w, nng_msg *msg)
         kind = SRV_DECODED_ANSWER;
     }
     if (kind == SRV_DECODED_WRITE) {
-        srv_writer_submit(l->wr, c, reply, w);
+        srv_writer_submit(l->wr, &w->wslot, c, reply, w);
         return;
     }
     if (kind == SRV_DECODED_READ)
@@ -156,6 +160,7 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_wri
     l->cfg = cfg;
     l->st = st;
     l->wr = wr;
+    l->env = srv_writer_env(wr);
     if ((rv = nng_rep0_open(&l->sock)) != 0) {
         snprintf(err, errlen, "nng_rep0_open: %s", nng_strerror(rv));
         free(l);

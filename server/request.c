@@ -4,18 +4,21 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bilheteria/v1/rpc.pb-c.h"
-#include "srv.h"
+#include "clock.h"
+#include "dispatch.h"
+#include "request.h"
+#include "util.h"
 
 #define IDEM_KEY_MAX   255
 #define AUTH_TOKEN_MAX 200
 
 void
-srv_call_init(srv_call *c, srv_arena *arena, const srv_config *cfg)
+srv_call_init(srv_call *c, srv_arena *arena, const srv_config *cfg, const srv_env *env)
 {
     memset(c, 0, sizeof(*c));
     c->arena = arena;
     c->cfg = cfg;
+    c->env = env;
     c->identity = "";
     c->idem_key = "";
 }

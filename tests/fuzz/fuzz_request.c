@@ -64,17 +64,18 @@ static int
 run(const uint8_t *buf, size_t len)
 {
     srv_call c;
+    srv_wslot slot;
     uint64_t request_id;
     Bilheteria__V1__ResponseEnvelope env;
     srv_arena_reset(&arena);
-    srv_call_init(&c, &arena, &cfg);
+    srv_call_init(&c, &arena, &cfg, srv_writer_env(wr));
     int kind = srv_request_decode(&c, buf, len, &request_id);
     fuzz_count_kind[kind]++;
     if (kind == SRV_DECODED_WRITE) {
         pthread_mutex_lock(&mu);
         done_flag = 0;
         pthread_mutex_unlock(&mu);
-        srv_writer_submit(wr, &c, done, NULL);
+        srv_writer_submit(wr, &slot, &c, done, NULL);
         pthread_mutex_lock(&mu);
         while (!done_flag)
             pthread_cond_wait(&cv, &mu);
