@@ -34,9 +34,15 @@ rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 }
 
 int
+tmpstore_rmtree(const char *root)
+{
+    return nftw(root, rm_entry, 8, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+}
+
+int
 tmpstore_close(tmpstore *f)
 {
     store_close(f->s);
     f->s = NULL;
-    return nftw(f->root, rm_entry, 8, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+    return tmpstore_rmtree(f->root);
 }

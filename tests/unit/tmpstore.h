@@ -14,6 +14,8 @@ typedef struct tmpstore {
 
 /* Opens a new store with a map of map_size bytes (no sync): 0 or -1. */
 int tmpstore_open(tmpstore *f, size_t map_size);
+/* Removes the directory root and all it holds: 0 or -1. */
+int tmpstore_rmtree(const char *root);
 /* Closes the store and removes its directory: 0 or -1. */
 int tmpstore_close(tmpstore *f);
 
