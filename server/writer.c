@@ -85,10 +85,9 @@ struct srv_writer {
 void
 srv_writer_health(const srv_writer *w, srv_health *out)
 {
-    srv_writer *m = (srv_writer *)w; /* atomic loads of a const object */
-    out->broken = atomic_load(&m->broken);
-    out->writes = atomic_load(&m->stat_writes);
-    out->commits = atomic_load(&m->stat_commits);
+    out->broken = atomic_load(&w->broken);
+    out->writes = atomic_load(&w->stat_writes);
+    out->commits = atomic_load(&w->stat_commits);
 }
 
 static void
