@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bilheteria/v1/rpc.pb-c.h"
-#include "srv.h"
+#include "clock.h"
+#include "dispatch.h"
+#include "util.h"
 
 #define REGISTRY_MAX 64
 
@@ -99,5 +100,7 @@ srv_dispatch_read(srv_call *c, store_txn *t)
     }
     c->now_ms = srv_now_ms();
     c->code = c->m->impl->fn(c, t);
+    if (c->code == SRV_STATUS_MAP_FULL) /* not from a read, but never on the wire */
+        c->code = BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED;
     store_read_reset(t);
 }

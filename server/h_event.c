@@ -1,8 +1,6 @@
 /* EventService. */
 #include "bilheteria/v1/rpc.pb-c.h"
-#include "srv.h"
-
-#define E_INVALID BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT
+#include "util.h"
 
 static int
 create_event(srv_call *c, store_txn *t)
@@ -16,7 +14,7 @@ create_event(srv_call *c, store_txn *t)
         srv_check_time(c, "ends_at_ms", r->ends_at_ms))
         return c->code;
     if (r->starts_at_ms && r->ends_at_ms && r->ends_at_ms < r->starts_at_ms)
-        return srv_fail(c, E_INVALID, "ends_at_ms %lld is before starts_at_ms %lld",
+        return srv_fail(c, SRV_E_INVALID, "ends_at_ms %lld is before starts_at_ms %lld",
                         (long long)r->ends_at_ms, (long long)r->starts_at_ms);
     Bilheteria__V1__Event *ev = SRV_NEW(c, Bilheteria__V1__Event, bilheteria__v1__event);
     Bilheteria__V1__CreateEventResponse *resp =

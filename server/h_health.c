@@ -1,7 +1,6 @@
 /* HealthService: liveness/readiness. Serving means the store answered a
  * read transaction and no disk error has stopped the writes. */
-#include "bilheteria/v1/rpc.pb-c.h"
-#include "srv.h"
+#include "util.h"
 
 static int
 check(srv_call *c, store_txn *t)
@@ -10,14 +9,17 @@ check(srv_call *c, store_txn *t)
     Bilheteria__V1__CheckResponse *resp =
         SRV_NEW(c, Bilheteria__V1__CheckResponse, bilheteria__v1__check_response);
     if (resp == NULL)
-        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
-    resp->status = srv_writer_broken() ? BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_NOT_SERVING
-                                       : BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_SERVING;
-    resp->version = SRV_VERSION;
+        return srv_fail(c, SRV_E_NOMEM, "out of memory");
+    srv_health h;
+    c->env->health(c->env->health_arg, &h);
+    resp->status = h.broken ? BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_NOT_SERVING
+                            : BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_SERVING;
+    resp->version = BH_VERSION;
     resp->now_ms = c->now_ms;
-    resp->uptime_ms = srv_mono_ms() - srv_started_ms();
+    resp->uptime_ms = c->env->mono_ms() - c->env->started_ms;
     resp->schema_version = STORE_SCHEMA_VERSION;
-    srv_writer_stats(&resp->writes, &resp->commits);
+    resp->writes = h.writes;
+    resp->commits = h.commits;
     c->resp = &resp->base;
     return 0;
 }

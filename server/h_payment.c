@@ -9,26 +9,27 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "bilheteria/v1/rpc.pb-c.h"
 #include "resv.h"
 #include "seatcache.h"
-#include "srv.h"
+#include "util.h"
 
-#define E_INVALID  BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT
-#define E_PRECOND  BILHETERIA__V1__STATUS_CODE__FAILED_PRECONDITION
-#define E_NOTFOUND BILHETERIA__V1__STATUS_CODE__NOT_FOUND
-#define E_NOMEM    BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED
-#define ST(x)      BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_##x
+#define ST(x) BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_##x
 
-/* Takes back the seats, quota and stock of a reservation whose hold lapsed.
- * The quota and stock counters may still count other lapsed holds the
- * sweeper has not reached: on a shortfall, sweep them all and look again,
- * so that a refusal is exact. */
+static void
+reserved_item(const void *items, size_t i, uint64_t *product_id, int32_t *quantity)
+{
+    const Bilheteria__V1__ReservedItem *it = ((Bilheteria__V1__ReservedItem *const *)items)[i];
+    *product_id = it->product_id;
+    *quantity = it->quantity;
+}
+
+/* Takes back the seats, quota and stock of a reservation whose hold lapsed;
+ * a refusal is exact (srv_resv_need_check sweeps on a shortfall). */
 static int
 retake(srv_call *c, store_txn *t, Bilheteria__V1__Reservation *r)
 {
     Bilheteria__V1__Session *s = NULL;
-    uint32_t half = 0, used, idx;
+    uint32_t half = 0, idx;
     int rc = store_session_get(t, r->session_id, &c->arena->pc, &s);
     if (rc != STORE_OK)
         return srv_store_fail(c, rc, "session");
@@ -38,8 +39,8 @@ retake(srv_call *c, store_txn *t, Bilheteria__V1__Reservation *r)
             return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INTERNAL, "bad stored seat %s",
                             r->seats[i]->label);
         rc = store_seat_get(t, s->id, idx, &seat);
-        if (rc == STORE_OK && (seat.expires_at_ms == 0 || seat.expires_at_ms > c->now_ms))
-            return srv_fail(c, E_PRECOND,
+        if (rc == STORE_OK && srv_resv_seat_taken(&seat, c->now_ms))
+            return srv_fail(c, SRV_E_PRECOND,
                             "reservation %llu expired and seat %s has been taken since; "
                             "nothing was charged",
                             (unsigned long long)r->id, r->seats[i]->label);
@@ -47,49 +48,25 @@ retake(srv_call *c, store_txn *t, Bilheteria__V1__Reservation *r)
             return srv_store_fail(c, rc, "seat");
         half += r->seats[i]->type == BILHETERIA__V1__TICKET_TYPE__TICKET_TYPE_MEIA;
     }
-    for (int swept = 0;; swept = 1) {
-        const char *short_of = NULL;
-        Bilheteria__V1__Product *p = NULL;
-        if ((rc = store_session_state_get(t, s->id, &used)) != STORE_OK)
-            return srv_store_fail(c, rc, "session state");
-        if (used + half > s->half_price_cap)
-            short_of = "quota";
-        for (size_t i = 0; i < r->n_items && short_of == NULL; i++) {
-            rc = store_product_get(t, r->items[i]->product_id, &c->arena->pc, &p);
-            if (rc != STORE_OK)
-                return srv_store_fail(c, rc, "product");
-            if (p->stock_tracked && p->stock < r->items[i]->quantity)
-                short_of = "stock";
-        }
-        if (short_of == NULL)
-            break;
-        if (swept && short_of[0] == 'q')
-            return srv_fail(c, E_PRECOND,
-                            "reservation %llu expired and the meia-entrada quota of session %llu "
-                            "has been used since; nothing was charged",
-                            (unsigned long long)r->id, (unsigned long long)s->id);
-        if (swept)
-            return srv_fail(c, E_PRECOND,
-                            "reservation %llu expired and product %llu (%s) has only %lld "
-                            "left; nothing was charged",
-                            (unsigned long long)r->id, (unsigned long long)p->id, p->name,
-                            (long long)p->stock);
-        size_t k;
-        if ((rc = srv_resv_sweep(t, c->seats, c->arena, c->now_ms, SIZE_MAX, &k)) != STORE_OK)
-            return srv_store_fail(c, rc, "sweep");
-    }
-    for (size_t i = 0; i < r->n_items; i++) {
-        Bilheteria__V1__Product *p = NULL;
-        rc = store_product_get(t, r->items[i]->product_id, &c->arena->pc, &p);
-        if (rc != STORE_OK)
-            return srv_store_fail(c, rc, "product");
-        if (!p->stock_tracked)
-            continue;
-        p->stock -= r->items[i]->quantity;
-        if ((rc = store_product_put(t, p)) != STORE_OK)
-            return srv_store_fail(c, rc, "product");
-    }
-    if ((rc = store_session_state_put(t, s->id, used + half)) != STORE_OK)
+    srv_resv_need need = { s, half, r->items, r->n_items, reserved_item };
+    srv_resv_check got;
+    rc = srv_resv_need_check(t, c->env->seats, c->arena, c->now_ms, &need, &got);
+    if (rc != STORE_OK)
+        return srv_store_fail(c, rc, rc == STORE_NOTFOUND ? "product" : got.failed);
+    if (got.what == SRV_RESV_SHORT_QUOTA)
+        return srv_fail(c, SRV_E_PRECOND,
+                        "reservation %llu expired and the meia-entrada quota of session %llu "
+                        "has been used since; nothing was charged",
+                        (unsigned long long)r->id, (unsigned long long)s->id);
+    if (got.what == SRV_RESV_SHORT_STOCK)
+        return srv_fail(c, SRV_E_PRECOND,
+                        "reservation %llu expired and product %llu (%s) has only %lld "
+                        "left; nothing was charged",
+                        (unsigned long long)r->id, (unsigned long long)got.product->id,
+                        got.product->name, (long long)got.product->stock);
+    if ((rc = srv_resv_stock_take(t, &c->arena->pc, r)) != STORE_OK)
+        return srv_store_fail(c, rc, "product");
+    if ((rc = srv_resv_quota_add(t, s->id, half)) != STORE_OK)
         return srv_store_fail(c, rc, "session state");
     /* The seats themselves are written as sold by the caller. */
     return 0;
@@ -111,9 +88,8 @@ sell_seats(srv_call *c, store_txn *t, const Bilheteria__V1__Reservation *r)
             return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INTERNAL, "bad stored seat %s",
                             r->seats[i]->label);
         rc = store_seat_get(t, s->id, idx, &cur);
-        if (rc == STORE_OK && cur.reservation_id != r->id &&
-            (cur.expires_at_ms == 0 || cur.expires_at_ms > c->now_ms))
-            return srv_fail(c, E_PRECOND,
+        if (rc == STORE_OK && cur.reservation_id != r->id && srv_resv_seat_taken(&cur, c->now_ms))
+            return srv_fail(c, SRV_E_PRECOND,
                             "seat %s of reservation %llu is taken by another reservation; "
                             "nothing was charged",
                             r->seats[i]->label, (unsigned long long)r->id);
@@ -124,7 +100,7 @@ sell_seats(srv_call *c, store_txn *t, const Bilheteria__V1__Reservation *r)
         srv_resv_seat_index(s, r->seats[i]->label, &idx);
         store_seat seat = { r->id, 0,
                             r->seats[i]->type == BILHETERIA__V1__TICKET_TYPE__TICKET_TYPE_MEIA };
-        if ((rc = srv_seat_put(c->seats, t, s->id, idx, &seat)) != STORE_OK)
+        if ((rc = srv_seat_put(c->env->seats, t, s->id, idx, &seat)) != STORE_OK)
             return srv_store_fail(c, rc, "seat");
     }
     return 0;
@@ -140,12 +116,12 @@ confirm_payment(srv_call *c, store_txn *t)
     uint64_t pid;
     int rc;
     if (resp == NULL)
-        return srv_fail(c, E_NOMEM, "out of memory");
+        return srv_fail(c, SRV_E_NOMEM, "out of memory");
     if (q->reservation_id == 0)
-        return srv_fail(c, E_INVALID, "reservation_id is required");
+        return srv_fail(c, SRV_E_INVALID, "reservation_id is required");
     /* 0 pays a free reservation (checked against its total below). */
     if (q->amount_cents < 0)
-        return srv_fail(c, E_INVALID, "amount_cents must not be negative, got %lld",
+        return srv_fail(c, SRV_E_INVALID, "amount_cents must not be negative, got %lld",
                         (long long)q->amount_cents);
     if (srv_check_str(c, "method", q->method, 64, 0) ||
         srv_check_str(c, "provider", q->provider, 64, 0) ||
@@ -154,12 +130,12 @@ confirm_payment(srv_call *c, store_txn *t)
     /* The pair is the business key: half of it would dodge the check for
      * a payment announced twice. */
     if ((q->provider[0] != 0) != (q->provider_ref[0] != 0))
-        return srv_fail(c, E_INVALID, "%s",
+        return srv_fail(c, SRV_E_INVALID, "%s",
                         q->provider[0] != 0 ? "provider_ref is required when provider is set"
                                             : "provider is required when provider_ref is set");
     rc = store_resv_get(t, q->reservation_id, &c->arena->pc, &r);
     if (rc == STORE_NOTFOUND)
-        return srv_fail(c, E_NOTFOUND, "reservation %llu does not exist",
+        return srv_fail(c, SRV_E_NOTFOUND, "reservation %llu does not exist",
                         (unsigned long long)q->reservation_id);
     if (rc != STORE_OK)
         return srv_store_fail(c, rc, "reservation");
@@ -179,7 +155,7 @@ confirm_payment(srv_call *c, store_txn *t)
             /* The same payment announced twice: answer with the first, if
              * it is the same payment. */
             if (q->amount_cents != p->amount_cents)
-                return srv_fail(c, E_PRECOND,
+                return srv_fail(c, SRV_E_PRECOND,
                                 "amount_cents %lld does not match payment %llu's amount_cents "
                                 "%lld (provider \"%s\" reference \"%s\")",
                                 (long long)q->amount_cents, (unsigned long long)p->id,
@@ -194,20 +170,21 @@ confirm_payment(srv_call *c, store_txn *t)
     }
     int lapsed = r->status == ST(PENDING) && r->expires_at_ms <= c->now_ms;
     if (lapsed) {
-        if ((rc = srv_resv_release(t, c->seats, &c->arena->pc, r, ST(EXPIRED), c->now_ms)) !=
+        if ((rc = srv_resv_release(t, c->env->seats, &c->arena->pc, r, ST(EXPIRED), c->now_ms)) !=
             STORE_OK)
             return srv_store_fail(c, rc, "reservation");
     }
     if (r->status == ST(CONFIRMED))
-        return srv_fail(c, E_PRECOND, "reservation %llu is already paid (payment %llu)",
+        return srv_fail(c, SRV_E_PRECOND, "reservation %llu is already paid (payment %llu)",
                         (unsigned long long)r->id, (unsigned long long)r->payment_id);
     if (r->status != ST(PENDING) && r->status != ST(EXPIRED))
-        return srv_fail(c, E_PRECOND, "reservation %llu is %s; it cannot be paid",
+        return srv_fail(c, SRV_E_PRECOND, "reservation %llu is %s; it cannot be paid",
                         (unsigned long long)r->id, srv_resv_status_name(r->status));
     if (q->amount_cents != r->total_cents)
-        return srv_fail(
-            c, E_PRECOND, "amount_cents %lld does not match reservation %llu's total_cents %lld",
-            (long long)q->amount_cents, (unsigned long long)r->id, (long long)r->total_cents);
+        return srv_fail(c, SRV_E_PRECOND,
+                        "amount_cents %lld does not match reservation %llu's total_cents %lld",
+                        (long long)q->amount_cents, (unsigned long long)r->id,
+                        (long long)r->total_cents);
     if (r->status == ST(EXPIRED) && retake(c, t, r))
         return c->code;
     if (r->status == ST(PENDING) &&
@@ -218,7 +195,7 @@ confirm_payment(srv_call *c, store_txn *t)
 
     Bilheteria__V1__Payment *p = SRV_NEW(c, Bilheteria__V1__Payment, bilheteria__v1__payment);
     if (p == NULL)
-        return srv_fail(c, E_NOMEM, "out of memory");
+        return srv_fail(c, SRV_E_NOMEM, "out of memory");
     if ((rc = store_next_id(t, STORE_SEQ_PAYMENT, &p->id)) != STORE_OK)
         return srv_store_fail(c, rc, "payment id");
     p->reservation_id = r->id;
@@ -247,12 +224,13 @@ get_payment(srv_call *c, store_txn *t)
     Bilheteria__V1__GetPaymentResponse *resp =
         SRV_NEW(c, Bilheteria__V1__GetPaymentResponse, bilheteria__v1__get_payment_response);
     if (resp == NULL)
-        return srv_fail(c, E_NOMEM, "out of memory");
+        return srv_fail(c, SRV_E_NOMEM, "out of memory");
     if (q->id == 0)
-        return srv_fail(c, E_INVALID, "id is required");
+        return srv_fail(c, SRV_E_INVALID, "id is required");
     int rc = store_payment_get(t, q->id, &c->arena->pc, &resp->payment);
     if (rc == STORE_NOTFOUND)
-        return srv_fail(c, E_NOTFOUND, "payment %llu does not exist", (unsigned long long)q->id);
+        return srv_fail(c, SRV_E_NOTFOUND, "payment %llu does not exist",
+                        (unsigned long long)q->id);
     if (rc != STORE_OK)
         return srv_store_fail(c, rc, "payment");
     c->resp = &resp->base;

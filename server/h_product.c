@@ -1,8 +1,6 @@
 /* ProductService: add-ons sold with tickets. */
 #include "bilheteria/v1/rpc.pb-c.h"
-#include "srv.h"
-
-#define E_INVALID BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT
+#include "util.h"
 
 static int
 create_product(srv_call *c, store_txn *t)
@@ -12,10 +10,10 @@ create_product(srv_call *c, store_txn *t)
     if (srv_check_str(c, "name", r->name, 200, 1))
         return c->code;
     if (r->price_cents < 0 || r->price_cents > 100000000)
-        return srv_fail(c, E_INVALID, "price_cents must be in 0..100000000, got %lld",
+        return srv_fail(c, SRV_E_INVALID, "price_cents must be in 0..100000000, got %lld",
                         (long long)r->price_cents);
     if (r->stock < 0 || r->stock > 1000000000)
-        return srv_fail(c, E_INVALID, "stock must be 0 (unlimited) or 1..1000000000, got %lld",
+        return srv_fail(c, SRV_E_INVALID, "stock must be 0 (unlimited) or 1..1000000000, got %lld",
                         (long long)r->stock);
     Bilheteria__V1__Product *p = SRV_NEW(c, Bilheteria__V1__Product, bilheteria__v1__product);
     Bilheteria__V1__CreateProductResponse *resp =

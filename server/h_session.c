@@ -1,14 +1,10 @@
 /* SessionService: showtimes with a rectangular seat layout, and the seat map. */
 #include <string.h>
 
-#include "bilheteria/v1/rpc.pb-c.h"
-#include "srv.h"
+#include "resv.h"
+#include "util.h"
 
-#define E_INVALID         BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT
-#define E_NOMEM           BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED
-#define ROWS_MAX          BH_ROWS_MAX
-#define SEATS_PER_ROW_MAX BH_SEATS_PER_ROW_MAX
-#define PRICE_MAX         100000000
+#define PRICE_MAX 100000000
 
 static int
 create_session(srv_call *c, store_txn *t)
@@ -18,9 +14,10 @@ create_session(srv_call *c, store_txn *t)
     if (srv_check_str(c, "room", r->room, 100, 0))
         return c->code;
     if (r->event_id == 0)
-        return srv_fail(c, E_INVALID, "event_id is required");
+        return srv_fail(c, SRV_E_INVALID, "event_id is required");
     if (r->starts_at_ms <= 0)
-        return srv_fail(c, E_INVALID, "starts_at_ms must be a positive Unix time in ms, got %lld",
+        return srv_fail(c, SRV_E_INVALID,
+                        "starts_at_ms must be a positive Unix time in ms, got %lld",
                         (long long)r->starts_at_ms);
     if (srv_check_time(c, "starts_at_ms", r->starts_at_ms))
         return c->code;
@@ -29,22 +26,23 @@ create_session(srv_call *c, store_txn *t)
         char when[SRV_TIME_LEN], now[SRV_TIME_LEN];
         srv_fmt_time(r->starts_at_ms, when);
         srv_fmt_time(c->now_ms, now);
-        return srv_fail(c, E_INVALID,
+        return srv_fail(c, SRV_E_INVALID,
                         "starts_at_ms %s is not in the future (now %s): a session that has "
                         "started takes no reservations",
                         when, now);
     }
-    if (r->rows < 1 || r->rows > ROWS_MAX)
-        return srv_fail(c, E_INVALID, "rows must be in 1..%d (A..YZ), got %u", ROWS_MAX, r->rows);
-    if (r->seats_per_row < 1 || r->seats_per_row > SEATS_PER_ROW_MAX)
-        return srv_fail(c, E_INVALID, "seats_per_row must be in 1..%d, got %u", SEATS_PER_ROW_MAX,
-                        r->seats_per_row);
+    if (r->rows < 1 || r->rows > BH_ROWS_MAX)
+        return srv_fail(c, SRV_E_INVALID, "rows must be in 1..%d (A..YZ), got %u", BH_ROWS_MAX,
+                        r->rows);
+    if (r->seats_per_row < 1 || r->seats_per_row > BH_SEATS_PER_ROW_MAX)
+        return srv_fail(c, SRV_E_INVALID, "seats_per_row must be in 1..%d, got %u",
+                        BH_SEATS_PER_ROW_MAX, r->seats_per_row);
     if (r->price_cents < 0 || r->price_cents > PRICE_MAX)
-        return srv_fail(c, E_INVALID, "price_cents must be in 0..%d, got %lld", PRICE_MAX,
+        return srv_fail(c, SRV_E_INVALID, "price_cents must be in 0..%d, got %lld", PRICE_MAX,
                         (long long)r->price_cents);
     int64_t half = r->price_cents / 2;
     if (r->half_price_cents != 0 && r->half_price_cents != half)
-        return srv_fail(c, E_INVALID,
+        return srv_fail(c, SRV_E_INVALID,
                         "half_price_cents %lld is not half of price_cents %lld: meia-entrada "
                         "is exactly half (%lld), never another discount",
                         (long long)r->half_price_cents, (long long)r->price_cents, (long long)half);
@@ -54,10 +52,10 @@ create_session(srv_call *c, store_txn *t)
      * room of 2 still has one. */
     uint32_t least = (capacity * 2 + 4) / 5;
     if (r->half_price_cap > capacity)
-        return srv_fail(c, E_INVALID, "half_price_cap %u is above the capacity of %u seats",
+        return srv_fail(c, SRV_E_INVALID, "half_price_cap %u is above the capacity of %u seats",
                         r->half_price_cap, capacity);
     if (r->half_price_cap != 0 && r->half_price_cap < least)
-        return srv_fail(c, E_INVALID,
+        return srv_fail(c, SRV_E_INVALID,
                         "half_price_cap %u is below 40%% of the capacity of %u seats (%u): the "
                         "law assures meia-entrada on 40%% of the tickets (0 = that 40%%)",
                         r->half_price_cap, capacity, least);
@@ -73,7 +71,7 @@ create_session(srv_call *c, store_txn *t)
     Bilheteria__V1__CreateSessionResponse *resp =
         SRV_NEW(c, Bilheteria__V1__CreateSessionResponse, bilheteria__v1__create_session_response);
     if (s == NULL || resp == NULL)
-        return srv_fail(c, E_NOMEM, "out of memory");
+        return srv_fail(c, SRV_E_NOMEM, "out of memory");
     if ((rc = store_next_id(t, STORE_SEQ_SESSION, &s->id)) != STORE_OK)
         return srv_store_fail(c, rc, "session id");
     s->event_id = r->event_id;
@@ -116,7 +114,7 @@ get_session(srv_call *c, store_txn *t)
     Bilheteria__V1__GetSessionResponse *resp =
         SRV_NEW(c, Bilheteria__V1__GetSessionResponse, bilheteria__v1__get_session_response);
     if (resp == NULL)
-        return srv_fail(c, E_NOMEM, "out of memory");
+        return srv_fail(c, SRV_E_NOMEM, "out of memory");
     if (load_session(c, t, "id", r->id, &resp->session))
         return c->code;
     c->resp = &resp->base;
@@ -162,15 +160,15 @@ map_seat(void *arg, uint32_t idx, const store_seat *seat)
     struct map_scan *ms = arg;
     if (idx >= ms->capacity)
         return 0;
+    if (!srv_resv_seat_taken(seat, ms->now))
+        return 0; /* an expired hold is available, swept or not */
     char *cell = &ms->resp->rows[idx / ms->per_row]->states[idx % ms->per_row];
-    if (seat->expires_at_ms == 0) {
+    if (srv_resv_seat_sold(seat)) {
         *cell = 'x';
         ms->resp->sold++;
-    } else if (seat->expires_at_ms > ms->now) {
+    } else {
         *cell = 'h';
         ms->resp->held++;
-    } else {
-        return 0; /* an expired hold is available, swept or not */
     }
     if (seat->half)
         ms->half_live++;
@@ -184,20 +182,20 @@ get_seat_map(srv_call *c, store_txn *t)
     Bilheteria__V1__GetSeatMapResponse *resp =
         SRV_NEW(c, Bilheteria__V1__GetSeatMapResponse, bilheteria__v1__get_seat_map_response);
     if (resp == NULL)
-        return srv_fail(c, E_NOMEM, "out of memory");
+        return srv_fail(c, SRV_E_NOMEM, "out of memory");
     if (load_session(c, t, "session_id", r->session_id, &resp->session))
         return c->code;
     const Bilheteria__V1__Session *s = resp->session;
-    resp->rows = srv_arena_alloc(c->arena, s->rows * sizeof(*resp->rows));
+    resp->rows = bh__arena_alloc(c->arena, s->rows * sizeof(*resp->rows));
     if (resp->rows == NULL)
-        return srv_fail(c, E_NOMEM, "out of memory");
+        return srv_fail(c, SRV_E_NOMEM, "out of memory");
     for (uint32_t i = 0; i < s->rows; i++) {
         Bilheteria__V1__SeatRow *row =
             SRV_NEW(c, Bilheteria__V1__SeatRow, bilheteria__v1__seat_row);
-        char *label = srv_arena_alloc(c->arena, 4);
-        char *states = srv_arena_alloc(c->arena, s->seats_per_row + 1);
+        char *label = bh__arena_alloc(c->arena, 4);
+        char *states = bh__arena_alloc(c->arena, s->seats_per_row + 1);
         if (row == NULL || label == NULL || states == NULL)
-            return srv_fail(c, E_NOMEM, "out of memory");
+            return srv_fail(c, SRV_E_NOMEM, "out of memory");
         srv_row_label(i, label);
         memset(states, '.', s->seats_per_row);
         states[s->seats_per_row] = 0;

@@ -10,9 +10,11 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 
-#include "bilheteria/v1/rpc.pb-c.h"
+#include "dispatch.h"
+#include "listen.h"
 #include "nng_compat.h"
-#include "srv.h"
+#include "request.h"
+#include "util.h"
 
 /* The transport's hard limit is max_request plus this much: requests in
  * between get a clear RESOURCE_EXHAUSTED, larger ones make nng drop the
@@ -26,8 +28,9 @@ typedef struct srv_worker {
     int sending;
     uint64_t request_id;
     store_txn *rtxn; /* this context's read transaction, reused */
-    srv_arena arena;
+    bh__arena arena;
     srv_call call;
+    srv_wslot wslot; /* the call's place in the writer's queue */
 } srv_worker;
 
 struct srv_listener {
@@ -36,6 +39,7 @@ struct srv_listener {
     int n;
     store *st;
     srv_writer *wr;
+    const srv_env *env; /* the writer's, for reads */
     const srv_config *cfg;
     atomic_int draining; /* stopping: new calls are refused */
     atomic_int closing;  /* closing: callbacks start nothing more */
@@ -75,8 +79,8 @@ handle(srv_worker *w, nng_msg *msg)
     srv_listener *l = w->l;
     srv_call *c = &w->call;
 
-    srv_arena_reset(&w->arena);
-    srv_call_init(c, &w->arena, l->cfg);
+    bh__arena_reset(&w->arena);
+    srv_call_init(c, &w->arena, l->cfg, l->env);
     /* protobuf-c copies strings and bytes out of the buffer, so the message
      * can go back to nng right after decoding. */
     int kind = srv_request_decode(c, nng_msg_body(msg), nng_msg_len(msg), &w->request_id);
@@ -87,7 +91,7 @@ handle(srv_worker *w, nng_msg *msg)
         kind = SRV_DECODED_ANSWER;
     }
     if (kind == SRV_DECODED_WRITE) {
-        srv_writer_submit(l->wr, c, reply, w);
+        srv_writer_submit(l->wr, &w->wslot, c, reply, w);
         return;
     }
     if (kind == SRV_DECODED_READ)
@@ -155,6 +159,7 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_wri
     l->cfg = cfg;
     l->st = st;
     l->wr = wr;
+    l->env = srv_writer_env(wr);
     if ((rv = nng_rep0_open(&l->sock)) != 0) {
         snprintf(err, errlen, "nng_rep0_open: %s", nng_strerror(rv));
         free(l);
@@ -170,7 +175,8 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_wri
     for (int i = 0; i < cfg->workers; i++) {
         srv_worker *w = &l->w[i];
         w->l = l;
-        if (srv_arena_init(&w->arena, 1 << 16) != 0 || store_read_alloc(st, &w->rtxn) != STORE_OK ||
+        if (bh__arena_init_alloc(&w->arena, 1 << 16) != 0 ||
+            store_read_alloc(st, &w->rtxn) != STORE_OK ||
             (rv = nng_aio_alloc(&w->aio, worker_cb, w)) != 0 ||
             (rv = nng_ctx_open(&w->ctx, l->sock)) != 0) {
             snprintf(err, errlen, "cannot set up context %d: %s", i,
@@ -250,7 +256,7 @@ srv_listener_free(srv_listener *l)
     for (int i = 0; i < l->n; i++) {
         nng_aio_stop(l->w[i].aio);
         nng_aio_free(l->w[i].aio);
-        srv_arena_fini(&l->w[i].arena);
+        bh__arena_fini(&l->w[i].arena);
         store_read_free(l->w[i].rtxn);
     }
     free(l->w);

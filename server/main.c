@@ -90,7 +90,7 @@ parse_args(int argc, char **argv, srv_config *cfg)
     case BH__PARSE_ERROR: fprintf(stderr, "bilheteria-server: %s (try --help)\n", err); goto out;
     }
     if (version) {
-        printf("bilheteria-server %s\n", SRV_VERSION);
+        printf("bilheteria-server %s\n", BH_VERSION);
         exit(0);
     }
     if (listen.n > sizeof(cfg->listen) / sizeof(cfg->listen[0])) {
@@ -190,7 +190,7 @@ main(int argc, char **argv)
                 "bilheteria-server %s: data in %s (fsync %s), holds %" PRId64 " s, "
                 "%d contexts\n"
                 "try: bilheteria --server %s health\n",
-                SRV_VERSION, cfg.data_dir, cfg.no_sync ? "OFF, unsafe" : "on",
+                BH_VERSION, cfg.data_dir, cfg.no_sync ? "OFF, unsafe" : "on",
                 cfg.hold_ttl_ms / 1000, cfg.workers, srv_listener_url(l));
     }
     sigwait(&set, &sig);

@@ -5,15 +5,18 @@
 #include <string.h>
 
 #include "bh_varint.h"
-#include "bilheteria/v1/rpc.pb-c.h"
-#include "srv.h"
+#include "clock.h"
+#include "dispatch.h"
+#include "request.h"
+#include "util.h"
 
 void
-srv_call_init(srv_call *c, srv_arena *arena, const srv_config *cfg)
+srv_call_init(srv_call *c, bh__arena *arena, const srv_config *cfg, const srv_env *env)
 {
     memset(c, 0, sizeof(*c));
     c->arena = arena;
     c->cfg = cfg;
+    c->env = env;
     c->identity = "";
     c->idem_key = "";
 }
@@ -295,7 +298,7 @@ srv_response_prepare(srv_call *c, uint64_t request_id, Bilheteria__V1__ResponseE
     bilheteria__v1__response_envelope__init(env);
     if (c->code == 0 && c->resp_bytes == NULL && c->resp != NULL) {
         size_t n = protobuf_c_message_get_packed_size(c->resp);
-        uint8_t *buf = srv_arena_alloc(c->arena, n ? n : 1);
+        uint8_t *buf = bh__arena_alloc(c->arena, n ? n : 1);
         if (buf == NULL && c->m != NULL && c->m->impl != NULL && c->m->impl->kind == SRV_WRITE) {
             /* Packed after the commit: the write stands, only its answer
              * is lost. Say so, or a retry without a key would do it twice. */

@@ -1,6 +1,9 @@
+/* The writer's taken-seat maps (see seatcache.h). What counts as taken is
+ * the rules module's (srv_resv_taken_scan). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "resv.h"
 #include "seatcache.h"
 
 #define BUCKETS     256
@@ -72,25 +75,6 @@ forget(srv_seatcache *sc, uint64_t session_id)
     }
 }
 
-struct build {
-    entry *e;
-    int64_t now;
-};
-
-static int
-mark(void *arg, uint32_t idx, const store_seat *seat)
-{
-    struct build *b = arg;
-    if (idx >= b->e->capacity)
-        return 0;
-    if (seat->expires_at_ms != 0 && seat->expires_at_ms <= b->now)
-        return 0; /* lapsed: free */
-    b->e->taken[idx / 8] |= (uint8_t)(1u << (idx % 8));
-    if (seat->expires_at_ms != 0 && seat->expires_at_ms < b->e->min_expiry)
-        b->e->min_expiry = seat->expires_at_ms;
-    return 0;
-}
-
 const uint8_t *
 srv_seatcache_get(srv_seatcache *sc, store_txn *t, const Bilheteria__V1__Session *s, int64_t now,
                   int rebuild, int *stale, int *rc)
@@ -113,8 +97,8 @@ srv_seatcache_get(srv_seatcache *sc, store_txn *t, const Bilheteria__V1__Session
     e->session_id = s->id;
     e->capacity = s->capacity;
     e->min_expiry = INT64_MAX;
-    struct build b = { e, now };
-    if ((*rc = store_seat_scan(t, s->id, mark, &b)) != STORE_OK) {
+    *rc = srv_resv_taken_scan(t, s->id, e->capacity, now, e->taken, &e->min_expiry);
+    if (*rc != STORE_OK) {
         free(e);
         return NULL;
     }

@@ -1,6 +1,5 @@
 /* Helpers shared by the handler files: errors, validation, paging. */
 #include <inttypes.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -8,50 +7,7 @@
 #include "bh_label.h"
 #include "bh_varint.h"
 #include "bilheteria/v1/rpc.pb-c.h"
-#include "srv.h"
-
-static int64_t
-clock_ms(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The wall clock minus the monotonic one, as last seen: a change of more
- * than a second is a step of the wall clock (NTP at boot, date -s). */
-static _Atomic int64_t clock_offset = INT64_MIN;
-
-/* Wall-clock time, for everything stored or compared with stored times:
- * holds' expiry, sessions' start, created_at, idempotency retention. It
- * follows the system clock, steps included (a server started before NTP
- * set the clock must not keep the wrong time), and says so on stderr when
- * the clock steps. Intervals and deadlines use srv_mono_ms instead. */
-int64_t
-srv_now_ms(void)
-{
-    int64_t wall = clock_ms(CLOCK_REALTIME), off = wall - clock_ms(CLOCK_MONOTONIC);
-    int64_t prev = atomic_load_explicit(&clock_offset, memory_order_relaxed);
-    /* Stored only when it moved (a slew moves it slowly; the two readings'
-     * rounding by a millisecond or so): no shared write per call. */
-    if (prev == INT64_MIN || off - prev > 50 || off - prev < -50) {
-        prev = atomic_exchange(&clock_offset, off);
-        int64_t d = prev == INT64_MIN ? 0 : off - prev;
-        if (d > 1000 || d < -1000)
-            fprintf(stderr,
-                    "bilheteria-server: the system clock stepped by %+lld ms; times follow it\n",
-                    (long long)d);
-    }
-    return wall;
-}
-
-/* Monotonic time: for deadlines, sweep intervals and the uptime, which a
- * step of the wall clock must not stretch or cut. */
-int64_t
-srv_mono_ms(void)
-{
-    return clock_ms(CLOCK_MONOTONIC);
-}
+#include "util.h"
 
 size_t
 srv_utf8_valid(const char *str, size_t n)
@@ -113,11 +69,9 @@ srv_store_fail(srv_call *c, int rc, const char *what)
 {
     switch (rc) {
     case STORE_MAP_FULL:
-        c->map_full = 1;
         /* The writer grows the map and retries; this reaches a caller only
-         * if growing failed. */
-        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "%s: storage is full",
-                        what);
+         * if growing failed, as RESOURCE_EXHAUSTED. */
+        return srv_fail(c, SRV_STATUS_MAP_FULL, "%s: storage is full", what);
     case STORE_BUSY:
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
                         "%s: too many concurrent readers, retry", what);
@@ -210,7 +164,7 @@ srv_page_token(srv_call *c, char kind, uint64_t next_id, char **out)
     if (next_id == 0)
         return;
     snprintf(buf, sizeof(buf), "%c%016" PRIx64 "%02x", kind, next_id, token_check(kind, next_id));
-    char *s = srv_arena_strdup(c->arena, buf);
+    char *s = bh__arena_strdup(c->arena, buf);
     if (s != NULL)
         *out = s;
 }
@@ -228,7 +182,7 @@ srv_resp_raw_page(srv_call *c, const store_page *pg, char kind)
     for (size_t i = 0; i < pg->n; i++)
         n += 1 + BH__VARINT_MAX + ((const store_raw *)pg->items[i])->len;
     n += 1 + BH__VARINT_MAX + tlen;
-    uint8_t *buf = srv_arena_alloc(c->arena, n), *p = buf;
+    uint8_t *buf = bh__arena_alloc(c->arena, n), *p = buf;
     if (buf == NULL)
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; i < pg->n; i++) {
@@ -307,7 +261,7 @@ srv_seat_parse(const char *label, uint32_t *row, uint32_t *seat)
 void *
 srv_new_msg(srv_call *c, const ProtobufCMessageDescriptor *d)
 {
-    ProtobufCMessage *m = srv_arena_alloc(c->arena, d->sizeof_message);
+    ProtobufCMessage *m = bh__arena_alloc(c->arena, d->sizeof_message);
     if (m != NULL)
         protobuf_c_message_init(d, m);
     return m;

@@ -38,38 +38,23 @@
 
 #include <mbedtls/sha256.h>
 
-#include "bilheteria/v1/rpc.pb-c.h"
+#include "clock.h"
+#include "dispatch.h"
+#include "resv.h"
 #include "seatcache.h"
-#include "srv.h"
+#include "util.h"
+#include "writer.h"
 
 #define SWEEP_BATCH         512
 #define IDEM_SWEEP_BATCH    1024
 #define IDEM_SWEEP_EVERY_MS 60000
-
-/* Read by HealthService.Check from any thread. */
-static atomic_uint_fast64_t stat_writes, stat_commits;
-/* Set for good after a disk error in a commit or a sync (see run_batch). */
-static atomic_int store_broken;
-
-int
-srv_writer_broken(void)
-{
-    return atomic_load(&store_broken);
-}
-
-void
-srv_writer_stats(uint64_t *writes, uint64_t *commits)
-{
-    *writes = atomic_load(&stat_writes);
-    *commits = atomic_load(&stat_commits);
-}
 
 /* A queue of finished calls and the thread that serves it. */
 typedef struct callq {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    srv_call *head, *tail;
+    srv_wslot *head, *tail;
     int stop;
 } callq;
 
@@ -77,7 +62,7 @@ struct srv_writer {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    srv_call *head, *tail;
+    srv_wslot *head, *tail;
     int stop;
     int stopped; /* threads joined: submits are refused */
     /* Committed batches waiting for their meta page to be synced. */
@@ -86,11 +71,37 @@ struct srv_writer {
     callq answerq;
     store *st;
     const srv_config *cfg;
-    srv_arena arena;      /* the sweeper's scratch space */
+    bh__arena arena;      /* the sweeper's scratch space */
     srv_seatcache *seats; /* taken-seat maps for best-N */
     int64_t next_sweep_ms, next_idem_sweep_ms;
+    srv_env env;  /* what write calls run with: the seat cache */
+    srv_env renv; /* what reads beside the writer run with */
+    /* Read by HealthService.Check from any thread. */
+    atomic_uint_fast64_t stat_writes, stat_commits;
+    /* Set for good after a disk error in a commit or a sync (see run_batch). */
+    atomic_int broken;
     int last_fail; /* the last batch's store error: each spell is logged once */
 };
+
+void
+srv_writer_health(const srv_writer *w, srv_health *out)
+{
+    out->broken = atomic_load(&w->broken);
+    out->writes = atomic_load(&w->stat_writes);
+    out->commits = atomic_load(&w->stat_commits);
+}
+
+static void
+health_of(const void *w, srv_health *out)
+{
+    srv_writer_health(w, out);
+}
+
+const srv_env *
+srv_writer_env(const srv_writer *w)
+{
+    return &w->renv;
+}
 
 static void
 callq_init(callq *q)
@@ -107,16 +118,16 @@ callq_destroy(callq *q)
 }
 
 static void
-callq_push(callq *q, srv_call *list)
+callq_push(callq *q, srv_wslot *list)
 {
     if (list == NULL)
         return;
-    srv_call *last = list;
-    while (last->wnext != NULL)
-        last = last->wnext;
+    srv_wslot *last = list;
+    while (last->next != NULL)
+        last = last->next;
     pthread_mutex_lock(&q->mu);
     if (q->tail != NULL)
-        q->tail->wnext = list;
+        q->tail->next = list;
     else
         q->head = list;
     q->tail = last;
@@ -126,13 +137,13 @@ callq_push(callq *q, srv_call *list)
 
 /* Everything queued, after waiting for something; NULL once stopped and
  * drained. */
-static srv_call *
+static srv_wslot *
 callq_take(callq *q)
 {
     pthread_mutex_lock(&q->mu);
     while (q->head == NULL && !q->stop)
         pthread_cond_wait(&q->cv, &q->mu);
-    srv_call *list = q->head;
+    srv_wslot *list = q->head;
     q->head = q->tail = NULL;
     pthread_mutex_unlock(&q->mu);
     return list;
@@ -167,7 +178,7 @@ fingerprint(srv_call *c, uint8_t out[32])
 {
     size_t n = protobuf_c_message_get_packed_size(c->req);
     size_t ml = strlen(c->m->name);
-    uint8_t *buf = srv_arena_alloc(c->arena, ml + 1 + n);
+    uint8_t *buf = bh__arena_alloc(c->arena, ml + 1 + n);
     if (buf == NULL)
         return -1;
     memcpy(buf, c->m->name, ml + 1);
@@ -179,7 +190,7 @@ static int
 pack_resp(srv_call *c)
 {
     size_t n = protobuf_c_message_get_packed_size(c->resp);
-    uint8_t *buf = srv_arena_alloc(c->arena, n ? n : 1);
+    uint8_t *buf = bh__arena_alloc(c->arena, n ? n : 1);
     if (buf == NULL)
         return -1;
     protobuf_c_message_pack(c->resp, buf);
@@ -203,15 +214,11 @@ idem_store(srv_call *c, store_txn *t, const uint8_t fp[32])
     return store_idem_put(t, c->identity, c->idem_key, &rec);
 }
 
-/* Applies one call inside the batch transaction. Returns STORE_MAP_FULL when
- * the whole batch must be retried on a larger map, STORE_OK otherwise (the
- * call's own outcome is in c->code). */
-static int
-apply(srv_writer *w, store_txn *parent, srv_call *c, int64_t now)
+/* Clears what an earlier try of the batch left in the call. */
+static void
+call_reset(srv_wslot *slot, int64_t now)
 {
-    store_txn *t = NULL;
-    uint8_t fp[32];
-    int rc;
+    srv_call *c = slot->call;
     c->now_ms = now;
     c->code = 0;
     c->msg[0] = 0;
@@ -219,94 +226,119 @@ apply(srv_writer *w, store_txn *parent, srv_call *c, int64_t now)
     c->resp_bytes = NULL;
     c->resp_len = 0;
     c->replayed = 0;
-    c->map_full = 0;
-    c->idem_conflict = 0;
-    c->idem_stored = 0;
+    slot->idem_conflict = 0;
+    slot->idem_stored = 0;
+}
+
+/* Looks the call's idempotency key up (fingerprint in fp). 0: the key is
+ * new, run the call; 1: the call is answered (a replay of the stored
+ * answer, a key used for another request, or an error). */
+static int
+idem_lookup(srv_wslot *slot, store_txn *t, uint8_t fp[32])
+{
+    srv_call *c = slot->call;
+    Bilheteria__Store__IdemRecord *rec = NULL;
+    if (fingerprint(c, fp) != 0) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
+        return 1;
+    }
+    int rc = store_idem_get(t, c->identity, c->idem_key, &c->arena->pc, &rec);
+    if (rc == STORE_NOTFOUND)
+        return 0;
+    if (rc != STORE_OK) {
+        srv_store_fail(c, rc, "idempotency lookup");
+        return 1;
+    }
+    if (strcmp(rec->method, c->m->name) != 0 || rec->fingerprint.len != 32 ||
+        memcmp(rec->fingerprint.data, fp, 32) != 0) {
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                 "idempotency key \"%s\" was already used with a different "
+                 "request (%s); use a new key for a new request",
+                 c->idem_key, rec->method);
+        slot->idem_conflict = 1;
+    } else {
+        srv_fail(c, (int)rec->status, "%s", rec->message); /* cleaned as new ones */
+        c->resp_bytes = rec->payload.data;
+        c->resp_len = rec->payload.len;
+        c->replayed = 1;
+    }
+    return 1;
+}
+
+/* Stores a successful call's packed answer under its key: 0, or the call's
+ * new (failed) code. */
+static int
+idem_keep(srv_call *c, store_txn *t, const uint8_t fp[32])
+{
+    if (pack_resp(c) != 0)
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
+    int rc = idem_store(c, t, fp);
+    return rc == STORE_OK ? 0 : srv_store_fail(c, rc, "idempotency record");
+}
+
+/* A definite refusal is part of the key's history too: a retry with the
+ * same key gets the same answer. Transient failures are not stored. The
+ * record goes in a transaction of its own: a failed put spoils the
+ * transaction it is in, and the batch's must stay whole. */
+static int
+idem_keep_refusal(store_txn *parent, srv_wslot *slot, const uint8_t fp[32])
+{
+    srv_call *c = slot->call;
+    if (c->replayed || transient(c->code) ||
+        c->code == BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT)
+        return STORE_OK;
+    store_txn *rt = NULL;
+    int rc = store_nested_begin(parent, &rt);
+    if (rc == STORE_OK) {
+        if ((rc = idem_store(c, rt, fp)) == STORE_OK)
+            rc = store_commit(rt);
+        else
+            store_abort(rt);
+    }
+    if (rc == STORE_MAP_FULL)
+        return rc;
+    slot->idem_stored = rc == STORE_OK; /* else only this retry's answer is lost */
+    return STORE_OK;
+}
+
+/* Applies one call inside the batch transaction, in a nested transaction of
+ * its own. Returns STORE_MAP_FULL when the whole batch must be retried on a
+ * larger map, STORE_OK otherwise (the call's own outcome is in its code). */
+static int
+apply(srv_writer *w, store_txn *parent, srv_wslot *slot, int64_t now)
+{
+    srv_call *c = slot->call;
+    store_txn *t = NULL;
+    uint8_t fp[32];
+    call_reset(slot, now);
     if (c->deadline_ms != 0 && srv_mono_ms() > c->deadline_ms) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__DEADLINE_EXCEEDED,
                  "deadline passed before the write was applied; nothing was changed");
         return STORE_OK;
     }
-    c->seats = w->seats;
+    c->env = &w->env;
     srv_seatcache_begin(w->seats);
-    if ((rc = store_nested_begin(parent, &t)) != STORE_OK) {
+    int rc = store_nested_begin(parent, &t);
+    if (rc != STORE_OK) {
         srv_store_fail(c, rc, "nested transaction");
         return rc == STORE_MAP_FULL ? rc : STORE_OK;
     }
     int has_key = c->idem_key[0] != 0;
-    if (has_key) {
-        Bilheteria__Store__IdemRecord *rec = NULL;
-        if (fingerprint(c, fp) != 0) {
-            srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
-            goto abort;
-        }
-        rc = store_idem_get(t, c->identity, c->idem_key, &c->arena->pc, &rec);
-        if (rc == STORE_OK) {
-            if (strcmp(rec->method, c->m->name) != 0 || rec->fingerprint.len != 32 ||
-                memcmp(rec->fingerprint.data, fp, 32) != 0) {
-                srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
-                         "idempotency key \"%s\" was already used with a different "
-                         "request (%s); use a new key for a new request",
-                         c->idem_key, rec->method);
-                c->idem_conflict = 1;
-            } else {
-                srv_fail(c, (int)rec->status, "%s", rec->message); /* cleaned as new ones */
-                c->resp_bytes = rec->payload.data;
-                c->resp_len = rec->payload.len;
-                c->replayed = 1;
+    if (!has_key || idem_lookup(slot, t, fp) == 0) {
+        c->code = c->m->impl->fn(c, t);
+        if (c->code == 0 && (!has_key || idem_keep(c, t, fp) == 0)) {
+            if ((rc = store_commit(t)) != STORE_OK) {
+                srv_store_fail(c, rc, "nested commit");
+                srv_seatcache_rollback(w->seats);
             }
-            goto abort;
-        }
-        if (rc != STORE_NOTFOUND) {
-            srv_store_fail(c, rc, "idempotency lookup");
-            goto abort;
+            return rc == STORE_MAP_FULL ? rc : STORE_OK;
         }
     }
-    c->code = c->m->impl->fn(c, t);
-    if (c->map_full)
-        goto abort;
-    if (c->code == 0) {
-        if (has_key) {
-            if (pack_resp(c) != 0) {
-                srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
-                goto abort;
-            }
-            if ((rc = idem_store(c, t, fp)) != STORE_OK) {
-                srv_store_fail(c, rc, "idempotency record");
-                goto abort;
-            }
-        }
-        rc = store_commit(t);
-        t = NULL;
-        if (rc != STORE_OK) {
-            srv_store_fail(c, rc, "nested commit");
-            srv_seatcache_rollback(w->seats);
-        }
-        return c->map_full ? STORE_MAP_FULL : STORE_OK;
-    }
-abort:
     store_abort(t);
     srv_seatcache_rollback(w->seats);
-    if (c->map_full)
+    if (c->code == SRV_STATUS_MAP_FULL)
         return STORE_MAP_FULL;
-    /* A definite refusal is part of the key's history too: a retry with the
-     * same key gets the same answer. Transient failures are not stored. The
-     * record goes in a transaction of its own: a failed put spoils the
-     * transaction it is in, and the batch's must stay whole. */
-    if (has_key && !c->replayed && !transient(c->code) &&
-        c->code != BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT) {
-        store_txn *rt = NULL;
-        if ((rc = store_nested_begin(parent, &rt)) == STORE_OK) {
-            if ((rc = idem_store(c, rt, fp)) == STORE_OK)
-                rc = store_commit(rt);
-            else
-                store_abort(rt);
-        }
-        if (rc == STORE_MAP_FULL)
-            return rc;
-        c->idem_stored = rc == STORE_OK; /* else only this retry's answer is lost */
-    }
-    return STORE_OK;
+    return has_key ? idem_keep_refusal(parent, slot, fp) : STORE_OK;
 }
 
 /* Whether a call's answer holds even if its batch never reaches the disk:
@@ -314,10 +346,11 @@ abort:
  * answer (a success, a replay, a refusal that read the store, which earlier
  * calls of the same batch may have written) must then become UNAVAILABLE. */
 static int
-answer_stands(const srv_call *c)
+answer_stands(const srv_wslot *slot)
 {
-    return c->code == BILHETERIA__V1__STATUS_CODE__DEADLINE_EXCEEDED ||
-           (c->code == BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT && !c->idem_conflict);
+    int code = slot->call->code;
+    return code == BILHETERIA__V1__STATUS_CODE__DEADLINE_EXCEEDED ||
+           (code == BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT && !slot->idem_conflict);
 }
 
 /* Lapsed holds are released at the start of every batch that has calls
@@ -342,24 +375,24 @@ sweep(srv_writer *w, store_txn *t, int64_t now, int64_t mono, int has_calls)
 }
 
 static void
-run_batch(srv_writer *w, srv_call *list)
+run_batch(srv_writer *w, srv_wslot *list)
 {
     store_txn *t = NULL;
     int rc, tries = 0, skip_sweep = 0;
     char grow_err[256] = ""; /* why the map could not grow */
-    if (atomic_load(&store_broken)) {
+    if (atomic_load(&w->broken)) {
         /* After a failed write-back nobody knows what reached the disk:
          * stop writing (no sweeps either: and do not come back for them). */
         w->next_sweep_ms = srv_mono_ms() + w->cfg->sweep_interval_ms;
-        for (srv_call *c = list; c != NULL; c = c->wnext)
-            srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
+        for (srv_wslot *x = list; x != NULL; x = x->next)
+            srv_fail(x->call, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
                      "writes are refused: the disk failed a write earlier; restart the server "
                      "(reads still work)");
         rc = STORE_IO;
         goto answer;
     }
 again:
-    srv_arena_reset(&w->arena);
+    bh__arena_reset(&w->arena);
     int64_t now = srv_now_ms(), mono = srv_mono_ms();
     if ((rc = store_write_begin(w->st, &t)) != STORE_OK)
         goto fail;
@@ -375,8 +408,8 @@ again:
         skip_sweep = 1;
         goto again;
     }
-    for (srv_call *c = list; c != NULL && rc == STORE_OK; c = c->wnext)
-        rc = apply(w, t, c, now);
+    for (srv_wslot *x = list; x != NULL && rc == STORE_OK; x = x->next)
+        rc = apply(w, t, x, now);
     if (rc == STORE_OK) {
         rc = store_commit(t);
         t = NULL;
@@ -400,7 +433,7 @@ fail:
     store_abort(t);
     if (rc != STORE_OK)
         srv_seatcache_clear(w->seats); /* it may hold what was not committed */
-    if (rc == STORE_IO && !atomic_exchange(&store_broken, 1))
+    if (rc == STORE_IO && !atomic_exchange(&w->broken, 1))
         fprintf(stderr, "bilheteria-server: commit failed: %s; refusing writes from now on\n",
                 store_strerror(rc));
     else if (rc != STORE_OK && rc != w->last_fail && grow_err[0] != 0)
@@ -414,8 +447,9 @@ fail:
             store_strerror(rc), w->cfg->data_dir);
     if (list != NULL || rc != STORE_OK)
         w->last_fail = rc;
-    for (srv_call *c = list; c != NULL; c = c->wnext) {
-        if (rc != STORE_OK && !answer_stands(c)) {
+    for (srv_wslot *x = list; x != NULL; x = x->next) {
+        srv_call *c = x->call;
+        if (rc != STORE_OK && !answer_stands(x)) {
             /* Nothing of the batch is durable: no call may report success,
              * nor a refusal that may rest on an earlier call of the batch
              * (a seat "already held", a reservation "already paid"). */
@@ -442,11 +476,11 @@ answer:
     if (list == NULL)
         return;
     uint64_t n = 0;
-    for (srv_call *c = list; c != NULL; c = c->wnext)
+    for (srv_wslot *x = list; x != NULL; x = x->next)
         n++;
     if (rc == STORE_OK)
-        atomic_fetch_add(&stat_commits, 1);
-    atomic_fetch_add(&stat_writes, n);
+        atomic_fetch_add(&w->stat_commits, 1);
+    atomic_fetch_add(&w->stat_writes, n);
     /* A committed batch is durable once its meta page is synced. A failed
      * one goes the same way, so that no answer overtakes an earlier
      * batch's: its refusals may rest on what that batch wrote. */
@@ -461,28 +495,29 @@ syncer_main(void *arg)
 {
     srv_writer *w = arg;
     pthread_setname_np(pthread_self(), "bh:syncer"); /* as ps and perf show it */
-    srv_call *list;
+    srv_wslot *list;
     while ((list = callq_take(&w->syncq)) != NULL) {
         /* Refusals alone need no sync: nothing they say was written --
          * unless one was recorded under its idempotency key. */
         int any = 0;
-        for (srv_call *c = list; c != NULL && !any; c = c->wnext)
-            any = c->code == 0 || c->replayed || c->idem_stored;
+        for (srv_wslot *x = list; x != NULL && !any; x = x->next)
+            any = x->call->code == 0 || x->call->replayed || x->idem_stored;
         /* A write-back error is reported once per descriptor: once one has
          * been seen (by this thread or in the writer's commit), a later
          * sync that succeeds proves nothing about the pages it hit. One
          * seen only while this sync ran was reported to it as well, if it
          * touched what it syncs (Linux 4.13 on, each open file sees it). */
-        int broken_before = atomic_load(&store_broken);
+        int broken_before = atomic_load(&w->broken);
         int rc = any ? store_sync(w->st) : STORE_OK;
-        if (rc != STORE_OK && !atomic_exchange(&store_broken, 1))
+        if (rc != STORE_OK && !atomic_exchange(&w->broken, 1))
             fprintf(stderr, "bilheteria-server: sync failed: %s; refusing writes from now on\n",
                     store_strerror(rc));
         if (rc == STORE_OK && broken_before)
             rc = STORE_IO;
         if (rc != STORE_OK) {
-            for (srv_call *c = list; c != NULL; c = c->wnext) {
-                if (answer_stands(c) ||
+            for (srv_wslot *x = list; x != NULL; x = x->next) {
+                srv_call *c = x->call;
+                if (answer_stands(x) ||
                     (c->code == BILHETERIA__V1__STATUS_CODE__UNAVAILABLE && !c->replayed))
                     continue; /* or it already says why it failed */
                 if (c->code == 0 || c->replayed)
@@ -510,11 +545,11 @@ responder_main(void *arg)
 {
     srv_writer *w = arg;
     pthread_setname_np(pthread_self(), "bh:responder"); /* as ps and perf show it */
-    srv_call *list;
+    srv_wslot *list;
     while ((list = callq_take(&w->answerq)) != NULL) {
-        for (srv_call *c = list, *next; c != NULL; c = next) {
-            next = c->wnext; /* read before done(): the context may reuse c */
-            c->done(c->done_arg);
+        for (srv_wslot *x = list, *next; x != NULL; x = next) {
+            next = x->next; /* read before done(): the context may reuse x */
+            x->done(x->done_arg);
         }
     }
     return NULL;
@@ -541,7 +576,7 @@ writer_main(void *arg)
             if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == ETIMEDOUT)
                 break;
         }
-        srv_call *list = w->head;
+        srv_wslot *list = w->head;
         w->head = w->tail = NULL;
         int stop = w->stop;
         pthread_mutex_unlock(&w->mu);
@@ -571,8 +606,14 @@ srv_writer_start(srv_writer **out, store *st, const srv_config *cfg)
     pthread_condattr_destroy(&ca);
     callq_init(&w->syncq);
     callq_init(&w->answerq);
-    if (srv_arena_init(&w->arena, 1 << 16) != 0 || (w->seats = srv_seatcache_new()) == NULL)
+    if (bh__arena_init_alloc(&w->arena, 1 << 16) != 0 || (w->seats = srv_seatcache_new()) == NULL)
         goto fail;
+    w->renv.health = health_of;
+    w->renv.health_arg = w;
+    w->renv.mono_ms = srv_mono_ms;
+    w->renv.started_ms = srv_started_ms();
+    w->env = w->renv;
+    w->env.seats = w->seats;
     if (pthread_create(&w->answerq.thread, NULL, responder_main, w) != 0)
         goto fail;
     if (pthread_create(&w->syncq.thread, NULL, syncer_main, w) != 0) {
@@ -588,7 +629,7 @@ srv_writer_start(srv_writer **out, store *st, const srv_config *cfg)
     return 0;
 fail:
     srv_seatcache_free(w->seats);
-    srv_arena_fini(&w->arena);
+    bh__arena_fini(&w->arena);
     callq_destroy(&w->syncq);
     callq_destroy(&w->answerq);
     pthread_mutex_destroy(&w->mu);
@@ -598,11 +639,14 @@ fail:
 }
 
 void
-srv_writer_submit(srv_writer *w, srv_call *c, srv_done_fn done, void *arg)
+srv_writer_submit(srv_writer *w, srv_wslot *slot, srv_call *c, srv_done_fn done, void *arg)
 {
-    c->done = done;
-    c->done_arg = arg;
-    c->wnext = NULL;
+    slot->call = c;
+    slot->done = done;
+    slot->done_arg = arg;
+    slot->next = NULL;
+    slot->idem_conflict = 0;
+    slot->idem_stored = 0;
     pthread_mutex_lock(&w->mu);
     if (w->stopped) {
         /* Too late: the writer is gone. Answer here. */
@@ -613,10 +657,10 @@ srv_writer_submit(srv_writer *w, srv_call *c, srv_done_fn done, void *arg)
         return;
     }
     if (w->tail != NULL)
-        w->tail->wnext = c;
+        w->tail->next = slot;
     else
-        w->head = c;
-    w->tail = c;
+        w->head = slot;
+    w->tail = slot;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }
@@ -631,26 +675,26 @@ srv_writer_stop(srv_writer *w)
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
-    uint64_t writes, commits;
-    srv_writer_stats(&writes, &commits);
-    if (!w->cfg->quiet && commits > 0)
+    srv_health h;
+    srv_writer_health(w, &h);
+    if (!w->cfg->quiet && h.commits > 0)
         fprintf(stderr, "bilheteria-server: %llu writes in %llu commits (%.1f per commit)\n",
-                (unsigned long long)writes, (unsigned long long)commits,
-                (double)writes / (double)commits);
+                (unsigned long long)h.writes, (unsigned long long)h.commits,
+                (double)h.writes / (double)h.commits);
     callq_stop(&w->syncq);   /* it syncs what is left first */
     callq_stop(&w->answerq); /* and this one answers it */
     pthread_mutex_lock(&w->mu);
     /* A call that raced the stop may have been queued after the last
      * batch: answer it now, then refuse any later one. */
-    srv_call *late = w->head;
+    srv_wslot *late = w->head;
     w->head = w->tail = NULL;
     w->stopped = 1;
     pthread_mutex_unlock(&w->mu);
-    for (srv_call *c = late, *next; c != NULL; c = next) {
-        next = c->wnext;
-        srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
+    for (srv_wslot *x = late, *next; x != NULL; x = next) {
+        next = x->next;
+        srv_fail(x->call, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
                  "the server is stopping; nothing was written");
-        c->done(c->done_arg);
+        x->done(x->done_arg);
     }
 }
 
@@ -660,7 +704,7 @@ srv_writer_free(srv_writer *w)
     if (w == NULL)
         return;
     srv_seatcache_free(w->seats);
-    srv_arena_fini(&w->arena);
+    bh__arena_fini(&w->arena);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     callq_destroy(&w->syncq);

@@ -31,7 +31,7 @@
 static store *st;
 static srv_writer *wr;
 static store_txn *rtxn;
-static srv_arena arena;
+static bh__arena arena;
 static srv_config cfg;
 static char dir[64];
 
@@ -64,17 +64,18 @@ static int
 run(const uint8_t *buf, size_t len)
 {
     srv_call c;
+    srv_wslot slot;
     uint64_t request_id;
     Bilheteria__V1__ResponseEnvelope env;
-    srv_arena_reset(&arena);
-    srv_call_init(&c, &arena, &cfg);
+    bh__arena_reset(&arena);
+    srv_call_init(&c, &arena, &cfg, srv_writer_env(wr));
     int kind = srv_request_decode(&c, buf, len, &request_id);
     fuzz_count_kind[kind]++;
     if (kind == SRV_DECODED_WRITE) {
         pthread_mutex_lock(&mu);
         done_flag = 0;
         pthread_mutex_unlock(&mu);
-        srv_writer_submit(wr, &c, done, NULL);
+        srv_writer_submit(wr, &slot, &c, done, NULL);
         pthread_mutex_lock(&mu);
         while (!done_flag)
             pthread_cond_wait(&cv, &mu);
@@ -150,7 +151,7 @@ setup(void)
     store_config sc = { .dir = dir, .map_size = 64u << 20, .no_sync = 1 };
     if (srv_registry_init() != 0 || store_open(&st, &sc, err, sizeof(err)) != STORE_OK ||
         srv_writer_start(&wr, st, &cfg) != 0 || store_read_alloc(st, &rtxn) != STORE_OK ||
-        srv_arena_init(&arena, 1 << 16) != 0)
+        bh__arena_init_alloc(&arena, 1 << 16) != 0)
         fatal("set-up");
     /* Something for the handlers to find: event 1, session 1 (5x10),
      * product 1 with stock, reservation 1 held. */

@@ -1,8 +1,8 @@
-/* srv_resv_pick_best (server/h_reservation.c): the best block of n adjacent
+/* srv_pick_best (server/pick.c): the best block of n adjacent
  * free seats. Per its comment: the score is the squared distance of the
  * block's centre from the room's centre in half-seat units,
  *   dr = 2*row - (rows - 1),  ds = 2*start + n - 1 - (seats_per_row - 1),
- *   score = dr*dr + ds*ds (+ SRV_ORPHAN_PENALTY for each lone free seat the
+ *   score = dr*dr + ds*ds (+ SRV_PICK_ORPHAN_PENALTY for each lone free seat the
  *   block would strand next to it),
  * lowest wins; ties go to the lower row, then the leftmost seat, i.e. the
  * lower seat index. Layouts below are one string per row, '.' free and 'x'
@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "resv.h"
+#include "pick.h"
 
 #define MAX_ROWS 16
 #define NONE     (-1)
@@ -46,14 +46,14 @@ make_bits(uint32_t rows, uint32_t per, const char *const *layout)
     return bits;
 }
 
-static Bilheteria__V1__Session
-session(uint32_t rows, uint32_t per)
+struct room {
+    uint32_t rows, per;
+};
+
+static struct room
+room(uint32_t rows, uint32_t per)
 {
-    Bilheteria__V1__Session s = BILHETERIA__V1__SESSION__INIT;
-    s.id = 1;
-    s.rows = rows;
-    s.seats_per_row = per;
-    s.capacity = rows * per;
+    struct room s = { rows, per };
     return s;
 }
 
@@ -175,10 +175,10 @@ test_pick_best_table(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(layout_cases) / sizeof(layout_cases[0]); i++) {
         const struct layout_case *c = &layout_cases[i];
-        Bilheteria__V1__Session s = session(c->rows, c->per);
+        struct room s = room(c->rows, c->per);
         uint8_t *bits = make_bits(c->rows, c->per, c->row);
         uint32_t start = 0xdeadbeef;
-        int rc = srv_resv_pick_best(&s, bits, c->n, &start);
+        int rc = srv_pick_best(s.rows, s.per, bits, c->n, &start);
         free(bits);
         if (c->want == NONE) {
             if (rc != -1)
@@ -225,10 +225,10 @@ brute_best(uint32_t rows, uint32_t per, const uint8_t *bits, uint32_t n)
             uint32_t end = st + n;
             if (st >= 1 && !taken(bits, r * per + st - 1) &&
                 (st == 1 || taken(bits, r * per + st - 2)))
-                score += SRV_ORPHAN_PENALTY;
+                score += SRV_PICK_ORPHAN_PENALTY;
             if (end < per && !taken(bits, r * per + end) &&
                 (end + 1 == per || taken(bits, r * per + end + 1)))
-                score += SRV_ORPHAN_PENALTY;
+                score += SRV_PICK_ORPHAN_PENALTY;
             if (score < best) { /* visited in index order: ties keep the lower */
                 best = score;
                 best_idx = (long)(r * per + st);
@@ -255,10 +255,10 @@ static void expect_reference(uint32_t rows, uint32_t per, uint8_t *bits, uint32_
 static void
 expect_reference(uint32_t rows, uint32_t per, uint8_t *bits, uint32_t n, const char *fmt, ...)
 {
-    Bilheteria__V1__Session s = session(rows, per);
+    struct room s = room(rows, per);
     uint32_t start = 0;
     long want = brute_best(rows, per, bits, n);
-    int rc = srv_resv_pick_best(&s, bits, n, &start);
+    int rc = srv_pick_best(s.rows, s.per, bits, n, &start);
     free(bits);
     if (want == NONE ? rc == -1 : rc == 0 && (long)start == want)
         return;
@@ -366,7 +366,7 @@ test_pick_best_lone_block_everywhere(void **state)
     static const uint32_t ns[] = { 1, 2, 5, 17, 31, 32, 33 };
     for (size_t pi = 0; pi < sizeof(pers) / sizeof(pers[0]); pi++) {
         uint32_t per = pers[pi], rows = 2;
-        Bilheteria__V1__Session s = session(rows, per);
+        struct room s = room(rows, per);
         for (size_t ni = 0; ni < sizeof(ns) / sizeof(ns[0]); ni++) {
             uint32_t n = ns[ni];
             for (uint32_t gap = n - 1; gap <= n && gap <= per; gap++) {
@@ -377,7 +377,7 @@ test_pick_best_lone_block_everywhere(void **state)
                     for (uint32_t i = 0; i < gap; i++) /* in the second row */
                         bits[(per + p + i) / 8] &= (uint8_t) ~(1u << ((per + p + i) % 8));
                     uint32_t start = 0;
-                    int rc = srv_resv_pick_best(&s, bits, n, &start);
+                    int rc = srv_pick_best(s.rows, s.per, bits, n, &start);
                     if (gap < n && rc != -1)
                         fail_msg("per %u n %u: a gap of %u at %u is not a block, picked %u", per, n,
                                  gap, p, start);
@@ -397,53 +397,22 @@ test_pick_best_large_room(void **state)
 {
     (void)state;
     uint32_t rows = 676, per = 1000;
-    Bilheteria__V1__Session s = session(rows, per);
+    struct room s = room(rows, per);
     uint8_t *bits = make_bits(rows, per, NULL);
     uint32_t start = 0;
-    assert_int_equal(srv_resv_pick_best(&s, bits, 2, &start), 0);
+    assert_int_equal(srv_pick_best(s.rows, s.per, bits, 2, &start), 0);
     /* Even rows: 337 (front of 337/338); ds = 2*st + 1 - 999 = 0 at 499. */
     assert_int_equal(start, 337 * per + 499);
-    assert_int_equal(srv_resv_pick_best(&s, bits, 1000, &start), 0);
+    assert_int_equal(srv_pick_best(s.rows, s.per, bits, 1000, &start), 0);
     assert_int_equal(start, 337 * per);
     /* Take the whole room except the last seat. */
     memset(bits, 0xff, rows * per / 8 + 1);
     uint32_t last = rows * per - 1;
     bits[last / 8] &= (uint8_t) ~(1u << (last % 8));
-    assert_int_equal(srv_resv_pick_best(&s, bits, 1, &start), 0);
+    assert_int_equal(srv_pick_best(s.rows, s.per, bits, 1, &start), 0);
     assert_int_equal(start, last);
-    assert_int_equal(srv_resv_pick_best(&s, bits, 2, &start), -1);
+    assert_int_equal(srv_pick_best(s.rows, s.per, bits, 2, &start), -1);
     free(bits);
-}
-
-static void
-test_seat_index(void **state)
-{
-    (void)state;
-    Bilheteria__V1__Session s = session(10, 20);
-    static const struct {
-        const char *label;
-        long want;
-    } cases[] = {
-        { "A1", 0 },     { "A20", 19 },  { "B1", 20 },    { "J20", 199 },
-        { "C7", 46 },    { "K1", NONE }, { "A21", NONE }, { "A0", NONE },
-        { "AA1", NONE }, { "", NONE },   { "a1", NONE },  { "J200", NONE },
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint32_t idx = 0xdeadbeef;
-        int rc = srv_resv_seat_index(&s, cases[i].label, &idx);
-        if (cases[i].want == NONE) {
-            assert_int_equal(rc, -1);
-            assert_int_equal(idx, 0xdeadbeef);
-        } else {
-            assert_int_equal(rc, 0);
-            assert_int_equal(idx, (uint32_t)cases[i].want);
-        }
-    }
-    Bilheteria__V1__Session big = session(676, 3);
-    uint32_t idx;
-    assert_int_equal(srv_resv_seat_index(&big, "YZ3", &idx), 0);
-    assert_int_equal(idx, 675 * 3 + 2);
-    assert_int_equal(srv_resv_seat_index(&big, "ZA1", &idx), -1);
 }
 
 int
@@ -456,7 +425,6 @@ main(void)
         cmocka_unit_test(test_pick_best_run_edges),
         cmocka_unit_test(test_pick_best_lone_block_everywhere),
         cmocka_unit_test(test_pick_best_large_room),
-        cmocka_unit_test(test_seat_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

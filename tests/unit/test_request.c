@@ -101,8 +101,8 @@ test_nul_in_strings(void **state)
 {
     (void)state;
     srv_config cfg = { .max_request = 65536, .max_seats = 10, .hold_ttl_ms = 600000 };
-    srv_arena arena;
-    assert_int_equal(srv_arena_init(&arena, 4096), 0);
+    bh__arena arena;
+    assert_int_equal(bh__arena_init_alloc(&arena, 4096), 0);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const tcase *t = &cases[i];
         wire w = { .n = 0 };
@@ -119,8 +119,8 @@ test_nul_in_strings(void **state)
 
         srv_call c;
         uint64_t rid = 0;
-        srv_arena_reset(&arena);
-        srv_call_init(&c, &arena, &cfg);
+        bh__arena_reset(&arena);
+        srv_call_init(&c, &arena, &cfg, NULL);
         int got = srv_request_decode(&c, w.b, w.n, &rid);
         assert_int_equal(rid, 42);
         if (got != t->want)
@@ -131,7 +131,7 @@ test_nul_in_strings(void **state)
                 fail_msg("%s: \"%s\" does not say \"%s\"", t->what, c.msg, t->saying);
         }
     }
-    srv_arena_fini(&arena);
+    bh__arena_fini(&arena);
 }
 
 int

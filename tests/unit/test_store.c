@@ -2,7 +2,6 @@
  * in a fresh mkdtemp directory per test. The map starts at 1 MiB so that
  * MAP_FULL and store_grow are reachable. */
 #define _XOPEN_SOURCE 700
-#include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +17,7 @@
 #include <lmdb.h>
 
 #include "store.h"
+#include "tmpstore.h"
 
 #define MAP_SMALL ((size_t)1 << 20)
 
@@ -60,20 +60,11 @@ setup(void **state)
 }
 
 static int
-rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb;
-    (void)type;
-    (void)ftw;
-    return remove(path);
-}
-
-static int
 teardown(void **state)
 {
     struct fx *f = *state;
     store_close(f->s);
-    int rc = nftw(f->root, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    int rc = tmpstore_rmtree(f->root);
     free(f);
     return rc == 0 ? 0 : -1;
 }

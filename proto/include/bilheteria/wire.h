@@ -34,5 +34,8 @@
 /* The most seats one reservation may hold (the server's --max-seats is at
  * most this). */
 #define BH_RESERVATION_SEATS_MAX 1000
+/* Add-on lines per reservation, and the quantity of one line. */
+#define BH_RESERVATION_ITEMS_MAX 20
+#define BH_ITEM_QUANTITY_MAX     1000
 
 #endif

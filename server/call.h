@@ -1,0 +1,93 @@
+/*
+ * One call in flight (srv_call), the environment it runs in (srv_env) and
+ * the handler table types. Filled by request.c, run by dispatch.c (reads) or
+ * the writer (writes), answered by request.c.
+ */
+#ifndef BH_CALL_H
+#define BH_CALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bh_arena.h"
+#include "bilheteria/services.h"
+#include "bilheteria/v1/rpc.pb-c.h"
+#include "bilheteria/wire.h" /* the limits and version of the wire contract */
+#include "config.h"
+#include "store.h"
+
+#define SRV_MSG_MAX 512
+
+/* Status shorthands for the handler files. */
+#define SRV_E_INVALID  BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT
+#define SRV_E_PRECOND  BILHETERIA__V1__STATUS_CODE__FAILED_PRECONDITION
+#define SRV_E_NOTFOUND BILHETERIA__V1__STATUS_CODE__NOT_FOUND
+#define SRV_E_NOMEM    BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED
+
+/* Not a wire status: what srv_store_fail sets for STORE_MAP_FULL, so that
+ * the writer (which looks for it in the code a handler returns) grows the
+ * map and runs the batch again. Never sent: the writer and srv_dispatch_read
+ * turn it into RESOURCE_EXHAUSTED if it is still there. */
+#define SRV_STATUS_MAP_FULL 0x10000
+
+/* The writer's health, as Health.Check reports it. */
+typedef struct srv_health {
+    int broken;      /* a disk error stopped the writes */
+    uint64_t writes; /* writes and commits since the writer started */
+    uint64_t commits;
+} srv_health;
+
+struct srv_seatcache;
+
+/* What a handler may use besides its request and transaction: the services
+ * of whoever runs the call, reached through the call, never as globals (a
+ * test can give its own). The writer owns the one its writes run with;
+ * srv_writer_env gives the one for reads. */
+typedef struct srv_env {
+    struct srv_seatcache *seats; /* the writer's seat cache; NULL for reads */
+    /* Reads the writer's health (arg is health_arg); thread-safe. */
+    void (*health)(const void *arg, srv_health *out);
+    const void *health_arg;
+    int64_t (*mono_ms)(void); /* the monotonic clock */
+    int64_t started_ms;       /* mono_ms() when the server started */
+} srv_env;
+
+typedef struct srv_method srv_method;
+
+typedef struct srv_call {
+    const srv_method *m;
+    const ProtobufCMessage *req; /* in the arena */
+    ProtobufCMessage *resp;      /* set by the handler on OK, in the arena */
+    const char *identity;        /* auth token; "" = anonymous */
+    const char *idem_key;        /* "" = none */
+    int64_t now_ms;              /* when the handler runs (wall clock) */
+    int64_t deadline_ms;         /* srv_mono_ms() time; 0 = none */
+    int code;                    /* gRPC status */
+    int replayed;                /* the answer is an idempotent replay */
+    char msg[SRV_MSG_MAX];
+    bh__arena *arena;
+    const srv_config *cfg;
+    const srv_env *env;        /* borrowed; see srv_env */
+    const uint8_t *resp_bytes; /* packed answer, if already packed */
+    size_t resp_len;
+} srv_call;
+
+typedef int (*srv_handler)(srv_call *c, store_txn *t);
+
+enum srv_kind { SRV_READ, SRV_WRITE };
+
+/* A handler file's table entry, keyed by full method name. */
+typedef struct srv_impl {
+    const char *method; /* "bilheteria.v1.EventService/CreateEvent" */
+    enum srv_kind kind;
+    srv_handler fn;
+    int idem_required; /* the call must carry an idempotency key */
+} srv_impl;
+
+struct srv_method {
+    char name[BH_METHOD_NAME_MAX];
+    const ProtobufCMethodDescriptor *desc;
+    const srv_impl *impl; /* NULL = UNIMPLEMENTED */
+};
+
+#endif

@@ -1,0 +1,23 @@
+/* The server's configuration (filled by main.c from the command line). */
+#ifndef BH_CONFIG_H
+#define BH_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct srv_config {
+    const char *listen[8];
+    int n_listen;
+    const char *data_dir;
+    size_t map_size_mb;
+    int no_sync;
+    int workers;         /* nng contexts */
+    size_t max_request;  /* bytes answered with RESOURCE_EXHAUSTED above */
+    int64_t hold_ttl_ms; /* default and maximum hold time */
+    int64_t idem_retention_ms;
+    uint32_t max_seats; /* per reservation */
+    int sweep_interval_ms;
+    int quiet;
+} srv_config;
+
+#endif
