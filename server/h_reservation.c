@@ -44,13 +44,9 @@ srv_resv_seat_index(const Bilheteria__V1__Session *s, const char *label, uint32_
 const char *
 srv_resv_status_name(int status)
 {
-    switch (status) {
-    case BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING: return "PENDING";
-    case BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CONFIRMED: return "CONFIRMED";
-    case BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CANCELLED: return "CANCELLED";
-    case BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED: return "EXPIRED";
-    }
-    return "UNSPECIFIED";
+    const char *name = bh_enum_name(&bilheteria__v1__reservation_status__descriptor, status);
+
+    return name != NULL ? name : "UNSPECIFIED";
 }
 
 /* What a reader sees: a PENDING hold past its expiry is EXPIRED already. */
@@ -763,9 +759,9 @@ cancel_reservation(srv_call *c, store_txn *t)
 }
 
 const srv_impl srv_reservation_impls[] = {
-    { "bilheteria.v1.ReservationService/CreateReservation", SRV_WRITE, create_reservation, 0 },
-    { "bilheteria.v1.ReservationService/GetReservation", SRV_READ, get_reservation, 0 },
-    { "bilheteria.v1.ReservationService/ListReservations", SRV_READ, list_reservations, 0 },
-    { "bilheteria.v1.ReservationService/CancelReservation", SRV_WRITE, cancel_reservation, 0 },
-    { NULL, 0, NULL, 0 },
+    { .method = BH_METHOD_NAME_RESERVATION_CREATE_RESERVATION, .fn = create_reservation },
+    { .method = BH_METHOD_NAME_RESERVATION_GET_RESERVATION, .fn = get_reservation },
+    { .method = BH_METHOD_NAME_RESERVATION_LIST_RESERVATIONS, .fn = list_reservations },
+    { .method = BH_METHOD_NAME_RESERVATION_CANCEL_RESERVATION, .fn = cancel_reservation },
+    { .method = NULL },
 };

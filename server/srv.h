@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bilheteria/bh_methods.h"
 #include "bilheteria/services.h"
 #include "store.h"
 
@@ -77,18 +78,21 @@ typedef int (*srv_handler)(srv_call *c, store_txn *t);
 
 enum srv_kind { SRV_READ, SRV_WRITE };
 
-/* A handler file's table entry, keyed by full method name. */
+/* A handler file's table entry: the function that answers a method. */
 typedef struct srv_impl {
-    const char *method; /* "bilheteria.v1.EventService/CreateEvent" */
-    enum srv_kind kind;
+    const char *method; /* BH_METHOD_NAME_EVENT_CREATE_EVENT, ... */
     srv_handler fn;
-    int idem_required; /* the call must carry an idempotency key */
 } srv_impl;
 
+/* A method the server knows: every rpc of bh_services. Whether it writes
+ * and needs a key is the .proto's option (bilheteria.v1.method), through
+ * bh_find_method_rules. */
 struct srv_method {
     char name[BH_METHOD_NAME_MAX];
     const ProtobufCMethodDescriptor *desc;
     const srv_impl *impl; /* NULL = UNIMPLEMENTED */
+    enum srv_kind kind;
+    int idem_required; /* the call must carry an idempotency key */
 };
 
 extern const srv_impl srv_event_impls[];

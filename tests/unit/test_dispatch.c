@@ -107,24 +107,24 @@ test_kinds(void **state)
             fail_msg("%s: no rule for this verb; add it to test_kinds", m->name);
             return;
         }
-        if ((int)m->impl->kind != want)
-            fail_msg("%s is %s, want %s", m->name, m->impl->kind == SRV_READ ? "READ" : "WRITE",
+        if ((int)m->kind != want)
+            fail_msg("%s is %s, want %s", m->name, m->kind == SRV_READ ? "READ" : "WRITE",
                      want == SRV_READ ? "READ" : "WRITE");
         /* Only ConfirmPayment insists on an idempotency key. */
         int idem = strcmp(m->name, "bilheteria.v1.PaymentService/ConfirmPayment") == 0;
-        if (m->impl->idem_required != idem)
-            fail_msg("%s: idem_required is %d, want %d", m->name, m->impl->idem_required, idem);
+        if (m->idem_required != idem)
+            fail_msg("%s: idem_required is %d, want %d", m->name, m->idem_required, idem);
     }
     const srv_method *m = srv_registry_find("bilheteria.v1.SessionService/GetSeatMap");
     assert_non_null(m);
-    assert_int_equal(m->impl->kind, SRV_READ);
+    assert_int_equal(m->kind, SRV_READ);
     m = srv_registry_find("bilheteria.v1.PaymentService/ConfirmPayment");
     assert_non_null(m);
-    assert_int_equal(m->impl->kind, SRV_WRITE);
-    assert_int_equal(m->impl->idem_required, 1);
+    assert_int_equal(m->kind, SRV_WRITE);
+    assert_int_equal(m->idem_required, 1);
     m = srv_registry_find("bilheteria.v1.HealthService/Check");
     assert_non_null(m);
-    assert_int_equal(m->impl->kind, SRV_READ);
+    assert_int_equal(m->kind, SRV_READ);
 }
 
 static void
