@@ -212,7 +212,7 @@ srv_response_prepare(srv_call *c, uint64_t request_id, Bilheteria__V1__ResponseE
     if (c->code == 0 && c->resp_bytes == NULL && c->resp != NULL) {
         size_t n = protobuf_c_message_get_packed_size(c->resp);
         uint8_t *buf = srv_arena_alloc(c->arena, n ? n : 1);
-        if (buf == NULL && c->m != NULL && c->m->kind == SRV_WRITE) {
+        if (buf == NULL && c->m != NULL && c->m->impl != NULL && c->m->kind == SRV_WRITE) {
             /* Packed after the commit: the write stands, only its answer
              * is lost. Say so, or a retry without a key would do it twice. */
             srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
