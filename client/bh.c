@@ -15,6 +15,7 @@
 
 #include "bh_arena.h"
 #include "bilheteria/bilheteria.h"
+#include "bilheteria/status.h"
 #include "nng_compat.h"
 
 #define BH_DEFAULT_TIMEOUT_MS 5000
@@ -58,30 +59,22 @@ struct bh_client {
     struct bh__slot *busy;       /* slots of calls in flight, under mtx */
 };
 
-static const char *const bh_code_names[] = {
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-};
+#define BH__CODE_NAME(n, name) [n] = #name,
+static const char *const bh_code_names[] = { BH_STATUS_MAP(BH__CODE_NAME) };
+#undef BH__CODE_NAME
+
+/* The library's codes and the wire's are those of the one list. */
+#define BH__SAME_CODE(n, name)                                                                     \
+    _Static_assert(BH_##name == (n) && BILHETERIA__V1__STATUS_CODE__##name == (n),                 \
+                   "BH_" #name " differs from status.h or rpc.proto");
+BH_STATUS_MAP(BH__SAME_CODE)
+#undef BH__SAME_CODE
 
 const char *
 bh_code_name(int code)
 {
-    if (code < 0 || (size_t)code >= sizeof(bh_code_names) / sizeof(bh_code_names[0]))
+    if (code < 0 || (size_t)code >= sizeof(bh_code_names) / sizeof(bh_code_names[0]) ||
+        bh_code_names[code] == NULL)
         return "UNKNOWN";
     return bh_code_names[code];
 }

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "bilheteria/services.h"
+#include "bilheteria/bh_methods.h"
 
 const ProtobufCServiceDescriptor *const bh_services[] = {
     &bilheteria__v1__event_service__descriptor,
@@ -41,4 +42,46 @@ bh_method_full_name(const ProtobufCServiceDescriptor *svc, const ProtobufCMethod
     if (n < 0 || (size_t)n >= size)
         return -1;
     return n;
+}
+
+/* Written by bh_gen from each rpc's option (bilheteria.v1.method). */
+#define BH__RULES(id, full, fn, req, resp, w, k)                                                   \
+    [BH_METHOD_##id] = { .name = (full), .writes = (w), .idempotency_key_required = (k) },
+static const bh_method_rules bh__rules[BH_METHOD_COUNT] = { BH_METHOD_MAP(BH__RULES) };
+#undef BH__RULES
+
+const bh_method_rules *
+bh_find_method_rules(const char *full_name)
+{
+    for (size_t i = 0; i < BH_METHOD_COUNT; i++)
+        if (strcmp(bh__rules[i].name, full_name) == 0)
+            return &bh__rules[i];
+    return NULL;
+}
+
+const char *
+bh_enum_name(const ProtobufCEnumDescriptor *ed, int v)
+{
+    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(ed, v);
+    size_t prefix = 0;
+
+    if (ev == NULL)
+        return NULL;
+    if (ed->n_values > 1) {
+        const char *first = ed->values[0].name;
+
+        prefix = strlen(first);
+        for (unsigned i = 1; i < ed->n_values; i++) {
+            size_t k = 0;
+
+            while (k < prefix && first[k] == ed->values[i].name[k])
+                k++;
+            prefix = k;
+        }
+        /* Back to a '_': names whose first words start alike (HELD, HALF)
+         * keep those words whole. */
+        while (prefix > 0 && first[prefix - 1] != '_')
+            prefix--;
+    }
+    return ev->name + prefix;
 }

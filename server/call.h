@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "bh_arena.h"
+#include "bilheteria/bh_methods.h"
 #include "bilheteria/services.h"
 #include "bilheteria/v1/rpc.pb-c.h"
 #include "bilheteria/wire.h" /* the limits and version of the wire contract */
@@ -78,16 +79,19 @@ enum srv_kind { SRV_READ, SRV_WRITE };
 
 /* A handler file's table entry, keyed by full method name. */
 typedef struct srv_impl {
-    const char *method; /* "bilheteria.v1.EventService/CreateEvent" */
-    enum srv_kind kind;
+    const char *method; /* BH_METHOD_NAME_EVENT_CREATE_EVENT, ... */
     srv_handler fn;
-    int idem_required; /* the call must carry an idempotency key */
 } srv_impl;
 
+/* A method the server knows: every rpc of bh_services. Whether it writes
+ * and needs a key is the .proto's option (bilheteria.v1.method), through
+ * bh_find_method_rules. */
 struct srv_method {
     char name[BH_METHOD_NAME_MAX];
     const ProtobufCMethodDescriptor *desc;
     const srv_impl *impl; /* NULL = UNIMPLEMENTED */
+    enum srv_kind kind;
+    int idem_required; /* the call must carry an idempotency key */
 };
 
 #endif

@@ -1,6 +1,7 @@
 /* The method registry: built once at start from the protoc-c service
- * descriptors (bh_services) and the handler files' tables, sorted by full
- * name for binary search. A method with no handler answers UNIMPLEMENTED. */
+ * descriptors (bh_services), each method's rules from the .proto
+ * (bh_find_method_rules) and the handler files' tables, sorted by full name
+ * for binary search. A method with no handler answers UNIMPLEMENTED. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,8 +61,13 @@ srv_registry_init(void)
             srv_method *m = &registry[registry_n++];
             if (bh_method_full_name(sd, &sd->methods[i], m->name, sizeof(m->name)) < 0)
                 return -1;
+            const bh_method_rules *r = bh_find_method_rules(m->name);
+            if (r == NULL)
+                return -1;
             m->desc = &sd->methods[i];
             m->impl = find_impl(m->name);
+            m->kind = r->writes ? SRV_WRITE : SRV_READ;
+            m->idem_required = r->idempotency_key_required;
         }
     }
     qsort(registry, registry_n, sizeof(registry[0]), cmp_method);

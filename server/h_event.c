@@ -74,8 +74,8 @@ list_events(srv_call *c, store_txn *t)
 }
 
 const srv_impl srv_event_impls[] = {
-    { "bilheteria.v1.EventService/CreateEvent", SRV_WRITE, create_event, 0 },
-    { "bilheteria.v1.EventService/GetEvent", SRV_READ, get_event, 0 },
-    { "bilheteria.v1.EventService/ListEvents", SRV_READ, list_events, 0 },
-    { NULL, 0, NULL, 0 },
+    { .method = BH_METHOD_NAME_EVENT_CREATE_EVENT, .fn = create_event },
+    { .method = BH_METHOD_NAME_EVENT_GET_EVENT, .fn = get_event },
+    { .method = BH_METHOD_NAME_EVENT_LIST_EVENTS, .fn = list_events },
+    { .method = NULL },
 };

@@ -25,6 +25,6 @@ check(srv_call *c, store_txn *t)
 }
 
 const srv_impl srv_health_impls[] = {
-    { "bilheteria.v1.HealthService/Check", SRV_READ, check, 0 },
-    { NULL, 0, NULL, 0 },
+    { .method = BH_METHOD_NAME_HEALTH_CHECK, .fn = check },
+    { .method = NULL },
 };

@@ -238,7 +238,7 @@ get_payment(srv_call *c, store_txn *t)
 }
 
 const srv_impl srv_payment_impls[] = {
-    { "bilheteria.v1.PaymentService/ConfirmPayment", SRV_WRITE, confirm_payment, 1 },
-    { "bilheteria.v1.PaymentService/GetPayment", SRV_READ, get_payment, 0 },
-    { NULL, 0, NULL, 0 },
+    { .method = BH_METHOD_NAME_PAYMENT_CONFIRM_PAYMENT, .fn = confirm_payment },
+    { .method = BH_METHOD_NAME_PAYMENT_GET_PAYMENT, .fn = get_payment },
+    { .method = NULL },
 };

@@ -59,7 +59,7 @@ list_products(srv_call *c, store_txn *t)
 }
 
 const srv_impl srv_product_impls[] = {
-    { "bilheteria.v1.ProductService/CreateProduct", SRV_WRITE, create_product, 0 },
-    { "bilheteria.v1.ProductService/ListProducts", SRV_READ, list_products, 0 },
-    { NULL, 0, NULL, 0 },
+    { .method = BH_METHOD_NAME_PRODUCT_CREATE_PRODUCT, .fn = create_product },
+    { .method = BH_METHOD_NAME_PRODUCT_LIST_PRODUCTS, .fn = list_products },
+    { .method = NULL },
 };

@@ -407,9 +407,9 @@ cancel_reservation(srv_call *c, store_txn *t)
 }
 
 const srv_impl srv_reservation_impls[] = {
-    { "bilheteria.v1.ReservationService/CreateReservation", SRV_WRITE, create_reservation, 0 },
-    { "bilheteria.v1.ReservationService/GetReservation", SRV_READ, get_reservation, 0 },
-    { "bilheteria.v1.ReservationService/ListReservations", SRV_READ, list_reservations, 0 },
-    { "bilheteria.v1.ReservationService/CancelReservation", SRV_WRITE, cancel_reservation, 0 },
-    { NULL, 0, NULL, 0 },
+    { .method = BH_METHOD_NAME_RESERVATION_CREATE_RESERVATION, .fn = create_reservation },
+    { .method = BH_METHOD_NAME_RESERVATION_GET_RESERVATION, .fn = get_reservation },
+    { .method = BH_METHOD_NAME_RESERVATION_LIST_RESERVATIONS, .fn = list_reservations },
+    { .method = BH_METHOD_NAME_RESERVATION_CANCEL_RESERVATION, .fn = cancel_reservation },
+    { .method = NULL },
 };

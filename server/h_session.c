@@ -217,9 +217,9 @@ get_seat_map(srv_call *c, store_txn *t)
 }
 
 const srv_impl srv_session_impls[] = {
-    { "bilheteria.v1.SessionService/CreateSession", SRV_WRITE, create_session, 0 },
-    { "bilheteria.v1.SessionService/GetSession", SRV_READ, get_session, 0 },
-    { "bilheteria.v1.SessionService/ListSessions", SRV_READ, list_sessions, 0 },
-    { "bilheteria.v1.SessionService/GetSeatMap", SRV_READ, get_seat_map, 0 },
-    { NULL, 0, NULL, 0 },
+    { .method = BH_METHOD_NAME_SESSION_CREATE_SESSION, .fn = create_session },
+    { .method = BH_METHOD_NAME_SESSION_GET_SESSION, .fn = get_session },
+    { .method = BH_METHOD_NAME_SESSION_LIST_SESSIONS, .fn = list_sessions },
+    { .method = BH_METHOD_NAME_SESSION_GET_SEAT_MAP, .fn = get_seat_map },
+    { .method = NULL },
 };

@@ -265,13 +265,13 @@ srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *reques
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT, "%s is not valid UTF-8", bad);
         return SRV_DECODED_ANSWER;
     }
-    if (m->impl->idem_required && klen == 0) {
+    if (m->idem_required && klen == 0) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
                  "%s requires an idempotency key (1..%d bytes)", m->name, BH_IDEMPOTENCY_KEY_MAX);
         return SRV_DECODED_ANSWER;
     }
     c->identity = env->auth_token;
-    c->idem_key = m->impl->kind == SRV_WRITE ? env->idempotency_key : "";
+    c->idem_key = m->kind == SRV_WRITE ? env->idempotency_key : "";
     if (env->timeout_ms != 0)
         c->deadline_ms = recv_ms + env->timeout_ms;
     c->req = protobuf_c_message_unpack(m->desc->input, &c->arena->pc, env->payload.len,
@@ -289,7 +289,7 @@ srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *reques
                  "%s is not valid UTF-8 (strings must be UTF-8 text)", path);
         return SRV_DECODED_ANSWER;
     }
-    return m->impl->kind == SRV_WRITE ? SRV_DECODED_WRITE : SRV_DECODED_READ;
+    return m->kind == SRV_WRITE ? SRV_DECODED_WRITE : SRV_DECODED_READ;
 }
 
 void
@@ -299,7 +299,7 @@ srv_response_prepare(srv_call *c, uint64_t request_id, Bilheteria__V1__ResponseE
     if (c->code == 0 && c->resp_bytes == NULL && c->resp != NULL) {
         size_t n = protobuf_c_message_get_packed_size(c->resp);
         uint8_t *buf = bh__arena_alloc(c->arena, n ? n : 1);
-        if (buf == NULL && c->m != NULL && c->m->impl != NULL && c->m->impl->kind == SRV_WRITE) {
+        if (buf == NULL && c->m != NULL && c->m->impl != NULL && c->m->kind == SRV_WRITE) {
             /* Packed after the commit: the write stands, only its answer
              * is lost. Say so, or a retry without a key would do it twice. */
             srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,

@@ -21,13 +21,9 @@ srv_resv_seat_index(const Bilheteria__V1__Session *s, const char *label, uint32_
 const char *
 srv_resv_status_name(int status)
 {
-    switch (status) {
-    case BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING: return "PENDING";
-    case BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CONFIRMED: return "CONFIRMED";
-    case BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CANCELLED: return "CANCELLED";
-    case BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED: return "EXPIRED";
-    }
-    return "UNSPECIFIED";
+    const char *name = bh_enum_name(&bilheteria__v1__reservation_status__descriptor, status);
+
+    return name != NULL ? name : "UNSPECIFIED";
 }
 
 /* What a reader sees: a PENDING hold past its expiry is EXPIRED already. */

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bilheteria/bh_methods.h"
 #include "bilheteria/bilheteria.h"
 #include "opts.h"
 
@@ -63,13 +64,31 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /*
- * Calls method (full name) with req and, on success, sets *resp (caller
- * frees with protobuf_c_message_free_unpacked(*resp, NULL)) and returns
- * 0. On failure prints "error: CODE: message" and returns 1. With mutating
- * set, the global --idempotency-key (or key, if not NULL) is sent.
+ * A method a command calls: its rules, from the .proto's option
+ * (bilheteria.v1.method) through the method map bh_gen writes, and a call
+ * through libbilheteria's typed function for it (methods.c).
  */
-int cli_call(struct cli *cli, const char *method, const ProtobufCMessage *req, int mutating,
-             const char *key, ProtobufCMessage **resp);
+struct cli_method {
+    const char *name; /* "bilheteria.v1.EventService/CreateEvent" */
+    int writes;       /* takes --idempotency-key */
+    int key_required; /* refuses to run without one */
+    int (*call)(bh_client *c, const ProtobufCMessage *req, ProtobufCMessage **resp,
+                const bh_call_opts *opts, bh_status *st);
+};
+
+/* Indexed by enum bh_method_id (BH_METHOD_EVENT_CREATE_EVENT, ...). */
+extern const struct cli_method cli_methods[BH_METHOD_COUNT];
+
+/*
+ * Calls method id with req (of its input type) and, on success, sets *resp
+ * (caller frees with protobuf_c_message_free_unpacked(*resp, NULL)) and
+ * returns 0. On failure prints "error: CODE: message" and returns 1. A
+ * method that writes sends key, or the global --idempotency-key if key is
+ * NULL; one that requires a key is refused without one (a usage error
+ * naming cmd), and one that only reads refuses a key.
+ */
+int cli_call(struct cli *cli, const struct cli_cmd *cmd, enum bh_method_id id,
+             const ProtobufCMessage *req, const char *key, ProtobufCMessage **resp);
 
 /* Prints resp as one JSON object (--json) or with render. Returns an exit
  * code: 1 if stdout could not take it. */
@@ -82,9 +101,10 @@ int cli_open(struct cli *cli);
 /* Prints "error: CODE: message" for a failed call. */
 void cli_print_status(const bh_status *st);
 
-/* cli_call then cli_show, for the common case. */
-int cli_run(struct cli *cli, const char *method, const ProtobufCMessage *req, int mutating,
-            cli_render_fn render);
+/* cli_call (with no key of the command's own) then cli_show, for the
+ * common case. */
+int cli_run(struct cli *cli, const struct cli_cmd *cmd, enum bh_method_id id,
+            const ProtobufCMessage *req, cli_render_fn render);
 
 /* Options every list command takes. */
 #define CLI_PAGE_OPTS(size_dest, token_dest)                                                       \

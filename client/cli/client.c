@@ -44,32 +44,38 @@ cli_check_key(const char *key)
 }
 
 int
-cli_call(struct cli *cli, const char *method, const ProtobufCMessage *req, int mutating,
-         const char *key, ProtobufCMessage **resp)
+cli_call(struct cli *cli, const struct cli_cmd *cmd, enum bh_method_id id,
+         const ProtobufCMessage *req, const char *key, ProtobufCMessage **resp)
 {
-    const ProtobufCMethodDescriptor *m = bh_find_method(method, NULL);
+    const struct cli_method *cm = &cli_methods[id];
+    const ProtobufCMethodDescriptor *m = bh_find_method(cm->name, NULL);
     bh_call_opts co;
     bh_status st;
     int rc;
 
-    /* A command naming a method that is not in bh_services is a bug here. */
+    /* A command passing another method's request is a bug here. */
     if (m == NULL || m->input != req->descriptor) {
-        fprintf(stderr, "error: INTERNAL: the CLI has no method %s for %s\n", method,
+        fprintf(stderr, "error: INTERNAL: the CLI has no method %s for %s\n", cm->name,
                 req->descriptor->name);
         return CLI_EXIT_FAIL;
     }
-    memset(&co, 0, sizeof(co));
-    memset(&st, 0, sizeof(st));
-    if (!mutating && (key != NULL || cli->idem_key != NULL))
+    if (key == NULL)
+        key = cli->idem_key;
+    if (!cm->writes && key != NULL)
         return cli_usage_error(NULL, "--idempotency-key: this command only reads; keys are for "
                                      "commands that change something");
-    co.idempotency_key = mutating ? (key != NULL ? key : cli->idem_key) : NULL;
-    if (cli_check_key(co.idempotency_key) != CLI_EXIT_OK)
+    if (cm->key_required && (key == NULL || *key == '\0'))
+        return cli_usage_error(cmd, "--idempotency-key KEY is required for %s%s%s", cmd->group,
+                               cmd->verb ? " " : "", cmd->verb ? cmd->verb : "");
+    if (cli_check_key(key) != CLI_EXIT_OK)
         return CLI_EXIT_USAGE;
     if ((rc = cli_open(cli)) != CLI_EXIT_OK)
         return rc;
+    memset(&co, 0, sizeof(co));
+    memset(&st, 0, sizeof(st));
+    co.idempotency_key = key;
     co.timeout_ms = cli->timeout_ms;
-    if (bh_call(cli->client, method, req, m->output, resp, &co, &st) != BH_OK) {
+    if (cm->call(cli->client, req, resp, &co, &st) != BH_OK) {
         cli_print_status(&st);
         return CLI_EXIT_FAIL;
     }
@@ -88,11 +94,11 @@ cli_show(const struct cli *cli, const ProtobufCMessage *resp, cli_render_fn rend
 }
 
 int
-cli_run(struct cli *cli, const char *method, const ProtobufCMessage *req, int mutating,
-        cli_render_fn render)
+cli_run(struct cli *cli, const struct cli_cmd *cmd, enum bh_method_id id,
+        const ProtobufCMessage *req, cli_render_fn render)
 {
     ProtobufCMessage *resp = NULL;
-    int rc = cli_call(cli, method, req, mutating, NULL, &resp);
+    int rc = cli_call(cli, cmd, id, req, NULL, &resp);
 
     if (rc != CLI_EXIT_OK)
         return rc;

@@ -17,7 +17,7 @@ cli_cmd_event_create(struct cli *cli, const struct cli_cmd *cmd, int argc, char 
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
         return rc;
-    return cli_run(cli, "bilheteria.v1.EventService/CreateEvent", &req.base, 1, cli_render_event);
+    return cli_run(cli, cmd, BH_METHOD_EVENT_CREATE_EVENT, &req.base, cli_render_event);
 }
 
 int
@@ -29,7 +29,7 @@ cli_cmd_event_get(struct cli *cli, const struct cli_cmd *cmd, int argc, char **a
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
         return rc;
-    return cli_run(cli, "bilheteria.v1.EventService/GetEvent", &req.base, 0, cli_render_event);
+    return cli_run(cli, cmd, BH_METHOD_EVENT_GET_EVENT, &req.base, cli_render_event);
 }
 
 int
@@ -41,5 +41,5 @@ cli_cmd_event_list(struct cli *cli, const struct cli_cmd *cmd, int argc, char **
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
         return rc;
-    return cli_run(cli, "bilheteria.v1.EventService/ListEvents", &req.base, 0, cli_render_events);
+    return cli_run(cli, cmd, BH_METHOD_EVENT_LIST_EVENTS, &req.base, cli_render_events);
 }

@@ -13,7 +13,7 @@ cli_cmd_health(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv
 
     if (cli_parse_args(cmd, NULL, 0, argc, argv, &rc) != CLI_PARSE_OK)
         return rc;
-    rc = cli_call(cli, "bilheteria.v1.HealthService/Check", &req.base, 0, NULL, &resp);
+    rc = cli_call(cli, cmd, BH_METHOD_HEALTH_CHECK, &req.base, NULL, &resp);
     if (rc != CLI_EXIT_OK)
         return rc;
     rc = cli_show(cli, resp, cli_render_health);

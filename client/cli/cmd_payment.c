@@ -24,13 +24,9 @@ cli_cmd_pay(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
         return rc;
-    if (key == NULL)
-        key = cli->idem_key;
-    if (key == NULL || *key == '\0')
-        return cli_usage_error(cmd, "--idempotency-key KEY is required for pay");
     if (opts[4].seen != opts[5].seen)
         return cli_usage_error(cmd, "--provider and --provider-ref go together");
-    rc = cli_call(cli, "bilheteria.v1.PaymentService/ConfirmPayment", &req.base, 1, key, &resp);
+    rc = cli_call(cli, cmd, BH_METHOD_PAYMENT_CONFIRM_PAYMENT, &req.base, key, &resp);
     if (rc != CLI_EXIT_OK)
         return rc;
     rc = cli_show(cli, resp, cli_render_confirm);
@@ -47,6 +43,5 @@ cli_cmd_payment_get(struct cli *cli, const struct cli_cmd *cmd, int argc, char *
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
         return rc;
-    return cli_run(cli, "bilheteria.v1.PaymentService/GetPayment", &req.base, 0,
-                   cli_render_payment);
+    return cli_run(cli, cmd, BH_METHOD_PAYMENT_GET_PAYMENT, &req.base, cli_render_payment);
 }

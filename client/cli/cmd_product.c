@@ -16,8 +16,7 @@ cli_cmd_product_create(struct cli *cli, const struct cli_cmd *cmd, int argc, cha
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
         return rc;
-    return cli_run(cli, "bilheteria.v1.ProductService/CreateProduct", &req.base, 1,
-                   cli_render_product);
+    return cli_run(cli, cmd, BH_METHOD_PRODUCT_CREATE_PRODUCT, &req.base, cli_render_product);
 }
 
 int
@@ -29,6 +28,5 @@ cli_cmd_product_list(struct cli *cli, const struct cli_cmd *cmd, int argc, char 
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
         return rc;
-    return cli_run(cli, "bilheteria.v1.ProductService/ListProducts", &req.base, 0,
-                   cli_render_products);
+    return cli_run(cli, cmd, BH_METHOD_PRODUCT_LIST_PRODUCTS, &req.base, cli_render_products);
 }

@@ -121,7 +121,7 @@ cli_cmd_reserve(struct cli *cli, const struct cli_cmd *cmd, int argc, char **arg
         goto out;
     if ((rc = cli__items(cmd, &prods, &req)) != CLI_EXIT_OK)
         goto out;
-    rc = cli_run(cli, "bilheteria.v1.ReservationService/CreateReservation", &req.base, 1,
+    rc = cli_run(cli, cmd, BH_METHOD_RESERVATION_CREATE_RESERVATION, &req.base,
                  cli_render_reservation);
 out:
     for (i = 0; i < req.n_seats; i++)
@@ -143,7 +143,7 @@ cli_cmd_reservation_get(struct cli *cli, const struct cli_cmd *cmd, int argc, ch
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
         return rc;
-    return cli_run(cli, "bilheteria.v1.ReservationService/GetReservation", &req.base, 0,
+    return cli_run(cli, cmd, BH_METHOD_RESERVATION_GET_RESERVATION, &req.base,
                    cli_render_reservation);
 }
 
@@ -159,7 +159,7 @@ cli_cmd_reservation_list(struct cli *cli, const struct cli_cmd *cmd, int argc, c
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
         return rc;
-    return cli_run(cli, "bilheteria.v1.ReservationService/ListReservations", &req.base, 0,
+    return cli_run(cli, cmd, BH_METHOD_RESERVATION_LIST_RESERVATIONS, &req.base,
                    cli_render_reservations);
 }
 
@@ -172,6 +172,6 @@ cli_cmd_reservation_cancel(struct cli *cli, const struct cli_cmd *cmd, int argc,
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
         return rc;
-    return cli_run(cli, "bilheteria.v1.ReservationService/CancelReservation", &req.base, 1,
+    return cli_run(cli, cmd, BH_METHOD_RESERVATION_CANCEL_RESERVATION, &req.base,
                    cli_render_reservation);
 }

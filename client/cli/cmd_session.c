@@ -25,8 +25,7 @@ cli_cmd_session_create(struct cli *cli, const struct cli_cmd *cmd, int argc, cha
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
         return rc;
-    return cli_run(cli, "bilheteria.v1.SessionService/CreateSession", &req.base, 1,
-                   cli_render_session);
+    return cli_run(cli, cmd, BH_METHOD_SESSION_CREATE_SESSION, &req.base, cli_render_session);
 }
 
 int
@@ -38,8 +37,7 @@ cli_cmd_session_get(struct cli *cli, const struct cli_cmd *cmd, int argc, char *
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
         return rc;
-    return cli_run(cli, "bilheteria.v1.SessionService/GetSession", &req.base, 0,
-                   cli_render_session);
+    return cli_run(cli, cmd, BH_METHOD_SESSION_GET_SESSION, &req.base, cli_render_session);
 }
 
 int
@@ -54,8 +52,7 @@ cli_cmd_session_list(struct cli *cli, const struct cli_cmd *cmd, int argc, char 
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
         return rc;
-    return cli_run(cli, "bilheteria.v1.SessionService/ListSessions", &req.base, 0,
-                   cli_render_sessions);
+    return cli_run(cli, cmd, BH_METHOD_SESSION_LIST_SESSIONS, &req.base, cli_render_sessions);
 }
 
 int
@@ -67,6 +64,5 @@ cli_cmd_session_seats(struct cli *cli, const struct cli_cmd *cmd, int argc, char
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
         return rc;
-    return cli_run(cli, "bilheteria.v1.SessionService/GetSeatMap", &req.base, 0,
-                   cli_render_seat_map);
+    return cli_run(cli, cmd, BH_METHOD_SESSION_GET_SEAT_MAP, &req.base, cli_render_seat_map);
 }

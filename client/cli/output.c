@@ -166,32 +166,19 @@ cli__time(int64_t ms)
     return b;
 }
 
-/* The enum value's name without the prefix all its names share. */
+/* The enum value's name without the prefix all its names share; the
+ * number if the value is not one this CLI knows. */
 static const char *
 cli__enum(const ProtobufCEnumDescriptor *ed, int v)
 {
-    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(ed, v);
-    size_t prefix = 0, i;
+    const char *name = bh_enum_name(ed, v);
     char *b;
 
-    if (ev == NULL) {
-        b = cli__buf();
-        snprintf(b, 64, "%d", v);
-        return b;
-    }
-    if (ed->n_values > 1) {
-        const char *first = ed->values[0].name;
-        prefix = strlen(first);
-        for (i = 1; i < ed->n_values; i++) {
-            size_t k = 0;
-            while (k < prefix && first[k] == ed->values[i].name[k])
-                k++;
-            prefix = k;
-        }
-        while (prefix > 0 && first[prefix - 1] != '_')
-            prefix--;
-    }
-    return ev->name + prefix;
+    if (name != NULL)
+        return name;
+    b = cli__buf();
+    snprintf(b, 64, "%d", v);
+    return b;
 }
 
 static void

@@ -107,24 +107,24 @@ test_kinds(void **state)
             fail_msg("%s: no rule for this verb; add it to test_kinds", m->name);
             return;
         }
-        if ((int)m->impl->kind != want)
-            fail_msg("%s is %s, want %s", m->name, m->impl->kind == SRV_READ ? "READ" : "WRITE",
+        if ((int)m->kind != want)
+            fail_msg("%s is %s, want %s", m->name, m->kind == SRV_READ ? "READ" : "WRITE",
                      want == SRV_READ ? "READ" : "WRITE");
         /* Only ConfirmPayment insists on an idempotency key. */
         int idem = strcmp(m->name, "bilheteria.v1.PaymentService/ConfirmPayment") == 0;
-        if (m->impl->idem_required != idem)
-            fail_msg("%s: idem_required is %d, want %d", m->name, m->impl->idem_required, idem);
+        if (m->idem_required != idem)
+            fail_msg("%s: idem_required is %d, want %d", m->name, m->idem_required, idem);
     }
     const srv_method *m = srv_registry_find("bilheteria.v1.SessionService/GetSeatMap");
     assert_non_null(m);
-    assert_int_equal(m->impl->kind, SRV_READ);
+    assert_int_equal(m->kind, SRV_READ);
     m = srv_registry_find("bilheteria.v1.PaymentService/ConfirmPayment");
     assert_non_null(m);
-    assert_int_equal(m->impl->kind, SRV_WRITE);
-    assert_int_equal(m->impl->idem_required, 1);
+    assert_int_equal(m->kind, SRV_WRITE);
+    assert_int_equal(m->idem_required, 1);
     m = srv_registry_find("bilheteria.v1.HealthService/Check");
     assert_non_null(m);
-    assert_int_equal(m->impl->kind, SRV_READ);
+    assert_int_equal(m->kind, SRV_READ);
 }
 
 static void
@@ -168,6 +168,50 @@ test_unknown_names(void **state)
     assert_non_null(srv_registry_find("bilheteria.v1.EventService/GetEvent"));
 }
 
+/* The rules come from the .proto through bh_gen's map: one per method of
+ * bh_services, under the same name, and none for anything else. */
+static void
+test_rules_cover_the_services(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    for (size_t s = 0; bh_services[s] != NULL; s++) {
+        for (unsigned i = 0; i < bh_services[s]->n_methods; i++, n++) {
+            char name[BH_METHOD_NAME_MAX];
+            assert_true(bh_method_full_name(bh_services[s], &bh_services[s]->methods[i], name,
+                                            sizeof(name)) > 0);
+            const bh_method_rules *r = bh_find_method_rules(name);
+            if (r == NULL)
+                fail_msg("%s has no rules", name);
+            assert_string_equal(r->name, name);
+            assert_true(r->writes || !r->idempotency_key_required);
+        }
+    }
+    assert_int_equal(n, BH_METHOD_COUNT);
+    assert_null(bh_find_method_rules("bilheteria.v1.EventService/GetEventX"));
+    assert_null(bh_find_method_rules(""));
+    assert_string_equal(bh_find_method_rules(BH_METHOD_NAME_PAYMENT_CONFIRM_PAYMENT)->name,
+                        "bilheteria.v1.PaymentService/ConfirmPayment");
+}
+
+/* Enum names lose the prefix their type gives them; unknown values have none. */
+static void
+test_enum_names(void **state)
+{
+    (void)state;
+    const ProtobufCEnumDescriptor *rs = &bilheteria__v1__reservation_status__descriptor;
+    assert_string_equal(
+        bh_enum_name(rs, BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING),
+        "PENDING");
+    assert_string_equal(
+        bh_enum_name(rs, BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_UNSPECIFIED),
+        "UNSPECIFIED");
+    assert_null(bh_enum_name(rs, 999));
+    assert_string_equal(bh_enum_name(&bilheteria__v1__serving_status__descriptor,
+                                     BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_NOT_SERVING),
+                        "NOT_SERVING");
+}
+
 int
 main(void)
 {
@@ -177,6 +221,8 @@ main(void)
         cmocka_unit_test(test_every_impl_names_a_method),
         cmocka_unit_test(test_kinds),
         cmocka_unit_test(test_unknown_names),
+        cmocka_unit_test(test_rules_cover_the_services),
+        cmocka_unit_test(test_enum_names),
     };
     return cmocka_run_group_tests(tests, setup_registry, NULL);
 }

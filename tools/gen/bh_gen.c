@@ -1,24 +1,33 @@
 /*
- * bh_gen: writes libbilheteria's typed API from the protoc-c service
- * descriptors listed in bh_services[], so that no per-method client code is
- * written by hand.
+ * bh_gen: writes the C that follows from the .proto files' services, so
+ * that no per-method fact is typed by hand. It reads the FileDescriptorSet
+ * that `protoc-c --descriptor_set_out --include_imports` writes, because
+ * protoc-c's generated C keeps no method options: descset.proto mirrors
+ * the part of descriptor.proto needed, with our option as a plain field.
  *
- *   bh_gen <bilheteria_api.h> <bilheteria_api.c>
+ *   bh_gen methods <set> <bh_methods.h>
+ *       the method map: every RPC's full name, typed function, request and
+ *       response types, and its rules (option (bilheteria.v1.method) in
+ *       proto/bilheteria/v1/options.proto), as the X-macro BH_METHOD_MAP
+ *       the name constants BH_METHOD_NAME_<SERVICE>_<METHOD> and the enum
+ *       of method ids BH_METHOD_<SERVICE>_<METHOD>.
+ *   bh_gen api <set> <bilheteria_api.h> <bilheteria_api.c>
+ *       libbilheteria's typed API: for Svc/Method of "XxxService",
+ *         int bh_xxx_method(bh_client *c, const In *req, Out **resp,
+ *                           const bh_call_opts *opts, bh_status *st);
+ *       whose body is one bh_call with the method's full name.
  *
- * For each method Svc/Method of service "XxxService" it emits
- *
- *   int bh_xxx_method(bh_client *c, const In *req, Out **resp,
- *                     const bh_call_opts *opts, bh_status *st);
- *
- * whose body is one bh_call with the method's full name and the response
- * descriptor. Exits non-zero (and writes nothing usable) on any error.
+ * Fails (and leaves no output file) on any error, including an rpc
+ * without option (bilheteria.v1.method): every method must say whether
+ * it writes.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bilheteria/services.h"
+#include "descset.pb-c.h"
 
 #define GEN_NAME_MAX  256
 #define GEN_FUNCS_MAX 256
@@ -89,34 +98,304 @@ gen_pb_lower(const char *full, char *out, size_t size)
     return 0;
 }
 
-/* "bh_event_create_event" for EventService/CreateEvent. */
+/* protoc-c's CamelCase for one dotted part: "v1" -> "V1", "foo_bar" -> "FooBar". */
 static int
-gen_func_name(const ProtobufCServiceDescriptor *svc, const ProtobufCMethodDescriptor *m, char *out,
-              size_t size)
+gen_camel_part(const char *in, size_t n, char *out, size_t *o, size_t size)
+{
+    int up = 1;
+
+    for (size_t i = 0; i < n; i++) {
+        if (in[i] == '_') {
+            up = 1;
+            continue;
+        }
+        if (*o + 2 > size)
+            return -1;
+        out[(*o)++] = up ? (char)toupper((unsigned char)in[i]) : in[i];
+        up = 0;
+    }
+    out[*o] = '\0';
+    return 0;
+}
+
+/*
+ * protoc-c's C type name of a message: "bilheteria.v1.CreateEventRequest"
+ * -> "Bilheteria__V1__CreateEventRequest". Like gen_pb_lower, a wrong
+ * guess fails the build rather than the program.
+ */
+static int
+gen_pb_type(const char *full, char *out, size_t size)
+{
+    size_t o = 0;
+
+    out[0] = '\0';
+    for (const char *p = full;;) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot != NULL ? (size_t)(dot - p) : strlen(p);
+
+        if (o > 0) {
+            if (o + 3 > size)
+                return -1;
+            out[o++] = '_';
+            out[o++] = '_';
+        }
+        if (gen_camel_part(p, n, out, &o, size) != 0)
+            return -1;
+        if (dot == NULL)
+            return 0;
+        p = dot + 1;
+    }
+}
+
+/* One RPC, with every name the output needs. */
+typedef struct gen_method {
+    char full[GEN_NAME_MAX];     /* "bilheteria.v1.EventService/CreateEvent" */
+    char fn[GEN_NAME_MAX];       /* "bh_event_create_event" */
+    char id[GEN_NAME_MAX];       /* "EVENT_CREATE_EVENT" */
+    char in_type[GEN_NAME_MAX];  /* "Bilheteria__V1__CreateEventRequest" */
+    char out_type[GEN_NAME_MAX]; /* "Bilheteria__V1__CreateEventResponse" */
+    char out_lower[GEN_NAME_MAX];
+    const char *service; /* "bilheteria.v1.EventService", for the header's sections */
+    int writes;
+    int key_required;
+} gen_method;
+
+static gen_method gen_methods[GEN_FUNCS_MAX];
+static size_t gen_n;
+static char gen_services[GEN_FUNCS_MAX][GEN_NAME_MAX];
+
+/* "bh_event_create_event" and "EVENT_CREATE_EVENT" for EventService/CreateEvent. */
+static int
+gen_func_name(const char *svc, const char *meth, gen_method *g)
 {
     static const char suffix[] = "Service";
-    char s[GEN_NAME_MAX], meth[GEN_NAME_MAX];
-    size_t slen = strlen(svc->short_name);
+    char s[GEN_NAME_MAX], m[GEN_NAME_MAX];
+    size_t slen = strlen(svc);
     size_t sl = sizeof(suffix) - 1;
     int n;
 
-    if (slen > sl && strcmp(svc->short_name + slen - sl, suffix) == 0)
+    if (slen > sl && strcmp(svc + slen - sl, suffix) == 0)
         slen -= sl;
-    if (gen_snake(svc->short_name, slen, s, sizeof(s)) != 0 ||
-        gen_snake(m->name, strlen(m->name), meth, sizeof(meth)) != 0)
+    if (gen_snake(svc, slen, s, sizeof(s)) != 0 || gen_snake(meth, strlen(meth), m, sizeof(m)) != 0)
         return -1;
-    n = snprintf(out, size, "bh_%s_%s", s, meth);
-    return (n < 0 || (size_t)n >= size) ? -1 : 0;
+    n = snprintf(g->fn, sizeof(g->fn), "bh_%s_%s", s, m);
+    if (n < 0 || (size_t)n >= sizeof(g->fn))
+        return -1;
+    for (size_t i = 3; g->fn[i] != '\0'; i++)
+        g->id[i - 3] = (char)toupper((unsigned char)g->fn[i]);
+    g->id[strlen(g->fn) - 3] = '\0';
+    return 0;
+}
+
+/* Reads the whole file; caller frees. NULL after printing why. */
+static uint8_t *
+gen_read(const char *path, size_t *len)
+{
+    FILE *f;
+    uint8_t *buf = NULL;
+    long n;
+
+    errno = 0;
+    f = fopen(path, "rb");
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+        goto out;
+    buf = malloc((size_t)n + 1);
+    if (buf == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+        goto out;
+    }
+    *len = (size_t)n;
+out:
+    if (buf == NULL)
+        fprintf(stderr, "bh_gen: cannot read %s: %s\n", path, errno ? strerror(errno) : "short");
+    if (f != NULL)
+        fclose(f);
+    return buf;
+}
+
+/*
+ * The set must declare our option as field number the mirror decodes:
+ * otherwise every method would read as having no rules, or as someone
+ * else's.
+ */
+static int
+gen_check_extension(const Bhgen__FileDescriptorSet *set)
+{
+    const ProtobufCFieldDescriptor *mirror = protobuf_c_message_descriptor_get_field_by_name(
+        &bhgen__method_options__descriptor, "method");
+
+    for (size_t i = 0; i < set->n_file; i++) {
+        const Bhgen__FileDescriptorProto *f = set->file[i];
+
+        for (size_t j = 0; j < f->n_extension; j++) {
+            const Bhgen__FieldDescriptorProto *x = f->extension[j];
+
+            if (x->extendee == NULL || strcmp(x->extendee, ".google.protobuf.MethodOptions") != 0 ||
+                x->type_name == NULL || strcmp(x->type_name, ".bilheteria.v1.MethodRules") != 0)
+                continue;
+            if (x->has_number && (uint32_t)x->number == mirror->id)
+                return 0;
+            fprintf(stderr,
+                    "bh_gen: %s extends MethodOptions with field %d; tools/gen/descset.proto "
+                    "reads %u: make them agree\n",
+                    f->name, x->number, mirror->id);
+            return -1;
+        }
+    }
+    fprintf(stderr, "bh_gen: no file in the set extends MethodOptions with MethodRules "
+                    "(was bilheteria/v1/options.proto imported and --include_imports given?)\n");
+    return -1;
+}
+
+static int
+gen_add(const char *pkg, const char *svc, const Bhgen__MethodDescriptorProto *md)
+{
+    gen_method *g;
+    char svc_full[GEN_NAME_MAX];
+    int n;
+
+    if (gen_n == GEN_FUNCS_MAX) {
+        fprintf(stderr, "bh_gen: more than %d methods\n", GEN_FUNCS_MAX);
+        return -1;
+    }
+    g = &gen_methods[gen_n];
+    n = snprintf(svc_full, sizeof(svc_full), "%s%s%s", pkg, *pkg ? "." : "", svc);
+    if (n < 0 || (size_t)n >= sizeof(svc_full) || md->name == NULL || md->input_type == NULL ||
+        md->output_type == NULL || md->input_type[0] != '.' || md->output_type[0] != '.')
+        goto bad;
+    n = snprintf(g->full, sizeof(g->full), "%s/%s", svc_full, md->name);
+    if (n < 0 || (size_t)n >= sizeof(g->full) || gen_func_name(svc, md->name, g) != 0 ||
+        gen_pb_type(md->input_type + 1, g->in_type, sizeof(g->in_type)) != 0 ||
+        gen_pb_type(md->output_type + 1, g->out_type, sizeof(g->out_type)) != 0 ||
+        gen_pb_lower(md->output_type + 1, g->out_lower, sizeof(g->out_lower)) != 0)
+        goto bad;
+    if (md->options == NULL || md->options->method == NULL) {
+        fprintf(stderr,
+                "bh_gen: rpc %s has no option (bilheteria.v1.method); give it one, "
+                "`= {}` for a read\n",
+                g->full);
+        return -1;
+    }
+    g->writes = md->options->method->writes;
+    g->key_required = md->options->method->idempotency_key_required;
+    if (g->key_required && !g->writes) {
+        fprintf(stderr, "bh_gen: rpc %s requires an idempotency key but does not write\n", g->full);
+        return -1;
+    }
+    for (size_t k = 0; k < gen_n; k++) {
+        if (strcmp(gen_methods[k].fn, g->fn) == 0) {
+            fprintf(stderr, "bh_gen: %s would be generated twice (second time for %s)\n", g->fn,
+                    g->full);
+            return -1;
+        }
+    }
+    memcpy(gen_services[gen_n], svc_full, sizeof(svc_full));
+    g->service = gen_services[gen_n];
+    gen_n++;
+    return 0;
+bad:
+    fprintf(stderr, "bh_gen: bad or too long names in %s/%s\n", svc,
+            md->name != NULL ? md->name : "?");
+    return -1;
+}
+
+/* Fills gen_methods from the set at path. */
+static int
+gen_load(const char *path)
+{
+    Bhgen__FileDescriptorSet *set = NULL;
+    size_t len = 0;
+    uint8_t *buf = gen_read(path, &len);
+    int rc = -1;
+
+    if (buf == NULL)
+        return -1;
+    set = bhgen__file_descriptor_set__unpack(NULL, len, buf);
+    if (set == NULL) {
+        fprintf(stderr, "bh_gen: %s is not a FileDescriptorSet\n", path);
+        goto out;
+    }
+    if (gen_check_extension(set) != 0)
+        goto out;
+    for (size_t i = 0; i < set->n_file; i++) {
+        const Bhgen__FileDescriptorProto *f = set->file[i];
+
+        for (size_t j = 0; j < f->n_service; j++) {
+            const Bhgen__ServiceDescriptorProto *s = f->service[j];
+
+            for (size_t k = 0; k < s->n_method; k++)
+                if (s->name == NULL ||
+                    gen_add(f->package != NULL ? f->package : "", s->name, s->method[k]) != 0)
+                    goto out;
+        }
+    }
+    if (gen_n == 0) {
+        fprintf(stderr, "bh_gen: %s has no service\n", path);
+        goto out;
+    }
+    rc = 0;
+out:
+    bhgen__file_descriptor_set__free_unpacked(set, NULL);
+    free(buf);
+    return rc;
 }
 
 static const char gen_banner[] =
     "/*\n"
-    " * Generated by tools/gen/bh_gen from the service descriptors in\n"
-    " * bh_services[] (the .proto files in proto/bilheteria/v1). Do not edit.\n"
+    " * Generated by tools/gen/bh_gen from the services in proto/bilheteria/v1\n"
+    " * (their rules: option (bilheteria.v1.method)). Do not edit.\n"
     " */\n";
 
+/* A new section comment when the service changes. */
 static void
-gen_header_top(FILE *h)
+gen_section(FILE *f, size_t i)
+{
+    if (i == 0 || strcmp(gen_methods[i - 1].service, gen_methods[i].service) != 0)
+        fprintf(f, "\n/* ---- %s ---- */\n", gen_methods[i].service);
+}
+
+static void
+gen_methods_h(FILE *h)
+{
+    fputs(gen_banner, h);
+    fputs("#ifndef BILHETERIA_BH_METHODS_H\n"
+          "#define BILHETERIA_BH_METHODS_H\n"
+          "\n"
+          "/*\n"
+          " * Every RPC, in .proto order, as\n"
+          " *   X(ID, \"full name\", typed function, request type, response type,\n"
+          " *     writes, idempotency_key_required)\n"
+          " * writes: the call changes the store (the server runs it on its\n"
+          " * writer and keeps its answer under the idempotency key, if sent).\n"
+          " * idempotency_key_required: a call without a key is refused.\n"
+          " * The typed functions are libbilheteria's (bilheteria_api.h).\n"
+          " */\n"
+          "#define BH_METHOD_MAP(X) \\\n",
+          h);
+    for (size_t i = 0; i < gen_n; i++) {
+        const gen_method *g = &gen_methods[i];
+
+        fprintf(h, "    X(%s, \"%s\", %s, %s, %s, %d, %d)%s\n", g->id, g->full, g->fn, g->in_type,
+                g->out_type, g->writes, g->key_required, i + 1 < gen_n ? " \\" : "");
+    }
+    fputs("\n/* Full names, for tables keyed by name. */\n", h);
+    for (size_t i = 0; i < gen_n; i++)
+        fprintf(h, "#define BH_METHOD_NAME_%s \"%s\"\n", gen_methods[i].id, gen_methods[i].full);
+    fputs("\n/* Method ids: BH_METHOD_<SERVICE>_<METHOD>, 0..BH_METHOD_COUNT-1. */\n"
+          "enum bh_method_id {\n",
+          h);
+    for (size_t i = 0; i < gen_n; i++)
+        fprintf(h, "    BH_METHOD_%s,\n", gen_methods[i].id);
+    fputs("    BH_METHOD_COUNT\n"
+          "};\n"
+          "\n"
+          "#endif\n",
+          h);
+}
+
+static void
+gen_api(FILE *h, FILE *c)
 {
     fputs(gen_banner, h);
     fputs("#ifndef BILHETERIA_API_H\n"
@@ -137,11 +416,41 @@ gen_header_top(FILE *h)
           " * keys and thread-safety are those of bh_call.\n"
           " */\n",
           h);
-}
+    fputs(gen_banner, c);
+    fputs("#include \"bilheteria/bilheteria.h\"\n", c);
+    for (size_t i = 0; i < gen_n; i++) {
+        const gen_method *g = &gen_methods[i];
 
-static void
-gen_header_bottom(FILE *h)
-{
+        gen_section(h, i);
+        fprintf(h,
+                "\n"
+                "/*\n"
+                " * %s\n"
+                " * On BH_OK *resp is set; caller frees with\n"
+                " * %s__free_unpacked(*resp, NULL),\n"
+                " * unless opts->arena holds it (see bh_arena).\n"
+                " */\n"
+                "int %s(bh_client *c, const %s *req,\n"
+                "    %s **resp, const bh_call_opts *opts, bh_status *st);\n",
+                g->full, g->out_lower, g->fn, g->in_type, g->out_type);
+        fprintf(c,
+                "\n"
+                "int\n"
+                "%s(bh_client *c, const %s *req,\n"
+                "    %s **resp, const bh_call_opts *opts, bh_status *st)\n"
+                "{\n"
+                "    ProtobufCMessage *m = NULL;\n"
+                "    int rc;\n"
+                "\n"
+                "    rc = bh_call(c, \"%s\", (const ProtobufCMessage *)req,\n"
+                "                 &%s__descriptor,\n"
+                "                 resp != NULL ? &m : NULL, opts, st);\n"
+                "    if (rc == BH_OK)\n"
+                "        *resp = (%s *)m;\n"
+                "    return rc;\n"
+                "}\n",
+                g->fn, g->in_type, g->out_type, g->full, g->out_lower, g->out_type);
+    }
     fputs("\n"
           "#ifdef __cplusplus\n"
           "}\n"
@@ -160,116 +469,55 @@ gen_close(FILE *f)
     return (fclose(f) != 0 || bad) ? -1 : 0;
 }
 
+static const char gen_usage[] = "usage: %s methods <descriptor set> <bh_methods.h>\n"
+                                "       %s api <descriptor set> <bilheteria_api.h> "
+                                "<bilheteria_api.c>\n";
+
 int
 main(int argc, char **argv)
 {
-    static char seen[GEN_FUNCS_MAX][GEN_NAME_MAX];
-    size_t nseen = 0;
-    FILE *h = NULL, *c = NULL;
-    int rc = 1;
+    FILE *out[2] = { NULL, NULL };
+    int nout, api, rc = 1;
 
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: %s <bilheteria_api.h> <bilheteria_api.c>\n\n"
-               "Writes libbilheteria's typed call per RPC (bh_<service>_<method>), from the\n"
-               "protobuf-c service descriptors compiled into it. Run by the build.\n",
-               argv[0]);
+        printf(gen_usage, argv[0], argv[0]);
+        printf("\nWrites the C that follows from the .proto files' services (the method\n"
+               "map with each method's rules, or libbilheteria's typed call per RPC),\n"
+               "from the FileDescriptorSet of protoc-c --descriptor_set_out "
+               "--include_imports.\nRun by the build.\n");
         return 0;
     }
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s <bilheteria_api.h> <bilheteria_api.c> (try --help)\n", argv[0]);
+    api = argc == 5 && strcmp(argv[1], "api") == 0;
+    if (!api && !(argc == 4 && strcmp(argv[1], "methods") == 0)) {
+        fprintf(stderr, gen_usage, argv[0], argv[0]);
         return 2;
     }
-    h = fopen(argv[1], "w");
-    if (h == NULL) {
-        perror(argv[1]);
-        goto out;
-    }
-    c = fopen(argv[2], "w");
-    if (c == NULL) {
-        perror(argv[2]);
-        goto out;
-    }
-
-    gen_header_top(h);
-    fputs(gen_banner, c);
-    fputs("#include \"bilheteria/bilheteria.h\"\n", c);
-
-    for (size_t i = 0; bh_services[i] != NULL; i++) {
-        const ProtobufCServiceDescriptor *svc = bh_services[i];
-
-        fprintf(h, "\n/* ---- %s ---- */\n", svc->name);
-        for (unsigned j = 0; j < svc->n_methods; j++) {
-            const ProtobufCMethodDescriptor *m = &svc->methods[j];
-            char fn[GEN_NAME_MAX], full[BH_METHOD_NAME_MAX];
-            char out_lower[GEN_NAME_MAX];
-
-            if (gen_func_name(svc, m, fn, sizeof(fn)) != 0 ||
-                bh_method_full_name(svc, m, full, sizeof(full)) < 0 ||
-                gen_pb_lower(m->output->name, out_lower, sizeof(out_lower)) != 0) {
-                fprintf(stderr, "bh_gen: name too long in %s/%s\n", svc->name, m->name);
-                goto out;
-            }
-            for (size_t k = 0; k < nseen; k++) {
-                if (strcmp(seen[k], fn) == 0) {
-                    fprintf(stderr,
-                            "bh_gen: %s would be generated twice "
-                            "(second time for %s)\n",
-                            fn, full);
-                    goto out;
-                }
-            }
-            if (nseen == GEN_FUNCS_MAX) {
-                fprintf(stderr, "bh_gen: more than %d methods\n", GEN_FUNCS_MAX);
-                goto out;
-            }
-            memcpy(seen[nseen++], fn, sizeof(fn));
-
-            fprintf(h,
-                    "\n"
-                    "/*\n"
-                    " * %s\n"
-                    " * On BH_OK *resp is set; caller frees with\n"
-                    " * %s__free_unpacked(*resp, NULL),\n"
-                    " * unless opts->arena holds it (see bh_arena).\n"
-                    " */\n"
-                    "int %s(bh_client *c, const %s *req,\n"
-                    "    %s **resp, const bh_call_opts *opts, bh_status *st);\n",
-                    full, out_lower, fn, m->input->c_name, m->output->c_name);
-
-            fprintf(c,
-                    "\n"
-                    "int\n"
-                    "%s(bh_client *c, const %s *req,\n"
-                    "    %s **resp, const bh_call_opts *opts, bh_status *st)\n"
-                    "{\n"
-                    "    ProtobufCMessage *m = NULL;\n"
-                    "    int rc;\n"
-                    "\n"
-                    "    rc = bh_call(c, \"%s\", (const ProtobufCMessage *)req,\n"
-                    "                 &%s__descriptor,\n"
-                    "                 resp != NULL ? &m : NULL, opts, st);\n"
-                    "    if (rc == BH_OK)\n"
-                    "        *resp = (%s *)m;\n"
-                    "    return rc;\n"
-                    "}\n",
-                    fn, m->input->c_name, m->output->c_name, full, out_lower, m->output->c_name);
+    nout = argc - 3;
+    if (gen_load(argv[2]) != 0)
+        return 1;
+    for (int i = 0; i < nout; i++) {
+        out[i] = fopen(argv[3 + i], "w");
+        if (out[i] == NULL) {
+            perror(argv[3 + i]);
+            goto out;
         }
     }
-    gen_header_bottom(h);
+    if (api)
+        gen_api(out[0], out[1]);
+    else
+        gen_methods_h(out[0]);
     rc = 0;
 out:
-    if (h != NULL && gen_close(h) != 0) {
-        perror(argv[1]);
-        rc = 1;
+    for (int i = 0; i < nout; i++) {
+        if (out[i] != NULL && gen_close(out[i]) != 0) {
+            perror(argv[3 + i]);
+            rc = 1;
+        }
     }
-    if (c != NULL && gen_close(c) != 0) {
-        perror(argv[2]);
-        rc = 1;
-    }
-    if (rc != 0 && argc == 3) {
+    if (rc != 0) {
         /* Never leave a half-written file for the build to pick up. */
-        remove(argv[1]);
-        remove(argv[2]);
+        for (int i = 0; i < nout; i++)
+            remove(argv[3 + i]);
     }
     return rc;
 }

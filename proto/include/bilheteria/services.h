@@ -1,8 +1,10 @@
 /*
- * The list of Bilheteria's v1 services, as protoc-c service descriptors.
- * The server builds its method registry from it, the client code generator
- * emits one typed function per method from it, and the CLI's `call` command
- * resolves method names with it. Adding a service means adding it here.
+ * The list of Bilheteria's v1 services, as protoc-c service descriptors,
+ * and each method's rules. The server builds its method registry from them
+ * and the CLI's `call` command resolves method names with them. Adding a
+ * service means adding it here (and its file to BH_PROTOS in
+ * proto/CMakeLists.txt, from which tools/gen/bh_gen writes the rules and
+ * the typed client API).
  */
 #ifndef BILHETERIA_SERVICES_H
 #define BILHETERIA_SERVICES_H
@@ -42,6 +44,32 @@ const ProtobufCMethodDescriptor *bh_find_method(const char *full_name,
  */
 int bh_method_full_name(const ProtobufCServiceDescriptor *svc, const ProtobufCMethodDescriptor *m,
                         char *buf, size_t size);
+
+/*
+ * What a method may do and what a call to it must carry, as its rpc says
+ * in the .proto with option (bilheteria.v1.method)
+ * (proto/bilheteria/v1/method_rules.proto). The server decides reads and
+ * writes and refuses keyless calls by these; a client can use them to know
+ * when to send an idempotency key.
+ */
+typedef struct bh_method_rules {
+    const char *name;             /* "bilheteria.v1.PaymentService/ConfirmPayment" */
+    int writes;                   /* changes the store; a key sent with it is kept */
+    int idempotency_key_required; /* a call without a key is refused */
+} bh_method_rules;
+
+/*
+ * The rules of the method with this full name, or NULL if there is no such
+ * method. Static storage; thread-safe; no allocation.
+ */
+const bh_method_rules *bh_find_method_rules(const char *full_name);
+
+/*
+ * The name of enum value v without the prefix all the enum's names share
+ * ("PENDING" for RESERVATION_STATUS_PENDING), or NULL if ed has no such
+ * value. Static storage; thread-safe.
+ */
+const char *bh_enum_name(const ProtobufCEnumDescriptor *ed, int v);
 
 #ifdef __cplusplus
 }
