@@ -39,6 +39,7 @@ bh__arena_init(bh__arena *a, void *buf, size_t size)
     a->blocks = NULL;
     a->oom = 0;
     a->own_buf = 0;
+    a->keep_big = 1;
     if (buf == NULL)
         return;
     aligned = (start + ALIGN - 1) & ~(uintptr_t)(ALIGN - 1);
@@ -55,6 +56,10 @@ bh__arena_init_alloc(bh__arena *a, size_t first_block)
 
     bh__arena_init(a, buf, first_block);
     a->own_buf = buf != NULL;
+    /* The server's arenas, one per nng context: a block kept after one
+     * large answer (a big seat map) would stay held by every context that
+     * ever served one, so only the first buffer is kept. */
+    a->keep_big = 0;
     return buf != NULL ? 0 : -1;
 }
 
@@ -126,8 +131,11 @@ bh__arena_reset(bh__arena *a)
 {
     struct block *keep = a->blocks;
 
-    /* The newest block is the largest: keep it, free the others. */
-    if (keep != NULL) {
+    /* The newest block is the largest: keep it (if asked), free the others. */
+    if (keep != NULL && !a->keep_big) {
+        blocks_free(keep);
+        a->blocks = NULL;
+    } else if (keep != NULL) {
         blocks_free(keep->next);
         keep->next = NULL;
         keep->used = 0;

@@ -18,6 +18,7 @@ typedef struct bh_arena {
     void *blocks;          /* malloc'd blocks, newest (largest) first */
     unsigned oom : 1;      /* an allocation failed since the last reset */
     unsigned own_buf : 1;  /* buf was malloc'd by the arena */
+    unsigned keep_big : 1; /* a reset keeps the largest block (else frees all) */
 } bh_arena;
 
 #endif
