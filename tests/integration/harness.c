@@ -206,3 +206,46 @@ bht_product(bh_client *c, const char *name, int64_t price, int64_t stock)
     bilheteria__v1__create_product_response__free_unpacked(resp, NULL);
     return id;
 }
+
+int
+bht_start_preloaded(bht_server *s, const char *lib, const char *const *extra)
+{
+    static char asan[512];
+    /* ASan wants to be first in the preload list; tell it not to mind. */
+    const char *old = getenv("ASAN_OPTIONS");
+    if (old == NULL || strstr(old, "verify_asan_link_order") == NULL) {
+        snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0", old ? old : "",
+                 old && *old ? ":" : "");
+        setenv("ASAN_OPTIONS", asan, 1);
+    }
+    setenv("LD_PRELOAD", lib, 1);
+    int rc = bht_start(s, extra);
+    unsetenv("LD_PRELOAD");
+    return rc;
+}
+
+void
+bht_touch(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+}
+
+uint64_t
+bht_count_events(bh_client *c)
+{
+    uint64_t n = 0;
+    char token[64] = "";
+    do {
+        Bilheteria__V1__ListEventsRequest req = BILHETERIA__V1__LIST_EVENTS_REQUEST__INIT;
+        Bilheteria__V1__ListEventsResponse *resp = NULL;
+        req.page_size = BH_PAGE_SIZE_MAX;
+        req.page_token = token;
+        assert_int_equal(bh_event_list_events(c, &req, &resp, NULL, NULL), BH_OK);
+        n += resp->n_events;
+        snprintf(token, sizeof(token), "%s", resp->next_page_token);
+        bilheteria__v1__list_events_response__free_unpacked(resp, NULL);
+    } while (token[0] != 0);
+    return n;
+}

@@ -44,6 +44,15 @@ int bht_group_stop(bht_server *s, bh_client *c);
 
 void bht_sleep_ms(int ms);
 
+/* bht_start with the shared library lib preloaded (LD_PRELOAD) into the
+ * server alone (a fault-injecting shim); ASan is told not to mind the
+ * preload order. */
+int bht_start_preloaded(bht_server *s, const char *lib, const char *const *extra);
+/* Creates (or truncates) an empty file: a shim's trigger. */
+void bht_touch(const char *path);
+/* How many events the server lists, page by page. */
+uint64_t bht_count_events(bh_client *c);
+
 /* Shorthands for common set-up through the library. Abort the test on
  * failure. */
 uint64_t bht_event(bh_client *c, const char *name);

@@ -48,18 +48,6 @@ serving(bh_client *c)
     return status;
 }
 
-static size_t
-count_events(bh_client *c)
-{
-    Bilheteria__V1__ListEventsRequest req = BILHETERIA__V1__LIST_EVENTS_REQUEST__INIT;
-    Bilheteria__V1__ListEventsResponse *resp = NULL;
-    req.page_size = 500;
-    assert_int_equal(bh_event_list_events(c, &req, &resp, NULL, NULL), BH_OK);
-    size_t n = resp->n_events;
-    bilheteria__v1__list_events_response__free_unpacked(resp, NULL);
-    return n;
-}
-
 /* Each test's server, with the failing disk preloaded; the teardown stops
  * it even when an assertion failed half-way. */
 static bht_server srv;
@@ -74,7 +62,6 @@ static void set_clock(long long offset_s);
 static int
 start(enum fail_on on, long long clock_s)
 {
-    char asan[512];
     snprintf(tdir, sizeof(tdir), "/tmp/bh-failsync-XXXXXX");
     if (mkdtemp(tdir) == NULL)
         return -1;
@@ -84,14 +71,7 @@ start(enum fail_on on, long long clock_s)
     snprintf(clockfile, sizeof(clockfile), "%s/clock", tdir);
     if (clock_s != 0)
         set_clock(clock_s);
-    /* Only the server gets the failing disk. ASan wants to be first in the
-     * preload list; tell it not to mind. */
-    const char *old = getenv("ASAN_OPTIONS");
-    if (old == NULL || strstr(old, "verify_asan_link_order") == NULL) {
-        snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0", old ? old : "",
-                 old && *old ? ":" : "");
-        setenv("ASAN_OPTIONS", asan, 1);
-    }
+    /* Only the server gets the failing disk (bht_start_preloaded). */
     setenv("BH_FAILSYNC_FILE", trigger, 1);
     setenv("BH_FAILSYNC_SLOW", slow, 1);
     setenv("BH_FAKECLOCK_FILE", clockfile, 1);
@@ -105,13 +85,10 @@ start(enum fail_on on, long long clock_s)
         setenv("BH_FAILSYNC_SYNCER", "1", 1);
     else if (on == FAIL_COMMIT || on == FAIL_COMMIT_SYNCER_SLOW)
         setenv("BH_FAILSYNC_COMMIT", "1", 1);
-    setenv("LD_PRELOAD", BH_FAILSYNC_PATH, 1);
     /* Short sweep intervals: an idle writer wakes often, so one that
      * spins instead of waiting shows at once. */
     static const char *const flags[] = { "--sweep-interval-ms", "50", NULL };
-    int rc = bht_start(&srv, flags);
-    unsetenv("LD_PRELOAD");
-    return rc;
+    return bht_start_preloaded(&srv, BH_FAILSYNC_PATH, flags);
 }
 
 static int
@@ -148,17 +125,9 @@ teardown(void **state)
 }
 
 static void
-touch(const char *path)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fclose(f);
-}
-
-static void
 fail_disk(void)
 {
-    touch(trigger);
+    bht_touch(trigger);
 }
 
 /* The server's CPU time so far, in seconds (/proc/PID/stat). */
@@ -217,9 +186,9 @@ check_restart(size_t want)
     assert_int_equal(bht_restart(&srv), 0);
     bh_client *c = bht_client(&srv);
     assert_int_equal(serving(c), BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_SERVING);
-    assert_int_equal(count_events(c), want);
+    assert_int_equal(bht_count_events(c), want);
     assert_int_equal(create_event(c, "after the restart", &st), BH_OK);
-    assert_int_equal(count_events(c), want + 1);
+    assert_int_equal(bht_count_events(c), want + 1);
     bh_client_close(c);
 }
 
@@ -236,7 +205,7 @@ test_failed_commit(void **state)
     assert_int_equal(create_event(c, "during the disk error", &st), BH_UNAVAILABLE);
     assert_non_null(strstr(st.message, "the disk failed the commit"));
     check_stopped(c, before);
-    assert_int_equal(count_events(c), 1);
+    assert_int_equal(bht_count_events(c), 1);
     bh_client_close(c);
     check_restart(1);
 }
@@ -258,7 +227,7 @@ test_failed_sync(void **state)
     assert_int_equal(create_event(c, "during the disk error", &st), BH_UNAVAILABLE);
     assert_non_null(strstr(st.message, "applied but the disk sync failed"));
     check_stopped(c, before);
-    assert_int_equal(count_events(c), 2); /* applied: visible */
+    assert_int_equal(bht_count_events(c), 2); /* applied: visible */
     bh_client_close(c);
     check_restart(2);
 }
@@ -359,7 +328,7 @@ test_failed_commit_takes_refusals_back(void **state)
 
     /* Hold the writer in a commit, send both payments meanwhile, then let
      * the commit go and fail the next one (LMDB's sync only). */
-    touch(slow);
+    bht_touch(slow);
     call blocker = { .c = c, .what = "event" };
     assert_int_equal(pthread_create(&blocker.th, NULL, call_main, &blocker), 0);
     wait_for(slow_in);
@@ -496,7 +465,7 @@ test_stop_when_nng_close_hangs(void **state)
     assert_int_equal(WEXITSTATUS(st), 0);
     assert_int_equal(bht_restart(&srv), 0); /* a plain server again */
     c = bht_client(&srv);
-    assert_int_equal(count_events(c), 1);
+    assert_int_equal(bht_count_events(c), 1);
     bh_client_close(c);
 }
 
@@ -507,7 +476,7 @@ test_durable_batch_stays_ok(void **state)
 {
     (void)state;
     bh_client *c = bht_client(&srv);
-    touch(slow); /* the syncer waits in its next sync */
+    bht_touch(slow); /* the syncer waits in its next sync */
     call durable = { .c = c, .what = "event" };
     assert_int_equal(pthread_create(&durable.th, NULL, call_main, &durable), 0);
     wait_for(slow_in);

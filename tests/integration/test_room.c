@@ -78,25 +78,6 @@ get_event(bh_client *c, uint64_t id, bh_status *st)
     return rc;
 }
 
-/* Every event, page by page. */
-static uint64_t
-count_events(bh_client *c)
-{
-    uint64_t n = 0;
-    char token[64] = "";
-    do {
-        Bilheteria__V1__ListEventsRequest req = BILHETERIA__V1__LIST_EVENTS_REQUEST__INIT;
-        Bilheteria__V1__ListEventsResponse *resp = NULL;
-        req.page_size = 500;
-        req.page_token = token;
-        assert_int_equal(bh_event_list_events(c, &req, &resp, NULL, NULL), BH_OK);
-        n += resp->n_events;
-        snprintf(token, sizeof(token), "%s", resp->next_page_token);
-        bilheteria__v1__list_events_response__free_unpacked(resp, NULL);
-    } while (token[0] != 0);
-    return n;
-}
-
 static int
 health(bh_client *c, bh_status *st)
 {
@@ -111,14 +92,6 @@ health(bh_client *c, bh_status *st)
 }
 
 static void
-touch(const char *path)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fclose(f);
-}
-
-static void
 must_contain(const bh_status *st, const char *part)
 {
     if (strstr(st->message, part) == NULL)
@@ -130,24 +103,14 @@ must_contain(const bh_status *st, const char *part)
 static int
 start(const char *const *env, const char *const *flags)
 {
-    char asan[512];
     snprintf(tdir, sizeof(tdir), "/tmp/bh-failspace-XXXXXX");
     if (mkdtemp(tdir) == NULL)
         return -1;
     snprintf(trigger, sizeof(trigger), "%s/full", tdir);
-    /* ASan wants to be first in the preload list; tell it not to mind. */
-    const char *old = getenv("ASAN_OPTIONS");
-    if (old == NULL || strstr(old, "verify_asan_link_order") == NULL) {
-        snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0", old ? old : "",
-                 old && *old ? ":" : "");
-        setenv("ASAN_OPTIONS", asan, 1);
-    }
     for (int i = 0; env != NULL && env[i] != NULL; i += 2)
         setenv(env[i], env[i + 1], 1);
     setenv("BH_FAILWRITE_FILE", trigger, 1);
-    setenv("LD_PRELOAD", BH_FAILSPACE_PATH, 1);
-    int rc = bht_start(&srv, flags);
-    unsetenv("LD_PRELOAD");
+    int rc = bht_start_preloaded(&srv, BH_FAILSPACE_PATH, flags);
     unsetenv("BH_FAILWRITE_FILE");
     for (int i = 0; env != NULL && env[i] != NULL; i += 2)
         unsetenv(env[i]);
@@ -179,9 +142,9 @@ check_restart(uint64_t acked)
     assert_int_equal(bht_stop(&srv), 0);
     assert_int_equal(bht_restart(&srv), 0);
     bh_client *c = bht_client(&srv);
-    assert_int_equal(count_events(c), acked);
+    assert_int_equal(bht_count_events(c), acked);
     assert_int_equal(create_event(c, "after the restart", &st, NULL), BH_OK);
-    assert_int_equal(count_events(c), acked + 1);
+    assert_int_equal(bht_count_events(c), acked + 1);
     bh_client_close(c);
 }
 
@@ -208,7 +171,7 @@ test_map_cannot_grow(void **state)
         assert_int_equal(health(c, &st), BH_OK);
         assert_int_equal(get_event(c, 1, &st), BH_OK);
         assert_int_equal(get_event(c, acked, &st), BH_OK);
-        assert_int_equal(count_events(c), acked);
+        assert_int_equal(bht_count_events(c), acked);
         assert_int_equal(create_event(c, "still no room", &st, NULL), BH_RESOURCE_EXHAUSTED);
         must_contain(&st, "storage map cannot grow");
     }
@@ -267,7 +230,7 @@ test_disk_errors_named(void **state)
         bh_status st;
         uint64_t first = 0;
         assert_int_equal(create_event(c, "before", &st, &first), BH_OK);
-        touch(trigger);
+        bht_touch(trigger);
         assert_int_equal(create_event(c, "during", &st, NULL), BH_UNAVAILABLE);
         must_contain(&st, dc->says);
         if (dc->resumes) {
@@ -318,7 +281,7 @@ test_tmpfs_fills_up(void **state)
     must_contain(&st, data);
     assert_int_equal(health(c, &st), BH_OK);
     assert_int_equal(get_event(c, 1, &st), BH_OK);
-    assert_int_equal(count_events(c), acked);
+    assert_int_equal(bht_count_events(c), acked);
     assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, "size=4m"), 0);
     assert_int_equal(create_event(c, "after", &st, NULL), BH_OK);
     bh_client_close(c);
