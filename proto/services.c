@@ -4,15 +4,10 @@
 #include "bilheteria/services.h"
 #include "bilheteria/bh_methods.h"
 
-const ProtobufCServiceDescriptor *const bh_services[] = {
-    &bilheteria__v1__event_service__descriptor,
-    &bilheteria__v1__session_service__descriptor,
-    &bilheteria__v1__product_service__descriptor,
-    &bilheteria__v1__reservation_service__descriptor,
-    &bilheteria__v1__payment_service__descriptor,
-    &bilheteria__v1__health_service__descriptor,
-    NULL,
-};
+/* Written by bh_gen from every service in the .proto files. */
+#define BH__SERVICE(prefix) &prefix##__descriptor,
+const ProtobufCServiceDescriptor *const bh_services[] = { BH_SERVICE_MAP(BH__SERVICE) NULL };
+#undef BH__SERVICE
 
 const ProtobufCMethodDescriptor *
 bh_find_method(const char *full_name, const ProtobufCServiceDescriptor **svc)

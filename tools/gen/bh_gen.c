@@ -10,7 +10,10 @@
  *       response types, and its rules (option (bilheteria.v1.method) in
  *       proto/bilheteria/v1/options.proto), as the X-macro BH_METHOD_MAP
  *       the name constants BH_METHOD_NAME_<SERVICE>_<METHOD> and the enum
- *       of method ids BH_METHOD_<SERVICE>_<METHOD>.
+ *       of method ids BH_METHOD_<SERVICE>_<METHOD>; and every service, as
+ *       the X-macro BH_SERVICE_MAP of protoc-c's descriptor prefixes.
+ *   bh_gen services <set> <bh_services_gen.h>
+ *       the #include of the protoc-c header of every file with a service.
  *   bh_gen api <set> <bilheteria_api.h> <bilheteria_api.c>
  *       libbilheteria's typed API: for Svc/Method of "XxxService",
  *         int bh_xxx_method(bh_client *c, const In *req, Out **resp,
@@ -160,9 +163,17 @@ typedef struct gen_method {
     int key_required;
 } gen_method;
 
+/* One service, with the names of its protoc-c descriptor and header. */
+typedef struct gen_service {
+    char full[GEN_NAME_MAX];   /* "bilheteria.v1.EventService" */
+    char lower[GEN_NAME_MAX];  /* "bilheteria__v1__event_service" */
+    char header[GEN_NAME_MAX]; /* "bilheteria/v1/event.pb-c.h" */
+} gen_service;
+
 static gen_method gen_methods[GEN_FUNCS_MAX];
 static size_t gen_n;
-static char gen_services[GEN_FUNCS_MAX][GEN_NAME_MAX];
+static gen_service gen_svcs[GEN_FUNCS_MAX];
+static size_t gen_nsvc;
 
 /* "bh_event_create_event" and "EVENT_CREATE_EVENT" for EventService/CreateEvent. */
 static int
@@ -248,11 +259,45 @@ gen_check_extension(const Bhgen__FileDescriptorSet *set)
     return -1;
 }
 
+/*
+ * Records service svc of that file (package pkg): its full name, the
+ * prefix of protoc-c's descriptor and the header protoc-c writes for the file.
+ */
+static gen_service *
+gen_add_service(const char *file, const char *pkg, const char *svc)
+{
+    static const char ext[] = ".proto";
+    gen_service *sv;
+    size_t flen = strlen(file), el = sizeof(ext) - 1;
+    int n;
+
+    if (gen_nsvc == GEN_FUNCS_MAX) {
+        fprintf(stderr, "bh_gen: more than %d services\n", GEN_FUNCS_MAX);
+        return NULL;
+    }
+    sv = &gen_svcs[gen_nsvc];
+    if (flen <= el || strcmp(file + flen - el, ext) != 0) {
+        fprintf(stderr, "bh_gen: %s (of service %s) does not end in %s\n", file, svc, ext);
+        return NULL;
+    }
+    n = snprintf(sv->full, sizeof(sv->full), "%s%s%s", pkg, *pkg ? "." : "", svc);
+    if (n < 0 || (size_t)n >= sizeof(sv->full) ||
+        gen_pb_lower(sv->full, sv->lower, sizeof(sv->lower)) != 0)
+        goto bad;
+    n = snprintf(sv->header, sizeof(sv->header), "%.*s.pb-c.h", (int)(flen - el), file);
+    if (n < 0 || (size_t)n >= sizeof(sv->header))
+        goto bad;
+    gen_nsvc++;
+    return sv;
+bad:
+    fprintf(stderr, "bh_gen: bad or too long names in service %s of %s\n", svc, file);
+    return NULL;
+}
+
 static int
-gen_add(const char *pkg, const char *svc, const Bhgen__MethodDescriptorProto *md)
+gen_add(const gen_service *sv, const char *svc, const Bhgen__MethodDescriptorProto *md)
 {
     gen_method *g;
-    char svc_full[GEN_NAME_MAX];
     int n;
 
     if (gen_n == GEN_FUNCS_MAX) {
@@ -260,11 +305,10 @@ gen_add(const char *pkg, const char *svc, const Bhgen__MethodDescriptorProto *md
         return -1;
     }
     g = &gen_methods[gen_n];
-    n = snprintf(svc_full, sizeof(svc_full), "%s%s%s", pkg, *pkg ? "." : "", svc);
-    if (n < 0 || (size_t)n >= sizeof(svc_full) || md->name == NULL || md->input_type == NULL ||
-        md->output_type == NULL || md->input_type[0] != '.' || md->output_type[0] != '.')
+    if (md->name == NULL || md->input_type == NULL || md->output_type == NULL ||
+        md->input_type[0] != '.' || md->output_type[0] != '.')
         goto bad;
-    n = snprintf(g->full, sizeof(g->full), "%s/%s", svc_full, md->name);
+    n = snprintf(g->full, sizeof(g->full), "%s/%s", sv->full, md->name);
     if (n < 0 || (size_t)n >= sizeof(g->full) || gen_func_name(svc, md->name, g) != 0 ||
         gen_pb_type(md->input_type + 1, g->in_type, sizeof(g->in_type)) != 0 ||
         gen_pb_type(md->output_type + 1, g->out_type, sizeof(g->out_type)) != 0 ||
@@ -290,8 +334,7 @@ gen_add(const char *pkg, const char *svc, const Bhgen__MethodDescriptorProto *md
             return -1;
         }
     }
-    memcpy(gen_services[gen_n], svc_full, sizeof(svc_full));
-    g->service = gen_services[gen_n];
+    g->service = sv->full;
     gen_n++;
     return 0;
 bad:
@@ -323,15 +366,22 @@ gen_load(const char *path)
 
         for (size_t j = 0; j < f->n_service; j++) {
             const Bhgen__ServiceDescriptorProto *s = f->service[j];
+            const gen_service *sv;
 
+            if (f->name == NULL || s->name == NULL) {
+                fprintf(stderr, "bh_gen: %s has a file or service without a name\n", path);
+                goto out;
+            }
+            sv = gen_add_service(f->name, f->package != NULL ? f->package : "", s->name);
+            if (sv == NULL)
+                goto out;
             for (size_t k = 0; k < s->n_method; k++)
-                if (s->name == NULL ||
-                    gen_add(f->package != NULL ? f->package : "", s->name, s->method[k]) != 0)
+                if (gen_add(sv, s->name, s->method[k]) != 0)
                     goto out;
         }
     }
     if (gen_n == 0) {
-        fprintf(stderr, "bh_gen: %s has no service\n", path);
+        fprintf(stderr, "bh_gen: %s has no service with an rpc\n", path);
         goto out;
     }
     rc = 0;
@@ -356,8 +406,10 @@ gen_section(FILE *f, size_t i)
 }
 
 static void
-gen_methods_h(FILE *h)
+gen_methods_h(FILE **out)
 {
+    FILE *h = out[0];
+
     fputs(gen_banner, h);
     fputs("#ifndef BILHETERIA_BH_METHODS_H\n"
           "#define BILHETERIA_BH_METHODS_H\n"
@@ -390,13 +442,46 @@ gen_methods_h(FILE *h)
     fputs("    BH_METHOD_COUNT\n"
           "};\n"
           "\n"
-          "#endif\n",
+          "/*\n"
+          " * Every service, in .proto order, as X(prefix) where\n"
+          " * prefix##__descriptor is its ProtobufCServiceDescriptor\n"
+          " * (headers: bilheteria/bh_services_gen.h).\n"
+          " */\n"
+          "#define BH_SERVICE_MAP(X) \\\n",
           h);
+    for (size_t i = 0; i < gen_nsvc; i++)
+        fprintf(h, "    X(%s)%s\n", gen_svcs[i].lower, i + 1 < gen_nsvc ? " \\" : "");
+    fputs("\n#endif\n", h);
+}
+
+/* The header of every file with a service, each once. */
+static void
+gen_services_h(FILE **out)
+{
+    FILE *h = out[0];
+
+    fputs(gen_banner, h);
+    fputs("#ifndef BILHETERIA_BH_SERVICES_GEN_H\n"
+          "#define BILHETERIA_BH_SERVICES_GEN_H\n"
+          "\n"
+          "/* protoc-c's header of every .proto file with a service. */\n",
+          h);
+    for (size_t i = 0; i < gen_nsvc; i++) {
+        size_t k = 0;
+
+        while (k < i && strcmp(gen_svcs[k].header, gen_svcs[i].header) != 0)
+            k++;
+        if (k == i)
+            fprintf(h, "#include \"%s\"\n", gen_svcs[i].header);
+    }
+    fputs("\n#endif\n", h);
 }
 
 static void
-gen_api(FILE *h, FILE *c)
+gen_api(FILE **out)
 {
+    FILE *h = out[0], *c = out[1];
+
     fputs(gen_banner, h);
     fputs("#ifndef BILHETERIA_API_H\n"
           "#define BILHETERIA_API_H\n"
@@ -469,30 +554,50 @@ gen_close(FILE *f)
     return (fclose(f) != 0 || bad) ? -1 : 0;
 }
 
-static const char gen_usage[] = "usage: %s methods <descriptor set> <bh_methods.h>\n"
-                                "       %s api <descriptor set> <bilheteria_api.h> "
-                                "<bilheteria_api.c>\n";
+static const struct gen_mode {
+    const char *name;
+    const char *outputs; /* for the usage line */
+    int nout;
+    void (*write)(FILE **out); /* the outputs, opened, in order */
+} gen_modes[] = {
+    { "methods", "<bh_methods.h>", 1, gen_methods_h },
+    { "services", "<bh_services_gen.h>", 1, gen_services_h },
+    { "api", "<bilheteria_api.h> <bilheteria_api.c>", 2, gen_api },
+};
+#define GEN_NMODES  (sizeof(gen_modes) / sizeof(gen_modes[0]))
+#define GEN_OUT_MAX 2
+
+static void
+gen_usage(FILE *f, const char *argv0)
+{
+    for (size_t i = 0; i < GEN_NMODES; i++)
+        fprintf(f, "%s %s %s <descriptor set> %s\n", i == 0 ? "usage:" : "      ", argv0,
+                gen_modes[i].name, gen_modes[i].outputs);
+}
 
 int
 main(int argc, char **argv)
 {
-    FILE *out[2] = { NULL, NULL };
-    int nout, api, rc = 1;
+    FILE *out[GEN_OUT_MAX] = { NULL, NULL };
+    const struct gen_mode *mode = NULL;
+    int nout, rc = 1;
 
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf(gen_usage, argv[0], argv[0]);
+        gen_usage(stdout, argv[0]);
         printf("\nWrites the C that follows from the .proto files' services (the method\n"
-               "map with each method's rules, or libbilheteria's typed call per RPC),\n"
-               "from the FileDescriptorSet of protoc-c --descriptor_set_out "
-               "--include_imports.\nRun by the build.\n");
+               "map with each method's rules, the services' headers, or libbilheteria's\n"
+               "typed call per RPC), from the FileDescriptorSet of protoc-c\n"
+               "--descriptor_set_out --include_imports. Run by the build.\n");
         return 0;
     }
-    api = argc == 5 && strcmp(argv[1], "api") == 0;
-    if (!api && !(argc == 4 && strcmp(argv[1], "methods") == 0)) {
-        fprintf(stderr, gen_usage, argv[0], argv[0]);
+    for (size_t i = 0; argc >= 2 && i < GEN_NMODES; i++)
+        if (strcmp(argv[1], gen_modes[i].name) == 0 && argc == 3 + gen_modes[i].nout)
+            mode = &gen_modes[i];
+    if (mode == NULL) {
+        gen_usage(stderr, argv[0]);
         return 2;
     }
-    nout = argc - 3;
+    nout = mode->nout;
     if (gen_load(argv[2]) != 0)
         return 1;
     for (int i = 0; i < nout; i++) {
@@ -502,10 +607,7 @@ main(int argc, char **argv)
             goto out;
         }
     }
-    if (api)
-        gen_api(out[0], out[1]);
-    else
-        gen_methods_h(out[0]);
+    mode->write(out);
     rc = 0;
 out:
     for (int i = 0; i < nout; i++) {

@@ -12,13 +12,8 @@
 #include <stddef.h>
 #include <protobuf-c/protobuf-c.h>
 
-#include "bilheteria/v1/event.pb-c.h"
-#include "bilheteria/v1/health.pb-c.h"
-#include "bilheteria/v1/payment.pb-c.h"
-#include "bilheteria/v1/product.pb-c.h"
-#include "bilheteria/v1/reservation.pb-c.h"
-#include "bilheteria/v1/rpc.pb-c.h"
-#include "bilheteria/v1/session.pb-c.h"
+#include "bilheteria/bh_services_gen.h" /* every service's protoc-c header */
+#include "bilheteria/v1/rpc.pb-c.h"     /* the envelope and StatusCode, in no service */
 
 #ifdef __cplusplus
 extern "C" {
