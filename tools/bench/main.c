@@ -373,8 +373,9 @@ ms(uint64_t ns)
     return (double)ns / 1e6;
 }
 
+/* What ran: the scenario, the clients, the server and the seed data. */
 static void
-print_text(const bench *b, const result *r, const bh_spawn_server *srv)
+text_setup(const bench *b, const result *r, const bh_spawn_server *srv)
 {
     printf("bilheteria-bench %s: %d clients (%s), ", b->scenario, b->clients,
            b->shared_client ? "one shared connection" : "own connection each");
@@ -392,6 +393,12 @@ print_text(const bench *b, const result *r, const bh_spawn_server *srv)
         printf("seeded %u events x %u sessions of %ux%u seats (%llu seats) in %.2f s\n", b->events,
                b->sessions, b->rows, b->seats_per_row,
                (unsigned long long)b->n_sessions * b->capacity, r->seed_s);
+}
+
+/* Throughput and latency, in all and per operation, and the errors. */
+static void
+text_requests(const bench *b, const result *r)
+{
     printf("requests: %llu in %.3f s = %.0f req/s (%llu not OK)\n", (unsigned long long)r->requests,
            r->elapsed_s, r->elapsed_s > 0 ? (double)r->requests / r->elapsed_s : 0.0,
            (unsigned long long)r->errors);
@@ -422,6 +429,13 @@ print_text(const bench *b, const result *r, const bh_spawn_server *srv)
     if (strcmp(b->scenario, "rush") == 0 && r->err_by_code[BH_FAILED_PRECONDITION])
         printf(" (FAILED_PRECONDITION: each client's last call, sold out)");
     printf("\n");
+}
+
+static void
+print_text(const bench *b, const result *r, const bh_spawn_server *srv)
+{
+    text_setup(b, r, srv);
+    text_requests(b, r);
     if (srv != NULL)
         printf("server: peak RSS %.1f MiB; CPU %.2f s in all, %.2f s during the run "
                "(%.1f us/request)\n",
