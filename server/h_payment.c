@@ -106,20 +106,13 @@ sell_seats(srv_call *c, store_txn *t, const Bilheteria__V1__Reservation *r)
     return 0;
 }
 
+/* What the request alone must satisfy. Returns 0 or the refusal's code. */
 static int
-confirm_payment(srv_call *c, store_txn *t)
+check_confirm(srv_call *c, const Bilheteria__V1__ConfirmPaymentRequest *q)
 {
-    const Bilheteria__V1__ConfirmPaymentRequest *q = (const void *)c->req;
-    Bilheteria__V1__ConfirmPaymentResponse *resp = SRV_NEW(
-        c, Bilheteria__V1__ConfirmPaymentResponse, bilheteria__v1__confirm_payment_response);
-    Bilheteria__V1__Reservation *r = NULL;
-    uint64_t pid;
-    int rc;
-    if (resp == NULL)
-        return srv_fail(c, SRV_E_NOMEM, "out of memory");
     if (q->reservation_id == 0)
         return srv_fail(c, SRV_E_INVALID, "reservation_id is required");
-    /* 0 pays a free reservation (checked against its total below). */
+    /* 0 pays a free reservation (checked against its total later). */
     if (q->amount_cents < 0)
         return srv_fail(c, SRV_E_INVALID, "amount_cents must not be negative, got %lld",
                         (long long)q->amount_cents);
@@ -133,47 +126,56 @@ confirm_payment(srv_call *c, store_txn *t)
         return srv_fail(c, SRV_E_INVALID, "%s",
                         q->provider[0] != 0 ? "provider_ref is required when provider is set"
                                             : "provider is required when provider_ref is set");
-    rc = store_resv_get(t, q->reservation_id, &c->arena->pc, &r);
-    if (rc == STORE_NOTFOUND)
-        return srv_fail(c, SRV_E_NOTFOUND, "reservation %llu does not exist",
-                        (unsigned long long)q->reservation_id);
-    if (rc != STORE_OK)
-        return srv_store_fail(c, rc, "reservation");
+    return 0;
+}
 
-    if (q->provider_ref[0] != 0) {
-        rc = store_payment_by_ref(t, q->provider, q->provider_ref, &pid);
-        if (rc == STORE_OK) {
-            Bilheteria__V1__Payment *p = NULL;
-            if ((rc = store_payment_get(t, pid, &c->arena->pc, &p)) != STORE_OK)
-                return srv_store_fail(c, rc, "payment");
-            if (p->reservation_id != r->id)
-                return srv_fail(c, BILHETERIA__V1__STATUS_CODE__ALREADY_EXISTS,
-                                "provider \"%s\" reference \"%s\" already paid reservation "
-                                "%llu (payment %llu)",
-                                q->provider, q->provider_ref, (unsigned long long)p->reservation_id,
-                                (unsigned long long)p->id);
-            /* The same payment announced twice: answer with the first, if
-             * it is the same payment. */
-            if (q->amount_cents != p->amount_cents)
-                return srv_fail(c, SRV_E_PRECOND,
-                                "amount_cents %lld does not match payment %llu's amount_cents "
-                                "%lld (provider \"%s\" reference \"%s\")",
-                                (long long)q->amount_cents, (unsigned long long)p->id,
-                                (long long)p->amount_cents, q->provider, q->provider_ref);
-            resp->payment = p;
-            resp->reservation = r;
-            c->resp = &resp->base;
-            return 0;
-        }
-        if (rc != STORE_NOTFOUND)
-            return srv_store_fail(c, rc, "payment reference");
-    }
-    int lapsed = r->status == ST(PENDING) && r->expires_at_ms <= c->now_ms;
-    if (lapsed) {
-        if ((rc = srv_resv_release(t, c->env->seats, &c->arena->pc, r, ST(EXPIRED), c->now_ms)) !=
+/* The business key: a payment already made under provider + provider_ref.
+ * Returns 0 with *found set to it (the same payment announced twice) or to
+ * NULL (none yet), or a refusal's code. */
+static int
+find_by_ref(srv_call *c, store_txn *t, const Bilheteria__V1__ConfirmPaymentRequest *q,
+            const Bilheteria__V1__Reservation *r, Bilheteria__V1__Payment **found)
+{
+    Bilheteria__V1__Payment *p = NULL;
+    uint64_t pid;
+    *found = NULL;
+    if (q->provider_ref[0] == 0)
+        return 0;
+    int rc = store_payment_by_ref(t, q->provider, q->provider_ref, &pid);
+    if (rc == STORE_NOTFOUND)
+        return 0;
+    if (rc != STORE_OK)
+        return srv_store_fail(c, rc, "payment reference");
+    if ((rc = store_payment_get(t, pid, &c->arena->pc, &p)) != STORE_OK)
+        return srv_store_fail(c, rc, "payment");
+    if (p->reservation_id != r->id)
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__ALREADY_EXISTS,
+                        "provider \"%s\" reference \"%s\" already paid reservation "
+                        "%llu (payment %llu)",
+                        q->provider, q->provider_ref, (unsigned long long)p->reservation_id,
+                        (unsigned long long)p->id);
+    /* Answer with the first only if it is the same payment. */
+    if (q->amount_cents != p->amount_cents)
+        return srv_fail(c, SRV_E_PRECOND,
+                        "amount_cents %lld does not match payment %llu's amount_cents "
+                        "%lld (provider \"%s\" reference \"%s\")",
+                        (long long)q->amount_cents, (unsigned long long)p->id,
+                        (long long)p->amount_cents, q->provider, q->provider_ref);
+    *found = p;
+    return 0;
+}
+
+/* Whether r can be paid q->amount_cents now; a lapsed hold is released
+ * first (and marked EXPIRED). Returns 0 or a refusal's code. */
+static int
+check_payable(srv_call *c, store_txn *t, const Bilheteria__V1__ConfirmPaymentRequest *q,
+              Bilheteria__V1__Reservation *r)
+{
+    int rc;
+    if (r->status == ST(PENDING) && r->expires_at_ms <= c->now_ms &&
+        (rc = srv_resv_release(t, c->env->seats, &c->arena->pc, r, ST(EXPIRED), c->now_ms)) !=
             STORE_OK)
-            return srv_store_fail(c, rc, "reservation");
-    }
+        return srv_store_fail(c, rc, "reservation");
     if (r->status == ST(CONFIRMED))
         return srv_fail(c, SRV_E_PRECOND, "reservation %llu is already paid (payment %llu)",
                         (unsigned long long)r->id, (unsigned long long)r->payment_id);
@@ -185,6 +187,16 @@ confirm_payment(srv_call *c, store_txn *t)
                         "amount_cents %lld does not match reservation %llu's total_cents %lld",
                         (long long)q->amount_cents, (unsigned long long)r->id,
                         (long long)r->total_cents);
+    return 0;
+}
+
+/* Sells r's seats (retaking what a lapsed hold let go), writes the payment
+ * and marks r CONFIRMED. Returns 0 with *out set, or a refusal's code. */
+static int
+pay(srv_call *c, store_txn *t, const Bilheteria__V1__ConfirmPaymentRequest *q,
+    Bilheteria__V1__Reservation *r, Bilheteria__V1__Payment **out)
+{
+    int rc;
     if (r->status == ST(EXPIRED) && retake(c, t, r))
         return c->code;
     if (r->status == ST(PENDING) &&
@@ -192,7 +204,6 @@ confirm_payment(srv_call *c, store_txn *t)
         return srv_store_fail(c, rc, "reservation expiry");
     if (sell_seats(c, t, r))
         return c->code;
-
     Bilheteria__V1__Payment *p = SRV_NEW(c, Bilheteria__V1__Payment, bilheteria__v1__payment);
     if (p == NULL)
         return srv_fail(c, SRV_E_NOMEM, "out of memory");
@@ -211,6 +222,33 @@ confirm_payment(srv_call *c, store_txn *t)
     r->updated_at_ms = c->now_ms;
     if ((rc = store_resv_put(t, r, 0)) != STORE_OK)
         return srv_store_fail(c, rc, "reservation");
+    *out = p;
+    return 0;
+}
+
+static int
+confirm_payment(srv_call *c, store_txn *t)
+{
+    const Bilheteria__V1__ConfirmPaymentRequest *q = (const void *)c->req;
+    Bilheteria__V1__ConfirmPaymentResponse *resp = SRV_NEW(
+        c, Bilheteria__V1__ConfirmPaymentResponse, bilheteria__v1__confirm_payment_response);
+    Bilheteria__V1__Reservation *r = NULL;
+    Bilheteria__V1__Payment *p = NULL;
+    int rc;
+    if (resp == NULL)
+        return srv_fail(c, SRV_E_NOMEM, "out of memory");
+    if (check_confirm(c, q))
+        return c->code;
+    rc = store_resv_get(t, q->reservation_id, &c->arena->pc, &r);
+    if (rc == STORE_NOTFOUND)
+        return srv_fail(c, SRV_E_NOTFOUND, "reservation %llu does not exist",
+                        (unsigned long long)q->reservation_id);
+    if (rc != STORE_OK)
+        return srv_store_fail(c, rc, "reservation");
+    if (find_by_ref(c, t, q, r, &p))
+        return c->code;
+    if (p == NULL && (check_payable(c, t, q, r) || pay(c, t, q, r, &p)))
+        return c->code;
     resp->payment = p;
     resp->reservation = r;
     c->resp = &resp->base;

@@ -6,15 +6,19 @@
 
 #define PRICE_MAX 100000000
 
-static int
-create_session(srv_call *c, store_txn *t)
+/* The least meia-entrada cap of a room: Lei 12.933/2013 assures
+ * meia-entrada on 40% of the tickets, so a cap may give more, not less.
+ * Rounded up: 40% of 7 seats is 3 tickets, and a room of 2 still has one. */
+static uint32_t
+half_cap_least(uint32_t capacity)
 {
-    const Bilheteria__V1__CreateSessionRequest *r = (const void *)c->req;
-    int rc;
-    if (srv_check_str(c, "room", r->room, 100, 0))
-        return c->code;
-    if (r->event_id == 0)
-        return srv_fail(c, SRV_E_INVALID, "event_id is required");
+    return (capacity * 2 + 4) / 5;
+}
+
+/* A session's start: a valid time, in the future. */
+static int
+check_start(srv_call *c, const Bilheteria__V1__CreateSessionRequest *r)
+{
     if (r->starts_at_ms <= 0)
         return srv_fail(c, SRV_E_INVALID,
                         "starts_at_ms must be a positive Unix time in ms, got %lld",
@@ -31,6 +35,13 @@ create_session(srv_call *c, store_txn *t)
                         "started takes no reservations",
                         when, now);
     }
+    return 0;
+}
+
+/* The layout, the price, the half price and the meia-entrada cap. */
+static int
+check_room(srv_call *c, const Bilheteria__V1__CreateSessionRequest *r)
+{
     if (r->rows < 1 || r->rows > BH_ROWS_MAX)
         return srv_fail(c, SRV_E_INVALID, "rows must be in 1..%d (A..YZ), got %u", BH_ROWS_MAX,
                         r->rows);
@@ -46,11 +57,7 @@ create_session(srv_call *c, store_txn *t)
                         "half_price_cents %lld is not half of price_cents %lld: meia-entrada "
                         "is exactly half (%lld), never another discount",
                         (long long)r->half_price_cents, (long long)r->price_cents, (long long)half);
-    uint32_t capacity = r->rows * r->seats_per_row;
-    /* Lei 12.933/2013 assures meia-entrada on 40% of the tickets: a cap may
-     * give more, not less. Rounded up: 40% of 7 seats is 3 tickets, and a
-     * room of 2 still has one. */
-    uint32_t least = (capacity * 2 + 4) / 5;
+    uint32_t capacity = r->rows * r->seats_per_row, least = half_cap_least(capacity);
     if (r->half_price_cap > capacity)
         return srv_fail(c, SRV_E_INVALID, "half_price_cap %u is above the capacity of %u seats",
                         r->half_price_cap, capacity);
@@ -59,7 +66,21 @@ create_session(srv_call *c, store_txn *t)
                         "half_price_cap %u is below 40%% of the capacity of %u seats (%u): the "
                         "law assures meia-entrada on 40%% of the tickets (0 = that 40%%)",
                         r->half_price_cap, capacity, least);
+    return 0;
+}
+
+static int
+create_session(srv_call *c, store_txn *t)
+{
+    const Bilheteria__V1__CreateSessionRequest *r = (const void *)c->req;
     Bilheteria__V1__Event *ev = NULL;
+    int rc;
+    if (srv_check_str(c, "room", r->room, 100, 0))
+        return c->code;
+    if (r->event_id == 0)
+        return srv_fail(c, SRV_E_INVALID, "event_id is required");
+    if (check_start(c, r) || check_room(c, r))
+        return c->code;
     rc = store_event_get(t, r->event_id, &c->arena->pc, &ev);
     if (rc == STORE_NOTFOUND)
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__NOT_FOUND, "event %llu does not exist",
@@ -79,11 +100,11 @@ create_session(srv_call *c, store_txn *t)
     s->room = r->room;
     s->rows = r->rows;
     s->seats_per_row = r->seats_per_row;
-    s->capacity = capacity;
+    s->capacity = r->rows * r->seats_per_row;
     s->price_cents = r->price_cents;
-    s->half_price_cents = half;
+    s->half_price_cents = r->price_cents / 2;
     /* By default the least the law allows. */
-    s->half_price_cap = r->half_price_cap ? r->half_price_cap : least;
+    s->half_price_cap = r->half_price_cap ? r->half_price_cap : half_cap_least(s->capacity);
     s->created_at_ms = c->now_ms;
     if ((rc = store_session_put(t, s)) != STORE_OK)
         return srv_store_fail(c, rc, "session");

@@ -374,39 +374,41 @@ sweep(srv_writer *w, store_txn *t, int64_t now, int64_t mono, int has_calls)
     return rc;
 }
 
-static void
-run_batch(srv_writer *w, srv_wslot *list)
+/* After a failed write-back nobody knows what reached the disk: every
+ * call is refused (no sweeps either: and do not come back for them). */
+static int
+refuse_batch(srv_writer *w, srv_wslot *list)
+{
+    w->next_sweep_ms = srv_mono_ms() + w->cfg->sweep_interval_ms;
+    for (srv_wslot *x = list; x != NULL; x = x->next)
+        srv_fail(x->call, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
+                 "writes are refused: the disk failed a write earlier; restart the server "
+                 "(reads still work)");
+    return STORE_IO;
+}
+
+/* One try at the batch in one write transaction: the sweep (unless
+ * *skip_sweep), every call, the commit. Returns the store code of the
+ * commit, or of what stopped it (the transaction is then aborted). */
+static int
+try_batch(srv_writer *w, srv_wslot *list, int *skip_sweep)
 {
     store_txn *t = NULL;
-    int rc, tries = 0, skip_sweep = 0;
-    char grow_err[256] = ""; /* why the map could not grow */
-    if (atomic_load(&w->broken)) {
-        /* After a failed write-back nobody knows what reached the disk:
-         * stop writing (no sweeps either: and do not come back for them). */
-        w->next_sweep_ms = srv_mono_ms() + w->cfg->sweep_interval_ms;
-        for (srv_wslot *x = list; x != NULL; x = x->next)
-            srv_fail(x->call, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
-                     "writes are refused: the disk failed a write earlier; restart the server "
-                     "(reads still work)");
-        rc = STORE_IO;
-        goto answer;
-    }
-again:
     bh__arena_reset(&w->arena);
     int64_t now = srv_now_ms(), mono = srv_mono_ms();
-    if ((rc = store_write_begin(w->st, &t)) != STORE_OK)
-        goto fail;
-    rc = skip_sweep ? STORE_OK : sweep(w, t, now, mono, list != NULL);
+    int rc = store_write_begin(w->st, &t);
+    if (rc != STORE_OK)
+        return rc;
+    rc = *skip_sweep ? STORE_OK : sweep(w, t, now, mono, list != NULL);
     if (rc != STORE_OK && rc != STORE_MAP_FULL) {
         /* The transaction may be spoiled: start the batch again without the
          * sweep, which is tried again at the next interval. */
         fprintf(stderr, "bilheteria-server: sweep failed: %s\n", store_strerror(rc));
         store_abort(t);
-        t = NULL;
         srv_seatcache_clear(w->seats);
         w->next_sweep_ms = mono + w->cfg->sweep_interval_ms;
-        skip_sweep = 1;
-        goto again;
+        *skip_sweep = 1;
+        return try_batch(w, list, skip_sweep);
     }
     for (srv_wslot *x = list; x != NULL && rc == STORE_OK; x = x->next)
         rc = apply(w, t, x, now);
@@ -414,25 +416,47 @@ again:
         rc = store_commit(t);
         t = NULL;
     }
-    if (rc == STORE_MAP_FULL && tries++ < 8) {
-        store_abort(t);
-        t = NULL;
-        srv_seatcache_clear(w->seats);
-        size_t old = store_map_size(w->st);
-        int grc = store_grow(w->st, grow_err, sizeof(grow_err));
-        if (grc == STORE_OK) {
-            fprintf(stderr, "bilheteria-server: map full at %zu MiB, grown to %zu MiB\n", old >> 20,
-                    store_map_size(w->st) >> 20);
-            grow_err[0] = 0;
-            goto again;
-        }
-        if (grc == STORE_NOMAP)
-            rc = grc;
-    }
-fail:
     store_abort(t);
-    if (rc != STORE_OK)
-        srv_seatcache_clear(w->seats); /* it may hold what was not committed */
+    return rc;
+}
+
+/* Grows a full map. Returns STORE_OK, or STORE_NOMAP or STORE_MAP_FULL
+ * with the reason in grow_err (errlen bytes). */
+static int
+grow_map(srv_writer *w, char *grow_err, size_t errlen)
+{
+    size_t old = store_map_size(w->st);
+    int grc = store_grow(w->st, grow_err, errlen);
+    if (grc == STORE_OK) {
+        fprintf(stderr, "bilheteria-server: map full at %zu MiB, grown to %zu MiB\n", old >> 20,
+                store_map_size(w->st) >> 20);
+        grow_err[0] = 0;
+        return STORE_OK;
+    }
+    return grc == STORE_NOMAP ? grc : STORE_MAP_FULL;
+}
+
+/* Applies and commits the batch, growing the map (up to 8 times) when it is
+ * full. grow_err says why the map could not grow, if it could not. */
+static int
+commit_batch(srv_writer *w, srv_wslot *list, char *grow_err, size_t errlen)
+{
+    int rc, tries = 0, skip_sweep = 0;
+    for (;;) {
+        rc = try_batch(w, list, &skip_sweep);
+        if (rc != STORE_MAP_FULL || tries++ >= 8)
+            return rc;
+        srv_seatcache_clear(w->seats);
+        if ((rc = grow_map(w, grow_err, errlen)) != STORE_OK)
+            return rc;
+    }
+}
+
+/* Says once on stderr why writes stopped (or are refused) after a failed
+ * commit, and remembers the failure. */
+static void
+log_failure(srv_writer *w, const srv_wslot *list, int rc, const char *grow_err)
+{
     if (rc == STORE_IO && !atomic_exchange(&w->broken, 1))
         fprintf(stderr, "bilheteria-server: commit failed: %s; refusing writes from now on\n",
                 store_strerror(rc));
@@ -447,32 +471,45 @@ fail:
             store_strerror(rc), w->cfg->data_dir);
     if (list != NULL || rc != STORE_OK)
         w->last_fail = rc;
+}
+
+/* Nothing of a failed batch is durable: no call may report success, nor a
+ * refusal that may rest on an earlier call of the batch (a seat "already
+ * held", a reservation "already paid"). */
+static void
+fail_batch(srv_wslot *list, int rc, const char *grow_err)
+{
     for (srv_wslot *x = list; x != NULL; x = x->next) {
         srv_call *c = x->call;
-        if (rc != STORE_OK && !answer_stands(x)) {
-            /* Nothing of the batch is durable: no call may report success,
-             * nor a refusal that may rest on an earlier call of the batch
-             * (a seat "already held", a reservation "already paid"). */
-            if (rc == STORE_IO) {
-                srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
-                         "the disk failed the commit (%s): nothing of this call was written; "
-                         "writes are refused until the server is restarted",
-                         store_strerror(rc));
-            } else if (rc == STORE_MAP_FULL && grow_err[0] != 0) {
-                srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
-                         "%s; nothing of this call was written: free memory or address space, "
-                         "or restart the server with a larger --map-size-mb",
-                         grow_err);
-            } else {
-                srv_store_fail(c, rc, "commit");
-                c->code = BILHETERIA__V1__STATUS_CODE__UNAVAILABLE;
-            }
-            c->replayed = 0;
-            c->resp = NULL;
-            c->resp_bytes = NULL;
+        if (answer_stands(x))
+            continue;
+        if (rc == STORE_IO) {
+            srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
+                     "the disk failed the commit (%s): nothing of this call was written; "
+                     "writes are refused until the server is restarted",
+                     store_strerror(rc));
+        } else if (rc == STORE_MAP_FULL && grow_err[0] != 0) {
+            srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
+                     "%s; nothing of this call was written: free memory or address space, "
+                     "or restart the server with a larger --map-size-mb",
+                     grow_err);
+        } else {
+            srv_store_fail(c, rc, "commit");
+            c->code = BILHETERIA__V1__STATUS_CODE__UNAVAILABLE;
         }
+        c->replayed = 0;
+        c->resp = NULL;
+        c->resp_bytes = NULL;
     }
-answer:
+}
+
+/* Counts the batch and hands it on to be answered. A committed batch is
+ * durable once its meta page is synced. A failed one goes the same way, so
+ * that no answer overtakes an earlier batch's: its refusals may rest on
+ * what that batch wrote. */
+static void
+hand_over(srv_writer *w, srv_wslot *list, int rc)
+{
     if (list == NULL)
         return;
     uint64_t n = 0;
@@ -481,10 +518,25 @@ answer:
     if (rc == STORE_OK)
         atomic_fetch_add(&w->stat_commits, 1);
     atomic_fetch_add(&w->stat_writes, n);
-    /* A committed batch is durable once its meta page is synced. A failed
-     * one goes the same way, so that no answer overtakes an earlier
-     * batch's: its refusals may rest on what that batch wrote. */
     callq_push(w->cfg->no_sync ? &w->answerq : &w->syncq, list);
+}
+
+static void
+run_batch(srv_writer *w, srv_wslot *list)
+{
+    char grow_err[256] = ""; /* why the map could not grow */
+    int rc;
+    if (atomic_load(&w->broken)) {
+        rc = refuse_batch(w, list);
+    } else {
+        rc = commit_batch(w, list, grow_err, sizeof(grow_err));
+        if (rc != STORE_OK)
+            srv_seatcache_clear(w->seats); /* it may hold what was not committed */
+        log_failure(w, list, rc, grow_err);
+        if (rc != STORE_OK)
+            fail_batch(list, rc, grow_err);
+    }
+    hand_over(w, list, rc);
 }
 
 /* The syncer: one fdatasync makes every batch committed before it durable

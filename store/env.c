@@ -313,18 +313,15 @@ out:
     return rc;
 }
 
-int
-store_open(store **out, const store_config *cfg, char *errbuf, size_t errlen)
+/* A zeroed store with its resize lock, or NULL when out of memory. */
+static store *
+store_alloc(void)
 {
-    int rc, dead = 0;
     store *s = calloc(1, sizeof(*s));
-    if (s == NULL) {
-        snprintf(errbuf, errlen, "out of memory");
-        return STORE_NOMEM;
-    }
+    if (s == NULL)
+        return NULL;
     s->sync_fd = -1;
     s->lock_fd = -1;
-    snprintf(errbuf, errlen, "ok");
     /* Writer-preferring: under a steady stream of reads, growing the map
      * must not wait forever. */
     pthread_rwlockattr_t attr;
@@ -334,28 +331,43 @@ store_open(store **out, const store_config *cfg, char *errbuf, size_t errlen)
     pthread_rwlockattr_destroy(&attr);
     if (lrc != 0) {
         free(s);
-        return STORE_NOMEM;
+        return NULL;
     }
+    return s;
+}
+
+/* Creates the data directory and, when asked, takes its exclusive lock. */
+static int
+claim_dir(store *s, const store_config *cfg, char *errbuf, size_t errlen)
+{
     if (mkdir(cfg->dir, 0750) != 0 && errno != EEXIST) {
         snprintf(errbuf, errlen, "cannot create data directory \"%s\": %s", cfg->dir,
                  strerror(errno));
-        rc = STORE_IO;
-        goto fail;
+        return STORE_IO;
     }
-    if (cfg->exclusive) {
-        if ((s->lock_fd = open(cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-            flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-            if (errno == EWOULDBLOCK)
-                snprintf(errbuf, errlen,
-                         "data dir %s is in use by another bilheteria-server; stop that one, or "
-                         "give this one another --data-dir",
-                         cfg->dir);
-            else
-                snprintf(errbuf, errlen, "cannot lock data dir %s: %s", cfg->dir, strerror(errno));
-            rc = errno == EWOULDBLOCK ? STORE_BUSY : STORE_IO;
-            goto fail;
-        }
+    if (!cfg->exclusive)
+        return STORE_OK;
+    if ((s->lock_fd = open(cfg->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+        flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        if (e == EWOULDBLOCK)
+            snprintf(errbuf, errlen,
+                     "data dir %s is in use by another bilheteria-server; stop that one, or "
+                     "give this one another --data-dir",
+                     cfg->dir);
+        else
+            snprintf(errbuf, errlen, "cannot lock data dir %s: %s", cfg->dir, strerror(e));
+        return e == EWOULDBLOCK ? STORE_BUSY : STORE_IO;
     }
+    return STORE_OK;
+}
+
+/* Creates and opens the LMDB environment, and the descriptor the deferred
+ * meta sync flushes through. */
+static int
+open_env(store *s, const store_config *cfg, char *errbuf, size_t errlen)
+{
+    int rc;
     s->map_size = cfg->map_size ? cfg->map_size : (size_t)1 << 30;
     if ((rc = mdb_env_create(&s->env)) != MDB_SUCCESS ||
         (rc = mdb_env_set_maxdbs(s->env, T__COUNT)) != MDB_SUCCESS ||
@@ -363,8 +375,7 @@ store_open(store **out, const store_config *cfg, char *errbuf, size_t errlen)
             MDB_SUCCESS ||
         (rc = mdb_env_set_mapsize(s->env, s->map_size)) != MDB_SUCCESS) {
         snprintf(errbuf, errlen, "lmdb: %s", mdb_strerror(rc));
-        rc = store__rc(rc);
-        goto fail;
+        return store__rc(rc);
     }
     /* MDB_NOTLS: read transactions are not tied to a thread (nng callbacks
      * run on any of its threads). No MDB_WRITEMAP: nested transactions
@@ -377,8 +388,7 @@ store_open(store **out, const store_config *cfg, char *errbuf, size_t errlen)
     rc = mdb_env_open(s->env, cfg->dir, flags, 0640);
     if (rc != MDB_SUCCESS) {
         snprintf(errbuf, errlen, "cannot open LMDB in \"%s\": %s", cfg->dir, mdb_strerror(rc));
-        rc = store__rc(rc);
-        goto fail;
+        return store__rc(rc);
     }
     if (cfg->defer_meta_sync && !cfg->no_sync) {
         char path[4096];
@@ -387,10 +397,25 @@ store_open(store **out, const store_config *cfg, char *errbuf, size_t errlen)
          * descriptor (Linux allows it). Nothing is written through it. */
         if ((s->sync_fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
             snprintf(errbuf, errlen, "cannot open \"%s\" to sync it: %s", path, strerror(errno));
-            rc = STORE_IO;
-            goto fail;
+            return STORE_IO;
         }
     }
+    return STORE_OK;
+}
+
+int
+store_open(store **out, const store_config *cfg, char *errbuf, size_t errlen)
+{
+    int rc, dead = 0;
+    store *s = store_alloc();
+    if (s == NULL) {
+        snprintf(errbuf, errlen, "out of memory");
+        return STORE_NOMEM;
+    }
+    snprintf(errbuf, errlen, "ok");
+    if ((rc = claim_dir(s, cfg, errbuf, errlen)) != STORE_OK ||
+        (rc = open_env(s, cfg, errbuf, errlen)) != STORE_OK)
+        goto fail;
     mdb_reader_check(s->env, &dead);
     /* The map may be larger than asked if the file already is. */
     MDB_envinfo info;

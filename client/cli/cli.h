@@ -49,11 +49,11 @@ struct cli_cmd {
 typedef void (*cli_render_fn)(const ProtobufCMessage *resp);
 
 /*
- * Parses a command's arguments against opts. Returns CLI_PARSE_OK when the
+ * Parses a command's arguments against opts. Returns BH__PARSE_OK when the
  * command should go on; otherwise it has printed the help (stdout) or the
  * usage error (stderr) and *exit_code says how to exit.
  */
-int cli_parse_args(const struct cli_cmd *cmd, struct cli_opt *opts, size_t n, int argc, char **argv,
+int cli_parse_args(const struct cli_cmd *cmd, struct bh__opt *opts, size_t n, int argc, char **argv,
                    int *exit_code);
 
 /* Prints "error: <msg>" and a pointer to the command's help; returns 2. */
@@ -109,17 +109,17 @@ int cli_run(struct cli *cli, const struct cli_cmd *cmd, enum bh_method_id id,
 /* Options every list command takes. */
 #define CLI_PAGE_OPTS(size_dest, token_dest)                                                       \
     { "--page-size", "N",                                                                          \
-      CLI_OPT_U32,   0,                                                                            \
+      BH__OPT_U32,   0,                                                                            \
       (size_dest),   "entries per page (0 or unset: 50; at most 500)" },                           \
     {                                                                                              \
-        "--page-token", "T", CLI_OPT_STR, 0, (token_dest),                                         \
+        "--page-token", "T", BH__OPT_STR, 0, (token_dest),                                         \
             "continue after the page that printed this token"                                      \
     }
 
 /* The ID argument of get/cancel commands. */
 #define CLI_ID_ARG(dest, help)                                                                     \
     {                                                                                              \
-        NULL, "ID", CLI_OPT_ID, CLI_OPT_REQUIRED, (dest), (help)                                   \
+        NULL, "ID", BH__OPT_ID, BH__OPT_REQUIRED, (dest), (help)                                   \
     }
 
 #define CLI_NOPTS(a) (sizeof(a) / sizeof((a)[0]))

@@ -91,11 +91,11 @@ cli_cmd_call(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
     const char *method = NULL, *json = NULL;
     int list = 0, rc;
-    struct cli_opt opts[] = {
-        { "--list", NULL, CLI_OPT_FLAG, 0, &list, "print every method's full name" },
-        { NULL, "METHOD", CLI_OPT_STR, 0, &method,
+    struct bh__opt opts[] = {
+        { "--list", NULL, BH__OPT_FLAG, 0, &list, "print every method's full name" },
+        { NULL, "METHOD", BH__OPT_STR, 0, &method,
           "full method name, e.g. bilheteria.v1.EventService/GetEvent" },
-        { NULL, "JSON", CLI_OPT_STR, 0, &json,
+        { NULL, "JSON", BH__OPT_STR, 0, &json,
           "the request as a JSON object (default {}; - reads it from stdin)" },
     };
     const ProtobufCMethodDescriptor *m;
@@ -106,7 +106,7 @@ cli_cmd_call(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
     bh_call_opts co;
     bh_status st;
 
-    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
+    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != BH__PARSE_OK)
         return rc;
     if (list) {
         if (method != NULL)

@@ -53,8 +53,8 @@ cli__item(const char *s, uint64_t *id, int32_t *qty)
         return -1;
     memcpy(id_text, s, (size_t)(colon - s));
     id_text[colon - s] = '\0';
-    if (cli_parse_u64(id_text, 1, UINT64_MAX, id) != 0 ||
-        cli_parse_i64(colon + 1, 1, INT32_MAX, &q) != 0)
+    if (bh__parse_u64(id_text, 1, UINT64_MAX, id) != 0 ||
+        bh__parse_i64(colon + 1, 1, INT32_MAX, &q) != 0)
         return -1;
     *qty = (int32_t)q;
     return 0;
@@ -62,7 +62,7 @@ cli__item(const char *s, uint64_t *id, int32_t *qty)
 
 /* --product ID:QTY, as many as given. */
 static int
-cli__items(const struct cli_cmd *cmd, const struct cli_strs *prods,
+cli__items(const struct cli_cmd *cmd, const struct bh__strs *prods,
            Bilheteria__V1__CreateReservationRequest *req)
 {
     size_t i;
@@ -94,23 +94,23 @@ cli_cmd_reserve(struct cli *cli, const struct cli_cmd *cmd, int argc, char **arg
 {
     Bilheteria__V1__CreateReservationRequest req = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
     const char *seats = NULL;
-    struct cli_strs prods = { 0 };
-    struct cli_opt opts[] = {
-        { "--session", "ID", CLI_OPT_ID, CLI_OPT_REQUIRED, &req.session_id, "the session" },
-        { "--user", "USER", CLI_OPT_STR, CLI_OPT_REQUIRED, &req.user_id, "who holds the seats" },
-        { "--seats", "A1,A2", CLI_OPT_STR, 0, &seats, "these seats (comma-separated)" },
-        { "--best", "N", CLI_OPT_COUNT, 0, &req.best,
+    struct bh__strs prods = { 0 };
+    struct bh__opt opts[] = {
+        { "--session", "ID", BH__OPT_ID, BH__OPT_REQUIRED, &req.session_id, "the session" },
+        { "--user", "USER", BH__OPT_STR, BH__OPT_REQUIRED, &req.user_id, "who holds the seats" },
+        { "--seats", "A1,A2", BH__OPT_STR, 0, &seats, "these seats (comma-separated)" },
+        { "--best", "N", BH__OPT_COUNT, 0, &req.best,
           "or: the best N adjacent seats the server finds" },
-        { "--half", "N", CLI_OPT_U32, 0, &req.half_price,
+        { "--half", "N", BH__OPT_U32, 0, &req.half_price,
           "how many of the seats are half price (meia-entrada), the first ones" },
-        { "--product", "ID:QTY", CLI_OPT_STRS, 0, &prods, "an add-on product and quantity" },
-        { "--ttl-s", "S", CLI_OPT_POS_I32, 0, &req.ttl_s,
+        { "--product", "ID:QTY", BH__OPT_STRS, 0, &prods, "an add-on product and quantity" },
+        { "--ttl-s", "S", BH__OPT_POS_I32, 0, &req.ttl_s,
           "hold the seats S seconds (> 0; omit for the server's default)" },
     };
     size_t i;
     int rc;
 
-    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
+    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != BH__PARSE_OK)
         goto out;
     if ((seats != NULL) == opts[3].seen) {
         rc = cli_usage_error(cmd, seats != NULL ? "--seats and --best cannot be used together"
@@ -130,7 +130,7 @@ out:
     for (i = 0; i < req.n_items; i++)
         free(req.items[i]);
     free(req.items);
-    cli_strs_free(&prods);
+    bh__strs_free(&prods);
     return rc;
 }
 
@@ -138,10 +138,10 @@ int
 cli_cmd_reservation_get(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
     Bilheteria__V1__GetReservationRequest req = BILHETERIA__V1__GET_RESERVATION_REQUEST__INIT;
-    struct cli_opt opts[] = { CLI_ID_ARG(&req.id, "the reservation's id") };
+    struct bh__opt opts[] = { CLI_ID_ARG(&req.id, "the reservation's id") };
     int rc;
 
-    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
+    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != BH__PARSE_OK)
         return rc;
     return cli_run(cli, cmd, BH_METHOD_RESERVATION_GET_RESERVATION, &req.base,
                    cli_render_reservation);
@@ -151,13 +151,13 @@ int
 cli_cmd_reservation_list(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
     Bilheteria__V1__ListReservationsRequest req = BILHETERIA__V1__LIST_RESERVATIONS_REQUEST__INIT;
-    struct cli_opt opts[] = {
-        { "--user", "USER", CLI_OPT_STR, CLI_OPT_REQUIRED, &req.user_id, "whose reservations" },
+    struct bh__opt opts[] = {
+        { "--user", "USER", BH__OPT_STR, BH__OPT_REQUIRED, &req.user_id, "whose reservations" },
         CLI_PAGE_OPTS(&req.page_size, &req.page_token),
     };
     int rc;
 
-    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
+    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != BH__PARSE_OK)
         return rc;
     return cli_run(cli, cmd, BH_METHOD_RESERVATION_LIST_RESERVATIONS, &req.base,
                    cli_render_reservations);
@@ -167,10 +167,10 @@ int
 cli_cmd_reservation_cancel(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
     Bilheteria__V1__CancelReservationRequest req = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
-    struct cli_opt opts[] = { CLI_ID_ARG(&req.id, "the reservation's id") };
+    struct bh__opt opts[] = { CLI_ID_ARG(&req.id, "the reservation's id") };
     int rc;
 
-    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
+    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != BH__PARSE_OK)
         return rc;
     return cli_run(cli, cmd, BH_METHOD_RESERVATION_CANCEL_RESERVATION, &req.base,
                    cli_render_reservation);

@@ -5,25 +5,24 @@ int
 cli_cmd_session_create(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
     Bilheteria__V1__CreateSessionRequest req = BILHETERIA__V1__CREATE_SESSION_REQUEST__INIT;
-    struct cli_opt opts[] = {
-        { "--event", "ID", CLI_OPT_ID, CLI_OPT_REQUIRED, &req.event_id, "the event" },
-        { "--starts-at", "RFC3339", CLI_OPT_TIME, CLI_OPT_REQUIRED, &req.starts_at_ms,
-          "when the session starts" },
-        { "--rows", "N", CLI_OPT_COUNT, CLI_OPT_REQUIRED, &req.rows,
+    struct bh__opt opts[] = {
+        { "--event", "ID", BH__OPT_ID, BH__OPT_REQUIRED, &req.event_id, "the event" },
+        CLI_TIME_OPT("--starts-at", BH__OPT_REQUIRED, &req.starts_at_ms, "when the session starts"),
+        { "--rows", "N", BH__OPT_COUNT, BH__OPT_REQUIRED, &req.rows,
           "rows in the room, labelled A..Z, AA.. (1..676)" },
-        { "--seats-per-row", "M", CLI_OPT_COUNT, CLI_OPT_REQUIRED, &req.seats_per_row,
+        { "--seats-per-row", "M", BH__OPT_COUNT, BH__OPT_REQUIRED, &req.seats_per_row,
           "seats in each row, numbered from 1 (1..1000)" },
-        { "--price", "CENTS", CLI_OPT_NONNEG, CLI_OPT_REQUIRED, &req.price_cents,
+        { "--price", "CENTS", BH__OPT_NONNEG, BH__OPT_REQUIRED, &req.price_cents,
           "full price (inteira) in cents" },
-        { "--half-price", "CENTS", CLI_OPT_NONNEG, 0, &req.half_price_cents,
+        { "--half-price", "CENTS", BH__OPT_NONNEG, 0, &req.half_price_cents,
           "half price (meia-entrada) in cents; must be price/2 (default)" },
-        { "--half-cap", "N", CLI_OPT_COUNT, 0, &req.half_price_cap,
+        { "--half-cap", "N", BH__OPT_COUNT, 0, &req.half_price_cap,
           "most half-price tickets (default and least: 40% of capacity)" },
-        { "--room", "NAME", CLI_OPT_STR, 0, &req.room, "the room" },
+        { "--room", "NAME", BH__OPT_STR, 0, &req.room, "the room" },
     };
     int rc;
 
-    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
+    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != BH__PARSE_OK)
         return rc;
     return cli_run(cli, cmd, BH_METHOD_SESSION_CREATE_SESSION, &req.base, cli_render_session);
 }
@@ -32,10 +31,10 @@ int
 cli_cmd_session_get(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
     Bilheteria__V1__GetSessionRequest req = BILHETERIA__V1__GET_SESSION_REQUEST__INIT;
-    struct cli_opt opts[] = { CLI_ID_ARG(&req.id, "the session's id") };
+    struct bh__opt opts[] = { CLI_ID_ARG(&req.id, "the session's id") };
     int rc;
 
-    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
+    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != BH__PARSE_OK)
         return rc;
     return cli_run(cli, cmd, BH_METHOD_SESSION_GET_SESSION, &req.base, cli_render_session);
 }
@@ -44,13 +43,13 @@ int
 cli_cmd_session_list(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
     Bilheteria__V1__ListSessionsRequest req = BILHETERIA__V1__LIST_SESSIONS_REQUEST__INIT;
-    struct cli_opt opts[] = {
-        { "--event", "ID", CLI_OPT_ID, 0, &req.event_id, "only this event's sessions" },
+    struct bh__opt opts[] = {
+        { "--event", "ID", BH__OPT_ID, 0, &req.event_id, "only this event's sessions" },
         CLI_PAGE_OPTS(&req.page_size, &req.page_token),
     };
     int rc;
 
-    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
+    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != BH__PARSE_OK)
         return rc;
     return cli_run(cli, cmd, BH_METHOD_SESSION_LIST_SESSIONS, &req.base, cli_render_sessions);
 }
@@ -59,10 +58,10 @@ int
 cli_cmd_session_seats(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
 {
     Bilheteria__V1__GetSeatMapRequest req = BILHETERIA__V1__GET_SEAT_MAP_REQUEST__INIT;
-    struct cli_opt opts[] = { CLI_ID_ARG(&req.session_id, "the session's id") };
+    struct bh__opt opts[] = { CLI_ID_ARG(&req.session_id, "the session's id") };
     int rc;
 
-    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != CLI_PARSE_OK)
+    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != BH__PARSE_OK)
         return rc;
     return cli_run(cli, cmd, BH_METHOD_SESSION_GET_SEAT_MAP, &req.base, cli_render_seat_map);
 }

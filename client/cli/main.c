@@ -76,16 +76,16 @@ cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 }
 
 int
-cli_parse_args(const struct cli_cmd *cmd, struct cli_opt *opts, size_t n, int argc, char **argv,
+cli_parse_args(const struct cli_cmd *cmd, struct bh__opt *opts, size_t n, int argc, char **argv,
                int *exit_code)
 {
     char err[512];
-    int rc = cli_opts_parse(opts, n, argc, argv, 0, NULL, err, sizeof(err));
+    int rc = bh__opts_parse(opts, n, argc, argv, 0, NULL, err, sizeof(err));
 
-    if (rc == CLI_PARSE_HELP) {
-        cli_opts_usage(stdout, cmd->synopsis, cmd->summary, opts, n);
+    if (rc == BH__PARSE_HELP) {
+        bh__opts_usage(stdout, "bilheteria", cmd->synopsis, cmd->summary, opts, n);
         *exit_code = CLI_EXIT_OK;
-    } else if (rc == CLI_PARSE_ERROR) {
+    } else if (rc == BH__PARSE_ERROR) {
         *exit_code = cli_usage_error(cmd, "%s", err);
     }
     return rc;
@@ -102,9 +102,9 @@ cli__commands(FILE *f, const char *group)
 }
 
 static void
-cli__help(struct cli_opt *g, size_t n)
+cli__help(struct bh__opt *g, size_t n)
 {
-    cli_opts_usage(stdout, "[GLOBAL OPTIONS] COMMAND [ARGS]",
+    bh__opts_usage(stdout, "bilheteria", "[GLOBAL OPTIONS] COMMAND [ARGS]",
                    "The Bilheteria box-office client. Global options go before or "
                    "after the\ncommand; given twice, the last one wins.\nTimes are RFC 3339 "
                    "(2026-12-01T20:00:00Z, "
@@ -140,36 +140,122 @@ cli__find(int argc, char **argv, int *words, int *group_known)
     return NULL;
 }
 
+/* Finds the command that argv names, or prints why there is none and
+ * sets *exit_code. */
+static const struct cli_cmd *
+cli__command(int argc, char **argv, int *words, int *exit_code)
+{
+    int group_known = 0;
+    const struct cli_cmd *cmd;
+
+    if (argc == 0) {
+        *exit_code = cli_usage_error(NULL, "missing COMMAND");
+        return NULL;
+    }
+    cmd = cli__find(argc, argv, words, &group_known);
+    if (cmd != NULL)
+        return cmd;
+    if (!group_known) {
+        *exit_code = cli_usage_error(NULL, "unknown command \"%s\"", argv[0]);
+        return NULL;
+    }
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage:\n");
+        cli__commands(stdout, argv[0]);
+        *exit_code = CLI_EXIT_OK;
+        return NULL;
+    }
+    if (argc > 1)
+        fprintf(stderr, "error: unknown command \"%s %s\"; %s commands:\n", argv[0], argv[1],
+                argv[0]);
+    else
+        fprintf(stderr, "error: \"%s\" needs a subcommand:\n", argv[0]);
+    cli__commands(stderr, argv[0]);
+    *exit_code = CLI_EXIT_USAGE;
+    return NULL;
+}
+
+/* Sorts a command's arguments argv[0..argc) into the global options among
+ * them (glob) and the rest, in order; everything after "--" is the rest's. */
+static void
+cli__split_globals(int argc, char **argv, char **rest, int *nr, char **glob, int *ng)
+{
+    *nr = 0;
+    *ng = 0;
+    for (int k = 0; k < argc && *nr < 255 && *ng < 254; k++) {
+        const char *a = argv[k];
+        if (strcmp(a, "--") == 0) {
+            while (k < argc && *nr < 255)
+                rest[(*nr)++] = argv[k++];
+            break;
+        }
+        if (strcmp(a, "--json") == 0 || strncmp(a, "--server=", 9) == 0 ||
+            strncmp(a, "--timeout-ms=", 13) == 0 || strncmp(a, "--idempotency-key=", 18) == 0) {
+            glob[(*ng)++] = argv[k];
+        } else if ((strcmp(a, "--server") == 0 || strcmp(a, "--timeout-ms") == 0 ||
+                    strcmp(a, "--idempotency-key") == 0) &&
+                   k + 1 < argc) {
+            glob[(*ng)++] = argv[k++];
+            glob[(*ng)++] = argv[k];
+        } else {
+            rest[(*nr)++] = argv[k];
+        }
+    }
+}
+
+/* Runs cmd on its arguments argv[0..argc). Global options may also follow
+ * the command ("bilheteria pay ... --json"): they are pulled out and parsed
+ * against g before the command parses its own. */
+static int
+cli__run_command(struct cli *cli, const struct cli_cmd *cmd, struct bh__opt *g, size_t n, int argc,
+                 char **argv)
+{
+    char *rest[256], *glob[256], err[512];
+    int nr, ng, gused = 0, rc;
+
+    cli__split_globals(argc, argv, rest, &nr, glob, &ng);
+    if (ng == 0)
+        return cmd->run(cli, cmd, argc, argv);
+    for (size_t i = 0; i < n; i++)
+        g[i].seen = 0;
+    rc = bh__opts_parse(g, n, ng, glob, 0, &gused, err, sizeof(err));
+    if (rc != BH__PARSE_OK)
+        return cli_usage_error(NULL, "%s", err);
+    rest[nr] = NULL;
+    return cmd->run(cli, cmd, nr, rest);
+}
+
 int
 main(int argc, char **argv)
 {
     struct cli cli;
-    int help = 0, version = 0, used = 0, words = 0, group_known = 0, rc;
+    int help = 0, version = 0, used = 0, words = 0, rc;
     char err[512];
     const char *env = getenv("BILHETERIA_SERVER");
     const struct cli_cmd *cmd;
-    struct cli_opt g[] = {
-        { "--server", "URL", CLI_OPT_STR, CLI_OPT_LAST_WINS, &cli.server,
+    struct bh__opt g[] = {
+        { "--server", "URL", BH__OPT_STR, BH__OPT_LAST_WINS, &cli.server,
           "server address (default $BILHETERIA_SERVER, else " CLI_DEFAULT_SERVER ")" },
-        { "--timeout-ms", "N", CLI_OPT_POS_I32, CLI_OPT_LAST_WINS, &cli.timeout_ms,
+        { "--timeout-ms", "N", BH__OPT_POS_I32, BH__OPT_LAST_WINS, &cli.timeout_ms,
           "deadline of each call in milliseconds (default 5000)" },
-        { "--json", NULL, CLI_OPT_FLAG, CLI_OPT_LAST_WINS, &cli.json,
+        { "--json", NULL, BH__OPT_FLAG, BH__OPT_LAST_WINS, &cli.json,
           "print the response as one JSON object (proto field names)" },
-        { "--idempotency-key", "KEY", CLI_OPT_STR, CLI_OPT_LAST_WINS, &cli.idem_key,
+        { "--idempotency-key", "KEY", BH__OPT_STR, BH__OPT_LAST_WINS, &cli.idem_key,
           "idempotency key sent with mutating commands" },
-        { "--help", NULL, CLI_OPT_FLAG, 0, &help, "print this help" },
-        { "--version", NULL, CLI_OPT_FLAG, 0, &version, "print the version" },
+        { "--help", NULL, BH__OPT_FLAG, 0, &help, "print this help" },
+        { "--version", NULL, BH__OPT_FLAG, 0, &version, "print the version" },
     };
 
     memset(&cli, 0, sizeof(cli));
     cli.server = env != NULL && *env != '\0' ? env : CLI_DEFAULT_SERVER;
     cli.timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
-    rc = cli_opts_parse(g, CLI_NOPTS(g), argc - 1, argv + 1, 1, &used, err, sizeof(err));
-    if (rc == CLI_PARSE_HELP || (rc == CLI_PARSE_OK && help)) {
+    rc = bh__opts_parse(g, CLI_NOPTS(g), argc - 1, argv + 1, BH__OPTS_STOP_AT_POSITIONAL, &used,
+                        err, sizeof(err));
+    if (rc == BH__PARSE_HELP || (rc == BH__PARSE_OK && help)) {
         cli__help(g, CLI_NOPTS(g));
         return CLI_EXIT_OK;
     }
-    if (rc == CLI_PARSE_ERROR)
+    if (rc == BH__PARSE_ERROR)
         return cli_usage_error(NULL, "%s", err);
     if (version) {
         printf("bilheteria %s\n", BH_VERSION);
@@ -177,61 +263,9 @@ main(int argc, char **argv)
     }
     argc -= 1 + used;
     argv += 1 + used;
-    if (argc == 0)
-        return cli_usage_error(NULL, "missing COMMAND");
-    cmd = cli__find(argc, argv, &words, &group_known);
-    if (cmd == NULL) {
-        if (!group_known)
-            return cli_usage_error(NULL, "unknown command \"%s\"", argv[0]);
-        if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-            printf("usage:\n");
-            cli__commands(stdout, argv[0]);
-            return CLI_EXIT_OK;
-        }
-        if (argc > 1)
-            fprintf(stderr, "error: unknown command \"%s %s\"; %s commands:\n", argv[0], argv[1],
-                    argv[0]);
-        else
-            fprintf(stderr, "error: \"%s\" needs a subcommand:\n", argv[0]);
-        cli__commands(stderr, argv[0]);
-        return CLI_EXIT_USAGE;
-    }
-    /* Global options may also follow the command ("bilheteria pay ...
-     * --json"): pull them out before the command parses its own. */
-    {
-        char *rest[256], *glob[256];
-        int nr = 0, ng = 0, gused = 0;
-        for (int k = words; k < argc && nr < 255 && ng < 254; k++) {
-            const char *a = argv[k];
-            if (strcmp(a, "--") == 0) {
-                while (k < argc && nr < 255)
-                    rest[nr++] = argv[k++];
-                break;
-            }
-            if (strcmp(a, "--json") == 0 || strncmp(a, "--server=", 9) == 0 ||
-                strncmp(a, "--timeout-ms=", 13) == 0 || strncmp(a, "--idempotency-key=", 18) == 0) {
-                glob[ng++] = argv[k];
-            } else if ((strcmp(a, "--server") == 0 || strcmp(a, "--timeout-ms") == 0 ||
-                        strcmp(a, "--idempotency-key") == 0) &&
-                       k + 1 < argc) {
-                glob[ng++] = argv[k++];
-                glob[ng++] = argv[k];
-            } else {
-                rest[nr++] = argv[k];
-            }
-        }
-        if (ng > 0) {
-            for (size_t i = 0; i < CLI_NOPTS(g); i++)
-                g[i].seen = 0;
-            rc = cli_opts_parse(g, CLI_NOPTS(g), ng, glob, 0, &gused, err, sizeof(err));
-            if (rc != CLI_PARSE_OK)
-                return cli_usage_error(NULL, "%s", err);
-            rest[nr] = NULL;
-            rc = cmd->run(&cli, cmd, nr, rest);
-        } else {
-            rc = cmd->run(&cli, cmd, argc - words, argv + words);
-        }
-    }
+    if ((cmd = cli__command(argc, argv, &words, &rc)) == NULL)
+        return rc;
+    rc = cli__run_command(&cli, cmd, g, CLI_NOPTS(g), argc - words, argv + words);
     bh_client_close(cli.client);
     /* Output the shell cannot take (a closed pipe, a full disk) is a failure. */
     if (fflush(stdout) != 0 || ferror(stdout)) {

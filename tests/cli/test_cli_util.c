@@ -110,23 +110,23 @@ test_numbers(void **state)
     int64_t i = 7;
 
     (void)state;
-    assert_int_equal(cli_parse_u64("18446744073709551615", 0, UINT64_MAX, &u), 0);
+    assert_int_equal(bh__parse_u64("18446744073709551615", 0, UINT64_MAX, &u), 0);
     assert_true(u == UINT64_MAX);
-    assert_int_equal(cli_parse_u64("18446744073709551616", 0, UINT64_MAX, &u), -1);
-    assert_int_equal(cli_parse_u64("-1", 0, UINT64_MAX, &u), -1);
-    assert_int_equal(cli_parse_u64("+1", 0, UINT64_MAX, &u), -1);
-    assert_int_equal(cli_parse_u64(" 1", 0, UINT64_MAX, &u), -1);
-    assert_int_equal(cli_parse_u64("1 ", 0, UINT64_MAX, &u), -1);
-    assert_int_equal(cli_parse_u64("0", 1, UINT64_MAX, &u), -1);
-    assert_int_equal(cli_parse_u64("1.5", 0, UINT64_MAX, &u), -1);
-    assert_int_equal(cli_parse_u64("", 0, UINT64_MAX, &u), -1);
+    assert_int_equal(bh__parse_u64("18446744073709551616", 0, UINT64_MAX, &u), -1);
+    assert_int_equal(bh__parse_u64("-1", 0, UINT64_MAX, &u), -1);
+    assert_int_equal(bh__parse_u64("+1", 0, UINT64_MAX, &u), -1);
+    assert_int_equal(bh__parse_u64(" 1", 0, UINT64_MAX, &u), -1);
+    assert_int_equal(bh__parse_u64("1 ", 0, UINT64_MAX, &u), -1);
+    assert_int_equal(bh__parse_u64("0", 1, UINT64_MAX, &u), -1);
+    assert_int_equal(bh__parse_u64("1.5", 0, UINT64_MAX, &u), -1);
+    assert_int_equal(bh__parse_u64("", 0, UINT64_MAX, &u), -1);
     assert_true(u == UINT64_MAX);
-    assert_int_equal(cli_parse_i64("-9223372036854775808", INT64_MIN, INT64_MAX, &i), 0);
+    assert_int_equal(bh__parse_i64("-9223372036854775808", INT64_MIN, INT64_MAX, &i), 0);
     assert_true(i == INT64_MIN);
-    assert_int_equal(cli_parse_i64("9223372036854775808", INT64_MIN, INT64_MAX, &i), -1);
-    assert_int_equal(cli_parse_i64("-1", 0, INT64_MAX, &i), -1);
-    assert_int_equal(cli_parse_i64("0x10", 0, INT64_MAX, &i), -1);
-    assert_int_equal(cli_parse_i64("-", INT64_MIN, INT64_MAX, &i), -1);
+    assert_int_equal(bh__parse_i64("9223372036854775808", INT64_MIN, INT64_MAX, &i), -1);
+    assert_int_equal(bh__parse_i64("-1", 0, INT64_MAX, &i), -1);
+    assert_int_equal(bh__parse_i64("0x10", 0, INT64_MAX, &i), -1);
+    assert_int_equal(bh__parse_i64("-", INT64_MIN, INT64_MAX, &i), -1);
     assert_true(i == INT64_MIN);
 }
 
@@ -140,17 +140,17 @@ test_opts(void **state)
     int64_t price = -1, at = 0;
     int32_t ttl = 0;
     int json = 0;
-    struct cli_strs prods = { 0 };
-    struct cli_opt opts[] = {
-        { "--name", "NAME", CLI_OPT_STR, CLI_OPT_REQUIRED, &name, "name" },
-        { "--rows", "N", CLI_OPT_COUNT, 0, &rows, "rows" },
-        { "--half", "N", CLI_OPT_U32, 0, &half, "half" },
-        { "--price", "CENTS", CLI_OPT_NONNEG, 0, &price, "price" },
-        { "--at", "RFC3339", CLI_OPT_TIME, 0, &at, "time" },
-        { "--ttl-s", "S", CLI_OPT_POS_I32, 0, &ttl, "ttl" },
-        { "--json", NULL, CLI_OPT_FLAG, 0, &json, "json" },
-        { "--product", "ID:QTY", CLI_OPT_STRS, 0, &prods, "product" },
-        { NULL, "ID", CLI_OPT_ID, CLI_OPT_REQUIRED, &id, "id" },
+    struct bh__strs prods = { 0 };
+    struct bh__opt opts[] = {
+        { "--name", "NAME", BH__OPT_STR, BH__OPT_REQUIRED, &name, "name" },
+        { "--rows", "N", BH__OPT_COUNT, 0, &rows, "rows" },
+        { "--half", "N", BH__OPT_U32, 0, &half, "half" },
+        { "--price", "CENTS", BH__OPT_NONNEG, 0, &price, "price" },
+        CLI_TIME_OPT("--at", 0, &at, "time"),
+        { "--ttl-s", "S", BH__OPT_POS_I32, 0, &ttl, "ttl" },
+        { "--json", NULL, BH__OPT_FLAG, 0, &json, "json" },
+        { "--product", "ID:QTY", BH__OPT_STRS, 0, &prods, "product" },
+        { NULL, "ID", BH__OPT_ID, BH__OPT_REQUIRED, &id, "id" },
     };
     const size_t n = sizeof(opts) / sizeof(opts[0]);
     char *ok_argv[] = { "42",      "--name",    "Hamlet", "--rows=10", "--half",
@@ -162,9 +162,9 @@ test_opts(void **state)
     size_t i;
 
     (void)state;
-    assert_int_equal(cli_opts_parse(opts, n, (int)(sizeof(ok_argv) / sizeof(ok_argv[0])), ok_argv,
+    assert_int_equal(bh__opts_parse(opts, n, (int)(sizeof(ok_argv) / sizeof(ok_argv[0])), ok_argv,
                                     0, &used, err, sizeof(err)),
-                     CLI_PARSE_OK);
+                     BH__PARSE_OK);
     assert_string_equal(name, "Hamlet");
     assert_int_equal(rows, 10);
     assert_int_equal(half, 0);
@@ -177,7 +177,7 @@ test_opts(void **state)
     assert_string_equal(prods.v[0], "4:2");
     assert_string_equal(prods.v[1], "5:1");
     assert_int_equal(used, (int)(sizeof(ok_argv) / sizeof(ok_argv[0])));
-    cli_strs_free(&prods);
+    bh__strs_free(&prods);
 
     {
         struct {
@@ -186,40 +186,40 @@ test_opts(void **state)
             const char *err;
         } bad[] = {
             { { "1", "--rows", "abc" },
-              CLI_PARSE_ERROR,
+              BH__PARSE_ERROR,
               "--rows: expected a positive integer (at most 4294967295), got \"abc\"" },
             { { "1", "--name", "x", "--rows=0" },
-              CLI_PARSE_ERROR,
+              BH__PARSE_ERROR,
               "--rows: expected a positive integer (at most 4294967295), got \"0\"" },
-            { { "1", "--name", "x", "--price" }, CLI_PARSE_ERROR, "--price needs a value (CENTS)" },
+            { { "1", "--name", "x", "--price" }, BH__PARSE_ERROR, "--price needs a value (CENTS)" },
             { { "1", "--name", "x", "--ttl-s=0" },
-              CLI_PARSE_ERROR,
+              BH__PARSE_ERROR,
               "--ttl-s: expected a positive integer (at most 2147483647), got \"0\"" },
             { { "1", "--ttl-s", "-5" },
-              CLI_PARSE_ERROR,
+              BH__PARSE_ERROR,
               "--ttl-s: expected a positive integer (at most 2147483647), got \"-5\"" },
             { { "1", "--price", "-1" },
-              CLI_PARSE_ERROR,
+              BH__PARSE_ERROR,
               "--price: expected a non-negative integer, got \"-1\"" },
             { { "1", "--at", "soon" },
-              CLI_PARSE_ERROR,
+              BH__PARSE_ERROR,
               "--at: expected an RFC 3339 time like 2026-12-01T20:00:00Z or "
               "2026-12-01T17:00:00-03:00, got \"soon\"" },
-            { { "1", "--bogus", "x" }, CLI_PARSE_ERROR, "unknown option --bogus" },
-            { { "1", "--name=a", "--name=b" }, CLI_PARSE_ERROR, "--name is given twice" },
-            { { "1", "--json=1", "--name", "a" }, CLI_PARSE_ERROR, "--json takes no value" },
-            { { "1" }, CLI_PARSE_ERROR, "--name NAME is required" },
-            { { "--name", "a" }, CLI_PARSE_ERROR, "missing ID" },
+            { { "1", "--bogus", "x" }, BH__PARSE_ERROR, "unknown option --bogus" },
+            { { "1", "--name=a", "--name=b" }, BH__PARSE_ERROR, "--name is given twice" },
+            { { "1", "--json=1", "--name", "a" }, BH__PARSE_ERROR, "--json takes no value" },
+            { { "1" }, BH__PARSE_ERROR, "--name NAME is required" },
+            { { "--name", "a" }, BH__PARSE_ERROR, "missing ID" },
             { { "x", "--name", "a" },
-              CLI_PARSE_ERROR,
+              BH__PARSE_ERROR,
               "ID: expected a positive integer id, got \"x\"" },
-            { { "1", "2", "--name", "a" }, CLI_PARSE_ERROR, "unexpected argument \"2\"" },
-            { { "1", "--rows", "x", "--help" }, CLI_PARSE_ERROR, NULL },
-            { { "--help", "--rows", "x" }, CLI_PARSE_HELP, NULL },
-            { { "-h" }, CLI_PARSE_HELP, NULL },
+            { { "1", "2", "--name", "a" }, BH__PARSE_ERROR, "unexpected argument \"2\"" },
+            { { "1", "--rows", "x", "--help" }, BH__PARSE_ERROR, NULL },
+            { { "--help", "--rows", "x" }, BH__PARSE_HELP, NULL },
+            { { "-h" }, BH__PARSE_HELP, NULL },
             /* A value that looks like an option is still the value. */
-            { { "1", "--name", "--help" }, CLI_PARSE_OK, NULL },
-            { { "--name", "a", "--", "7" }, CLI_PARSE_OK, NULL },
+            { { "1", "--name", "--help" }, BH__PARSE_OK, NULL },
+            { { "--name", "a", "--", "7" }, BH__PARSE_OK, NULL },
         };
         for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
             int argc = 0, rc;
@@ -229,8 +229,8 @@ test_opts(void **state)
                 opts[k].seen = 0;
             while (argc < 4 && bad[i].args[argc] != NULL)
                 argc++;
-            rc = cli_opts_parse(opts, n, argc, (char **)bad[i].args, 0, NULL, err, sizeof(err));
-            cli_strs_free(&prods);
+            rc = bh__opts_parse(opts, n, argc, (char **)bad[i].args, 0, NULL, err, sizeof(err));
+            bh__strs_free(&prods);
             if (rc != bad[i].want)
                 fail_msg("case %zu: rc %d, want %d (%s)", i, rc, bad[i].want, err);
             if (bad[i].err != NULL && strcmp(err, bad[i].err) != 0)
@@ -245,15 +245,17 @@ test_opts_stop_at_command(void **state)
 {
     const char *server = NULL;
     int json = 0, used = 0;
-    struct cli_opt g[] = {
-        { "--server", "URL", CLI_OPT_STR, 0, &server, "server" },
-        { "--json", NULL, CLI_OPT_FLAG, 0, &json, "json" },
+    struct bh__opt g[] = {
+        { "--server", "URL", BH__OPT_STR, 0, &server, "server" },
+        { "--json", NULL, BH__OPT_FLAG, 0, &json, "json" },
     };
     char *argv[] = { "--server", "tcp://x:1", "--json", "event", "get", "--json" };
     char err[128];
 
     (void)state;
-    assert_int_equal(cli_opts_parse(g, 2, 6, argv, 1, &used, err, sizeof(err)), CLI_PARSE_OK);
+    assert_int_equal(
+        bh__opts_parse(g, 2, 6, argv, BH__OPTS_STOP_AT_POSITIONAL, &used, err, sizeof(err)),
+        BH__PARSE_OK);
     assert_int_equal(used, 3);
     assert_string_equal(server, "tcp://x:1");
     assert_int_equal(json, 1);

@@ -158,77 +158,41 @@ parse_duration(const char *v, void *dest)
         name, "N", BH__OPT_INT, LW, dest, NULL, lo, hi                                             \
     }
 
-static int
-parse_args(int argc, char **argv, bench *b, int *duration_given)
+/* The numbers as the parser writes them, copied into bench afterwards. */
+struct bench_nums {
+    int64_t clients, requests, events, sessions, rows, per_row, pages, flushes, reply, seed;
+    double duration;
+};
+
+static void
+take_nums(bench *b, const struct bench_nums *n, int *duration_given)
 {
-    struct bh__strs server_args = { 0 };
-    int64_t clients = b->clients, requests = 0, events = b->events, sessions = b->sessions,
-            rows = b->rows, per_row = b->seats_per_row, pages = 0, flushes = 0, reply = 0, seed = 0;
-    double duration = 0;
-    const char *scenario = NULL;
-    int version = 0;
-    char err[256];
-    struct bh__opt opts[] = {
-        { "--scenario", "NAME", BH__OPT_STR, LW, &scenario },
-        { "--server", "URL", BH__OPT_STR, LW, &b->url },
-        { "--spawn-server", NULL, BH__OPT_FLAG, LW, &b->spawn },
-        { "--server-path", "PATH", BH__OPT_STR, LW, &b->server_path },
-        { "--server-arg", "ARG", BH__OPT_STRS, 0, &server_args },
-        { "--ipc", NULL, BH__OPT_FLAG, LW, &b->ipc },
-        BENCH_INT_OPT("--clients", &clients, 1, MAX_CLIENTS),
-        { "--shared-client", NULL, BH__OPT_FLAG, LW, &b->shared_client },
-        { "--malloc-responses", NULL, BH__OPT_FLAG, LW, &b->malloc_responses },
-        { "--duration", "S", BH__OPT_FN, LW, &duration, NULL, 0, 0, parse_duration,
-          "seconds in (0, 86400]" },
-        BENCH_INT_OPT("--requests", &requests, 1, 1000000000000LL),
-        BENCH_INT_OPT("--events", &events, 1, 100000),
-        BENCH_INT_OPT("--sessions", &sessions, 1, 100000),
-        BENCH_INT_OPT("--rows", &rows, 1, BH_ROWS_MAX),
-        BENCH_INT_OPT("--seats-per-row", &per_row, 1, BH_SEATS_PER_ROW_MAX),
-        BENCH_INT_OPT("--seed", &seed, 1, INT64_MAX),
-        { "--json", NULL, BH__OPT_FLAG, LW, &b->json },
-        { "--reply-bytes", "N", BH__OPT_INT, LW, &reply, NULL, 1, 1 << 20 },
-        { "--durable", NULL, BH__OPT_FLAG, LW, &b->echo_durable },
-        BENCH_INT_OPT("--durable-pages", &pages, 1, 256),
-        BENCH_INT_OPT("--durable-flushes", &flushes, 1, 2),
-        { "--version", NULL, BH__OPT_FLAG, LW, &version },
-    };
-    switch (bh__opts_parse(opts, sizeof(opts) / sizeof(opts[0]), argc - 1, argv + 1,
-                           BH__OPTS_QUOTE_UNKNOWN, NULL, err, sizeof(err))) {
-    case BH__PARSE_HELP: fputs(usage, stdout); exit(0);
-    case BH__PARSE_ERROR:
-        fprintf(stderr, "bilheteria-bench: %s (try --help)\n", err);
-        bh__strs_free(&server_args);
-        return -1;
-    }
-    if (version) {
-        printf("bilheteria-bench %s\n", BH_VERSION);
-        exit(0);
-    }
-    /* The spawned server's extra arguments: argv's strings, in an array
-     * main frees. */
-    b->server_args = (char **)server_args.v;
-    b->n_server_args = (int)server_args.n;
-    if (duration != 0) {
-        b->duration_s = duration;
+    if (n->duration != 0) {
+        b->duration_s = n->duration;
         *duration_given = 1;
     }
-    b->clients = (int)clients;
-    b->requests = (uint64_t)requests;
-    b->events = (uint32_t)events;
-    b->sessions = (uint32_t)sessions;
-    b->rows = (uint32_t)rows;
-    b->seats_per_row = (uint32_t)per_row;
-    b->seed = (uint64_t)seed;
-    b->echo_reply_len = (size_t)reply;
-    if (pages != 0) {
-        b->echo_pages = (int)pages;
+    b->clients = (int)n->clients;
+    b->requests = (uint64_t)n->requests;
+    b->events = (uint32_t)n->events;
+    b->sessions = (uint32_t)n->sessions;
+    b->rows = (uint32_t)n->rows;
+    b->seats_per_row = (uint32_t)n->per_row;
+    b->seed = (uint64_t)n->seed;
+    b->echo_reply_len = (size_t)n->reply;
+    if (n->pages != 0) {
+        b->echo_pages = (int)n->pages;
         b->echo_durable = 1;
     }
-    if (flushes != 0) {
-        b->echo_one_flush = flushes == 1;
+    if (n->flushes != 0) {
+        b->echo_one_flush = n->flushes == 1;
         b->echo_durable = 1;
     }
+}
+
+/* The scenario by name, and the options that exclude each other. */
+static int
+check_args(bench *b, const char *scenario)
+{
     if (scenario != NULL) {
         for (size_t k = 0; k < sizeof(scenarios) / sizeof(scenarios[0]); k++)
             if (strcmp(scenario, scenarios[k]) == 0)
@@ -262,6 +226,63 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
         return -1;
     }
     return 0;
+}
+
+static int
+parse_args(int argc, char **argv, bench *b, int *duration_given)
+{
+    struct bh__strs server_args = { 0 };
+    struct bench_nums n = { .clients = b->clients,
+                            .events = b->events,
+                            .sessions = b->sessions,
+                            .rows = b->rows,
+                            .per_row = b->seats_per_row };
+    const char *scenario = NULL;
+    int version = 0;
+    char err[256];
+    struct bh__opt opts[] = {
+        { "--scenario", "NAME", BH__OPT_STR, LW, &scenario },
+        { "--server", "URL", BH__OPT_STR, LW, &b->url },
+        { "--spawn-server", NULL, BH__OPT_FLAG, LW, &b->spawn },
+        { "--server-path", "PATH", BH__OPT_STR, LW, &b->server_path },
+        { "--server-arg", "ARG", BH__OPT_STRS, 0, &server_args },
+        { "--ipc", NULL, BH__OPT_FLAG, LW, &b->ipc },
+        BENCH_INT_OPT("--clients", &n.clients, 1, MAX_CLIENTS),
+        { "--shared-client", NULL, BH__OPT_FLAG, LW, &b->shared_client },
+        { "--malloc-responses", NULL, BH__OPT_FLAG, LW, &b->malloc_responses },
+        { "--duration", "S", BH__OPT_FN, LW, &n.duration, NULL, 0, 0, parse_duration,
+          "seconds in (0, 86400]" },
+        BENCH_INT_OPT("--requests", &n.requests, 1, 1000000000000LL),
+        BENCH_INT_OPT("--events", &n.events, 1, 100000),
+        BENCH_INT_OPT("--sessions", &n.sessions, 1, 100000),
+        BENCH_INT_OPT("--rows", &n.rows, 1, BH_ROWS_MAX),
+        BENCH_INT_OPT("--seats-per-row", &n.per_row, 1, BH_SEATS_PER_ROW_MAX),
+        BENCH_INT_OPT("--seed", &n.seed, 1, INT64_MAX),
+        { "--json", NULL, BH__OPT_FLAG, LW, &b->json },
+        { "--reply-bytes", "N", BH__OPT_INT, LW, &n.reply, NULL, 1, 1 << 20 },
+        { "--durable", NULL, BH__OPT_FLAG, LW, &b->echo_durable },
+        BENCH_INT_OPT("--durable-pages", &n.pages, 1, 256),
+        BENCH_INT_OPT("--durable-flushes", &n.flushes, 1, 2),
+        { "--version", NULL, BH__OPT_FLAG, LW, &version },
+    };
+    switch (bh__opts_parse(opts, sizeof(opts) / sizeof(opts[0]), argc - 1, argv + 1,
+                           BH__OPTS_QUOTE_UNKNOWN, NULL, err, sizeof(err))) {
+    case BH__PARSE_HELP: fputs(usage, stdout); exit(0);
+    case BH__PARSE_ERROR:
+        fprintf(stderr, "bilheteria-bench: %s (try --help)\n", err);
+        bh__strs_free(&server_args);
+        return -1;
+    }
+    if (version) {
+        printf("bilheteria-bench %s\n", BH_VERSION);
+        exit(0);
+    }
+    /* The spawned server's extra arguments: argv's strings, in an array
+     * main frees. */
+    b->server_args = (char **)server_args.v;
+    b->n_server_args = (int)server_args.n;
+    take_nums(b, &n, duration_given);
+    return check_args(b, scenario);
 }
 
 /* ---- the run ---- */
@@ -352,8 +373,9 @@ ms(uint64_t ns)
     return (double)ns / 1e6;
 }
 
+/* What ran: the scenario, the clients, the server and the seed data. */
 static void
-print_text(const bench *b, const result *r, const bh_spawn_server *srv)
+text_setup(const bench *b, const result *r, const bh_spawn_server *srv)
 {
     printf("bilheteria-bench %s: %d clients (%s), ", b->scenario, b->clients,
            b->shared_client ? "one shared connection" : "own connection each");
@@ -371,6 +393,12 @@ print_text(const bench *b, const result *r, const bh_spawn_server *srv)
         printf("seeded %u events x %u sessions of %ux%u seats (%llu seats) in %.2f s\n", b->events,
                b->sessions, b->rows, b->seats_per_row,
                (unsigned long long)b->n_sessions * b->capacity, r->seed_s);
+}
+
+/* Throughput and latency, in all and per operation, and the errors. */
+static void
+text_requests(const bench *b, const result *r)
+{
     printf("requests: %llu in %.3f s = %.0f req/s (%llu not OK)\n", (unsigned long long)r->requests,
            r->elapsed_s, r->elapsed_s > 0 ? (double)r->requests / r->elapsed_s : 0.0,
            (unsigned long long)r->errors);
@@ -401,6 +429,13 @@ print_text(const bench *b, const result *r, const bh_spawn_server *srv)
     if (strcmp(b->scenario, "rush") == 0 && r->err_by_code[BH_FAILED_PRECONDITION])
         printf(" (FAILED_PRECONDITION: each client's last call, sold out)");
     printf("\n");
+}
+
+static void
+print_text(const bench *b, const result *r, const bh_spawn_server *srv)
+{
+    text_setup(b, r, srv);
+    text_requests(b, r);
     if (srv != NULL)
         printf("server: peak RSS %.1f MiB; CPU %.2f s in all, %.2f s during the run "
                "(%.1f us/request)\n",
@@ -439,29 +474,23 @@ lat_json(const bench_hist *h)
     return o;
 }
 
-static int
-print_json(const bench *b, const result *r, const bh_spawn_server *srv, int ok)
+static void
+json_echo(cJSON *o, const bench *b, const result *r)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (o == NULL)
-        return -1;
-    cJSON_AddStringToObject(o, "scenario", b->scenario);
-    cJSON_AddNumberToObject(o, "clients", b->clients);
-    cJSON_AddStringToObject(o, "connections", b->shared_client ? "shared" : "per-client");
-    cJSON_AddStringToObject(o, "url", strcmp(b->scenario, "echo") == 0 ? b->echo_url : b->url);
-    cJSON_AddBoolToObject(o, "spawned", srv != NULL);
-    cJSON_AddStringToObject(o, "responses", b->malloc_responses ? "malloc" : "arena");
-    if (strcmp(b->scenario, "echo") == 0) {
-        cJSON_AddNumberToObject(o, "message_bytes", (double)b->echo_len);
-        cJSON_AddNumberToObject(o, "reply_bytes",
-                                (double)(b->echo_reply_len ? b->echo_reply_len : b->echo_len));
-        cJSON_AddBoolToObject(o, "durable", b->echo_durable);
-        if (b->echo_durable) {
-            cJSON_AddNumberToObject(o, "commits", (double)r->echo_commits);
-            cJSON_AddNumberToObject(o, "pages_per_commit", b->echo_pages ? b->echo_pages : 1);
-            cJSON_AddNumberToObject(o, "flushes_per_commit", b->echo_one_flush ? 1 : 2);
-        }
+    cJSON_AddNumberToObject(o, "message_bytes", (double)b->echo_len);
+    cJSON_AddNumberToObject(o, "reply_bytes",
+                            (double)(b->echo_reply_len ? b->echo_reply_len : b->echo_len));
+    cJSON_AddBoolToObject(o, "durable", b->echo_durable);
+    if (b->echo_durable) {
+        cJSON_AddNumberToObject(o, "commits", (double)r->echo_commits);
+        cJSON_AddNumberToObject(o, "pages_per_commit", b->echo_pages ? b->echo_pages : 1);
+        cJSON_AddNumberToObject(o, "flushes_per_commit", b->echo_one_flush ? 1 : 2);
     }
+}
+
+static void
+json_seed(cJSON *o, const bench *b, const result *r)
+{
     cJSON *seed = cJSON_AddObjectToObject(o, "seed");
     cJSON_AddNumberToObject(seed, "events", b->n_sessions ? b->events : 0);
     cJSON_AddNumberToObject(seed, "sessions", (double)b->n_sessions);
@@ -469,6 +498,12 @@ print_json(const bench *b, const result *r, const bh_spawn_server *srv, int ok)
     cJSON_AddNumberToObject(seed, "seats_per_row", b->seats_per_row);
     cJSON_AddNumberToObject(seed, "seats", (double)b->n_sessions * b->capacity);
     cJSON_AddNumberToObject(seed, "seconds", r->seed_s);
+}
+
+/* Throughput and latency, in all and per operation, and the errors. */
+static void
+json_requests(cJSON *o, const result *r)
+{
     cJSON_AddNumberToObject(o, "duration_s", r->elapsed_s);
     cJSON_AddNumberToObject(o, "requests", (double)r->requests);
     cJSON_AddNumberToObject(o, "errors", (double)r->errors);
@@ -494,18 +529,26 @@ print_json(const bench *b, const result *r, const bh_spawn_server *srv, int ok)
     cJSON_AddNumberToObject(o, "unexpected_errors", (double)r->unexpected);
     if (r->unexpected)
         cJSON_AddStringToObject(o, "first_unexpected", r->first_err);
-    if (srv != NULL) {
-        cJSON *s = cJSON_AddObjectToObject(o, "server");
-        cJSON_AddNumberToObject(s, "peak_rss_kib", (double)r->server_rss_kib);
-        cJSON_AddNumberToObject(s, "cpu_s", r->server_cpu_s);
-        cJSON_AddNumberToObject(s, "run_cpu_s", r->server_run_cpu_s);
-        cJSON_AddNumberToObject(s, "cpu_us_per_request",
-                                r->requests ? r->server_run_cpu_s * 1e6 / (double)r->requests
-                                            : 0.0);
-    } else {
+}
+
+static void
+json_server(cJSON *o, const result *r, const bh_spawn_server *srv)
+{
+    if (srv == NULL) {
         cJSON_AddNullToObject(o, "server");
+        return;
     }
-    cJSON_AddNumberToObject(o, "bench_cpu_s", r->bench_cpu_s);
+    cJSON *s = cJSON_AddObjectToObject(o, "server");
+    cJSON_AddNumberToObject(s, "peak_rss_kib", (double)r->server_rss_kib);
+    cJSON_AddNumberToObject(s, "cpu_s", r->server_cpu_s);
+    cJSON_AddNumberToObject(s, "run_cpu_s", r->server_run_cpu_s);
+    cJSON_AddNumberToObject(s, "cpu_us_per_request",
+                            r->requests ? r->server_run_cpu_s * 1e6 / (double)r->requests : 0.0);
+}
+
+static void
+json_invariants(cJSON *o, const result *r)
+{
     cJSON *inv = cJSON_AddObjectToObject(o, "invariants");
     cJSON_AddBoolToObject(inv, "checked", r->checked);
     cJSON_AddBoolToObject(inv, "ok", r->n_viol == 0 && r->violations == 0);
@@ -517,6 +560,27 @@ print_json(const bench *b, const result *r, const bh_spawn_server *srv, int ok)
          line = strtok_r(NULL, "\n", &save))
         cJSON_AddItemToArray(vs, cJSON_CreateString(line));
     free(copy);
+}
+
+static int
+print_json(const bench *b, const result *r, const bh_spawn_server *srv, int ok)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL)
+        return -1;
+    cJSON_AddStringToObject(o, "scenario", b->scenario);
+    cJSON_AddNumberToObject(o, "clients", b->clients);
+    cJSON_AddStringToObject(o, "connections", b->shared_client ? "shared" : "per-client");
+    cJSON_AddStringToObject(o, "url", strcmp(b->scenario, "echo") == 0 ? b->echo_url : b->url);
+    cJSON_AddBoolToObject(o, "spawned", srv != NULL);
+    cJSON_AddStringToObject(o, "responses", b->malloc_responses ? "malloc" : "arena");
+    if (strcmp(b->scenario, "echo") == 0)
+        json_echo(o, b, r);
+    json_seed(o, b, r);
+    json_requests(o, r);
+    json_server(o, r, srv);
+    cJSON_AddNumberToObject(o, "bench_cpu_s", r->bench_cpu_s);
+    json_invariants(o, r);
     cJSON_AddBoolToObject(o, "ok", ok);
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -527,18 +591,226 @@ print_json(const bench *b, const result *r, const bh_spawn_server *srv, int ok)
     return 0;
 }
 
+/* ---- set-up, run, report ---- */
+
+/* What the clients talk to: the in-process echo server, or a
+ * bilheteria-server (spawned, or at a URL); and the connection they share
+ * with --shared-client. */
+typedef struct target {
+    int is_echo;
+    bench_echo_server *echo;
+    nng_socket eshared;
+    bh_spawn_server spawned;
+    bh_spawn_server *srv; /* &spawned with --spawn-server, else NULL */
+    bh_client *shared;
+} target;
+
+static int
+start_echo(bench *b, target *tg)
+{
+    char err[1024];
+    if (bench_echo_start(b, &tg->echo, err, sizeof(err)) != 0) {
+        fprintf(stderr, "bilheteria-bench: %s\n", err);
+        return -1;
+    }
+    if (b->shared_client) {
+        int rv = bench_echo_shared_open(&tg->eshared, b->echo_url);
+        if (rv != 0) {
+            fprintf(stderr, "bilheteria-bench: cannot dial %s: %s\n", b->echo_url,
+                    nng_strerror(rv));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The server (spawned, or at --server), the shared connection, the seed. */
+static int
+start_server(bench *b, target *tg, result *r)
+{
+    char err[1024];
+    bh_status st;
+    if (b->spawn) {
+        bh_spawn_opts so = { .path = b->server_path,
+                             .name = "bh-bench",
+                             .tcp = !b->ipc,
+                             .args = (const char *const *)b->server_args };
+        if (bh_spawn_start(&tg->spawned, &so, err, sizeof(err)) != 0) {
+            fprintf(stderr, "bilheteria-bench: %s\n", err);
+            return -1;
+        }
+        tg->srv = &tg->spawned;
+        b->url = tg->srv->url;
+    } else if (b->url == NULL) {
+        b->url = BH_DEFAULT_URL;
+    }
+    bh_options o = { .url = b->url, .timeout_ms = 10000 };
+    if (bh_client_open(&tg->shared, &o, &st) != BH_OK) {
+        fprintf(stderr, "bilheteria-bench: %s\n", st.message);
+        return -1;
+    }
+    if (strcmp(b->scenario, "ping") != 0) {
+        uint64_t t0 = bench_now_ns();
+        if (bench_seed(b, tg->shared, err, sizeof(err)) != 0) {
+            fprintf(stderr, "bilheteria-bench: seeding %s: %s\n", b->url, err);
+            return -1;
+        }
+        r->seed_s = (double)(bench_now_ns() - t0) / 1e9;
+        b->owned = b->capacity / (uint32_t)b->clients >= 4;
+    }
+    return 0;
+}
+
+/* Client thread i's state and connection, connected before the clock
+ * starts. */
+static int
+open_client(bench *b, int i, target *tg)
+{
+    bench_thread *t = &b->t[i];
+    bh_status st;
+    t->b = b;
+    t->id = i;
+    t->rng = (b->seed + 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)) | 1;
+    bh_arena_init(&t->arena, NULL, 0);
+    if (!b->malloc_responses) {
+        t->aopts.arena = &t->arena;
+        t->opts = &t->aopts;
+    }
+    t->all = bench_hist_new();
+    if (t->all == NULL) {
+        fprintf(stderr, "bilheteria-bench: out of memory\n");
+        return -1;
+    }
+    if (tg->is_echo) {
+        if (bench_echo_client_open(b, t, tg->eshared, b->shared_client) != 0) {
+            fprintf(stderr, "bilheteria-bench: %s\n", t->first_err);
+            return -1;
+        }
+        return 0;
+    }
+    if (b->shared_client) {
+        t->cli = tg->shared;
+    } else {
+        bh_options o = { .url = b->url, .timeout_ms = 10000 };
+        if (bh_client_open(&t->cli, &o, &st) != BH_OK) {
+            fprintf(stderr, "bilheteria-bench: %s\n", st.message);
+            return -1;
+        }
+    }
+    Bilheteria__V1__CheckRequest rq = BILHETERIA__V1__CHECK_REQUEST__INIT;
+    Bilheteria__V1__CheckResponse *rs = NULL;
+    if (bh_health_check(t->cli, &rq, &rs, NULL, &st) != BH_OK) {
+        fprintf(stderr, "bilheteria-bench: %s: %s %s\n", b->url, bh_code_name(st.code), st.message);
+        return -1;
+    }
+    protobuf_c_message_free_unpacked(&rs->base, NULL);
+    return 0;
+}
+
+/* The timed run: every client thread starts at one gate. Returns -1 if a
+ * thread could not be started (the others stop at once). */
+static int
+run_clients(bench *b, result *r, const bh_spawn_server *srv)
+{
+    int threads = 0;
+    pthread_mutex_init(&b->gate_mu, NULL);
+    pthread_cond_init(&b->gate_cv, NULL);
+    for (; threads < b->clients; threads++) {
+        if (pthread_create(&b->t[threads].th, NULL, client_main, &b->t[threads]) != 0) {
+            fprintf(stderr, "bilheteria-bench: cannot start client thread %d\n", threads);
+            atomic_store(&b->stop, 1); /* the started ones go through the gate and stop */
+            break;
+        }
+    }
+    double srv_cpu0 = srv ? bh_spawn_cpu_s(srv) : 0, cpu0 = self_cpu_s();
+    uint64_t start = bench_now_ns();
+    b->end_ns = start + (uint64_t)(b->duration_s * 1e9);
+    pthread_mutex_lock(&b->gate_mu);
+    b->go = 1;
+    pthread_cond_broadcast(&b->gate_cv);
+    pthread_mutex_unlock(&b->gate_mu);
+    for (int i = 0; i < threads; i++)
+        pthread_join(b->t[i].th, NULL);
+    r->elapsed_s = (double)(bench_now_ns() - start) / 1e9;
+    r->bench_cpu_s = self_cpu_s() - cpu0;
+    if (srv)
+        r->server_run_cpu_s = bh_spawn_cpu_s(srv) - srv_cpu0;
+    pthread_cond_destroy(&b->gate_cv);
+    pthread_mutex_destroy(&b->gate_mu);
+    return threads == b->clients ? 0 : -1;
+}
+
+/* Merges the threads' figures, checks the invariants and prints the
+ * report. Returns the exit status: 0, or 1 if something broke. */
+static int
+report(bench *b, result *r, const target *tg)
+{
+    merge(b, r);
+    if (tg->echo != NULL)
+        bench_echo_stats(tg->echo, &r->echo_writes, &r->echo_commits);
+    if (strcmp(b->scenario, "rush") == 0 || strcmp(b->scenario, "pay") == 0 ||
+        strcmp(b->scenario, "mixed") == 0) {
+        r->checked = 1;
+        r->n_viol = bench_check(b, r->viol, sizeof(r->viol), r->summary, sizeof(r->summary));
+    }
+    if (tg->srv) {
+        r->server_cpu_s = bh_spawn_cpu_s(tg->srv);
+        r->server_rss_kib = bh_spawn_peak_rss_kib(tg->srv);
+    }
+    int ok = r->n_viol == 0 && r->violations == 0 && r->unexpected == 0;
+    if (b->json)
+        print_json(b, r, tg->srv, ok);
+    else
+        print_text(b, r, tg->srv);
+    return ok ? 0 : 1;
+}
+
+/* Closes the clients and the target, frees everything; a spawned server
+ * that does not stop cleanly turns a 0 status into 1. */
+static int
+finish(bench *b, result *r, target *tg, int status)
+{
+    for (int i = 0; b->t != NULL && i < b->clients; i++) {
+        bench_thread *t = &b->t[i];
+        if (tg->is_echo)
+            bench_echo_client_close(t, !b->shared_client && t->eaio != NULL);
+        else if (t->cli != tg->shared)
+            bh_client_close(t->cli);
+        bench_hist_free(t->all);
+        for (int k = 0; k < OP__N; k++)
+            bench_hist_free(t->op[k]);
+        free(t->paid);
+        free(t->resv);
+        bh_arena_fini(&t->arena);
+    }
+    if (tg->is_echo && b->shared_client)
+        nng_close(tg->eshared);
+    bh_client_close(tg->shared);
+    bench_echo_stop(tg->echo);
+    if (tg->srv != NULL && bh_spawn_cleanup(tg->srv) != 0) {
+        fprintf(stderr, "bilheteria-bench: the server did not stop cleanly\n");
+        if (status == 0)
+            status = 1;
+    }
+    bench_hist_free(r->all);
+    for (int k = 0; k < OP__N; k++)
+        bench_hist_free(r->op[k]);
+    free(b->t);
+    free(b->event_ids);
+    free(b->session_ids);
+    free(b->sold);
+    free(b->echo_payload);
+    free(b->server_args);
+    return status;
+}
+
 int
 main(int argc, char **argv)
 {
     static bench b;
     static result r;
-    bh_spawn_server srv_store, *srv = NULL;
-    bench_echo_server *echo = NULL;
-    bh_client *shared = NULL;
-    nng_socket eshared = NNG_SOCKET_INITIALIZER;
-    int duration_given = 0, status = 3, threads = 0, is_echo;
-    char err[1024];
-    bh_status st;
+    static target tg = { .eshared = NNG_SOCKET_INITIALIZER };
+    int duration_given = 0, status = 3;
 
     b.clients = 32;
     b.duration_s = 5;
@@ -551,7 +823,7 @@ main(int argc, char **argv)
         free(b.server_args);
         return 2;
     }
-    is_echo = strcmp(b.scenario, "echo") == 0;
+    tg.is_echo = strcmp(b.scenario, "echo") == 0;
     if (strcmp(b.scenario, "rush") == 0) {
         b.events = 1;
         b.sessions = 1;
@@ -565,170 +837,14 @@ main(int argc, char **argv)
         fprintf(stderr, "bilheteria-bench: out of memory\n");
         goto out;
     }
-
-    /* The server, the seed data, the clients. */
-    if (is_echo) {
-        if (bench_echo_start(&b, &echo, err, sizeof(err)) != 0) {
-            fprintf(stderr, "bilheteria-bench: %s\n", err);
-            goto out;
-        }
-        if (b.shared_client) {
-            int rv = bench_echo_shared_open(&eshared, b.echo_url);
-            if (rv != 0) {
-                fprintf(stderr, "bilheteria-bench: cannot dial %s: %s\n", b.echo_url,
-                        nng_strerror(rv));
-                goto out;
-            }
-        }
-    } else {
-        if (b.spawn) {
-            bh_spawn_opts so = { .path = b.server_path,
-                                 .name = "bh-bench",
-                                 .tcp = !b.ipc,
-                                 .args = (const char *const *)b.server_args };
-            if (bh_spawn_start(&srv_store, &so, err, sizeof(err)) != 0) {
-                fprintf(stderr, "bilheteria-bench: %s\n", err);
-                goto out;
-            }
-            srv = &srv_store;
-            b.url = srv->url;
-        } else if (b.url == NULL) {
-            b.url = BH_DEFAULT_URL;
-        }
-        bh_options o = { .url = b.url, .timeout_ms = 10000 };
-        if (bh_client_open(&shared, &o, &st) != BH_OK) {
-            fprintf(stderr, "bilheteria-bench: %s\n", st.message);
-            goto out;
-        }
-        if (strcmp(b.scenario, "ping") != 0) {
-            uint64_t t0 = bench_now_ns();
-            if (bench_seed(&b, shared, err, sizeof(err)) != 0) {
-                fprintf(stderr, "bilheteria-bench: seeding %s: %s\n", b.url, err);
-                goto out;
-            }
-            r.seed_s = (double)(bench_now_ns() - t0) / 1e9;
-            b.owned = b.capacity / (uint32_t)b.clients >= 4;
-        }
-    }
-    for (int i = 0; i < b.clients; i++) {
-        bench_thread *t = &b.t[i];
-        t->b = &b;
-        t->id = i;
-        t->rng = (b.seed + 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1)) | 1;
-        bh_arena_init(&t->arena, NULL, 0);
-        if (!b.malloc_responses) {
-            t->aopts.arena = &t->arena;
-            t->opts = &t->aopts;
-        }
-        t->all = bench_hist_new();
-        if (t->all == NULL) {
-            fprintf(stderr, "bilheteria-bench: out of memory\n");
-            goto out;
-        }
-        if (is_echo) {
-            if (bench_echo_client_open(&b, t, eshared, b.shared_client) != 0) {
-                fprintf(stderr, "bilheteria-bench: %s\n", t->first_err);
-                goto out;
-            }
-            continue;
-        }
-        if (b.shared_client) {
-            t->cli = shared;
-        } else {
-            bh_options o = { .url = b.url, .timeout_ms = 10000 };
-            if (bh_client_open(&t->cli, &o, &st) != BH_OK) {
-                fprintf(stderr, "bilheteria-bench: %s\n", st.message);
-                goto out;
-            }
-        }
-        /* Connect before the clock starts. */
-        Bilheteria__V1__CheckRequest rq = BILHETERIA__V1__CHECK_REQUEST__INIT;
-        Bilheteria__V1__CheckResponse *rs = NULL;
-        if (bh_health_check(t->cli, &rq, &rs, NULL, &st) != BH_OK) {
-            fprintf(stderr, "bilheteria-bench: %s: %s %s\n", b.url, bh_code_name(st.code),
-                    st.message);
-            goto out;
-        }
-        protobuf_c_message_free_unpacked(&rs->base, NULL);
-    }
-
-    /* The timed run. */
-    pthread_mutex_init(&b.gate_mu, NULL);
-    pthread_cond_init(&b.gate_cv, NULL);
-    for (; threads < b.clients; threads++) {
-        if (pthread_create(&b.t[threads].th, NULL, client_main, &b.t[threads]) != 0) {
-            fprintf(stderr, "bilheteria-bench: cannot start client thread %d\n", threads);
-            atomic_store(&b.stop, 1); /* the started ones go through the gate and stop */
-            break;
-        }
-    }
-    double srv_cpu0 = srv ? bh_spawn_cpu_s(srv) : 0, cpu0 = self_cpu_s();
-    uint64_t start = bench_now_ns();
-    b.end_ns = start + (uint64_t)(b.duration_s * 1e9);
-    pthread_mutex_lock(&b.gate_mu);
-    b.go = 1;
-    pthread_cond_broadcast(&b.gate_cv);
-    pthread_mutex_unlock(&b.gate_mu);
-    for (int i = 0; i < threads; i++)
-        pthread_join(b.t[i].th, NULL);
-    r.elapsed_s = (double)(bench_now_ns() - start) / 1e9;
-    r.bench_cpu_s = self_cpu_s() - cpu0;
-    if (srv)
-        r.server_run_cpu_s = bh_spawn_cpu_s(srv) - srv_cpu0;
-    pthread_cond_destroy(&b.gate_cv);
-    pthread_mutex_destroy(&b.gate_mu);
-    if (threads != b.clients)
+    if ((tg.is_echo ? start_echo(&b, &tg) : start_server(&b, &tg, &r)) != 0)
         goto out;
-
-    merge(&b, &r);
-    if (echo != NULL)
-        bench_echo_stats(echo, &r.echo_writes, &r.echo_commits);
-    if (strcmp(b.scenario, "rush") == 0 || strcmp(b.scenario, "pay") == 0 ||
-        strcmp(b.scenario, "mixed") == 0) {
-        r.checked = 1;
-        r.n_viol = bench_check(&b, r.viol, sizeof(r.viol), r.summary, sizeof(r.summary));
-    }
-    if (srv) {
-        r.server_cpu_s = bh_spawn_cpu_s(srv);
-        r.server_rss_kib = bh_spawn_peak_rss_kib(srv);
-    }
-    int ok = r.n_viol == 0 && r.violations == 0 && r.unexpected == 0;
-    if (b.json)
-        print_json(&b, &r, srv, ok);
-    else
-        print_text(&b, &r, srv);
-    status = ok ? 0 : 1;
+    for (int i = 0; i < b.clients; i++)
+        if (open_client(&b, i, &tg) != 0)
+            goto out;
+    if (run_clients(&b, &r, tg.srv) != 0)
+        goto out;
+    status = report(&b, &r, &tg);
 out:
-    for (int i = 0; b.t != NULL && i < b.clients; i++) {
-        bench_thread *t = &b.t[i];
-        if (is_echo)
-            bench_echo_client_close(t, !b.shared_client && t->eaio != NULL);
-        else if (t->cli != shared)
-            bh_client_close(t->cli);
-        bench_hist_free(t->all);
-        for (int k = 0; k < OP__N; k++)
-            bench_hist_free(t->op[k]);
-        free(t->paid);
-        free(t->resv);
-        bh_arena_fini(&t->arena);
-    }
-    if (is_echo && b.shared_client)
-        nng_close(eshared);
-    bh_client_close(shared);
-    bench_echo_stop(echo);
-    if (srv != NULL && bh_spawn_cleanup(srv) != 0) {
-        fprintf(stderr, "bilheteria-bench: the server did not stop cleanly\n");
-        if (status == 0)
-            status = 1;
-    }
-    bench_hist_free(r.all);
-    for (int k = 0; k < OP__N; k++)
-        bench_hist_free(r.op[k]);
-    free(b.t);
-    free(b.event_ids);
-    free(b.session_ids);
-    free(b.sold);
-    free(b.echo_payload);
-    free(b.server_args);
-    return status;
+    return finish(&b, &r, &tg, status);
 }
