@@ -35,6 +35,18 @@ static const char usage[] =
     "  --workers N            concurrent requests in flight (nng contexts, default 128)\n"
     "  --max-request-kb N     requests above this get RESOURCE_EXHAUSTED (default 64;\n"
     "                         1 MiB more and the connection is dropped)\n"
+    "  --max-connections N    connections open at once; more are closed on arrival\n"
+    "                         (default: the fd limit less 64, at most 1024)\n"
+    "  --max-inflight-per-conn N\n"
+    "                         unanswered calls of one connection; more are refused,\n"
+    "                         or the connection closed if it is not reading its\n"
+    "                         answers (default: --workers / 2)\n"
+    "  --max-inflight-mb N    requests being served and their answers, all\n"
+    "                         connections; new calls past it get RESOURCE_EXHAUSTED\n"
+    "                         (default 64)\n"
+    "  --send-timeout-s N     an answer its connection does not take within N s\n"
+    "                         closes that connection (default 10)\n"
+    "  --idle-timeout-s N     close connections silent for N s; 0 = never (default 300)\n"
     "  --quiet                no start-up banner\n"
     "  --help                 this text\n"
     "  --version              print the version\n";
@@ -98,6 +110,11 @@ parse_args(int argc, char **argv, srv_config *cfg)
             "--sweep-interval-ms",
             "--workers",
             "--max-request-kb",
+            "--max-connections",
+            "--max-inflight-per-conn",
+            "--max-inflight-mb",
+            "--send-timeout-s",
+            "--idle-timeout-s",
             NULL,
         };
         int known = 0;
@@ -149,6 +166,26 @@ parse_args(int argc, char **argv, srv_config *cfg)
             if (parse_num(a, v, 1, 65536, &n))
                 return -1;
             cfg->max_request = (size_t)n * 1024;
+        } else if (strcmp(a, "--max-connections") == 0) {
+            if (parse_num(a, v, 1, 65536, &n))
+                return -1;
+            cfg->max_connections = (int)n;
+        } else if (strcmp(a, "--max-inflight-per-conn") == 0) {
+            if (parse_num(a, v, 1, 4096, &n))
+                return -1;
+            cfg->max_inflight_per_conn = (int)n;
+        } else if (strcmp(a, "--max-inflight-mb") == 0) {
+            if (parse_num(a, v, 1, 1 << 20, &n))
+                return -1;
+            cfg->max_inflight_bytes = (size_t)n << 20;
+        } else if (strcmp(a, "--send-timeout-s") == 0) {
+            if (parse_num(a, v, 1, 3600, &n))
+                return -1;
+            cfg->send_timeout_ms = (int)n * 1000;
+        } else if (strcmp(a, "--idle-timeout-s") == 0) {
+            if (parse_num(a, v, 0, 7 * 86400, &n))
+                return -1;
+            cfg->idle_timeout_ms = (int)n * 1000;
         } else {
             fprintf(stderr, "bilheteria-server: unknown option \"%s\" (try --help)\n", a);
             return -1;
@@ -176,6 +213,9 @@ main(int argc, char **argv)
         .idem_retention_ms = 86400LL * 1000,
         .max_seats = 10,
         .sweep_interval_ms = 1000,
+        .max_inflight_bytes = (size_t)64 << 20,
+        .send_timeout_ms = 10 * 1000,
+        .idle_timeout_ms = 300 * 1000,
     };
     store *st = NULL;
     srv_writer *wr = NULL;

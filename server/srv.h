@@ -43,6 +43,12 @@ typedef struct srv_config {
     uint32_t max_seats; /* per reservation */
     int sweep_interval_ms;
     int quiet;
+    /* What one peer may hold (listen.c); 0 = derived there. */
+    int max_connections;       /* 0: from RLIMIT_NOFILE, see listen.c */
+    int max_inflight_per_conn; /* 0: workers / 2 */
+    size_t max_inflight_bytes; /* requests being served and their answers */
+    int send_timeout_ms;       /* an answer not taken by then closes its connection */
+    int idle_timeout_ms;       /* 0 = connections are never closed for idling */
 } srv_config;
 
 /* ---- one call in flight ---- */
@@ -183,6 +189,10 @@ void srv_call_init(srv_call *c, srv_arena *arena, const srv_config *cfg);
  * call is to run (srv_dispatch_read, srv_writer_submit), SRV_DECODED_ANSWER
  * when c already holds the answer (an error). *request_id is always set. */
 int srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *request_id);
+/* Reads field 2 (request_id) of an envelope without unpacking it, so that
+ * even a request refused unread gets an answer its caller can match; 0 if
+ * it is not found. */
+uint64_t srv_request_peek_id(const uint8_t *buf, size_t len);
 /* Fills env (borrowing from c) with the answer of c. */
 void srv_response_prepare(srv_call *c, uint64_t request_id,
                           struct Bilheteria__V1__ResponseEnvelope *env);
