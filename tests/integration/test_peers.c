@@ -108,6 +108,25 @@ health_ok(bh_client *c, int timeout_ms)
     bilheteria__v1__check_response__free_unpacked(rs, NULL);
 }
 
+/* 1 once a Health.Check is answered OK within ms, retried: a connection
+ * made while the server is at its connection cap is closed, and its calls
+ * fail UNAVAILABLE. */
+static int
+health_within(bh_client *c, int ms)
+{
+    for (int64_t end = now_ms() + ms; now_ms() < end;) {
+        Bilheteria__V1__CheckRequest rq = BILHETERIA__V1__CHECK_REQUEST__INIT;
+        Bilheteria__V1__CheckResponse *rs = NULL;
+        bh_call_opts o = { .timeout_ms = 1000 };
+        if (bh_health_check(c, &rq, &rs, &o, NULL) == BH_OK) {
+            bilheteria__v1__check_response__free_unpacked(rs, NULL);
+            return 1;
+        }
+        bht_sleep_ms(100);
+    }
+    return 0;
+}
+
 /* The server's VmHWM (peak resident memory), in KiB. */
 static long
 peak_kb(void)
@@ -208,14 +227,19 @@ test_connection_cap(void **state)
         if (n_closed >= N - 4 && extra_wait == 0)
             end = extra_wait = now_ms() + 500;
     }
-    assert_int_equal(n_closed, N - 4);
+    /* At most 4 left open; 3 if the start-up check's connection was still
+     * counted (its close is asynchronous). */
+    print_message("%d of %d connections closed\n", n_closed, N);
+    assert_true(n_closed >= N - 4 && n_closed <= N - 3);
     for (int i = 0; i < N; i++)
         if (!closed[i]) {
             close(fd[i]);
             break;
         }
+    /* Until the server has seen that close, a new connection is over the
+     * cap too, and its calls fail UNAVAILABLE: retry for a while. */
     bh_client *c = bht_client(&s);
-    health_ok(c, 5000);
+    assert_true(health_within(c, 10000));
     bh_client_close(c);
     for (int i = 0; i < N; i++)
         close(fd[i]);
@@ -296,7 +320,7 @@ test_memory_bounded(void **state)
         close(fd[i]);
     free(msg);
     bh_client *c = bht_client(&s);
-    health_ok(c, 5000);
+    assert_true(health_within(c, 10000));
     bh_client_close(c);
 }
 
