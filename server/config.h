@@ -18,6 +18,12 @@ typedef struct srv_config {
     uint32_t max_seats; /* per reservation */
     int sweep_interval_ms;
     int quiet;
+    /* What one peer may hold (listen.c); 0 = derived there. */
+    int max_connections;       /* 0: from RLIMIT_NOFILE, see listen.c */
+    int max_inflight_per_conn; /* 0: workers / 2 */
+    size_t max_inflight_bytes; /* requests being served and their answers */
+    int send_timeout_ms;       /* an answer not taken by then closes its connection */
+    int idle_timeout_ms;       /* 0 = connections are never closed for idling */
 } srv_config;
 
 #endif

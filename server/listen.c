@@ -1,15 +1,41 @@
 /* The nng side: one REP socket, many contexts, each with its own aio and
  * arena. A context's callback decodes the envelope, finds the method, and
  * either answers a read at once or hands a write to the writer thread and
- * returns: nng's callbacks never block. */
+ * returns: nng's callbacks never block.
+ *
+ * What one peer may hold. nng 1.5.2's rep0 reads one request at a time
+ * from each connection (the next only once a context has taken it) and
+ * hands them to contexts in turn, connection by connection, so a flood on
+ * one connection waits its turn behind the others' requests. But an answer
+ * goes out on its connection one at a time too: while one is being
+ * written, the contexts answering the same connection wait in a queue,
+ * with no deadline of nng's own. A peer that never reads its answers would
+ * so keep every context waiting. Hence: each answer has a send deadline
+ * (missed, the connection is closed, which gives back its waiting
+ * contexts); a connection may have max_inflight_per_conn calls unanswered,
+ * past which its calls are refused, or, if it is not taking its answers,
+ * dropped unanswered; connections are capped and closed when idle; and
+ * the bytes of requests and answers held by contexts are capped.
+ *
+ * A connection is closed here only once its answers have stood still for
+ * the send deadline, or it has been idle: nng 1.5.2 loses a message whose
+ * partial write it resubmits while the pipe closes (ipc_pipe_send_cb's
+ * nng_stream_send on a stopped aio finishes nothing), and then its reaper
+ * thread waits for that send for good: no pipe is freed after it and
+ * nng_close hangs. Closing a connection the moment its answers back up
+ * hit that in 3 runs of 3. */
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 
+#include "clock.h"
 #include "dispatch.h"
 #include "listen.h"
 #include "nng_compat.h"
@@ -20,12 +46,39 @@
  * between get a clear RESOURCE_EXHAUSTED, larger ones make nng drop the
  * connection (so no connection can make the server hold more than this). */
 #define RECV_SLACK (1u << 20)
+/* Descriptors kept for LMDB, logs and nng's own when the connection cap is
+ * derived from the fd limit, and the most connections it derives. */
+#define FD_HEADROOM        64
+#define CONN_DEFAULT_MAX   1024
+#define INFLIGHT_BYTES_DEF ((size_t)64 << 20)
+/* A cap that acts says so at most this often. */
+#define NOTE_EVERY_MS 10000
+
+/* A log line said at most once every NOTE_EVERY_MS; the others are
+ * counted and the count told with the next. */
+typedef struct srv_note {
+    atomic_llong next_ms;
+    atomic_long dropped;
+} srv_note;
+
+/* An open connection (nng pipe), in an open-addressing table keyed by the
+ * pipe id. */
+typedef struct srv_conn {
+    uint32_t id;       /* 0 = free slot: nng pipe ids are never 0 */
+    int inflight;      /* requests taken by a context, not yet answered */
+    int sending;       /* of those, answers the connection has not taken */
+    int64_t active_ms; /* last request or answer, srv_mono_ms() */
+} srv_conn;
 
 typedef struct srv_worker {
     srv_listener *l;
     nng_ctx ctx;
     nng_aio *aio;
     int sending;
+    nng_pipe pipe;    /* the connection of the request in hand */
+    int counted;      /* counted in its srv_conn's inflight */
+    int conn_sending; /* counted in its srv_conn's sending */
+    size_t held;      /* bytes counted in the listener's inflight_bytes */
     uint64_t request_id;
     store_txn *rtxn; /* this context's read transaction, reused */
     bh__arena arena;
@@ -44,12 +97,197 @@ struct srv_listener {
     atomic_int draining; /* stopping: new calls are refused */
     atomic_int closing;  /* closing: callbacks start nothing more */
     char urls[8][320];   /* the listen URLs, with the ports they got */
+
+    pthread_mutex_t conn_mtx; /* guards conns and n_conns */
+    int conn_mtx_ok;
+    srv_conn *conns;
+    size_t conn_slots; /* a power of two, at least twice max_conns */
+    int n_conns, max_conns, per_conn;
+    atomic_size_t inflight_bytes;
+    size_t max_bytes;
+    nng_aio *idle_aio;
+    uint32_t *idle_ids; /* max_conns of them, for idle_cb alone */
+    srv_note note_conns, note_per_conn, note_bytes, note_send, note_idle;
 };
+
+static void
+note(srv_note *n, const char *fmt, ...)
+{
+    char line[400];
+    long long now = srv_mono_ms(), next = atomic_load(&n->next_ms);
+    if (now < next || !atomic_compare_exchange_strong(&n->next_ms, &next, now + NOTE_EVERY_MS)) {
+        atomic_fetch_add(&n->dropped, 1);
+        return;
+    }
+    long dropped = atomic_exchange(&n->dropped, 0);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (dropped > 0)
+        fprintf(stderr, "bilheteria-server: %s (and %ld more times in the last %d s)\n", line,
+                dropped, NOTE_EVERY_MS / 1000);
+    else
+        fprintf(stderr, "bilheteria-server: %s\n", line);
+}
+
+/* ---- the connection table, under conn_mtx ---- */
+
+static size_t
+conn_home(const srv_listener *l, uint32_t id)
+{
+    return (size_t)(id * 2654435761u) & (l->conn_slots - 1);
+}
+
+static srv_conn *
+conn_find(srv_listener *l, uint32_t id)
+{
+    for (size_t i = conn_home(l, id);; i = (i + 1) & (l->conn_slots - 1)) {
+        if (l->conns[i].id == id)
+            return &l->conns[i];
+        if (l->conns[i].id == 0)
+            return NULL;
+    }
+}
+
+static void
+conn_add(srv_listener *l, uint32_t id, int64_t now)
+{
+    size_t i = conn_home(l, id);
+    while (l->conns[i].id != 0)
+        i = (i + 1) & (l->conn_slots - 1);
+    l->conns[i] = (srv_conn){ .id = id, .active_ms = now };
+    l->n_conns++;
+}
+
+/* Linear probing's deletion: the entries after the hole that could live in
+ * it move back, so that no search stops early at the hole. */
+static void
+conn_del(srv_listener *l, srv_conn *c)
+{
+    size_t mask = l->conn_slots - 1, hole = (size_t)(c - l->conns);
+    for (size_t j = (hole + 1) & mask; l->conns[j].id != 0; j = (j + 1) & mask) {
+        size_t home = conn_home(l, l->conns[j].id);
+        /* j's entry may move to the hole unless its home is in (hole, j]. */
+        int stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (!stays) {
+            l->conns[hole] = l->conns[j];
+            hole = j;
+        }
+    }
+    l->conns[hole].id = 0;
+    l->n_conns--;
+}
+
+/* Runs on nng's threads as connections come and go: a connection over the
+ * cap is closed before it is read from. */
+static void
+pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    srv_listener *l = arg;
+    uint32_t id = (uint32_t)nng_pipe_id(p);
+    int64_t now = srv_mono_ms();
+    int full = 0, open;
+    pthread_mutex_lock(&l->conn_mtx);
+    if (ev == NNG_PIPE_EV_ADD_PRE) {
+        full = l->n_conns >= l->max_conns;
+        if (!full)
+            conn_add(l, id, now);
+    } else {
+        srv_conn *c = conn_find(l, id);
+        if (c != NULL)
+            conn_del(l, c);
+    }
+    open = l->n_conns;
+    pthread_mutex_unlock(&l->conn_mtx);
+    if (full) {
+        nng_pipe_close(p);
+        note(&l->note_conns, "refused a connection: %d are open, the limit (--max-connections %d)",
+             open, l->max_conns);
+    }
+}
+
+enum { ADMIT_OK, ADMIT_DROP, ADMIT_CONN_FULL, ADMIT_BYTES_FULL };
+
+/* Counts a request of len bytes just taken by w against its connection and
+ * the bytes in flight, and says what to do with it. */
+static int
+admit(srv_worker *w, size_t len)
+{
+    srv_listener *l = w->l;
+    int64_t now = srv_mono_ms();
+    int verdict = ADMIT_OK;
+    pthread_mutex_lock(&l->conn_mtx);
+    srv_conn *c = conn_find(l, (uint32_t)nng_pipe_id(w->pipe));
+    if (c != NULL) {
+        c->active_ms = now;
+        if (c->inflight >= l->per_conn && c->sending > 0) {
+            /* Over its limit and not taking its answers: refusing would
+             * only queue one more answer and hold one more context. */
+            verdict = ADMIT_DROP;
+        } else {
+            if (c->inflight >= l->per_conn)
+                verdict = ADMIT_CONN_FULL;
+            c->inflight++;
+            w->counted = 1;
+        }
+    }
+    pthread_mutex_unlock(&l->conn_mtx);
+    if (verdict != ADMIT_OK)
+        return verdict;
+    size_t before = atomic_fetch_add(&l->inflight_bytes, len);
+    if (before > 0 && before + len > l->max_bytes) {
+        atomic_fetch_sub(&l->inflight_bytes, len);
+        return ADMIT_BYTES_FULL;
+    }
+    w->held = len;
+    return ADMIT_OK;
+}
+
+/* The answer of w is about to be sent (n bytes): counted as held. */
+static void
+admit_answer(srv_worker *w, size_t n)
+{
+    srv_listener *l = w->l;
+    if (w->counted) {
+        pthread_mutex_lock(&l->conn_mtx);
+        srv_conn *c = conn_find(l, (uint32_t)nng_pipe_id(w->pipe));
+        if (c != NULL) {
+            c->sending++;
+            w->conn_sending = 1;
+        }
+        pthread_mutex_unlock(&l->conn_mtx);
+    }
+    atomic_fetch_add(&l->inflight_bytes, n);
+    w->held += n;
+}
+
+/* The call of w is over (answered, or its answer dropped). */
+static void
+release(srv_worker *w)
+{
+    srv_listener *l = w->l;
+    if (w->counted) {
+        int64_t now = srv_mono_ms();
+        pthread_mutex_lock(&l->conn_mtx);
+        srv_conn *c = conn_find(l, (uint32_t)nng_pipe_id(w->pipe));
+        if (c != NULL) {
+            c->inflight--;
+            c->sending -= w->conn_sending;
+            c->active_ms = now;
+        }
+        pthread_mutex_unlock(&l->conn_mtx);
+    }
+    atomic_fetch_sub(&l->inflight_bytes, w->held);
+    w->counted = w->conn_sending = 0;
+    w->held = 0;
+}
 
 static void
 start_recv(srv_worker *w)
 {
     w->sending = 0;
+    nng_aio_set_timeout(w->aio, NNG_DURATION_INFINITE);
     nng_ctx_recv(w->ctx, w->aio);
 }
 
@@ -64,13 +302,31 @@ reply(void *arg)
     size_t n = bilheteria__v1__response_envelope__get_packed_size(&env);
     if (nng_msg_alloc(&msg, n) != 0) {
         /* Nothing to send: the caller times out. Take the next request. */
+        release(w);
         start_recv(w);
         return;
     }
     bilheteria__v1__response_envelope__pack(&env, nng_msg_body(msg));
+    admit_answer(w, n);
     nng_aio_set_msg(w->aio, msg);
     w->sending = 1;
+    const srv_config *cfg = w->l->cfg;
+    nng_aio_set_timeout(w->aio,
+                        cfg->send_timeout_ms > 0 ? cfg->send_timeout_ms : NNG_DURATION_INFINITE);
     nng_ctx_send(w->ctx, w->aio);
+}
+
+/* Answers the request msg RESOURCE_EXHAUSTED without decoding it. */
+static void
+refuse(srv_worker *w, nng_msg *msg, const char *why)
+{
+    srv_call *c = &w->call;
+    bh__arena_reset(&w->arena);
+    srv_call_init(c, &w->arena, w->l->cfg, w->l->env);
+    w->request_id = srv_request_peek_id(nng_msg_body(msg), nng_msg_len(msg));
+    nng_msg_free(msg);
+    srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "%s; nothing was done", why);
+    reply(w);
 }
 
 static void
@@ -99,6 +355,47 @@ handle(srv_worker *w, nng_msg *msg)
     reply(w);
 }
 
+/* A request just taken: served, refused, or its connection closed. */
+static void
+take(srv_worker *w, nng_msg *msg)
+{
+    srv_listener *l = w->l;
+    char why[200];
+    w->pipe = nng_msg_get_pipe(msg);
+    switch (admit(w, nng_msg_len(msg))) {
+    case ADMIT_OK: handle(w, msg); return;
+    case ADMIT_DROP:
+        /* No answer: it would wait behind the others this connection does
+         * not read. Its queued answers time out and close it. */
+        nng_msg_free(msg);
+        note(&l->note_per_conn,
+             "dropped calls of a connection with %d unanswered that is not reading its "
+             "answers (--max-inflight-per-conn)",
+             l->per_conn);
+        start_recv(w);
+        return;
+    case ADMIT_CONN_FULL:
+        snprintf(why, sizeof(why),
+                 "this connection has %d calls in flight, the server's limit per connection "
+                 "(--max-inflight-per-conn); wait for answers or open another connection",
+                 l->per_conn);
+        note(&l->note_per_conn,
+             "refused calls of a connection with %d in flight (--max-inflight-per-conn)",
+             l->per_conn);
+        refuse(w, msg, why);
+        return;
+    default:
+        snprintf(why, sizeof(why),
+                 "the server holds %zu MiB of calls in flight, its limit (--max-inflight-mb); "
+                 "retry later",
+                 l->max_bytes >> 20);
+        note(&l->note_bytes, "refused calls: %zu MiB in flight (--max-inflight-mb %zu)",
+             atomic_load(&l->inflight_bytes) >> 20, l->max_bytes >> 20);
+        refuse(w, msg, why);
+        return;
+    }
+}
+
 static void
 worker_cb(void *arg)
 {
@@ -118,10 +415,18 @@ worker_cb(void *arg)
         return;
     }
     if (w->sending) {
+        release(w);
         if (rv != 0)
             nng_msg_free(msg);
         if (rv == NNG_ECLOSED)
             return;
+        if (rv == NNG_ETIMEDOUT) {
+            /* Closing it gives back the contexts waiting to answer it. */
+            nng_pipe_close(w->pipe);
+            note(&w->l->note_send,
+                 "closed a connection that took no answer for %d s (--send-timeout-s)",
+                 w->l->cfg->send_timeout_ms / 1000);
+        }
         start_recv(w);
         return;
     }
@@ -130,7 +435,77 @@ worker_cb(void *arg)
             start_recv(w);
         return;
     }
-    handle(w, msg);
+    take(w, msg);
+}
+
+/* Every idle_period: closes the connections with nothing in flight that
+ * have been silent for idle_timeout_ms. */
+static int
+idle_period(const srv_config *cfg)
+{
+    int p = cfg->idle_timeout_ms / 4;
+    return p < 50 ? 50 : p > 5000 ? 5000 : p;
+}
+
+static void
+idle_cb(void *arg)
+{
+    srv_listener *l = arg;
+    if (nng_aio_result(l->idle_aio) != 0 || atomic_load(&l->closing))
+        return;
+    int64_t now = srv_mono_ms();
+    int n = 0;
+    pthread_mutex_lock(&l->conn_mtx);
+    for (size_t i = 0; i < l->conn_slots && n < l->max_conns; i++) {
+        srv_conn *c = &l->conns[i];
+        if (c->id != 0 && c->inflight == 0 && now - c->active_ms >= l->cfg->idle_timeout_ms)
+            l->idle_ids[n++] = c->id;
+    }
+    pthread_mutex_unlock(&l->conn_mtx);
+    for (int i = 0; i < n; i++) {
+        nng_pipe p = NNG_PIPE_INITIALIZER;
+        p.id = l->idle_ids[i];
+        nng_pipe_close(p);
+    }
+    if (n > 0)
+        note(&l->note_idle, "closed %d connections idle for %d s (--idle-timeout-s)", n,
+             l->cfg->idle_timeout_ms / 1000);
+    nng_sleep_aio(idle_period(l->cfg), l->idle_aio);
+}
+
+/* The connection cap: as configured, or the fd limit less FD_HEADROOM, at
+ * most CONN_DEFAULT_MAX. */
+static int
+conn_cap(const srv_config *cfg)
+{
+    struct rlimit rl;
+    long long n = CONN_DEFAULT_MAX + FD_HEADROOM;
+    if (cfg->max_connections > 0)
+        return cfg->max_connections;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < (rlim_t)n)
+        n = (long long)rl.rlim_cur;
+    n -= FD_HEADROOM;
+    return n < 1 ? 1 : (int)n;
+}
+
+/* Sets up the connection table and the caps. 0, or -1 out of memory. */
+static int
+limits_init(srv_listener *l, const srv_config *cfg)
+{
+    l->max_conns = conn_cap(cfg);
+    l->per_conn = cfg->max_inflight_per_conn > 0 ? cfg->max_inflight_per_conn
+                  : cfg->workers > 1             ? cfg->workers / 2
+                                                 : 1;
+    l->max_bytes = cfg->max_inflight_bytes > 0 ? cfg->max_inflight_bytes : INFLIGHT_BYTES_DEF;
+    for (l->conn_slots = 16; l->conn_slots < 2 * (size_t)l->max_conns; l->conn_slots *= 2)
+        ;
+    l->conns = calloc(l->conn_slots, sizeof(srv_conn));
+    l->idle_ids = calloc((size_t)l->max_conns, sizeof(uint32_t));
+    if (l->conns == NULL || l->idle_ids == NULL || pthread_mutex_init(&l->conn_mtx, NULL) != 0)
+        return -1;
+    l->conn_mtx_ok = 1;
+    return 0;
 }
 
 /* The URL a client dials: a TCP port 0 replaced by the port it got. */
@@ -167,6 +542,16 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_wri
     }
     size_t hard = cfg->max_request + RECV_SLACK;
     nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, hard);
+    if (limits_init(l, cfg) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if ((rv = nng_pipe_notify(l->sock, NNG_PIPE_EV_ADD_PRE, pipe_cb, l)) != 0 ||
+        (rv = nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, pipe_cb, l)) != 0 ||
+        (rv = nng_aio_alloc(&l->idle_aio, idle_cb, l)) != 0) {
+        snprintf(err, errlen, "cannot set up the connection limits: %s", nng_strerror(rv));
+        goto fail;
+    }
     l->w = calloc((size_t)cfg->workers, sizeof(srv_worker));
     if (l->w == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -198,8 +583,17 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_wri
     /* Said once every listener has started: a later one may fail. */
     for (int i = 0; i < cfg->n_listen && !cfg->quiet; i++)
         fprintf(stderr, "bilheteria-server: listening on %s\n", l->urls[i]);
+    if (!cfg->quiet)
+        fprintf(stderr,
+                "bilheteria-server: at most %d connections, %d calls in flight on each, "
+                "%zu MiB in flight; answers wait %d s for their connection; idle connections "
+                "close after %d s (0 = never)\n",
+                l->max_conns, l->per_conn, l->max_bytes >> 20, cfg->send_timeout_ms / 1000,
+                cfg->idle_timeout_ms / 1000);
     for (int i = 0; i < l->n; i++)
         start_recv(&l->w[i]);
+    if (cfg->idle_timeout_ms > 0)
+        nng_sleep_aio(idle_period(cfg), l->idle_aio);
     *out = l;
     return 0;
 fail:
@@ -227,6 +621,8 @@ static void
 stop_workers(void *arg)
 {
     srv_listener *l = arg;
+    if (l->idle_aio != NULL)
+        nng_aio_stop(l->idle_aio);
     for (int i = 0; i < l->n; i++) {
         nng_aio_stop(l->w[i].aio);
         /* A callback that passed the closing check before it was set may
@@ -260,5 +656,11 @@ srv_listener_free(srv_listener *l)
         store_read_free(l->w[i].rtxn);
     }
     free(l->w);
+    if (l->idle_aio != NULL)
+        nng_aio_free(l->idle_aio);
+    if (l->conn_mtx_ok)
+        pthread_mutex_destroy(&l->conn_mtx);
+    free(l->conns);
+    free(l->idle_ids);
     free(l);
 }

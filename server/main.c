@@ -35,6 +35,18 @@ static const char usage[] =
     "  --workers N            concurrent requests in flight (nng contexts, default 128)\n"
     "  --max-request-kb N     requests above this get RESOURCE_EXHAUSTED (default 64;\n"
     "                         1 MiB more and the connection is dropped)\n"
+    "  --max-connections N    connections open at once; more are closed on arrival\n"
+    "                         (default: the fd limit less 64, at most 1024)\n"
+    "  --max-inflight-per-conn N\n"
+    "                         unanswered calls of one connection; more are refused,\n"
+    "                         or the connection closed if it is not reading its\n"
+    "                         answers (default: --workers / 2)\n"
+    "  --max-inflight-mb N    requests being served and their answers, all\n"
+    "                         connections; new calls past it get RESOURCE_EXHAUSTED\n"
+    "                         (default 64)\n"
+    "  --send-timeout-s N     an answer its connection does not take within N s\n"
+    "                         closes that connection (default 10)\n"
+    "  --idle-timeout-s N     close connections silent for N s; 0 = never (default 300)\n"
     "  --quiet                no start-up banner\n"
     "  --help                 this text\n"
     "  --version              print the version\n";
@@ -65,7 +77,10 @@ parse_args(int argc, char **argv, srv_config *cfg)
     int64_t map_mb = (int64_t)cfg->map_size_mb, ttl_s = cfg->hold_ttl_ms / 1000,
             seats = cfg->max_seats, retention_s = cfg->idem_retention_ms / 1000,
             sweep_ms = cfg->sweep_interval_ms, workers = cfg->workers,
-            request_kb = (int64_t)(cfg->max_request / 1024);
+            request_kb = (int64_t)(cfg->max_request / 1024), conns = cfg->max_connections,
+            per_conn = cfg->max_inflight_per_conn,
+            inflight_mb = (int64_t)(cfg->max_inflight_bytes >> 20),
+            send_s = cfg->send_timeout_ms / 1000, idle_s = cfg->idle_timeout_ms / 1000;
     int version = 0, rc = -1;
     char err[256];
     struct bh__opt opts[] = {
@@ -79,6 +94,11 @@ parse_args(int argc, char **argv, srv_config *cfg)
         SRV_INT_OPT("--sweep-interval-ms", &sweep_ms, 10, 3600000),
         SRV_INT_OPT("--workers", &workers, 1, 4096),
         SRV_INT_OPT("--max-request-kb", &request_kb, 1, 65536),
+        SRV_INT_OPT("--max-connections", &conns, 1, 65536),
+        SRV_INT_OPT("--max-inflight-per-conn", &per_conn, 1, 4096),
+        SRV_INT_OPT("--max-inflight-mb", &inflight_mb, 1, 1 << 20),
+        SRV_INT_OPT("--send-timeout-s", &send_s, 1, 3600),
+        SRV_INT_OPT("--idle-timeout-s", &idle_s, 0, 7 * 86400),
         { "--quiet", NULL, BH__OPT_FLAG, LW, &cfg->quiet },
         { "--version", NULL, BH__OPT_FLAG, LW, &version },
     };
@@ -109,6 +129,11 @@ parse_args(int argc, char **argv, srv_config *cfg)
     cfg->sweep_interval_ms = (int)sweep_ms;
     cfg->workers = (int)workers;
     cfg->max_request = (size_t)request_kb * 1024;
+    cfg->max_connections = (int)conns;
+    cfg->max_inflight_per_conn = (int)per_conn;
+    cfg->max_inflight_bytes = (size_t)inflight_mb << 20;
+    cfg->send_timeout_ms = (int)send_s * 1000;
+    cfg->idle_timeout_ms = (int)idle_s * 1000;
     if (cfg->idem_retention_ms < cfg->hold_ttl_ms)
         fprintf(stderr,
                 "bilheteria-server: warning: --idempotency-retention-s %lld is shorter than "
@@ -132,6 +157,9 @@ main(int argc, char **argv)
         .idem_retention_ms = 86400LL * 1000,
         .max_seats = 10,
         .sweep_interval_ms = 1000,
+        .max_inflight_bytes = (size_t)64 << 20,
+        .send_timeout_ms = 10 * 1000,
+        .idle_timeout_ms = 300 * 1000,
     };
     store *st = NULL;
     srv_writer *wr = NULL;

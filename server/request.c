@@ -21,10 +21,8 @@ srv_call_init(srv_call *c, bh__arena *arena, const srv_config *cfg, const srv_en
     c->idem_key = "";
 }
 
-/* Reads field 2 (request_id) of an envelope without unpacking it, so that
- * even an oversized request gets an answer its caller can match. */
-static uint64_t
-peek_request_id(const uint8_t *p, size_t len)
+uint64_t
+srv_request_peek_id(const uint8_t *p, size_t len)
 {
     const uint8_t *end = p + len;
     while (p < end) {
@@ -220,7 +218,7 @@ srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *reques
     *request_id = 0;
 
     if (len > cfg->max_request) {
-        *request_id = peek_request_id(buf, len);
+        *request_id = srv_request_peek_id(buf, len);
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
                  "request of %zu bytes is over the server's limit of %zu bytes", len,
                  cfg->max_request);
