@@ -18,12 +18,9 @@
  * the bytes of requests and answers held by contexts are capped.
  *
  * A connection is closed here only once its answers have stood still for
- * the send deadline, or it has been idle: nng 1.5.2 loses a message whose
- * partial write it resubmits while the pipe closes (ipc_pipe_send_cb's
- * nng_stream_send on a stopped aio finishes nothing), and then its reaper
- * thread waits for that send for good: no pipe is freed after it and
- * nng_close hangs. Closing a connection the moment its answers back up
- * hit that in 3 runs of 3. */
+ * the send deadline, or it has been idle, never the moment its answers
+ * back up: closing a pipe during a partial write can hang nng 1.5.2 (see
+ * BH_NNG_PIPE_CLOSE_LOSES_SEND in proto/compat/nng_compat.h). */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
