@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bilheteria/version.h"
 #include <cmocka.h>
 
 /* 256 bytes: one past the longest idempotency key. */
@@ -34,7 +35,7 @@ struct cli_case {
 
 static const struct cli_case cases[] = {
     { NULL, { "--help" }, 0, "usage: bilheteria [GLOBAL OPTIONS] COMMAND [ARGS]", NULL },
-    { NULL, { "--version" }, 0, "bilheteria 0.2.0\n", NULL },
+    { NULL, { "--version" }, 0, "bilheteria " BH_VERSION "\n", NULL },
     { NULL, { "session", "create", "--help" }, 0, "--seats-per-row M", NULL },
     { NULL, { "reserve", "-h" }, 0, "usage: bilheteria reserve --session ID", NULL },
     { NULL, { "event", "--help" }, 0, "event list [--page-size N] [--page-token T]", NULL },

@@ -728,7 +728,7 @@ test_server_flags(void **state)
         const char *out_has;
     } cases[] = {
         { "--help", NO_DIR, 0, "usage: bilheteria-server" },
-        { "--version", NO_DIR, 0, "bilheteria-server 0.2.0" },
+        { "--version", NO_DIR, 0, "bilheteria-server " BH_VERSION },
         { "--bogus", NO_DIR, 2, "unknown option \"--bogus\"" },
         { "--listen", NO_DIR, 2, "--listen needs a value" },
         /* A forgotten value, not a directory named "--no-sync". */
