@@ -212,12 +212,13 @@ group_teardown(void **state)
     return rmdir(dir);
 }
 
-static srv_auth *
-open_auth(const char *auth_file, const char *jwks, const char *user_claim)
+/* Opens over the named files of dir (NULL: none); a JWKS comes with ISS
+ * and AUD. Returns srv_auth_open's code. */
+static int
+try_open(srv_auth **a, const char *auth_file, const char *jwks, const char *user_claim,
+         size_t cache_max, char *err, size_t errlen)
 {
     srv_auth_config cfg;
-    srv_auth *a = NULL;
-    char err[256];
     srv_auth_config_init(&cfg);
     cfg.auth_file = auth_file ? path_of(auth_file) : NULL;
     if (jwks) {
@@ -227,7 +228,17 @@ open_auth(const char *auth_file, const char *jwks, const char *user_claim)
     }
     if (user_claim)
         cfg.jwt_user_claim = user_claim;
-    if (srv_auth_open(&a, &cfg, err, sizeof(err)) != 0)
+    if (cache_max)
+        cfg.cache_max = cache_max;
+    return srv_auth_open(a, &cfg, err, errlen);
+}
+
+static srv_auth *
+open_auth(const char *auth_file, const char *jwks, const char *user_claim)
+{
+    srv_auth *a = NULL;
+    char err[256];
+    if (try_open(&a, auth_file, jwks, user_claim, 0, err, sizeof(err)) != 0)
         fail_msg("srv_auth_open: %s", err);
     return a;
 }
@@ -282,13 +293,10 @@ test_auth_file(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof(auth_files) / sizeof(auth_files[0]); i++) {
-        srv_auth_config cfg;
         srv_auth *a = NULL;
         char err[256] = "";
         write_file("auth.txt", auth_files[i].text);
-        srv_auth_config_init(&cfg);
-        cfg.auth_file = path_of("auth.txt");
-        int rc = srv_auth_open(&a, &cfg, err, sizeof(err));
+        int rc = try_open(&a, "auth.txt", NULL, NULL, 0, err, sizeof(err));
         if (!auth_files[i].err) {
             if (rc != 0)
                 fail_msg("case %zu: %s", i, err);
@@ -369,15 +377,10 @@ test_jwks_errors(void **state)
         { "{\"keys\": [7]}", "bad.json: keys[0]: not an object with a kty" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        srv_auth_config cfg;
         srv_auth *a = NULL;
         char err[256] = "";
         write_file("bad.json", cases[i].text);
-        srv_auth_config_init(&cfg);
-        cfg.jwks_file = path_of("bad.json");
-        cfg.jwt_issuer = ISS;
-        cfg.jwt_audience = AUD;
-        assert_int_equal(srv_auth_open(&a, &cfg, err, sizeof(err)), -1);
+        assert_int_equal(try_open(&a, NULL, "bad.json", NULL, 0, err, sizeof(err)), -1);
         if (!strstr(err, cases[i].err))
             fail_msg("case %zu: want \"%s\" in \"%s\"", i, cases[i].err, err);
     }
@@ -631,13 +634,7 @@ test_cache(void **state)
     srv_auth_close(a);
 
     /* Bounded: with room for 2, the oldest goes first. */
-    srv_auth_config cfg;
-    srv_auth_config_init(&cfg);
-    cfg.jwks_file = path_of("jwks.json");
-    cfg.jwt_issuer = ISS;
-    cfg.jwt_audience = AUD;
-    cfg.cache_max = 2;
-    assert_int_equal(srv_auth_open(&a, &cfg, msg, sizeof(msg)), 0);
+    assert_int_equal(try_open(&a, NULL, "jwks.json", NULL, 2, msg, sizeof(msg)), 0);
     char *t[3];
     for (int i = 0; i < 3; i++) {
         char extra[64];
