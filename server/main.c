@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "bh_opts.h"
 #include "nng_compat.h"
 #include "srv.h"
@@ -49,7 +50,10 @@ static const char usage[] =
     "  --idle-timeout-s N     close connections silent for N s; 0 = never (default 300)\n"
     "  --quiet                no start-up banner\n"
     "  --help                 this text\n"
-    "  --version              print the version\n";
+    "  --version              print the version\n"
+    "\n"
+    "bilheteria-server token new --name NAME --role admin|service\n"
+    "                         prints a new service token and its auth file line\n";
 
 /* How long closing nng's socket may take once every write is durable and
  * answered. nng_close can hang for good (see proto/compat/nng_compat.c):
@@ -69,6 +73,44 @@ close_listener(void *l)
     {                                                                                              \
         name, "N", BH__OPT_INT, LW, dest, NULL, lo, hi                                             \
     }
+
+/* bilheteria-server token new --name NAME --role ROLE: a fresh service
+ * token on stdout's first line, the auth file's line for it on the second. */
+static int
+token_main(int argc, char **argv)
+{
+    const char *name = NULL, *role = NULL;
+    char token[64], line[256], err[256];
+    struct bh__opt opts[] = {
+        { "--name", "NAME", BH__OPT_STR, BH__OPT_REQUIRED | LW, &name, "the caller's name" },
+        { "--role", "ROLE", BH__OPT_STR, BH__OPT_REQUIRED | LW, &role, "admin or service" },
+    };
+    size_t n = sizeof(opts) / sizeof(opts[0]);
+    if (argc < 2 || strcmp(argv[1], "new") != 0) {
+        bh__opts_usage(stderr, "bilheteria-server token", "new --name NAME --role ROLE", NULL, opts,
+                       n);
+        return 2;
+    }
+    switch (bh__opts_parse(opts, n, argc - 2, argv + 2,
+                           BH__OPTS_DASH_NOT_VALUE | BH__OPTS_QUOTE_UNKNOWN, NULL, err,
+                           sizeof(err))) {
+    case BH__PARSE_HELP:
+        bh__opts_usage(stdout, "bilheteria-server token", "new --name NAME --role ROLE",
+                       "Prints a new service token and the --auth-file line that accepts it.", opts,
+                       n);
+        return 0;
+    case BH__PARSE_ERROR: fprintf(stderr, "bilheteria-server token new: %s\n", err); return 2;
+    }
+    if (srv_auth_token_new(name, role, token, sizeof(token), line, sizeof(line), err,
+                           sizeof(err)) != 0) {
+        fprintf(stderr, "bilheteria-server token new: %s\n", err);
+        return 2;
+    }
+    printf("%s\n%s\n", token, line);
+    fprintf(stderr, "bilheteria-server: give the caller the first line (it is shown only now); "
+                    "add the second to the auth file\n");
+    return 0;
+}
 
 static int
 parse_args(int argc, char **argv, srv_config *cfg)
@@ -167,6 +209,8 @@ main(int argc, char **argv)
     char err[512];
     int status = 1, sig = 0;
 
+    if (argc > 1 && strcmp(argv[1], "token") == 0)
+        return token_main(argc - 1, argv + 1);
     if (parse_args(argc, argv, &cfg) != 0)
         return 2;
 
