@@ -11,12 +11,14 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "bh_arena.h"
 #include "bilheteria/bilheteria.h"
 #include "bilheteria/status.h"
 #include "nng_compat.h"
+#include "nng_tls.h"
 
 #define BH_DEFAULT_TIMEOUT_MS 5000
 /* Big enough for the largest seat map; anything larger drops the pipe. */
@@ -26,6 +28,8 @@
 /* The longest bh_client_close waits for nng_close (which can hang: see
  * proto/compat/nng_compat.c) and for the calls in flight to return. */
 #define BH_CLOSE_WAIT_MS 2000
+/* What a bh_options of size 0 holds: the layout that introduced size. */
+#define BH__OPTIONS_SIZE0 (offsetof(bh_options, tls_key_file) + sizeof(const char *))
 
 /* An nng context with its aio, kept for the next call: opening a context
  * per call costs a socket lock and an id-map insert on every call. */
@@ -41,6 +45,7 @@ struct bh_client {
     char *url;        /* owned */
     char *auth_token; /* owned; NULL = anonymous */
     int32_t timeout_ms;
+    int tls; /* a TLS URL: an unreachable server may be a failed handshake */
     uint64_t id_salt;
 
     atomic_uint_fast64_t seq;
@@ -141,21 +146,76 @@ bh__pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
         atomic_fetch_sub(&c->pipes, 1);
 }
 
-/* The client's options, checked; *url and *timeout_ms are written only on
+/* Copies the caller's options (opts->size of them) into *o, the rest
+ * zero, and checks them; *url and *timeout_ms are written only on
  * success. */
 static int
-bh__open_opts(const bh_options *opts, const char **url, int32_t *timeout_ms, bh_status *st)
+bh__open_opts(const bh_options *opts, bh_options *o, const char **url, int32_t *timeout_ms,
+              bh_status *st)
 {
     int32_t t = BH_DEFAULT_TIMEOUT_MS;
+    size_t n = opts == NULL ? 0 : opts->size == 0 ? BH__OPTIONS_SIZE0 : opts->size;
 
-    if (opts != NULL && opts->timeout_ms != 0)
-        t = opts->timeout_ms;
+    memset(o, 0, sizeof(*o));
+    if (opts != NULL && n < BH__OPTIONS_SIZE0)
+        return bh__fail(st, BH_INVALID_ARGUMENT,
+                        "bh_options.size is %zu; it must be 0 or sizeof(bh_options) (%zu)",
+                        opts->size, sizeof(bh_options));
+    /* Fields of a newer header than this library's may be given only if
+     * unset: this library would ignore them. */
+    for (size_t i = sizeof(*o); i < n; i++)
+        if (((const unsigned char *)opts)[i] != 0)
+            return bh__fail(st, BH_INVALID_ARGUMENT,
+                            "bh_options.size is %zu, and fields past this library's %zu "
+                            "bytes are set: the program was built against a newer "
+                            "libbilheteria than the one it runs with",
+                            opts->size, sizeof(bh_options));
+    if (opts != NULL)
+        memcpy(o, opts, n < sizeof(*o) ? n : sizeof(*o));
+    if (o->timeout_ms != 0)
+        t = o->timeout_ms;
     if (t < 0)
         return bh__fail(st, BH_INVALID_ARGUMENT,
                         "timeout_ms is %d; it must be > 0 (or 0 for %d ms)", (int)t,
                         BH_DEFAULT_TIMEOUT_MS);
-    *url = opts != NULL && opts->url != NULL ? opts->url : BH_DEFAULT_URL;
+    *url = o->url != NULL ? o->url : BH_DEFAULT_URL;
     *timeout_ms = t;
+    return BH_OK;
+}
+
+/* The TLS configuration of a TLS URL, from o's files; the server name is
+ * the URL's host unless o names one. On success *out is set, caller frees
+ * with nng_tls_config_free. */
+static int
+bh__tls_config(const bh_options *o, const char *url, nng_tls_config **out, bh_status *st)
+{
+    bh_tls_files f = {
+        .ca_file = o->tls_ca_file,
+        .cert_file = o->tls_cert_file,
+        .key_file = o->tls_key_file,
+        .server_name = o->tls_server_name,
+        .ca_what = "tls_ca_file",
+        .cert_what = "tls_cert_file",
+        .key_what = "tls_key_file",
+    };
+    nng_url *u = NULL;
+    char err[sizeof(st->message)];
+    int rv;
+
+    if (f.server_name == NULL) {
+        if ((rv = nng_url_parse(&u, url)) != 0)
+            return rv == NNG_ENOMEM ? bh__oom(st)
+                                    : bh__fail(st, BH_INVALID_ARGUMENT, "bad server URL \"%s\": %s",
+                                               url, nng_strerror(rv));
+        f.server_name = u->u_hostname;
+    }
+    rv = bh_tls_config_new(out, NNG_TLS_MODE_CLIENT, &f, err, sizeof(err));
+    if (u != NULL)
+        nng_url_free(u);
+    if (rv == NNG_ENOMEM)
+        return bh__oom(st);
+    if (rv != 0)
+        return bh__fail(st, BH_INVALID_ARGUMENT, "%s", err);
     return BH_OK;
 }
 
@@ -229,11 +289,18 @@ bh__setup_fail(bh_status *st, int rv, const char *url)
     return bh__fail(st, BH_UNAVAILABLE, "cannot set up client for %s: %s", url, nng_strerror(rv));
 }
 
-/* Non-blocking: an absent server is retried in the background. */
+/* Non-blocking: an absent server (or a failed TLS handshake) is retried in
+ * the background. tls is the configuration of a TLS URL, else NULL. */
 static int
-bh__dial(struct bh_client *c, bh_status *st)
+bh__dial(struct bh_client *c, nng_tls_config *tls, bh_status *st)
 {
-    int rv = nng_dial(c->sock, c->url, NULL, NNG_FLAG_NONBLOCK);
+    nng_dialer d;
+    int rv = nng_dialer_create(&d, c->sock, c->url);
+
+    if (rv == 0 && tls != NULL)
+        rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, tls);
+    if (rv == 0)
+        rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
 
     if (rv == NNG_EADDRINVAL || rv == NNG_EINVAL || rv == NNG_ENOTSUP)
         return bh__fail(st, BH_INVALID_ARGUMENT,
@@ -249,32 +316,44 @@ int
 bh_client_open(bh_client **out, const bh_options *opts, bh_status *st)
 {
     struct bh_client *c;
+    bh_options o;
+    nng_tls_config *tls = NULL;
     const char *url = NULL;
     int32_t timeout_ms = 0;
     int rc, rv;
 
     if (out == NULL)
         return bh__fail(st, BH_INVALID_ARGUMENT, "bh_client_open: out is NULL");
-    if ((rc = bh__open_opts(opts, &url, &timeout_ms, st)) != BH_OK)
+    if ((rc = bh__open_opts(opts, &o, &url, &timeout_ms, st)) != BH_OK)
         return rc;
-    c = bh__client_new(url, timeout_ms, opts != NULL ? opts->auth_token : NULL);
-    if (c == NULL)
-        return bh__oom(st);
+    if (bh_tls_url(url) && (rc = bh__tls_config(&o, url, &tls, st)) != BH_OK)
+        return rc;
+    c = bh__client_new(url, timeout_ms, o.auth_token);
+    if (c == NULL) {
+        rc = bh__oom(st);
+        goto out;
+    }
+    c->tls = tls != NULL;
     if ((rv = nng_req0_open(&c->sock)) != 0) {
         bh__client_free(c, 0);
-        return bh__setup_fail(st, rv, url);
+        rc = bh__setup_fail(st, rv, url);
+        goto out;
     }
     if ((rv = bh__sock_setup(c)) != 0)
         rc = bh__setup_fail(st, rv, url);
     else
-        rc = bh__dial(c, st);
+        rc = bh__dial(c, tls, st);
     if (rc != BH_OK) {
         bh__client_free(c, 1);
-        return rc;
+        goto out;
     }
     *out = c;
     bh__ok(st, 0);
-    return BH_OK;
+out:
+    /* The dialer holds the configuration it was given. */
+    if (tls != NULL)
+        nng_tls_config_free(tls);
+    return rc;
 }
 
 /* Ends the calls in flight: their operations aborted, and waited for. A
@@ -601,8 +680,12 @@ bh__send(struct bh__call *k, struct bh__slot *s, nng_msg **msg, bh_status *st)
     if (rv == NNG_ETIMEDOUT && atomic_load(&c->pipes) == 0)
         return bh__fail(st, BH_UNAVAILABLE,
                         "cannot reach server at %s: no connection within %d ms (no "
-                        "listener, refused, or slower to connect than the deadline)",
-                        c->url, (int)k->timeout_ms);
+                        "listener, refused, or slower to connect than the deadline%s)",
+                        c->url, (int)k->timeout_ms,
+                        c->tls ? "; or the TLS handshake failed: a server certificate not "
+                                 "signed by tls_ca_file or not for the expected name, or a "
+                                 "client certificate the server wants and did not get"
+                               : "");
     if (rv == NNG_ETIMEDOUT)
         return bh__fail(st, BH_DEADLINE_EXCEEDED, "%s: request not sent to %s within %d ms",
                         k->method, c->url, (int)k->timeout_ms);

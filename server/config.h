@@ -24,6 +24,11 @@ typedef struct srv_config {
     size_t max_inflight_bytes; /* requests being served and their answers */
     int send_timeout_ms;       /* an answer not taken by then closes its connection */
     int idle_timeout_ms;       /* 0 = connections are never closed for idling */
+    /* TLS of the tls+tcp:// listeners (listen.c): PEM files, re-read by
+     * srv_listener_reload_tls; NULL = not given. */
+    const char *tls_cert;      /* --tls-cert: certificate, a chain allowed */
+    const char *tls_key;       /* --tls-key: its private key, not encrypted */
+    const char *tls_client_ca; /* --tls-client-ca: clients need a certificate it signed */
 } srv_config;
 
 #endif

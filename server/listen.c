@@ -31,11 +31,13 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/tls/tls.h>
 
 #include "clock.h"
 #include "dispatch.h"
 #include "listen.h"
 #include "nng_compat.h"
+#include "nng_tls.h"
 #include "request.h"
 #include "util.h"
 
@@ -94,6 +96,13 @@ struct srv_listener {
     atomic_int draining; /* stopping: new calls are refused */
     atomic_int closing;  /* closing: callbacks start nothing more */
     char urls[8][320];   /* the listen URLs, with the ports they got */
+    nng_listener lst[8]; /* one per URL, in cfg->listen's order */
+
+    /* TLS of the tls+tcp:// listeners; reloads are serialised by tls_mtx.
+     * tls_prev is held one reload longer (BH_NNG_TLS_CONFIG_SWAP_RACE). */
+    pthread_mutex_t tls_mtx;
+    int tls_mtx_ok;
+    nng_tls_config *tls, *tls_prev;
 
     pthread_mutex_t conn_mtx; /* guards conns and n_conns */
     int conn_mtx_ok;
@@ -126,6 +135,15 @@ note(srv_note *n, const char *fmt, ...)
                 dropped, NOTE_EVERY_MS / 1000);
     else
         fprintf(stderr, "bilheteria-server: %s\n", line);
+}
+
+/* The pipe of an nng pipe id. */
+static nng_pipe
+pipe_of(uint32_t id)
+{
+    nng_pipe p = NNG_PIPE_INITIALIZER;
+    p.id = id;
+    return p;
 }
 
 /* ---- the connection table, under conn_mtx ---- */
@@ -459,11 +477,8 @@ idle_cb(void *arg)
             l->idle_ids[n++] = c->id;
     }
     pthread_mutex_unlock(&l->conn_mtx);
-    for (int i = 0; i < n; i++) {
-        nng_pipe p = NNG_PIPE_INITIALIZER;
-        p.id = l->idle_ids[i];
-        nng_pipe_close(p);
-    }
+    for (int i = 0; i < n; i++)
+        nng_pipe_close(pipe_of(l->idle_ids[i]));
     if (n > 0)
         note(&l->note_idle, "closed %d connections idle for %d s (--idle-timeout-s)", n,
              l->cfg->idle_timeout_ms / 1000);
@@ -511,11 +526,26 @@ bound_url(char *out, size_t len, const char *url, nng_listener lst)
 {
     int port = 0;
     const char *colon = strrchr(url, ':');
-    if (strncmp(url, "tcp", 3) == 0 && colon != NULL && strcmp(colon, ":0") == 0 &&
-        nng_listener_get_int(lst, NNG_OPT_TCP_BOUND_PORT, &port) == 0)
+    if ((strncmp(url, "tcp", 3) == 0 || strncmp(url, "tls+tcp", 7) == 0) && colon != NULL &&
+        strcmp(colon, ":0") == 0 && nng_listener_get_int(lst, NNG_OPT_TCP_BOUND_PORT, &port) == 0)
         snprintf(out, len, "%.*s:%d", (int)(colon - url), url, port);
     else
         snprintf(out, len, "%s", url);
+}
+
+/* A configuration from the --tls-* files of cfg. 0, or -1 with err set. */
+static int
+tls_build(const srv_config *cfg, nng_tls_config **out, char *err, size_t errlen)
+{
+    const bh_tls_files f = {
+        .ca_file = cfg->tls_client_ca,
+        .cert_file = cfg->tls_cert,
+        .key_file = cfg->tls_key,
+        .ca_what = "--tls-client-ca",
+        .cert_what = "--tls-cert",
+        .key_what = "--tls-key",
+    };
+    return bh_tls_config_new(out, NNG_TLS_MODE_SERVER, &f, err, errlen) == 0 ? 0 : -1;
 }
 
 int
@@ -567,19 +597,34 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_wri
         }
         l->n = i + 1;
     }
+    if (pthread_mutex_init(&l->tls_mtx, NULL) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    l->tls_mtx_ok = 1;
+    for (int i = 0; i < cfg->n_listen; i++)
+        if (bh_tls_url(cfg->listen[i]) && l->tls == NULL && tls_build(cfg, &l->tls, err, errlen))
+            goto fail;
     for (int i = 0; i < cfg->n_listen; i++) {
         nng_listener lst;
         if ((rv = nng_listener_create(&lst, l->sock, cfg->listen[i])) != 0 ||
             (rv = nng_listener_set_size(lst, NNG_OPT_RECVMAXSZ, hard)) != 0 ||
+            (bh_tls_url(cfg->listen[i]) &&
+             (rv = nng_listener_set_ptr(lst, NNG_OPT_TLS_CONFIG, l->tls)) != 0) ||
             (rv = nng_listener_start(lst, 0)) != 0) {
             snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen[i], nng_strerror(rv));
             goto fail;
         }
+        l->lst[i] = lst;
         bound_url(l->urls[i], sizeof(l->urls[i]), cfg->listen[i], lst);
     }
     /* Said once every listener has started: a later one may fail. */
     for (int i = 0; i < cfg->n_listen && !cfg->quiet; i++)
-        fprintf(stderr, "bilheteria-server: listening on %s\n", l->urls[i]);
+        fprintf(stderr, "bilheteria-server: listening on %s%s\n", l->urls[i],
+                !bh_tls_url(cfg->listen[i]) ? ""
+                : cfg->tls_client_ca != NULL
+                    ? " (TLS; clients need a certificate signed by --tls-client-ca)"
+                    : " (TLS)");
     if (!cfg->quiet)
         fprintf(stderr,
                 "bilheteria-server: at most %d connections, %d calls in flight on each, "
@@ -603,6 +648,76 @@ const char *
 srv_listener_url(const srv_listener *l)
 {
     return l->urls[0];
+}
+
+int
+srv_listener_reload_tls(srv_listener *l, char *err, size_t errlen)
+{
+    nng_tls_config *fresh = NULL;
+    int rv = 0;
+
+    if (l->tls == NULL)
+        return 0;
+    pthread_mutex_lock(&l->tls_mtx);
+    if (tls_build(l->cfg, &fresh, err, errlen) != 0) {
+        rv = -1;
+        goto out;
+    }
+    for (int i = 0; i < l->cfg->n_listen; i++) {
+        int r;
+        if (!bh_tls_url(l->cfg->listen[i]))
+            continue;
+        if ((r = nng_listener_set_ptr(l->lst[i], NNG_OPT_TLS_CONFIG, fresh)) != 0) {
+            /* Listeners set before this one keep the new files: both are
+             * valid, and the next reload retries the rest. */
+            snprintf(err, errlen, "cannot use the new certificates on %s: %s", l->urls[i],
+                     nng_strerror(r));
+            rv = -1;
+        }
+    }
+#if BH_NNG_TLS_CONFIG_SWAP_RACE
+    if (l->tls_prev != NULL)
+        nng_tls_config_free(l->tls_prev); /* replaced a whole reload ago */
+    l->tls_prev = l->tls;
+#else
+    nng_tls_config_free(l->tls);
+#endif
+    l->tls = fresh;
+out:
+    pthread_mutex_unlock(&l->tls_mtx);
+    return rv;
+}
+
+int
+srv_listener_peer_verified(uint32_t pipe_id)
+{
+    bool verified = false;
+    if (nng_pipe_get_bool(pipe_of(pipe_id), NNG_OPT_TLS_VERIFIED, &verified) != 0)
+        return 0;
+    return verified ? 1 : 0;
+}
+
+int
+srv_listener_peer_cn(uint32_t pipe_id, char *buf, size_t len)
+{
+#ifdef NNG_OPT_TLS_PEER_CN
+    char *cn = NULL;
+    int rv = -1;
+    if (!srv_listener_peer_verified(pipe_id) ||
+        nng_pipe_get_string(pipe_of(pipe_id), NNG_OPT_TLS_PEER_CN, &cn) != 0)
+        return -1;
+    if (strlen(cn) < len) {
+        memcpy(buf, cn, strlen(cn) + 1);
+        rv = 0;
+    }
+    nng_strfree(cn);
+    return rv;
+#else
+    (void)pipe_id;
+    (void)buf;
+    (void)len;
+    return -1;
+#endif
 }
 
 void
@@ -659,5 +774,11 @@ srv_listener_free(srv_listener *l)
         pthread_mutex_destroy(&l->conn_mtx);
     free(l->conns);
     free(l->idle_ids);
+    if (l->tls_mtx_ok)
+        pthread_mutex_destroy(&l->tls_mtx);
+    if (l->tls != NULL)
+        nng_tls_config_free(l->tls);
+    if (l->tls_prev != NULL)
+        nng_tls_config_free(l->tls_prev);
     free(l);
 }

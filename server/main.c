@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "bh_opts.h"
 #include "nng_compat.h"
+#include "nng_tls.h"
 #include "srv.h"
 
 static const char usage[] =
@@ -21,8 +22,14 @@ static const char usage[] =
     "data in LMDB. Stops cleanly on SIGINT, SIGTERM or SIGHUP.\n"
     "\n"
     "options:\n"
-    "  --listen URL           listen here; repeatable (tcp://HOST:PORT, ipc:///PATH)\n"
+    "  --listen URL           listen here; repeatable: tcp://HOST:PORT, ipc:///PATH or\n"
+    "                         tls+tcp://HOST:PORT (needs --tls-cert and --tls-key);\n"
     "                         default " BH_DEFAULT_URL "\n"
+    "  --tls-cert FILE        the server's certificate for tls+tcp:// (PEM, a chain\n"
+    "                         allowed: the server's first)\n"
+    "  --tls-key FILE         its private key (PEM, not encrypted)\n"
+    "  --tls-client-ca FILE   mutual TLS: clients must present a certificate signed\n"
+    "                         by a CA in FILE (PEM)\n"
     "  --data-dir DIR         LMDB environment directory (default ./bilheteria-data)\n"
     "  --map-size-mb N        initial LMDB map size in MiB (default 1024); the map\n"
     "                         grows by doubling when it fills\n"
@@ -64,6 +71,48 @@ static void
 close_listener(void *l)
 {
     srv_listener_close(l);
+}
+
+/* The schemes served; anything else nng knows (ws://, inproc://, ...)
+ * would start a listener no client of ours can use. */
+static const char *const served_schemes[] = { "tcp://",     "tcp4://",     "tcp6://",    "ipc://",
+                                              "tls+tcp://", "tls+tcp4://", "tls+tcp6://" };
+
+/* Checks the --listen URLs and the --tls-* flags together. 0, or -1 with
+ * err set, naming the flag and the value. */
+static int
+check_listen(const srv_config *cfg, char *err, size_t errlen)
+{
+    int tls = 0;
+    for (int i = 0; i < cfg->n_listen; i++) {
+        const char *url = cfg->listen[i];
+        size_t k = 0, n = sizeof(served_schemes) / sizeof(served_schemes[0]);
+        while (k < n && strncmp(url, served_schemes[k], strlen(served_schemes[k])) != 0)
+            k++;
+        if (k == n) {
+            snprintf(err, errlen,
+                     "--listen \"%s\": this server serves tcp://HOST:PORT, ipc:///PATH and "
+                     "tls+tcp://HOST:PORT only",
+                     url);
+            return -1;
+        }
+        if (bh_tls_url(url)) {
+            tls = 1;
+            if (cfg->tls_cert == NULL || cfg->tls_key == NULL) {
+                snprintf(err, errlen, "--listen \"%s\" needs --tls-cert FILE and --tls-key FILE",
+                         url);
+                return -1;
+            }
+        }
+    }
+    if (!tls && (cfg->tls_cert != NULL || cfg->tls_key != NULL || cfg->tls_client_ca != NULL)) {
+        snprintf(err, errlen, "%s is given but no --listen URL is tls+tcp://",
+                 cfg->tls_cert != NULL  ? "--tls-cert"
+                 : cfg->tls_key != NULL ? "--tls-key"
+                                        : "--tls-client-ca");
+        return -1;
+    }
+    return 0;
 }
 
 /* Flags that are given again take the last value, except --listen, which
@@ -128,6 +177,9 @@ parse_args(int argc, char **argv, srv_config *cfg)
     struct bh__opt opts[] = {
         { "--listen", "URL", BH__OPT_STRS, 0, &listen },
         { "--data-dir", "DIR", BH__OPT_STR, LW, &cfg->data_dir },
+        { "--tls-cert", "FILE", BH__OPT_STR, LW, &cfg->tls_cert },
+        { "--tls-key", "FILE", BH__OPT_STR, LW, &cfg->tls_key },
+        { "--tls-client-ca", "FILE", BH__OPT_STR, LW, &cfg->tls_client_ca },
         SRV_INT_OPT("--map-size-mb", &map_mb, 1, 1 << 20),
         { "--no-sync", NULL, BH__OPT_FLAG, LW, &cfg->no_sync },
         SRV_INT_OPT("--hold-ttl-s", &ttl_s, 1, 7 * 86400),
@@ -164,6 +216,10 @@ parse_args(int argc, char **argv, srv_config *cfg)
         cfg->listen[cfg->n_listen++] = listen.v[i];
     if (cfg->n_listen == 0)
         cfg->listen[cfg->n_listen++] = BH_DEFAULT_URL;
+    if (check_listen(cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "bilheteria-server: %s (try --help)\n", err);
+        goto out;
+    }
     cfg->map_size_mb = (size_t)map_mb;
     cfg->hold_ttl_ms = ttl_s * 1000;
     cfg->max_seats = (uint32_t)seats;

@@ -30,7 +30,9 @@ struct cli {
     int32_t timeout_ms;
     int json;             /* --json */
     const char *idem_key; /* --idempotency-key, NULL if none */
-    bh_client *client;    /* opened on first call; closed by main */
+    /* TLS files and name (bh_options' tls_*), borrowed; NULL if not given. */
+    const char *tls_ca, *tls_server_name, *tls_cert, *tls_key;
+    bh_client *client; /* opened on first call; closed by main */
 };
 
 struct cli_cmd;

@@ -23,8 +23,13 @@ cli_open(struct cli *cli)
         return CLI_EXIT_OK;
     memset(&o, 0, sizeof(o));
     memset(&st, 0, sizeof(st));
+    o.size = sizeof(o);
     o.url = cli->server;
     o.timeout_ms = cli->timeout_ms;
+    o.tls_ca_file = cli->tls_ca;
+    o.tls_server_name = cli->tls_server_name;
+    o.tls_cert_file = cli->tls_cert;
+    o.tls_key_file = cli->tls_key;
     if (bh_client_open(&cli->client, &o, &st) != BH_OK) {
         cli_print_status(&st);
         /* A URL that cannot be one is a usage error; an unreachable one is not. */

@@ -175,26 +175,44 @@ cli__command(int argc, char **argv, int *words, int *exit_code)
     return NULL;
 }
 
-/* Sorts a command's arguments argv[0..argc) into the global options among
- * them (glob) and the rest, in order; everything after "--" is the rest's. */
+/* The global option of g[0..n) that a names ("--server", "--server=URL"),
+ * or NULL; --help and --version stay the command's. */
+static const struct bh__opt *
+cli__global(const char *a, const struct bh__opt *g, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(g[i].name);
+        if (strcmp(g[i].name, "--help") == 0 || strcmp(g[i].name, "--version") == 0 ||
+            strncmp(a, g[i].name, len) != 0)
+            continue;
+        if (a[len] == '\0' || (a[len] == '=' && g[i].metavar != NULL))
+            return &g[i];
+    }
+    return NULL;
+}
+
+/* Sorts a command's arguments argv[0..argc) into the global options of
+ * g[0..n) among them (glob) and the rest, in order; everything after "--"
+ * is the rest's. */
 static void
-cli__split_globals(int argc, char **argv, char **rest, int *nr, char **glob, int *ng)
+cli__split_globals(int argc, char **argv, const struct bh__opt *g, size_t n, char **rest, int *nr,
+                   char **glob, int *ng)
 {
     *nr = 0;
     *ng = 0;
     for (int k = 0; k < argc && *nr < 255 && *ng < 254; k++) {
         const char *a = argv[k];
+        const struct bh__opt *o;
         if (strcmp(a, "--") == 0) {
             while (k < argc && *nr < 255)
                 rest[(*nr)++] = argv[k++];
             break;
         }
-        if (strcmp(a, "--json") == 0 || strncmp(a, "--server=", 9) == 0 ||
-            strncmp(a, "--timeout-ms=", 13) == 0 || strncmp(a, "--idempotency-key=", 18) == 0) {
+        if ((o = cli__global(a, g, n)) == NULL) {
+            rest[(*nr)++] = argv[k];
+        } else if (o->metavar == NULL || strchr(a, '=') != NULL) {
             glob[(*ng)++] = argv[k];
-        } else if ((strcmp(a, "--server") == 0 || strcmp(a, "--timeout-ms") == 0 ||
-                    strcmp(a, "--idempotency-key") == 0) &&
-                   k + 1 < argc) {
+        } else if (k + 1 < argc) {
             glob[(*ng)++] = argv[k++];
             glob[(*ng)++] = argv[k];
         } else {
@@ -213,7 +231,7 @@ cli__run_command(struct cli *cli, const struct cli_cmd *cmd, struct bh__opt *g, 
     char *rest[256], *glob[256], err[512];
     int nr, ng, gused = 0, rc;
 
-    cli__split_globals(argc, argv, rest, &nr, glob, &ng);
+    cli__split_globals(argc, argv, g, n, rest, &nr, glob, &ng);
     if (ng == 0)
         return cmd->run(cli, cmd, argc, argv);
     for (size_t i = 0; i < n; i++)
@@ -231,7 +249,7 @@ main(int argc, char **argv)
     struct cli cli;
     int help = 0, version = 0, used = 0, words = 0, rc;
     char err[512];
-    const char *env = getenv("BILHETERIA_SERVER");
+    const char *env = getenv("BILHETERIA_SERVER"), *env_ca = getenv("BILHETERIA_TLS_CA");
     const struct cli_cmd *cmd;
     struct bh__opt g[] = {
         { "--server", "URL", BH__OPT_STR, BH__OPT_LAST_WINS, &cli.server,
@@ -242,6 +260,15 @@ main(int argc, char **argv)
           "print the response as one JSON object (proto field names)" },
         { "--idempotency-key", "KEY", BH__OPT_STR, BH__OPT_LAST_WINS, &cli.idem_key,
           "idempotency key sent with mutating commands" },
+        { "--tls-ca", "FILE", BH__OPT_STR, BH__OPT_LAST_WINS, &cli.tls_ca,
+          "CA (PEM) the server's certificate must chain to; needed for tls+tcp:// "
+          "(default $BILHETERIA_TLS_CA)" },
+        { "--tls-server-name", "NAME", BH__OPT_STR, BH__OPT_LAST_WINS, &cli.tls_server_name,
+          "name the server's certificate must carry (default the URL's host)" },
+        { "--tls-cert", "FILE", BH__OPT_STR, BH__OPT_LAST_WINS, &cli.tls_cert,
+          "client certificate (PEM) for a server that wants one (mutual TLS)" },
+        { "--tls-key", "FILE", BH__OPT_STR, BH__OPT_LAST_WINS, &cli.tls_key,
+          "the client certificate's private key (PEM, not encrypted)" },
         { "--help", NULL, BH__OPT_FLAG, 0, &help, "print this help" },
         { "--version", NULL, BH__OPT_FLAG, 0, &version, "print the version" },
     };
@@ -249,6 +276,7 @@ main(int argc, char **argv)
     memset(&cli, 0, sizeof(cli));
     cli.server = env != NULL && *env != '\0' ? env : CLI_DEFAULT_SERVER;
     cli.timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
+    cli.tls_ca = env_ca != NULL && *env_ca != '\0' ? env_ca : NULL;
     rc = bh__opts_parse(g, CLI_NOPTS(g), argc - 1, argv + 1, BH__OPTS_STOP_AT_POSITIONAL, &used,
                         err, sizeof(err));
     if (rc == BH__PARSE_HELP || (rc == BH__PARSE_OK && help)) {

@@ -44,6 +44,15 @@
  * could be closed at once instead. */
 #define BH_NNG_PIPE_CLOSE_LOSES_SEND BH_NNG_BEFORE(1, 5, 3)
 
+/* A TLS listener's accept reads its configuration without its lock and
+ * takes a hold on it only later (tls_listener_accept then tls_alloc, in
+ * src/supplemental/tls/tls_common.c), so replacing the configuration of a
+ * started listener (NNG_OPT_TLS_CONFIG) can free the old one under an
+ * accept in progress. No upstream issue found; the sources of 1.10.1 still
+ * read it so: guarded to before 1.10.2. So the server keeps its own hold on the
+ * configuration it replaced until the next replacement. */
+#define BH_NNG_TLS_CONFIG_SWAP_RACE BH_NNG_BEFORE(1, 10, 2)
+
 /*
  * Sets what every REQ socket of ours needs before its first context is
  * opened (contexts copy it): never resend a request. nng's REQ resends a

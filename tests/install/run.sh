@@ -31,7 +31,7 @@ for f in include/bilheteria/bilheteria.h include/bilheteria/bilheteria_api.h \
   test -f "$prefix/$f" || { echo "missing $f" >&2; exit 1; }
 done
 test -f "$libdir/libbilheteria.a" || { echo "missing libbilheteria.a" >&2; exit 1; }
-test -e "$libdir/libbilheteria.so.1" || { echo "missing libbilheteria.so.1" >&2; exit 1; }
+test -e "$libdir/libbilheteria.so.2" || { echo "missing libbilheteria.so.2" >&2; exit 1; }
 
 step "CMake consumer (find_package)"
 "$cmake" -S "$src" -B "$tmp/cbuild" -DCMAKE_C_COMPILER="$cc" \
@@ -40,8 +40,8 @@ step "CMake consumer (find_package)"
 "$tmp/cbuild/consumer_shared"
 "$tmp/cbuild/consumer_static"
 # The shared one must use the installed library, not some other copy.
-ldd "$tmp/cbuild/consumer_shared" | grep -q "$libdir/libbilheteria.so.1" || {
-  echo "consumer_shared does not load $libdir/libbilheteria.so.1:" >&2
+ldd "$tmp/cbuild/consumer_shared" | grep -q "$libdir/libbilheteria.so.2" || {
+  echo "consumer_shared does not load $libdir/libbilheteria.so.2:" >&2
   ldd "$tmp/cbuild/consumer_shared" >&2
   exit 1
 }

@@ -735,11 +735,17 @@ test_server_flags(void **state)
         { "--data-dir --no-sync", NO_DIR, 2, "--data-dir needs a value" },
         { "--hold-ttl-s 0", NO_DIR, 2,
           "--hold-ttl-s: expected an integer in 1..604800, got \"0\"" },
-        { "--listen foo://x", FRESH_DIR, 1, "cannot listen on foo://x" },
-        /* Nothing said to be listening when start-up fails after all. */
-        { "--listen tcp://127.0.0.1:0 --listen foo://x", FRESH_DIR, 1, "cannot listen on foo://x" },
+        /* A scheme the server does not serve is refused before anything
+         * starts. */
+        { "--listen foo://x", FRESH_DIR, 2,
+          "--listen \"foo://x\": this server serves tcp://HOST:PORT, ipc:///PATH and "
+          "tls+tcp://HOST:PORT only" },
+        /* Nothing said to be listening when start-up fails after all
+         * (192.0.2.1, TEST-NET-1, is no address of this host). */
+        { "--listen tcp://127.0.0.1:0 --listen tcp://192.0.2.1:1", FRESH_DIR, 1,
+          "cannot listen on tcp://192.0.2.1:1" },
         /* (Were the dir not locked, the listen would fail instead.) */
-        { "--listen foo://x", RUNNING_DIR, 1,
+        { "--listen tcp://192.0.2.1:1", RUNNING_DIR, 1,
           "is in use by another bilheteria-server; stop that one, or give this one another "
           "--data-dir" },
     };

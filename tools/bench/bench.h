@@ -79,6 +79,8 @@ struct bench {
     /* options */
     const char *scenario;
     const char *url;
+    /* --tls-*: bh_options' tls_* for a tls+tcp:// --server; NULL if not given. */
+    const char *tls_ca, *tls_server_name, *tls_cert, *tls_key;
     int spawn;
     const char *server_path;
     int ipc;

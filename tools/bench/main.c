@@ -68,6 +68,10 @@ static const char usage[] =
     "  --server-arg ARG     pass ARG to the spawned server; repeatable\n"
     "                       (e.g. --server-arg --no-sync)\n"
     "  --ipc                spawn on ipc:// in the temp dir instead of loopback TCP\n"
+    "  --tls-ca FILE        a tls+tcp:// --server: the CA its certificate chains to\n"
+    "  --tls-server-name N  the name its certificate must carry (default the host)\n"
+    "  --tls-cert FILE      mutual TLS: the clients' certificate (with --tls-key)\n"
+    "  --tls-key FILE       its private key\n"
     "  --clients N          client threads (default 32)\n"
     "  --shared-client      all threads share one connection (default: one each)\n"
     "  --malloc-responses   unpack responses with malloc per field, freed with\n"
@@ -243,6 +247,10 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
     struct bh__opt opts[] = {
         { "--scenario", "NAME", BH__OPT_STR, LW, &scenario },
         { "--server", "URL", BH__OPT_STR, LW, &b->url },
+        { "--tls-ca", "FILE", BH__OPT_STR, LW, &b->tls_ca },
+        { "--tls-server-name", "NAME", BH__OPT_STR, LW, &b->tls_server_name },
+        { "--tls-cert", "FILE", BH__OPT_STR, LW, &b->tls_cert },
+        { "--tls-key", "FILE", BH__OPT_STR, LW, &b->tls_key },
         { "--spawn-server", NULL, BH__OPT_FLAG, LW, &b->spawn },
         { "--server-path", "PATH", BH__OPT_STR, LW, &b->server_path },
         { "--server-arg", "ARG", BH__OPT_STRS, 0, &server_args },
@@ -624,6 +632,22 @@ start_echo(bench *b, target *tg)
     return 0;
 }
 
+/* The library's options for b's server. */
+static bh_options
+bench_options(const bench *b)
+{
+    bh_options o = {
+        .size = sizeof(o),
+        .url = b->url,
+        .timeout_ms = 10000,
+        .tls_ca_file = b->tls_ca,
+        .tls_server_name = b->tls_server_name,
+        .tls_cert_file = b->tls_cert,
+        .tls_key_file = b->tls_key,
+    };
+    return o;
+}
+
 /* The server (spawned, or at --server), the shared connection, the seed. */
 static int
 start_server(bench *b, target *tg, result *r)
@@ -644,7 +668,7 @@ start_server(bench *b, target *tg, result *r)
     } else if (b->url == NULL) {
         b->url = BH_DEFAULT_URL;
     }
-    bh_options o = { .url = b->url, .timeout_ms = 10000 };
+    bh_options o = bench_options(b);
     if (bh_client_open(&tg->shared, &o, &st) != BH_OK) {
         fprintf(stderr, "bilheteria-bench: %s\n", st.message);
         return -1;
@@ -691,7 +715,7 @@ open_client(bench *b, int i, target *tg)
     if (b->shared_client) {
         t->cli = tg->shared;
     } else {
-        bh_options o = { .url = b->url, .timeout_ms = 10000 };
+        bh_options o = bench_options(b);
         if (bh_client_open(&t->cli, &o, &st) != BH_OK) {
             fprintf(stderr, "bilheteria-bench: %s\n", st.message);
             return -1;

@@ -68,11 +68,45 @@ typedef struct bh_status {
     char message[512]; /* NUL-terminated; empty on BH_OK */
 } bh_status;
 
+/*
+ * Options of bh_client_open. Zero what you do not set (designated
+ * initializers do).
+ *
+ * Growth: size says how much of the struct the caller knows, so that
+ * fields can be added later without breaking callers built against this
+ * header. Set it with BH_OPTIONS_INIT, or to sizeof(bh_options); 0 means
+ * the fields up to tls_key_file (libbilheteria.so.2's first layout). A
+ * size larger than this library's bh_options is accepted only if the
+ * bytes it does not know are zero. (libbilheteria.so.1's bh_options had
+ * only url, timeout_ms and auth_token, and no size: hence SOVERSION 2.)
+ *
+ * TLS: a tls+tcp:// URL (or tls+tcp4://, tls+tcp6://) needs tls_ca_file;
+ * the server is always verified against it, and its certificate must
+ * carry the expected name. There is no "verify none". Every path is read
+ * during bh_client_open and not kept: a reconnection reuses what was read.
+ */
 typedef struct bh_options {
     const char *url; /* "tcp://127.0.0.1:7450", "ipc:///tmp/bh.sock"; NULL = that default; copied */
     int32_t timeout_ms;     /* default per-call deadline; 0 = 5000; < 0 is BH_INVALID_ARGUMENT */
     const char *auth_token; /* caller identity sent with every call; NULL = none; copied */
+    size_t size;            /* sizeof(bh_options), or 0: see above */
+    /* PEM file of the CA(s) the server's certificate must chain to.
+     * Required for a TLS URL; not used for others. */
+    const char *tls_ca_file;
+    /* The name the server's certificate must carry (a DNS name in its
+     * subjectAltName, or its CN). NULL = the URL's host. */
+    const char *tls_server_name;
+    /* Mutual TLS: the client's certificate (PEM, a chain allowed) and its
+     * private key (PEM, not encrypted); both or neither. */
+    const char *tls_cert_file;
+    const char *tls_key_file;
 } bh_options;
+
+/* An initializer that sets size: bh_options o = BH_OPTIONS_INIT; */
+#define BH_OPTIONS_INIT                                                                            \
+    {                                                                                              \
+        .size = sizeof(bh_options)                                                                 \
+    }
 
 /*
  * An arena for responses. A call given one (bh_call_opts.arena) unpacks its
@@ -113,8 +147,15 @@ typedef struct bh_client bh_client;
  * deadline). opts may be NULL for all the defaults. On success *out is
  * set; caller frees with bh_client_close. On failure *out is untouched.
  * Returns BH_OK, or BH_INVALID_ARGUMENT for a bad URL (the message names
- * it) or a negative timeout, BH_RESOURCE_EXHAUSTED when out of memory,
+ * it), a negative timeout, a bad opts->size, a TLS URL without
+ * tls_ca_file, or a TLS file that cannot be read or parsed (the message
+ * names the field and the file), BH_RESOURCE_EXHAUSTED when out of memory,
  * BH_UNAVAILABLE when nng fails.
+ *
+ * A server whose certificate does not verify (another CA, another name,
+ * or one that wants a client certificate and gets none) is not reported
+ * here: the TLS handshake happens in the background, is retried, and the
+ * first call fails with BH_UNAVAILABLE within its deadline.
  */
 int bh_client_open(bh_client **out, const bh_options *opts, bh_status *st);
 
