@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct srv_auth;
+
 typedef struct srv_config {
     const char *listen[8];
     int n_listen;
@@ -24,6 +26,10 @@ typedef struct srv_config {
     size_t max_inflight_bytes; /* requests being served and their answers */
     int send_timeout_ms;       /* an answer not taken by then closes its connection */
     int idle_timeout_ms;       /* 0 = connections are never closed for idling */
+    /* Credentials (auth.h), opened by main.c from --auth-file and --jwks;
+     * NULL or not enabled: open mode (authz.h). Thread-safe. */
+    struct srv_auth *auth;
+    int public_reads; /* anonymous callers may call methods listing "public" */
 } srv_config;
 
 #endif
