@@ -54,6 +54,15 @@ jwtmint_free(void)
 }
 
 void
+jwtmint_sha256_hex(const char *s, char out[65])
+{
+    uint8_t d[32];
+    mbedtls_sha256_ret((const uint8_t *)s, strlen(s), d, 0);
+    for (size_t i = 0; i < sizeof(d); i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+void
 jwtmint_b64url(const void *p, size_t n, char *out, size_t cap)
 {
     size_t olen;

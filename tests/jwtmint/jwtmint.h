@@ -24,6 +24,9 @@ void jwtmint_init(void);
 /* Frees the keys. */
 void jwtmint_free(void);
 
+/* The SHA-256 of s in lower-case hex: an auth file's hash of a token. */
+void jwtmint_sha256_hex(const char *s, char out[65]);
+
 /* base64url without padding of p[0..n) into out (cap bytes). */
 void jwtmint_b64url(const void *p, size_t n, char *out, size_t cap);
 
