@@ -73,9 +73,11 @@ write_auth(const char *first, ...)
 static char *
 jwt_as(const char *header, enum jwtmint_signer who, const char *extra)
 {
-    char claims[1024] = "{", *p = claims + 1;
-    size_t room = sizeof(claims) - 1;
+    size_t room = 512 + strlen(extra);
+    char *claims = malloc(room + 1), *p = claims + 1, *tok;
     int n;
+    assert_non_null(claims);
+    claims[0] = '{';
 #define ADD(...) (n = snprintf(p, room, __VA_ARGS__), p += n, room -= (size_t)n)
     if (!strstr(extra, "\"iss\""))
         ADD("\"iss\":\"%s\",", ISS);
@@ -88,7 +90,9 @@ jwt_as(const char *header, enum jwtmint_signer who, const char *extra)
     if (p[-1] == ',')
         p--;
     snprintf(p, room, "}");
-    return jwtmint_sign(header, claims, who);
+    tok = jwtmint_sign(header, claims, who);
+    free(claims);
+    return tok;
 }
 
 #define RS_R1 "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"r1\"}"
@@ -267,6 +271,17 @@ test_health_anonymous(void **state)
 
 /* ---- JWTs against the real server ---- */
 
+/* ListEvents's code for a caller with token on the main server. */
+static int
+code_of(const char *token)
+{
+    bh_client *c = client_as(&srv, token);
+    bh_status st;
+    int rc = call_empty(c, LIST_EVENTS, &st);
+    bh_client_close(c);
+    return rc;
+}
+
 static void
 test_jwts(void **state)
 {
@@ -339,6 +354,27 @@ test_jwts(void **state)
     bht_event(c, "made by an admin JWT");
     bh_client_close(c);
     free(adm);
+    /* Real JWTs are long (Cognito's about 1 KiB): a 5 KiB one passes; a
+     * token over the envelope's limit is refused unread. */
+    {
+        char extra[4200], *big = NULL;
+        memset(extra, 'x', sizeof(extra));
+        static const char head[] = "\"sub\":\"u\",\"pad\":\"";
+        memcpy(extra, head, sizeof(head) - 1);
+        memcpy(extra + sizeof(extra) - 2, "\"", 2);
+        big = jwt_as(RS_R1, JWTMINT_RSA, extra);
+        assert_true(strlen(big) > 5000 && strlen(big) <= 8192);
+        assert_int_equal(code_of(big), BH_OK);
+        free(big);
+        big = malloc(8194);
+        assert_non_null(big);
+        memset(big, 'a', 8193);
+        big[8193] = 0;
+        assert_int_equal(code_of(big), BH_INVALID_ARGUMENT);
+        big[8192] = 0;
+        assert_int_equal(code_of(big), BH_UNAUTHENTICATED);
+        free(big);
+    }
     /* A service token that is not in the file. */
     c = client_as(&srv, "nobody-knows-this-token");
     bh_status st;
