@@ -41,7 +41,10 @@ bh_method_full_name(const ProtobufCServiceDescriptor *svc, const ProtobufCMethod
 
 /* Written by bh_gen from each rpc's option (bilheteria.v1.method). */
 #define BH__RULES(id, full, fn, req, resp, w, k)                                                   \
-    [BH_METHOD_##id] = { .name = (full), .writes = (w), .idempotency_key_required = (k) },
+    [BH_METHOD_##id] = { .name = (full),                                                           \
+                         .writes = (w),                                                            \
+                         .idempotency_key_required = (k),                                          \
+                         .roles = BH_METHOD_ROLES_##id },
 static const bh_method_rules bh__rules[BH_METHOD_COUNT] = { BH_METHOD_MAP(BH__RULES) };
 #undef BH__RULES
 

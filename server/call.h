@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h" /* srv_identity */
 #include "bh_arena.h"
 #include "bilheteria/bh_methods.h"
 #include "bilheteria/services.h"
@@ -59,12 +60,15 @@ typedef struct srv_call {
     const srv_method *m;
     const ProtobufCMessage *req; /* in the arena */
     ProtobufCMessage *resp;      /* set by the handler on OK, in the arena */
-    const char *identity;        /* auth token; "" = anonymous */
-    const char *idem_key;        /* "" = none */
-    int64_t now_ms;              /* when the handler runs (wall clock) */
-    int64_t deadline_ms;         /* srv_mono_ms() time; 0 = none */
-    int code;                    /* gRPC status */
-    int replayed;                /* the answer is an idempotent replay */
+    /* Who is calling, resolved from the envelope's auth token before the
+     * handler runs (authz.h): role, idempotency scope, name, user id.
+     * Anonymous (all zero) until then. */
+    srv_identity identity;
+    const char *idem_key; /* "" = none */
+    int64_t now_ms;       /* when the handler runs (wall clock) */
+    int64_t deadline_ms;  /* srv_mono_ms() time; 0 = none */
+    int code;             /* gRPC status */
+    int replayed;         /* the answer is an idempotent replay */
     char msg[SRV_MSG_MAX];
     bh__arena *arena;
     const srv_config *cfg;
@@ -83,15 +87,16 @@ typedef struct srv_impl {
     srv_handler fn;
 } srv_impl;
 
-/* A method the server knows: every rpc of bh_services. Whether it writes
- * and needs a key is the .proto's option (bilheteria.v1.method), through
- * bh_find_method_rules. */
+/* A method the server knows: every rpc of bh_services. Whether it writes,
+ * needs a key and who may call it is the .proto's option
+ * (bilheteria.v1.method), through bh_find_method_rules. */
 struct srv_method {
     char name[BH_METHOD_NAME_MAX];
     const ProtobufCMethodDescriptor *desc;
     const srv_impl *impl; /* NULL = UNIMPLEMENTED */
     enum srv_kind kind;
     int idem_required; /* the call must carry an idempotency key */
+    unsigned roles;    /* who may call it: BH_ROLE_* bits (bilheteria/roles.h) */
 };
 
 #endif

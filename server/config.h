@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct srv_auth;
+
 typedef struct srv_config {
     const char *listen[8];
     int n_listen;
@@ -29,6 +31,10 @@ typedef struct srv_config {
     const char *tls_cert;      /* --tls-cert: certificate, a chain allowed */
     const char *tls_key;       /* --tls-key: its private key, not encrypted */
     const char *tls_client_ca; /* --tls-client-ca: clients need a certificate it signed */
+    /* Credentials (auth.h), opened by main.c from --auth-file and --jwks;
+     * NULL or not enabled: open mode (authz.h). Thread-safe. */
+    struct srv_auth *auth;
+    int public_reads; /* anonymous callers may call methods listing "public" */
 } srv_config;
 
 #endif

@@ -68,6 +68,7 @@ srv_registry_init(void)
             m->impl = find_impl(m->name);
             m->kind = r->writes ? SRV_WRITE : SRV_READ;
             m->idem_required = r->idempotency_key_required;
+            m->roles = r->roles;
         }
     }
     qsort(registry, registry_n, sizeof(registry[0]), cmp_method);

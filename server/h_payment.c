@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "authz.h"
 #include "resv.h"
 #include "seatcache.h"
 #include "util.h"
@@ -234,18 +235,12 @@ confirm_payment(srv_call *c, store_txn *t)
         c, Bilheteria__V1__ConfirmPaymentResponse, bilheteria__v1__confirm_payment_response);
     Bilheteria__V1__Reservation *r = NULL;
     Bilheteria__V1__Payment *p = NULL;
-    int rc;
     if (resp == NULL)
         return srv_fail(c, SRV_E_NOMEM, "out of memory");
     if (check_confirm(c, q))
         return c->code;
-    rc = store_resv_get(t, q->reservation_id, &c->arena->pc, &r);
-    if (rc == STORE_NOTFOUND)
-        return srv_fail(c, SRV_E_NOTFOUND, "reservation %llu does not exist",
-                        (unsigned long long)q->reservation_id);
-    if (rc != STORE_OK)
-        return srv_store_fail(c, rc, "reservation");
-    if (find_by_ref(c, t, q, r, &p))
+    if (srv_authz_resv_get(c, t, "reservation_id", q->reservation_id, &r) ||
+        find_by_ref(c, t, q, r, &p))
         return c->code;
     if (p == NULL && (check_payable(c, t, q, r) || pay(c, t, q, r, &p)))
         return c->code;
@@ -266,11 +261,20 @@ get_payment(srv_call *c, store_txn *t)
     if (q->id == 0)
         return srv_fail(c, SRV_E_INVALID, "id is required");
     int rc = store_payment_get(t, q->id, &c->arena->pc, &resp->payment);
+    if (rc != STORE_OK && rc != STORE_NOTFOUND)
+        return srv_store_fail(c, rc, "payment");
+    if (rc == STORE_OK && c->identity.role == SRV_ROLE_CUSTOMER) {
+        /* A customer sees the payments of its own reservations only. */
+        Bilheteria__V1__Reservation *r = NULL;
+        rc = store_resv_get(t, resp->payment->reservation_id, &c->arena->pc, &r);
+        if (rc != STORE_OK && rc != STORE_NOTFOUND)
+            return srv_store_fail(c, rc, "reservation");
+        if (rc == STORE_NOTFOUND || !srv_authz_owns(c, r->user_id))
+            rc = STORE_NOTFOUND;
+    }
     if (rc == STORE_NOTFOUND)
         return srv_fail(c, SRV_E_NOTFOUND, "payment %llu does not exist",
                         (unsigned long long)q->id);
-    if (rc != STORE_OK)
-        return srv_store_fail(c, rc, "payment");
     c->resp = &resp->base;
     return 0;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "authz.h"
 #include "pick.h"
 #include "resv.h"
 #include "seatcache.h"
@@ -11,25 +12,12 @@
 
 /* ---- handlers ---- */
 
+/* user is the one the call acts for (srv_authz_user). */
 static int
-load_resv(srv_call *c, store_txn *t, uint64_t id, Bilheteria__V1__Reservation **out)
+validate_create(srv_call *c, const Bilheteria__V1__CreateReservationRequest *r, const char *user,
+                uint32_t *n_seats, int64_t *ttl_ms)
 {
-    if (id == 0)
-        return srv_fail(c, SRV_E_INVALID, "id is required");
-    int rc = store_resv_get(t, id, &c->arena->pc, out);
-    if (rc == STORE_NOTFOUND)
-        return srv_fail(c, SRV_E_NOTFOUND, "reservation %llu does not exist",
-                        (unsigned long long)id);
-    if (rc != STORE_OK)
-        return srv_store_fail(c, rc, "reservation");
-    return 0;
-}
-
-static int
-validate_create(srv_call *c, const Bilheteria__V1__CreateReservationRequest *r, uint32_t *n_seats,
-                int64_t *ttl_ms)
-{
-    if (srv_check_str(c, "user_id", r->user_id, BH_USER_ID_MAX, 1))
+    if (srv_check_str(c, "user_id", user, BH_USER_ID_MAX, 1))
         return c->code;
     if (r->session_id == 0)
         return srv_fail(c, SRV_E_INVALID, "session_id is required");
@@ -277,10 +265,11 @@ create_reservation(srv_call *c, store_txn *t)
 {
     const Bilheteria__V1__CreateReservationRequest *r = (const void *)c->req;
     Bilheteria__V1__Session *s = NULL;
+    const char *user = NULL;
     uint32_t n = 0;
     int64_t ttl_ms = 0;
     int rc;
-    if (validate_create(c, r, &n, &ttl_ms))
+    if (srv_authz_user(c, r->user_id, &user) || validate_create(c, r, user, &n, &ttl_ms))
         return c->code;
     rc = store_session_get(t, r->session_id, &c->arena->pc, &s);
     if (rc == STORE_NOTFOUND)
@@ -312,7 +301,7 @@ create_reservation(srv_call *c, store_txn *t)
     if ((rc = store_next_id(t, STORE_SEQ_RESERVATION, &res->id)) != STORE_OK)
         return srv_store_fail(c, rc, "reservation id");
     res->session_id = s->id;
-    res->user_id = r->user_id;
+    res->user_id = (char *)user;
     res->status = BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING;
     res->created_at_ms = res->updated_at_ms = c->now_ms;
     res->expires_at_ms = c->now_ms + ttl_ms;
@@ -336,7 +325,7 @@ get_reservation(srv_call *c, store_txn *t)
         c, Bilheteria__V1__GetReservationResponse, bilheteria__v1__get_reservation_response);
     if (resp == NULL)
         return srv_fail(c, SRV_E_NOMEM, "out of memory");
-    if (load_resv(c, t, r->id, &resp->reservation))
+    if (srv_authz_resv_get(c, t, "id", r->id, &resp->reservation))
         return c->code;
     srv_resv_view(resp->reservation, c->now_ms);
     c->resp = &resp->base;
@@ -350,7 +339,9 @@ list_reservations(srv_call *c, store_txn *t)
     size_t limit;
     uint64_t from;
     store_page pg;
-    if (srv_check_str(c, "user_id", r->user_id, BH_USER_ID_MAX, 1) ||
+    const char *user = NULL;
+    if (srv_authz_user(c, r->user_id, &user) ||
+        srv_check_str(c, "user_id", user, BH_USER_ID_MAX, 1) ||
         srv_page_size(c, r->page_size, &limit) ||
         srv_page_token_parse(c, 'r', r->page_token, &from))
         return c->code;
@@ -358,7 +349,7 @@ list_reservations(srv_call *c, store_txn *t)
         c, Bilheteria__V1__ListReservationsResponse, bilheteria__v1__list_reservations_response);
     if (resp == NULL)
         return srv_fail(c, SRV_E_NOMEM, "out of memory");
-    int rc = store_resv_list_by_user(t, r->user_id, from, limit, &c->arena->pc, &pg);
+    int rc = store_resv_list_by_user(t, user, from, limit, &c->arena->pc, &pg);
     if (rc != STORE_OK)
         return srv_store_fail(c, rc, "reservations");
     resp->reservations = (Bilheteria__V1__Reservation **)pg.items;
@@ -379,7 +370,7 @@ cancel_reservation(srv_call *c, store_txn *t)
     Bilheteria__V1__Reservation *res = NULL;
     if (resp == NULL)
         return srv_fail(c, SRV_E_NOMEM, "out of memory");
-    if (load_resv(c, t, r->id, &res))
+    if (srv_authz_resv_get(c, t, "id", r->id, &res))
         return c->code;
     int status = res->status;
     if (status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING &&

@@ -1,5 +1,5 @@
-/* bilheteria-server: flags, start-up, and a clean stop on SIGINT, SIGTERM
- * or SIGHUP (a closed terminal). */
+/* bilheteria-server: flags, start-up, a reload on SIGHUP and a clean stop
+ * on SIGINT or SIGTERM. */
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
@@ -19,7 +19,8 @@ static const char usage[] =
     "usage: bilheteria-server [options]\n"
     "\n"
     "Runs the Bilheteria box-office service: protobuf-c over nng REQ/REP,\n"
-    "data in LMDB. Stops cleanly on SIGINT, SIGTERM or SIGHUP.\n"
+    "data in LMDB. Stops cleanly on SIGINT or SIGTERM; SIGHUP re-reads the\n"
+    "auth file and the JWKS (a failed reload keeps the old ones).\n"
     "\n"
     "options:\n"
     "  --listen URL           listen here; repeatable: tcp://HOST:PORT, ipc:///PATH or\n"
@@ -56,6 +57,25 @@ static const char usage[] =
     "                         closes that connection (default 10)\n"
     "  --idle-timeout-s N     close connections silent for N s; 0 = never (default 300)\n"
     "  --quiet                no start-up banner\n"
+    "\n"
+    "credentials (without --auth-file or --jwks: open mode, every caller may do\n"
+    "anything, and only loopback and ipc:// are served):\n"
+    "  --auth-file FILE       service tokens, one a line: NAME ROLE SHA256_HEX\n"
+    "                         (ROLE admin or service; see `token new` below)\n"
+    "  --jwks FILE            end users' JWTs (RS256, ES256) are verified with the\n"
+    "                         keys of this JWKS document (the OIDC provider's)\n"
+    "  --jwt-issuer ISS       the iss JWTs must carry (required with --jwks)\n"
+    "  --jwt-audience AUD     the aud JWTs must carry (required with --jwks)\n"
+    "  --jwt-leeway-s N       clock skew allowed on exp and nbf (default 30)\n"
+    "  --jwt-user-claim C     the claim that is the user id (default sub)\n"
+    "  --jwt-admin-claim C    a JWT is admin when this claim (a string or an\n"
+    "                         array) holds --jwt-admin-value (default\n"
+    "                         cognito:groups), else customer\n"
+    "  --jwt-admin-value V    (default bilheteria-admin)\n"
+    "  --public-reads         callers without credentials may read the catalog\n"
+    "                         and seat maps (they may always call Health.Check)\n"
+    "  --insecure             open mode on any address (anyone who reaches the\n"
+    "                         port may do anything)\n"
     "  --help                 this text\n"
     "  --version              print the version\n"
     "\n"
@@ -115,6 +135,41 @@ check_listen(const srv_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * SIGHUP: re-reads what may change without a restart (`systemctl reload`,
+ * logrotate). Each piece reloads on its own: one that fails says why and
+ * keeps what it had, and the others still reload. Calls in flight are not
+ * held up. Whatever else learns to reload (the audit log, log files) adds
+ * its line here.
+ */
+static void
+reload_all(const srv_config *cfg, srv_listener *l)
+{
+    char err[512];
+
+    if (cfg->tls_cert != NULL) {
+        if (srv_listener_reload_tls(l, err, sizeof(err)) == 0)
+            fprintf(stderr, "bilheteria-server: SIGHUP: TLS certificates reloaded\n");
+        else
+            fprintf(stderr,
+                    "bilheteria-server: SIGHUP: TLS certificates NOT reloaded, the old ones "
+                    "stay: %s\n",
+                    err);
+    }
+
+    if (cfg->auth != NULL && srv_auth_enabled(cfg->auth)) {
+        if (srv_auth_reload(cfg->auth, err, sizeof(err)) == 0)
+            fprintf(stderr, "bilheteria-server: SIGHUP: credentials reloaded\n");
+        else
+            fprintf(stderr,
+                    "bilheteria-server: SIGHUP: credentials NOT reloaded, the old ones stay: "
+                    "%s\n",
+                    err);
+    } else {
+        fprintf(stderr, "bilheteria-server: SIGHUP: no credentials to reload (open mode)\n");
+    }
+}
+
 /* Flags that are given again take the last value, except --listen, which
  * repeats. */
 #define LW BH__OPT_LAST_WINS
@@ -161,8 +216,14 @@ token_main(int argc, char **argv)
     return 0;
 }
 
+/* What the command line says beyond srv_config. */
+struct srv_flags {
+    srv_auth_config auth;
+    int insecure;
+};
+
 static int
-parse_args(int argc, char **argv, srv_config *cfg)
+parse_args(int argc, char **argv, srv_config *cfg, struct srv_flags *fl)
 {
     struct bh__strs listen = { 0 };
     int64_t map_mb = (int64_t)cfg->map_size_mb, ttl_s = cfg->hold_ttl_ms / 1000,
@@ -171,7 +232,8 @@ parse_args(int argc, char **argv, srv_config *cfg)
             request_kb = (int64_t)(cfg->max_request / 1024), conns = cfg->max_connections,
             per_conn = cfg->max_inflight_per_conn,
             inflight_mb = (int64_t)(cfg->max_inflight_bytes >> 20),
-            send_s = cfg->send_timeout_ms / 1000, idle_s = cfg->idle_timeout_ms / 1000;
+            send_s = cfg->send_timeout_ms / 1000, idle_s = cfg->idle_timeout_ms / 1000,
+            leeway_s = fl->auth.jwt_leeway_s;
     int version = 0, rc = -1;
     char err[256];
     struct bh__opt opts[] = {
@@ -194,6 +256,16 @@ parse_args(int argc, char **argv, srv_config *cfg)
         SRV_INT_OPT("--send-timeout-s", &send_s, 1, 3600),
         SRV_INT_OPT("--idle-timeout-s", &idle_s, 0, 7 * 86400),
         { "--quiet", NULL, BH__OPT_FLAG, LW, &cfg->quiet },
+        { "--auth-file", "FILE", BH__OPT_STR, LW, &fl->auth.auth_file },
+        { "--jwks", "FILE", BH__OPT_STR, LW, &fl->auth.jwks_file },
+        { "--jwt-issuer", "ISS", BH__OPT_STR, LW, &fl->auth.jwt_issuer },
+        { "--jwt-audience", "AUD", BH__OPT_STR, LW, &fl->auth.jwt_audience },
+        SRV_INT_OPT("--jwt-leeway-s", &leeway_s, 0, SRV_AUTH_LEEWAY_MAX_S),
+        { "--jwt-user-claim", "CLAIM", BH__OPT_STR, LW, &fl->auth.jwt_user_claim },
+        { "--jwt-admin-claim", "CLAIM", BH__OPT_STR, LW, &fl->auth.jwt_admin_claim },
+        { "--jwt-admin-value", "VALUE", BH__OPT_STR, LW, &fl->auth.jwt_admin_value },
+        { "--public-reads", NULL, BH__OPT_FLAG, LW, &cfg->public_reads },
+        { "--insecure", NULL, BH__OPT_FLAG, LW, &fl->insecure },
         { "--version", NULL, BH__OPT_FLAG, LW, &version },
     };
     /* "--data-dir --no-sync" is a value forgotten, not a dir named so. */
@@ -232,6 +304,7 @@ parse_args(int argc, char **argv, srv_config *cfg)
     cfg->max_inflight_bytes = (size_t)inflight_mb << 20;
     cfg->send_timeout_ms = (int)send_s * 1000;
     cfg->idle_timeout_ms = (int)idle_s * 1000;
+    fl->auth.jwt_leeway_s = (int)leeway_s;
     if (cfg->idem_retention_ms < cfg->hold_ttl_ms)
         fprintf(stderr,
                 "bilheteria-server: warning: --idempotency-retention-s %lld is shorter than "
@@ -241,6 +314,55 @@ parse_args(int argc, char **argv, srv_config *cfg)
 out:
     bh__strs_free(&listen);
     return rc;
+}
+
+/* Opens the credentials the flags name into cfg->auth, and holds open mode
+ * to loopback and ipc:// unless --insecure. 0, or -1 after saying why. */
+static int
+auth_start(srv_config *cfg, const struct srv_flags *fl)
+{
+    char err[512];
+
+    if (srv_auth_open(&cfg->auth, &fl->auth, err, sizeof(err)) != 0) {
+        fprintf(stderr, "bilheteria-server: credentials (--auth-file, --jwks, --jwt-*): %s\n", err);
+        return -1;
+    }
+    if (srv_auth_enabled(cfg->auth))
+        return 0;
+    for (int i = 0; i < cfg->n_listen && !fl->insecure; i++) {
+        if (!srv_authz_url_open_ok(cfg->listen[i])) {
+            fprintf(stderr,
+                    "bilheteria-server: --listen %s: no credentials are configured (open mode: "
+                    "whoever connects may do anything), so only loopback addresses and ipc:// "
+                    "are served; give --auth-file or --jwks, or --insecure to serve it open\n",
+                    cfg->listen[i]);
+            return -1;
+        }
+    }
+    if (cfg->public_reads)
+        fprintf(stderr, "bilheteria-server: warning: --public-reads changes nothing in open "
+                        "mode (everyone may do anything)\n");
+    return 0;
+}
+
+/* The banner's line about who may call. */
+static void
+auth_banner(const srv_config *cfg, const struct srv_flags *fl)
+{
+    const srv_auth_config *a = &fl->auth;
+
+    if (!srv_auth_enabled(cfg->auth)) {
+        fprintf(stderr, "auth: off (open mode, %s)\n",
+                fl->insecure ? "--insecure: anyone who reaches the port may do anything"
+                             : "loopback only");
+        return;
+    }
+    fprintf(stderr, "auth: on (%s%s%s%s%s); without credentials: %s\n",
+            a->auth_file ? "service tokens of " : "", a->auth_file ? a->auth_file : "",
+            a->auth_file && a->jwks_file ? ", " : "", a->jwks_file ? "JWTs of " : "",
+            a->jwks_file ? a->jwt_issuer : "",
+            cfg->public_reads ? "Health.Check, the catalog and seat maps (--public-reads)"
+                              : "Health.Check only");
 }
 
 int
@@ -262,26 +384,27 @@ main(int argc, char **argv)
     store *st = NULL;
     srv_writer *wr = NULL;
     srv_listener *l = NULL;
+    struct srv_flags fl;
     char err[512];
     int status = 1, sig = 0;
 
+    srv_auth_config_init(&fl.auth);
+    fl.insecure = 0;
     if (argc > 1 && strcmp(argv[1], "token") == 0)
         return token_main(argc - 1, argv + 1);
-    if (parse_args(argc, argv, &cfg) != 0)
+    if (parse_args(argc, argv, &cfg, &fl) != 0 || auth_start(&cfg, &fl) != 0) {
+        srv_auth_close(cfg.auth);
         return 2;
+    }
 
-    /* Block the stop signals before any thread starts (nng's included), so
-     * that only sigwait below sees them. */
+    /* Block the signals before any thread starts (nng's included), so that
+     * only sigwait below sees them. SIGHUP reloads (under nohup too: a
+     * blocked signal reaches sigwait whatever its disposition). */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    /* SIGHUP (a closed terminal) stops it too, unless it was started to
-     * ignore it (nohup): a blocked signal is delivered to sigwait even when
-     * its disposition is to ignore it. */
-    struct sigaction hup;
-    if (sigaction(SIGHUP, NULL, &hup) == 0 && hup.sa_handler != SIG_IGN)
-        sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -320,13 +443,12 @@ main(int argc, char **argv)
                 "try: bilheteria --server %s health\n",
                 BH_VERSION, cfg.data_dir, cfg.no_sync ? "OFF, unsafe" : "on",
                 cfg.hold_ttl_ms / 1000, cfg.workers, srv_listener_url(l));
+        auth_banner(&cfg, &fl);
     }
-    sigwait(&set, &sig);
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+        reload_all(&cfg, l);
     if (!cfg.quiet)
-        fprintf(stderr, "bilheteria-server: %s, stopping\n",
-                sig == SIGINT   ? "SIGINT"
-                : sig == SIGHUP ? "SIGHUP"
-                                : "SIGTERM");
+        fprintf(stderr, "bilheteria-server: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     status = 0;
 out:
     /* Refuse new calls, let the writer apply and answer what it holds while
@@ -344,5 +466,6 @@ out:
     srv_listener_free(l);
     srv_writer_free(wr);
     store_close(st);
+    srv_auth_close(cfg.auth);
     return status;
 }

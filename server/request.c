@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "authz.h"
 #include "bh_varint.h"
 #include "clock.h"
 #include "dispatch.h"
@@ -17,7 +18,6 @@ srv_call_init(srv_call *c, bh__arena *arena, const srv_config *cfg, const srv_en
     c->arena = arena;
     c->cfg = cfg;
     c->env = env;
-    c->identity = "";
     c->idem_key = "";
 }
 
@@ -263,12 +263,13 @@ srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *reques
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT, "%s is not valid UTF-8", bad);
         return SRV_DECODED_ANSWER;
     }
+    if (srv_authz_call(c, env->auth_token) != 0)
+        return SRV_DECODED_ANSWER;
     if (m->idem_required && klen == 0) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
                  "%s requires an idempotency key (1..%d bytes)", m->name, BH_IDEMPOTENCY_KEY_MAX);
         return SRV_DECODED_ANSWER;
     }
-    c->identity = env->auth_token;
     c->idem_key = m->kind == SRV_WRITE ? env->idempotency_key : "";
     if (env->timeout_ms != 0)
         c->deadline_ms = recv_ms + env->timeout_ms;

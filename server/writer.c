@@ -199,9 +199,30 @@ pack_resp(srv_call *c)
     return 0;
 }
 
+/* The store's idempotency scope of c: its identity's scope (authz.h), as
+ * it is when short, else "#" and the hex SHA-256 of it, so that the
+ * longest JWT issuer + subject and the longest key fit one LMDB key. */
+#define IDEM_SCOPE_RAW_MAX 160
+static void
+idem_scope(const srv_call *c, char out[IDEM_SCOPE_RAW_MAX + 1])
+{
+    const char *s = c->identity.scope;
+    size_t n = strlen(s);
+    uint8_t d[32];
+    if (n <= IDEM_SCOPE_RAW_MAX) {
+        memcpy(out, s, n + 1);
+        return;
+    }
+    mbedtls_sha256_ret((const uint8_t *)s, n, d, 0);
+    out[0] = '#';
+    for (size_t i = 0; i < sizeof(d); i++)
+        snprintf(out + 1 + 2 * i, 3, "%02x", d[i]);
+}
+
 static int
 idem_store(srv_call *c, store_txn *t, const uint8_t fp[32])
 {
+    char scope[IDEM_SCOPE_RAW_MAX + 1];
     Bilheteria__Store__IdemRecord rec = BILHETERIA__STORE__IDEM_RECORD__INIT;
     rec.method = (char *)c->m->name;
     rec.fingerprint.data = (uint8_t *)fp;
@@ -211,7 +232,8 @@ idem_store(srv_call *c, store_txn *t, const uint8_t fp[32])
     rec.message = c->msg;
     rec.payload.data = (uint8_t *)c->resp_bytes;
     rec.payload.len = c->code == 0 ? c->resp_len : 0;
-    return store_idem_put(t, c->identity, c->idem_key, &rec);
+    idem_scope(c, scope);
+    return store_idem_put(t, scope, c->idem_key, &rec);
 }
 
 /* Clears what an earlier try of the batch left in the call. */
@@ -238,11 +260,13 @@ idem_lookup(srv_wslot *slot, store_txn *t, uint8_t fp[32])
 {
     srv_call *c = slot->call;
     Bilheteria__Store__IdemRecord *rec = NULL;
+    char scope[IDEM_SCOPE_RAW_MAX + 1];
     if (fingerprint(c, fp) != 0) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED, "out of memory");
         return 1;
     }
-    int rc = store_idem_get(t, c->identity, c->idem_key, &c->arena->pc, &rec);
+    idem_scope(c, scope);
+    int rc = store_idem_get(t, scope, c->idem_key, &c->arena->pc, &rec);
     if (rc == STORE_NOTFOUND)
         return 0;
     if (rc != STORE_OK) {

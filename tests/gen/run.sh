@@ -67,6 +67,8 @@ ok|0|
 no_option|1|rpc bhgentest.ThingService/Forgotten has no option (bilheteria.v1.method)
 key_no_write|1|rpc bhgentest.ThingService/GetThing requires an idempotency key but does not write
 no_options_import|1|no file in the set extends MethodOptions with MethodRules
+no_roles|1|rpc bhgentest.ThingService/GetThing lists no roles in its option
+bad_role|1|rpc bhgentest.ThingService/GetThing names role "cusotmer", which is not one of anonymous customer service admin public
 TABLE
 
 # A file that is not a descriptor set: this script's own text.

@@ -740,12 +740,23 @@ test_server_flags(void **state)
         { "--listen foo://x", FRESH_DIR, 2,
           "--listen \"foo://x\": this server serves tcp://HOST:PORT, ipc:///PATH and "
           "tls+tcp://HOST:PORT only" },
+        /* Open mode (no credentials) serves loopback and ipc:// only. */
+        { "--listen tcp://0.0.0.0:0", FRESH_DIR, 2,
+          "--listen tcp://0.0.0.0:0: no credentials are configured (open mode" },
+        { "--listen tcp://127.0.0.1:0 --listen tcp://[::]:0", FRESH_DIR, 2,
+          "--listen tcp://[::]:0: no credentials are configured" },
+        { "--auth-file /nonexistent/auth.txt", FRESH_DIR, 2,
+          "credentials (--auth-file, --jwks, --jwt-*): /nonexistent/auth.txt: No such file" },
+        { "--jwks /nonexistent/jwks.json", FRESH_DIR, 2, "a JWKS needs a JWT issuer and audience" },
+        { "--jwt-leeway-s 3601", NO_DIR, 2,
+          "--jwt-leeway-s: expected an integer in 0..3600, got \"3601\"" },
         /* Nothing said to be listening when start-up fails after all
-         * (192.0.2.1, TEST-NET-1, is no address of this host). */
-        { "--listen tcp://127.0.0.1:0 --listen tcp://192.0.2.1:1", FRESH_DIR, 1,
+         * (192.0.2.1, TEST-NET-1, is no address of this host; --insecure
+         * lets open mode try it). */
+        { "--insecure --listen tcp://127.0.0.1:0 --listen tcp://192.0.2.1:1", FRESH_DIR, 1,
           "cannot listen on tcp://192.0.2.1:1" },
         /* (Were the dir not locked, the listen would fail instead.) */
-        { "--listen tcp://192.0.2.1:1", RUNNING_DIR, 1,
+        { "--insecure --listen tcp://192.0.2.1:1", RUNNING_DIR, 1,
           "is in use by another bilheteria-server; stop that one, or give this one another "
           "--data-dir" },
     };
@@ -770,9 +781,9 @@ test_server_flags(void **state)
     }
 }
 
-/* A server on port 0, stopped by SIGHUP (its terminal closed): the banner
- * names the port it got, a retention shorter than the holds is warned
- * about, and the stop is a clean one. */
+/* A server on port 0, stopped by SIGTERM: the banner names the port it
+ * got and says it runs open on loopback only, a retention shorter than the
+ * holds is warned about, and the stop is a clean one. */
 static void
 test_server_banner(void **state)
 {
@@ -780,7 +791,7 @@ test_server_banner(void **state)
     char cmd[512], buf[4096];
     snprintf(
         cmd, sizeof(cmd),
-        "timeout --preserve-status -s HUP 2 %s --listen tcp://127.0.0.1:0 --data-dir %s/banner "
+        "timeout --preserve-status -s TERM 2 %s --listen tcp://127.0.0.1:0 --data-dir %s/banner "
         "--idempotency-retention-s 60 2>&1",
         BH_SERVER_PATH, srv.dir);
     FILE *p = popen(cmd, "r");
@@ -799,31 +810,45 @@ test_server_banner(void **state)
     assert_non_null(strstr(buf, want));
     assert_non_null(strstr(buf, "warning: --idempotency-retention-s 60 is shorter than "
                                 "--hold-ttl-s 600"));
-    assert_non_null(strstr(buf, "SIGHUP, stopping"));
+    assert_non_null(strstr(buf, "auth: off (open mode, loopback only)\n"));
+    assert_non_null(strstr(buf, "SIGTERM, stopping"));
 }
 
-/* Started to ignore SIGHUP (nohup), the server keeps running through one. */
+/* SIGHUP reloads (`systemctl reload`), it does not stop: the server keeps
+ * serving through several, started normally or to ignore SIGHUP (nohup),
+ * and says what it reloaded. */
 static void
-test_server_nohup(void **state)
+test_server_sighup_reloads(void **state)
 {
     (void)state;
-    bht_server s2;
-    memset(&s2, 0, sizeof(s2));
-    signal(SIGHUP, SIG_IGN); /* inherited across fork and exec */
-    int rc = bht_start(&s2, NULL);
-    signal(SIGHUP, SIG_DFL);
-    assert_int_equal(rc, 0);
-    kill(s2.pid, SIGHUP);
-    bht_sleep_ms(300);
-    bh_client *c = bht_client(&s2);
-    Bilheteria__V1__CheckRequest rq = BILHETERIA__V1__CHECK_REQUEST__INIT;
-    Bilheteria__V1__CheckResponse *rs = NULL;
-    bh_status st;
-    if (bh_health_check(c, &rq, &rs, NULL, &st) != BH_OK)
-        fail_msg("after SIGHUP under nohup: %s", st.message);
-    bilheteria__v1__check_response__free_unpacked(rs, NULL);
-    bh_client_close(c);
-    assert_int_equal(bht_cleanup(&s2), 0); /* SIGTERM: a clean stop */
+    for (int nohup = 0; nohup <= 1; nohup++) {
+        bht_server s2;
+        memset(&s2, 0, sizeof(s2));
+        if (nohup)
+            signal(SIGHUP, SIG_IGN); /* inherited across fork and exec */
+        int rc = bht_start(&s2, NULL);
+        signal(SIGHUP, SIG_DFL);
+        assert_int_equal(rc, 0);
+        bh_client *c = bht_client(&s2);
+        for (int i = 0; i < 3; i++) {
+            kill(s2.pid, SIGHUP);
+            bht_sleep_ms(100);
+            Bilheteria__V1__CheckRequest rq = BILHETERIA__V1__CHECK_REQUEST__INIT;
+            Bilheteria__V1__CheckResponse *rs = NULL;
+            bh_status st;
+            if (bh_health_check(c, &rq, &rs, NULL, &st) != BH_OK)
+                fail_msg("after SIGHUP %d (nohup %d): %s", i + 1, nohup, st.message);
+            bilheteria__v1__check_response__free_unpacked(rs, NULL);
+        }
+        bh_client_close(c);
+        char buf[8192] = "";
+        FILE *f = fopen(s2.log, "r");
+        assert_non_null(f);
+        buf[fread(buf, 1, sizeof(buf) - 1, f)] = 0;
+        fclose(f);
+        assert_non_null(strstr(buf, "SIGHUP: no credentials to reload (open mode)"));
+        assert_int_equal(bht_cleanup(&s2), 0); /* SIGTERM: a clean stop */
+    }
 }
 
 /* Clients keep calling while the server is told to stop: it must exit,
@@ -954,7 +979,7 @@ main(void)
         cmocka_unit_test(test_garbage_storm),
         cmocka_unit_test(test_server_flags),
         cmocka_unit_test(test_server_banner),
-        cmocka_unit_test(test_server_nohup),
+        cmocka_unit_test(test_server_sighup_reloads),
         cmocka_unit_test(test_id_zero_is_invalid),
         cmocka_unit_test(test_stop_under_load),
         cmocka_unit_test(test_restart_keeps_data),

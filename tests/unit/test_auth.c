@@ -1,7 +1,8 @@
 /* server/auth.c: the auth file, service tokens, JWTs against a JWKS, the
  * cache and reload. Every key is made here at start-up with mbedtls (an RSA
- * 2048 key, a second one to forge with, an EC P-256 key), every JWT is
- * signed here, and the files live in a fresh mkdtemp directory. */
+ * 2048 key, a second one to forge with, an EC P-256 key: tests/jwtmint),
+ * every JWT is signed here, and the files live in a fresh mkdtemp
+ * directory. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,26 +15,14 @@
 
 #include <cmocka.h>
 
-#include <mbedtls/base64.h>
-#include <mbedtls/ctr_drbg.h>
-#include <mbedtls/ecdsa.h>
-#include <mbedtls/entropy.h>
-#include <mbedtls/md.h>
-#include <mbedtls/pk.h>
-#include <mbedtls/rsa.h>
-#include <mbedtls/sha256.h>
-
 #include "auth.h"
+#include "jwtmint.h"
 
 #define NOW_S  1700000000LL
 #define NOW_MS (NOW_S * 1000)
 #define ISS    "https://idp.example/pool"
 #define AUD    "bh-api"
 
-static mbedtls_entropy_context entropy;
-static mbedtls_ctr_drbg_context drbg;
-static mbedtls_rsa_context rsa, rsa_other;
-static mbedtls_ecdsa_context ec;
 static char dir[64];
 
 /* ---- files ---- */
@@ -57,75 +46,21 @@ write_file(const char *name, const char *text)
     assert_int_equal(fclose(f), 0);
 }
 
-/* ---- base64url and JWTs ---- */
+/* ---- JWTs (tests/jwtmint) ---- */
 
-static void
-b64url(const void *p, size_t n, char *out, size_t cap)
-{
-    size_t olen;
-    assert_int_equal(mbedtls_base64_encode((unsigned char *)out, cap, &olen, p, n), 0);
-    while (olen > 0 && out[olen - 1] == '=')
-        olen--;
-    out[olen] = 0;
-    for (char *c = out; *c; c++)
-        *c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
-}
-
-enum signer { S_RSA, S_RSA_OTHER, S_EC, S_NONE, S_HS256_PUBKEY };
+enum signer {
+    S_RSA = JWTMINT_RSA,
+    S_RSA_OTHER = JWTMINT_RSA_OTHER,
+    S_EC = JWTMINT_EC,
+    S_NONE = JWTMINT_NONE,
+    S_HS256_PUBKEY = JWTMINT_HS256_PUBKEY,
+};
 
 /* header.payload.signature, signed by who; the caller frees it. */
 static char *
 jwt(const char *header, const char *claims, enum signer who)
 {
-    size_t cap = 4096;
-    char *t = malloc(cap), sigb64[1024] = "";
-    uint8_t hash[32], sig[512];
-    size_t nsig = 0;
-    assert_non_null(t);
-    b64url(header, strlen(header), t, cap);
-    size_t n = strlen(t);
-    t[n++] = '.';
-    b64url(claims, strlen(claims), t + n, cap - n);
-    mbedtls_sha256_ret((const uint8_t *)t, strlen(t), hash, 0);
-    if (who == S_RSA || who == S_RSA_OTHER) {
-        mbedtls_rsa_context *k = who == S_RSA ? &rsa : &rsa_other;
-        assert_int_equal(mbedtls_rsa_pkcs1_sign(k, mbedtls_ctr_drbg_random, &drbg,
-                                                MBEDTLS_RSA_PRIVATE, MBEDTLS_MD_SHA256, 32, hash,
-                                                sig),
-                         0);
-        nsig = mbedtls_rsa_get_len(k);
-    } else if (who == S_EC) {
-        mbedtls_mpi r, s;
-        mbedtls_mpi_init(&r);
-        mbedtls_mpi_init(&s);
-        assert_int_equal(
-            mbedtls_ecdsa_sign(&ec.grp, &r, &s, &ec.d, hash, 32, mbedtls_ctr_drbg_random, &drbg),
-            0);
-        assert_int_equal(mbedtls_mpi_write_binary(&r, sig, 32), 0);
-        assert_int_equal(mbedtls_mpi_write_binary(&s, sig + 32, 32), 0);
-        mbedtls_mpi_free(&r);
-        mbedtls_mpi_free(&s);
-        nsig = 64;
-    } else if (who == S_HS256_PUBKEY) {
-        /* The algorithm confusion attack: HMAC keyed with the public key's
-         * PEM, which a naive verifier would use as the HMAC secret. */
-        mbedtls_pk_context pk;
-        unsigned char pem[2048];
-        mbedtls_pk_init(&pk);
-        assert_int_equal(mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA)), 0);
-        assert_int_equal(mbedtls_rsa_copy(mbedtls_pk_rsa(pk), &rsa), 0);
-        assert_int_equal(mbedtls_pk_write_pubkey_pem(&pk, pem, sizeof(pem)), 0);
-        assert_int_equal(mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), pem,
-                                         strlen((char *)pem), (const uint8_t *)t, strlen(t), sig),
-                         0);
-        mbedtls_pk_free(&pk);
-        nsig = 32;
-    }
-    if (nsig)
-        b64url(sig, nsig, sigb64, sizeof(sigb64));
-    n = strlen(t);
-    snprintf(t + n, cap - n, ".%s", sigb64);
-    return t;
+    return jwtmint_sign(header, claims, (enum jwtmint_signer)who);
 }
 
 /* Claims with iss, aud, sub and exp filled unless the extra says them. */
@@ -152,27 +87,8 @@ claims(char *out, size_t cap, const char *extra)
 static void
 write_jwks(const char *name, int with_rsa_other_kid)
 {
-    uint8_t nb[256], eb[3], pt[65];
-    char n64[400], e64[8], x64[64], y64[64], text[2048];
-    size_t olen;
-    assert_int_equal(
-        mbedtls_rsa_export_raw(&rsa, nb, sizeof(nb), NULL, 0, NULL, 0, NULL, 0, eb, sizeof(eb)), 0);
-    assert_int_equal(mbedtls_ecp_point_write_binary(&ec.grp, &ec.Q, MBEDTLS_ECP_PF_UNCOMPRESSED,
-                                                    &olen, pt, sizeof(pt)),
-                     0);
-    b64url(nb, sizeof(nb), n64, sizeof(n64));
-    b64url(eb, sizeof(eb), e64, sizeof(e64));
-    b64url(pt + 1, 32, x64, sizeof(x64));
-    b64url(pt + 33, 32, y64, sizeof(y64));
-    snprintf(text, sizeof(text),
-             "{\"keys\": [\n"
-             "  {\"kty\":\"RSA\",\"kid\":\"%s\",\"use\":\"sig\",\"alg\":\"RS256\",\"n\":\"%s\","
-             "\"e\":\"%s\"},\n"
-             "  {\"kty\":\"EC\",\"kid\":\"e1\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"},\n"
-             "  {\"kty\":\"oct\",\"kid\":\"h1\",\"k\":\"c2VjcmV0\"},\n"
-             "  {\"kty\":\"RSA\",\"kid\":\"enc1\",\"use\":\"enc\",\"n\":\"%s\",\"e\":\"%s\"}\n"
-             "]}\n",
-             with_rsa_other_kid ? "r2" : "r1", n64, e64, x64, y64, n64, e64);
+    char text[2048];
+    jwtmint_jwks(with_rsa_other_kid ? "r2" : "r1", text, sizeof(text));
     write_file(name, text);
 }
 
@@ -182,19 +98,9 @@ static int
 group_setup(void **state)
 {
     (void)state;
-    mbedtls_entropy_init(&entropy);
-    mbedtls_ctr_drbg_init(&drbg);
-    mbedtls_rsa_init(&rsa, MBEDTLS_RSA_PKCS_V15, 0);
-    mbedtls_rsa_init(&rsa_other, MBEDTLS_RSA_PKCS_V15, 0);
-    mbedtls_ecdsa_init(&ec);
+    jwtmint_init();
     snprintf(dir, sizeof(dir), "/tmp/bh-auth-XXXXXX");
-    if (mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, NULL, 0) != 0 ||
-        mbedtls_rsa_gen_key(&rsa, mbedtls_ctr_drbg_random, &drbg, 2048, 65537) != 0 ||
-        mbedtls_rsa_gen_key(&rsa_other, mbedtls_ctr_drbg_random, &drbg, 2048, 65537) != 0 ||
-        mbedtls_ecdsa_genkey(&ec, MBEDTLS_ECP_DP_SECP256R1, mbedtls_ctr_drbg_random, &drbg) != 0 ||
-        !mkdtemp(dir))
-        return -1;
-    return 0;
+    return mkdtemp(dir) ? 0 : -1;
 }
 
 static int
@@ -204,11 +110,7 @@ group_teardown(void **state)
     const char *files[] = { "auth.txt", "jwks.json", "bad.json" };
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
         unlink(path_of(files[i]));
-    mbedtls_rsa_free(&rsa);
-    mbedtls_rsa_free(&rsa_other);
-    mbedtls_ecdsa_free(&ec);
-    mbedtls_ctr_drbg_free(&drbg);
-    mbedtls_entropy_free(&entropy);
+    jwtmint_free();
     return rmdir(dir);
 }
 

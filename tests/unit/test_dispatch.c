@@ -185,6 +185,9 @@ test_rules_cover_the_services(void **state)
                 fail_msg("%s has no rules", name);
             assert_string_equal(r->name, name);
             assert_true(r->writes || !r->idempotency_key_required);
+            /* Someone may call it, and admin may call everything. */
+            assert_true(r->roles & BH_ROLE_ADMIN);
+            assert_int_equal(srv_registry_find(name)->roles, r->roles);
         }
     }
     assert_int_equal(n, BH_METHOD_COUNT);
@@ -192,6 +195,44 @@ test_rules_cover_the_services(void **state)
     assert_null(bh_find_method_rules(""));
     assert_string_equal(bh_find_method_rules(BH_METHOD_NAME_PAYMENT_CONFIRM_PAYMENT)->name,
                         "bilheteria.v1.PaymentService/ConfirmPayment");
+}
+
+/* Where open mode (no credentials) may listen: loopback and ipc:// only;
+ * schemes nng does not serve are left to the listener to refuse. */
+static void
+test_open_mode_urls(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url;
+        int ok;
+    } cases[] = {
+        { "ipc:///tmp/bh.sock", 1 },
+        { "inproc://x", 1 },
+        { "tcp://127.0.0.1:7450", 1 },
+        { "tcp://127.1.2.3:0", 1 },
+        { "tcp://localhost:7450", 1 },
+        { "tcp://[::1]:7450", 1 },
+        { "tcp6://[::1]:0", 1 },
+        { "tls+tcp://127.0.0.1:7450", 1 },
+        { "ws://127.0.0.1:80/x", 1 },
+        { "tcp://0.0.0.0:7450", 0 },
+        { "tcp://:7450", 0 },
+        { "tcp://*:7450", 0 },
+        { "tcp://[::]:7450", 0 },
+        { "tcp://10.0.0.1:7450", 0 },
+        { "tcp://128.0.0.1:7450", 0 },
+        { "tcp://127.0.0.1.evil.example:7450", 0 },
+        { "tcp://127.0.0.256:7450", 0 },
+        { "tcp://example.com:7450", 0 },
+        { "tcp://[::1", 0 },
+        { "tls+tcp://0.0.0.0:7450", 0 },
+        { "wss://0.0.0.0:443/x", 0 },
+        { "foo://x", 1 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (srv_authz_url_open_ok(cases[i].url) != cases[i].ok)
+            fail_msg("%s: %d, want %d", cases[i].url, !cases[i].ok, cases[i].ok);
 }
 
 /* Enum names lose the prefix their type gives them; unknown values have none. */
@@ -223,6 +264,7 @@ main(void)
         cmocka_unit_test(test_unknown_names),
         cmocka_unit_test(test_rules_cover_the_services),
         cmocka_unit_test(test_enum_names),
+        cmocka_unit_test(test_open_mode_urls),
     };
     return cmocka_run_group_tests(tests, setup_registry, NULL);
 }

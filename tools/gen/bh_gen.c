@@ -9,8 +9,10 @@
  *       the method map: every RPC's full name, typed function, request and
  *       response types, and its rules (option (bilheteria.v1.method) in
  *       proto/bilheteria/v1/options.proto), as the X-macro BH_METHOD_MAP
- *       the name constants BH_METHOD_NAME_<SERVICE>_<METHOD> and the enum
- *       of method ids BH_METHOD_<SERVICE>_<METHOD>; and every service, as
+ *       the name constants BH_METHOD_NAME_<SERVICE>_<METHOD>, the mask of
+ *       roles that may call each, BH_METHOD_ROLES_<SERVICE>_<METHOD>
+ *       (bilheteria/roles.h), and the enum of method ids
+ *       BH_METHOD_<SERVICE>_<METHOD>; and every service, as
  *       the X-macro BH_SERVICE_MAP of protoc-c's descriptor prefixes.
  *   bh_gen services <set> <bh_services_gen.h>
  *       the #include of the protoc-c header of every file with a service.
@@ -22,7 +24,8 @@
  *
  * Fails (and leaves no output file) on any error, including an rpc
  * without option (bilheteria.v1.method): every method must say whether
- * it writes.
+ * it writes; and one whose option lists no role, or a role not in
+ * bilheteria/roles.h: every method must say who may call it.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -30,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bilheteria/roles.h"
 #include "descset.pb-c.h"
 
 #define GEN_NAME_MAX  256
@@ -161,6 +165,7 @@ typedef struct gen_method {
     const char *service; /* "bilheteria.v1.EventService", for the header's sections */
     int writes;
     int key_required;
+    char roles[GEN_NAME_MAX]; /* "BH_ROLE_ADMIN | BH_ROLE_SERVICE" */
 } gen_method;
 
 /* One service, with the names of its protoc-c descriptor and header. */
@@ -195,6 +200,54 @@ gen_func_name(const char *svc, const char *meth, gen_method *g)
     for (size_t i = 3; g->fn[i] != '\0'; i++)
         g->id[i - 3] = (char)toupper((unsigned char)g->fn[i]);
     g->id[strlen(g->fn) - 3] = '\0';
+    return 0;
+}
+
+static const struct gen_role {
+    const char *name; /* "admin" */
+    const char *id;   /* "BH_ROLE_ADMIN" */
+} gen_roles[] = {
+#define GEN__ROLE(id, name, bit) { name, "BH_ROLE_" #id },
+    BH_ROLE_MAP(GEN__ROLE)
+#undef GEN__ROLE
+};
+#define GEN_NROLES (sizeof(gen_roles) / sizeof(gen_roles[0]))
+
+/* g->roles from the option's role names: each known, at least one. */
+static int
+gen_method_roles(gen_method *g, const Bilheteria__V1__MethodRules *r)
+{
+    size_t o = 0;
+
+    if (r->n_roles == 0) {
+        fprintf(stderr,
+                "bh_gen: rpc %s lists no roles in its option (bilheteria.v1.method); say who "
+                "may call it, e.g. roles: \"admin\"\n",
+                g->full);
+        return -1;
+    }
+    g->roles[0] = '\0';
+    for (size_t i = 0; i < r->n_roles; i++) {
+        size_t k = 0;
+        int n;
+
+        while (k < GEN_NROLES && strcmp(gen_roles[k].name, r->roles[i]) != 0)
+            k++;
+        if (k == GEN_NROLES) {
+            fprintf(stderr, "bh_gen: rpc %s names role \"%s\", which is not one of", g->full,
+                    r->roles[i]);
+            for (k = 0; k < GEN_NROLES; k++)
+                fprintf(stderr, " %s", gen_roles[k].name);
+            fputs(" (bilheteria/roles.h)\n", stderr);
+            return -1;
+        }
+        n = snprintf(g->roles + o, sizeof(g->roles) - o, "%s%s", o ? " | " : "", gen_roles[k].id);
+        if (n < 0 || (size_t)n >= sizeof(g->roles) - o) {
+            fprintf(stderr, "bh_gen: rpc %s lists too many roles\n", g->full);
+            return -1;
+        }
+        o += (size_t)n;
+    }
     return 0;
 }
 
@@ -327,6 +380,8 @@ gen_add(const gen_service *sv, const char *svc, const Bhgen__MethodDescriptorPro
         fprintf(stderr, "bh_gen: rpc %s requires an idempotency key but does not write\n", g->full);
         return -1;
     }
+    if (gen_method_roles(g, md->options->method) != 0)
+        return -1;
     for (size_t k = 0; k < gen_n; k++) {
         if (strcmp(gen_methods[k].fn, g->fn) == 0) {
             fprintf(stderr, "bh_gen: %s would be generated twice (second time for %s)\n", g->fn,
@@ -414,6 +469,8 @@ gen_methods_h(FILE **out)
     fputs("#ifndef BILHETERIA_BH_METHODS_H\n"
           "#define BILHETERIA_BH_METHODS_H\n"
           "\n"
+          "#include \"bilheteria/roles.h\"\n"
+          "\n"
           "/*\n"
           " * Every RPC, in .proto order, as\n"
           " *   X(ID, \"full name\", typed function, request type, response type,\n"
@@ -434,6 +491,9 @@ gen_methods_h(FILE **out)
     fputs("\n/* Full names, for tables keyed by name. */\n", h);
     for (size_t i = 0; i < gen_n; i++)
         fprintf(h, "#define BH_METHOD_NAME_%s \"%s\"\n", gen_methods[i].id, gen_methods[i].full);
+    fputs("\n/* Who may call each (bilheteria/roles.h). */\n", h);
+    for (size_t i = 0; i < gen_n; i++)
+        fprintf(h, "#define BH_METHOD_ROLES_%s (%s)\n", gen_methods[i].id, gen_methods[i].roles);
     fputs("\n/* Method ids: BH_METHOD_<SERVICE>_<METHOD>, 0..BH_METHOD_COUNT-1. */\n"
           "enum bh_method_id {\n",
           h);

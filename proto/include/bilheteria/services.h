@@ -44,13 +44,14 @@ int bh_method_full_name(const ProtobufCServiceDescriptor *svc, const ProtobufCMe
  * What a method may do and what a call to it must carry, as its rpc says
  * in the .proto with option (bilheteria.v1.method)
  * (proto/bilheteria/v1/method_rules.proto). The server decides reads and
- * writes and refuses keyless calls by these; a client can use them to know
- * when to send an idempotency key.
+ * writes, refuses keyless calls and refuses callers by these; a client can
+ * use them to know when to send an idempotency key.
  */
 typedef struct bh_method_rules {
     const char *name;             /* "bilheteria.v1.PaymentService/ConfirmPayment" */
     int writes;                   /* changes the store; a key sent with it is kept */
     int idempotency_key_required; /* a call without a key is refused */
+    unsigned roles;               /* who may call it: BH_ROLE_* bits (bilheteria/roles.h) */
 } bh_method_rules;
 
 /*

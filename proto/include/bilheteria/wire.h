@@ -16,8 +16,9 @@
 
 /* RequestEnvelope.idempotency_key: 1..255 bytes when given. */
 #define BH_IDEMPOTENCY_KEY_MAX 255
-/* RequestEnvelope.auth_token. */
-#define BH_AUTH_TOKEN_MAX 200
+/* RequestEnvelope.auth_token: a service token or an OpenID Connect JWT
+ * (Cognito's are about 1 KiB; room for many more claims). */
+#define BH_AUTH_TOKEN_MAX 8192
 /* user_id of a reservation: 1..128 bytes. */
 #define BH_USER_ID_MAX 128
 /* ConfirmPaymentRequest.provider_ref: 0..255 bytes. */
