@@ -43,7 +43,9 @@ struct bh__slot {
 struct bh_client {
     nng_socket sock;
     char *url;        /* owned */
-    char *auth_token; /* owned; NULL = anonymous */
+    char *auth_token; /* owned; NULL = anonymous, or a token per call: */
+    int (*token_fn)(void *arg, char *buf, size_t size); /* bh_options.auth_token_fn */
+    void *token_arg;
     int32_t timeout_ms;
     int tls; /* a TLS URL: an unreachable server may be a failed handshake */
     uint64_t id_salt;
@@ -178,6 +180,14 @@ bh__open_opts(const bh_options *opts, bh_options *o, const char **url, int32_t *
         return bh__fail(st, BH_INVALID_ARGUMENT,
                         "timeout_ms is %d; it must be > 0 (or 0 for %d ms)", (int)t,
                         BH_DEFAULT_TIMEOUT_MS);
+    /* Lengths only: a token never goes into a message. */
+    if (o->auth_token != NULL && strnlen(o->auth_token, BH_AUTH_TOKEN_MAX + 1) > BH_AUTH_TOKEN_MAX)
+        return bh__fail(st, BH_INVALID_ARGUMENT,
+                        "auth_token is %zu bytes; the limit is %d (BH_AUTH_TOKEN_MAX)",
+                        strlen(o->auth_token), BH_AUTH_TOKEN_MAX);
+    if (o->auth_token != NULL && o->auth_token_fn != NULL)
+        return bh__fail(st, BH_INVALID_ARGUMENT,
+                        "auth_token and auth_token_fn are both set; give one of them");
     *url = o->url != NULL ? o->url : BH_DEFAULT_URL;
     *timeout_ms = t;
     return BH_OK;
@@ -334,6 +344,8 @@ bh_client_open(bh_client **out, const bh_options *opts, bh_status *st)
         goto out;
     }
     c->tls = tls != NULL;
+    c->token_fn = o.auth_token_fn;
+    c->token_arg = o.auth_token_arg;
     if ((rv = nng_req0_open(&c->sock)) != 0) {
         bh__client_free(c, 0);
         rc = bh__setup_fail(st, rv, url);
@@ -621,15 +633,42 @@ bh__call_check(struct bh__call *k, const uint8_t *req, size_t len, const bh_call
     return BH_OK;
 }
 
+/* This call's token from the client's auth_token_fn, into buf (size
+ * bytes); *tok is set to buf unless the token is empty (none). */
+static int
+bh__token(struct bh__call *k, char *buf, size_t size, char **tok, bh_status *st)
+{
+    int n;
+
+    buf[0] = '\0';
+    n = k->c->token_fn(k->c->token_arg, buf, size);
+    if (n < 0)
+        return bh__fail(st, BH_UNAUTHENTICATED,
+                        "%s: auth_token_fn returned %d: no token for this call; nothing was sent",
+                        k->method, n);
+    if ((size_t)n >= size)
+        return bh__fail(st, BH_INVALID_ARGUMENT,
+                        "auth_token_fn's token is %d bytes; the limit is %d (BH_AUTH_TOKEN_MAX)", n,
+                        BH_AUTH_TOKEN_MAX);
+    buf[n] = '\0'; /* the length it returned is the one sent */
+    if (n > 0)
+        *tok = buf;
+    return BH_OK;
+}
+
 /* The request envelope around the payload, packed into a new message
  * (*out; caller frees with nng_msg_free, or hands it to nng). Sets k->id. */
 static int
 bh__envelope(struct bh__call *k, const uint8_t *req, size_t len, nng_msg **out, bh_status *st)
 {
     Bilheteria__V1__RequestEnvelope env = BILHETERIA__V1__REQUEST_ENVELOPE__INIT;
+    char tokbuf[BH_AUTH_TOKEN_MAX + 1];
     nng_msg *msg;
-    int rv;
+    int rc, rv;
 
+    if (k->c->token_fn != NULL &&
+        (rc = bh__token(k, tokbuf, sizeof(tokbuf), &env.auth_token, st)) != BH_OK)
+        return rc;
     k->id = bh__next_id(k->c);
     /* protobuf-c only reads these through pack; the casts drop const. */
     env.method = (char *)k->method;
@@ -637,6 +676,7 @@ bh__envelope(struct bh__call *k, const uint8_t *req, size_t len, nng_msg **out, 
     env.timeout_ms = (uint32_t)k->timeout_ms;
     if (k->c->auth_token != NULL)
         env.auth_token = k->c->auth_token;
+
     if (k->key != NULL)
         env.idempotency_key = (char *)k->key;
     env.payload.data = (uint8_t *)req;

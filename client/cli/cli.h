@@ -32,6 +32,9 @@ struct cli {
     const char *idem_key; /* --idempotency-key, NULL if none */
     /* TLS files and name (bh_options' tls_*), borrowed; NULL if not given. */
     const char *tls_ca, *tls_server_name, *tls_cert, *tls_key;
+    /* --token and --token-file, borrowed; NULL if not given (then
+     * $BILHETERIA_TOKEN, read by cli_open). */
+    const char *token, *token_file;
     bh_client *client; /* opened on first call; closed by main */
 };
 
@@ -96,8 +99,9 @@ int cli_call(struct cli *cli, const struct cli_cmd *cmd, enum bh_method_id id,
  * code: 1 if stdout could not take it. */
 int cli_show(const struct cli *cli, const ProtobufCMessage *resp, cli_render_fn render);
 
-/* Opens cli->client if it is not open yet. Returns 0, or 1 after printing
- * the error. */
+/* Opens cli->client if it is not open yet, with the token of --token,
+ * --token-file or $BILHETERIA_TOKEN. Returns 0, or after printing the
+ * error 1 (an unreachable server) or 2 (a bad URL, token or token file). */
 int cli_open(struct cli *cli);
 
 /* Prints "error: CODE: message" for a failed call. */

@@ -1,7 +1,9 @@
 /* Calling the server for a command and showing the answer. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "bh_token.h"
 #include "cli.h"
 
 void
@@ -18,9 +20,18 @@ cli_open(struct cli *cli)
 {
     bh_options o;
     bh_status st;
+    char *token = NULL, err[512];
+    int rc;
 
     if (cli->client != NULL)
         return CLI_EXIT_OK;
+    rc = bh__token_pick(cli->token, cli->token_file, "BILHETERIA_TOKEN", &token, err, sizeof(err));
+    if (rc == -2) {
+        fprintf(stderr, "error: %s\n", err);
+        return CLI_EXIT_FAIL;
+    }
+    if (rc != 0)
+        return cli_usage_error(NULL, "%s", err);
     memset(&o, 0, sizeof(o));
     memset(&st, 0, sizeof(st));
     o.size = sizeof(o);
@@ -30,12 +41,15 @@ cli_open(struct cli *cli)
     o.tls_server_name = cli->tls_server_name;
     o.tls_cert_file = cli->tls_cert;
     o.tls_key_file = cli->tls_key;
+    o.auth_token = token; /* copied */
+    rc = CLI_EXIT_OK;
     if (bh_client_open(&cli->client, &o, &st) != BH_OK) {
         cli_print_status(&st);
         /* A URL that cannot be one is a usage error; an unreachable one is not. */
-        return st.code == BH_INVALID_ARGUMENT ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+        rc = st.code == BH_INVALID_ARGUMENT ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
     }
-    return CLI_EXIT_OK;
+    free(token);
+    return rc;
 }
 
 int

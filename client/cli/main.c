@@ -260,6 +260,12 @@ main(int argc, char **argv)
           "print the response as one JSON object (proto field names)" },
         { "--idempotency-key", "KEY", BH__OPT_STR, BH__OPT_LAST_WINS, &cli.idem_key,
           "idempotency key sent with mutating commands" },
+        { "--token", "T", BH__OPT_STR, BH__OPT_LAST_WINS, &cli.token,
+          "credential sent with every call: a service token or a JWT (default "
+          "$BILHETERIA_TOKEN; visible to other users in ps: prefer --token-file)" },
+        { "--token-file", "FILE", BH__OPT_STR, BH__OPT_LAST_WINS, &cli.token_file,
+          "read the token from FILE's first line (trailing blanks stripped); "
+          "not with --token" },
         { "--tls-ca", "FILE", BH__OPT_STR, BH__OPT_LAST_WINS, &cli.tls_ca,
           "CA (PEM) the server's certificate must chain to; needed for tls+tcp:// "
           "(default $BILHETERIA_TLS_CA)" },

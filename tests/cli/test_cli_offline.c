@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bilheteria/version.h"
+#include "bilheteria/wire.h" /* BH_AUTH_TOKEN_MAX */
 #include <cmocka.h>
 
 /* 256 bytes: one past the longest idempotency key. */
@@ -27,8 +28,10 @@ struct cli_case {
     const char *env_server; /* BILHETERIA_SERVER for the run, or NULL */
     const char *args[16];
     int want_rc;
-    const char *out_has; /* NULL: stdout must be empty */
-    const char *err_has; /* NULL: stderr must be empty */
+    const char *out_has;   /* NULL: stdout must be empty */
+    const char *err_has;   /* NULL: stderr must be empty */
+    const char *env_token; /* BILHETERIA_TOKEN for the run, or NULL */
+    const char *err_lacks; /* NULL, or what stderr must not hold (a token) */
 };
 
 #define UNREACHABLE "--server", "tcp://127.0.0.1:1", "--timeout-ms", "300"
@@ -40,6 +43,7 @@ static const struct cli_case cases[] = {
     { NULL, { "reserve", "-h" }, 0, "usage: bilheteria reserve --session ID", NULL },
     { NULL, { "event", "--help" }, 0, "event list [--page-size N] [--page-token T]", NULL },
     { NULL, { "call", "--list" }, 0, "bilheteria.v1.HealthService/Check\n", NULL },
+    { NULL, { "--help" }, 0, "--token-file FILE", NULL },
     { NULL,
       { "--json", "call", "--list" },
       0,
@@ -209,6 +213,10 @@ run_case(size_t idx, const struct cli_case *c)
             setenv("BILHETERIA_SERVER", c->env_server, 1);
         else
             unsetenv("BILHETERIA_SERVER");
+        if (c->env_token != NULL)
+            setenv("BILHETERIA_TOKEN", c->env_token, 1);
+        else
+            unsetenv("BILHETERIA_TOKEN");
         dup2(fileno(out), 1);
         dup2(fileno(err), 2);
         execv(BH_CLI_PATH, argv);
@@ -225,6 +233,8 @@ run_case(size_t idx, const struct cli_case *c)
         fail_msg("case %zu: stdout is\n%s\nwant %s", idx, o, c->out_has ? c->out_has : "empty");
     if (c->err_has == NULL ? e[0] != '\0' : strstr(e, c->err_has) == NULL)
         fail_msg("case %zu: stderr is\n%s\nwant %s", idx, e, c->err_has ? c->err_has : "empty");
+    if (c->err_lacks != NULL && strstr(e, c->err_lacks) != NULL)
+        fail_msg("case %zu: stderr holds %s:\n%s", idx, c->err_lacks, e);
     /* Errors start stderr; --json output is one line. */
     if (c->err_has != NULL && c->want_rc != 0)
         assert_int_equal(strncmp(e, "error: ", 7), 0);
@@ -246,11 +256,132 @@ test_offline(void **state)
         run_case(i, &cases[i]);
 }
 
+/* A file holding text, in a temp dir the test removes; path gets its name. */
+static void
+write_file(char *path, size_t size, const char *dir, const char *name, const char *text)
+{
+    FILE *f;
+
+    snprintf(path, size, "%s/%s", dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * Where the token comes from: --token, --token-file, $BILHETERIA_TOKEN.
+ * Bad ones are usage errors that name the flag (and the path) before any
+ * call; a good one gets as far as the unreachable server (exit 1).
+ */
+static void
+test_tokens(void **state)
+{
+    char dir[] = "/tmp/bh-cli-token-XXXXXX";
+    char good[300], blank[300], longf[300], crlf[300];
+    char longtok[BH_AUTH_TOKEN_MAX + 2], longline[BH_AUTH_TOKEN_MAX + 3];
+
+    (void)state;
+    memset(longtok, 'L', sizeof(longtok) - 1);
+    longtok[sizeof(longtok) - 1] = '\0';
+    snprintf(longline, sizeof(longline), "%s\n", longtok);
+    assert_non_null(mkdtemp(dir));
+    write_file(good, sizeof(good), dir, "good", "tok-123 \t\nsecond line\n");
+    write_file(crlf, sizeof(crlf), dir, "crlf", "tok-456\r\n");
+    write_file(blank, sizeof(blank), dir, "blank", "  \t\r\n");
+    write_file(longf, sizeof(longf), dir, "long", longline);
+
+    const struct cli_case tcases[] = {
+        { NULL,
+          { UNREACHABLE, "--token", "a", "--token-file", good, "health" },
+          2,
+          NULL,
+          "error: --token and --token-file exclude each other" },
+        /* A global option after the command counts the same. */
+        { NULL,
+          { UNREACHABLE, "--token", "a", "health", "--token-file", good },
+          2,
+          NULL,
+          "error: --token and --token-file exclude each other" },
+        { NULL,
+          { UNREACHABLE, "--token-file", "/nonexistent/bh-token", "health" },
+          2,
+          NULL,
+          "error: --token-file /nonexistent/bh-token: cannot open it: No such file" },
+        { NULL,
+          { UNREACHABLE, "--token-file", "/dev/null", "health" },
+          2,
+          NULL,
+          "error: --token-file /dev/null: the file is empty" },
+        { NULL,
+          { UNREACHABLE, "--token-file", "/", "health" },
+          2,
+          NULL,
+          "error: --token-file /: cannot read it" },
+        { NULL,
+          { UNREACHABLE, "--token-file", blank, "health" },
+          2,
+          NULL,
+          "its first line is empty" },
+        { NULL,
+          { UNREACHABLE, "--token-file", longf, "health" },
+          2,
+          NULL,
+          "the token is longer than",
+          NULL,
+          "LLLL" },
+        { NULL,
+          { UNREACHABLE, "--token", "", "health" },
+          2,
+          NULL,
+          "error: --token: the token is empty" },
+        { NULL,
+          { UNREACHABLE, "--token", longtok, "health" },
+          2,
+          NULL,
+          "error: --token: the token is",
+          NULL,
+          "LLLL" },
+        { NULL,
+          { UNREACHABLE, "health" },
+          2,
+          NULL,
+          "error: $BILHETERIA_TOKEN: the token is",
+          longtok,
+          "LLLL" },
+        /* Good tokens reach the call (and the unreachable server). */
+        { NULL, { UNREACHABLE, "--token-file", good, "health" }, 1, NULL, "error: UNAVAILABLE: " },
+        { NULL, { UNREACHABLE, "--token-file", crlf, "health" }, 1, NULL, "error: UNAVAILABLE: " },
+        { NULL, { UNREACHABLE, "health" }, 1, NULL, "error: UNAVAILABLE: ", "env-tok" },
+        /* A flag wins over the environment (whose token here is bad). */
+        { NULL,
+          { UNREACHABLE, "--token", "t", "health" },
+          1,
+          NULL,
+          "error: UNAVAILABLE: ",
+          longtok },
+        { NULL,
+          { UNREACHABLE, "--token-file", good, "health" },
+          1,
+          NULL,
+          "error: UNAVAILABLE: ",
+          longtok },
+    };
+    for (size_t i = 0; i < sizeof(tcases) / sizeof(tcases[0]); i++)
+        run_case(100 + i, &tcases[i]);
+    unlink(good);
+    unlink(crlf);
+    unlink(blank);
+    unlink(longf);
+    rmdir(dir);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_offline),
+        cmocka_unit_test(test_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

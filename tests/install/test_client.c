@@ -48,7 +48,7 @@ typedef struct fake {
     pthread_mutex_t mtx; /* guards the last request's fields below */
     char method[BH_METHOD_NAME_MAX];
     char key[300];
-    char token[64];
+    char token[BH_AUTH_TOKEN_MAX + 1];
     uint32_t timeout_ms;
 } fake;
 
@@ -280,6 +280,48 @@ test_bad_options(void **state)
     bh_client_close(NULL);
 }
 
+static int
+no_token(void *arg, char *buf, size_t size)
+{
+    (void)arg;
+    (void)buf;
+    (void)size;
+    return 0;
+}
+
+/* A token one byte over the limit: refused by length, never echoed. */
+static void
+test_token_options(void **state)
+{
+    char tok[BH_AUTH_TOKEN_MAX + 2];
+    bh_options o = BH_OPTIONS_INIT;
+    bh_client *c = NULL;
+    bh_status st;
+
+    (void)state;
+    memset(tok, 'T', sizeof(tok) - 1);
+    tok[sizeof(tok) - 1] = '\0';
+    o.url = UNREACHABLE_URL;
+    o.auth_token = tok;
+    assert_int_equal(bh_client_open(&c, &o, &st), BH_INVALID_ARGUMENT);
+    assert_null(c);
+    assert_non_null(strstr(st.message, "auth_token is"));
+    assert_null(strstr(st.message, "TTTT"));
+
+    /* At the limit it is fine. */
+    tok[BH_AUTH_TOKEN_MAX] = '\0';
+    assert_int_equal(bh_client_open(&c, &o, &st), BH_OK);
+    bh_client_close(c);
+    c = NULL;
+
+    /* A fixed token and a callback exclude each other. */
+    o.auth_token = "fixed";
+    o.auth_token_fn = no_token;
+    assert_int_equal(bh_client_open(&c, &o, &st), BH_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "auth_token_fn"));
+    assert_null(c);
+}
+
 static void
 test_unreachable(void **state)
 {
@@ -412,6 +454,90 @@ test_envelope(void **state)
     assert_string_equal(g_fake.key, "");
     assert_int_equal(g_fake.timeout_ms, 2000);
     pthread_mutex_unlock(&g_fake.mtx);
+    bh_client_close(c);
+}
+
+/* What the token callback of test_token_fn gives: a fresh token per call
+ * ("jwt-1", "jwt-2", ...), none, a failure, or one over the limit. */
+typedef struct token_src {
+    atomic_int calls;
+    int mode; /* 0 fresh, 1 none, 2 fails, 3 too long */
+} token_src;
+
+static int
+token_fn(void *arg, char *buf, size_t size)
+{
+    token_src *t = arg;
+    int n = atomic_fetch_add(&t->calls, 1) + 1;
+
+    assert_int_equal(size, BH_AUTH_TOKEN_MAX + 1);
+    switch (t->mode) {
+    case 0: return snprintf(buf, size, "jwt-%d", n);
+    case 1: return 0;
+    case 2: return -1;
+    default: memset(buf, 'S', size); return BH_AUTH_TOKEN_MAX + 1;
+    }
+}
+
+static void
+test_token_fn(void **state)
+{
+    token_src src = { .mode = 0 };
+    bh_options o = BH_OPTIONS_INIT;
+    uint8_t *resp = NULL;
+    size_t len = 0;
+    bh_client *c = NULL;
+    bh_status st;
+    int before;
+
+    (void)state;
+    atomic_store(&g_fake.mode, FAKE_ECHO);
+    o.url = g_fake.url;
+    o.timeout_ms = 2000;
+    o.auth_token_fn = token_fn;
+    o.auth_token_arg = &src;
+    assert_int_equal(bh_client_open(&c, &o, &st), BH_OK);
+    assert_int_equal(atomic_load(&src.calls), 0); /* not at open: per call */
+
+    /* Asked before every call; each call carries the token it got. */
+    for (int i = 1; i <= 2; i++) {
+        char want[16];
+        assert_int_equal(
+            bh_call_raw(c, "bilheteria.v1.EventService/GetEvent", NULL, 0, &resp, &len, NULL, &st),
+            BH_OK);
+        free(resp);
+        snprintf(want, sizeof(want), "jwt-%d", i);
+        pthread_mutex_lock(&g_fake.mtx);
+        assert_string_equal(g_fake.token, want);
+        pthread_mutex_unlock(&g_fake.mtx);
+    }
+    assert_int_equal(atomic_load(&src.calls), 2);
+
+    /* None: the call goes out without a token. */
+    src.mode = 1;
+    assert_int_equal(
+        bh_call_raw(c, "bilheteria.v1.EventService/GetEvent", NULL, 0, &resp, &len, NULL, &st),
+        BH_OK);
+    free(resp);
+    pthread_mutex_lock(&g_fake.mtx);
+    assert_string_equal(g_fake.token, "");
+    pthread_mutex_unlock(&g_fake.mtx);
+
+    /* A failure, or a token over the limit: nothing is sent, and the
+     * message does not carry the token. */
+    before = atomic_load(&g_fake.nreq);
+    src.mode = 2;
+    assert_int_equal(
+        bh_call_raw(c, "bilheteria.v1.EventService/GetEvent", NULL, 0, &resp, &len, NULL, &st),
+        BH_UNAUTHENTICATED);
+    assert_non_null(strstr(st.message, "auth_token_fn returned -1"));
+    src.mode = 3;
+    assert_int_equal(
+        bh_call_raw(c, "bilheteria.v1.EventService/GetEvent", NULL, 0, &resp, &len, NULL, &st),
+        BH_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "auth_token_fn's token is"));
+    assert_null(strstr(st.message, "SSSS"));
+    assert_int_equal(atomic_load(&g_fake.nreq), before);
     bh_client_close(c);
 }
 
@@ -775,10 +901,12 @@ main(void)
         cmocka_unit_test(test_code_names),    cmocka_unit_test(test_bad_url),
         cmocka_unit_test(test_bad_options),   cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_type_mismatch), cmocka_unit_test(test_arena_alloc),
+        cmocka_unit_test(test_token_options),
     };
     const struct CMUnitTest wire[] = {
         cmocka_unit_test(test_idempotency_key),
         cmocka_unit_test(test_envelope),
+        cmocka_unit_test(test_token_fn),
         cmocka_unit_test(test_typed_call),
         cmocka_unit_test(test_arena_call),
         cmocka_unit_test(test_server_error),

@@ -346,13 +346,81 @@ test_unreachable(void **state)
     free(err);
 }
 
+/* `--json ARGS event create --name NAME` with idempotency key tk-1 and
+ * argv's token flags: the event id, and whether it was a replay. */
+static double
+token_create(const char *const *flags, const char *name, int *replayed)
+{
+    const char *args[16];
+    char *out = NULL, *err = NULL;
+    int n = 0;
+    args[n++] = "--json";
+    for (; *flags != NULL; flags++)
+        args[n++] = *flags;
+    const char *tail[] = { "--idempotency-key", "tk-1", "event", "create", "--name", name, NULL };
+    for (size_t i = 0; tail[i] != NULL; i++)
+        args[n++] = tail[i];
+    args[n] = NULL;
+    int rc = bht_cli(&srv, &out, &err, args);
+    if (rc != 0)
+        fail_msg("event create %s: exit %d: %s", name, rc, err);
+    cJSON *j = cJSON_Parse(out);
+    assert_non_null(j);
+    double id = num(j, "event.id");
+    *replayed = strstr(err, "note: replayed") != NULL;
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+    return id;
+}
+#define TOKEN_CREATE(name, replayed, ...)                                                          \
+    token_create((const char *const[]){ __VA_ARGS__, NULL }, (name), (replayed))
+
+/* The token reaches the server from --token, --token-file and
+ * $BILHETERIA_TOKEN: idempotency keys are scoped by it, so one key with
+ * two tokens gives two independent answers, and the same token replays. */
+static void
+test_token_scopes_keys(void **state)
+{
+    (void)state;
+    char path[400];
+    int rep = -1;
+    snprintf(path, sizeof(path), "%s/token-a", srv.dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("tok-a\n", f);
+    assert_int_equal(fclose(f), 0);
+    unsetenv("BILHETERIA_TOKEN");
+
+    double a = TOKEN_CREATE("Tok A", &rep, "--token", "tok-a");
+    assert_int_equal(rep, 0);
+    double b = TOKEN_CREATE("Tok B", &rep, "--token", "tok-b");
+    assert_int_equal(rep, 0);
+    assert_true(a != b);
+    /* The same token again, from a file: A's answer, replayed. */
+    assert_true(TOKEN_CREATE("Tok A", &rep, "--token-file", path) == a);
+    assert_int_equal(rep, 1);
+    /* From the environment: B's. */
+    setenv("BILHETERIA_TOKEN", "tok-b", 1);
+    assert_true(TOKEN_CREATE("Tok B", &rep, "--json") == b);
+    assert_int_equal(rep, 1);
+    /* A flag wins over the environment. */
+    assert_true(TOKEN_CREATE("Tok A", &rep, "--token", "tok-a") == a);
+    assert_int_equal(rep, 1);
+    unsetenv("BILHETERIA_TOKEN");
+    /* No token is a scope of its own. */
+    double anon = TOKEN_CREATE("Tok none", &rep, "--json");
+    assert_int_equal(rep, 0);
+    assert_true(anon != a && anon != b);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quick_start_flow), cmocka_unit_test(test_reservation_commands),
         cmocka_unit_test(test_errors),           cmocka_unit_test(test_help_everywhere),
-        cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_unreachable),      cmocka_unit_test(test_token_scopes_keys),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

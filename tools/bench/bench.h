@@ -81,6 +81,13 @@ struct bench {
     const char *url;
     /* --tls-*: bh_options' tls_* for a tls+tcp:// --server; NULL if not given. */
     const char *tls_ca, *tls_server_name, *tls_cert, *tls_key;
+    /* The token every call carries (--token, --token-file, or --spawn-auth's
+     * service token); NULL = none. Owned. */
+    char *token;
+    /* --spawn-auth: the admin token that seeds the catalog (a service may
+     * not write it); NULL = seed with token. Owned. */
+    char *seed_token;
+    int spawn_auth;
     int spawn;
     const char *server_path;
     int ipc;

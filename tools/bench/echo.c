@@ -279,6 +279,8 @@ make_payload(bench *b)
     env.method = "bilheteria.v1.ReservationService/CreateReservation";
     env.request_id = 0x9e3779b97f4a7c15ull;
     env.timeout_ms = 5000;
+    if (b->token != NULL)
+        env.auth_token = b->token; /* the size of an authenticated request */
     env.payload.data = p;
     env.payload.len = plen;
     b->echo_len = bilheteria__v1__request_envelope__get_packed_size(&env);

@@ -14,6 +14,7 @@
 
 #include "bench.h"
 #include "bh_opts.h"
+#include "bh_token.h"
 #include "spawn.h"
 
 #ifndef BENCH_SERVER_PATH
@@ -72,6 +73,12 @@ static const char usage[] =
     "  --tls-server-name N  the name its certificate must carry (default the host)\n"
     "  --tls-cert FILE      mutual TLS: the clients' certificate (with --tls-key)\n"
     "  --tls-key FILE       its private key\n"
+    "  --token T            send token T with every call of the run (seeding too)\n"
+    "  --token-file F       the same, the token read from F's first line\n"
+    "  --spawn-auth         with --spawn-server: run it with an auth file; the bench\n"
+    "                       makes two tokens with `SERVER token new`, an admin one\n"
+    "                       that seeds and a service one that every measured call\n"
+    "                       carries (not with --token or --token-file)\n"
     "  --clients N          client threads (default 32)\n"
     "  --shared-client      all threads share one connection (default: one each)\n"
     "  --malloc-responses   unpack responses with malloc per field, freed with\n"
@@ -220,6 +227,11 @@ check_args(bench *b, const char *scenario)
                 b->scenario);
         return -1;
     }
+    if (b->spawn_auth && (!b->spawn || b->token != NULL)) {
+        fprintf(stderr, "bilheteria-bench: --spawn-auth needs --spawn-server and makes its own "
+                        "tokens: not with --token or --token-file\n");
+        return -1;
+    }
     if (b->spawn && b->url != NULL) {
         fprintf(stderr, "bilheteria-bench: --server and --spawn-server exclude each other\n");
         return -1;
@@ -241,9 +253,9 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
                             .sessions = b->sessions,
                             .rows = b->rows,
                             .per_row = b->seats_per_row };
-    const char *scenario = NULL;
+    const char *scenario = NULL, *token = NULL, *token_file = NULL;
     int version = 0;
-    char err[256];
+    char err[512];
     struct bh__opt opts[] = {
         { "--scenario", "NAME", BH__OPT_STR, LW, &scenario },
         { "--server", "URL", BH__OPT_STR, LW, &b->url },
@@ -251,6 +263,9 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
         { "--tls-server-name", "NAME", BH__OPT_STR, LW, &b->tls_server_name },
         { "--tls-cert", "FILE", BH__OPT_STR, LW, &b->tls_cert },
         { "--tls-key", "FILE", BH__OPT_STR, LW, &b->tls_key },
+        { "--token", "T", BH__OPT_STR, LW, &token },
+        { "--token-file", "F", BH__OPT_STR, LW, &token_file },
+        { "--spawn-auth", NULL, BH__OPT_FLAG, LW, &b->spawn_auth },
         { "--spawn-server", NULL, BH__OPT_FLAG, LW, &b->spawn },
         { "--server-path", "PATH", BH__OPT_STR, LW, &b->server_path },
         { "--server-arg", "ARG", BH__OPT_STRS, 0, &server_args },
@@ -290,6 +305,10 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
     b->server_args = (char **)server_args.v;
     b->n_server_args = (int)server_args.n;
     take_nums(b, &n, duration_given);
+    if (bh__token_pick(token, token_file, NULL, &b->token, err, sizeof(err)) != 0) {
+        fprintf(stderr, "bilheteria-bench: %s\n", err);
+        return -1;
+    }
     return check_args(b, scenario);
 }
 
@@ -381,6 +400,13 @@ ms(uint64_t ns)
     return (double)ns / 1e6;
 }
 
+/* How the calls were authenticated. */
+static const char *
+auth_name(const bench *b)
+{
+    return b->spawn_auth ? "service token (--spawn-auth)" : b->token != NULL ? "token" : "none";
+}
+
 /* What ran: the scenario, the clients, the server and the seed data. */
 static void
 text_setup(const bench *b, const result *r, const bh_spawn_server *srv)
@@ -396,7 +422,7 @@ text_setup(const bench *b, const result *r, const bh_spawn_server *srv)
                    b->echo_one_flush ? "one flush" : "two barriers");
         printf("\n");
     } else
-        printf("server %s%s\n", b->url, srv ? " (spawned)" : "");
+        printf("server %s%s, auth: %s\n", b->url, srv ? " (spawned)" : "", auth_name(b));
     if (b->n_sessions > 0)
         printf("seeded %u events x %u sessions of %ux%u seats (%llu seats) in %.2f s\n", b->events,
                b->sessions, b->rows, b->seats_per_row,
@@ -582,6 +608,7 @@ print_json(const bench *b, const result *r, const bh_spawn_server *srv, int ok)
     cJSON_AddStringToObject(o, "url", strcmp(b->scenario, "echo") == 0 ? b->echo_url : b->url);
     cJSON_AddBoolToObject(o, "spawned", srv != NULL);
     cJSON_AddStringToObject(o, "responses", b->malloc_responses ? "malloc" : "arena");
+    cJSON_AddStringToObject(o, "auth", auth_name(b));
     if (strcmp(b->scenario, "echo") == 0)
         json_echo(o, b, r);
     json_seed(o, b, r);
@@ -632,14 +659,41 @@ start_echo(bench *b, target *tg)
     return 0;
 }
 
-/* The library's options for b's server. */
+/* --spawn-auth: an admin token to seed with, a service token for the
+ * run, and the auth file (*text, caller frees) that accepts both. */
+static int
+make_tokens(bench *b, char **text)
+{
+    char tok[2][128], line[2][256], err[1024];
+    const char *role[2] = { "admin", "service" }, *name[2] = { "bench-seed", "bench" };
+    for (int i = 0; i < 2; i++) {
+        if (bh_spawn_token_new(b->server_path, name[i], role[i], tok[i], sizeof(tok[i]), line[i],
+                               sizeof(line[i]), err, sizeof(err)) != 0) {
+            fprintf(stderr, "bilheteria-bench: --spawn-auth: %s\n", err);
+            return -1;
+        }
+    }
+    size_t n = strlen(line[0]) + strlen(line[1]) + 3;
+    *text = malloc(n);
+    b->seed_token = strdup(tok[0]);
+    b->token = strdup(tok[1]);
+    if (*text == NULL || b->seed_token == NULL || b->token == NULL) {
+        fprintf(stderr, "bilheteria-bench: out of memory\n");
+        return -1;
+    }
+    snprintf(*text, n, "%s\n%s\n", line[0], line[1]);
+    return 0;
+}
+
+/* The library's options for b's server, with token (NULL: none). */
 static bh_options
-bench_options(const bench *b)
+bench_options(const bench *b, const char *token)
 {
     bh_options o = {
         .size = sizeof(o),
         .url = b->url,
         .timeout_ms = 10000,
+        .auth_token = token,
         .tls_ca_file = b->tls_ca,
         .tls_server_name = b->tls_server_name,
         .tls_cert_file = b->tls_cert,
@@ -655,11 +709,19 @@ start_server(bench *b, target *tg, result *r)
     char err[1024];
     bh_status st;
     if (b->spawn) {
+        char *auth = NULL;
+        if (b->spawn_auth && make_tokens(b, &auth) != 0) {
+            free(auth);
+            return -1;
+        }
         bh_spawn_opts so = { .path = b->server_path,
                              .name = "bh-bench",
                              .tcp = !b->ipc,
-                             .args = (const char *const *)b->server_args };
-        if (bh_spawn_start(&tg->spawned, &so, err, sizeof(err)) != 0) {
+                             .args = (const char *const *)b->server_args,
+                             .auth_file = auth };
+        int rc = bh_spawn_start(&tg->spawned, &so, err, sizeof(err));
+        free(auth);
+        if (rc != 0) {
             fprintf(stderr, "bilheteria-bench: %s\n", err);
             return -1;
         }
@@ -668,14 +730,23 @@ start_server(bench *b, target *tg, result *r)
     } else if (b->url == NULL) {
         b->url = BH_DEFAULT_URL;
     }
-    bh_options o = bench_options(b);
+    bh_options o = bench_options(b, b->token);
     if (bh_client_open(&tg->shared, &o, &st) != BH_OK) {
         fprintf(stderr, "bilheteria-bench: %s\n", st.message);
         return -1;
     }
     if (strcmp(b->scenario, "ping") != 0) {
         uint64_t t0 = bench_now_ns();
-        if (bench_seed(b, tg->shared, err, sizeof(err)) != 0) {
+        bh_client *seeder = tg->shared;
+        o = bench_options(b, b->seed_token);
+        if (b->seed_token != NULL && bh_client_open(&seeder, &o, &st) != BH_OK) {
+            fprintf(stderr, "bilheteria-bench: %s\n", st.message);
+            return -1;
+        }
+        int rc = bench_seed(b, seeder, err, sizeof(err));
+        if (seeder != tg->shared)
+            bh_client_close(seeder);
+        if (rc != 0) {
             fprintf(stderr, "bilheteria-bench: seeding %s: %s\n", b->url, err);
             return -1;
         }
@@ -715,7 +786,7 @@ open_client(bench *b, int i, target *tg)
     if (b->shared_client) {
         t->cli = tg->shared;
     } else {
-        bh_options o = bench_options(b);
+        bh_options o = bench_options(b, b->token);
         if (bh_client_open(&t->cli, &o, &st) != BH_OK) {
             fprintf(stderr, "bilheteria-bench: %s\n", st.message);
             return -1;
@@ -825,6 +896,8 @@ finish(bench *b, result *r, target *tg, int status)
     free(b->sold);
     free(b->echo_payload);
     free(b->server_args);
+    free(b->token);
+    free(b->seed_token);
     return status;
 }
 
@@ -845,6 +918,7 @@ main(int argc, char **argv)
     b.server_path = BENCH_SERVER_PATH;
     if (parse_args(argc, argv, &b, &duration_given) != 0) {
         free(b.server_args);
+        free(b.token);
         return 2;
     }
     tg.is_echo = strcmp(b.scenario, "echo") == 0;

@@ -115,13 +115,17 @@ read_banner(bh_spawn_server *s)
 static pid_t
 fork_exec(bh_spawn_server *s, char *err, size_t errlen)
 {
-    const char *argv[BH_SPAWN_MAX_ARGS + 6];
+    const char *argv[BH_SPAWN_MAX_ARGS + 8];
     int n = 0;
     argv[n++] = s->path;
     argv[n++] = "--listen";
     argv[n++] = s->tcp ? "tcp://127.0.0.1:0" : s->url;
     argv[n++] = "--data-dir";
     argv[n++] = s->data_dir;
+    if (s->auth_file[0] != 0) {
+        argv[n++] = "--auth-file";
+        argv[n++] = s->auth_file;
+    }
     for (int i = 0; s->args[i] != NULL; i++)
         argv[n++] = s->args[i];
     argv[n] = NULL;
@@ -218,6 +222,89 @@ bh_spawn_restart(bh_spawn_server *s, char *err, size_t errlen)
     return -1;
 }
 
+/* DIR/auth, readable by its owner only, holding text. */
+static int
+write_auth(bh_spawn_server *s, const char *text, char *err, size_t errlen)
+{
+    snprintf(s->auth_file, sizeof(s->auth_file), "%s/auth", s->dir);
+    int fd = open(s->auth_file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    size_t n = strlen(text);
+    if (fd < 0 || write(fd, text, n) != (ssize_t)n || close(fd) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", s->auth_file, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return 0;
+}
+
+/* The first line of buf (from *pos on) into dst, without its newline;
+ * -1 if there is none or it does not fit. */
+static int
+take_line(const char *buf, size_t *pos, char *dst, size_t size)
+{
+    const char *start = buf + *pos, *nl = strchr(start, '\n');
+    if (nl == NULL || nl == start || (size_t)(nl - start) >= size)
+        return -1;
+    memcpy(dst, start, (size_t)(nl - start));
+    dst[nl - start] = 0;
+    *pos += (size_t)(nl - start) + 1;
+    return 0;
+}
+
+int
+bh_spawn_token_new(const char *path, const char *name, const char *role, char *token, size_t tsize,
+                   char *line, size_t lsize, char *err, size_t errlen)
+{
+    const char *argv[] = { path, "token", "new", "--name", name, "--role", role, NULL };
+    char buf[1024];
+    size_t n = 0, pos = 0;
+    int fds[2], ws = 0;
+    if (pipe(fds) != 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(fds[1], 1);
+        if (null >= 0)
+            dup2(null, 2); /* its advice to a person */
+        close(fds[0]);
+        close(fds[1]);
+        execv(path, (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    ssize_t r;
+    while (n < sizeof(buf) - 1 && (r = read(fds[0], buf + n, sizeof(buf) - 1 - n)) != 0) {
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = 0;
+    close(fds[0]);
+    waitpid(pid, &ws, 0);
+    int ok = status_of(ws) == 0 && take_line(buf, &pos, token, tsize) == 0 &&
+             take_line(buf, &pos, line, lsize) == 0;
+    memset(buf, 0, sizeof(buf)); /* it held the token */
+    if (!ok) {
+        snprintf(err, errlen, "%s token new --name %s --role %s: exit status %d, or not two lines",
+                 path, name, role, status_of(ws));
+        return -1;
+    }
+    return 0;
+}
+
 int
 bh_spawn_start(bh_spawn_server *s, const bh_spawn_opts *o, char *err, size_t errlen)
 {
@@ -247,6 +334,10 @@ bh_spawn_start(bh_spawn_server *s, const bh_spawn_opts *o, char *err, size_t err
     snprintf(s->data_dir, sizeof(s->data_dir), "%s/data", s->dir);
     snprintf(s->log, sizeof(s->log), "%s/server.log", s->dir);
     snprintf(s->url, sizeof(s->url), "ipc://%s/sock", s->dir);
+    if (o->auth_file != NULL && write_auth(s, o->auth_file, err, errlen) != 0) {
+        bh_spawn_cleanup(s);
+        return -1;
+    }
     if (bh_spawn_restart(s, err, errlen) == 0)
         return 0;
     bh_spawn_cleanup(s);

@@ -26,6 +26,10 @@ typedef struct bh_spawn_opts {
     /* More flags for the server, NULL-terminated (NULL for none), at most
      * BH_SPAWN_MAX_ARGS. The strings are borrowed until bh_spawn_cleanup. */
     const char *const *args;
+    /* The text of an auth file (NAME ROLE SHA256 lines), or NULL: written
+     * to DIR/auth before the server starts, which then gets
+     * `--auth-file DIR/auth`. Borrowed during bh_spawn_start. */
+    const char *auth_file;
 } bh_spawn_opts;
 
 typedef struct bh_spawn_server {
@@ -37,7 +41,8 @@ typedef struct bh_spawn_server {
     const char *path;
     int tcp;
     const char *args[BH_SPAWN_MAX_ARGS + 1];
-    long log_from; /* where this run's output starts in the log */
+    long log_from;       /* where this run's output starts in the log */
+    char auth_file[300]; /* DIR/auth with opts.auth_file, else "" */
 } bh_spawn_server;
 
 /* Makes the temp dir and starts the server in it with
@@ -50,6 +55,15 @@ int bh_spawn_start(bh_spawn_server *s, const bh_spawn_opts *o, char *err, size_t
  * flags (a tcp server gets a new port: read s->url again). 0 on success;
  * on failure -1 as bh_spawn_start, the directory kept. */
 int bh_spawn_restart(bh_spawn_server *s, char *err, size_t errlen);
+
+/*
+ * Runs `PATH token new --name NAME --role ROLE` and keeps its two lines: a
+ * fresh service token (into token, tsize bytes) and the auth file's line
+ * that accepts it (into line, lsize bytes, without its newline). 0 on
+ * success; -1 with the reason in err (the token is never put there).
+ */
+int bh_spawn_token_new(const char *path, const char *name, const char *role, char *token,
+                       size_t tsize, char *line, size_t lsize, char *err, size_t errlen);
 
 /* SIGTERM, and SIGKILL if it has not exited 20 s later. Returns its exit
  * status (0 for a clean stop, 128 + N for signal N), or -1 if it was not

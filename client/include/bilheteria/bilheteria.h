@@ -80,6 +80,11 @@ typedef struct bh_status {
  * bytes it does not know are zero. (libbilheteria.so.1's bh_options had
  * only url, timeout_ms and auth_token, and no size: hence SOVERSION 2.)
  *
+ * Credentials: auth_token, a fixed token (a service token), or
+ * auth_token_fn, which gives a token per call (a JWT that expires and is
+ * refreshed); not both. A token is at most BH_AUTH_TOKEN_MAX bytes. The
+ * library never puts a token in a bh_status message.
+ *
  * TLS: a tls+tcp:// URL (or tls+tcp4://, tls+tcp6://) needs tls_ca_file;
  * the server is always verified against it, and its certificate must
  * carry the expected name. There is no "verify none". Every path is read
@@ -100,6 +105,25 @@ typedef struct bh_options {
      * private key (PEM, not encrypted); both or neither. */
     const char *tls_cert_file;
     const char *tls_key_file;
+    /*
+     * A fresh token for each call, for tokens that expire (JWTs); NULL =
+     * none. Called at the start of every call, before anything is sent,
+     * with auth_token_arg (borrowed until bh_client_close returns), buf
+     * and size = BH_AUTH_TOKEN_MAX + 1. It writes the token into buf,
+     * NUL-terminated, and returns its length as snprintf does (the length
+     * it has, even if that does not fit: the call then fails with
+     * BH_INVALID_ARGUMENT, "auth_token_fn's token is N bytes ..."); 0 for
+     * a call without a token; -1 if it has no token to give (the call
+     * fails with BH_UNAUTHENTICATED, nothing sent). The token is copied
+     * into the request at once; buf is the library's and gone after the
+     * callback's call returns.
+     * Thread-safety: it is called from every thread that calls with this
+     * client, possibly from several at once; it must be safe so (e.g.
+     * copy the current token under a lock of its own: a snprintf of it
+     * under the lock suffices). It must not call this client.
+     */
+    int (*auth_token_fn)(void *arg, char *buf, size_t size);
+    void *auth_token_arg;
 } bh_options;
 
 /* An initializer that sets size: bh_options o = BH_OPTIONS_INIT; */
@@ -132,7 +156,9 @@ void bh_arena_reset(bh_arena *a);
  * empty and may be used again. Accepts NULL. */
 void bh_arena_fini(bh_arena *a);
 
-/* Per-call options; pass NULL for the defaults. */
+/* Per-call options; pass NULL for the defaults. The struct has no size
+ * field, so it cannot grow without a new SOVERSION: a per-call token waits
+ * for that (use one client per identity, or bh_options.auth_token_fn). */
 typedef struct bh_call_opts {
     const char *idempotency_key; /* NULL or 1..255 bytes; copied */
     int32_t timeout_ms;          /* 0 = the client's default; < 0 is BH_INVALID_ARGUMENT */
@@ -147,7 +173,8 @@ typedef struct bh_client bh_client;
  * deadline). opts may be NULL for all the defaults. On success *out is
  * set; caller frees with bh_client_close. On failure *out is untouched.
  * Returns BH_OK, or BH_INVALID_ARGUMENT for a bad URL (the message names
- * it), a negative timeout, a bad opts->size, a TLS URL without
+ * it), a negative timeout, a bad opts->size, an auth_token longer than
+ * BH_AUTH_TOKEN_MAX, both auth_token and auth_token_fn, a TLS URL without
  * tls_ca_file, or a TLS file that cannot be read or parsed (the message
  * names the field and the file), BH_RESOURCE_EXHAUSTED when out of memory,
  * BH_UNAVAILABLE when nng fails.
@@ -184,8 +211,12 @@ void bh_client_close(bh_client *c);
  * st->replayed set if the answer came from the idempotency store), or:
  *   BH_INVALID_ARGUMENT  NULL arguments, an empty method, an idempotency
  *                        key that is empty or longer than 255 bytes, a
- *                        negative timeout, or (for a method in bh_services)
- *                        a req/resp_desc of the wrong type; nothing is sent;
+ *                        negative timeout, a token from auth_token_fn
+ *                        longer than BH_AUTH_TOKEN_MAX, or (for a method in
+ *                        bh_services) a req/resp_desc of the wrong type;
+ *                        nothing is sent;
+ *   BH_UNAUTHENTICATED   auth_token_fn returned -1 (nothing is sent), or
+ *                        the server's: no or bad credentials;
  *   BH_UNAVAILABLE       the server could not be reached within the
  *                        deadline, or the connection dropped after the
  *                        request went out (the call may or may not have
