@@ -11,6 +11,9 @@
 
 #include <cmocka.h>
 
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
 #include "harness.h"
 
 void
@@ -248,4 +251,22 @@ bht_count_events(bh_client *c)
         bilheteria__v1__list_events_response__free_unpacked(resp, NULL);
     } while (token[0] != 0);
     return n;
+}
+
+Bilheteria__V1__ResponseEnvelope *
+bht_raw_envelope(const bht_server *s, const uint8_t *buf, size_t n)
+{
+    nng_socket sock;
+    nng_msg *m = NULL;
+    assert_int_equal(nng_req0_open(&sock), 0);
+    nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, 10000);
+    assert_int_equal(nng_dial(sock, s->url, NULL, 0), 0);
+    assert_int_equal(nng_send(sock, (void *)buf, n, 0), 0);
+    assert_int_equal(nng_recvmsg(sock, &m, 0), 0);
+    Bilheteria__V1__ResponseEnvelope *env =
+        bilheteria__v1__response_envelope__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
+    assert_non_null(env);
+    nng_msg_free(m);
+    nng_close(sock);
+    return env;
 }

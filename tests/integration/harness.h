@@ -50,6 +50,12 @@ void bht_sleep_ms(int ms);
 int bht_start_preloaded(bht_server *s, const char *lib, const char *const *extra);
 /* Creates (or truncates) an empty file: a shim's trigger. */
 void bht_touch(const char *path);
+/* Sends the request envelope buf[0, n) as it is over a raw nng REQ
+ * socket (bytes the library would refuse to send) and returns the answer,
+ * which the caller frees with
+ * bilheteria__v1__response_envelope__free_unpacked. */
+Bilheteria__V1__ResponseEnvelope *bht_raw_envelope(const bht_server *s, const uint8_t *buf,
+                                                   size_t n);
 /* How many events the server lists, page by page. */
 uint64_t bht_count_events(bh_client *c);
 

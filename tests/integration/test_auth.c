@@ -366,12 +366,31 @@ test_jwts(void **state)
         assert_true(strlen(big) > 5000 && strlen(big) <= 8192);
         assert_int_equal(code_as(&srv, big), BH_OK);
         free(big);
-        big = malloc(8194);
+        big = malloc(BH_AUTH_TOKEN_MAX + 2);
         assert_non_null(big);
-        memset(big, 'a', 8193);
-        big[8193] = 0;
-        assert_int_equal(code_as(&srv, big), BH_INVALID_ARGUMENT);
-        big[8192] = 0;
+        memset(big, 'a', BH_AUTH_TOKEN_MAX + 1);
+        big[BH_AUTH_TOKEN_MAX + 1] = 0;
+        /* The library refuses it before sending ... */
+        bh_client *c0 = NULL;
+        bh_options o = { .url = srv.url, .auth_token = big };
+        bh_status st0;
+        assert_int_equal(bh_client_open(&c0, &o, &st0), BH_INVALID_ARGUMENT);
+        assert_null(strstr(st0.message, "aaaa"));
+        /* ... and the server too, sent raw. */
+        Bilheteria__V1__RequestEnvelope req = BILHETERIA__V1__REQUEST_ENVELOPE__INIT;
+        req.method = (char *)LIST_EVENTS;
+        req.request_id = 9;
+        req.auth_token = big;
+        size_t n = bilheteria__v1__request_envelope__get_packed_size(&req);
+        uint8_t *buf = malloc(n);
+        assert_non_null(buf);
+        bilheteria__v1__request_envelope__pack(&req, buf);
+        Bilheteria__V1__ResponseEnvelope *env = bht_raw_envelope(&srv, buf, n);
+        assert_int_equal(env->status, BH_INVALID_ARGUMENT);
+        assert_non_null(strstr(env->message, "auth_token is"));
+        bilheteria__v1__response_envelope__free_unpacked(env, NULL);
+        free(buf);
+        big[BH_AUTH_TOKEN_MAX] = 0;
         assert_int_equal(code_as(&srv, big), BH_UNAUTHENTICATED);
         free(big);
     }

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "jwtmint.h"
 
 static bht_server srv;
 
@@ -349,7 +350,7 @@ test_unreachable(void **state)
 /* `--json ARGS event create --name NAME` with idempotency key tk-1 and
  * argv's token flags: the event id, and whether it was a replay. */
 static double
-token_create(const char *const *flags, const char *name, int *replayed)
+token_create(const bht_server *on, const char *const *flags, const char *name, int *replayed)
 {
     const char *args[16];
     char *out = NULL, *err = NULL;
@@ -361,7 +362,7 @@ token_create(const char *const *flags, const char *name, int *replayed)
     for (size_t i = 0; tail[i] != NULL; i++)
         args[n++] = tail[i];
     args[n] = NULL;
-    int rc = bht_cli(&srv, &out, &err, args);
+    int rc = bht_cli(on, &out, &err, args);
     if (rc != 0)
         fail_msg("event create %s: exit %d: %s", name, rc, err);
     cJSON *j = cJSON_Parse(out);
@@ -374,22 +375,32 @@ token_create(const char *const *flags, const char *name, int *replayed)
     return id;
 }
 #define TOKEN_CREATE(name, replayed, ...)                                                          \
-    token_create((const char *const[]){ __VA_ARGS__, NULL }, (name), (replayed))
+    token_create(&as, (const char *const[]){ __VA_ARGS__, NULL }, (name), (replayed))
 
 /* The token reaches the server from --token, --token-file and
- * $BILHETERIA_TOKEN: idempotency keys are scoped by it, so one key with
- * two tokens gives two independent answers, and the same token replays. */
+ * $BILHETERIA_TOKEN: on a server with two admin tokens, idempotency keys
+ * are scoped by the caller, so one key with the two tokens gives two
+ * independent answers, and the same token replays. */
 static void
 test_token_scopes_keys(void **state)
 {
     (void)state;
-    char path[400];
+    char path[400], auth[400], ha[65], hb[65];
     int rep = -1;
     snprintf(path, sizeof(path), "%s/token-a", srv.dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs("tok-a\n", f);
     assert_int_equal(fclose(f), 0);
+    jwtmint_sha256_hex("tok-a", ha);
+    jwtmint_sha256_hex("tok-b", hb);
+    snprintf(auth, sizeof(auth), "%s/auth", srv.dir);
+    assert_non_null(f = fopen(auth, "w"));
+    fprintf(f, "a admin %s\nb admin %s\n", ha, hb);
+    assert_int_equal(fclose(f), 0);
+    bht_server as;
+    const char *const flags[] = { "--auth-file", auth, NULL };
+    assert_int_equal(bht_start(&as, flags), 0);
     unsetenv("BILHETERIA_TOKEN");
 
     double a = TOKEN_CREATE("Tok A", &rep, "--token", "tok-a");
@@ -408,10 +419,16 @@ test_token_scopes_keys(void **state)
     assert_true(TOKEN_CREATE("Tok A", &rep, "--token", "tok-a") == a);
     assert_int_equal(rep, 1);
     unsetenv("BILHETERIA_TOKEN");
-    /* No token is a scope of its own. */
-    double anon = TOKEN_CREATE("Tok none", &rep, "--json");
-    assert_int_equal(rep, 0);
-    assert_true(anon != a && anon != b);
+    /* No token: refused, nothing created. */
+    char *out = NULL, *err = NULL;
+    assert_int_equal(bht_cli(&as, &out, &err,
+                             (const char *const[]){ "--idempotency-key", "tk-1", "event", "create",
+                                                    "--name", "Tok none", NULL }),
+                     1);
+    assert_non_null(strstr(err, "UNAUTHENTICATED"));
+    free(out);
+    free(err);
+    assert_int_equal(bht_cleanup(&as), 0);
 }
 
 int
