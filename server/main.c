@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "auth.h"
+#include "bilheteria/commit.h"
 #include "bh_opts.h"
 #include "nng_compat.h"
 #include "nng_tls.h"
@@ -77,7 +79,11 @@ static const char usage[] =
     "  --insecure             open mode on any address (anyone who reaches the\n"
     "                         port may do anything)\n"
     "  --help                 this text\n"
-    "  --version              print the version\n"
+    "  --version              print the version, the commit and the libraries' versions\n"
+    "\n"
+    "Each option can also come from the environment, a flag given winning:\n"
+    "--data-dir DIR is BILHETERIA_DATA_DIR=DIR, --no-sync is BILHETERIA_NO_SYNC=1,\n"
+    "--listen is BILHETERIA_LISTEN=\"URL URL\" (spaces or commas between URLs).\n"
     "\n"
     "bilheteria-server token new --name NAME --role admin|service\n"
     "                         prints a new service token and its auth file line\n";
@@ -266,17 +272,18 @@ parse_args(int argc, char **argv, srv_config *cfg, struct srv_flags *fl)
         { "--jwt-admin-value", "VALUE", BH__OPT_STR, LW, &fl->auth.jwt_admin_value },
         { "--public-reads", NULL, BH__OPT_FLAG, LW, &cfg->public_reads },
         { "--insecure", NULL, BH__OPT_FLAG, LW, &fl->insecure },
-        { "--version", NULL, BH__OPT_FLAG, LW, &version },
+        { "--version", NULL, BH__OPT_FLAG, LW | BH__OPT_NO_ENV, &version },
     };
     /* "--data-dir --no-sync" is a value forgotten, not a dir named so. */
-    switch (bh__opts_parse(opts, sizeof(opts) / sizeof(opts[0]), argc - 1, argv + 1,
-                           BH__OPTS_DASH_NOT_VALUE | BH__OPTS_QUOTE_UNKNOWN, NULL, err,
-                           sizeof(err))) {
+    switch (bh__opts_parse_env(opts, sizeof(opts) / sizeof(opts[0]), argc - 1, argv + 1,
+                               BH__OPTS_DASH_NOT_VALUE | BH__OPTS_QUOTE_UNKNOWN, "BILHETERIA_",
+                               NULL, err, sizeof(err))) {
     case BH__PARSE_HELP: fputs(usage, stdout); exit(0);
     case BH__PARSE_ERROR: fprintf(stderr, "bilheteria-server: %s (try --help)\n", err); goto out;
     }
     if (version) {
-        printf("bilheteria-server %s\n", BH_VERSION);
+        printf("bilheteria-server %s (commit %s; nng %s, lmdb %s, protobuf-c %s)\n", BH_VERSION,
+               BH_GIT_COMMIT, bh_nng_version(), store_lmdb_version(), PROTOBUF_C_VERSION);
         exit(0);
     }
     if (listen.n > sizeof(cfg->listen) / sizeof(cfg->listen[0])) {
@@ -445,8 +452,13 @@ main(int argc, char **argv)
                 cfg.hold_ttl_ms / 1000, cfg.workers, srv_listener_url(l));
         auth_banner(&cfg, &fl);
     }
-    while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+    sd_notify(0, "READY=1"); /* systemd's Type=notify; nothing outside systemd */
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+        sd_notify(0, "RELOADING=1");
         reload_all(&cfg, l);
+        sd_notify(0, "READY=1");
+    }
+    sd_notify(0, "STOPPING=1");
     if (!cfg.quiet)
         fprintf(stderr, "bilheteria-server: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     status = 0;

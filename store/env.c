@@ -25,6 +25,16 @@ static const char *const seq_keys[STORE_SEQ__COUNT] = {
 
 #define META_SCHEMA "schema_version"
 
+#define STORE__STR_(x) #x
+#define STORE__STR(x)  STORE__STR_(x)
+
+const char *
+store_lmdb_version(void)
+{
+    return STORE__STR(MDB_VERSION_MAJOR) "." STORE__STR(MDB_VERSION_MINOR) "." STORE__STR(
+        MDB_VERSION_PATCH);
+}
+
 const char *
 store_strerror(int rc)
 {

@@ -52,6 +52,10 @@ enum store_rc {
 
 const char *store_strerror(int rc);
 
+/* The version of the LMDB headers the store was built with ("0.9.24"):
+ * static, for --version. */
+const char *store_lmdb_version(void);
+
 typedef struct store store;
 typedef struct store_txn store_txn;
 

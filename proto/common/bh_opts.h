@@ -34,12 +34,14 @@ enum bh__opt_kind {
 #define BH__OPT_REQUIRED 1u
 /* May be given again; the last value wins. */
 #define BH__OPT_LAST_WINS 2u
+/* Never taken from the environment by bh__opts_parse_env (--version). */
+#define BH__OPT_NO_ENV 4u
 
 struct bh__opt {
     const char *name;    /* "--rows"; NULL for a positional argument */
     const char *metavar; /* "N", "ID", "RFC3339"; NULL for a flag */
     enum bh__opt_kind kind;
-    unsigned flags;   /* BH__OPT_REQUIRED, BH__OPT_LAST_WINS */
+    unsigned flags;   /* BH__OPT_REQUIRED, BH__OPT_LAST_WINS, BH__OPT_NO_ENV */
     void *dest;       /* by kind, above */
     const char *help; /* one line, for bh__opts_usage */
     int64_t min, max; /* BH__OPT_INT */
@@ -51,10 +53,12 @@ struct bh__opt {
 };
 
 /* Values of a repeatable option. v (not its strings) is owned: caller
- * frees with bh__strs_free. */
+ * frees with bh__strs_free. Values from argv are borrowed from it; values
+ * split from an environment variable live in buf, owned too. */
 struct bh__strs {
     const char **v;
     size_t n;
+    char *buf;
 };
 
 void bh__strs_free(struct bh__strs *s);
@@ -83,6 +87,23 @@ enum {
  */
 int bh__opts_parse(struct bh__opt *opts, size_t n, int argc, char **argv, unsigned flags, int *used,
                    char *err, size_t errlen);
+
+/*
+ * bh__opts_parse, then every named option that argv did not give takes
+ * its value from the environment variable env_prefix + its name upper-cased,
+ * dashes as underscores ("BILHETERIA_" and --data-dir: BILHETERIA_DATA_DIR),
+ * when that is set and not empty: flags win over the environment. A flag
+ * (BH__OPT_FLAG) is set by 1, true, yes or on, left unset by 0, false, no or
+ * off; a repeatable option (BH__OPT_STRS) takes several values separated by
+ * spaces or commas; other kinds take one value, checked as on the command
+ * line. An error names the variable and the flag:
+ *   BILHETERIA_HOLD_TTL_S (--hold-ttl-s): expected an integer in 1..604800, got "0"
+ * Options flagged BH__OPT_NO_ENV and positional arguments are never read
+ * from the environment. Values are borrowed from the environment (do not
+ * change it while they are in use). Not thread-safe against setenv.
+ */
+int bh__opts_parse_env(struct bh__opt *opts, size_t n, int argc, char **argv, unsigned flags,
+                       const char *env_prefix, int *used, char *err, size_t errlen);
 
 /* Prints "usage: <prog> <synopsis>", the summary (may be NULL) and one
  * line per option. */

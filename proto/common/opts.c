@@ -12,7 +12,9 @@ bh__strs_free(struct bh__strs *s)
     if (s == NULL)
         return;
     free(s->v);
+    free(s->buf);
     s->v = NULL;
+    s->buf = NULL;
     s->n = 0;
 }
 
@@ -158,12 +160,14 @@ is_option(const char *a)
     return (a[0] == '-' && a[1] == '-' && a[2] != '\0') || strcmp(a, "-h") == 0;
 }
 
-int
-bh__opts_parse(struct bh__opt *opts, size_t n, int argc, char **argv, unsigned flags, int *used,
-               char *err, size_t errlen)
+/* The arguments part of bh__opts_parse: everything but the check of
+ * required options. */
+static int
+parse_argv(struct bh__opt *opts, size_t n, int argc, char **argv, unsigned flags, int *used,
+           char *err, size_t errlen)
 {
     int k, only_positional = 0, stop_at_positional = (flags & BH__OPTS_STOP_AT_POSITIONAL) != 0;
-    size_t i, next_pos = 0;
+    size_t next_pos = 0;
 
     err[0] = '\0';
     for (k = 0; k < argc; k++) {
@@ -228,10 +232,16 @@ bh__opts_parse(struct bh__opt *opts, size_t n, int argc, char **argv, unsigned f
     }
     if (used != NULL)
         *used = k;
-    for (i = 0; i < n; i++) {
+    return BH__PARSE_OK;
+}
+
+static int
+check_required(const struct bh__opt *opts, size_t n, unsigned flags, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
         if (!(opts[i].flags & BH__OPT_REQUIRED) || opts[i].seen)
             continue;
-        if (opts[i].name == NULL && stop_at_positional)
+        if (opts[i].name == NULL && (flags & BH__OPTS_STOP_AT_POSITIONAL))
             continue;
         if (opts[i].name != NULL)
             snprintf(err, errlen, "%s %s is required", opts[i].name, opts[i].metavar);
@@ -240,6 +250,126 @@ bh__opts_parse(struct bh__opt *opts, size_t n, int argc, char **argv, unsigned f
         return BH__PARSE_ERROR;
     }
     return BH__PARSE_OK;
+}
+
+int
+bh__opts_parse(struct bh__opt *opts, size_t n, int argc, char **argv, unsigned flags, int *used,
+               char *err, size_t errlen)
+{
+    int rc = parse_argv(opts, n, argc, argv, flags, used, err, errlen);
+    return rc != BH__PARSE_OK ? rc : check_required(opts, n, flags, err, errlen);
+}
+
+/* The environment variable of option o under prefix into buf: 0, or -1 if
+ * o is positional or buf is too small. */
+static int
+env_name(const struct bh__opt *o, const char *prefix, char *buf, size_t len)
+{
+    const char *p = o->name;
+    size_t k;
+    int w = snprintf(buf, len, "%s", prefix);
+
+    if (p == NULL || w < 0 || (size_t)w >= len)
+        return -1;
+    k = (size_t)w;
+    while (*p == '-')
+        p++;
+    for (; *p != '\0'; p++) {
+        if (k + 1 >= len)
+            return -1;
+        buf[k++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+    }
+    buf[k] = '\0';
+    return 0;
+}
+
+/* A flag from the environment: 1/true/yes/on set it, 0/false/no/off
+ * leave it unset. Returns 1, 0, or -1 for anything else. */
+static int
+env_bool(const char *v)
+{
+    static const char *const on[] = { "1", "true", "yes", "on" }, *const off[] = { "0", "false",
+                                                                                   "no", "off" };
+    for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
+        if (strcmp(v, on[i]) == 0)
+            return 1;
+        if (strcmp(v, off[i]) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+/* BH__OPT_STRS from the environment: values separated by spaces or commas,
+ * kept in a copy that s owns. */
+static int
+env_strs(struct bh__strs *s, const char *v)
+{
+    size_t n = 0;
+    char *p, *save = NULL;
+
+    s->buf = strdup(v);
+    s->v = calloc(strlen(v) / 2 + 2, sizeof(*s->v)); /* at most one value per two bytes */
+    if (s->buf == NULL || s->v == NULL)
+        return -1;
+    for (p = strtok_r(s->buf, " ,\t", &save); p != NULL; p = strtok_r(NULL, " ,\t", &save))
+        s->v[n++] = p;
+    s->n = n;
+    return 0;
+}
+
+/* Fills every named option argv did not give from its environment
+ * variable, if that is set and not empty. */
+static int
+apply_env(struct bh__opt *opts, size_t n, const char *prefix, char *err, size_t errlen)
+{
+    char name[128], sub[192];
+
+    for (size_t i = 0; i < n; i++) {
+        struct bh__opt *o = &opts[i];
+        const char *v;
+
+        if (o->name == NULL || o->seen || (o->flags & BH__OPT_NO_ENV) ||
+            env_name(o, prefix, name, sizeof(name)) != 0)
+            continue;
+        v = getenv(name);
+        if (v == NULL || v[0] == '\0')
+            continue;
+        if (o->kind == BH__OPT_FLAG) {
+            int b = env_bool(v);
+            if (b < 0) {
+                snprintf(err, errlen, "%s (%s): expected 1 or 0, got \"%s\"", name, o->name, v);
+                return BH__PARSE_ERROR;
+            }
+            if (b == 0)
+                continue;
+        } else if (o->kind == BH__OPT_STRS) {
+            if (env_strs(o->dest, v) != 0) {
+                snprintf(err, errlen, "out of memory");
+                return BH__PARSE_ERROR;
+            }
+            o->seen = 1;
+            continue;
+        }
+        o->seen = 1;
+        /* The message names the variable, and the flag it stands for. */
+        if (opt_set(o, v, 1, sub, sizeof(sub)) != 0) {
+            const char *rest =
+                strncmp(sub, o->name, strlen(o->name)) == 0 ? sub + strlen(o->name) : sub;
+            snprintf(err, errlen, "%s (%s)%s", name, o->name, rest);
+            return BH__PARSE_ERROR;
+        }
+    }
+    return BH__PARSE_OK;
+}
+
+int
+bh__opts_parse_env(struct bh__opt *opts, size_t n, int argc, char **argv, unsigned flags,
+                   const char *env_prefix, int *used, char *err, size_t errlen)
+{
+    int rc = parse_argv(opts, n, argc, argv, flags, used, err, errlen);
+    if (rc == BH__PARSE_OK)
+        rc = apply_env(opts, n, env_prefix, err, errlen);
+    return rc != BH__PARSE_OK ? rc : check_required(opts, n, flags, err, errlen);
 }
 
 void

@@ -229,3 +229,12 @@ bh_nng_ctx_free(nng_ctx ctx, nng_aio *aio)
 }
 
 #endif /* BH_NNG_CTX_EXPIRE_RACE */
+
+#define BH__STR_(x) #x
+#define BH__STR(x)  BH__STR_(x)
+
+const char *
+bh_nng_version(void)
+{
+    return BH__STR(NNG_MAJOR_VERSION) "." BH__STR(NNG_MINOR_VERSION) "." BH__STR(NNG_PATCH_VERSION);
+}

@@ -103,4 +103,8 @@ int bh_nng_ctx_reusable(nng_duration elapsed_ms, nng_duration timeout_ms);
  */
 void bh_nng_ctx_free(nng_ctx ctx, nng_aio *aio);
 
+/* The version of the nng headers we were built with ("1.5.2"): static,
+ * for --version. */
+const char *bh_nng_version(void);
+
 #endif

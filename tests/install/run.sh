@@ -18,10 +18,11 @@ prefix=$tmp/prefix
 
 step() { printf '== %s\n' "$*"; }
 
-# Only the client library's files: other modules' install rules are not
-# this test's business.
+# Only the client library's files (libbilheteria2's and -dev's): other
+# modules' install rules are not this test's business.
 step "install into $prefix"
-"$cmake" --install "$build" --prefix "$prefix" --component client
+"$cmake" --install "$build" --prefix "$prefix" --component runtime
+"$cmake" --install "$build" --prefix "$prefix" --component dev
 
 pc=$(find "$prefix" -name bilheteria.pc)
 test -n "$pc" || { echo "bilheteria.pc was not installed" >&2; exit 1; }
@@ -32,6 +33,14 @@ for f in include/bilheteria/bilheteria.h include/bilheteria/bilheteria_api.h \
 done
 test -f "$libdir/libbilheteria.a" || { echo "missing libbilheteria.a" >&2; exit 1; }
 test -e "$libdir/libbilheteria.so.2" || { echo "missing libbilheteria.so.2" >&2; exit 1; }
+# The SONAME policy: the file is .so.<SONAME's number>.<minor>.<patch>.
+real=$(basename "$(readlink -f "$libdir/libbilheteria.so.2")")
+case $real in
+  libbilheteria.so.2.*.*) ;;
+  *) echo "libbilheteria.so.2 is $real, not libbilheteria.so.2.<minor>.<patch>" >&2; exit 1 ;;
+esac
+objdump -p "$libdir/$real" | grep -q 'SONAME *libbilheteria\.so\.2$' || {
+  echo "$real's SONAME is not libbilheteria.so.2" >&2; exit 1; }
 
 step "CMake consumer (find_package)"
 "$cmake" -S "$src" -B "$tmp/cbuild" -DCMAKE_C_COMPILER="$cc" \
@@ -55,11 +64,17 @@ pkg-config --exists --print-errors bilheteria
   $(pkg-config --cflags --libs bilheteria)
 LD_LIBRARY_PATH=$libdir "$tmp/consumer_pc"
 
-# Static: the archive plus everything Libs.private says it needs.
+# Static: every library pkg-config --static names, each from its archive
+# (-Bstatic), the C library alone shared: what Libs.private misses is an
+# undefined reference here.
 # shellcheck disable=SC2046
 "$cc" ${CFLAGS:-} -Wall -Wextra -Werror -o "$tmp/consumer_pc_static" "$src/main.c" \
-  $(pkg-config --cflags bilheteria) "$libdir/libbilheteria.a" \
-  $(pkg-config --static --libs bilheteria | sed 's/-lbilheteria\( \|$\)/ /')
+  $(pkg-config --cflags bilheteria) \
+  -Wl,-Bstatic $(pkg-config --static --libs bilheteria) -Wl,-Bdynamic
 "$tmp/consumer_pc_static"
+if ldd "$tmp/consumer_pc_static" | grep -E 'lib(bilheteria|nng|mbed|protobuf-c)'; then
+  echo "consumer_pc_static loads the shared libraries above" >&2
+  exit 1
+fi
 
 step "ok"

@@ -12,10 +12,12 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <lmdb.h>
 #include <sys/wait.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include "bilheteria/commit.h"
 #include "harness.h"
 
 static bht_server srv;
@@ -721,14 +723,24 @@ test_server_flags(void **state)
 {
     (void)state;
     enum { NO_DIR, RUNNING_DIR, FRESH_DIR };
+    /* The whole of --version's output, from the headers built with. */
+    char version[256];
+    snprintf(version, sizeof(version),
+             "bilheteria-server %s (commit %s; nng %d.%d.%d, lmdb %d.%d.%d, protobuf-c %s)\n",
+             BH_VERSION, BH_GIT_COMMIT, NNG_MAJOR_VERSION, NNG_MINOR_VERSION, NNG_PATCH_VERSION,
+             MDB_VERSION_MAJOR, MDB_VERSION_MINOR, MDB_VERSION_PATCH, PROTOBUF_C_VERSION);
+    assert_true(strcmp(BH_GIT_COMMIT, "unknown") == 0 ||
+                strspn(BH_GIT_COMMIT, "0123456789abcdef") == strlen(BH_GIT_COMMIT));
     struct {
         const char *args;
         int dir; /* --data-dir added: the running server's, or a fresh one */
         int exit;
         const char *out_has;
+        int exact;       /* out_has is the whole output */
+        const char *env; /* "NAME=VALUE ..." for the run, or NULL */
     } cases[] = {
         { "--help", NO_DIR, 0, "usage: bilheteria-server" },
-        { "--version", NO_DIR, 0, "bilheteria-server " BH_VERSION },
+        { "--version", NO_DIR, 0, version, 1 },
         { "--bogus", NO_DIR, 2, "unknown option \"--bogus\"" },
         { "--listen", NO_DIR, 2, "--listen needs a value" },
         /* A forgotten value, not a directory named "--no-sync". */
@@ -759,12 +771,22 @@ test_server_flags(void **state)
         { "--insecure --listen tcp://192.0.2.1:1", RUNNING_DIR, 1,
           "is in use by another bilheteria-server; stop that one, or give this one another "
           "--data-dir" },
+        /* Each flag can come from the environment (a bad value named by
+         * its variable); a flag given wins, --listen's list as a whole. */
+        { "", FRESH_DIR, 2,
+          "BILHETERIA_HOLD_TTL_S (--hold-ttl-s): expected an integer in 1..604800, got \"0\"", 0,
+          "BILHETERIA_HOLD_TTL_S=0" },
+        { "", FRESH_DIR, 2, "--listen \"bar://z\": this server serves", 0,
+          "BILHETERIA_LISTEN='tcp://127.0.0.1:0, bar://z'" },
+        { "--listen foo://y --hold-ttl-s 5", FRESH_DIR, 2,
+          "--listen \"foo://y\": this server serves", 0,
+          "BILHETERIA_LISTEN=bar://z BILHETERIA_HOLD_TTL_S=0" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char cmd[512], buf[4096];
         const char *a = cases[i].args;
-        snprintf(cmd, sizeof(cmd), "%s %s%s%s%s 2>&1", BH_SERVER_PATH, a,
-                 cases[i].dir != NO_DIR ? " --data-dir " : "",
+        snprintf(cmd, sizeof(cmd), "%s %s %s%s%s%s 2>&1", cases[i].env ? cases[i].env : "",
+                 BH_SERVER_PATH, a, cases[i].dir != NO_DIR ? " --data-dir " : "",
                  cases[i].dir == RUNNING_DIR ? srv.data_dir
                  : cases[i].dir == FRESH_DIR ? srv.dir
                                              : "",
@@ -775,7 +797,8 @@ test_server_flags(void **state)
         buf[n] = 0;
         int st = pclose(p);
         if (!WIFEXITED(st) || WEXITSTATUS(st) != cases[i].exit ||
-            strstr(buf, cases[i].out_has) == NULL || strstr(buf, "listening on") != NULL)
+            strstr(buf, cases[i].out_has) == NULL || strstr(buf, "listening on") != NULL ||
+            (cases[i].exact && strcmp(buf, cases[i].out_has) != 0))
             fail_msg("bilheteria-server %s: status %d, output \"%s\"; want exit %d and \"%s\"",
                      cases[i].args, st, buf, cases[i].exit, cases[i].out_has);
     }

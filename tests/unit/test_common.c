@@ -204,15 +204,17 @@ parse_even(const char *val, void *dest)
 }
 
 struct parsed {
-    int json, even;
+    int json, even, version;
     const char *dir;
     int64_t workers;
     uint32_t rows;
     struct bh__strs listen;
 };
 
+/* Parses with env_prefix (bh__opts_parse_env), or without (NULL). */
 static int
-run(struct parsed *p, unsigned flags, int argc, char **argv, int *used, char *err, size_t errlen)
+run_env(struct parsed *p, const char *env_prefix, unsigned flags, int argc, char **argv, int *used,
+        char *err, size_t errlen)
 {
     struct bh__opt opts[] = {
         { "--json", NULL, BH__OPT_FLAG, 0, &p->json, "json" },
@@ -221,9 +223,18 @@ run(struct parsed *p, unsigned flags, int argc, char **argv, int *used, char *er
         { "--rows", "N", BH__OPT_COUNT, 0, &p->rows, "rows" },
         { "--listen", "URL", BH__OPT_STRS, 0, &p->listen, "listen" },
         { "--even", "E", BH__OPT_FN, 0, &p->even, "even", 0, 0, parse_even, "an even number" },
+        { "--version", NULL, BH__OPT_FLAG, BH__OPT_NO_ENV, &p->version, "version" },
     };
     memset(p, 0, sizeof(*p));
+    if (env_prefix != NULL)
+        return bh__opts_parse_env(opts, N(opts), argc, argv, flags, env_prefix, used, err, errlen);
     return bh__opts_parse(opts, N(opts), argc, argv, flags, used, err, errlen);
+}
+
+static int
+run(struct parsed *p, unsigned flags, int argc, char **argv, int *used, char *err, size_t errlen)
+{
+    return run_env(p, NULL, flags, argc, argv, used, err, errlen);
 }
 
 static void
@@ -305,6 +316,126 @@ test_opts_errors(void **state)
             fail_msg("case %zu (%s): %d \"%s\"; want %d \"%s\"", i, cases[i].argv[0], rc, err,
                      cases[i].rc, cases[i].err);
     }
+}
+
+/* The variables run_env reads under the prefix "BHT_". */
+static const char *const env_vars[] = { "BHT_JSON",   "BHT_DATA_DIR", "BHT_WORKERS", "BHT_ROWS",
+                                        "BHT_LISTEN", "BHT_EVEN",     "BHT_VERSION" };
+
+static void
+env_clear(void)
+{
+    for (size_t i = 0; i < N(env_vars); i++)
+        unsetenv(env_vars[i]);
+}
+
+/* Every option can come from the environment; what argv gives wins. */
+static void
+test_opts_env_values(void **state)
+{
+    struct parsed p;
+    char err[128];
+    int used = -1;
+
+    (void)state;
+    env_clear();
+    setenv("BHT_JSON", "yes", 1);
+    setenv("BHT_DATA_DIR", "/var/lib/x", 1);
+    setenv("BHT_WORKERS", "8", 1);
+    setenv("BHT_ROWS", "", 1); /* empty: not given */
+    setenv("BHT_LISTEN", "tcp://a:1, tcp://b:2,ipc:///c  tls+tcp://d:3", 1);
+    setenv("BHT_EVEN", "42", 1);
+    setenv("BHT_VERSION", "1", 1); /* BH__OPT_NO_ENV: ignored */
+    assert_int_equal(run_env(&p, "BHT_", 0, 0, NULL, &used, err, sizeof(err)), BH__PARSE_OK);
+    assert_int_equal(used, 0);
+    assert_int_equal(p.json, 1);
+    assert_string_equal(p.dir, "/var/lib/x");
+    assert_true(p.workers == 8);
+    assert_int_equal(p.rows, 0);
+    assert_int_equal(p.even, 42);
+    assert_int_equal(p.version, 0);
+    assert_int_equal(p.listen.n, 4);
+    assert_string_equal(p.listen.v[0], "tcp://a:1");
+    assert_string_equal(p.listen.v[1], "tcp://b:2");
+    assert_string_equal(p.listen.v[2], "ipc:///c");
+    assert_string_equal(p.listen.v[3], "tls+tcp://d:3");
+    bh__strs_free(&p.listen);
+    assert_null(p.listen.buf);
+
+    /* Flags win, a repeatable one as a whole; an option given once on the
+     * command line and once in the environment is not "given twice". */
+    char *argv[] = { "--workers", "3", "--listen", "tcp://z:9", "--json" };
+    setenv("BHT_JSON", "0", 1);
+    assert_int_equal(run_env(&p, "BHT_", 0, (int)N(argv), argv, &used, err, sizeof(err)),
+                     BH__PARSE_OK);
+    assert_true(p.workers == 3);
+    assert_int_equal(p.json, 1);
+    assert_string_equal(p.dir, "/var/lib/x");
+    assert_int_equal(p.listen.n, 1);
+    assert_string_equal(p.listen.v[0], "tcp://z:9");
+    bh__strs_free(&p.listen);
+
+    /* A flag set to 0 (or false, no, off) stays unset. */
+    assert_int_equal(run_env(&p, "BHT_", 0, 0, NULL, &used, err, sizeof(err)), BH__PARSE_OK);
+    assert_int_equal(p.json, 0);
+    bh__strs_free(&p.listen);
+    /* Another prefix reads none of them. */
+    assert_int_equal(run_env(&p, "OTHER_", 0, 0, NULL, &used, err, sizeof(err)), BH__PARSE_OK);
+    assert_null(p.dir);
+    assert_int_equal(p.listen.n, 0);
+    env_clear();
+}
+
+/* A bad value from the environment names the variable and the flag. */
+static void
+test_opts_env_errors(void **state)
+{
+    static const struct {
+        const char *var, *val, *err;
+    } cases[] = {
+        { "BHT_WORKERS", "0",
+          "BHT_WORKERS (--workers): expected an integer in 1..4096, got \"0\"" },
+        { "BHT_ROWS", "x",
+          "BHT_ROWS (--rows): expected a positive integer (at most 4294967295), got \"x\"" },
+        { "BHT_EVEN", "3", "BHT_EVEN (--even): expected an even number, got \"3\"" },
+        { "BHT_JSON", "maybe", "BHT_JSON (--json): expected 1 or 0, got \"maybe\"" },
+    };
+    (void)state;
+    for (size_t i = 0; i < N(cases); i++) {
+        struct parsed p;
+        char err[160];
+        env_clear();
+        setenv(cases[i].var, cases[i].val, 1);
+        int rc = run_env(&p, "BHT_", 0, 0, NULL, NULL, err, sizeof(err));
+        bh__strs_free(&p.listen);
+        if (rc != BH__PARSE_ERROR || strcmp(err, cases[i].err) != 0)
+            fail_msg("%s=%s: %d \"%s\"; want \"%s\"", cases[i].var, cases[i].val, rc, err,
+                     cases[i].err);
+    }
+    env_clear();
+}
+
+/* A required option may come from the environment. */
+static void
+test_opts_env_required(void **state)
+{
+    const char *name = NULL;
+    char err[128];
+    struct bh__opt opts[] = {
+        { "--name", "NAME", BH__OPT_STR, BH__OPT_REQUIRED, &name, "name" },
+    };
+
+    (void)state;
+    unsetenv("BHT_NAME");
+    assert_int_equal(bh__opts_parse_env(opts, N(opts), 0, NULL, 0, "BHT_", NULL, err, sizeof(err)),
+                     BH__PARSE_ERROR);
+    assert_string_equal(err, "--name NAME is required");
+    setenv("BHT_NAME", "billing", 1);
+    opts[0].seen = 0;
+    assert_int_equal(bh__opts_parse_env(opts, N(opts), 0, NULL, 0, "BHT_", NULL, err, sizeof(err)),
+                     BH__PARSE_OK);
+    assert_string_equal(name, "billing");
+    unsetenv("BHT_NAME");
 }
 
 static void
@@ -442,11 +573,13 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_row_labels),        cmocka_unit_test(test_seat_labels),
-        cmocka_unit_test(test_varint_round_trip), cmocka_unit_test(test_varint_too_long),
-        cmocka_unit_test(test_opts_values),       cmocka_unit_test(test_opts_errors),
-        cmocka_unit_test(test_opts_positional),   cmocka_unit_test(test_opts_usage),
-        cmocka_unit_test(test_arena_growth),      cmocka_unit_test(test_arena_caller_buffer),
+        cmocka_unit_test(test_row_labels),          cmocka_unit_test(test_seat_labels),
+        cmocka_unit_test(test_varint_round_trip),   cmocka_unit_test(test_varint_too_long),
+        cmocka_unit_test(test_opts_values),         cmocka_unit_test(test_opts_errors),
+        cmocka_unit_test(test_opts_positional),     cmocka_unit_test(test_opts_usage),
+        cmocka_unit_test(test_opts_env_values),     cmocka_unit_test(test_opts_env_errors),
+        cmocka_unit_test(test_opts_env_required),   cmocka_unit_test(test_arena_growth),
+        cmocka_unit_test(test_arena_caller_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
