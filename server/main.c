@@ -60,7 +60,9 @@ static const char usage[] =
     "  --version              print the version\n"
     "\n"
     "bilheteria-server token new --name NAME --role admin|service\n"
-    "                         prints a new service token and its auth file line\n";
+    "                         prints a new service token and its auth file line\n"
+    "bilheteria-server backup --data-dir DIR --out PATH\n"
+    "                         copies a stopped server's data (compacted) to PATH\n";
 
 /* How long closing nng's socket may take once every write is durable and
  * answered. nng_close can hang for good (see proto/compat/nng_compat.c):
@@ -267,6 +269,8 @@ main(int argc, char **argv)
 
     if (argc > 1 && strcmp(argv[1], "token") == 0)
         return token_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "backup") == 0)
+        return srv_backup_main(argc - 1, argv + 1);
     if (parse_args(argc, argv, &cfg) != 0)
         return 2;
 

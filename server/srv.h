@@ -5,6 +5,7 @@
 #ifndef BH_SRV_H
 #define BH_SRV_H
 
+#include "backup.h"
 #include "call.h"
 #include "clock.h"
 #include "config.h"
