@@ -51,11 +51,13 @@ log_op(op o)
     pthread_mutex_unlock(&load.mu);
 }
 
+/* How many writes are acknowledged so far; *stop: whether the load ends. */
 static size_t
-ops_acked(void)
+ops_acked(int *stop)
 {
     pthread_mutex_lock(&load.mu);
     size_t n = load.n;
+    *stop = load.stop;
     pthread_mutex_unlock(&load.mu);
     return n;
 }
@@ -63,10 +65,9 @@ ops_acked(void)
 static int
 stopping(void)
 {
-    pthread_mutex_lock(&load.mu);
-    int s = load.stop;
-    pthread_mutex_unlock(&load.mu);
-    return s;
+    int stop;
+    ops_acked(&stop);
+    return stop;
 }
 
 static void
@@ -270,13 +271,14 @@ test_backup_under_load(void **state)
     load.session = bht_session(cl, bht_event(cl, "backup"), ROWS, PER_ROW, 2500);
     for (int i = 0; i < LOADERS; i++)
         assert_int_equal(pthread_create(&t[i], NULL, loader, (void *)(intptr_t)i), 0);
-    while (ops_acked() < OPS_FIRST && !stopping())
+    int stop = 0;
+    while (ops_acked(&stop) < OPS_FIRST && !stop)
         bht_sleep_ms(5);
-    size_t before = ops_acked();
+    size_t before = ops_acked(&stop);
     snprintf(out, sizeof(out), "%s/copy", srv.dir);
     int rc = backup(cl, out, &resp, &st);
-    size_t after = ops_acked();
-    while (ops_acked() < after + OPS_AFTER && !stopping())
+    size_t after = ops_acked(&stop);
+    while (ops_acked(&stop) < after + OPS_AFTER && !stop)
         bht_sleep_ms(5);
     pthread_mutex_lock(&load.mu);
     load.stop = 1;
