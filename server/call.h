@@ -78,13 +78,18 @@ typedef struct srv_call {
 } srv_call;
 
 typedef int (*srv_handler)(srv_call *c, store_txn *t);
+/* A handler too long for nng's callback threads (a backup): it runs on a
+ * thread of its own, in no transaction, with the store. It only reads. */
+typedef int (*srv_alone_handler)(srv_call *c, store *s);
 
-enum srv_kind { SRV_READ, SRV_WRITE };
+/* SRV_ALONE: a read whose handler is srv_impl.alone (listen.c runs it). */
+enum srv_kind { SRV_READ, SRV_WRITE, SRV_ALONE };
 
-/* A handler file's table entry, keyed by full method name. */
+/* A handler file's table entry, keyed by full method name: fn, or alone. */
 typedef struct srv_impl {
     const char *method; /* BH_METHOD_NAME_EVENT_CREATE_EVENT, ... */
     srv_handler fn;
+    srv_alone_handler alone;
 } srv_impl;
 
 /* A method the server knows: every rpc of bh_services. Whether it writes,

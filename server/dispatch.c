@@ -23,13 +23,8 @@ srv_started_ms(void)
 }
 
 static const srv_impl *const impl_tables[] = {
-    srv_event_impls,
-    srv_session_impls,
-    srv_product_impls,
-    srv_health_impls,
-    srv_reservation_impls,
-    srv_payment_impls,
-    NULL,
+    srv_event_impls,       srv_session_impls, srv_product_impls, srv_health_impls,
+    srv_reservation_impls, srv_payment_impls, srv_admin_impls,   NULL,
 };
 
 static const srv_impl *
@@ -67,6 +62,11 @@ srv_registry_init(void)
             m->desc = &sd->methods[i];
             m->impl = find_impl(m->name);
             m->kind = r->writes ? SRV_WRITE : SRV_READ;
+            if (m->impl != NULL && m->impl->alone != NULL) {
+                if (r->writes)
+                    return -1; /* only the writer writes */
+                m->kind = SRV_ALONE;
+            }
             m->idem_required = r->idempotency_key_required;
             m->roles = r->roles;
         }
@@ -100,6 +100,13 @@ srv_registry_at(size_t i)
 void
 srv_dispatch_read(srv_call *c, store_txn *t)
 {
+    if (c->m->kind == SRV_ALONE) {
+        /* Not in a read transaction on this thread: listen.c gives it one
+         * of its own. */
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__INTERNAL,
+                 "%s runs on a thread of its own, not on the read path", c->m->name);
+        return;
+    }
     int rc = store_read_renew(t);
     if (rc != STORE_OK) {
         srv_store_fail(c, rc, "read transaction");

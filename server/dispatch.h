@@ -14,6 +14,7 @@ extern const srv_impl srv_product_impls[];
 extern const srv_impl srv_health_impls[];
 extern const srv_impl srv_reservation_impls[];
 extern const srv_impl srv_payment_impls[];
+extern const srv_impl srv_admin_impls[];
 
 int srv_registry_init(void);
 const srv_method *srv_registry_find(const char *full_name);
@@ -23,7 +24,8 @@ const srv_method *srv_registry_at(size_t i);
 int64_t srv_started_ms(void);
 
 /* Runs a read call's handler in t, a reusable read transaction (renewed and
- * reset here). Sets c->code, c->msg, c->resp. */
+ * reset here). Sets c->code, c->msg, c->resp. An SRV_ALONE method is not
+ * run here (INTERNAL): it needs a thread of its own. */
 void srv_dispatch_read(srv_call *c, store_txn *t);
 
 #endif

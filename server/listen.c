@@ -21,6 +21,7 @@
  * the send deadline, or it has been idle, never the moment its answers
  * back up: closing a pipe during a partial write can hang nng 1.5.2 (see
  * BH_NNG_PIPE_CLOSE_LOSES_SEND in proto/compat/nng_compat.h). */
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -114,6 +115,13 @@ struct srv_listener {
     nng_aio *idle_aio;
     uint32_t *idle_ids; /* max_conns of them, for idle_cb alone */
     srv_note note_conns, note_per_conn, note_bytes, note_send, note_idle;
+
+    /* Calls running on threads of their own (SRV_ALONE), counted so that
+     * the drain waits for them: they use the store and the socket. */
+    pthread_mutex_t alone_mtx;
+    pthread_cond_t alone_cv;
+    int alone_ok; /* the mutex and the condition are initialised */
+    int alone_n;
 };
 
 static void
@@ -344,6 +352,58 @@ refuse(srv_worker *w, nng_msg *msg, const char *why)
     reply(w);
 }
 
+/* The thread of an SRV_ALONE call: runs it, answers, and is gone. */
+static void *
+alone_main(void *arg)
+{
+    srv_worker *w = arg;
+    srv_listener *l = w->l;
+    srv_call *c = &w->call;
+    c->now_ms = srv_now_ms();
+    if (c->deadline_ms != 0 && srv_mono_ms() > c->deadline_ms)
+        srv_fail(c, BILHETERIA__V1__STATUS_CODE__DEADLINE_EXCEEDED,
+                 "deadline passed before the call started; nothing was done");
+    else
+        c->code = c->m->impl->alone(c, l->st);
+    reply(w); /* w is nng's again from here */
+    pthread_mutex_lock(&l->alone_mtx);
+    if (--l->alone_n == 0)
+        pthread_cond_broadcast(&l->alone_cv);
+    pthread_mutex_unlock(&l->alone_mtx);
+    return NULL;
+}
+
+/* Starts w's call on a thread of its own: it may take minutes, and nng's
+ * callbacks must never block. The answer comes from that thread, as a
+ * write's comes from the writer's. */
+static void
+run_alone(srv_worker *w)
+{
+    srv_listener *l = w->l;
+    pthread_attr_t attr;
+    pthread_t t;
+    int rv = EAGAIN;
+    pthread_mutex_lock(&l->alone_mtx);
+    if (!atomic_load(&l->draining) && pthread_attr_init(&attr) == 0) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        l->alone_n++;
+        if ((rv = pthread_create(&t, &attr, alone_main, w)) != 0)
+            l->alone_n--;
+        pthread_attr_destroy(&attr);
+    }
+    pthread_mutex_unlock(&l->alone_mtx);
+    if (rv == 0)
+        return;
+    if (atomic_load(&l->draining))
+        srv_fail(&w->call, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
+                 "the server is stopping; nothing was done");
+    else
+        srv_fail(&w->call, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
+                 "cannot start a thread for %s: %s; nothing was done", w->call.m->name,
+                 strerror(rv));
+    reply(w);
+}
+
 static void
 handle(srv_worker *w, nng_msg *msg)
 {
@@ -363,6 +423,10 @@ handle(srv_worker *w, nng_msg *msg)
     }
     if (kind == SRV_DECODED_WRITE) {
         srv_writer_submit(l->wr, &w->wslot, c, reply, w);
+        return;
+    }
+    if (kind == SRV_DECODED_READ && c->m->kind == SRV_ALONE) {
+        run_alone(w);
         return;
     }
     if (kind == SRV_DECODED_READ)
@@ -602,6 +666,16 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_wri
         goto fail;
     }
     l->tls_mtx_ok = 1;
+    if (pthread_mutex_init(&l->alone_mtx, NULL) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (pthread_cond_init(&l->alone_cv, NULL) != 0) {
+        pthread_mutex_destroy(&l->alone_mtx);
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    l->alone_ok = 1;
     for (int i = 0; i < cfg->n_listen; i++)
         if (bh_tls_url(cfg->listen[i]) && l->tls == NULL && tls_build(cfg, &l->tls, err, errlen))
             goto fail;
@@ -723,8 +797,22 @@ srv_listener_peer_cn(uint32_t pipe_id, char *buf, size_t len)
 void
 srv_listener_drain(srv_listener *l)
 {
-    if (l != NULL)
-        atomic_store(&l->draining, 1);
+    if (l == NULL)
+        return;
+    atomic_store(&l->draining, 1);
+    if (!l->alone_ok)
+        return;
+    /* run_alone starts no thread once draining is set (it looks under this
+     * mutex): the count can only fall. */
+    pthread_mutex_lock(&l->alone_mtx);
+    if (l->alone_n > 0 && !l->cfg->quiet)
+        fprintf(stderr,
+                "bilheteria-server: waiting for %d call(s) running on their own thread "
+                "(a backup) to end\n",
+                l->alone_n);
+    while (l->alone_n > 0)
+        pthread_cond_wait(&l->alone_cv, &l->alone_mtx);
+    pthread_mutex_unlock(&l->alone_mtx);
 }
 
 /* Stops every context's aio (nng_aio_stop waits for a running callback),
@@ -776,6 +864,10 @@ srv_listener_free(srv_listener *l)
     free(l->idle_ids);
     if (l->tls_mtx_ok)
         pthread_mutex_destroy(&l->tls_mtx);
+    if (l->alone_ok) {
+        pthread_mutex_destroy(&l->alone_mtx);
+        pthread_cond_destroy(&l->alone_cv);
+    }
     if (l->tls != NULL)
         nng_tls_config_free(l->tls);
     if (l->tls_prev != NULL)

@@ -45,7 +45,9 @@ int srv_listener_peer_verified(uint32_t pipe_id);
  */
 int srv_listener_peer_cn(uint32_t pipe_id, char *buf, size_t len);
 /* From now on new calls are answered UNAVAILABLE (the socket stays open,
- * so the writer can still send the answers it owes). */
+ * so the writer can still send the answers it owes). Returns once the
+ * calls running on threads of their own (SRV_ALONE: a backup) have
+ * answered, which may take as long as they do. */
 void srv_listener_drain(srv_listener *l);
 /* Closes the socket. Call after srv_writer_stop: nothing of ours may send
  * on a context while nng closes it. */

@@ -86,7 +86,9 @@ static const char usage[] =
     "--listen is BILHETERIA_LISTEN=\"URL URL\" (spaces or commas between URLs).\n"
     "\n"
     "bilheteria-server token new --name NAME --role admin|service\n"
-    "                         prints a new service token and its auth file line\n";
+    "                         prints a new service token and its auth file line\n"
+    "bilheteria-server backup --data-dir DIR --out PATH\n"
+    "                         copies a stopped server's data (compacted) to PATH\n";
 
 /* How long closing nng's socket may take once every write is durable and
  * answered. nng_close can hang for good (see proto/compat/nng_compat.c):
@@ -399,6 +401,8 @@ main(int argc, char **argv)
     fl.insecure = 0;
     if (argc > 1 && strcmp(argv[1], "token") == 0)
         return token_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "backup") == 0)
+        return srv_backup_main(argc - 1, argv + 1);
     if (parse_args(argc, argv, &cfg, &fl) != 0 || auth_start(&cfg, &fl) != 0) {
         srv_auth_close(cfg.auth);
         return 2;

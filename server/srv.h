@@ -6,6 +6,7 @@
 #define BH_SRV_H
 
 #include "authz.h"
+#include "backup.h"
 #include "call.h"
 #include "clock.h"
 #include "config.h"

@@ -99,6 +99,45 @@ int store_grow(store *s, char *errbuf, size_t errlen);
  * next commit. */
 int store_sync(store *s);
 
+/* ---- backup (backup.c) ---- */
+typedef struct store_backup_info {
+    uint64_t bytes;      /* the copy's size (its data.mdb) */
+    uint64_t last_txnid; /* the last commit when the copy began: it and every one
+                            before are in the copy (later ones may be too) */
+    int64_t duration_ms; /* how long it took, sync and rename included */
+} store_backup_info;
+
+/*
+ * Writes a consistent, compacted copy of the store (LMDB's mdb_env_copyfd2
+ * with MDB_CP_COMPACT: one snapshot, free pages left out) as a new data
+ * directory out_dir, which must not exist or be an empty directory; its
+ * parent must exist. Restoring is opening a store on out_dir (a server
+ * with --data-dir out_dir). A relative out_dir is taken from the process's
+ * working directory.
+ *
+ * The copy goes to a temporary directory beside out_dir
+ * ("out_dir.tmp-XXXXXX"), is fsync'd, and is renamed into place, the parent
+ * directory fsync'd after: out_dir is either absent or a whole copy, also
+ * after a crash (a crash may leave the temporary directory behind).
+ *
+ * Any thread, while other threads read and write: the copy reads in one
+ * read transaction of its own (one reader slot) and never takes the write
+ * lock. While it runs, pages freed by later commits cannot be reused, so
+ * the data file may grow; and a map growth (store_grow) waits for it to
+ * end, with the reads that come after that growth. No transaction of the
+ * calling thread may be open.
+ *
+ * Returns STORE_OK and fills *info (if not NULL); or STORE_EXISTS (out_dir
+ * exists and is not an empty directory), STORE_INVALID (an empty or too
+ * long path), STORE_IO (the file system refused: no parent, no permission),
+ * STORE_NOSPC, STORE_QUOTA, STORE_NOMEM, STORE_CORRUPT, STORE_NOMAP, with
+ * err (errlen bytes) naming the path and the system's reason. Nothing is
+ * left behind on failure, but in one case: when only the last step, the
+ * sync of out_dir's parent directory, fails, the whole copy is in out_dir
+ * and err says so.
+ */
+int store_backup(store *s, const char *out_dir, store_backup_info *info, char *err, size_t errlen);
+
 /* Read transactions: short, never across a blocking wait. */
 int store_read_begin(store *s, store_txn **out);
 void store_read_end(store_txn *t); /* accepts NULL */

@@ -169,6 +169,7 @@ void cli_render_reservations(const ProtobufCMessage *resp); /* ListReservationsR
 void cli_render_payment(const ProtobufCMessage *resp);      /* GetPaymentResponse */
 void cli_render_confirm(const ProtobufCMessage *resp);      /* ConfirmPaymentResponse */
 void cli_render_health(const ProtobufCMessage *resp);       /* CheckResponse */
+void cli_render_backup(const ProtobufCMessage *resp);       /* BackupResponse */
 
 /* Prints msg through pbjson on one line; pretty indents it. Returns 0, or
  * 1 after printing an error (out of memory). */
@@ -192,5 +193,6 @@ int cli_cmd_pay(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_payment_get(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_health(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_call(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_admin_backup(struct cli *, const struct cli_cmd *, int, char **);
 
 #endif

@@ -552,6 +552,20 @@ cli_render_health(const ProtobufCMessage *resp)
     cli_table_free(t);
 }
 
+void
+cli_render_backup(const ProtobufCMessage *resp)
+{
+    const Bilheteria__V1__BackupResponse *b = (const void *)resp;
+    struct cli_table *t = cli_table_new(2);
+
+    cli_table_add(t, "path:", b->path);
+    cli_table_add(t, "bytes:", cli__u64(b->bytes));
+    cli_table_add(t, "duration_ms:", cli__i64(b->duration_ms));
+    cli_table_add(t, "last_txnid:", cli__u64(b->last_txnid));
+    cli_table_print(t, "");
+    cli_table_free(t);
+}
+
 /* ---- JSON ---- */
 
 int

@@ -124,19 +124,11 @@ slurp(int fd)
 }
 
 int
-bht_cli(const bht_server *s, char **out, char **err, const char *const *argv)
+bht_run(const char *dir, char **out, char **err, const char *const *argv)
 {
     char outp[320], errp[320];
-    const char *args[64];
-    int n = 0;
-    snprintf(outp, sizeof(outp), "%s/cli.out", s->dir);
-    snprintf(errp, sizeof(errp), "%s/cli.err", s->dir);
-    args[n++] = BH_CLI_PATH;
-    args[n++] = "--server";
-    args[n++] = s->url;
-    for (int i = 0; argv[i] != NULL && n < 62; i++)
-        args[n++] = argv[i];
-    args[n] = NULL;
+    snprintf(outp, sizeof(outp), "%s/run.out", dir);
+    snprintf(errp, sizeof(errp), "%s/run.err", dir);
     pid_t pid = fork();
     if (pid == 0) {
         int o = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -147,7 +139,7 @@ bht_cli(const bht_server *s, char **out, char **err, const char *const *argv)
         dup2(o, 1);
         dup2(e, 2);
         dup2(in, 0);
-        execv(BH_CLI_PATH, (char *const *)args);
+        execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     int st = -1;
@@ -158,6 +150,20 @@ bht_cli(const bht_server *s, char **out, char **err, const char *const *argv)
     close(fo);
     close(fe);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int
+bht_cli(const bht_server *s, char **out, char **err, const char *const *argv)
+{
+    const char *args[64];
+    int n = 0;
+    args[n++] = BH_CLI_PATH;
+    args[n++] = "--server";
+    args[n++] = s->url;
+    for (int i = 0; argv[i] != NULL && n < 62; i++)
+        args[n++] = argv[i];
+    args[n] = NULL;
+    return bht_run(s->dir, out, err, args);
 }
 
 uint64_t

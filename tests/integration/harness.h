@@ -34,6 +34,9 @@ bh_client *bht_client(const bht_server *s);
  * stdout and stderr into malloc'ed strings (caller frees). Returns the exit
  * status. */
 int bht_cli(const bht_server *s, char **out, char **err, const char *const *argv);
+/* Runs the program argv[0] with argv (NULL terminated), its stdout and
+ * stderr captured through files in dir, as bht_cli. */
+int bht_run(const char *dir, char **out, char **err, const char *const *argv);
 
 /* A test group's server and client: starts the server with extra flags
  * and opens a client (*c may be NULL to skip it); the stop closes the

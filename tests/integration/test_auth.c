@@ -203,6 +203,7 @@ static const struct {
     { "bilheteria.v1.PaymentService/ConfirmPayment", "AAAUU" },
     { "bilheteria.v1.PaymentService/GetPayment", "AAAUU" },
     { "bilheteria.v1.HealthService/Check", "AAAAA" },
+    { "bilheteria.v1.AdminService/Backup", "APPUU" },
 };
 #define NMATRIX (sizeof(matrix) / sizeof(matrix[0]))
 

@@ -783,7 +783,7 @@ test_server_flags(void **state)
           "BILHETERIA_LISTEN=bar://z BILHETERIA_HOLD_TTL_S=0" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char cmd[512], buf[4096];
+        char cmd[512], buf[16384];
         const char *a = cases[i].args;
         snprintf(cmd, sizeof(cmd), "%s %s %s%s%s%s 2>&1", cases[i].env ? cases[i].env : "",
                  BH_SERVER_PATH, a, cases[i].dir != NO_DIR ? " --data-dir " : "",
