@@ -39,4 +39,8 @@
 #define BH_RESERVATION_ITEMS_MAX 20
 #define BH_ITEM_QUANTITY_MAX     1000
 
+/* RequestEnvelope.traceparent: W3C trace context version 00,
+ * "00-" 32 hex "-" 16 hex "-" 2 hex; empty = none. */
+#define BH_TRACEPARENT_LEN 55
+
 #endif
