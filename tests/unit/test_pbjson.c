@@ -113,13 +113,13 @@ static const struct rt_case rt_cases[] = {
     /* Bytes: base64 out; standard or URL-safe, padded or not, in. */
     { D(request_envelope), "{\"method\":\"m\",\"payload\":\"aGVsbG8=\"}",
       "{\"method\":\"m\",\"request_id\":0,\"timeout_ms\":0,\"auth_token\":\"\","
-      "\"idempotency_key\":\"\",\"payload\":\"aGVsbG8=\"}" },
+      "\"idempotency_key\":\"\",\"payload\":\"aGVsbG8=\",\"traceparent\":\"\"}" },
     { D(request_envelope), "{\"payload\":\"-_8\"}",
       "{\"method\":\"\",\"request_id\":0,\"timeout_ms\":0,\"auth_token\":\"\","
-      "\"idempotency_key\":\"\",\"payload\":\"+/8=\"}" },
+      "\"idempotency_key\":\"\",\"payload\":\"+/8=\",\"traceparent\":\"\"}" },
     { D(response_envelope), "{\"status\":\"NOT_FOUND\",\"payload\":\"\",\"replayed\":true}",
       "{\"status\":\"NOT_FOUND\",\"message\":\"\",\"request_id\":0,\"payload\":\"\","
-      "\"replayed\":true}" },
+      "\"replayed\":true,\"field\":\"\"}" },
     /* Whole numbers in other spellings are integers. */
     { D(create_session_request), "{\"rows\":1e2,\"seats_per_row\":2.0,\"price_cents\":-0}",
       "{\"event_id\":0,\"starts_at_ms\":0,\"room\":\"\",\"rows\":100,\"seats_per_row\":2,"
