@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "audit.h"
+#include "slurp.h"
 #include "util.h"
 
 struct fx {
@@ -50,25 +51,6 @@ teardown(void **state)
     rmdir(f->dir);
     free(f);
     return 0;
-}
-
-/* The whole file, NUL-terminated; caller frees. */
-static char *
-slurp(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    assert_non_null(p);
-    assert_int_equal(fread(p, 1, (size_t)n, fp), (size_t)n);
-    p[n] = '\0';
-    fclose(fp);
-    if (len != NULL)
-        *len = (size_t)n;
-    return p;
 }
 
 static size_t
@@ -259,7 +241,8 @@ static void
 check_file(const char *path, int from, int n)
 {
     size_t len;
-    char *s = slurp(path, &len);
+    char *s = bh_test_slurp(path, &len);
+    assert_non_null(s);
     assert_int_equal(count_lines(s), (size_t)n);
     char *line = s;
     for (int i = from; i < from + n; i++) {
@@ -435,7 +418,8 @@ test_concurrent(void **state)
     pthread_join(fl, NULL);
     srv_audit_close(a);
 
-    char *s = slurp(f->path, NULL);
+    char *s = bh_test_slurp(f->path, NULL);
+    assert_non_null(s);
     assert_int_equal(count_lines(s), THREADS * PER_THREAD);
     for (char *line = s; *line;) {
         char *nl = strchr(line, '\n');
