@@ -114,9 +114,30 @@ pbjson__bytes(const ProtobufCBinaryData *b)
     return item;
 }
 
+static cJSON *pbjson__object(const ProtobufCMessage *msg, int style);
+
 static cJSON *
-pbjson__value(const ProtobufCFieldDescriptor *fd, const void *p)
+pbjson__value(const ProtobufCFieldDescriptor *fd, const void *p, int style)
 {
+    /* proto3's canonical mapping writes 64-bit integers as strings: a
+     * double holds only 53 bits. */
+    if (style == PBJSON_STYLE_PROTO3)
+        switch (fd->type) {
+        case PROTOBUF_C_TYPE_INT64:
+        case PROTOBUF_C_TYPE_SINT64:
+        case PROTOBUF_C_TYPE_SFIXED64: {
+            char b[24];
+            snprintf(b, sizeof(b), "%" PRId64, *(const int64_t *)p);
+            return cJSON_CreateString(b);
+        }
+        case PROTOBUF_C_TYPE_UINT64:
+        case PROTOBUF_C_TYPE_FIXED64: {
+            char b[24];
+            snprintf(b, sizeof(b), "%" PRIu64, *(const uint64_t *)p);
+            return cJSON_CreateString(b);
+        }
+        default: break;
+        }
     switch (fd->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
@@ -145,14 +166,44 @@ pbjson__value(const ProtobufCFieldDescriptor *fd, const void *p)
     case PROTOBUF_C_TYPE_BYTES: return pbjson__bytes(p);
     case PROTOBUF_C_TYPE_MESSAGE: {
         const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
-        return sub != NULL ? pbjson_to_cjson(sub) : cJSON_CreateNull();
+        return sub != NULL ? pbjson__object(sub, style) : cJSON_CreateNull();
     }
     }
     return NULL;
 }
 
+/* protoc's json_name: "starts_at_ms" -> "startsAtMs". */
+static void
+pbjson__camel(const char *name, char *out, size_t size)
+{
+    size_t o = 0;
+    int up = 0;
+
+    for (; *name != '\0' && o + 1 < size; name++) {
+        if (*name == '_') {
+            up = 1;
+            continue;
+        }
+        out[o++] = up && *name >= 'a' && *name <= 'z' ? (char)(*name - 'a' + 'A') : *name;
+        up = 0;
+    }
+    out[o] = '\0';
+}
+
 cJSON *
 pbjson_to_cjson(const ProtobufCMessage *msg)
+{
+    return pbjson__object(msg, PBJSON_STYLE_PROTO);
+}
+
+cJSON *
+pbjson_to_cjson_style(const ProtobufCMessage *msg, int style)
+{
+    return pbjson__object(msg, style);
+}
+
+static cJSON *
+pbjson__object(const ProtobufCMessage *msg, int style)
 {
     const ProtobufCMessageDescriptor *desc = msg->descriptor;
     const char *base = (const char *)msg;
@@ -177,7 +228,7 @@ pbjson_to_cjson(const ProtobufCMessage *msg)
 
             item = cJSON_CreateArray();
             for (i = 0; item != NULL && i < n; i++) {
-                cJSON *el = pbjson__value(fd, arr + i * sz);
+                cJSON *el = pbjson__value(fd, arr + i * sz, style);
                 if (el == NULL || !cJSON_AddItemToArray(item, el)) {
                     cJSON_Delete(el);
                     cJSON_Delete(item);
@@ -185,10 +236,18 @@ pbjson_to_cjson(const ProtobufCMessage *msg)
                 }
             }
         } else {
-            item = pbjson__value(fd, member);
+            item = pbjson__value(fd, member, style);
         }
-        /* Field names are static descriptor strings: no copy needed. */
-        if (item == NULL || !cJSON_AddItemToObjectCS(obj, fd->name, item)) {
+        if (item != NULL && style == PBJSON_STYLE_PROTO3) {
+            char json_name[128];
+            pbjson__camel(fd->name, json_name, sizeof(json_name));
+            if (cJSON_AddItemToObject(obj, json_name, item))
+                continue;
+        } else if (item != NULL && cJSON_AddItemToObjectCS(obj, fd->name, item)) {
+            /* Field names are static descriptor strings: no copy needed. */
+            continue;
+        }
+        {
             cJSON_Delete(item);
             cJSON_Delete(obj);
             return NULL;
@@ -279,23 +338,29 @@ pbjson__pretty(struct pbjson__sb *sb, const cJSON *it, int depth)
 }
 
 char *
+pbjson_print(const cJSON *obj, int pretty)
+{
+    struct pbjson__sb sb = { NULL, 0, 0, 0 };
+
+    if (!pretty)
+        return cJSON_PrintUnformatted(obj);
+    pbjson__pretty(&sb, obj, 0);
+    if (sb.oom) {
+        cJSON_free(sb.p);
+        return NULL;
+    }
+    return sb.p;
+}
+
+char *
 pbjson_to_string(const ProtobufCMessage *msg, int pretty)
 {
     cJSON *obj = pbjson_to_cjson(msg);
-    struct pbjson__sb sb = { NULL, 0, 0, 0 };
-    char *text = NULL;
+    char *text;
 
     if (obj == NULL)
         return NULL;
-    if (pretty) {
-        pbjson__pretty(&sb, obj, 0);
-        if (sb.oom)
-            cJSON_free(sb.p);
-        else
-            text = sb.p;
-    } else {
-        text = cJSON_PrintUnformatted(obj);
-    }
+    text = pbjson_print(obj, pretty);
     cJSON_Delete(obj);
     return text;
 }

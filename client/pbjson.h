@@ -46,10 +46,29 @@ extern "C" {
 #define PBJSON_MAX_DEPTH 32
 
 /*
- * Converts msg to a JSON object. Returns NULL when out of memory; caller
- * frees the result with cJSON_Delete.
+ * Output styles. PBJSON_STYLE_PROTO is the mapping above. PBJSON_STYLE_PROTO3
+ * is proto3's canonical JSON for other languages' tooling (protojson,
+ * JsonFormat): keys are the lowerCamelCase JSON names ("startsAtMs"),
+ * 64-bit integers are decimal strings ("42"); enums by name, every field
+ * written (as protojson's EmitUnpopulated), unset messages null, as above.
+ * Input (pbjson_from_json) reads both styles.
+ */
+enum { PBJSON_STYLE_PROTO = 0, PBJSON_STYLE_PROTO3 = 1 };
+
+/*
+ * Converts msg to a JSON object (PBJSON_STYLE_PROTO). Returns NULL when
+ * out of memory; caller frees the result with cJSON_Delete.
  */
 cJSON *pbjson_to_cjson(const ProtobufCMessage *msg);
+
+/* pbjson_to_cjson in style (PBJSON_STYLE_*). */
+cJSON *pbjson_to_cjson_style(const ProtobufCMessage *msg, int style);
+
+/*
+ * Prints obj as pbjson_to_string does (one line, or grpcurl's layout when
+ * pretty). Returns NULL when out of memory; caller frees with cJSON_free.
+ */
+char *pbjson_print(const cJSON *obj, int pretty);
 
 /*
  * Converts msg to JSON text: on one line when pretty is 0, otherwise as

@@ -7,7 +7,8 @@
  * and prints the answer: as JSON (--json) or with a renderer of output.c.
  *
  * Exit status: 0 success, 1 a failed call (or unwritable output), 2 a
- * usage error. Errors go to stderr as "error: ...", never to stdout.
+ * usage error. Errors go to stderr as "error: ..."; with --json a failed
+ * call is also one JSON object on stdout (cli_fail, output.c's comment).
  */
 #ifndef BH_CLI_H
 #define BH_CLI_H
@@ -17,7 +18,9 @@
 
 #include "bilheteria/bh_methods.h"
 #include "bilheteria/bilheteria.h"
+#include "bilheteria/services.h"
 #include "opts.h"
+#include "width.h"
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 
@@ -28,7 +31,8 @@ enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 struct cli {
     const char *server; /* borrowed from argv or the environment */
     int32_t timeout_ms;
-    int json;             /* --json */
+    int json;             /* --json (or --json-style) */
+    int json_style;       /* PBJSON_STYLE_*, from --json-style */
     const char *idem_key; /* --idempotency-key, NULL if none */
     /* TLS files and name (bh_options' tls_*), borrowed; NULL if not given. */
     const char *tls_ca, *tls_server_name, *tls_cert, *tls_key;
@@ -36,6 +40,11 @@ struct cli {
      * $BILHETERIA_TOKEN, read by cli_open). */
     const char *token, *token_file;
     bh_client *client; /* opened on first call; closed by main */
+    /* The last call's: did its method write, did the server replay it. */
+    int wrote, replayed;
+    /* The global options (main's table), for help and completion. */
+    const struct bh__opt *globals;
+    size_t nglobals;
 };
 
 struct cli_cmd;
@@ -49,6 +58,10 @@ struct cli_cmd {
     const char *summary;  /* one sentence */
     cli_cmd_fn run;       /* argv holds the arguments after the command */
 };
+
+/* Every command, in main.c's order; cli_ncmds of them. */
+extern const struct cli_cmd cli_cmds[];
+extern const size_t cli_ncmds;
 
 /* Renders a response for people (output.c). */
 typedef void (*cli_render_fn)(const ProtobufCMessage *resp);
@@ -104,8 +117,13 @@ int cli_show(const struct cli *cli, const ProtobufCMessage *resp, cli_render_fn 
  * error 1 (an unreachable server) or 2 (a bad URL, token or token file). */
 int cli_open(struct cli *cli);
 
-/* Prints "error: CODE: message" for a failed call. */
-void cli_print_status(const bh_status *st);
+/* Prints "error: CODE: message" for a failed call on stderr and, with
+ * --json, {"error":{"code":"CODE","message":"..."}} on stdout. Returns 1. */
+int cli_print_status(const struct cli *cli, const bh_status *st);
+
+/* cli_print_status of a failure found here (code is an enum bh_code). */
+int cli_fail(const struct cli *cli, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* cli_call (with no key of the command's own) then cli_show, for the
  * common case. */
@@ -171,9 +189,49 @@ void cli_render_confirm(const ProtobufCMessage *resp);      /* ConfirmPaymentRes
 void cli_render_health(const ProtobufCMessage *resp);       /* CheckResponse */
 void cli_render_backup(const ProtobufCMessage *resp);       /* BackupResponse */
 
-/* Prints msg through pbjson on one line; pretty indents it. Returns 0, or
- * 1 after printing an error (out of memory). */
-int cli_print_json(const ProtobufCMessage *msg, int pretty);
+/* Prints msg through pbjson in cli's --json-style, on one line; pretty
+ * indents it. After a call to a method that writes, the object gains
+ * "replayed": true|false. Returns 0, or 1 after printing an error (out of
+ * memory). */
+int cli_print_json(const struct cli *cli, const ProtobufCMessage *msg, int pretty);
+
+/* ---- names.c: what people type ---- */
+
+/* Damerau-Levenshtein (optimal string alignment) distance; SIZE_MAX for
+ * words over 64 bytes. */
+size_t cli_edit_distance(const char *a, const char *b);
+
+/* Farthest a typo may be from what it meant, in edits. */
+#define CLI_SUGGEST_MAX 2
+
+/* The candidate nearest word, at most CLI_SUGGEST_MAX edits away and
+ * fewer than word's length, or NULL. Borrowed from cands. */
+const char *cli_suggest(const char *word, const char *const *cands, size_t n);
+
+/* A service by full ("bilheteria.v1.EventService") or short name. */
+const ProtobufCServiceDescriptor *cli_find_service(const char *name);
+
+/* A method in any of grpcurl's forms: pkg.Service/Method,
+ * pkg.Service.Method, Service/Method, Service.Method. Writes its full name
+ * ("pkg.Service/Method") into full and its service into *svc (may be
+ * NULL); NULL if there is none. */
+const ProtobufCMethodDescriptor *cli_find_method(const char *name,
+                                                 const ProtobufCServiceDescriptor **svc,
+                                                 char full[BH_METHOD_NAME_MAX]);
+
+/* A message or an enum that a method reaches, by full name (a leading
+ * dot allowed) or short name; NULL if none. */
+const ProtobufCMessageDescriptor *cli_find_message(const char *name);
+const ProtobufCEnumDescriptor *cli_find_enum(const char *name);
+
+/* Every service, full method, message and enum name (services, messages
+ * and enums also by short name), into out (at most max). Static storage.
+ * Returns how many. */
+size_t cli_known_names(const char **out, size_t max);
+
+/* The usage error "WHAT: no NOUN "name"", with "did you mean" the nearest
+ * known name (cmd_call.c). Returns 2. */
+int cli_no_such(const struct cli_cmd *cmd, const char *what, const char *noun, const char *name);
 
 /* ---- the commands (cmd_*.c) ---- */
 int cli_cmd_event_create(struct cli *, const struct cli_cmd *, int, char **);
@@ -194,5 +252,7 @@ int cli_cmd_payment_get(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_health(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_call(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_admin_backup(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_describe(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_completion(struct cli *, const struct cli_cmd *, int, char **);
 
 #endif

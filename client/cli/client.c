@@ -1,18 +1,64 @@
 /* Calling the server for a command and showing the answer. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bh_token.h"
 #include "cli.h"
+#include "pbjson.h"
 
-void
-cli_print_status(const bh_status *st)
+/* With --json: {"error":{"code":"NOT_FOUND","message":"..."}} on stdout.
+ * bh_status carries no request id on this branch: when it does, it goes
+ * here as "request_id". */
+static void
+cli__json_error(const bh_status *st)
+{
+    cJSON *obj = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(obj, "error");
+    char *text;
+
+    if (e == NULL || cJSON_AddStringToObject(e, "code", bh_code_name(st->code)) == NULL ||
+        cJSON_AddStringToObject(e, "message", st->message) == NULL ||
+        (text = cJSON_PrintUnformatted(obj)) == NULL) {
+        cJSON_Delete(obj);
+        fputs("error: out of memory\n", stderr);
+        return;
+    }
+    printf("%s\n", text);
+    cJSON_free(text);
+    cJSON_Delete(obj);
+}
+
+static void
+cli__status_line(const bh_status *st)
 {
     if (st->message[0] != '\0')
         fprintf(stderr, "error: %s: %s\n", bh_code_name(st->code), st->message);
     else
         fprintf(stderr, "error: %s\n", bh_code_name(st->code));
+}
+
+int
+cli_print_status(const struct cli *cli, const bh_status *st)
+{
+    cli__status_line(st);
+    if (cli->json)
+        cli__json_error(st);
+    return CLI_EXIT_FAIL;
+}
+
+int
+cli_fail(const struct cli *cli, int code, const char *fmt, ...)
+{
+    bh_status st;
+    va_list ap;
+
+    memset(&st, 0, sizeof(st));
+    st.code = code;
+    va_start(ap, fmt);
+    vsnprintf(st.message, sizeof(st.message), fmt, ap);
+    va_end(ap);
+    return cli_print_status(cli, &st);
 }
 
 int
@@ -44,9 +90,13 @@ cli_open(struct cli *cli)
     o.auth_token = token; /* copied */
     rc = CLI_EXIT_OK;
     if (bh_client_open(&cli->client, &o, &st) != BH_OK) {
-        cli_print_status(&st);
-        /* A URL that cannot be one is a usage error; an unreachable one is not. */
-        rc = st.code == BH_INVALID_ARGUMENT ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+        /* A URL that cannot be one is a usage error (stderr only, as every
+         * usage error); an unreachable one is a failed call. */
+        if (st.code == BH_INVALID_ARGUMENT) {
+            cli__status_line(&st);
+            rc = CLI_EXIT_USAGE;
+        } else
+            rc = cli_print_status(cli, &st);
     }
     free(token);
     return rc;
@@ -94,10 +144,10 @@ cli_call(struct cli *cli, const struct cli_cmd *cmd, enum bh_method_id id,
     memset(&st, 0, sizeof(st));
     co.idempotency_key = key;
     co.timeout_ms = cli->timeout_ms;
-    if (cm->call(cli->client, req, resp, &co, &st) != BH_OK) {
-        cli_print_status(&st);
-        return CLI_EXIT_FAIL;
-    }
+    if (cm->call(cli->client, req, resp, &co, &st) != BH_OK)
+        return cli_print_status(cli, &st);
+    cli->wrote = cm->writes;
+    cli->replayed = st.replayed;
     if (st.replayed)
         fputs("note: replayed answer for this idempotency key\n", stderr);
     return CLI_EXIT_OK;
@@ -107,7 +157,7 @@ int
 cli_show(const struct cli *cli, const ProtobufCMessage *resp, cli_render_fn render)
 {
     if (cli->json)
-        return cli_print_json(resp, 0);
+        return cli_print_json(cli, resp, 0);
     render(resp);
     return CLI_EXIT_OK;
 }

@@ -12,8 +12,11 @@
 #include <string.h>
 
 #include "cli.h"
+#include "pbjson.h"
 
-static const struct cli_cmd cli_cmds[] = {
+static int cli_cmd_help(struct cli *, const struct cli_cmd *, int, char **);
+
+const struct cli_cmd cli_cmds[] = {
     { "event", "create",
       "event create --name NAME [--venue V] [--description D] [--starts-at RFC3339] "
       "[--ends-at RFC3339]",
@@ -56,11 +59,18 @@ static const struct cli_cmd cli_cmds[] = {
       "Have the server copy its data (consistent, compacted) to PATH on its own file "
       "system, while it keeps serving; a server started with --data-dir PATH serves the copy.",
       cli_cmd_admin_backup },
-    { "call", NULL, "call METHOD [JSON] | call --list",
-      "Call any method by full name with a JSON request; print the JSON answer.", cli_cmd_call },
+    { "call", NULL, "call METHOD [JSON] | call --list [SERVICE]",
+      "Call any method by name with a JSON request; print the JSON answer.", cli_cmd_call },
+    { "describe", NULL, "describe SERVICE|METHOD|MESSAGE",
+      "Show a service's methods, a method's types and rules, or a message's fields.",
+      cli_cmd_describe },
+    { "help", NULL, "help [COMMAND]", "Print the help, or a command's.", cli_cmd_help },
+    { "completion", NULL, "completion bash|zsh", "Print a shell completion script for bash or zsh.",
+      cli_cmd_completion },
 };
 
-#define CLI_NCMDS CLI_NOPTS(cli_cmds)
+const size_t cli_ncmds = CLI_NOPTS(cli_cmds);
+#define CLI_NCMDS cli_ncmds
 
 int
 cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
@@ -79,12 +89,46 @@ cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+/* The global options, for suggestions after a command's unknown option. */
+static const struct bh__opt *cli__g;
+static size_t cli__ng;
+
+/* Appends "; did you mean "--x"?" to bh__opts_parse's "unknown option
+ * --y" when one of a[0..na) or b[0..nb) is near --y. */
+static void
+cli__option_hint(char *err, size_t size, const struct bh__opt *a, size_t na,
+                 const struct bh__opt *b, size_t nb)
+{
+    static const char prefix[] = "unknown option ";
+    const char *names[128], *near;
+    char word[128];
+    size_t n = 0, i, len;
+
+    if (strncmp(err, prefix, sizeof(prefix) - 1) != 0)
+        return;
+    len = strcspn(err + sizeof(prefix) - 1, "=");
+    snprintf(word, sizeof(word), "%.*s", (int)len, err + sizeof(prefix) - 1);
+    for (i = 0; i < na && n < CLI_NOPTS(names); i++)
+        if (a[i].name != NULL)
+            names[n++] = a[i].name;
+    for (i = 0; i < nb && n < CLI_NOPTS(names); i++)
+        if (b[i].name != NULL)
+            names[n++] = b[i].name;
+    if ((near = cli_suggest(word, names, n)) != NULL) {
+        len = strlen(err);
+        snprintf(err + len, size - len, "; did you mean %s?", near);
+    }
+}
+
 int
 cli_parse_args(const struct cli_cmd *cmd, struct bh__opt *opts, size_t n, int argc, char **argv,
                int *exit_code)
 {
     char err[512];
     int rc = bh__opts_parse(opts, n, argc, argv, 0, NULL, err, sizeof(err));
+
+    if (rc == BH__PARSE_ERROR)
+        cli__option_hint(err, sizeof(err), opts, n, cli__g, cli__ng);
 
     if (rc == BH__PARSE_HELP) {
         bh__opts_usage(stdout, "bilheteria", cmd->synopsis, cmd->summary, opts, n);
@@ -106,7 +150,7 @@ cli__commands(FILE *f, const char *group)
 }
 
 static void
-cli__help(struct bh__opt *g, size_t n)
+cli__help(const struct bh__opt *g, size_t n)
 {
     bh__opts_usage(stdout, "bilheteria", "[GLOBAL OPTIONS] COMMAND [ARGS]",
                    "The Bilheteria box-office client. Global options go before or "
@@ -116,7 +160,7 @@ cli__help(struct bh__opt *g, size_t n)
                    g, n);
     printf("\ncommands:\n");
     cli__commands(stdout, NULL);
-    printf("\n'bilheteria COMMAND --help' describes a command.\n"
+    printf("\n'bilheteria COMMAND --help' or 'bilheteria help COMMAND' describes a command.\n"
            "Exit status: 0 ok, 1 the call failed, 2 usage error.\n");
 }
 
@@ -160,7 +204,14 @@ cli__command(int argc, char **argv, int *words, int *exit_code)
     if (cmd != NULL)
         return cmd;
     if (!group_known) {
-        *exit_code = cli_usage_error(NULL, "unknown command \"%s\"", argv[0]);
+        const char *groups[CLI_NOPTS(cli_cmds)], *near;
+        for (size_t i = 0; i < CLI_NCMDS; i++)
+            groups[i] = cli_cmds[i].group;
+        if ((near = cli_suggest(argv[0], groups, CLI_NCMDS)) != NULL)
+            *exit_code = cli_usage_error(NULL, "unknown command \"%s\"; did you mean \"%s\"?",
+                                         argv[0], near);
+        else
+            *exit_code = cli_usage_error(NULL, "unknown command \"%s\"", argv[0]);
         return NULL;
     }
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -169,14 +220,44 @@ cli__command(int argc, char **argv, int *words, int *exit_code)
         *exit_code = CLI_EXIT_OK;
         return NULL;
     }
-    if (argc > 1)
-        fprintf(stderr, "error: unknown command \"%s %s\"; %s commands:\n", argv[0], argv[1],
-                argv[0]);
-    else
+    if (argc > 1) {
+        const char *verbs[CLI_NOPTS(cli_cmds)], *near;
+        size_t n = 0;
+        for (size_t i = 0; i < CLI_NCMDS; i++)
+            if (strcmp(argv[0], cli_cmds[i].group) == 0 && cli_cmds[i].verb != NULL)
+                verbs[n++] = cli_cmds[i].verb;
+        fprintf(stderr, "error: unknown command \"%s %s\"; ", argv[0], argv[1]);
+        if ((near = cli_suggest(argv[1], verbs, n)) != NULL)
+            fprintf(stderr, "did you mean \"%s %s\"?\n", argv[0], near);
+        fprintf(stderr, "%s commands:\n", argv[0]);
+    } else
         fprintf(stderr, "error: \"%s\" needs a subcommand:\n", argv[0]);
     cli__commands(stderr, argv[0]);
     *exit_code = CLI_EXIT_USAGE;
     return NULL;
+}
+
+/* bilheteria help [COMMAND]: the help of the binary, a group or a command,
+ * exit 0 ("bilheteria help event create" is "bilheteria event create
+ * --help"). */
+static int
+cli_cmd_help(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+{
+    char *v[3], help[] = "--help";
+    const struct cli_cmd *c;
+    int words = 0, rc;
+
+    (void)cmd;
+    if (argc == 0 || argv[0][0] == '-') {
+        cli__help(cli->globals, cli->nglobals);
+        return CLI_EXIT_OK;
+    }
+    v[0] = argv[0];
+    v[1] = argc > 1 && argv[1][0] != '-' ? argv[1] : help;
+    v[2] = help;
+    if ((c = cli__command(v[1] == help ? 2 : 3, v, &words, &rc)) == NULL)
+        return rc;
+    return c->run(cli, c, 1, v + 2);
 }
 
 /* The global option of g[0..n) that a names ("--server", "--server=URL"),
@@ -247,6 +328,22 @@ cli__run_command(struct cli *cli, const struct cli_cmd *cmd, struct bh__opt *g, 
     return cmd->run(cli, cmd, nr, rest);
 }
 
+/* --json-style proto|proto3 (dest is the struct cli): implies --json. */
+static int
+cli__opt_json_style(const char *val, void *dest)
+{
+    struct cli *cli = dest;
+
+    if (strcmp(val, "proto") == 0)
+        cli->json_style = PBJSON_STYLE_PROTO;
+    else if (strcmp(val, "proto3") == 0)
+        cli->json_style = PBJSON_STYLE_PROTO3;
+    else
+        return -1;
+    cli->json = 1;
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -261,7 +358,12 @@ main(int argc, char **argv)
         { "--timeout-ms", "N", BH__OPT_POS_I32, BH__OPT_LAST_WINS, &cli.timeout_ms,
           "deadline of each call in milliseconds (default 5000)" },
         { "--json", NULL, BH__OPT_FLAG, BH__OPT_LAST_WINS, &cli.json,
-          "print the response as one JSON object (proto field names)" },
+          "print the response as one JSON object (proto field names); a failed call as "
+          "{\"error\":{...}}" },
+        { "--json-style", "STYLE", BH__OPT_FN, BH__OPT_LAST_WINS, &cli,
+          "proto (default: proto field names, integers as numbers) or proto3 (canonical "
+          "proto3 JSON: lowerCamelCase, 64-bit integers as strings); implies --json",
+          0, 0, cli__opt_json_style, "proto or proto3" },
         { "--idempotency-key", "KEY", BH__OPT_STR, BH__OPT_LAST_WINS, &cli.idem_key,
           "idempotency key sent with mutating commands" },
         { "--token", "T", BH__OPT_STR, BH__OPT_LAST_WINS, &cli.token,
@@ -287,14 +389,18 @@ main(int argc, char **argv)
     cli.server = env != NULL && *env != '\0' ? env : CLI_DEFAULT_SERVER;
     cli.timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
     cli.tls_ca = env_ca != NULL && *env_ca != '\0' ? env_ca : NULL;
+    cli.globals = cli__g = g;
+    cli.nglobals = cli__ng = CLI_NOPTS(g);
     rc = bh__opts_parse(g, CLI_NOPTS(g), argc - 1, argv + 1, BH__OPTS_STOP_AT_POSITIONAL, &used,
                         err, sizeof(err));
     if (rc == BH__PARSE_HELP || (rc == BH__PARSE_OK && help)) {
         cli__help(g, CLI_NOPTS(g));
         return CLI_EXIT_OK;
     }
-    if (rc == BH__PARSE_ERROR)
+    if (rc == BH__PARSE_ERROR) {
+        cli__option_hint(err, sizeof(err), g, CLI_NOPTS(g), NULL, 0);
         return cli_usage_error(NULL, "%s", err);
+    }
     if (version) {
         printf("bilheteria %s\n", BH_VERSION);
         return CLI_EXIT_OK;

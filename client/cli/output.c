@@ -5,11 +5,23 @@
  * --json: exactly one JSON object on stdout, on one line, ending in a
  *   newline: the response message through pbjson (proto field names,
  *   every field even when zero, enums by name, ids/cents/ms as numbers,
- *   unset message fields as null). Nothing else goes to stdout; on a
- *   failure stdout stays empty. `call` without --json prints the same
- *   object as grpcurl does: two-space indent, "key": value, one field a
- *   line. `call --list` prints one full method name a line, or with
- *   --json {"methods":[...]}.
+ *   unset message fields as null). After a method that writes (per its
+ *   rules in the .proto), the object also has "replayed": true when the
+ *   server answered from its idempotency store, else false; reads have no
+ *   "replayed". Nothing else goes to stdout. `call` without --json prints
+ *   the same object as grpcurl does: two-space indent, "key": value, one
+ *   field a line. `call --list` prints one full method name a line, or
+ *   with --json {"methods":[...]}.
+ *
+ * --json-style proto3 (implies --json): the same object in proto3's
+ *   canonical JSON: lowerCamelCase keys ("startsAtMs"), 64-bit integers as
+ *   strings ("42"), enums by name; "replayed" as above.
+ *
+ * A failed call (exit 1) with --json: stdout is one line,
+ *   {"error":{"code":"NOT_FOUND","message":"event 42 does not exist"}}
+ *   and stderr has the usual "error: CODE: message" line. (No
+ *   "request_id" yet: bh_status does not carry one on this branch.) Usage
+ *   errors (exit 2) stay on stderr only, --json or not.
  *
  * Human output (the default), for every command:
  *   - a single object is a key: value block, one field a line, values
@@ -80,7 +92,8 @@
  *   pay: "payment:", the payment block indented by two spaces, an empty
  *     line, "reservation:", the reservation as above indented by two.
  *     When the server answered from its idempotency store, stderr (not
- *     stdout) says "note: replayed answer for this idempotency key".
+ *     stdout) says "note: replayed answer for this idempotency key"
+ *     (with --json too, besides the "replayed" field).
  *   health: status, version, uptime_ms, now, schema_version. Exit 1
  *     (after printing) when status is not SERVING, with
  *     "error: server is not serving (status ...)" on stderr.
@@ -569,10 +582,16 @@ cli_render_backup(const ProtobufCMessage *resp)
 /* ---- JSON ---- */
 
 int
-cli_print_json(const ProtobufCMessage *msg, int pretty)
+cli_print_json(const struct cli *cli, const ProtobufCMessage *msg, int pretty)
 {
-    char *text = pbjson_to_string(msg, pretty);
+    cJSON *obj = pbjson_to_cjson_style(msg, cli->json_style);
+    char *text = NULL;
 
+    /* No response message has a field named replayed: merging it in keeps
+     * every other key where scripts read it. */
+    if (obj != NULL && (!cli->wrote || cJSON_AddBoolToObject(obj, "replayed", cli->replayed)))
+        text = pbjson_print(obj, pretty);
+    cJSON_Delete(obj);
     if (text == NULL) {
         fputs("error: out of memory\n", stderr);
         return CLI_EXIT_FAIL;

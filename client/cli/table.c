@@ -1,4 +1,5 @@
-/* Aligned columns for the CLI's human output. */
+/* Aligned columns for the CLI's human output, by display width (width.c):
+ * "Café" with a combining accent, CJK and emoji line up. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,18 +77,6 @@ cli_table_add(struct cli_table *t, ...)
     t->nrows++;
 }
 
-/* Display width: UTF-8 continuation bytes take no column. */
-static size_t
-cli__width(const char *s)
-{
-    size_t w = 0;
-
-    for (; *s != '\0'; s++)
-        if (((unsigned char)*s & 0xc0) != 0x80)
-            w++;
-    return w;
-}
-
 void
 cli_table_print(const struct cli_table *t, const char *indent)
 {
@@ -95,7 +84,7 @@ cli_table_print(const struct cli_table *t, const char *indent)
 
     for (r = 0; r < t->nrows; r++)
         for (c = 0; c < t->ncols; c++) {
-            size_t w = cli__width(t->cells[r * t->ncols + c]);
+            size_t w = cli_display_width(t->cells[r * t->ncols + c]);
             if (w > width[c])
                 width[c] = w;
         }
@@ -105,7 +94,7 @@ cli_table_print(const struct cli_table *t, const char *indent)
             const char *cell = t->cells[r * t->ncols + c];
             fputs(cell, stdout);
             if (c + 1 < t->ncols) {
-                size_t pad = width[c] - cli__width(cell) + 2;
+                size_t pad = width[c] - cli_display_width(cell) + 2;
                 while (pad-- > 0)
                     putchar(' ');
             }

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 
 #include "opts.h"
 #include "rfc3339.h"
+#include "width.h"
 
 struct time_case {
     const char *in;
@@ -261,11 +263,37 @@ test_opts_stop_at_command(void **state)
     assert_int_equal(json, 1);
 }
 
+/* Display width: what a terminal shows, not bytes or code points. */
+static void
+test_display_width(void **state)
+{
+    static const struct {
+        const char *s;
+        size_t want;
+    } cases[] = {
+        { "", 0 },
+        { "Hamlet", 6 },
+        { "Cafe\xcc\x81", 4 },       /* Café, e + combining acute */
+        { "Caf\xc3\xa9", 4 },        /* Café, precomposed */
+        { "a\xc3\xa7\xc3\xa3o", 4 }, /* ação */
+        { "\xf0\x9f\x8e\xac", 2 },   /* U+1F3AC clapper board: an emoji, wide */
+        { "\xe5\x8d\x83\xe3\x81\xa8\xe5\x8d\x83\xe5\xb0\x8b", 8 }, /* 千と千尋: CJK, wide */
+        { "x\xffy", 3 }, /* a byte that is not UTF-8 counts 1 */
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (cli_display_width(cases[i].s) != cases[i].want)
+            fail_msg("case %zu: width %zu, want %zu", i, cli_display_width(cases[i].s),
+                     cases[i].want);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_display_width),
         cmocka_unit_test(test_numbers),
         cmocka_unit_test(test_opts),
         cmocka_unit_test(test_opts_stop_at_command),

@@ -334,6 +334,120 @@ test_help_everywhere(void **state)
     }
 }
 
+/* --json: a failed call is one JSON object on stdout, a write says
+ * whether it was replayed, and --json-style proto3 prints canonical proto3
+ * JSON. */
+static void
+test_json_errors_and_styles(void **state)
+{
+    (void)state;
+    char *out, *err;
+    assert_int_equal(CLI(&out, &err, "--json", "event", "get", "424242"), 1);
+    cJSON *e = cJSON_Parse(out);
+    assert_non_null(e);
+    cJSON *eo = cJSON_GetObjectItem(e, "error");
+    assert_string_equal(cJSON_GetObjectItem(eo, "code")->valuestring, "NOT_FOUND");
+    assert_string_equal(cJSON_GetObjectItem(eo, "message")->valuestring,
+                        "event 424242 does not exist");
+    assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+    assert_non_null(strstr(err, "error: NOT_FOUND: event 424242 does not exist"));
+    cJSON_Delete(e);
+    free(out);
+    free(err);
+
+    /* replayed: false on the first write, true on its replay, absent on reads. */
+    cJSON *a = JSON("--idempotency-key", "json-ev-1", "event", "create", "--name", "JSON");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(a, "replayed")));
+    cJSON *b = JSON("--idempotency-key", "json-ev-1", "event", "create", "--name", "JSON");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(b, "replayed")));
+    assert_true(num(a, "event.id") == num(b, "event.id"));
+    char id[32], body[64];
+    snprintf(id, sizeof(id), "%.0f", num(a, "event.id"));
+    cJSON *g = JSON("event", "get", id);
+    assert_null(cJSON_GetObjectItem(g, "replayed"));
+    cJSON_Delete(g);
+    /* call too, in the dot form. */
+    snprintf(body, sizeof(body), "{\"name\": \"JSON\"}");
+    cJSON *c = JSON("--idempotency-key", "json-ev-1", "call",
+                    "bilheteria.v1.EventService.CreateEvent", body);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(c, "replayed")));
+    assert_true(num(c, "event.id") == num(a, "event.id"));
+    cJSON_Delete(c);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+
+    /* proto3: lowerCamelCase keys, 64-bit integers as strings, enums by name. */
+    assert_int_equal(CLI(&out, &err, "--json-style", "proto3", "event", "get", id), 0);
+    cJSON *p = cJSON_Parse(out);
+    assert_non_null(p);
+    cJSON *ev = cJSON_GetObjectItem(p, "event");
+    assert_string_equal(cJSON_GetObjectItem(ev, "id")->valuestring, id);
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(ev, "startsAtMs")));
+    assert_null(cJSON_GetObjectItem(ev, "starts_at_ms"));
+    assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+    cJSON_Delete(p);
+    free(out);
+    free(err);
+    snprintf(body, sizeof(body), "{\"id\": %s}", id);
+    assert_int_equal(CLI(&out, &err, "call", "EventService/GetEvent", body, "--json-style=proto3"),
+                     0);
+    assert_non_null(strstr(out, "\"createdAtMs\":\""));
+    free(out);
+    free(err);
+    assert_int_equal(CLI(&out, &err, "health", "--json-style", "proto3"), 0);
+    assert_non_null(strstr(out, "\"status\":\"SERVING_STATUS_SERVING\""));
+    assert_non_null(strstr(out, "\"uptimeMs\":\""));
+    free(out);
+    free(err);
+}
+
+/* Tables align by display width: combining marks, accents, emoji, CJK. */
+static void
+test_table_width(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        size_t width; /* terminal columns */
+    } names[] = {
+        { "Cafe\xcc\x81", 4 },                                     /* Café, combining acute */
+        { "A\xc3\xa7\xc3\xa3o", 4 },                               /* Ação */
+        { "Cine \xf0\x9f\x8e\xac", 7 },                            /* an emoji, 2 wide */
+        { "\xe5\x8d\x83\xe3\x81\xa8\xe5\x8d\x83\xe5\xb0\x8b", 8 }, /* 千と千尋, 2 each */
+    };
+    char *out, *err;
+    for (size_t i = 0; i < 4; i++) {
+        char price[16];
+        snprintf(price, sizeof(price), "%zu", 100 + i);
+        cJSON_Delete(JSON("product", "create", "--name", names[i].name, "--price", price));
+    }
+    assert_int_equal(CLI(&out, &err, "product", "list", "--page-size", "500"), 0);
+    /* PRICE starts at the same column on the header and on every row. */
+    size_t col = 0;
+    int wide = 0;
+    for (char *line = strtok(out, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        const char *at = strstr(line, "PRICE");
+        size_t extra = 0; /* bytes beyond the columns the line's name takes */
+        if (at == NULL)
+            at = strstr(line, "R$ ");
+        if (at == NULL)
+            continue;
+        for (size_t i = 0; i < 4; i++)
+            if (strstr(line, names[i].name) != NULL) {
+                extra = strlen(names[i].name) - names[i].width;
+                wide++;
+            }
+        size_t c = (size_t)(at - line) - extra;
+        if (col == 0)
+            col = c;
+        if (c != col)
+            fail_msg("misaligned: \"%s\": price at column %zu, not %zu", line, c, col);
+    }
+    assert_int_equal(wide, 4);
+    free(out);
+    free(err);
+}
+
 static void
 test_unreachable(void **state)
 {
@@ -435,9 +549,14 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quick_start_flow), cmocka_unit_test(test_reservation_commands),
-        cmocka_unit_test(test_errors),           cmocka_unit_test(test_help_everywhere),
-        cmocka_unit_test(test_unreachable),      cmocka_unit_test(test_token_scopes_keys),
+        cmocka_unit_test(test_quick_start_flow),
+        cmocka_unit_test(test_reservation_commands),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_help_everywhere),
+        cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_token_scopes_keys),
+        cmocka_unit_test(test_json_errors_and_styles),
+        cmocka_unit_test(test_table_width),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
