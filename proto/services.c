@@ -3,6 +3,7 @@
 
 #include "bilheteria/services.h"
 #include "bilheteria/bh_methods.h"
+#include "bilheteria/roles.h"
 
 /* Written by bh_gen from every service in the .proto files. */
 #define BH__SERVICE(prefix) &prefix##__descriptor,
@@ -82,4 +83,30 @@ bh_enum_name(const ProtobufCEnumDescriptor *ed, int v)
             prefix--;
     }
     return ev->name + prefix;
+}
+
+char *
+bh_roles_format(unsigned mask, char *buf, size_t size)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } roles[] = {
+#define BH__ROLE_NAME(id, name, bit) { BH_ROLE_##id, name },
+        BH_ROLE_MAP(BH__ROLE_NAME)
+#undef BH__ROLE_NAME
+    };
+    size_t o = 0;
+    if (size == 0)
+        return buf;
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+        if (!(mask & roles[i].bit))
+            continue;
+        int n = snprintf(buf + o, size - o, "%s%s", o ? ", " : "", roles[i].name);
+        if (n < 0 || (size_t)n >= size - o)
+            break;
+        o += (size_t)n;
+    }
+    return buf;
 }

@@ -16,31 +16,6 @@ _Static_assert(BH_ROLE_CUSTOMER == 1u << SRV_ROLE_CUSTOMER, "roles.h and auth.h 
 _Static_assert(BH_ROLE_SERVICE == 1u << SRV_ROLE_SERVICE, "roles.h and auth.h disagree");
 _Static_assert(BH_ROLE_ADMIN == 1u << SRV_ROLE_ADMIN, "roles.h and auth.h disagree");
 
-static const struct {
-    unsigned bit;
-    const char *name;
-} role_bits[] = {
-#define AUTHZ__ROLE(id, name, bit) { BH_ROLE_##id, name },
-    BH_ROLE_MAP(AUTHZ__ROLE)
-#undef AUTHZ__ROLE
-};
-
-/* "admin, service" for the roles in mask. */
-static void
-roles_list(unsigned mask, char *out, size_t len)
-{
-    size_t o = 0;
-    out[0] = 0;
-    for (size_t i = 0; i < sizeof(role_bits) / sizeof(role_bits[0]); i++) {
-        if (!(mask & role_bits[i].bit))
-            continue;
-        int n = snprintf(out + o, len - o, "%s%s", o ? ", " : "", role_bits[i].name);
-        if (n < 0 || (size_t)n >= len - o)
-            return;
-        o += (size_t)n;
-    }
-}
-
 static int
 open_mode(const srv_call *c)
 {
@@ -66,7 +41,7 @@ srv_authz_call(srv_call *c, const char *token)
         return 0;
     if (id->role == SRV_ROLE_ANONYMOUS && c->cfg->public_reads && (roles & BH_ROLE_PUBLIC))
         return 0;
-    roles_list(roles, allowed, sizeof(allowed));
+    bh_roles_format(roles, allowed, sizeof(allowed));
     if (id->role == SRV_ROLE_ANONYMOUS)
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAUTHENTICATED,
                         "%s needs credentials (a service token or a JWT; it is for %s)", c->m->name,

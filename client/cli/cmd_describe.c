@@ -46,16 +46,7 @@ static void
 cli__rules(const char *full)
 {
     const bh_method_rules *r = bh_find_method_rules(full);
-    static const struct {
-        unsigned bit;
-        const char *name;
-    } roles[] = {
-#define CLI__ROLE(id, name, bit) { BH_ROLE_##id, name },
-        BH_ROLE_MAP(CLI__ROLE)
-#undef CLI__ROLE
-    };
-    const char *sep = "";
-    size_t i;
+    char roles[64];
 
     if (r == NULL)
         return;
@@ -63,13 +54,8 @@ cli__rules(const char *full)
     printf("  idempotency key: %s\n", r->idempotency_key_required ? "required"
                                       : r->writes                 ? "optional"
                                                                   : "not taken");
-    printf("  roles: ");
-    for (i = 0; i < CLI_NOPTS(roles); i++)
-        if (r->roles & roles[i].bit) {
-            printf("%s%s", sep, roles[i].name);
-            sep = ", ";
-        }
-    printf("%s\n", *sep == '\0' ? "none" : "");
+    bh_roles_format(r->roles, roles, sizeof(roles));
+    printf("  roles: %s\n", roles[0] != '\0' ? roles : "none");
 }
 
 static void

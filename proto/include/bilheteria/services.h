@@ -67,6 +67,13 @@ const bh_method_rules *bh_find_method_rules(const char *full_name);
  */
 const char *bh_enum_name(const ProtobufCEnumDescriptor *ed, int v);
 
+/*
+ * Writes the names of the roles in mask (bits of bilheteria/roles.h, as in
+ * bh_method_rules.roles), in roles.h's order and separated by ", ", into
+ * buf (size bytes; cut there if it does not fit); "" for none. Returns buf.
+ */
+char *bh_roles_format(unsigned mask, char *buf, size_t size);
+
 #ifdef __cplusplus
 }
 #endif
