@@ -88,17 +88,6 @@ wait_for(const char *path, const char *needle)
     return NULL;
 }
 
-static bh_client *
-client_as(const bht_server *s, const char *token)
-{
-    bh_client *c = NULL;
-    bh_options o = { .url = s->url, .timeout_ms = 10000, .auth_token = token };
-    bh_status st;
-    if (bh_client_open(&c, &o, &st) != BH_OK)
-        fail_msg("bh_client_open(%s): %s", s->url, st.message);
-    return c;
-}
-
 static int
 list_events(bh_client *c, bh_status *st)
 {
@@ -234,7 +223,7 @@ static void
 test_rate_limit(void **state)
 {
     (void)state;
-    bh_client *a = client_as(&srv, A_TOKEN), *b = client_as(&srv, B_TOKEN);
+    bh_client *a = bht_client_as(&srv, A_TOKEN), *b = bht_client_as(&srv, B_TOKEN);
     bh_status st;
     int ok = 0, refused = 0;
     for (int i = 0; i < 25; i++) {
@@ -267,7 +256,7 @@ static void
 test_audit(void **state)
 {
     (void)state;
-    bh_client *adm = client_as(&srv, ADMIN_TOKEN);
+    bh_client *adm = bht_client_as(&srv, ADMIN_TOKEN);
     uint64_t ev = bht_event(adm, "audited");
     bh_client_close(adm);
     Bilheteria__V1__ResponseEnvelope *r = raw_call(&srv, CREATE_EVENT, B_TOKEN, TRACEPARENT, 71);
@@ -333,7 +322,7 @@ test_metrics(void **state)
     assert_int_equal(a.status, 200);
     double before =
         series(a.body, "bilheteria_requests_total{method=\"" LIST_EVENTS "\",code=\"OK\"}");
-    bh_client *b = client_as(&srv, ADMIN_TOKEN);
+    bh_client *b = bht_client_as(&srv, ADMIN_TOKEN);
     bh_status st;
     for (int i = 0; i < 2; i++)
         assert_int_equal(list_events(b, &st), BH_OK);
