@@ -163,7 +163,10 @@ format_line(abuf *b, const srv_audit_rec *r)
         rc = PUT_LIT(b, ",\"peer\":") || put_str(b, r->peer);
     rc = rc || PUT_LIT(b, ",\"method\":") || put_str_or_null(b, r->method) ||
          PUT_LIT(b, ",\"request_id\":") || put_u64(b, r->request_id) || PUT_LIT(b, ",\"code\":") ||
-         put_str(b, code) || PUT_LIT(b, ",\"ids\":{");
+         put_str(b, code);
+    if (rc == 0 && r->trace_id != NULL && r->trace_id[0] != 0)
+        rc = PUT_LIT(b, ",\"trace_id\":") || put_str(b, r->trace_id);
+    rc = rc || PUT_LIT(b, ",\"ids\":{");
     for (size_t i = 0; rc == 0 && i < r->n_ids; i++) {
         const srv_audit_id *id = &r->ids[i];
         rc = (i > 0 && PUT_LIT(b, ",")) || put_str_or_null(b, id->name) || PUT_LIT(b, ":") ||

@@ -4,10 +4,12 @@
  *
  *   {"time":"2026-12-05T11:08:38.123Z","identity":"box-office","role":"service",
  *    "peer":"tcp://10.0.0.7:51234","method":"ReservationService.Hold",
- *    "request_id":"42","code":"OK","ids":{"reservation_id":"7","session_id":"3"}}
+ *    "request_id":"42","code":"OK","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736",
+ *    "ids":{"reservation_id":"7","session_id":"3"}}
  *
  * (one line in the file). time is RFC 3339 UTC with milliseconds; identity
- * and role are null for an anonymous caller; peer is there only when given;
+ * and role are null for an anonymous caller; peer and trace_id are there
+ * only when given;
  * code is the wire status name (bilheteria/status.h); 64-bit numbers are
  * decimal strings, as in protobuf's JSON mapping, so no reader loses
  * digits. Every string is JSON-escaped: '"', '\\' and control bytes are
@@ -58,6 +60,7 @@ typedef struct srv_audit_rec {
     const char *method;   /* "Service.Method"; NULL = null */
     uint64_t request_id;  /* the envelope's */
     int code;             /* the answer's wire status code */
+    const char *trace_id; /* the traceparent's trace id; NULL or "" = no field */
     const srv_audit_id *ids;
     size_t n_ids;
 } srv_audit_rec;

@@ -69,6 +69,9 @@ typedef struct srv_call {
     int64_t deadline_ms;  /* srv_mono_ms() time; 0 = none */
     int code;             /* gRPC status */
     int replayed;         /* the answer is an idempotent replay */
+    /* The trace id of the envelope's W3C traceparent (32 lowercase hex),
+     * for the access, slow and audit logs; "" when none was sent. */
+    char trace_id[33];
     char msg[SRV_MSG_MAX];
     bh__arena *arena;
     const srv_config *cfg;
@@ -97,6 +100,7 @@ typedef struct srv_impl {
  * (bilheteria.v1.method), through bh_find_method_rules. */
 struct srv_method {
     char name[BH_METHOD_NAME_MAX];
+    int id; /* enum bh_method_id: its index in BH_METHOD_MAP (metrics' label) */
     const ProtobufCMethodDescriptor *desc;
     const srv_impl *impl; /* NULL = UNIMPLEMENTED */
     enum srv_kind kind;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 struct srv_auth;
+struct srv_audit;
 
 typedef struct srv_config {
     const char *listen[8];
@@ -35,6 +36,17 @@ typedef struct srv_config {
      * NULL or not enabled: open mode (authz.h). Thread-safe. */
     struct srv_auth *auth;
     int public_reads; /* anonymous callers may call methods listing "public" */
+    /* Abuse limits (listen.c, ratelimit.h): calls a second and bucket size
+     * per identity, and per peer address for anonymous callers; a rate of
+     * 0 is no limit. */
+    double rate_limit;
+    uint32_t rate_burst;
+    double anon_rate_limit;
+    uint32_t anon_rate_burst;
+    /* --audit-log (audit.h), opened by main.c; NULL = none. listen.c adds
+     * the lines of writes and denied calls and flushes when idle; the
+     * writer flushes after each commit. Thread-safe. */
+    struct srv_audit *audit;
 } srv_config;
 
 #endif

@@ -27,6 +27,20 @@ static const srv_impl *const impl_tables[] = {
     srv_reservation_impls, srv_payment_impls, srv_admin_impls,   NULL,
 };
 
+/* The generated method ids (enum bh_method_id), by full name. */
+#define SRV_METHOD_NAME(id, full, ...) full,
+static const char *const method_names[] = { BH_METHOD_MAP(SRV_METHOD_NAME) };
+#undef SRV_METHOD_NAME
+
+static int
+method_id(const char *name)
+{
+    int i = 0;
+    while (i < BH_METHOD_COUNT && strcmp(method_names[i], name) != 0)
+        i++;
+    return i; /* BH_METHOD_COUNT: not in the map */
+}
+
 static const srv_impl *
 find_impl(const char *name)
 {
@@ -59,6 +73,7 @@ srv_registry_init(void)
             const bh_method_rules *r = bh_find_method_rules(m->name);
             if (r == NULL)
                 return -1;
+            m->id = method_id(m->name);
             m->desc = &sd->methods[i];
             m->impl = find_impl(m->name);
             m->kind = r->writes ? SRV_WRITE : SRV_READ;

@@ -21,6 +21,7 @@
  * the send deadline, or it has been idle, never the moment its answers
  * back up: closing a pipe during a partial write can hang nng 1.5.2 (see
  * BH_NNG_PIPE_CLOSE_LOSES_SEND in proto/compat/nng_compat.h). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -29,16 +30,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/supplemental/tls/tls.h>
 
+#include "audit.h"
 #include "clock.h"
 #include "dispatch.h"
 #include "listen.h"
+#include "log.h"
+#include "metrics.h"
 #include "nng_compat.h"
 #include "nng_tls.h"
+#include "ratelimit.h"
 #include "request.h"
 #include "util.h"
 
@@ -53,13 +59,14 @@
 #define INFLIGHT_BYTES_DEF ((size_t)64 << 20)
 /* A cap that acts says so at most this often. */
 #define NOTE_EVERY_MS 10000
-
-/* A log line said at most once every NOTE_EVERY_MS; the others are
- * counted and the count told with the next. */
-typedef struct srv_note {
-    atomic_llong next_ms;
-    atomic_long dropped;
-} srv_note;
+/* Buckets kept per rate limiter (ratelimit.h): identities, anonymous peers. */
+#define RL_KEYS_MAX 65536
+/* How often denied calls' audit lines are flushed without a write. */
+#define AUDIT_IDLE_FLUSH_MS 1000
+/* Object ids an audit line names at most. */
+#define AUDIT_IDS_MAX 8
+/* A peer address as a rate limit key and an audit field. */
+#define PEER_MAX 64
 
 /* An open connection (nng pipe), in an open-addressing table keyed by the
  * pipe id. */
@@ -80,6 +87,8 @@ typedef struct srv_worker {
     int conn_sending; /* counted in its srv_conn's sending */
     size_t held;      /* bytes counted in the listener's inflight_bytes */
     uint64_t request_id;
+    int64_t recv_us; /* when the request was taken, monotonic microseconds */
+    int limited;     /* refused by a rate limit (audited as a denial) */
     store_txn *rtxn; /* this context's read transaction, reused */
     bh__arena arena;
     srv_call call;
@@ -114,7 +123,10 @@ struct srv_listener {
     size_t max_bytes;
     nng_aio *idle_aio;
     uint32_t *idle_ids; /* max_conns of them, for idle_cb alone */
-    srv_note note_conns, note_per_conn, note_bytes, note_send, note_idle;
+    srv_log_every_state note_conns, note_per_conn, note_bytes, note_send, note_idle, note_rl;
+
+    srv_rl *rl_ident, *rl_anon; /* --rate-limit, --anon-rate-limit; NULL = none */
+    nng_aio *audit_aio;         /* flushes denied calls' audit lines when idle */
 
     /* Calls running on threads of their own (SRV_ALONE), counted so that
      * the drain waits for them: they use the store and the socket. */
@@ -124,25 +136,15 @@ struct srv_listener {
     int alone_n;
 };
 
-static void
-note(srv_note *n, const char *fmt, ...)
+/* A cap that acts: said at most once every NOTE_EVERY_MS. */
+#define note(st, ...) srv_log_every(SRV_LOG_WARN, (st), NOTE_EVERY_MS, __VA_ARGS__)
+
+static int64_t
+mono_us(void)
 {
-    char line[400];
-    long long now = srv_mono_ms(), next = atomic_load(&n->next_ms);
-    if (now < next || !atomic_compare_exchange_strong(&n->next_ms, &next, now + NOTE_EVERY_MS)) {
-        atomic_fetch_add(&n->dropped, 1);
-        return;
-    }
-    long dropped = atomic_exchange(&n->dropped, 0);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    if (dropped > 0)
-        fprintf(stderr, "bilheteria-server: %s (and %ld more times in the last %d s)\n", line,
-                dropped, NOTE_EVERY_MS / 1000);
-    else
-        fprintf(stderr, "bilheteria-server: %s\n", line);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* The pipe of an nng pipe id. */
@@ -212,17 +214,24 @@ pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
     int64_t now = srv_mono_ms();
     int full = 0, open;
     pthread_mutex_lock(&l->conn_mtx);
+    int delta = 0;
     if (ev == NNG_PIPE_EV_ADD_PRE) {
         full = l->n_conns >= l->max_conns;
-        if (!full)
+        if (!full) {
             conn_add(l, id, now);
+            delta = 1;
+        }
     } else {
         srv_conn *c = conn_find(l, id);
-        if (c != NULL)
+        if (c != NULL) {
             conn_del(l, c);
+            delta = -1;
+        }
     }
     open = l->n_conns;
     pthread_mutex_unlock(&l->conn_mtx);
+    if (delta != 0)
+        srv_metrics_connections_add(delta);
     if (full) {
         nng_pipe_close(p);
         note(&l->note_conns, "refused a connection: %d are open, the limit (--max-connections %d)",
@@ -306,6 +315,197 @@ release(srv_worker *w)
     w->held = 0;
 }
 
+/* ---- what each call leaves behind: limits, metrics, logs, audit ---- */
+
+/* The peer's address without its port ("10.0.0.7", "[::1]"): a caller
+ * opening many connections is still one; every ipc:// peer is "ipc". */
+static void
+peer_name(nng_pipe p, char *out, size_t len)
+{
+    nng_sockaddr sa;
+    char ip[INET6_ADDRSTRLEN];
+    if (nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) != 0) {
+        snprintf(out, len, "unknown");
+        return;
+    }
+    switch (sa.s_family) {
+    case NNG_AF_INET:
+        inet_ntop(AF_INET, &sa.s_in.sa_addr, ip, sizeof(ip));
+        snprintf(out, len, "%s", ip);
+        return;
+    case NNG_AF_INET6:
+        inet_ntop(AF_INET6, sa.s_in6.sa_addr, ip, sizeof(ip));
+        snprintf(out, len, "[%s]", ip);
+        return;
+    case NNG_AF_IPC: snprintf(out, len, "ipc"); return;
+    default: snprintf(out, len, "other"); return;
+    }
+}
+
+/* Takes a token for w's call, authenticated or not, from its identity's
+ * bucket, or its peer's when it has no name (anonymous, a refused token,
+ * open mode). Refused: RESOURCE_EXHAUSTED saying when to retry; 0 if it
+ * may go on. */
+static int
+rate_limited(srv_worker *w)
+{
+    srv_listener *l = w->l;
+    srv_call *c = &w->call;
+    const srv_identity *id = &c->identity;
+    const char *key = id->scope[0] != 0 ? id->scope : id->name;
+    srv_rl *rl = l->rl_ident;
+    double per_s = l->cfg->rate_limit;
+    char peer[PEER_MAX + 5] = "peer ";
+    const char *who = id->name[0] != 0 ? id->name : key;
+    int64_t retry_ms = 0;
+
+    if (key[0] == 0) {
+        if (l->rl_anon == NULL)
+            return 0;
+        peer_name(w->pipe, peer + 5, sizeof(peer) - 5);
+        key = peer + 5;
+        who = peer;
+        rl = l->rl_anon;
+        per_s = l->cfg->anon_rate_limit;
+    } else if (rl == NULL) {
+        return 0;
+    }
+    if (srv_rl_take(rl, key, strlen(key), srv_mono_ms(), &retry_ms))
+        return 0;
+    srv_fail(c, BILHETERIA__V1__STATUS_CODE__RESOURCE_EXHAUSTED,
+             "rate limit of %g/s for %s exceeded; retry in %lld ms; nothing was done", per_s, who,
+             (long long)retry_ms);
+    note(&l->note_rl, "refused calls over a rate limit (%g/s for %s)", per_s, who);
+    w->limited = 1;
+    return -1;
+}
+
+/* The objects a call named or made, for its audit line: the request's
+ * uint64 fields "id" and "*_id", and on OK each message of the answer with
+ * its "id" (named "<field>_id": reservation.id is reservation_id) and its
+ * own "*_id" fields. Top level and one down only: cheap and generic. */
+typedef struct audit_ids {
+    srv_audit_id v[AUDIT_IDS_MAX];
+    char names[AUDIT_IDS_MAX][64];
+    size_t n;
+} audit_ids;
+
+static void
+ids_add(audit_ids *a, const char *prefix, const char *field, uint64_t v)
+{
+    char name[64];
+    if (prefix != NULL && strcmp(field, "id") == 0)
+        snprintf(name, sizeof(name), "%s_id", prefix);
+    else
+        snprintf(name, sizeof(name), "%s", field);
+    for (size_t k = 0; k < a->n; k++)
+        if (strcmp(a->names[k], name) == 0)
+            return;
+    if (a->n == AUDIT_IDS_MAX)
+        return;
+    memcpy(a->names[a->n], name, sizeof(name));
+    a->v[a->n] = (srv_audit_id){ .name = a->names[a->n], .num = v };
+    a->n++;
+}
+
+static void
+ids_of(audit_ids *a, const ProtobufCMessage *m, const char *prefix)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        const char *at = (const char *)m + f->offset;
+        size_t len = strlen(f->name);
+        if (f->label == PROTOBUF_C_LABEL_REPEATED)
+            continue;
+        if (f->type == PROTOBUF_C_TYPE_MESSAGE && prefix == NULL) {
+            const ProtobufCMessage *sub;
+            memcpy(&sub, at, sizeof(sub));
+            if (sub != NULL)
+                ids_of(a, sub, f->name);
+        } else if (f->type == PROTOBUF_C_TYPE_UINT64 &&
+                   (strcmp(f->name, "id") == 0 ||
+                    (len > 3 && strcmp(f->name + len - 3, "_id") == 0))) {
+            uint64_t v;
+            memcpy(&v, at, sizeof(v));
+            if (v != 0)
+                ids_add(a, prefix, f->name, v);
+        }
+    }
+}
+
+/* An audit line for w's call if it wrote, or was denied: refused
+ * credentials, a role not allowed, or a rate limit. Called once its answer
+ * is final, before it is sent; a write's is added after its commit, and
+ * the writer flushes the log after each commit. */
+static void
+audit_call(srv_worker *w)
+{
+    const srv_call *c = &w->call;
+    int denied = c->code == BILHETERIA__V1__STATUS_CODE__UNAUTHENTICATED ||
+                 c->code == BILHETERIA__V1__STATUS_CODE__PERMISSION_DENIED || w->limited;
+    char peer[PEER_MAX];
+    audit_ids ids;
+
+    if (!denied && (c->m == NULL || c->m->kind != SRV_WRITE))
+        return;
+    ids.n = 0;
+    if (c->req != NULL)
+        ids_of(&ids, c->req, NULL);
+    if (c->code == 0 && c->resp != NULL)
+        ids_of(&ids, c->resp, NULL);
+    if (denied)
+        peer_name(w->pipe, peer, sizeof(peer));
+    const srv_identity *id = &c->identity;
+    srv_audit_rec r = {
+        .identity = id->name[0] != 0 ? id->name : NULL,
+        .role = id->role != SRV_ROLE_ANONYMOUS ? srv_role_name(id->role) : NULL,
+        .peer = denied ? peer : NULL,
+        .method = c->m != NULL ? c->m->name : NULL,
+        .request_id = w->request_id,
+        .code = c->code,
+        .trace_id = c->trace_id,
+        .ids = ids.v,
+        .n_ids = ids.n,
+    };
+    srv_audit_add(w->l->cfg->audit, &r);
+}
+
+/* Everything a call leaves behind once its answer is final, just before it
+ * goes to nng: its metrics, its access (and slow) line, its audit line. */
+static void
+call_done(srv_worker *w)
+{
+    const srv_call *c = &w->call;
+    int64_t us = mono_us() - w->recv_us;
+    if (us < 0)
+        us = 0;
+    srv_metrics_request(c->m != NULL ? c->m->id : SRV_METRICS_METHOD_UNKNOWN, c->code, us);
+    srv_access_rec r = {
+        .method = c->m != NULL ? c->m->name : "",
+        .code = c->code,
+        .duration_us = (uint64_t)us,
+        .request_id = w->request_id,
+        .identity = c->identity.name,
+        .trace_id = c->trace_id,
+        .replayed = c->replayed,
+    };
+    srv_log_call_done(&r);
+    if (w->l->cfg->audit != NULL)
+        audit_call(w);
+}
+
+/* Every AUDIT_IDLE_FLUSH_MS: denied calls' lines do not wait for a write. */
+static void
+audit_idle_cb(void *arg)
+{
+    srv_listener *l = arg;
+    if (nng_aio_result(l->audit_aio) != 0 || atomic_load(&l->closing))
+        return;
+    srv_audit_flush(l->cfg->audit);
+    nng_sleep_aio(AUDIT_IDLE_FLUSH_MS, l->audit_aio);
+}
+
 static void
 start_recv(srv_worker *w)
 {
@@ -322,6 +522,7 @@ reply(void *arg)
     Bilheteria__V1__ResponseEnvelope env;
     nng_msg *msg = NULL;
     srv_response_prepare(&w->call, w->request_id, &env);
+    call_done(w);
     size_t n = bilheteria__v1__response_envelope__get_packed_size(&env);
     if (nng_msg_alloc(&msg, n) != 0) {
         /* Nothing to send: the caller times out. Take the next request. */
@@ -416,6 +617,11 @@ handle(srv_worker *w, nng_msg *msg)
      * can go back to nng right after decoding. */
     int kind = srv_request_decode(c, nng_msg_body(msg), nng_msg_len(msg), &w->request_id);
     nng_msg_free(msg);
+    /* After authentication (a refused token counts against its peer) and
+     * the payload's decode, before any handler or the writer. */
+    if ((kind != SRV_DECODED_ANSWER || c->code == BILHETERIA__V1__STATUS_CODE__UNAUTHENTICATED) &&
+        rate_limited(w) != 0)
+        kind = SRV_DECODED_ANSWER;
     if (kind != SRV_DECODED_ANSWER && atomic_load(&l->draining)) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
                  "the server is stopping; nothing was done");
@@ -440,6 +646,8 @@ take(srv_worker *w, nng_msg *msg)
 {
     srv_listener *l = w->l;
     char why[200];
+    w->recv_us = mono_us();
+    w->limited = 0;
     w->pipe = nng_msg_get_pipe(msg);
     switch (admit(w, nng_msg_len(msg))) {
     case ADMIT_OK: handle(w, msg); return;
@@ -639,8 +847,15 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_wri
     }
     if ((rv = nng_pipe_notify(l->sock, NNG_PIPE_EV_ADD_PRE, pipe_cb, l)) != 0 ||
         (rv = nng_pipe_notify(l->sock, NNG_PIPE_EV_REM_POST, pipe_cb, l)) != 0 ||
-        (rv = nng_aio_alloc(&l->idle_aio, idle_cb, l)) != 0) {
+        (rv = nng_aio_alloc(&l->idle_aio, idle_cb, l)) != 0 ||
+        (rv = nng_aio_alloc(&l->audit_aio, audit_idle_cb, l)) != 0) {
         snprintf(err, errlen, "cannot set up the connection limits: %s", nng_strerror(rv));
+        goto fail;
+    }
+    if ((rv = srv_rl_open(&l->rl_ident, cfg->rate_limit, cfg->rate_burst, RL_KEYS_MAX)) != 0 ||
+        (rv = srv_rl_open(&l->rl_anon, cfg->anon_rate_limit, cfg->anon_rate_burst, RL_KEYS_MAX)) !=
+            0) {
+        snprintf(err, errlen, "cannot set up the rate limits: %s", strerror(rv));
         goto fail;
     }
     l->w = calloc((size_t)cfg->workers, sizeof(srv_worker));
@@ -694,22 +909,24 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_wri
     }
     /* Said once every listener has started: a later one may fail. */
     for (int i = 0; i < cfg->n_listen && !cfg->quiet; i++)
-        fprintf(stderr, "bilheteria-server: listening on %s%s\n", l->urls[i],
+        srv_log(SRV_LOG_INFO, "listening on %s%s", l->urls[i],
                 !bh_tls_url(cfg->listen[i]) ? ""
                 : cfg->tls_client_ca != NULL
                     ? " (TLS; clients need a certificate signed by --tls-client-ca)"
                     : " (TLS)");
     if (!cfg->quiet)
-        fprintf(stderr,
-                "bilheteria-server: at most %d connections, %d calls in flight on each, "
+        srv_log(SRV_LOG_INFO,
+                "at most %d connections, %d calls in flight on each, "
                 "%zu MiB in flight; answers wait %d s for their connection; idle connections "
-                "close after %d s (0 = never)\n",
+                "close after %d s (0 = never)",
                 l->max_conns, l->per_conn, l->max_bytes >> 20, cfg->send_timeout_ms / 1000,
                 cfg->idle_timeout_ms / 1000);
     for (int i = 0; i < l->n; i++)
         start_recv(&l->w[i]);
     if (cfg->idle_timeout_ms > 0)
         nng_sleep_aio(idle_period(cfg), l->idle_aio);
+    if (cfg->audit != NULL)
+        nng_sleep_aio(AUDIT_IDLE_FLUSH_MS, l->audit_aio);
     *out = l;
     return 0;
 fail:
@@ -806,10 +1023,8 @@ srv_listener_drain(srv_listener *l)
      * mutex): the count can only fall. */
     pthread_mutex_lock(&l->alone_mtx);
     if (l->alone_n > 0 && !l->cfg->quiet)
-        fprintf(stderr,
-                "bilheteria-server: waiting for %d call(s) running on their own thread "
-                "(a backup) to end\n",
-                l->alone_n);
+        srv_log(SRV_LOG_INFO,
+                "waiting for %d call(s) running on their own thread (a backup) to end", l->alone_n);
     while (l->alone_n > 0)
         pthread_cond_wait(&l->alone_cv, &l->alone_mtx);
     pthread_mutex_unlock(&l->alone_mtx);
@@ -823,6 +1038,8 @@ stop_workers(void *arg)
     srv_listener *l = arg;
     if (l->idle_aio != NULL)
         nng_aio_stop(l->idle_aio);
+    if (l->audit_aio != NULL)
+        nng_aio_stop(l->audit_aio);
     for (int i = 0; i < l->n; i++) {
         nng_aio_stop(l->w[i].aio);
         /* A callback that passed the closing check before it was set may
@@ -858,6 +1075,10 @@ srv_listener_free(srv_listener *l)
     free(l->w);
     if (l->idle_aio != NULL)
         nng_aio_free(l->idle_aio);
+    if (l->audit_aio != NULL)
+        nng_aio_free(l->audit_aio);
+    srv_rl_close(l->rl_ident);
+    srv_rl_close(l->rl_anon);
     if (l->conn_mtx_ok)
         pthread_mutex_destroy(&l->conn_mtx);
     free(l->conns);

@@ -2,7 +2,9 @@
  * on SIGINT or SIGTERM. */
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,11 +12,16 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "auth.h"
 #include "bilheteria/commit.h"
 #include "bh_opts.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
 #include "nng_compat.h"
 #include "nng_tls.h"
+#include "ratelimit.h"
 #include "srv.h"
 
 static const char usage[] =
@@ -22,7 +29,8 @@ static const char usage[] =
     "\n"
     "Runs the Bilheteria box-office service: protobuf-c over nng REQ/REP,\n"
     "data in LMDB. Stops cleanly on SIGINT or SIGTERM; SIGHUP re-reads the\n"
-    "auth file and the JWKS (a failed reload keeps the old ones).\n"
+    "auth file, the JWKS and the TLS certificates and reopens the log files\n"
+    "(a failed reload keeps the old ones).\n"
     "\n"
     "options:\n"
     "  --listen URL           listen here; repeatable: tcp://HOST:PORT, ipc:///PATH or\n"
@@ -59,6 +67,23 @@ static const char usage[] =
     "                         closes that connection (default 10)\n"
     "  --idle-timeout-s N     close connections silent for N s; 0 = never (default 300)\n"
     "  --quiet                no start-up banner\n"
+    "  --rate-limit PER_S     calls a second per identity (token bucket; 0 = none,\n"
+    "                         the default); more get RESOURCE_EXHAUSTED\n"
+    "  --rate-burst N         calls an identity may make at once (default: PER_S,\n"
+    "                         at least 1)\n"
+    "  --anon-rate-limit PER_S, --anon-rate-burst N\n"
+    "                         the same for callers without a name (anonymous, a\n"
+    "                         refused token, open mode), per peer address\n"
+    "\n"
+    "operations (see README, Operations):\n"
+    "  --metrics-listen URL   serve /metrics, /healthz and /readyz over HTTP here\n"
+    "                         (http://127.0.0.1:9450; off by default)\n"
+    "  --log-level L          error, warn, info (default) or debug\n"
+    "  --log-format F         text (default) or json\n"
+    "  --access-log FILE      one line per call to FILE (- for stdout)\n"
+    "  --slow-ms N            calls taking N ms or more are logged at warn level\n"
+    "                         (0: every call; off by default)\n"
+    "  --audit-log FILE       one JSON line per write and per denied call\n"
     "\n"
     "credentials (without --auth-file or --jwks: open mode, every caller may do\n"
     "anything, and only loopback and ipc:// are served):\n"
@@ -157,25 +182,25 @@ reload_all(const srv_config *cfg, srv_listener *l)
 
     if (cfg->tls_cert != NULL) {
         if (srv_listener_reload_tls(l, err, sizeof(err)) == 0)
-            fprintf(stderr, "bilheteria-server: SIGHUP: TLS certificates reloaded\n");
+            srv_log(SRV_LOG_INFO, "SIGHUP: TLS certificates reloaded");
         else
-            fprintf(stderr,
-                    "bilheteria-server: SIGHUP: TLS certificates NOT reloaded, the old ones "
-                    "stay: %s\n",
+            srv_log(SRV_LOG_ERROR, "SIGHUP: TLS certificates NOT reloaded, the old ones stay: %s",
                     err);
     }
 
     if (cfg->auth != NULL && srv_auth_enabled(cfg->auth)) {
         if (srv_auth_reload(cfg->auth, err, sizeof(err)) == 0)
-            fprintf(stderr, "bilheteria-server: SIGHUP: credentials reloaded\n");
+            srv_log(SRV_LOG_INFO, "SIGHUP: credentials reloaded");
         else
-            fprintf(stderr,
-                    "bilheteria-server: SIGHUP: credentials NOT reloaded, the old ones stay: "
-                    "%s\n",
-                    err);
+            srv_log(SRV_LOG_ERROR, "SIGHUP: credentials NOT reloaded, the old ones stay: %s", err);
     } else {
-        fprintf(stderr, "bilheteria-server: SIGHUP: no credentials to reload (open mode)\n");
+        srv_log(SRV_LOG_INFO, "SIGHUP: no credentials to reload (open mode)");
     }
+
+    if (srv_log_reopen(err, sizeof(err)) != 0)
+        srv_log(SRV_LOG_ERROR, "SIGHUP: a log file NOT reopened: %s", err);
+    if (cfg->audit != NULL && srv_audit_reopen(cfg->audit, err, sizeof(err)) != 0)
+        srv_log(SRV_LOG_ERROR, "SIGHUP: the audit log NOT reopened: %s", err);
 }
 
 /* Flags that are given again take the last value, except --listen, which
@@ -228,7 +253,43 @@ token_main(int argc, char **argv)
 struct srv_flags {
     srv_auth_config auth;
     int insecure;
+    const char *metrics_listen, *access_log, *audit_log;
+    enum srv_log_level log_level;
+    enum srv_log_format log_format;
+    int64_t slow_ms; /* -1: no slow log */
 };
+
+/* --rate-limit and --anon-rate-limit: calls a second, 0 (none) or
+ * SRV_RL_RATE_MIN to 1e6. */
+static int
+parse_rate(const char *val, void *dest)
+{
+    char *end;
+    double v = strtod(val, &end);
+    if (end == val || *end != 0 || !isfinite(v) || (v != 0 && (v < SRV_RL_RATE_MIN || v > 1e6)))
+        return -1;
+    *(double *)dest = v;
+    return 0;
+}
+
+static int
+parse_level(const char *val, void *dest)
+{
+    return srv_log_level_parse(val, dest);
+}
+
+static int
+parse_format(const char *val, void *dest)
+{
+    return srv_log_format_parse(val, dest);
+}
+
+/* A bucket of burst calls, or as many as a second's rate (at least 1). */
+static uint32_t
+burst_of(int64_t burst, double per_s)
+{
+    return burst > 0 ? (uint32_t)burst : per_s >= 1 ? (uint32_t)ceil(per_s) : 1;
+}
 
 static int
 parse_args(int argc, char **argv, srv_config *cfg, struct srv_flags *fl)
@@ -241,7 +302,7 @@ parse_args(int argc, char **argv, srv_config *cfg, struct srv_flags *fl)
             per_conn = cfg->max_inflight_per_conn,
             inflight_mb = (int64_t)(cfg->max_inflight_bytes >> 20),
             send_s = cfg->send_timeout_ms / 1000, idle_s = cfg->idle_timeout_ms / 1000,
-            leeway_s = fl->auth.jwt_leeway_s;
+            leeway_s = fl->auth.jwt_leeway_s, burst = 0, anon_burst = 0;
     int version = 0, rc = -1;
     char err[256];
     struct bh__opt opts[] = {
@@ -274,6 +335,20 @@ parse_args(int argc, char **argv, srv_config *cfg, struct srv_flags *fl)
         { "--jwt-admin-value", "VALUE", BH__OPT_STR, LW, &fl->auth.jwt_admin_value },
         { "--public-reads", NULL, BH__OPT_FLAG, LW, &cfg->public_reads },
         { "--insecure", NULL, BH__OPT_FLAG, LW, &fl->insecure },
+        { "--rate-limit", "PER_S", BH__OPT_FN, LW, &cfg->rate_limit, NULL, 0, 0, parse_rate,
+          "0, or a rate from 0.001 to 1e6" },
+        SRV_INT_OPT("--rate-burst", &burst, 1, 1000000),
+        { "--anon-rate-limit", "PER_S", BH__OPT_FN, LW, &cfg->anon_rate_limit, NULL, 0, 0,
+          parse_rate, "0, or a rate from 0.001 to 1e6" },
+        SRV_INT_OPT("--anon-rate-burst", &anon_burst, 1, 1000000),
+        { "--metrics-listen", "URL", BH__OPT_STR, LW, &fl->metrics_listen },
+        { "--log-level", "L", BH__OPT_FN, LW, &fl->log_level, NULL, 0, 0, parse_level,
+          "error, warn, info or debug" },
+        { "--log-format", "F", BH__OPT_FN, LW, &fl->log_format, NULL, 0, 0, parse_format,
+          "text or json" },
+        { "--access-log", "FILE", BH__OPT_STR, LW, &fl->access_log },
+        SRV_INT_OPT("--slow-ms", &fl->slow_ms, 0, 86400000),
+        { "--audit-log", "FILE", BH__OPT_STR, LW, &fl->audit_log },
         { "--version", NULL, BH__OPT_FLAG, LW | BH__OPT_NO_ENV, &version },
     };
     /* "--data-dir --no-sync" is a value forgotten, not a dir named so. */
@@ -314,10 +389,12 @@ parse_args(int argc, char **argv, srv_config *cfg, struct srv_flags *fl)
     cfg->send_timeout_ms = (int)send_s * 1000;
     cfg->idle_timeout_ms = (int)idle_s * 1000;
     fl->auth.jwt_leeway_s = (int)leeway_s;
+    cfg->rate_burst = burst_of(burst, cfg->rate_limit);
+    cfg->anon_rate_burst = burst_of(anon_burst, cfg->anon_rate_limit);
     if (cfg->idem_retention_ms < cfg->hold_ttl_ms)
-        fprintf(stderr,
-                "bilheteria-server: warning: --idempotency-retention-s %lld is shorter than "
-                "--hold-ttl-s %lld: a call retried after its key is swept may hold seats twice\n",
+        srv_log(SRV_LOG_WARN,
+                "warning: --idempotency-retention-s %lld is shorter than "
+                "--hold-ttl-s %lld: a call retried after its key is swept may hold seats twice",
                 (long long)(cfg->idem_retention_ms / 1000), (long long)(cfg->hold_ttl_ms / 1000));
     rc = 0;
 out:
@@ -333,24 +410,24 @@ auth_start(srv_config *cfg, const struct srv_flags *fl)
     char err[512];
 
     if (srv_auth_open(&cfg->auth, &fl->auth, err, sizeof(err)) != 0) {
-        fprintf(stderr, "bilheteria-server: credentials (--auth-file, --jwks, --jwt-*): %s\n", err);
+        srv_log(SRV_LOG_ERROR, "credentials (--auth-file, --jwks, --jwt-*): %s", err);
         return -1;
     }
     if (srv_auth_enabled(cfg->auth))
         return 0;
     for (int i = 0; i < cfg->n_listen && !fl->insecure; i++) {
         if (!srv_authz_url_open_ok(cfg->listen[i])) {
-            fprintf(stderr,
-                    "bilheteria-server: --listen %s: no credentials are configured (open mode: "
+            srv_log(SRV_LOG_ERROR,
+                    "--listen %s: no credentials are configured (open mode: "
                     "whoever connects may do anything), so only loopback addresses and ipc:// "
-                    "are served; give --auth-file or --jwks, or --insecure to serve it open\n",
+                    "are served; give --auth-file or --jwks, or --insecure to serve it open",
                     cfg->listen[i]);
             return -1;
         }
     }
     if (cfg->public_reads)
-        fprintf(stderr, "bilheteria-server: warning: --public-reads changes nothing in open "
-                        "mode (everyone may do anything)\n");
+        srv_log(SRV_LOG_WARN, "warning: --public-reads changes nothing in open mode (everyone "
+                              "may do anything)");
     return 0;
 }
 
@@ -361,17 +438,66 @@ auth_banner(const srv_config *cfg, const struct srv_flags *fl)
     const srv_auth_config *a = &fl->auth;
 
     if (!srv_auth_enabled(cfg->auth)) {
-        fprintf(stderr, "auth: off (open mode, %s)\n",
+        srv_log(SRV_LOG_INFO, "auth: off (open mode, %s)",
                 fl->insecure ? "--insecure: anyone who reaches the port may do anything"
                              : "loopback only");
         return;
     }
-    fprintf(stderr, "auth: on (%s%s%s%s%s); without credentials: %s\n",
+    srv_log(SRV_LOG_INFO, "auth: on (%s%s%s%s%s); without credentials: %s",
             a->auth_file ? "service tokens of " : "", a->auth_file ? a->auth_file : "",
             a->auth_file && a->jwks_file ? ", " : "", a->jwks_file ? "JWTs of " : "",
             a->jwks_file ? a->jwt_issuer : "",
             cfg->public_reads ? "Health.Check, the catalog and seat maps (--public-reads)"
                               : "Health.Check only");
+}
+
+/* Applies the log flags and opens the access and audit logs. 0, or -1
+ * after saying why. */
+static int
+logs_start(srv_config *cfg, const struct srv_flags *fl)
+{
+    char err[512];
+
+    srv_log_config(fl->log_level, fl->log_format);
+    /* --slow-ms 0 is every call: the log's threshold 0 would be none. */
+    if (fl->slow_ms >= 0)
+        srv_log_slow_threshold_us(fl->slow_ms > 0 ? (uint64_t)fl->slow_ms * 1000 : 1);
+    if (fl->access_log != NULL && srv_log_access_open(fl->access_log, err, sizeof(err)) != 0) {
+        srv_log(SRV_LOG_ERROR, "--access-log: %s", err);
+        return -1;
+    }
+    if (fl->audit_log != NULL && srv_audit_open(&cfg->audit, fl->audit_log, err, sizeof(err))) {
+        srv_log(SRV_LOG_ERROR, "--audit-log: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* What /readyz looks at. */
+struct ops_state {
+    srv_listener *l;
+    srv_writer *wr;
+    atomic_int stopping; /* SIGTERM or SIGINT seen: draining */
+};
+
+/* /readyz: serving, not draining, and the writer not stopped by a disk
+ * error. */
+static int
+ready(void *arg, char *why, size_t n)
+{
+    struct ops_state *o = arg;
+    srv_health h;
+
+    if (atomic_load(&o->stopping)) {
+        snprintf(why, n, "draining");
+        return 0;
+    }
+    srv_writer_health(o->wr, &h);
+    if (h.broken) {
+        snprintf(why, n, "the store is not writable (a disk error stopped the writes)");
+        return 0;
+    }
+    return 1;
 }
 
 int
@@ -393,18 +519,22 @@ main(int argc, char **argv)
     store *st = NULL;
     srv_writer *wr = NULL;
     srv_listener *l = NULL;
-    struct srv_flags fl;
+    struct srv_flags fl = { .log_level = SRV_LOG_INFO, .log_format = SRV_LOG_TEXT, .slow_ms = -1 };
+    struct ops_state ops = { .l = NULL };
+    srv_http *http = NULL;
     char err[512];
     int status = 1, sig = 0;
 
     srv_auth_config_init(&fl.auth);
-    fl.insecure = 0;
     if (argc > 1 && strcmp(argv[1], "token") == 0)
         return token_main(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "backup") == 0)
         return srv_backup_main(argc - 1, argv + 1);
-    if (parse_args(argc, argv, &cfg, &fl) != 0 || auth_start(&cfg, &fl) != 0) {
+    if (parse_args(argc, argv, &cfg, &fl) != 0 || logs_start(&cfg, &fl) != 0 ||
+        auth_start(&cfg, &fl) != 0) {
         srv_auth_close(cfg.auth);
+        srv_audit_close(cfg.audit);
+        srv_log_close();
         return 2;
     }
 
@@ -420,7 +550,7 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     if (srv_registry_init() != 0) {
-        fprintf(stderr, "bilheteria-server: method registry overflow\n");
+        srv_log(SRV_LOG_ERROR, "method registry overflow");
         goto out;
     }
     store_config sc = {
@@ -436,24 +566,35 @@ main(int argc, char **argv)
     };
     int rc = store_open(&st, &sc, err, sizeof(err));
     if (rc != STORE_OK) {
-        fprintf(stderr, "bilheteria-server: %s\n", err);
+        srv_log(SRV_LOG_ERROR, "%s", err);
         goto out;
     }
     if (srv_writer_start(&wr, st, &cfg) != 0) {
-        fprintf(stderr, "bilheteria-server: cannot start the writer thread\n");
+        srv_log(SRV_LOG_ERROR, "cannot start the writer thread");
         goto out;
     }
     if (srv_listener_start(&l, &cfg, st, wr, err, sizeof(err)) != 0) {
-        fprintf(stderr, "bilheteria-server: %s\n", err);
+        srv_log(SRV_LOG_ERROR, "%s", err);
         goto out;
     }
+    ops.l = l;
+    ops.wr = wr;
+    if (fl.metrics_listen != NULL) {
+        srv_metrics_enable(1);
+        if (srv_http_start(&http, fl.metrics_listen, ready, &ops, err, sizeof(err)) != 0) {
+            srv_log(SRV_LOG_ERROR, "--metrics-listen: %s", err);
+            goto out;
+        }
+    }
     if (!cfg.quiet) {
-        fprintf(stderr,
-                "bilheteria-server %s: data in %s (fsync %s), holds %" PRId64 " s, "
-                "%d contexts\n"
-                "try: bilheteria --server %s health\n",
+        srv_log(SRV_LOG_INFO,
+                "bilheteria-server %s: data in %s (fsync %s), holds %" PRId64 " s, %d contexts",
                 BH_VERSION, cfg.data_dir, cfg.no_sync ? "OFF, unsafe" : "on",
-                cfg.hold_ttl_ms / 1000, cfg.workers, srv_listener_url(l));
+                cfg.hold_ttl_ms / 1000, cfg.workers);
+        srv_log(SRV_LOG_INFO, "try: bilheteria --server %s health", srv_listener_url(l));
+        if (http != NULL)
+            srv_log(SRV_LOG_INFO, "metrics on %s/metrics (and /healthz, /readyz)",
+                    srv_http_url(http));
         auth_banner(&cfg, &fl);
     }
     sd_notify(0, "READY=1"); /* systemd's Type=notify; nothing outside systemd */
@@ -464,24 +605,28 @@ main(int argc, char **argv)
     }
     sd_notify(0, "STOPPING=1");
     if (!cfg.quiet)
-        fprintf(stderr, "bilheteria-server: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        srv_log(SRV_LOG_INFO, "%s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     status = 0;
 out:
     /* Refuse new calls, let the writer apply and answer what it holds while
      * the socket is still open, and only then close it (nng cannot always
      * take a send during the close: proto/compat/nng_compat.c). */
+    atomic_store(&ops.stopping, 1); /* /readyz says 503 from here */
     srv_listener_drain(l);
     srv_writer_stop(wr);
     if (bh_nng_run_bounded(close_listener, l, STOP_GRACE_S * 1000) != 0) {
-        fprintf(stderr,
-                "bilheteria-server: closing the socket hung for %d s (an nng bug); exiting "
-                "anyway: every write was already durable and answered\n",
+        srv_log(SRV_LOG_ERROR,
+                "closing the socket hung for %d s (an nng bug); exiting anyway: every write was "
+                "already durable and answered",
                 STOP_GRACE_S);
         _exit(status);
     }
+    srv_http_free(http);
     srv_listener_free(l);
     srv_writer_free(wr);
     store_close(st);
+    srv_audit_close(cfg.audit);
     srv_auth_close(cfg.auth);
+    srv_log_close();
     return status;
 }

@@ -92,8 +92,14 @@ bht_group_stop(bht_server *s, bh_client *c)
 bh_client *
 bht_client(const bht_server *s)
 {
+    return bht_client_as(s, NULL);
+}
+
+bh_client *
+bht_client_as(const bht_server *s, const char *token)
+{
     bh_client *c = NULL;
-    bh_options o = { .url = s->url, .timeout_ms = 10000 };
+    bh_options o = { .url = s->url, .timeout_ms = 10000, .auth_token = token };
     bh_status st;
     if (bh_client_open(&c, &o, &st) != BH_OK)
         fail_msg("bh_client_open(%s): %s", s->url, st.message);

@@ -29,6 +29,9 @@ void bht_kill9(bht_server *s);
 int bht_cleanup(bht_server *s);
 /* A client for the server; caller frees with bh_client_close. */
 bh_client *bht_client(const bht_server *s);
+/* The same, sending token (borrowed while the client is open; NULL for
+ * none) with every call. */
+bh_client *bht_client_as(const bht_server *s, const char *token);
 
 /* Runs the CLI with argv (NULL terminated) against the server; captures
  * stdout and stderr into malloc'ed strings (caller frees). Returns the exit

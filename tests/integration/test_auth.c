@@ -106,17 +106,6 @@ customer(const char *sub)
     return jwt_as(RS_R1, JWTMINT_RSA, extra);
 }
 
-static bh_client *
-client_as(const bht_server *s, const char *token)
-{
-    bh_client *c = NULL;
-    bh_options o = { .url = s->url, .timeout_ms = 10000, .auth_token = token };
-    bh_status st;
-    if (bh_client_open(&c, &o, &st) != BH_OK)
-        fail_msg("bh_client_open(%s): %s", s->url, st.message);
-    return c;
-}
-
 /* Calls method with an empty request (and a key, for methods that need
  * one); returns the code, the message in st. */
 static int
@@ -212,8 +201,9 @@ test_matrix(void **state)
 {
     (void)state;
     bh_client *c[NROLES] = {
-        client_as(&srv, ADMIN_TOKEN), client_as(&srv, SERVICE_TOKEN), client_as(&srv, alice),
-        client_as(&srv, NULL),        client_as(&pub, NULL),
+        bht_client_as(&srv, ADMIN_TOKEN), bht_client_as(&srv, SERVICE_TOKEN),
+        bht_client_as(&srv, alice),       bht_client_as(&srv, NULL),
+        bht_client_as(&pub, NULL),
     };
     /* The table names every method the server has, once. */
     size_t n = 0;
@@ -252,7 +242,7 @@ static void
 test_health_anonymous(void **state)
 {
     (void)state;
-    bh_client *adm = client_as(&srv, ADMIN_TOKEN), *anon = client_as(&srv, NULL);
+    bh_client *adm = bht_client_as(&srv, ADMIN_TOKEN), *anon = bht_client_as(&srv, NULL);
     bht_event(adm, "health counters");
     Bilheteria__V1__CheckRequest rq = BILHETERIA__V1__CHECK_REQUEST__INIT;
     Bilheteria__V1__CheckResponse *a = NULL, *b = NULL;
@@ -276,7 +266,7 @@ test_health_anonymous(void **state)
 static int
 code_as(const bht_server *s, const char *token)
 {
-    bh_client *c = client_as(s, token);
+    bh_client *c = bht_client_as(s, token);
     bh_status st;
     int rc = call_empty(c, LIST_EVENTS, &st);
     bh_client_close(c);
@@ -332,7 +322,7 @@ test_jwts(void **state)
                     : strcmp(extra, "E") == 0 ? jwt_as(cases[i].header, cases[i].who, expired)
                     : strcmp(extra, "F") == 0 ? jwt_as(cases[i].header, cases[i].who, future)
                                               : jwt_as(cases[i].header, cases[i].who, extra);
-        bh_client *c = client_as(&srv, tok);
+        bh_client *c = bht_client_as(&srv, tok);
         bh_status st;
         int rc = call_empty(c, LIST_EVENTS, &st);
         if (rc != cases[i].want)
@@ -351,7 +341,7 @@ test_jwts(void **state)
     char *adm = jwt_as(RS_R1, JWTMINT_RSA,
                        "\"sub\":\"root\",\"cognito:groups\":[\"x\","
                        "\"bilheteria-admin\"]");
-    bh_client *c = client_as(&srv, adm);
+    bh_client *c = bht_client_as(&srv, adm);
     bht_event(c, "made by an admin JWT");
     bh_client_close(c);
     free(adm);
@@ -396,7 +386,7 @@ test_jwts(void **state)
         free(big);
     }
     /* A service token that is not in the file. */
-    c = client_as(&srv, "nobody-knows-this-token");
+    c = bht_client_as(&srv, "nobody-knows-this-token");
     bh_status st;
     assert_int_equal(call_empty(c, LIST_EVENTS, &st), BH_UNAUTHENTICATED);
     bh_client_close(c);
@@ -441,8 +431,8 @@ static void
 test_customer_own(void **state)
 {
     (void)state;
-    bh_client *adm = client_as(&srv, ADMIN_TOKEN), *svc = client_as(&srv, SERVICE_TOKEN),
-              *ca = client_as(&srv, alice), *cb = client_as(&srv, bob);
+    bh_client *adm = bht_client_as(&srv, ADMIN_TOKEN), *svc = bht_client_as(&srv, SERVICE_TOKEN),
+              *ca = bht_client_as(&srv, alice), *cb = bht_client_as(&srv, bob);
     uint64_t sess = bht_session(adm, bht_event(adm, "own"), 2, 10, 1000);
     char who[160];
     int code;
@@ -522,8 +512,8 @@ static void
 test_idempotency_per_identity(void **state)
 {
     (void)state;
-    bh_client *adm = client_as(&srv, ADMIN_TOKEN), *svc = client_as(&srv, SERVICE_TOKEN),
-              *ca = client_as(&srv, alice);
+    bh_client *adm = bht_client_as(&srv, ADMIN_TOKEN), *svc = bht_client_as(&srv, SERVICE_TOKEN),
+              *ca = bht_client_as(&srv, alice);
     uint64_t sess = bht_session(adm, bht_event(adm, "idem"), 2, 10, 1000);
     int c1, c2, c3;
     uint64_t a = reserve(adm, sess, "u-adm", "same-key", &c1, NULL, 0);
@@ -655,7 +645,7 @@ test_open_mode_listen(void **state)
     assert_int_equal(bht_start(&s, any_insecure), 0);
     assert_int_equal(log_count(&s, "auth: off (open mode, --insecure"), 1);
     /* Open: anyone is admin. */
-    bh_client *c = client_as(&s, NULL);
+    bh_client *c = bht_client_as(&s, NULL);
     bht_event(c, "open");
     bh_client_close(c);
     assert_int_equal(bht_cleanup(&s), 0);

@@ -42,13 +42,13 @@ pem(const char *name)
 static int
 tls_url(const bht_server *s, char *out, size_t len)
 {
-    static const char banner[] = "bilheteria-server: listening on tls+tcp://";
+    static const char banner[] = "listening on tls+tcp://";
     char line[512];
     FILE *f = fopen(s->log, "r");
     int found = 0;
     while (f != NULL && !found && fgets(line, sizeof(line), f) != NULL) {
         char *u = strstr(line, "tls+tcp://");
-        if (strncmp(line, banner, strlen(banner)) != 0 || u == NULL)
+        if (strstr(line, banner) == NULL || u == NULL)
             continue;
         u[strcspn(u, " \n")] = '\0';
         found = snprintf(out, len, "%s", u) < (int)len;

@@ -134,11 +134,67 @@ test_nul_in_strings(void **state)
     bh__arena_fini(&arena);
 }
 
+/* The envelope's traceparent: empty or W3C version 00, lowercase, ids not
+ * all zero; its trace id is kept on the call. */
+static void
+test_traceparent(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *tp;
+        int ok;
+    } tps[] = {
+        { "", 1 },
+        { "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", 1 },
+        { "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", 1 },
+        { "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", 0 }, /* uppercase */
+        { "00-00000000000000000000000000000000-00f067aa0ba902b7-01", 0 }, /* zero trace */
+        { "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", 0 }, /* zero parent */
+        { "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", 0 }, /* version */
+        { "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1", 0 },  /* short */
+        { "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-", 0 },
+        { "00-4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7-01", 0 },
+        { "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01", 0 },
+        { "x", 0 },
+    };
+    srv_config cfg = { .max_request = 65536, .max_seats = 10, .hold_ttl_ms = 600000 };
+    bh__arena arena;
+    assert_int_equal(bh__arena_init_alloc(&arena, 4096), 0);
+    for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++) {
+        wire w = { .n = 0 };
+        put_bytes(&w, 1, LIST_EVENTS, strlen(LIST_EVENTS));
+        put_varint(&w, 2, 7);
+        if (tps[i].tp[0] != 0)
+            put_bytes(&w, 7, tps[i].tp, strlen(tps[i].tp));
+        srv_call c;
+        uint64_t rid = 0;
+        bh__arena_reset(&arena);
+        srv_call_init(&c, &arena, &cfg, NULL);
+        int got = srv_request_decode(&c, w.b, w.n, &rid);
+        if (tps[i].ok) {
+            if (got != SRV_DECODED_READ)
+                fail_msg("\"%s\": refused (%d: %s)", tps[i].tp, c.code, c.msg);
+            if (tps[i].tp[0] == 0)
+                assert_string_equal(c.trace_id, "");
+            else
+                assert_string_equal(c.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        } else {
+            if (got != SRV_DECODED_ANSWER ||
+                c.code != BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT ||
+                strstr(c.msg, "traceparent") == NULL)
+                fail_msg("\"%s\": decoded as %d (%d: %s)", tps[i].tp, got, c.code, c.msg);
+            assert_string_equal(c.trace_id, "");
+        }
+    }
+    bh__arena_fini(&arena);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nul_in_strings),
+        cmocka_unit_test(test_traceparent),
     };
     return cmocka_run_group_tests_name("request", tests, setup, NULL);
 }

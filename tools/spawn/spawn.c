@@ -18,7 +18,9 @@
 
 #define START_TIMEOUT_MS 30000
 #define STOP_TIMEOUT_MS  20000
-#define BANNER           "bilheteria-server: listening on "
+/* The server's log line "<time> info  listening on URL" (or, in json,
+ * "msg":"listening on URL"); the URL ends at a space or a quote. */
+#define BANNER "listening on "
 
 static uint64_t
 now_ms(void)
@@ -102,11 +104,12 @@ read_banner(bh_spawn_server *s)
     char line[512];
     int found = 0;
     while (!found && fgets(line, sizeof(line), f) != NULL) {
-        char *nl = strchr(line, '\n');
-        if (nl == NULL || strncmp(line, BANNER, strlen(BANNER)) != 0)
+        char *nl = strchr(line, '\n'), *at = strstr(line, BANNER);
+        if (nl == NULL || at == NULL)
             continue; /* not a whole line yet, or another one */
-        *nl = 0;
-        found = snprintf(s->url, sizeof(s->url), "%s", line + strlen(BANNER)) < (int)sizeof(s->url);
+        at += strlen(BANNER);
+        at[strcspn(at, " \"\n")] = 0;
+        found = snprintf(s->url, sizeof(s->url), "%s", at) < (int)sizeof(s->url);
     }
     fclose(f);
     return found;
