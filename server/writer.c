@@ -26,7 +26,16 @@
  *
  * A disk error (a commit failing with an I/O error, or a failed sync)
  * stops the writes for good: nobody knows what reached the disk. Every
- * later write is refused until the server is restarted; reads go on. */
+ * later write is refused until the server is restarted; reads go on.
+ *
+ * Metrics (metrics.h): the writer times each batch with calls from its
+ * first try to its commit (the data-page sync included) and counts it,
+ * failed or not; the syncer times its fdatasyncs. The business counters
+ * are tallied (resv.h's srv_tally) while a batch is applied, undone with
+ * a call's nested transaction, and published only once the batch commits;
+ * the holds gauge is the PENDING count read in the committed transaction,
+ * so it is exact after a restart too (from the first batch, or the first
+ * idle sweep, on). */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <pthread.h>
