@@ -14,7 +14,9 @@
 
 #include <cmocka.h>
 
+#include "audit.h"
 #include "metrics.h"
+#include "slurp.h"
 #include "srv.h"
 #include "tmpstore.h"
 
@@ -41,6 +43,7 @@ struct fx {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int n_done;
+    srv_audit *audit; /* if set: done adds a line per call, as the request path does */
 };
 
 static int
@@ -83,6 +86,7 @@ teardown(void **state)
     struct fx *f = *state;
     srv_writer_stop(f->w);
     srv_writer_free(f->w);
+    srv_audit_close(f->audit);
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->cv);
     int rc = tmpstore_close(&f->ts);
@@ -124,6 +128,10 @@ done(void *arg)
                 bilheteria__v1__event__free_unpacked(ev, NULL);
             store_read_end(t);
         }
+    }
+    if (f->audit != NULL) {
+        srv_audit_rec rec = { .method = p->c.m->name, .request_id = 1, .code = p->c.code };
+        assert_int_equal(srv_audit_add(f->audit, &rec), 0);
     }
     pthread_mutex_lock(&f->mu);
     p->done = 1;
@@ -540,6 +548,30 @@ test_store_stats(void **state)
     srv_metrics_enable(0);
 }
 
+/* The audit lines of a batch's calls are written once the batch is
+ * answered: the next batch's answer finds them in the file. */
+static void
+test_audit_flushed(void **state)
+{
+    struct fx *f = *state;
+    pending p[2];
+    char path[128], err[256];
+    memset(p, 0, sizeof(p));
+    snprintf(path, sizeof(path), "%s/audit.log", f->ts.root);
+    assert_int_equal(srv_audit_open(&f->audit, path, err, sizeof(err)), 0);
+    srv_writer_set_audit(f->w, f->audit);
+    create_event(f, &p[0], "Audited", NULL);
+    wait_all(f, 1);
+    create_event(f, &p[1], "Audited too", NULL);
+    wait_all(f, 2);
+    char *text = bh_test_slurp(path, NULL);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"method\":\"" CREATE_EVENT "\""));
+    assert_non_null(strstr(text, "\"code\":\"OK\""));
+    free(text);
+    finish(p, 2);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -552,6 +584,7 @@ main(void)
         T(test_business_counters),
         T(test_expiry_counted_once),
         T(test_store_stats),
+        T(test_audit_flushed),
         cmocka_unit_test(test_map_full_grows),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
