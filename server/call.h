@@ -40,6 +40,7 @@ typedef struct srv_health {
 } srv_health;
 
 struct srv_seatcache;
+struct srv_tally;
 
 /* What a handler may use besides its request and transaction: the services
  * of whoever runs the call, reached through the call, never as globals (a
@@ -47,6 +48,9 @@ struct srv_seatcache;
  * srv_writer_env gives the one for reads. */
 typedef struct srv_env {
     struct srv_seatcache *seats; /* the writer's seat cache; NULL for reads */
+    /* The business counts of the writer's batch (resv.h); NULL for reads.
+     * Moved where a change is made, published once the batch commits. */
+    struct srv_tally *tally;
     /* Reads the writer's health (arg is health_arg); thread-safe. */
     void (*health)(const void *arg, srv_health *out);
     const void *health_arg;

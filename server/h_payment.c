@@ -5,7 +5,8 @@
  * provider_ref (a redirect and a webhook racing with different keys confirm
  * once), and the reservation's own status. A payment for a lapsed hold
  * succeeds only if every seat, the meia-entrada quota and the stock can be
- * taken again; otherwise nothing is charged. */
+ * taken again; otherwise nothing is charged. A payment made is counted
+ * (srv_tally) in pay, and nowhere else. */
 #include <stdint.h>
 #include <string.h>
 
@@ -51,7 +52,7 @@ retake(srv_call *c, store_txn *t, Bilheteria__V1__Reservation *r)
     }
     srv_resv_need need = { s, half, r->items, r->n_items, reserved_item };
     srv_resv_check got;
-    rc = srv_resv_need_check(t, c->env->seats, c->arena, c->now_ms, &need, &got);
+    rc = srv_resv_need_check(t, c->env->seats, c->env->tally, c->arena, c->now_ms, &need, &got);
     if (rc != STORE_OK)
         return srv_store_fail(c, rc, rc == STORE_NOTFOUND ? "product" : got.failed);
     if (got.what == SRV_RESV_SHORT_QUOTA)
@@ -174,8 +175,8 @@ check_payable(srv_call *c, store_txn *t, const Bilheteria__V1__ConfirmPaymentReq
 {
     int rc;
     if (r->status == ST(PENDING) && r->expires_at_ms <= c->now_ms &&
-        (rc = srv_resv_release(t, c->env->seats, &c->arena->pc, r, ST(EXPIRED), c->now_ms)) !=
-            STORE_OK)
+        (rc = srv_resv_release(t, c->env->seats, c->env->tally, &c->arena->pc, r, ST(EXPIRED),
+                               c->now_ms)) != STORE_OK)
         return srv_store_fail(c, rc, "reservation");
     if (r->status == ST(CONFIRMED))
         return srv_fail(c, SRV_E_PRECOND, "reservation %llu is already paid (payment %llu)",
@@ -223,6 +224,12 @@ pay(srv_call *c, store_txn *t, const Bilheteria__V1__ConfirmPaymentRequest *q,
     r->updated_at_ms = c->now_ms;
     if ((rc = store_resv_put(t, r, 0)) != STORE_OK)
         return srv_store_fail(c, rc, "reservation");
+    srv_tally *tally = c->env->tally;
+    if (tally != NULL) {
+        tally->payments++;
+        tally->revenue_cents += (uint64_t)p->amount_cents;
+        tally->seats_sold += r->n_seats;
+    }
     *out = p;
     return 0;
 }

@@ -178,7 +178,7 @@ check_need(srv_call *c, store_txn *t, const Bilheteria__V1__CreateReservationReq
 {
     srv_resv_need need = { s, r->half_price, r->items, r->n_items, request_item };
     srv_resv_check got;
-    int rc = srv_resv_need_check(t, c->env->seats, c->arena, c->now_ms, &need, &got);
+    int rc = srv_resv_need_check(t, c->env->seats, c->env->tally, c->arena, c->now_ms, &need, &got);
     if (rc == STORE_NOTFOUND)
         return srv_fail(c, SRV_E_NOTFOUND, "product %llu does not exist",
                         (unsigned long long)r->items[got.item]->product_id);
@@ -376,7 +376,7 @@ cancel_reservation(srv_call *c, store_txn *t)
     if (status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING &&
         res->expires_at_ms <= c->now_ms) {
         /* Lapsed: release it as the sweeper would, and say so. */
-        int rc = srv_resv_release(t, c->env->seats, &c->arena->pc, res,
+        int rc = srv_resv_release(t, c->env->seats, c->env->tally, &c->arena->pc, res,
                                   BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED,
                                   c->now_ms);
         if (rc != STORE_OK)
@@ -387,7 +387,7 @@ cancel_reservation(srv_call *c, store_txn *t)
         return srv_fail(c, SRV_E_PRECOND,
                         "reservation %llu is %s; only a PENDING one can be cancelled",
                         (unsigned long long)res->id, srv_resv_status_name(status));
-    int rc = srv_resv_release(t, c->env->seats, &c->arena->pc, res,
+    int rc = srv_resv_release(t, c->env->seats, c->env->tally, &c->arena->pc, res,
                               BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CANCELLED,
                               c->now_ms);
     if (rc != STORE_OK)

@@ -240,6 +240,13 @@ srv_metrics_commit(size_t batch, int64_t commit_us, int64_t sync_us, int failed)
 }
 
 void
+srv_metrics_sync(int64_t sync_us)
+{
+    if (on())
+        hist_lat_add(&reg.sync, sync_us);
+}
+
+void
 srv_metrics_queue_depth(int64_t depth)
 {
     if (on())
@@ -289,11 +296,11 @@ srv_metrics_idempotent_replay(void)
 }
 
 void
-srv_metrics_payment(uint64_t revenue_cents)
+srv_metrics_payments(uint64_t n, uint64_t revenue_cents)
 {
     if (!on())
         return;
-    inc(&reg.payments, 1);
+    inc(&reg.payments, n);
     inc(&reg.revenue_cents, revenue_cents);
 }
 

@@ -76,6 +76,9 @@ void srv_metrics_request(int m, int code, int64_t duration_us);
  * separate sync, nothing is recorded for it), failed != 0 when the commit
  * failed (it is still counted in the histograms). The writer thread. */
 void srv_metrics_commit(size_t batch, int64_t commit_us, int64_t sync_us, int failed);
+/* One sync done apart from the commits (the writer's syncer thread): its
+ * duration, into bilheteria_sync_duration_seconds. Any thread. */
+void srv_metrics_sync(int64_t sync_us);
 
 /* Gauges. set replaces the value, add moves it by delta. Any thread. */
 void srv_metrics_queue_depth(int64_t depth);
@@ -87,8 +90,8 @@ void srv_metrics_connections_add(int64_t delta);
 void srv_metrics_seats_sold(uint64_t n);
 void srv_metrics_reservations_expired(uint64_t n);
 void srv_metrics_idempotent_replay(void);
-/* One payment confirmed for revenue_cents (payments_total += 1). */
-void srv_metrics_payment(uint64_t revenue_cents);
+/* n payments confirmed for revenue_cents in all. */
+void srv_metrics_payments(uint64_t n, uint64_t revenue_cents);
 
 /* The store's gauges, read when rendering so metrics.c needs no store. */
 typedef struct srv_metrics_store_stats {

@@ -2,9 +2,9 @@
  * taken and given back, the release of a reservation and the sweep of lapsed
  * holds. A release only deletes seat records that still belong to the
  * reservation being released. */
-#include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "resv.h"
 #include "util.h"
 
@@ -124,7 +124,7 @@ count_half(const Bilheteria__V1__Reservation *r)
 }
 
 int
-srv_resv_release(store_txn *t, srv_seatcache *sc, ProtobufCAllocator *a,
+srv_resv_release(store_txn *t, srv_seatcache *sc, srv_tally *tally, ProtobufCAllocator *a,
                  Bilheteria__V1__Reservation *r, int new_status, int64_t now)
 {
     Bilheteria__V1__Session *s = NULL;
@@ -148,16 +148,21 @@ srv_resv_release(store_txn *t, srv_seatcache *sc, ProtobufCAllocator *a,
         return rc;
     r->status = new_status;
     r->updated_at_ms = now;
-    return store_resv_put(t, r, 0);
+    if ((rc = store_resv_put(t, r, 0)) == STORE_OK && tally != NULL &&
+        new_status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED)
+        tally->expired++;
+    return rc;
 }
 
 /* Expires one lapsed reservation in a nested transaction of its own: one
  * that fails half-way leaves nothing half-done behind. */
 static int
-expire_one(store_txn *t, srv_seatcache *sc, bh__arena *a, int64_t now_ms, int64_t exp, uint64_t id)
+expire_one(store_txn *t, srv_seatcache *sc, srv_tally *tally, bh__arena *a, int64_t now_ms,
+           int64_t exp, uint64_t id)
 {
     store_txn *child = NULL;
     Bilheteria__V1__Reservation *r = NULL;
+    srv_tally none = { 0 }, *tl = tally != NULL ? tally : &none, saved = *tl;
     int rc = store_nested_begin(t, &child);
     if (rc != STORE_OK)
         return rc;
@@ -165,26 +170,31 @@ expire_one(store_txn *t, srv_seatcache *sc, bh__arena *a, int64_t now_ms, int64_
     if (rc == STORE_OK &&
         r->status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING &&
         r->expires_at_ms == exp) {
-        rc = srv_resv_release(child, sc, &a->pc, r,
+        rc = srv_resv_release(child, sc, tl, &a->pc, r,
                               BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED,
                               now_ms);
     } else if (rc == STORE_OK || rc == STORE_NOTFOUND) {
         rc = store_resv_expiry_del(child, exp, id); /* a stale entry */
     }
-    if (rc == STORE_OK)
-        return store_commit(child);
+    if (rc == STORE_OK) {
+        if ((rc = store_commit(child)) != STORE_OK)
+            *tl = saved;
+        return rc;
+    }
     store_abort(child);
+    *tl = saved;
     if (rc != STORE_CORRUPT && rc != STORE_NOTFOUND && rc != STORE_INVALID)
         return rc; /* about the transaction, not this record */
     /* A record that cannot be released must not block every later one: log
      * it and take it off the expiry index. */
-    fprintf(stderr, "bilheteria-server: cannot expire reservation %llu (%s); left as it is\n",
+    srv_log(SRV_LOG_ERROR, "cannot expire reservation %llu (%s); left as it is",
             (unsigned long long)id, store_strerror(rc));
     return store_resv_expiry_del(t, exp, id);
 }
 
 int
-srv_resv_sweep(store_txn *t, srv_seatcache *sc, bh__arena *a, int64_t now_ms, size_t max, size_t *n)
+srv_resv_sweep(store_txn *t, srv_seatcache *sc, srv_tally *tally, bh__arena *a, int64_t now_ms,
+               size_t max, size_t *n)
 {
     int64_t exp[64];
     uint64_t ids[64];
@@ -196,7 +206,7 @@ srv_resv_sweep(store_txn *t, srv_seatcache *sc, bh__arena *a, int64_t now_ms, si
         if ((rc = store_resv_expired(t, now_ms, exp, ids, want, &got)) != STORE_OK || got == 0)
             break;
         for (size_t i = 0; i < got; i++)
-            if ((rc = expire_one(t, sc, a, now_ms, exp[i], ids[i])) != STORE_OK)
+            if ((rc = expire_one(t, sc, tally, a, now_ms, exp[i], ids[i])) != STORE_OK)
                 return rc;
         done += got;
         if (got < want)
@@ -240,7 +250,7 @@ need_look(store_txn *t, ProtobufCAllocator *a, const srv_resv_need *n, srv_resv_
 }
 
 int
-srv_resv_need_check(store_txn *t, srv_seatcache *sc, bh__arena *a, int64_t now,
+srv_resv_need_check(store_txn *t, srv_seatcache *sc, srv_tally *tally, bh__arena *a, int64_t now,
                     const srv_resv_need *n, srv_resv_check *out)
 {
     for (int swept = 0;; swept = 1) {
@@ -248,7 +258,7 @@ srv_resv_need_check(store_txn *t, srv_seatcache *sc, bh__arena *a, int64_t now,
         if (rc != STORE_OK || out->what == SRV_RESV_ENOUGH || swept)
             return rc;
         size_t k;
-        if ((rc = srv_resv_sweep(t, sc, a, now, SIZE_MAX, &k)) != STORE_OK) {
+        if ((rc = srv_resv_sweep(t, sc, tally, a, now, SIZE_MAX, &k)) != STORE_OK) {
             out->failed = "sweep";
             return rc;
         }

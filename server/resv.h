@@ -22,6 +22,20 @@
 #include "seatcache.h"
 #include "store.h"
 
+/* What the writes of a transaction did to the business counters
+ * (metrics.h): moved where the change is made -- a reservation released
+ * as expired in srv_resv_release, a payment in the payment handler's pay
+ * step -- and published by the writer only once its batch has committed.
+ * Whoever aborts a nested transaction puts back the tally it saved before
+ * it (the writer for a call, srv_resv_sweep for one expiry), so that only
+ * what commits is counted. Functions taking one accept NULL. */
+typedef struct srv_tally {
+    uint64_t expired;       /* PENDING reservations released as EXPIRED */
+    uint64_t seats_sold;    /* seats of the reservations paid */
+    uint64_t payments;      /* payments made */
+    uint64_t revenue_cents; /* their amounts */
+} srv_tally;
+
 /* A sold seat: its record has no expiry. */
 static inline int
 srv_resv_seat_sold(const store_seat *s)
@@ -64,14 +78,15 @@ int srv_resv_stock_add(store_txn *t, ProtobufCAllocator *a, uint64_t product_id,
 int srv_resv_stock_take(store_txn *t, ProtobufCAllocator *a, const Bilheteria__V1__Reservation *r);
 
 /* Frees the reservation's seats (those still its own), meia-entrada quota
- * and stock, and stores it with new_status. sc may be NULL. */
-int srv_resv_release(store_txn *t, srv_seatcache *sc, ProtobufCAllocator *a,
+ * and stock, and stores it with new_status (counted in tally when that is
+ * EXPIRED). sc and tally may be NULL. */
+int srv_resv_release(store_txn *t, srv_seatcache *sc, srv_tally *tally, ProtobufCAllocator *a,
                      Bilheteria__V1__Reservation *r, int new_status, int64_t now);
 
 /* Expires up to max PENDING reservations whose hold has lapsed at now_ms;
- * *n gets how many expiry entries were handled. sc may be NULL. */
-int srv_resv_sweep(store_txn *t, srv_seatcache *sc, bh__arena *a, int64_t now_ms, size_t max,
-                   size_t *n);
+ * *n gets how many expiry entries were handled. sc and tally may be NULL. */
+int srv_resv_sweep(store_txn *t, srv_seatcache *sc, srv_tally *tally, bh__arena *a, int64_t now_ms,
+                   size_t max, size_t *n);
 
 /* ---- is there enough quota and stock for a reservation ---- */
 
@@ -102,11 +117,11 @@ typedef struct srv_resv_check {
 
 /* Whether the quota and the stock can serve n. The counters still include
  * lapsed holds the sweeper has not reached yet: on a shortfall, this sweeps
- * them all (sc and a as for srv_resv_sweep) and looks again, so that a
+ * them all (sc, tally and a as for srv_resv_sweep) and looks again, so that a
  * refusal is exact. STORE_OK with out->what saying what is still short;
  * STORE_NOTFOUND when an item's product does not exist (out->item), other
  * store codes with out->failed. Takes nothing. */
-int srv_resv_need_check(store_txn *t, srv_seatcache *sc, bh__arena *a, int64_t now,
-                        const srv_resv_need *n, srv_resv_check *out);
+int srv_resv_need_check(store_txn *t, srv_seatcache *sc, srv_tally *tally, bh__arena *a,
+                        int64_t now, const srv_resv_need *n, srv_resv_check *out);
 
 #endif

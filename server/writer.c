@@ -26,7 +26,16 @@
  *
  * A disk error (a commit failing with an I/O error, or a failed sync)
  * stops the writes for good: nobody knows what reached the disk. Every
- * later write is refused until the server is restarted; reads go on. */
+ * later write is refused until the server is restarted; reads go on.
+ *
+ * Metrics (metrics.h): the writer times each batch with calls from its
+ * first try to its commit (the data-page sync included) and counts it,
+ * failed or not; the syncer times its fdatasyncs. The business counters
+ * are tallied (resv.h's srv_tally) while a batch is applied, undone with
+ * a call's nested transaction, and published only once the batch commits;
+ * the holds gauge is the PENDING count read in the committed transaction,
+ * so it is exact after a restart too (from the first batch, or the first
+ * idle sweep, on). */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <pthread.h>
@@ -38,8 +47,11 @@
 
 #include <mbedtls/sha256.h>
 
+#include "audit.h"
 #include "clock.h"
 #include "dispatch.h"
+#include "log.h"
+#include "metrics.h"
 #include "resv.h"
 #include "seatcache.h"
 #include "util.h"
@@ -63,6 +75,7 @@ struct srv_writer {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     srv_wslot *head, *tail;
+    int64_t queued; /* calls in head..tail */
     int stop;
     int stopped; /* threads joined: submits are refused */
     /* Committed batches waiting for their meta page to be synced. */
@@ -74,8 +87,17 @@ struct srv_writer {
     bh__arena arena;      /* the sweeper's scratch space */
     srv_seatcache *seats; /* taken-seat maps for best-N */
     int64_t next_sweep_ms, next_idem_sweep_ms;
-    srv_env env;  /* what write calls run with: the seat cache */
+    srv_env env;  /* what write calls run with: the seat cache, the tally */
     srv_env renv; /* what reads beside the writer run with */
+    /* What the batch being applied did to the business counters: published
+     * only once it commits (see apply for a call that fails). */
+    srv_tally tally;
+    /* The PENDING reservations in the batch's transaction, read before its
+     * commit (when metrics are on): the holds gauge once it commits. -1 =
+     * not read. */
+    int64_t pending;
+    /* Flushed once a batch's calls are answered (srv_writer_set_audit). */
+    _Atomic(srv_audit *) audit;
     /* Read by HealthService.Check from any thread. */
     atomic_uint_fast64_t stat_writes, stat_commits;
     /* Set for good after a disk error in a commit or a sync (see run_batch). */
@@ -101,6 +123,15 @@ const srv_env *
 srv_writer_env(const srv_writer *w)
 {
     return &w->renv;
+}
+
+/* Monotonic microseconds, for the commit and sync durations. */
+static int64_t
+mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void
@@ -334,6 +365,7 @@ apply(srv_writer *w, store_txn *parent, srv_wslot *slot, int64_t now)
     srv_call *c = slot->call;
     store_txn *t = NULL;
     uint8_t fp[32];
+    srv_tally saved = w->tally; /* put back if the call's transaction is undone */
     call_reset(slot, now);
     if (c->deadline_ms != 0 && srv_mono_ms() > c->deadline_ms) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__DEADLINE_EXCEEDED,
@@ -354,12 +386,14 @@ apply(srv_writer *w, store_txn *parent, srv_wslot *slot, int64_t now)
             if ((rc = store_commit(t)) != STORE_OK) {
                 srv_store_fail(c, rc, "nested commit");
                 srv_seatcache_rollback(w->seats);
+                w->tally = saved;
             }
             return rc == STORE_MAP_FULL ? rc : STORE_OK;
         }
     }
     store_abort(t);
     srv_seatcache_rollback(w->seats);
+    w->tally = saved;
     if (c->code == SRV_STATUS_MAP_FULL)
         return STORE_MAP_FULL;
     return has_key ? idem_keep_refusal(parent, slot, fp) : STORE_OK;
@@ -387,7 +421,7 @@ sweep(srv_writer *w, store_txn *t, int64_t now, int64_t mono, int has_calls)
     int rc = STORE_OK;
     size_t n = 0;
     if (has_calls || mono >= w->next_sweep_ms) {
-        rc = srv_resv_sweep(t, w->seats, &w->arena, now, SWEEP_BATCH, &n);
+        rc = srv_resv_sweep(t, w->seats, &w->tally, &w->arena, now, SWEEP_BATCH, &n);
         /* A full batch means more are waiting: come back at once. */
         w->next_sweep_ms = n == SWEEP_BATCH ? mono : mono + w->cfg->sweep_interval_ms;
     }
@@ -419,6 +453,8 @@ try_batch(srv_writer *w, srv_wslot *list, int *skip_sweep)
 {
     store_txn *t = NULL;
     bh__arena_reset(&w->arena);
+    memset(&w->tally, 0, sizeof(w->tally)); /* an earlier try's never committed */
+    w->pending = -1;
     int64_t now = srv_now_ms(), mono = srv_mono_ms();
     int rc = store_write_begin(w->st, &t);
     if (rc != STORE_OK)
@@ -427,7 +463,7 @@ try_batch(srv_writer *w, srv_wslot *list, int *skip_sweep)
     if (rc != STORE_OK && rc != STORE_MAP_FULL) {
         /* The transaction may be spoiled: start the batch again without the
          * sweep, which is tried again at the next interval. */
-        fprintf(stderr, "bilheteria-server: sweep failed: %s\n", store_strerror(rc));
+        srv_log(SRV_LOG_ERROR, "sweep failed: %s", store_strerror(rc));
         store_abort(t);
         srv_seatcache_clear(w->seats);
         w->next_sweep_ms = mono + w->cfg->sweep_interval_ms;
@@ -436,6 +472,9 @@ try_batch(srv_writer *w, srv_wslot *list, int *skip_sweep)
     }
     for (srv_wslot *x = list; x != NULL && rc == STORE_OK; x = x->next)
         rc = apply(w, t, x, now);
+    uint64_t pending;
+    if (rc == STORE_OK && srv_metrics_enabled() && store_resv_pending(t, &pending) == STORE_OK)
+        w->pending = (int64_t)pending;
     if (rc == STORE_OK) {
         rc = store_commit(t);
         t = NULL;
@@ -452,7 +491,7 @@ grow_map(srv_writer *w, char *grow_err, size_t errlen)
     size_t old = store_map_size(w->st);
     int grc = store_grow(w->st, grow_err, errlen);
     if (grc == STORE_OK) {
-        fprintf(stderr, "bilheteria-server: map full at %zu MiB, grown to %zu MiB\n", old >> 20,
+        srv_log(SRV_LOG_INFO, "map full at %zu MiB, grown to %zu MiB", old >> 20,
                 store_map_size(w->st) >> 20);
         grow_err[0] = 0;
         return STORE_OK;
@@ -476,23 +515,21 @@ commit_batch(srv_writer *w, srv_wslot *list, char *grow_err, size_t errlen)
     }
 }
 
-/* Says once on stderr why writes stopped (or are refused) after a failed
+/* Says once in the log why writes stopped (or are refused) after a failed
  * commit, and remembers the failure. */
 static void
 log_failure(srv_writer *w, const srv_wslot *list, int rc, const char *grow_err)
 {
     if (rc == STORE_IO && !atomic_exchange(&w->broken, 1))
-        fprintf(stderr, "bilheteria-server: commit failed: %s; refusing writes from now on\n",
+        srv_log(SRV_LOG_ERROR, "commit failed: %s; refusing writes from now on",
                 store_strerror(rc));
     else if (rc != STORE_OK && rc != w->last_fail && grow_err[0] != 0)
-        fprintf(stderr, "bilheteria-server: map full: %s; %s\n", grow_err,
+        srv_log(SRV_LOG_ERROR, "map full: %s; %s", grow_err,
                 rc == STORE_NOMAP ? "every call is refused until the server is restarted"
                                   : "writes that need room are refused");
     else if (rc != w->last_fail && (rc == STORE_NOSPC || rc == STORE_QUOTA))
-        fprintf(
-            stderr,
-            "bilheteria-server: commit failed: %s in %s; writes are refused until there is room\n",
-            store_strerror(rc), w->cfg->data_dir);
+        srv_log(SRV_LOG_ERROR, "commit failed: %s in %s; writes are refused until there is room",
+                store_strerror(rc), w->cfg->data_dir);
     if (list != NULL || rc != STORE_OK)
         w->last_fail = rc;
 }
@@ -545,15 +582,42 @@ hand_over(srv_writer *w, srv_wslot *list, int rc)
     callq_push(w->cfg->no_sync ? &w->answerq : &w->syncq, list);
 }
 
+/* The metrics of a batch tried (n calls, us to apply and commit it, the
+ * tries on a larger map included) and, once it committed, of what it did.
+ * The meta-page sync, when the syncer does it, is its own to time. */
 static void
-run_batch(srv_writer *w, srv_wslot *list)
+publish(srv_writer *w, const srv_wslot *list, size_t n, int64_t us, int rc)
+{
+    if (!srv_metrics_enabled())
+        return;
+    if (n > 0)
+        srv_metrics_commit(n, us, -1, rc != STORE_OK);
+    if (rc != STORE_OK)
+        return;
+    for (const srv_wslot *x = list; x != NULL; x = x->next)
+        if (x->call->replayed)
+            srv_metrics_idempotent_replay();
+    if (w->tally.expired > 0)
+        srv_metrics_reservations_expired(w->tally.expired);
+    if (w->tally.seats_sold > 0)
+        srv_metrics_seats_sold(w->tally.seats_sold);
+    if (w->tally.payments > 0)
+        srv_metrics_payments(w->tally.payments, w->tally.revenue_cents);
+    if (w->pending >= 0)
+        srv_metrics_holds_active_set(w->pending);
+}
+
+static void
+run_batch(srv_writer *w, srv_wslot *list, size_t n)
 {
     char grow_err[256] = ""; /* why the map could not grow */
     int rc;
     if (atomic_load(&w->broken)) {
-        rc = refuse_batch(w, list);
+        rc = refuse_batch(w, list); /* no commit was tried: none is counted */
     } else {
+        int64_t t0 = mono_us();
         rc = commit_batch(w, list, grow_err, sizeof(grow_err));
+        publish(w, list, n, mono_us() - t0, rc);
         if (rc != STORE_OK)
             srv_seatcache_clear(w->seats); /* it may hold what was not committed */
         log_failure(w, list, rc, grow_err);
@@ -584,9 +648,14 @@ syncer_main(void *arg)
          * seen only while this sync ran was reported to it as well, if it
          * touched what it syncs (Linux 4.13 on, each open file sees it). */
         int broken_before = atomic_load(&w->broken);
-        int rc = any ? store_sync(w->st) : STORE_OK;
+        int rc = STORE_OK;
+        if (any) {
+            int64_t t0 = mono_us();
+            rc = store_sync(w->st);
+            srv_metrics_sync(mono_us() - t0);
+        }
         if (rc != STORE_OK && !atomic_exchange(&w->broken, 1))
-            fprintf(stderr, "bilheteria-server: sync failed: %s; refusing writes from now on\n",
+            srv_log(SRV_LOG_ERROR, "sync failed: %s; refusing writes from now on",
                     store_strerror(rc));
         if (rc == STORE_OK && broken_before)
             rc = STORE_IO;
@@ -627,6 +696,9 @@ responder_main(void *arg)
             next = x->next; /* read before done(): the context may reuse x */
             x->done(x->done_arg);
         }
+        /* The audit lines of these calls, added once their outcome was
+         * known: durable now, or failed and saying so. */
+        srv_audit_flush(atomic_load(&w->audit));
     }
     return NULL;
 }
@@ -653,17 +725,35 @@ writer_main(void *arg)
                 break;
         }
         srv_wslot *list = w->head;
+        size_t n = (size_t)w->queued;
         w->head = w->tail = NULL;
+        w->queued = 0;
+        srv_metrics_queue_depth(0);
         int stop = w->stop;
         pthread_mutex_unlock(&w->mu);
         if (list != NULL || srv_mono_ms() >= w->next_sweep_ms)
-            run_batch(w, list);
+            run_batch(w, list, n);
+        if (list == NULL) /* idle: denied calls' audit lines wait for no write */
+            srv_audit_flush(atomic_load(&w->audit));
         pthread_mutex_lock(&w->mu);
         if (stop && w->head == NULL)
             break;
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
+}
+
+/* The store's gauges, for the metrics' rendering thread. */
+static int
+store_gauges(void *arg, srv_metrics_store_stats *out)
+{
+    store_stats_info si;
+    if (store_stats(arg, &si) != STORE_OK)
+        return -1;
+    out->map_size_bytes = si.map_size;
+    out->used_bytes = si.used_bytes;
+    out->readers_in_use = si.readers;
+    return 0;
 }
 
 int
@@ -690,6 +780,7 @@ srv_writer_start(srv_writer **out, store *st, const srv_config *cfg)
     w->renv.started_ms = srv_started_ms();
     w->env = w->renv;
     w->env.seats = w->seats;
+    w->env.tally = &w->tally;
     if (pthread_create(&w->answerq.thread, NULL, responder_main, w) != 0)
         goto fail;
     if (pthread_create(&w->syncq.thread, NULL, syncer_main, w) != 0) {
@@ -701,6 +792,7 @@ srv_writer_start(srv_writer **out, store *st, const srv_config *cfg)
         callq_stop(&w->answerq);
         goto fail;
     }
+    srv_metrics_set_store(store_gauges, st);
     *out = w;
     return 0;
 fail:
@@ -737,6 +829,7 @@ srv_writer_submit(srv_writer *w, srv_wslot *slot, srv_call *c, srv_done_fn done,
     else
         w->head = slot;
     w->tail = slot;
+    srv_metrics_queue_depth(++w->queued);
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }
@@ -754,7 +847,7 @@ srv_writer_stop(srv_writer *w)
     srv_health h;
     srv_writer_health(w, &h);
     if (!w->cfg->quiet && h.commits > 0)
-        fprintf(stderr, "bilheteria-server: %llu writes in %llu commits (%.1f per commit)\n",
+        srv_log(SRV_LOG_INFO, "%llu writes in %llu commits (%.1f per commit)",
                 (unsigned long long)h.writes, (unsigned long long)h.commits,
                 (double)h.writes / (double)h.commits);
     callq_stop(&w->syncq);   /* it syncs what is left first */
@@ -764,6 +857,7 @@ srv_writer_stop(srv_writer *w)
      * batch: answer it now, then refuse any later one. */
     srv_wslot *late = w->head;
     w->head = w->tail = NULL;
+    w->queued = 0;
     w->stopped = 1;
     pthread_mutex_unlock(&w->mu);
     for (srv_wslot *x = late, *next; x != NULL; x = next) {
@@ -775,10 +869,17 @@ srv_writer_stop(srv_writer *w)
 }
 
 void
+srv_writer_set_audit(srv_writer *w, srv_audit *a)
+{
+    atomic_store(&w->audit, a);
+}
+
+void
 srv_writer_free(srv_writer *w)
 {
     if (w == NULL)
         return;
+    srv_metrics_set_store(NULL, NULL);
     srv_seatcache_free(w->seats);
     bh__arena_fini(&w->arena);
     pthread_mutex_destroy(&w->mu);

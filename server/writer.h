@@ -6,6 +6,7 @@
 #include "call.h"
 
 typedef struct srv_writer srv_writer;
+struct srv_audit;
 typedef void (*srv_done_fn)(void *arg); /* called after commit, from the writer */
 
 /* A write call's place in the writer's queues: storage the caller provides
@@ -34,7 +35,14 @@ void srv_writer_health(const srv_writer *w, srv_health *out);
 /* The environment for calls run beside this writer (reads): its health and
  * the clock. Borrowed until srv_writer_free. */
 const srv_env *srv_writer_env(const srv_writer *w);
-/* Frees the writer; call after srv_listener_free. Accepts NULL. */
+/* The audit log (audit.h) the writer flushes once the calls of a batch
+ * are answered (their lines are then durable, or say how they failed), and
+ * when idle; NULL (the start) for none. Call it before the listener
+ * submits calls; a is borrowed until srv_writer_stop returns. */
+void srv_writer_set_audit(srv_writer *w, struct srv_audit *a);
+/* Frees the writer; call after srv_listener_free, and after the metrics
+ * listener is closed (the writer gives metrics.h the store's gauges from
+ * srv_writer_start until here). Accepts NULL. */
 void srv_writer_free(srv_writer *w);
 
 #endif

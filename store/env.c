@@ -288,6 +288,42 @@ store_sync(store *s)
     return store__rc(mdb_env_sync(s->env, 1));
 }
 
+/* mdb_reader_list writes a header, then one line per slot taken that
+ * starts with its pid, or "(no active readers)". */
+static int
+count_reader(const char *msg, void *arg)
+{
+    msg += strspn(msg, " ");
+    if (*msg >= '0' && *msg <= '9')
+        ++*(uint64_t *)arg;
+    return 0;
+}
+
+int
+store_stats(store *s, store_stats_info *out)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    uint64_t readers = 0;
+    int rc;
+    /* mdb_env_info reads the meta pages through the map, which a growth
+     * replaces. */
+    pthread_rwlock_rdlock(&s->resize_lock);
+    if (s->map_lost)
+        rc = STORE_NOMAP;
+    else if ((rc = store__rc(mdb_env_info(s->env, &info))) == STORE_OK &&
+             (rc = store__rc(mdb_env_stat(s->env, &st))) == STORE_OK)
+        rc = store__rc(mdb_reader_list(s->env, count_reader, &readers));
+    pthread_rwlock_unlock(&s->resize_lock);
+    if (rc != STORE_OK)
+        return rc;
+    out->map_size = info.me_mapsize;
+    out->used_bytes = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    out->readers = readers;
+    out->max_readers = info.me_maxreaders;
+    return STORE_OK;
+}
+
 static int
 check_schema(store *s, char *errbuf, size_t errlen)
 {

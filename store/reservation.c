@@ -81,6 +81,16 @@ store_resv_expiry_del(store_txn *t, int64_t expires_at_ms, uint64_t id)
 }
 
 int
+store_resv_pending(store_txn *t, uint64_t *n)
+{
+    MDB_stat st;
+    int rc = store__rc(mdb_stat(t->txn, t->s->dbi[T_RESV_BY_EXPIRY], &st));
+    if (rc == STORE_OK)
+        *n = st.ms_entries;
+    return rc;
+}
+
+int
 store_resv_expired(store_txn *t, int64_t now_ms, int64_t *expires, uint64_t *ids, size_t max,
                    size_t *n)
 {

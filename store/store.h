@@ -99,6 +99,22 @@ int store_grow(store *s, char *errbuf, size_t errlen);
  * next commit. */
 int store_sync(store *s);
 
+/* What the environment holds, for the store's gauges. */
+typedef struct store_stats_info {
+    uint64_t map_size;    /* bytes the map spans (grows with store_grow) */
+    uint64_t used_bytes;  /* pages up to the last one in use, times the page size */
+    uint64_t readers;     /* reader slots taken now (a kept read transaction holds
+                             its slot while reset too) */
+    uint64_t max_readers; /* the reader table's size */
+} store_stats_info;
+/* Fills *out: STORE_OK, or STORE_NOMAP after a lost map, or another store
+ * code (*out untouched). Any thread, at any time, next to transactions and
+ * store_grow (it waits for a growth to end). The numbers are a moment's:
+ * used_bytes is the last commit's (LMDB's mdb_env_info), readers a walk of
+ * the reader table (mdb_reader_list: MDB_envinfo's me_numreaders is the
+ * most slots ever used, not those in use). */
+int store_stats(store *s, store_stats_info *out);
+
 /* ---- backup (backup.c) ---- */
 typedef struct store_backup_info {
     uint64_t bytes;      /* the copy's size (its data.mdb) */
@@ -242,6 +258,10 @@ int store_resv_list_by_user(store_txn *t, const char *user_id, uint64_t from_id,
 /* Expiry index: (expires_at_ms, id) of PENDING reservations. */
 int store_resv_expiry_add(store_txn *t, int64_t expires_at_ms, uint64_t id);
 int store_resv_expiry_del(store_txn *t, int64_t expires_at_ms, uint64_t id);
+/* How many reservations are PENDING in t: the entries of the expiry
+ * index, one per PENDING reservation (O(1): LMDB keeps the count). A hold
+ * that has lapsed counts until the sweeper or a call releases it. */
+int store_resv_pending(store_txn *t, uint64_t *n);
 /* Up to max (expiry, id) pairs with expiry <= now_ms, earliest first. */
 int store_resv_expired(store_txn *t, int64_t now_ms, int64_t *expires, uint64_t *ids, size_t max,
                        size_t *n);

@@ -119,7 +119,7 @@ test_off_counts_nothing(void **state)
     assert_int_equal(srv_metrics_enabled(), 0);
     srv_metrics_request(BH_METHOD_EVENT_GET_EVENT, 0, 40);
     srv_metrics_commit(4, 100, 100, 1);
-    srv_metrics_payment(500);
+    srv_metrics_payments(1, 500);
     srv_metrics_holds_active_add(3);
     srv_metrics_connections_add(1);
     char *t = render();
@@ -225,8 +225,8 @@ test_business_store_build_process(void **state)
     srv_metrics_holds_active_add(-2);
     srv_metrics_seats_sold(4);
     srv_metrics_seats_sold(2);
-    srv_metrics_payment(12000);
-    srv_metrics_payment(550);
+    srv_metrics_payments(1, 12000);
+    srv_metrics_payments(1, 550);
     srv_metrics_reservations_expired(7);
     srv_metrics_idempotent_replay();
     srv_metrics_connections_add(2);
@@ -335,7 +335,7 @@ test_promtool_check_metrics(void **state)
     srv_metrics_request(BH_METHOD_EVENT_GET_EVENT, 0, 40);
     srv_metrics_request(SRV_METRICS_METHOD_UNKNOWN, 12, 40);
     srv_metrics_commit(4, 100, 200, 1);
-    srv_metrics_payment(100);
+    srv_metrics_payments(1, 100);
     int fail = 0;
     srv_metrics_set_store(fake_store, &fail);
     char *t = render();

@@ -222,7 +222,8 @@ test_release_gives_back(void **state)
     store_seat other = { 2, 9000, 0 };
     assert_int_equal(store_seat_put(f->t, SESS, 2, &other), STORE_OK);
 
-    assert_int_equal(srv_resv_release(f->t, NULL, &f->arena.pc, r, ST(CANCELLED), 4000), STORE_OK);
+    assert_int_equal(srv_resv_release(f->t, NULL, NULL, &f->arena.pc, r, ST(CANCELLED), 4000),
+                     STORE_OK);
     assert_int_equal(seat_owner(f, 0), 0);
     assert_int_equal(seat_owner(f, 1), 0);
     assert_int_equal(seat_owner(f, 2), 2);
@@ -280,7 +281,7 @@ test_sweep_expires_only_lapsed_pending(void **state)
     assert_int_equal(stock(f), 5);
 
     size_t n = 0;
-    assert_int_equal(srv_resv_sweep(f->t, NULL, &f->arena, 2000, SIZE_MAX, &n), STORE_OK);
+    assert_int_equal(srv_resv_sweep(f->t, NULL, NULL, &f->arena, 2000, SIZE_MAX, &n), STORE_OK);
     assert_int_equal(n, 2); /* 1 expired, 3's stale entry dropped */
     assert_int_equal(status_of(f, 1), ST(EXPIRED));
     assert_int_equal(status_of(f, 2), ST(PENDING));
@@ -292,9 +293,9 @@ test_sweep_expires_only_lapsed_pending(void **state)
     assert_int_equal(quota(f), 2);
     assert_int_equal(stock(f), 7);
     /* Nothing more to do until reservation 2 lapses. */
-    assert_int_equal(srv_resv_sweep(f->t, NULL, &f->arena, 2000, SIZE_MAX, &n), STORE_OK);
+    assert_int_equal(srv_resv_sweep(f->t, NULL, NULL, &f->arena, 2000, SIZE_MAX, &n), STORE_OK);
     assert_int_equal(n, 0);
-    assert_int_equal(srv_resv_sweep(f->t, NULL, &f->arena, 5000, 1, &n), STORE_OK);
+    assert_int_equal(srv_resv_sweep(f->t, NULL, NULL, &f->arena, 5000, 1, &n), STORE_OK);
     assert_int_equal(n, 1);
     assert_int_equal(status_of(f, 2), ST(EXPIRED));
 }
@@ -351,19 +352,19 @@ test_need_sweeps_before_refusing(void **state)
     srv_resv_check got;
     /* Short on quota (3 + 2 > 4) until the lapsed hold is swept; then the
      * stock (4 + 6 back = 10 >= 8) is enough too. */
-    assert_int_equal(srv_resv_need_check(f->t, NULL, &f->arena, 2000, &need, &got), STORE_OK);
+    assert_int_equal(srv_resv_need_check(f->t, NULL, NULL, &f->arena, 2000, &need, &got), STORE_OK);
     assert_int_equal(got.what, SRV_RESV_ENOUGH);
     assert_int_equal(status_of(f, 1), ST(EXPIRED));
     assert_int_equal(quota(f), 2);
     assert_int_equal(stock(f), 10);
     /* Still short after a sweep: the refusal says what. */
     need.half = 3;
-    assert_int_equal(srv_resv_need_check(f->t, NULL, &f->arena, 2000, &need, &got), STORE_OK);
+    assert_int_equal(srv_resv_need_check(f->t, NULL, NULL, &f->arena, 2000, &need, &got), STORE_OK);
     assert_int_equal(got.what, SRV_RESV_SHORT_QUOTA);
     assert_int_equal(got.half_used, 2);
     need.half = 2;
     it.quantity = 11;
-    assert_int_equal(srv_resv_need_check(f->t, NULL, &f->arena, 2000, &need, &got), STORE_OK);
+    assert_int_equal(srv_resv_need_check(f->t, NULL, NULL, &f->arena, 2000, &need, &got), STORE_OK);
     assert_int_equal(got.what, SRV_RESV_SHORT_STOCK);
     assert_int_equal(got.item, 0);
     assert_int_equal(got.product->stock, 10);
@@ -371,7 +372,8 @@ test_need_sweeps_before_refusing(void **state)
     assert_int_equal(quota(f), 2);
     assert_int_equal(stock(f), 10);
     it.product_id = 99;
-    assert_int_equal(srv_resv_need_check(f->t, NULL, &f->arena, 2000, &need, &got), STORE_NOTFOUND);
+    assert_int_equal(srv_resv_need_check(f->t, NULL, NULL, &f->arena, 2000, &need, &got),
+                     STORE_NOTFOUND);
     assert_int_equal(got.item, 0);
 }
 

@@ -10,9 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
+#include "audit.h"
+#include "metrics.h"
+#include "slurp.h"
 #include "srv.h"
 #include "tmpstore.h"
 
@@ -39,6 +43,7 @@ struct fx {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int n_done;
+    srv_audit *audit; /* if set: done adds a line per call, as the request path does */
 };
 
 static int
@@ -81,6 +86,7 @@ teardown(void **state)
     struct fx *f = *state;
     srv_writer_stop(f->w);
     srv_writer_free(f->w);
+    srv_audit_close(f->audit);
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->cv);
     int rc = tmpstore_close(&f->ts);
@@ -122,6 +128,10 @@ done(void *arg)
                 bilheteria__v1__event__free_unpacked(ev, NULL);
             store_read_end(t);
         }
+    }
+    if (f->audit != NULL) {
+        srv_audit_rec rec = { .method = p->c.m->name, .request_id = 1, .code = p->c.code };
+        assert_int_equal(srv_audit_add(f->audit, &rec), 0);
     }
     pthread_mutex_lock(&f->mu);
     p->done = 1;
@@ -331,6 +341,237 @@ test_map_full_grows(void **state)
     assert_int_equal(teardown(&fs), 0);
 }
 
+/* ---- metrics: what the writer counts, and only once it committed ---- */
+
+#define CREATE_SESSION "bilheteria.v1.SessionService/CreateSession"
+#define CANCEL_RESV    "bilheteria.v1.ReservationService/CancelReservation"
+#define CONFIRM_PAY    "bilheteria.v1.PaymentService/ConfirmPayment"
+
+/* The value of an unlabelled series in a fresh rendering; fails the test if
+ * it is not there. */
+static double
+metric(const char *name)
+{
+    char *text = NULL, key[128];
+    size_t len = 0;
+    assert_int_equal(srv_metrics_render(&text, &len), 0);
+    snprintf(key, sizeof(key), "\n%s ", name);
+    const char *at = strstr(text, key);
+    if (at == NULL)
+        fail_msg("no series %s in:\n%s", name, text);
+    double v = strtod(at + strlen(key), NULL);
+    free(text);
+    return v;
+}
+
+/* The business series, in the order expect_business takes them. */
+static const char *const business[] = {
+    "bilheteria_holds_active",
+    "bilheteria_payments_total",
+    "bilheteria_revenue_cents_total",
+    "bilheteria_seats_sold_total",
+    "bilheteria_reservations_expired_total",
+    "bilheteria_idempotent_replays_total",
+};
+#define N_BUSINESS (sizeof(business) / sizeof(business[0]))
+
+static void
+expect_business(const double want[N_BUSINESS])
+{
+    for (size_t i = 0; i < N_BUSINESS; i++) {
+        double got = metric(business[i]);
+        if (got != want[i])
+            fail_msg("%s is %g, want %g", business[i], got, want[i]);
+    }
+}
+
+static void
+create_session(struct fx *f, pending *p, uint64_t event_id, uint32_t rows)
+{
+    Bilheteria__V1__CreateSessionRequest r = BILHETERIA__V1__CREATE_SESSION_REQUEST__INIT;
+    r.event_id = event_id;
+    r.starts_at_ms = srv_now_ms() + 86400000;
+    r.rows = rows;
+    r.seats_per_row = 20;
+    r.price_cents = 1000;
+    submit(f, p, CREATE_SESSION, &r.base, NULL);
+}
+
+static void
+hold(struct fx *f, pending *p, uint32_t best, int32_t ttl_s)
+{
+    Bilheteria__V1__CreateReservationRequest r = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
+    r.user_id = "u1";
+    r.session_id = 1;
+    r.best = best;
+    r.ttl_s = ttl_s;
+    submit(f, p, CREATE_RESV, &r.base, NULL);
+}
+
+static void
+cancel(struct fx *f, pending *p, uint64_t id)
+{
+    Bilheteria__V1__CancelReservationRequest r = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
+    r.id = id;
+    submit(f, p, CANCEL_RESV, &r.base, NULL);
+}
+
+static void
+pay(struct fx *f, pending *p, uint64_t id, int64_t amount, const char *key)
+{
+    Bilheteria__V1__ConfirmPaymentRequest r = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
+    r.reservation_id = id;
+    r.amount_cents = amount;
+    submit(f, p, CONFIRM_PAY, &r.base, key);
+}
+
+/* An event and session 1 of rows x 20 seats at 1000 cents. */
+static void
+make_session(struct fx *f, pending *p, uint32_t rows)
+{
+    create_event(f, &p[0], "Show", NULL);
+    wait_all(f, f->n_done + 1);
+    create_session(f, &p[1], 1, rows);
+    wait_all(f, f->n_done + 1);
+    assert_int_equal(p[0].c.code, 0);
+    assert_int_equal(p[1].c.code, 0);
+}
+
+static void
+test_business_counters(void **state)
+{
+    struct fx *f = *state;
+    pending p[12];
+    memset(p, 0, sizeof(p));
+    srv_metrics_reset();
+    srv_metrics_enable(1);
+    make_session(f, p, 2);
+    assert_int_equal(metric("bilheteria_commit_batch_size_count"), 2);
+    assert_int_equal(metric("bilheteria_commit_duration_seconds_count"), 2);
+    /* Holds 1 (2 seats), 2 and 3. */
+    lock_writer(f);
+    hold(f, &p[2], 2, 0);
+    hold(f, &p[3], 1, 0);
+    hold(f, &p[4], 1, 0);
+    unlock_writer(f);
+    wait_all(f, 5);
+    for (int i = 2; i <= 4; i++)
+        assert_int_equal(p[i].c.code, 0);
+    assert_int_equal(metric("bilheteria_holds_active"), 3);
+    assert_int_equal(metric("bilheteria_writer_queue_depth"), 0);
+    /* 1 is paid, 2 cancelled; paying 3 the wrong amount fails in its own
+     * nested transaction and counts nothing. */
+    lock_writer(f);
+    pay(f, &p[5], 1, 2000, "pay-1");
+    cancel(f, &p[6], 2);
+    pay(f, &p[7], 3, 999, "pay-3");
+    unlock_writer(f);
+    wait_all(f, 8);
+    assert_int_equal(p[5].c.code, 0);
+    assert_int_equal(p[6].c.code, 0);
+    assert_int_equal(p[7].c.code, S(FAILED_PRECONDITION));
+    expect_business((const double[]){ 1, 1, 2000, 2, 0, 0 });
+    /* The payment again under its key: a replay, not a second payment. */
+    pay(f, &p[8], 1, 2000, "pay-1");
+    wait_all(f, 9);
+    assert_int_equal(p[8].c.code, 0);
+    assert_true(p[8].c.replayed);
+    expect_business((const double[]){ 1, 1, 2000, 2, 0, 1 });
+    assert_int_equal(metric("bilheteria_commit_failures_total"), 0);
+    /* Every call was in a commit. */
+    assert_int_equal(metric("bilheteria_commit_batch_size_sum"), 9);
+    srv_metrics_enable(0);
+    finish(p, 9);
+}
+
+/* A lapsed hold released by a call that then fails is put back with the
+ * call's transaction: the sweep expires it later, and it is counted once.
+ * The writer's sweep takes 512 at a time, so the 513th is still there for
+ * the call to find. */
+static void
+test_expiry_counted_once(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 513 };
+    pending *p = calloc(N + 4, sizeof(*p));
+    assert_non_null(p);
+    srv_metrics_reset();
+    srv_metrics_enable(1);
+    make_session(f, p, 26);
+    lock_writer(f); /* one batch: one expiry time, so ids sort the index */
+    for (int i = 0; i < N; i++)
+        hold(f, &p[2 + i], 1, 1);
+    unlock_writer(f);
+    wait_all(f, N + 2);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(p[2 + i].c.code, 0);
+    assert_int_equal(metric("bilheteria_holds_active"), N);
+    struct timespec nap = { 1, 200000000 };
+    nanosleep(&nap, NULL);
+    /* Its batch sweeps 512; the cancel finds 513 lapsed, releases it as
+     * EXPIRED and refuses: a cancel comes too late. */
+    cancel(f, &p[N + 2], N);
+    wait_all(f, N + 3);
+    assert_int_equal(p[N + 2].c.code, S(FAILED_PRECONDITION));
+    assert_non_null(strstr(p[N + 2].c.msg, "EXPIRED"));
+    /* Any later batch has seen the writer's next sweep. */
+    create_event(f, &p[N + 3], "After", NULL);
+    wait_all(f, N + 4);
+    assert_int_equal(metric("bilheteria_reservations_expired_total"), N);
+    assert_int_equal(metric("bilheteria_holds_active"), 0);
+    srv_metrics_enable(0);
+    finish(p, N + 4);
+    free(p);
+}
+
+/* The store's gauges: the writer registers them with the metrics. */
+static void
+test_store_stats(void **state)
+{
+    struct fx *f = *state;
+    store_stats_info si;
+    store_txn *t = NULL;
+    assert_int_equal(store_stats(f->ts.s, &si), STORE_OK);
+    assert_int_equal(si.map_size, store_map_size(f->ts.s));
+    assert_true(si.used_bytes > 0);
+    assert_true(si.used_bytes <= si.map_size);
+    assert_true(si.max_readers > 0);
+    uint64_t idle = si.readers;
+    /* A read transaction takes a slot while it runs. */
+    assert_int_equal(store_read_begin(f->ts.s, &t), STORE_OK);
+    assert_int_equal(store_stats(f->ts.s, &si), STORE_OK);
+    assert_int_equal(si.readers, idle + 1);
+    store_read_end(t);
+    srv_metrics_enable(1);
+    assert_int_equal(metric("bilheteria_store_map_size_bytes"), (double)si.map_size);
+    assert_true(metric("bilheteria_store_used_bytes") > 0);
+    srv_metrics_enable(0);
+}
+
+/* The audit lines of a batch's calls are written once the batch is
+ * answered: the next batch's answer finds them in the file. */
+static void
+test_audit_flushed(void **state)
+{
+    struct fx *f = *state;
+    pending p[2];
+    char path[128], err[256];
+    memset(p, 0, sizeof(p));
+    snprintf(path, sizeof(path), "%s/audit.log", f->ts.root);
+    assert_int_equal(srv_audit_open(&f->audit, path, err, sizeof(err)), 0);
+    srv_writer_set_audit(f->w, f->audit);
+    create_event(f, &p[0], "Audited", NULL);
+    wait_all(f, 1);
+    create_event(f, &p[1], "Audited too", NULL);
+    wait_all(f, 2);
+    char *text = bh_test_slurp(path, NULL);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"method\":\"" CREATE_EVENT "\""));
+    assert_non_null(strstr(text, "\"code\":\"OK\""));
+    free(text);
+    finish(p, 2);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -340,6 +581,10 @@ main(void)
         T(test_one_failure_spoils_nothing),
         T(test_idempotent_replay),
         T(test_deadline_passed),
+        T(test_business_counters),
+        T(test_expiry_counted_once),
+        T(test_store_stats),
+        T(test_audit_flushed),
         cmocka_unit_test(test_map_full_grows),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
