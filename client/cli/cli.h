@@ -194,5 +194,6 @@ int cli_cmd_payment_get(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_health(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_call(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_admin_backup(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_top(struct cli *, const struct cli_cmd *, int, char **);
 
 #endif

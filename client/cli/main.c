@@ -51,11 +51,14 @@ static const struct cli_cmd cli_cmds[] = {
       "[--provider P --provider-ref R]",
       "Confirm the payment of a pending reservation, exactly once per key.", cli_cmd_pay },
     { "payment", "get", "payment get ID", "Show a payment.", cli_cmd_payment_get },
-    { "health", NULL, "health", "Check the server; exits 1 unless it is SERVING.", cli_cmd_health },
+    { "health", NULL, "health [--service NAME]", "Check the server; exits 1 unless it is SERVING.",
+      cli_cmd_health },
     { "admin", "backup", "admin backup --out PATH",
       "Have the server copy its data (consistent, compacted) to PATH on its own file "
       "system, while it keeps serving; a server started with --data-dir PATH serves the copy.",
       cli_cmd_admin_backup },
+    { "top", NULL, "top [--once]", "A live view of the server, every second (admin).",
+      cli_cmd_top },
     { "call", NULL, "call METHOD [JSON] | call --list",
       "Call any method by full name with a JSON request; print the JSON answer.", cli_cmd_call },
 };
