@@ -195,6 +195,15 @@ fmt(char *buf, size_t n, const char *f, double v)
     return buf;
 }
 
+/* Prints t after a blank line, and frees it. */
+static void
+table_done(struct cli_table *t)
+{
+    putchar('\n');
+    cli_table_print(t, "");
+    cli_table_free(t);
+}
+
 static void
 print_table(const top_view *v, const char *server)
 {
@@ -228,9 +237,7 @@ print_table(const top_view *v, const char *server)
                       fmt(x[1], sizeof(x[1]), "%.1f", m.errors_per_s),
                       fmt(x[2], sizeof(x[2]), "%.3g", m.p99_ms));
     }
-    putchar('\n');
-    cli_table_print(t, "");
-    cli_table_free(t);
+    table_done(t);
 
     t = cli_table_new(3);
     cli_table_add(t, "CODE", "CALLS", "CALLS/S");
@@ -241,9 +248,7 @@ print_table(const top_view *v, const char *server)
                       fmt(x[1], sizeof(x[1]), "%.1f",
                           (double)(b->codes[i]->calls - code_calls(v->a, code)) / v->dt_s));
     }
-    putchar('\n');
-    cli_table_print(t, "");
-    cli_table_free(t);
+    table_done(t);
 
     t = cli_table_new(3);
     cli_table_add(t, "SESSION", "HELD", "SOLD");
@@ -254,9 +259,7 @@ print_table(const top_view *v, const char *server)
         snprintf(x[2], sizeof(x[2]), "%llu", (unsigned long long)s->seats_sold);
         cli_table_add(t, x[0], x[1], x[2]);
     }
-    putchar('\n');
-    cli_table_print(t, "");
-    cli_table_free(t);
+    table_done(t);
 }
 
 static void

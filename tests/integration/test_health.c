@@ -125,14 +125,6 @@ create_event_main(void *arg)
     return NULL;
 }
 
-static void
-wait_for(const char *path)
-{
-    for (int i = 0; i < 1000 && access(path, F_OK) != 0; i++)
-        bht_sleep_ms(10);
-    assert_int_equal(access(path, F_OK), 0);
-}
-
 /* SIGTERM while a write is held in its commit: the server drains (it owes
  * that write its answer) and says NOT_SERVING on a connection still open,
  * for the whole server and for each service; other calls are refused.
@@ -147,7 +139,7 @@ test_not_serving_while_draining(void **state)
     bht_touch(slow);
     writer_call w = { .c = w_client };
     assert_int_equal(pthread_create(&w.th, NULL, create_event_main, &w), 0);
-    wait_for(slow_in);
+    bht_wait_file(slow_in);
     kill(srv.pid, SIGTERM);
     int status = SERVING;
     for (int i = 0; i < 500 && (status = check(c, "", &st)) == SERVING; i++)
