@@ -56,6 +56,9 @@ typedef struct srv_env {
     const void *health_arg;
     int64_t (*mono_ms)(void); /* the monotonic clock */
     int64_t started_ms;       /* mono_ms() when the server started */
+    /* Nonzero once the server drains after SIGTERM (the listener's flag,
+     * read with atomic_load); NULL: the env's owner never drains. */
+    const _Atomic int *draining;
 } srv_env;
 
 typedef struct srv_method srv_method;

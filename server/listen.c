@@ -101,7 +101,8 @@ struct srv_listener {
     int n;
     store *st;
     srv_writer *wr;
-    const srv_env *env; /* the writer's, for reads */
+    const srv_env *env; /* env_own, for reads */
+    srv_env env_own;    /* the writer's, with draining pointing at ours */
     const srv_config *cfg;
     atomic_int draining; /* stopping: new calls are refused */
     atomic_int closing;  /* closing: callbacks start nothing more */
@@ -622,7 +623,10 @@ handle(srv_worker *w, nng_msg *msg)
     if ((kind != SRV_DECODED_ANSWER || c->code == BILHETERIA__V1__STATUS_CODE__UNAUTHENTICATED) &&
         rate_limited(w) != 0)
         kind = SRV_DECODED_ANSWER;
-    if (kind != SRV_DECODED_ANSWER && atomic_load(&l->draining)) {
+    /* Health.Check still answers while draining: NOT_SERVING, so that a
+     * load balancer stops sending calls here. */
+    if (kind != SRV_DECODED_ANSWER && atomic_load(&l->draining) &&
+        strcmp(c->m->name, BH_METHOD_NAME_HEALTH_CHECK) != 0) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__UNAVAILABLE,
                  "the server is stopping; nothing was done");
         kind = SRV_DECODED_ANSWER;
@@ -833,7 +837,9 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_wri
     l->cfg = cfg;
     l->st = st;
     l->wr = wr;
-    l->env = srv_writer_env(wr);
+    l->env_own = *srv_writer_env(wr);
+    l->env_own.draining = &l->draining;
+    l->env = &l->env_own;
     if ((rv = nng_rep0_open(&l->sock)) != 0) {
         snprintf(err, errlen, "nng_rep0_open: %s", nng_strerror(rv));
         free(l);

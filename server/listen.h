@@ -44,7 +44,8 @@ int srv_listener_peer_verified(uint32_t pipe_id);
  * certificate the CA signed, not which. Thread-safe.
  */
 int srv_listener_peer_cn(uint32_t pipe_id, char *buf, size_t len);
-/* From now on new calls are answered UNAVAILABLE (the socket stays open,
+/* From now on new calls are answered UNAVAILABLE, but Health.Check, which
+ * answers NOT_SERVING (srv_env.draining) (the socket stays open,
  * so the writer can still send the answers it owes). Returns once the
  * calls running on threads of their own (SRV_ALONE: a backup) have
  * answered, which may take as long as they do. */

@@ -82,6 +82,10 @@ _Static_assert(sizeof(code_names) / sizeof(code_names[0]) == NCODE,
                "BH_STATUS_MAP numbers its codes 0..N-1");
 #define CODE_UNKNOWN 2
 
+_Static_assert((int)NLAT == (int)SRV_METRICS_NLAT && (int)NMETHOD == (int)SRV_METRICS_NMETHOD &&
+                   (int)NCODE == (int)SRV_METRICS_NCODE,
+               "metrics.h's sizes are the registry's");
+
 typedef _Atomic uint64_t m_u64;
 typedef _Atomic int64_t m_i64;
 
@@ -419,14 +423,10 @@ label_value(char *out, size_t n, const char *v)
     out[j] = '\0';
 }
 
+/* The per-request series of every shard, added up into zeroed arrays. */
 static void
-render_requests(m_buf *b)
+sum_shards(uint64_t req[NMETHOD][NCODE], uint64_t lat[NMETHOD][NLAT], uint64_t lat_sum[NMETHOD])
 {
-    /* About 5 KiB of stack: the shards summed. */
-    uint64_t req[NMETHOD][NCODE] = { { 0 } };
-    uint64_t lat[NMETHOD][NLAT] = { { 0 } };
-    uint64_t lat_sum[NMETHOD] = { 0 };
-
     for (int s = 0; s < NSHARD; s++) {
         m_shard *sh = &reg.shards[s];
         for (int m = 0; m < NMETHOD; m++) {
@@ -437,6 +437,16 @@ render_requests(m_buf *b)
             lat_sum[m] += get(&sh->lat_sum_us[m]);
         }
     }
+}
+
+static void
+render_requests(m_buf *b)
+{
+    /* About 5 KiB of stack: the shards summed. */
+    uint64_t req[NMETHOD][NCODE] = { { 0 } };
+    uint64_t lat[NMETHOD][NLAT] = { { 0 } };
+    uint64_t lat_sum[NMETHOD] = { 0 };
+    sum_shards(req, lat, lat_sum);
 
     family(b, "bilheteria_requests_total", "counter",
            "Calls answered, by method (full name) and status code.");
@@ -511,6 +521,48 @@ render_business(m_buf *b)
     label_value(commit, sizeof(commit), SRV_GIT_COMMIT);
     family(b, "bilheteria_build_info", "gauge", "Always 1; labels name the build.");
     put(b, "bilheteria_build_info{version=\"%s\",commit=\"%s\"} 1\n", version, commit);
+}
+
+/* ---- reading back ---- */
+
+void
+srv_metrics_sample_get(srv_metrics_sample *out)
+{
+    uint64_t lat_sum[NMETHOD] = { 0 };
+    memset(out, 0, sizeof(*out));
+    sum_shards(out->requests, out->lat, lat_sum);
+    for (size_t i = 0; i < NBATCH; i++)
+        out->commits += get(&reg.batch[i]);
+    for (size_t i = 0; i < NLAT; i++)
+        out->syncs += get(&reg.sync.b[i]);
+    out->sync_us = get(&reg.sync.sum_us);
+    out->commit_failures = get(&reg.commit_failures);
+    out->queue_depth = atomic_load_explicit(&reg.queue_depth, RELAXED);
+    out->holds_active = atomic_load_explicit(&reg.holds_active, RELAXED);
+    out->connections = atomic_load_explicit(&reg.connections, RELAXED);
+    out->seats_sold = get(&reg.seats_sold);
+    out->payments = get(&reg.payments);
+    out->revenue_cents = get(&reg.revenue_cents);
+    out->expired = get(&reg.expired);
+    out->replays = get(&reg.replays);
+}
+
+const uint64_t *
+srv_metrics_latency_bounds_us(void)
+{
+    return lat_bounds;
+}
+
+const char *
+srv_metrics_method_name(int m)
+{
+    return m >= 0 && m < NMETHOD ? method_names[m] : NULL;
+}
+
+const char *
+srv_metrics_code_name(int code)
+{
+    return code >= 0 && code < NCODE ? code_names[code] : NULL;
 }
 
 /* The process's start, in seconds since the epoch: its start in clock ticks

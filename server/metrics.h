@@ -52,6 +52,7 @@
 #include <stdint.h>
 
 #include "bilheteria/bh_methods.h"
+#include "bilheteria/status.h"
 
 /* The method id for a name that is not in BH_METHOD_MAP. */
 #define SRV_METRICS_METHOD_UNKNOWN BH_METHOD_COUNT
@@ -114,6 +115,34 @@ void srv_metrics_set_store(srv_metrics_store_fn fn, void *arg);
  * updates (each value is read once; a histogram's _count is the sum of the
  * buckets it shows, its _sum may be a call ahead or behind). */
 int srv_metrics_render(char **out, size_t *len);
+
+/* ---- reading the registry back (AdminService.Stats) ---- */
+
+#define SRV_METRICS__ONE(...) +1
+enum {
+    SRV_METRICS_NMETHOD = BH_METHOD_COUNT + 1, /* the map's methods, then "unknown" */
+    SRV_METRICS_NCODE = 0 BH_STATUS_MAP(SRV_METRICS__ONE),
+    SRV_METRICS_NLAT = 17, /* latency buckets, the last one +Inf */
+};
+
+/* The registry's values at one moment (each read once; see render). */
+typedef struct srv_metrics_sample {
+    uint64_t requests[SRV_METRICS_NMETHOD][SRV_METRICS_NCODE];
+    uint64_t lat[SRV_METRICS_NMETHOD][SRV_METRICS_NLAT]; /* per bucket, not cumulative */
+    uint64_t commits, commit_failures, syncs, sync_us;
+    int64_t queue_depth, holds_active, connections;
+    uint64_t seats_sold, payments, revenue_cents, expired, replays;
+} srv_metrics_sample;
+
+/* Fills *out (about 6 KiB: not for a small stack). Any thread. */
+void srv_metrics_sample_get(srv_metrics_sample *out);
+/* The latency buckets' upper bounds in µs: SRV_METRICS_NLAT - 1 of them,
+ * ascending (the last bucket has none). Static storage. */
+const uint64_t *srv_metrics_latency_bounds_us(void);
+/* Method m's label (full name, or "unknown"), code's ("OK", ...); NULL
+ * out of range. Static strings. */
+const char *srv_metrics_method_name(int m);
+const char *srv_metrics_code_name(int code);
 
 /* The Content-Type of what srv_metrics_render writes. */
 #define SRV_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"

@@ -254,5 +254,6 @@ int cli_cmd_call(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_admin_backup(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_describe(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_completion(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_top(struct cli *, const struct cli_cmd *, int, char **);
 
 #endif

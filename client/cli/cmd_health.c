@@ -11,7 +11,12 @@ cli_cmd_health(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv
     ProtobufCMessage *resp = NULL;
     int rc, status;
 
-    if (cli_parse_args(cmd, NULL, 0, argc, argv, &rc) != BH__PARSE_OK)
+    struct bh__opt opts[] = {
+        { "--service", "NAME", BH__OPT_STR, BH__OPT_LAST_WINS, &req.service,
+          "one service's status (bilheteria.v1.EventService, ...); unset: the whole server" },
+    };
+
+    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != BH__PARSE_OK)
         return rc;
     rc = cli_call(cli, cmd, BH_METHOD_HEALTH_CHECK, &req.base, NULL, &resp);
     if (rc != CLI_EXIT_OK)

@@ -48,7 +48,8 @@ static const struct cli_case cases[] = {
     { NULL,
       { "--json", "call", "--list" },
       0,
-      "{\"methods\":[\"bilheteria.v1.AdminService/Backup\",\"bilheteria.v1.EventService/"
+      "{\"methods\":[\"bilheteria.v1.AdminService/Backup\",\"bilheteria.v1.AdminService/"
+      "Stats\",\"bilheteria.v1.EventService/"
       "CreateEvent\",",
       NULL },
     { NULL, {}, 2, NULL, "error: missing COMMAND" },

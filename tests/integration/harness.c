@@ -247,6 +247,14 @@ bht_touch(const char *path)
     fclose(f);
 }
 
+void
+bht_wait_file(const char *path)
+{
+    for (int i = 0; i < 1000 && access(path, F_OK) != 0; i++)
+        bht_sleep_ms(10);
+    assert_int_equal(access(path, F_OK), 0);
+}
+
 uint64_t
 bht_count_events(bh_client *c)
 {

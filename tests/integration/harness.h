@@ -56,6 +56,9 @@ void bht_sleep_ms(int ms);
 int bht_start_preloaded(bht_server *s, const char *lib, const char *const *extra);
 /* Creates (or truncates) an empty file: a shim's trigger. */
 void bht_touch(const char *path);
+/* Waits up to 10 s for path to exist (a shim's sign); fails the test if it
+ * does not. */
+void bht_wait_file(const char *path);
 /* Sends the request envelope buf[0, n) as it is over a raw nng REQ
  * socket (bytes the library would refuse to send) and returns the answer,
  * which the caller frees with

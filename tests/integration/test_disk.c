@@ -305,14 +305,6 @@ call_main(void *arg)
     return NULL;
 }
 
-static void
-wait_for(const char *path)
-{
-    for (int i = 0; i < 1000 && access(path, F_OK) != 0; i++)
-        bht_sleep_ms(10);
-    assert_int_equal(access(path, F_OK), 0);
-}
-
 /* Two payments of one reservation under two keys land in one batch, whose
  * commit fails. The first was applied and the second refused as "already
  * paid" -- by a payment that never reached the disk. Neither answer may
@@ -331,7 +323,7 @@ test_failed_commit_takes_refusals_back(void **state)
     bht_touch(slow);
     call blocker = { .c = c, .what = "event" };
     assert_int_equal(pthread_create(&blocker.th, NULL, call_main, &blocker), 0);
-    wait_for(slow_in);
+    bht_wait_file(slow_in);
     fail_disk();
     call p[2] = { { .c = c, .what = "pay", .reservation = rid, .key = "redirect-1" },
                   { .c = c, .what = "pay", .reservation = rid, .key = "webhook-1" } };
@@ -479,7 +471,7 @@ test_durable_batch_stays_ok(void **state)
     bht_touch(slow); /* the syncer waits in its next sync */
     call durable = { .c = c, .what = "event" };
     assert_int_equal(pthread_create(&durable.th, NULL, call_main, &durable), 0);
-    wait_for(slow_in);
+    bht_wait_file(slow_in);
     fail_disk(); /* commits fail from now on; the syncer's syncs do not */
     call lost = { .c = c, .what = "event" };
     assert_int_equal(pthread_create(&lost.th, NULL, call_main, &lost), 0);

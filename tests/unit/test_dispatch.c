@@ -100,7 +100,7 @@ test_kinds(void **state)
         method++;
         int want;
         if (starts_with(method, "Get") || starts_with(method, "List") ||
-            strcmp(method, "Check") == 0)
+            strcmp(method, "Check") == 0 || strcmp(method, "Stats") == 0)
             want = SRV_READ;
         else if (starts_with(method, "Create") || starts_with(method, "Cancel") ||
                  starts_with(method, "Confirm"))

@@ -111,6 +111,44 @@ test_requests_by_method_and_code(void **state)
     free(t);
 }
 
+/* The values read back (for AdminService.Stats) are the rendered ones. */
+static void
+test_sample_reads_back(void **state)
+{
+    (void)state;
+    srv_metrics_request(BH_METHOD_EVENT_GET_EVENT, 0, 40);
+    srv_metrics_request(BH_METHOD_EVENT_GET_EVENT, 5, 3000);
+    srv_metrics_commit(4, 100, 700, 0);
+    srv_metrics_commit(2, 100, -1, 1);
+    srv_metrics_holds_active_set(7);
+    srv_metrics_seats_sold(3);
+    srv_metrics_payment(2500);
+    srv_metrics_sample *s = malloc(sizeof(*s));
+    assert_non_null(s);
+    srv_metrics_sample_get(s);
+    assert_int_equal(s->requests[BH_METHOD_EVENT_GET_EVENT][0], 1);
+    assert_int_equal(s->requests[BH_METHOD_EVENT_GET_EVENT][5], 1);
+    const uint64_t *b = srv_metrics_latency_bounds_us();
+    assert_int_equal(b[0], 100);
+    assert_int_equal(b[SRV_METRICS_NLAT - 2], 10000000);
+    assert_int_equal(s->lat[BH_METHOD_EVENT_GET_EVENT][0], 1); /* 40 us <= 100 */
+    assert_int_equal(s->lat[BH_METHOD_EVENT_GET_EVENT][5], 1); /* 3 ms <= 5 ms */
+    assert_int_equal(s->commits, 2);
+    assert_int_equal(s->syncs, 1);
+    assert_int_equal(s->sync_us, 700);
+    assert_int_equal(s->commit_failures, 1);
+    assert_int_equal(s->holds_active, 7);
+    assert_int_equal(s->seats_sold, 3);
+    assert_int_equal(s->payments, 1);
+    assert_int_equal(s->revenue_cents, 2500);
+    assert_string_equal(srv_metrics_method_name(BH_METHOD_EVENT_GET_EVENT), GET_EVENT);
+    assert_string_equal(srv_metrics_method_name(SRV_METRICS_METHOD_UNKNOWN), "unknown");
+    assert_null(srv_metrics_method_name(SRV_METRICS_NMETHOD));
+    assert_string_equal(srv_metrics_code_name(5), "NOT_FOUND");
+    assert_null(srv_metrics_code_name(-1));
+    free(s);
+}
+
 static void
 test_off_counts_nothing(void **state)
 {
@@ -460,6 +498,7 @@ main(int argc, char **argv)
         return bench(argc >= 3 ? strtol(argv[2], NULL, 10) : 20000000);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_requests_by_method_and_code, setup),
+        cmocka_unit_test_setup(test_sample_reads_back, setup),
         cmocka_unit_test_setup(test_off_counts_nothing, setup),
         cmocka_unit_test_setup(test_duration_histogram_cumulative, setup),
         cmocka_unit_test_setup(test_writer_series, setup),

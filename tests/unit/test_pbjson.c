@@ -73,7 +73,7 @@ static const struct rt_case rt_cases[] = {
       "{\"reservation_id\":5,\"amount_cents\":5750,\"method\":\"pix\","
       "\"provider\":\"mp\",\"provider_ref\":\"ref-1\"}" },
     { D(get_payment_request), "{\"id\":3}", "{\"id\":3}" },
-    { D(check_request), "{}", "{}" },
+    { D(check_request), "{}", "{\"service\":\"\"}" },
     /* Enums: by name, by number, unknown number kept. */
     { D(check_response), "{\"status\":\"SERVING_STATUS_SERVING\",\"version\":\"0.1.0\"}",
       "{\"status\":\"SERVING_STATUS_SERVING\",\"version\":\"0.1.0\",\"uptime_ms\":0,"
