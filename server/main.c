@@ -573,6 +573,7 @@ main(int argc, char **argv)
         srv_log(SRV_LOG_ERROR, "cannot start the writer thread");
         goto out;
     }
+    srv_writer_set_audit(wr, cfg.audit); /* flushed after each batch is answered */
     if (srv_listener_start(&l, &cfg, st, wr, err, sizeof(err)) != 0) {
         srv_log(SRV_LOG_ERROR, "%s", err);
         goto out;

@@ -122,7 +122,7 @@ test_sample_reads_back(void **state)
     srv_metrics_commit(2, 100, -1, 1);
     srv_metrics_holds_active_set(7);
     srv_metrics_seats_sold(3);
-    srv_metrics_payment(2500);
+    srv_metrics_payments(1, 2500);
     srv_metrics_sample *s = malloc(sizeof(*s));
     assert_non_null(s);
     srv_metrics_sample_get(s);
