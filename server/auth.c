@@ -121,6 +121,7 @@ struct srv_auth {
     uint32_t *buckets;
     size_t n_buckets;   /* a power of two */
     uint64_t sipkey[2]; /* from getrandom at open; never leaves this struct */
+    int collide;        /* srv_auth__test_collide */
 
     atomic_uint_least64_t hits, verifies, reloads, svc_hits, svc_scans;
 };
@@ -922,6 +923,16 @@ srv_auth_close(srv_auth *a)
 }
 
 void
+srv_auth__test_collide(srv_auth *a)
+{
+    pthread_mutex_lock(&a->mu);
+    a->gen++;
+    cache_clear(a);
+    a->collide = 1;
+    pthread_mutex_unlock(&a->mu);
+}
+
+void
 srv_auth_stats_get(srv_auth *a, srv_auth_stats *st)
 {
     pthread_mutex_lock(&a->mu);
@@ -1213,7 +1224,7 @@ srv_auth_check(srv_auth *a, const char *token, int64_t now_ms, srv_identity *id,
     }
     size_t n = strlen(token);
     int jwt = memchr(token, '.', n) != NULL;
-    uint64_t hash = siphash13(a->sipkey, token, n);
+    uint64_t hash = a->collide ? 0 : siphash13(a->sipkey, token, n);
     pthread_mutex_lock(&a->mu);
     const struct centry *e = cache_find(a, hash, token, n);
     int hit = e && now_ms <= e->until_ms;

@@ -728,6 +728,60 @@ test_cache_same_length(void **state)
     srv_auth_close(a);
 }
 
+/* Every token in one chain (srv_auth__test_collide): only the whole-token
+ * compare tells them apart, to the last byte; eviction unlinks from the
+ * shared chain. */
+static void
+test_cache_collisions(void **state)
+{
+    (void)state;
+    char tok[3][64], line[3][200], text[1024], err[256], msg[256];
+    const char *names[3] = { "a", "b", "c" };
+    srv_identity id;
+    srv_auth_stats st;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(srv_auth_token_new(names[i], "service", tok[i], sizeof(tok[i]), line[i],
+                                            sizeof(line[i]), err, sizeof(err)),
+                         0);
+    snprintf(text, sizeof(text), "%s\n%s\n%s\n", line[0], line[1], line[2]);
+    write_file("auth.txt", text);
+    srv_auth *a = NULL;
+    assert_int_equal(try_open(&a, "auth.txt", NULL, NULL, 2, err, sizeof(err)), 0);
+    srv_auth__test_collide(a);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(srv_auth_check(a, tok[i], NOW_MS, &id, msg, sizeof(msg)), 0);
+            assert_string_equal(id.name, names[i]);
+        }
+    }
+    srv_auth_stats_get(a, &st);
+    assert_int_equal(st.svc_scans, 2);
+    assert_int_equal(st.svc_cache_hits, 2);
+    size_t n = strlen(tok[0]);
+    size_t at[] = { 0, 7, 8, n / 2, n - 4, n - 1 }; /* word edges and the tail */
+    for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+        char near[64];
+        memcpy(near, tok[0], n + 1);
+        near[at[i]] = near[at[i]] == 'A' ? 'B' : 'A';
+        assert_int_equal(srv_auth_check(a, near, NOW_MS, &id, msg, sizeof(msg)), -1);
+    }
+    srv_auth_stats_get(a, &st);
+    assert_int_equal(st.svc_scans, 2 + sizeof(at) / sizeof(at[0]));
+    assert_int_equal(st.svc_cache_hits, 2);
+    /* A third token evicts the oldest (a) from the chain; b still hits. */
+    assert_int_equal(srv_auth_check(a, tok[2], NOW_MS, &id, msg, sizeof(msg)), 0);
+    assert_string_equal(id.name, "c");
+    assert_int_equal(srv_auth_check(a, tok[1], NOW_MS, &id, msg, sizeof(msg)), 0);
+    assert_string_equal(id.name, "b");
+    assert_int_equal(srv_auth_check(a, tok[0], NOW_MS, &id, msg, sizeof(msg)), 0);
+    assert_string_equal(id.name, "a");
+    srv_auth_stats_get(a, &st);
+    assert_int_equal(st.svc_scans, 4 + sizeof(at) / sizeof(at[0]));
+    assert_int_equal(st.svc_cache_hits, 3);
+    assert_int_equal(st.svc_cache_entries, 2);
+    srv_auth_close(a);
+}
+
 /* Checks on two threads while the main one reloads: every check of a token
  * present in both sets succeeds (run under the sanitizers too). */
 struct hammer {
@@ -780,12 +834,19 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roles),          cmocka_unit_test(test_auth_file),
-        cmocka_unit_test(test_config_errors),  cmocka_unit_test(test_jwks_errors),
-        cmocka_unit_test(test_service_tokens), cmocka_unit_test(test_jwts),
-        cmocka_unit_test(test_user_claim),     cmocka_unit_test(test_cache),
-        cmocka_unit_test(test_reload),         cmocka_unit_test(test_reload_concurrent),
-        cmocka_unit_test(test_service_cache),  cmocka_unit_test(test_cache_same_length),
+        cmocka_unit_test(test_roles),
+        cmocka_unit_test(test_auth_file),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_jwks_errors),
+        cmocka_unit_test(test_service_tokens),
+        cmocka_unit_test(test_jwts),
+        cmocka_unit_test(test_user_claim),
+        cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_reload),
+        cmocka_unit_test(test_reload_concurrent),
+        cmocka_unit_test(test_service_cache),
+        cmocka_unit_test(test_cache_same_length),
+        cmocka_unit_test(test_cache_collisions),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
