@@ -765,8 +765,14 @@ test_cache_collisions(void **state)
         near[at[i]] = near[at[i]] == 'A' ? 'B' : 'A';
         assert_int_equal(srv_auth_check(a, near, NOW_MS, &id, msg, sizeof(msg)), -1);
     }
+    /* A prefix and an extension of a cached token. */
+    char cut[64], longer[80];
+    snprintf(cut, sizeof(cut), "%.*s", (int)n - 1, tok[0]);
+    snprintf(longer, sizeof(longer), "%sA", tok[0]);
+    assert_int_equal(srv_auth_check(a, cut, NOW_MS, &id, msg, sizeof(msg)), -1);
+    assert_int_equal(srv_auth_check(a, longer, NOW_MS, &id, msg, sizeof(msg)), -1);
     srv_auth_stats_get(a, &st);
-    assert_int_equal(st.svc_scans, 2 + sizeof(at) / sizeof(at[0]));
+    assert_int_equal(st.svc_scans, 4 + sizeof(at) / sizeof(at[0]));
     assert_int_equal(st.svc_cache_hits, 2);
     /* A third token evicts the oldest (a) from the chain; b still hits. */
     assert_int_equal(srv_auth_check(a, tok[2], NOW_MS, &id, msg, sizeof(msg)), 0);
@@ -776,7 +782,7 @@ test_cache_collisions(void **state)
     assert_int_equal(srv_auth_check(a, tok[0], NOW_MS, &id, msg, sizeof(msg)), 0);
     assert_string_equal(id.name, "a");
     srv_auth_stats_get(a, &st);
-    assert_int_equal(st.svc_scans, 4 + sizeof(at) / sizeof(at[0]));
+    assert_int_equal(st.svc_scans, 6 + sizeof(at) / sizeof(at[0]));
     assert_int_equal(st.svc_cache_hits, 3);
     assert_int_equal(st.svc_cache_entries, 2);
     srv_auth_close(a);
