@@ -1247,14 +1247,12 @@ srv_auth_check(srv_auth *a, const char *token, int64_t now_ms, srv_identity *id,
     /* Verified: cached until exp + leeway, a service token until a reload.
      * Longer tokens than the envelope allows are not kept, which bounds
      * the cache's memory (auth.h). Out of memory only skips the cache. */
-    char *copy = n <= BH_AUTH_TOKEN_MAX ? malloc(n) : NULL, *old = NULL;
-    size_t oldlen = 0;
+    char *copy = n <= BH_AUTH_TOKEN_MAX ? malloc(n) : NULL, *old = copy;
+    size_t oldlen = n;
+    int64_t until = jwt ? got.expires_ms + a->leeway_ms : INT64_MAX;
     if (copy) {
         memcpy(copy, token, n);
         pthread_mutex_lock(&a->mu);
-        int64_t until = jwt ? got.expires_ms + a->leeway_ms : INT64_MAX;
-        old = copy;
-        oldlen = n;
         if (a->gen == gen) /* else a reload came between: not for the new set */
             old = cache_put(a, hash, copy, n, jwt, until, &got, &oldlen);
         pthread_mutex_unlock(&a->mu);

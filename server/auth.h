@@ -160,7 +160,8 @@ typedef struct srv_auth_stats {
 void srv_auth_stats_get(srv_auth *a, srv_auth_stats *st);
 
 /* For tests only: empties the cache and from then on gives every token the
- * same cache hash, so every lookup lands on the whole-token compare. */
+ * same cache hash, so every lookup lands on the whole-token compare. No
+ * check may be running. */
 void srv_auth__test_collide(srv_auth *a);
 
 /* Accepts NULL. No check may be running. */
