@@ -611,6 +611,16 @@ test_reload(void **state)
     srv_auth_close(a);
 }
 
+/* A copy of tok with the byte at `at` changed; the caller frees it. */
+static char *
+one_off(const char *tok, size_t at)
+{
+    char *t = strdup(tok);
+    assert_non_null(t);
+    t[at] = t[at] == 'A' ? 'B' : 'A';
+    return t;
+}
+
 /* Service tokens go through the cache too: the first check hashes the
  * token and scans the auth file's set, the next ones do not. A token of
  * the same length that differs is not taken for it, and a reload that
@@ -653,12 +663,11 @@ test_service_cache(void **state)
     size_t n = strlen(tok1);
     size_t at[] = { 0, n / 2, n - 1 };
     for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
-        char near[64];
-        memcpy(near, tok1, n + 1);
-        near[at[i]] = near[at[i]] == 'A' ? 'B' : 'A';
+        char *near = one_off(tok1, at[i]);
         assert_int_equal(srv_auth_check(a, near, NOW_MS, &id, msg, sizeof(msg)), -1);
         assert_string_equal(msg, "token is not a known service token or a valid JWT: no service "
                                  "token matches");
+        free(near);
     }
     srv_auth_stats_get(a, &st);
     assert_int_equal(st.svc_scans, 4);
@@ -713,10 +722,7 @@ test_cache_same_length(void **state)
     char *sig = strrchr(tok, '.') + 1;
     size_t at[] = { 0, strlen(sig) / 2 };
     for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
-        char *near = strdup(tok);
-        assert_non_null(near);
-        char *p = near + (sig - tok) + at[i];
-        *p = *p == 'A' ? 'B' : 'A';
+        char *near = one_off(tok, (size_t)(sig - tok) + at[i]);
         check_refused(a, near, "bad signature", "one byte off");
         free(near);
     }
@@ -760,10 +766,9 @@ test_cache_collisions(void **state)
     size_t n = strlen(tok[0]);
     size_t at[] = { 0, 7, 8, n / 2, n - 4, n - 1 }; /* word edges and the tail */
     for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
-        char near[64];
-        memcpy(near, tok[0], n + 1);
-        near[at[i]] = near[at[i]] == 'A' ? 'B' : 'A';
+        char *near = one_off(tok[0], at[i]);
         assert_int_equal(srv_auth_check(a, near, NOW_MS, &id, msg, sizeof(msg)), -1);
+        free(near);
     }
     /* A prefix and an extension of a cached token. */
     char cut[64], longer[80];
