@@ -3,6 +3,7 @@
 #include "auth.h"
 
 #include <cjson/cJSON.h>
+#include <endian.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -91,14 +92,19 @@ struct keyset {
     size_t n_jwk;
 };
 
-/* ---- the cache of verified JWTs: a ring in insertion order (the oldest
- * is overwritten first) indexed by a chained hash on the digest ---- */
+/* ---- the cache of verified tokens: a ring in insertion order (the oldest
+ * is overwritten first) indexed by a chained hash on the token's SipHash.
+ * The hash only finds the entry: a hit is the whole token, compared in
+ * constant time. Only tokens that verified go in, so nobody can fill a
+ * chain with collisions, and the SipHash key is secret anyway. ---- */
 
 struct centry {
-    uint8_t key[DIGEST_LEN];
-    int used;
+    char *tok; /* the token's bytes, no NUL (malloc'd); NULL: the slot is free */
+    size_t len;
+    uint64_t hash;
     uint32_t next;    /* the bucket's chain */
-    int64_t until_ms; /* exp + leeway */
+    int jwt;          /* counted in cache_entries */
+    int64_t until_ms; /* exp + leeway; INT64_MAX for a service token */
     srv_identity id;
 };
 
@@ -111,11 +117,13 @@ struct srv_auth {
     uint64_t gen; /* bumped by a reload: a check verified against the old set
                    * does not fill the cache of the new one */
     struct centry *ents;
-    size_t n_ents, head, used;
+    size_t n_ents, head, used, used_jwt;
     uint32_t *buckets;
-    size_t n_buckets; /* a power of two */
+    size_t n_buckets;   /* a power of two */
+    uint64_t sipkey[2]; /* from getrandom at open; never leaves this struct */
+    int collide;        /* srv_auth__test_collide */
 
-    atomic_uint_least64_t hits, verifies, reloads;
+    atomic_uint_least64_t hits, verifies, reloads, svc_hits, svc_scans;
 };
 
 static void errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -150,6 +158,100 @@ static void
 sha256(const void *p, size_t n, uint8_t out[DIGEST_LEN])
 {
     mbedtls_sha256_ret(p, n, out, 0);
+}
+
+/* SipHash-1-3 (Aumasson and Bernstein, "SipHash: a fast short-input PRF",
+ * with the round counts Rust and Python use for their hash tables): a
+ * keyed hash an attacker cannot aim without the key. */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                                   \
+    do {                                                                                           \
+        v0 += v1;                                                                                  \
+        v1 = ROTL(v1, 13);                                                                         \
+        v1 ^= v0;                                                                                  \
+        v0 = ROTL(v0, 32);                                                                         \
+        v2 += v3;                                                                                  \
+        v3 = ROTL(v3, 16);                                                                         \
+        v3 ^= v2;                                                                                  \
+        v0 += v3;                                                                                  \
+        v3 = ROTL(v3, 21);                                                                         \
+        v3 ^= v0;                                                                                  \
+        v2 += v1;                                                                                  \
+        v1 = ROTL(v1, 17);                                                                         \
+        v1 ^= v2;                                                                                  \
+        v2 = ROTL(v2, 32);                                                                         \
+    } while (0)
+
+static uint64_t
+le64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return le64toh(v);
+}
+
+static uint64_t
+siphash13(const uint64_t key[2], const void *data, size_t n)
+{
+    const uint8_t *p = data, *end = p + n - n % 8;
+    uint64_t v0 = key[0] ^ 0x736f6d6570736575ULL, v1 = key[1] ^ 0x646f72616e646f6dULL,
+             v2 = key[0] ^ 0x6c7967656e657261ULL, v3 = key[1] ^ 0x7465646279746573ULL;
+    for (; p != end; p += 8) {
+        uint64_t m = le64(p);
+        v3 ^= m;
+        SIPROUND;
+        v0 ^= m;
+    }
+    uint64_t b = (uint64_t)n << 56;
+    for (size_t i = 0; i < n % 8; i++)
+        b |= (uint64_t)p[i] << (8 * i);
+    v3 ^= b;
+    SIPROUND;
+    v0 ^= b;
+    v2 ^= 0xff;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* 0 if the n bytes at p and q are equal, else 1. Every byte is read, with
+ * no early exit: the barrier hides the running value from the compiler, so
+ * it cannot stop once a difference is found. Eight bytes a step, as
+ * mbedtls_ct_memcmp (a byte a step through volatiles) takes 1.4 us for a
+ * 555-byte JWT, more than the cache saves. */
+static int
+ct_differ(const void *p, const void *q, size_t n)
+{
+    const uint8_t *a = p, *b = q;
+    uint64_t acc = 0, x, y;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        acc |= x ^ y;
+        __asm__("" : "+r"(acc));
+    }
+    for (; i < n; i++) {
+        acc |= (uint64_t)(a[i] ^ b[i]);
+        __asm__("" : "+r"(acc));
+    }
+    return acc != 0;
+}
+
+/* n bytes from the kernel's CSPRNG, or -1 with err. */
+static int
+random_bytes(void *buf, size_t n, char *err, size_t errlen)
+{
+    for (size_t got = 0; got < n;) {
+        ssize_t k = getrandom((uint8_t *)buf + got, n - got, 0);
+        if (k < 0 && errno != EINTR) {
+            errf(err, errlen, "getrandom: %s", strerror(errno));
+            return -1;
+        }
+        got += k > 0 ? (size_t)k : 0;
+    }
+    return 0;
 }
 
 static char *
@@ -602,55 +704,89 @@ keyset_put(srv_auth *a, struct keyset *ks)
 /* ---- the cache (every function here runs under a->mu) ---- */
 
 static uint32_t *
-bucket(srv_auth *a, const uint8_t key[DIGEST_LEN])
+bucket(srv_auth *a, uint64_t hash)
 {
-    uint32_t h;
-    memcpy(&h, key, sizeof(h)); /* a SHA-256: already uniform */
-    return &a->buckets[h & (a->n_buckets - 1)];
+    return &a->buckets[hash & (a->n_buckets - 1)];
 }
 
 static struct centry *
-cache_find(srv_auth *a, const uint8_t key[DIGEST_LEN])
+cache_find(srv_auth *a, uint64_t hash, const char *tok, size_t n)
 {
-    for (uint32_t i = *bucket(a, key); i != NIL; i = a->ents[i].next)
-        if (mbedtls_ct_memcmp(a->ents[i].key, key, DIGEST_LEN) == 0)
-            return &a->ents[i];
+    for (uint32_t i = *bucket(a, hash); i != NIL; i = a->ents[i].next) {
+        struct centry *e = &a->ents[i];
+        if (e->hash == hash && e->len == n && !ct_differ(e->tok, tok, n))
+            return e;
+    }
     return NULL;
 }
 
-static void
-cache_put(srv_auth *a, const uint8_t key[DIGEST_LEN], int64_t until_ms, const srv_identity *id)
+/* Unlinks the entry in slot and hands back its token (and its length in
+ * *len) for the caller to wipe and free outside the lock. */
+static char *
+cache_evict(srv_auth *a, uint32_t slot, size_t *len)
 {
-    if (cache_find(a, key))
-        return; /* two threads verified the same token at once */
-    uint32_t slot = (uint32_t)a->head;
     struct centry *e = &a->ents[slot];
-    if (e->used) { /* evict the oldest: unlink it from its chain */
-        uint32_t *p = bucket(a, e->key);
-        while (*p != slot)
-            p = &a->ents[*p].next;
-        *p = e->next;
-        a->used--;
-    }
-    memcpy(e->key, key, DIGEST_LEN);
-    e->used = 1;
+    uint32_t *p = bucket(a, e->hash);
+    while (*p != slot)
+        p = &a->ents[*p].next;
+    *p = e->next;
+    a->used--;
+    a->used_jwt -= e->jwt != 0;
+    char *tok = e->tok;
+    *len = e->len;
+    e->tok = NULL;
+    return tok;
+}
+
+/* Takes tok (malloc'd, n bytes) into the cache. Returns what the caller is
+ * to wipe and free, *oldlen bytes: the evicted entry's token, or tok itself
+ * if the token is there already (two threads verified it at once). */
+static char *
+cache_put(srv_auth *a, uint64_t hash, char *tok, size_t n, int jwt, int64_t until_ms,
+          const srv_identity *id, size_t *oldlen)
+{
+    *oldlen = n;
+    if (cache_find(a, hash, tok, n))
+        return tok;
+    uint32_t slot = (uint32_t)a->head;
+    char *old = a->ents[slot].tok ? cache_evict(a, slot, oldlen) : NULL;
+    struct centry *e = &a->ents[slot];
+    e->tok = tok;
+    e->len = n;
+    e->hash = hash;
+    e->jwt = jwt;
     e->until_ms = until_ms;
     e->id = *id;
-    uint32_t *b = bucket(a, key);
+    uint32_t *b = bucket(a, hash);
     e->next = *b;
     *b = slot;
     a->used++;
+    a->used_jwt += jwt != 0;
     a->head = (a->head + 1) % a->n_ents;
+    return old;
 }
 
 static void
+wipe_free(char *p, size_t n)
+{
+    if (p) {
+        mbedtls_platform_zeroize(p, n);
+        free(p);
+    }
+}
+
+/* Empties the cache (at open, reload and close); it runs once per reload,
+ * so its frees may run under the lock. */
+static void
 cache_clear(srv_auth *a)
 {
-    for (size_t i = 0; i < a->n_ents; i++)
-        a->ents[i].used = 0;
+    for (size_t i = 0; i < a->n_ents; i++) {
+        wipe_free(a->ents[i].tok, a->ents[i].len);
+        a->ents[i].tok = NULL;
+    }
     for (size_t i = 0; i < a->n_buckets; i++)
         a->buckets[i] = NIL;
-    a->head = a->used = 0;
+    a->head = a->used = a->used_jwt = 0;
 }
 
 /* ---- open, reload, close ---- */
@@ -729,6 +865,8 @@ srv_auth_open(srv_auth **out, const srv_auth_config *cfg, char *err, size_t errl
         goto fail;
     }
     cache_clear(a);
+    if (random_bytes(a->sipkey, sizeof(a->sipkey), err, errlen) != 0)
+        goto fail;
     a->set = keyset_load(a, err, errlen);
     if (!a->set)
         goto fail;
@@ -768,6 +906,8 @@ srv_auth_close(srv_auth *a)
     if (!a)
         return;
     keyset_free(a->set);
+    if (a->ents && a->buckets)
+        cache_clear(a);
     free(a->ents);
     free(a->buckets);
     free(a->auth_file);
@@ -778,27 +918,44 @@ srv_auth_close(srv_auth *a)
     free(a->admin_claim);
     free(a->admin_value);
     pthread_mutex_destroy(&a->mu);
+    mbedtls_platform_zeroize(a->sipkey, sizeof(a->sipkey));
     free(a);
+}
+
+void
+srv_auth__test_collide(srv_auth *a)
+{
+    pthread_mutex_lock(&a->mu);
+    a->gen++;
+    cache_clear(a);
+    a->collide = 1;
+    pthread_mutex_unlock(&a->mu);
 }
 
 void
 srv_auth_stats_get(srv_auth *a, srv_auth_stats *st)
 {
     pthread_mutex_lock(&a->mu);
-    st->cache_entries = a->used;
+    st->cache_entries = a->used_jwt;
+    st->svc_cache_entries = a->used - a->used_jwt;
     pthread_mutex_unlock(&a->mu);
     st->cache_hits = atomic_load(&a->hits);
     st->jwt_verifies = atomic_load(&a->verifies);
     st->reloads = atomic_load(&a->reloads);
+    st->svc_cache_hits = atomic_load(&a->svc_hits);
+    st->svc_scans = atomic_load(&a->svc_scans);
 }
 
 /* ---- checks ---- */
 
 static int
-check_service(const struct keyset *ks, const uint8_t digest[DIGEST_LEN], srv_identity *id,
+check_service(srv_auth *a, const struct keyset *ks, const char *tok, size_t n, srv_identity *id,
               char *why, size_t wlen)
 {
     const struct svc *hit = NULL;
+    uint8_t digest[DIGEST_LEN];
+    sha256(tok, n, digest);
+    atomic_fetch_add(&a->svc_scans, 1);
     /* Every entry is compared, to the last byte: no early exit. */
     for (size_t i = 0; i < ks->n_svc; i++) {
         int differs = mbedtls_ct_memcmp(ks->svc[i].digest, digest, DIGEST_LEN);
@@ -1056,7 +1213,6 @@ srv_auth_check(srv_auth *a, const char *token, int64_t now_ms, srv_identity *id,
                size_t msglen)
 {
     char why[200];
-    uint8_t digest[DIGEST_LEN];
     srv_identity got;
     if (!token || !*token) {
         memset(id, 0, sizeof(*id));
@@ -1068,33 +1224,39 @@ srv_auth_check(srv_auth *a, const char *token, int64_t now_ms, srv_identity *id,
     }
     size_t n = strlen(token);
     int jwt = memchr(token, '.', n) != NULL;
-    sha256(token, n, digest);
-    if (jwt) {
-        pthread_mutex_lock(&a->mu);
-        const struct centry *e = cache_find(a, digest);
-        int hit = e && now_ms <= e->until_ms;
-        if (hit)
-            *id = e->id;
-        pthread_mutex_unlock(&a->mu);
-        if (hit) {
-            atomic_fetch_add(&a->hits, 1);
-            return 0;
-        }
+    uint64_t hash = a->collide ? 0 : siphash13(a->sipkey, token, n);
+    pthread_mutex_lock(&a->mu);
+    const struct centry *e = cache_find(a, hash, token, n);
+    int hit = e && now_ms <= e->until_ms;
+    if (hit)
+        *id = e->id;
+    pthread_mutex_unlock(&a->mu);
+    if (hit) {
+        atomic_fetch_add(jwt ? &a->hits : &a->svc_hits, 1);
+        return 0;
     }
     uint64_t gen;
     struct keyset *ks = keyset_get(a, &gen);
     int rc = jwt ? check_jwt(a, ks, token, n, now_ms, &got, why, sizeof(why))
-                 : check_service(ks, digest, &got, why, sizeof(why));
+                 : check_service(a, ks, token, n, &got, why, sizeof(why));
     keyset_put(a, ks);
     if (rc != 0) {
         errf(msg, msglen, REFUSED "%s", why);
         return -1;
     }
-    if (jwt) {
+    /* Verified: cached until exp + leeway, a service token until a reload.
+     * Longer tokens than the envelope allows are not kept, which bounds
+     * the cache's memory (auth.h). Out of memory only skips the cache. */
+    char *copy = n <= BH_AUTH_TOKEN_MAX ? malloc(n) : NULL, *old = copy;
+    size_t oldlen = n;
+    int64_t until = jwt ? got.expires_ms + a->leeway_ms : INT64_MAX;
+    if (copy) {
+        memcpy(copy, token, n);
         pthread_mutex_lock(&a->mu);
-        if (a->gen == gen)
-            cache_put(a, digest, got.expires_ms + a->leeway_ms, &got);
+        if (a->gen == gen) /* else a reload came between: not for the new set */
+            old = cache_put(a, hash, copy, n, jwt, until, &got, &oldlen);
         pthread_mutex_unlock(&a->mu);
+        wipe_free(old, oldlen);
     }
     *id = got;
     return 0;
@@ -1116,14 +1278,8 @@ srv_auth_token_new(const char *name, const char *role, char *token, size_t tlen,
     }
     if (file_role(role ? role : "", &r, err, errlen) != 0)
         return -1;
-    for (size_t got = 0; got < sizeof(raw);) {
-        ssize_t k = getrandom(raw + got, sizeof(raw) - got, 0);
-        if (k < 0 && errno != EINTR) {
-            errf(err, errlen, "getrandom: %s", strerror(errno));
-            return -1;
-        }
-        got += k > 0 ? (size_t)k : 0;
-    }
+    if (random_bytes(raw, sizeof(raw), err, errlen) != 0)
+        return -1;
     if (b64url_encode(raw, sizeof(raw), tok, sizeof(tok)) != 0)
         return -1;
     sha256(tok, strlen(tok), digest);

@@ -23,15 +23,23 @@
  * Tokens are never logged nor copied into a message; messages quote a claim
  * only after the signature is verified, and then only printable ASCII.
  *
- * Verified JWTs are cached, keyed by the SHA-256 of the token, until their
- * exp plus the leeway; the cache is bounded (the oldest entry goes first)
- * and emptied by a reload. Service tokens are not cached: hashing the
- * token and scanning the table is cheaper than a cache lookup would save.
+ * Verified tokens are cached: JWTs until their exp plus the leeway, service
+ * tokens until a reload. The cache keeps a copy of each token and finds it
+ * by a SipHash-1-3 of the token under a random key drawn at open; a hit is
+ * confirmed by comparing the whole token in constant time, so a hit costs
+ * a short hash and a compare, no SHA-256 and no signature check. Refused
+ * tokens are never cached. The cache is bounded (cache_max entries, the
+ * oldest goes first, JWTs and service tokens alike) and emptied by a
+ * reload: a token removed from the auth file or a key removed from the
+ * JWKS stops working at once.
  *
- * Timing: the presented token is hashed with SHA-256 and its digest is
+ * Timing: a token not in the cache is hashed with SHA-256 and its digest is
  * compared with every stored digest in constant time, with no early exit,
  * so how long a check takes depends only on the number of service tokens,
- * never on how close a guess came.
+ * never on how close a guess came. A cached token is compared whole, also
+ * without an early exit, and only with entries whose keyed hash and length
+ * equal its own: an attacker without the key cannot aim at an entry, and
+ * learns at most a token's length.
  *
  * Thread-safety: srv_auth_check and srv_auth_stats may be called from any
  * thread at once, and concurrently with srv_auth_reload (the credential set
@@ -99,7 +107,11 @@ typedef struct srv_auth_config {
     const char *jwt_user_claim;  /* NULL: "sub" */
     const char *jwt_admin_claim; /* NULL: "cognito:groups" */
     const char *jwt_admin_value; /* NULL: "bilheteria-admin" */
-    size_t cache_max;            /* verified JWTs kept; 0: the default */
+    /* Verified tokens kept (JWTs and service tokens); 0: the default. Each
+     * entry holds a copy of its token, so the cache takes at most
+     * cache_max * BH_AUTH_TOKEN_MAX bytes (32 MiB at the default; JWTs of
+     * ~1 KiB make it ~4 MiB); a longer token is not cached. */
+    size_t cache_max;
 } srv_auth_config;
 
 /* Zeroes cfg and sets every default above (leeway 30 s included). */
@@ -136,12 +148,21 @@ int srv_auth_check(srv_auth *a, const char *token, int64_t now_ms, srv_identity 
 
 /* Counters since open, for tests and Health. */
 typedef struct srv_auth_stats {
-    uint64_t cache_hits;    /* JWTs answered from the cache */
-    uint64_t jwt_verifies;  /* JWT signature checks made (any outcome) */
-    uint64_t cache_entries; /* JWTs in the cache now */
-    uint64_t reloads;       /* successful srv_auth_reload calls */
+    uint64_t cache_hits;        /* JWTs answered from the cache */
+    uint64_t jwt_verifies;      /* JWT signature checks made (any outcome) */
+    uint64_t cache_entries;     /* JWTs in the cache now */
+    uint64_t reloads;           /* successful srv_auth_reload calls */
+    uint64_t svc_cache_hits;    /* service tokens answered from the cache */
+    uint64_t svc_scans;         /* service tokens hashed with SHA-256 and looked up in
+                                 * the auth file's set (any outcome) */
+    uint64_t svc_cache_entries; /* service tokens in the cache now */
 } srv_auth_stats;
 void srv_auth_stats_get(srv_auth *a, srv_auth_stats *st);
+
+/* For tests only: empties the cache and from then on gives every token the
+ * same cache hash, so every lookup lands on the whole-token compare. No
+ * check may be running. */
+void srv_auth__test_collide(srv_auth *a);
 
 /* Accepts NULL. No check may be running. */
 void srv_auth_close(srv_auth *a);

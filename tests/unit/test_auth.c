@@ -611,6 +611,188 @@ test_reload(void **state)
     srv_auth_close(a);
 }
 
+/* A copy of tok with the byte at `at` changed; the caller frees it. */
+static char *
+one_off(const char *tok, size_t at)
+{
+    char *t = strdup(tok);
+    assert_non_null(t);
+    t[at] = t[at] == 'A' ? 'B' : 'A';
+    return t;
+}
+
+/* Service tokens go through the cache too: the first check hashes the
+ * token and scans the auth file's set, the next ones do not. A token of
+ * the same length that differs is not taken for it, and a reload that
+ * drops a token ends it even though it was cached. */
+static void
+test_service_cache(void **state)
+{
+    (void)state;
+    char tok1[64], tok2[64], l1[200], l2[200], text[512], err[256], msg[256];
+    srv_identity id;
+    srv_auth_stats st;
+    assert_int_equal(
+        srv_auth_token_new("a", "service", tok1, sizeof(tok1), l1, sizeof(l1), err, sizeof(err)),
+        0);
+    assert_int_equal(
+        srv_auth_token_new("b", "admin", tok2, sizeof(tok2), l2, sizeof(l2), err, sizeof(err)), 0);
+    snprintf(text, sizeof(text), "%s\n%s\n", l1, l2);
+    write_file("auth.txt", text);
+    srv_auth *a = open_auth("auth.txt", NULL, NULL);
+
+    assert_int_equal(srv_auth_check(a, tok1, NOW_MS, &id, msg, sizeof(msg)), 0);
+    srv_auth_stats_get(a, &st);
+    assert_int_equal(st.svc_scans, 1);
+    assert_int_equal(st.svc_cache_hits, 0);
+    assert_int_equal(st.svc_cache_entries, 1);
+    assert_int_equal(st.cache_entries, 0); /* JWTs only */
+    memset(&id, 0, sizeof(id));
+    assert_int_equal(srv_auth_check(a, tok1, NOW_MS + 1000, &id, msg, sizeof(msg)), 0);
+    assert_int_equal(id.role, SRV_ROLE_SERVICE);
+    assert_string_equal(id.scope, "svc:a");
+    assert_string_equal(id.name, "a");
+    assert_int_equal(id.expires_ms, 0);
+    srv_auth_stats_get(a, &st);
+    assert_int_equal(st.svc_scans, 1); /* not hashed again */
+    assert_int_equal(st.svc_cache_hits, 1);
+    assert_int_equal(st.cache_hits, 0);
+
+    /* The same length, one byte off (first, middle, last): not a hit, and
+     * refused; refusals are not cached. */
+    size_t n = strlen(tok1);
+    size_t at[] = { 0, n / 2, n - 1 };
+    for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+        char *near = one_off(tok1, at[i]);
+        assert_int_equal(srv_auth_check(a, near, NOW_MS, &id, msg, sizeof(msg)), -1);
+        assert_string_equal(msg, "token is not a known service token or a valid JWT: no service "
+                                 "token matches");
+        free(near);
+    }
+    srv_auth_stats_get(a, &st);
+    assert_int_equal(st.svc_scans, 4);
+    assert_int_equal(st.svc_cache_hits, 1);
+    assert_int_equal(st.svc_cache_entries, 1);
+    /* Another known token of the same length gets its own identity. */
+    assert_int_equal(srv_auth_check(a, tok2, NOW_MS, &id, msg, sizeof(msg)), 0);
+    assert_string_equal(id.scope, "svc:b");
+    assert_int_equal(srv_auth_check(a, tok2, NOW_MS, &id, msg, sizeof(msg)), 0);
+    assert_int_equal(id.role, SRV_ROLE_ADMIN);
+    assert_string_equal(id.scope, "svc:b");
+    assert_int_equal(srv_auth_check(a, tok1, NOW_MS, &id, msg, sizeof(msg)), 0);
+    assert_string_equal(id.scope, "svc:a");
+    srv_auth_stats_get(a, &st);
+    assert_int_equal(st.svc_scans, 5);
+    assert_int_equal(st.svc_cache_hits, 3);
+    assert_int_equal(st.svc_cache_entries, 2);
+
+    /* tok1 leaves the auth file: cached or not, it stops working. */
+    snprintf(text, sizeof(text), "%s\n", l2);
+    write_file("auth.txt", text);
+    assert_int_equal(srv_auth_reload(a, err, sizeof(err)), 0);
+    srv_auth_stats_get(a, &st);
+    assert_int_equal(st.svc_cache_entries, 0);
+    memset(&id, 0x5a, sizeof(id));
+    assert_int_equal(srv_auth_check(a, tok1, NOW_MS, &id, msg, sizeof(msg)), -1);
+    assert_int_equal(id.scope[0], 0x5a);
+    assert_int_equal(srv_auth_check(a, tok1, NOW_MS, &id, msg, sizeof(msg)), -1);
+    assert_int_equal(srv_auth_check(a, tok2, NOW_MS, &id, msg, sizeof(msg)), 0);
+    assert_string_equal(id.scope, "svc:b");
+    srv_auth_stats_get(a, &st);
+    assert_int_equal(st.svc_scans, 8);
+    assert_int_equal(st.svc_cache_hits, 3);
+    assert_int_equal(st.svc_cache_entries, 1);
+    srv_auth_close(a);
+}
+
+/* A JWT of the same length as a cached one, one byte off, is not answered
+ * from the cache: its signature is checked, and fails. */
+static void
+test_cache_same_length(void **state)
+{
+    (void)state;
+    char c[512], msg[256];
+    srv_identity id;
+    srv_auth_stats st;
+    write_jwks("jwks.json", 0);
+    srv_auth *a = open_auth(NULL, "jwks.json", NULL);
+    char *tok = jwt(RS_R1, claims(c, sizeof(c), ""), S_RSA);
+    assert_int_equal(srv_auth_check(a, tok, NOW_MS, &id, msg, sizeof(msg)), 0);
+    assert_int_equal(srv_auth_check(a, tok, NOW_MS, &id, msg, sizeof(msg)), 0);
+    char *sig = strrchr(tok, '.') + 1;
+    size_t at[] = { 0, strlen(sig) / 2 };
+    for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+        char *near = one_off(tok, (size_t)(sig - tok) + at[i]);
+        check_refused(a, near, "bad signature", "one byte off");
+        free(near);
+    }
+    srv_auth_stats_get(a, &st);
+    assert_int_equal(st.jwt_verifies, 3);
+    assert_int_equal(st.cache_hits, 1);
+    assert_int_equal(st.cache_entries, 1);
+    free(tok);
+    srv_auth_close(a);
+}
+
+/* Every token in one chain (srv_auth__test_collide): only the whole-token
+ * compare tells them apart, to the last byte; eviction unlinks from the
+ * shared chain. */
+static void
+test_cache_collisions(void **state)
+{
+    (void)state;
+    char tok[3][64], line[3][200], text[1024], err[256], msg[256];
+    const char *names[3] = { "a", "b", "c" };
+    srv_identity id;
+    srv_auth_stats st;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(srv_auth_token_new(names[i], "service", tok[i], sizeof(tok[i]), line[i],
+                                            sizeof(line[i]), err, sizeof(err)),
+                         0);
+    snprintf(text, sizeof(text), "%s\n%s\n%s\n", line[0], line[1], line[2]);
+    write_file("auth.txt", text);
+    srv_auth *a = NULL;
+    assert_int_equal(try_open(&a, "auth.txt", NULL, NULL, 2, err, sizeof(err)), 0);
+    srv_auth__test_collide(a);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(srv_auth_check(a, tok[i], NOW_MS, &id, msg, sizeof(msg)), 0);
+            assert_string_equal(id.name, names[i]);
+        }
+    }
+    srv_auth_stats_get(a, &st);
+    assert_int_equal(st.svc_scans, 2);
+    assert_int_equal(st.svc_cache_hits, 2);
+    size_t n = strlen(tok[0]);
+    size_t at[] = { 0, 7, 8, n / 2, n - 4, n - 1 }; /* word edges and the tail */
+    for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+        char *near = one_off(tok[0], at[i]);
+        assert_int_equal(srv_auth_check(a, near, NOW_MS, &id, msg, sizeof(msg)), -1);
+        free(near);
+    }
+    /* A prefix and an extension of a cached token. */
+    char cut[64], longer[80];
+    snprintf(cut, sizeof(cut), "%.*s", (int)n - 1, tok[0]);
+    snprintf(longer, sizeof(longer), "%sA", tok[0]);
+    assert_int_equal(srv_auth_check(a, cut, NOW_MS, &id, msg, sizeof(msg)), -1);
+    assert_int_equal(srv_auth_check(a, longer, NOW_MS, &id, msg, sizeof(msg)), -1);
+    srv_auth_stats_get(a, &st);
+    assert_int_equal(st.svc_scans, 4 + sizeof(at) / sizeof(at[0]));
+    assert_int_equal(st.svc_cache_hits, 2);
+    /* A third token evicts the oldest (a) from the chain; b still hits. */
+    assert_int_equal(srv_auth_check(a, tok[2], NOW_MS, &id, msg, sizeof(msg)), 0);
+    assert_string_equal(id.name, "c");
+    assert_int_equal(srv_auth_check(a, tok[1], NOW_MS, &id, msg, sizeof(msg)), 0);
+    assert_string_equal(id.name, "b");
+    assert_int_equal(srv_auth_check(a, tok[0], NOW_MS, &id, msg, sizeof(msg)), 0);
+    assert_string_equal(id.name, "a");
+    srv_auth_stats_get(a, &st);
+    assert_int_equal(st.svc_scans, 6 + sizeof(at) / sizeof(at[0]));
+    assert_int_equal(st.svc_cache_hits, 3);
+    assert_int_equal(st.svc_cache_entries, 2);
+    srv_auth_close(a);
+}
+
 /* Checks on two threads while the main one reloads: every check of a token
  * present in both sets succeeds (run under the sanitizers too). */
 struct hammer {
@@ -663,11 +845,19 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roles),          cmocka_unit_test(test_auth_file),
-        cmocka_unit_test(test_config_errors),  cmocka_unit_test(test_jwks_errors),
-        cmocka_unit_test(test_service_tokens), cmocka_unit_test(test_jwts),
-        cmocka_unit_test(test_user_claim),     cmocka_unit_test(test_cache),
-        cmocka_unit_test(test_reload),         cmocka_unit_test(test_reload_concurrent),
+        cmocka_unit_test(test_roles),
+        cmocka_unit_test(test_auth_file),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_jwks_errors),
+        cmocka_unit_test(test_service_tokens),
+        cmocka_unit_test(test_jwts),
+        cmocka_unit_test(test_user_claim),
+        cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_reload),
+        cmocka_unit_test(test_reload_concurrent),
+        cmocka_unit_test(test_service_cache),
+        cmocka_unit_test(test_cache_same_length),
+        cmocka_unit_test(test_cache_collisions),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
