@@ -858,9 +858,12 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_wri
         snprintf(err, errlen, "cannot set up the connection limits: %s", nng_strerror(rv));
         goto fail;
     }
-    if ((rv = srv_rl_open(&l->rl_ident, cfg->rate_limit, cfg->rate_burst, RL_KEYS_MAX)) != 0 ||
-        (rv = srv_rl_open(&l->rl_anon, cfg->anon_rate_limit, cfg->anon_rate_burst, RL_KEYS_MAX)) !=
-            0) {
+    /* A limit that is off has no limiter at all: a call then pays nothing,
+     * not even the peer's address (rate_limited). */
+    if ((cfg->rate_limit > 0 &&
+         (rv = srv_rl_open(&l->rl_ident, cfg->rate_limit, cfg->rate_burst, RL_KEYS_MAX)) != 0) ||
+        (cfg->anon_rate_limit > 0 && (rv = srv_rl_open(&l->rl_anon, cfg->anon_rate_limit,
+                                                       cfg->anon_rate_burst, RL_KEYS_MAX)) != 0)) {
         snprintf(err, errlen, "cannot set up the rate limits: %s", strerror(rv));
         goto fail;
     }
