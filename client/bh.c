@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libbilheteria core: one nng REQ socket per client, one nng context per
  * call, and the RPC envelope around each call's payload.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pbjson: descriptor-driven protobuf-c <-> JSON. See pbjson.h for the
  * mapping.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pbjson: protobuf-c messages to and from JSON, driven by the message
  * descriptors (no per-message code).

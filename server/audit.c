@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The audit log: lines are formatted into one shared buffer under a short
  * lock; a flush swaps that buffer for an empty one and writes the full one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The audit log (audit.c): `--audit-log FILE`, one JSON object a line for
  * every mutating call and every denied call:

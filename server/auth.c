@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Credentials: service tokens from the auth file, JWTs against a JWKS, and
  * the cache of verified JWTs. The contract is in auth.h. */
 #include "auth.h"

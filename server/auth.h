@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Credentials: who is calling. Turns the envelope's auth_token into an
  * identity (role, idempotency scope, name, user id) from two sources:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Access control: the roles of the method map enforced on each call, and a
  * customer kept to its own records. The contract is in authz.h. */
 #include "authz.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Access control: who may call a method, and whose records a caller may
  * see (authz.c). Credentials themselves (tokens, JWTs) are auth.h's.

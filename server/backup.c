@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bilheteria-server backup: the offline copy of a data directory. A
  * running server is backed up through AdminService.Backup instead (its
  * data directory is locked while it runs). */

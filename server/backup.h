@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The offline backup command, `bilheteria-server backup` (backup.c). */
 #ifndef BH_BACKUP_H
 #define BH_BACKUP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One call in flight (srv_call), the environment it runs in (srv_env) and
  * the handler table types. Filled by request.c, run by dispatch.c (reads) or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The server's clocks: the wall clock for stored times, the monotonic one
  * for intervals. */
 #include <stdatomic.h>

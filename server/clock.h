@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The server's clocks (clock.c). */
 #ifndef BH_CLOCK_H
 #define BH_CLOCK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The server's configuration (filled by main.c from the command line). */
 #ifndef BH_CONFIG_H
 #define BH_CONFIG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The method registry: built once at start from the protoc-c service
  * descriptors (bh_services), each method's rules from the .proto
  * (bh_find_method_rules) and the handler files' tables, sorted by full name

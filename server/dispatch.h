@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The method registry and the read path (dispatch.c). */
 #ifndef BH_DISPATCH_H
 #define BH_DISPATCH_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* AdminService: operations on the server itself. Backup runs on a thread
  * of its own (srv_impl.alone): a copy takes as long as the data is big. */
 #include <stdatomic.h>

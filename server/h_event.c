@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* EventService. */
 #include "bilheteria/v1/rpc.pb-c.h"
 #include "util.h"

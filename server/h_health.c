@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* HealthService, with grpc.health.v1's semantics: SERVING, or NOT_SERVING
  * while the server drains after SIGTERM and once a disk error has stopped
  * the writes; a service name it does not have is NOT_FOUND. Every service

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PaymentService: confirms a reservation exactly once.
  *
  * Three guards, all inside the writer's transaction: the idempotency key

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ProductService: add-ons sold with tickets. */
 #include "bilheteria/v1/rpc.pb-c.h"
 #include "util.h"

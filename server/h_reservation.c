@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ReservationService: seat holds with add-ons, their expiry and cancel. The
  * rules they follow (what is taken, what a release gives back, the sweep of
  * lapsed holds) are in resv.c; the seat picker for best-N in pick.c. */

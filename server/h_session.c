@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SessionService: showtimes with a rectangular seat layout, and the seat map. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* AdminService.Stats: what the server has counted since it started (the
  * metrics registry and the writer's health) and the seats taken now (the
  * store), for `bilheteria top`. Admin only (the .proto's roles). */

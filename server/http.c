@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * /metrics, /healthz and /readyz on nng's HTTP server.
  *

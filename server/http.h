@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The operations listener (http.c): `--metrics-listen http://HOST:PORT`,
  * served by nng's HTTP server on its own threads.

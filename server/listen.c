@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The nng side: one REP socket, many contexts, each with its own aio and
  * arena. A context's callback decodes the envelope, finds the method, and
  * either answers a read at once or hands a write to the writer thread and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The nng listener (listen.c). */
 #ifndef BH_LISTEN_H
 #define BH_LISTEN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The server's log: a line is built in a buffer on the caller's stack and
  * written with one write(2), so no lock is taken on the way and lines of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The server's log (log.c): leveled lines on stderr or a file, the access
  * log (one line per call) and the slow-call log.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bilheteria-server: flags, start-up, a reload on SIGHUP and a clean stop
  * on SIGINT or SIGTERM. */
 #include <inttypes.h>

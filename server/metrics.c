@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The metrics registry: fixed arrays of relaxed atomic counters, sized at
  * compile time from the method and status maps, summed and formatted only

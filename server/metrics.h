@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The metrics registry (metrics.c): counters, gauges and histograms of the
  * server, rendered in Prometheus's text exposition format 0.0.4.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Choosing the best N adjacent seats of a session: a pure function of the
  * taken-seat bitmap and the room's geometry (no store, no transport), so that
  * tests/unit/test_best.c checks it against scoring every block. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The best-N seat picker (pick.c): pure, built as its own library (bh_pick)
  * so that it is tested without the store or the transport. */
 #ifndef BH_PICK_H

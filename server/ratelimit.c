@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Token buckets by key: a fixed pool of buckets per stripe, found through a
  * chained hash index and ordered by last use, so a lookup, an insert and an

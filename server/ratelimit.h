@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Per-key token buckets (ratelimit.c): `--rate-limit PER_S --rate-burst N`.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The transport-free half of a call: decoding a request envelope into a
  * srv_call, and preparing the response envelope. The nng listener and the
  * fuzz harness both use it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Requests and responses, without a transport (request.c). */
 #ifndef BH_REQUEST_H
 #define BH_REQUEST_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reservation rules: the taken rule, seats, meia-entrada quota and stock
  * taken and given back, the release of a reservation and the sweep of lapsed
  * holds. A release only deletes seat records that still belong to the

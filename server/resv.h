@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Reservation rules (resv.c): one home for what the reservation and payment
  * handlers, the seat cache and the writer's sweeper all rely on.

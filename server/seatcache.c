@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The writer's taken-seat maps (see seatcache.h). What counts as taken is
  * the rules module's (srv_resv_taken_scan). */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The writer's cache of which seats are taken, per session, so that picking
  * the best N adjacent seats does not scan every seat record of a session on

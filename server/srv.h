@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Internal umbrella header of the server: it only includes the per-module
  * headers (as nng's src/core/nng_impl.h does).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers shared by the handler files: errors, validation, paging. */
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers shared by the handler files (util.c): errors, validation, times,
  * paging, seat labels, messages in the arena. */
 #ifndef BH_UTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The single writer: every mutating call goes through this thread. It
  * drains its queue, applies the whole batch in one LMDB write transaction
  * (each call in a nested transaction, so one failure spoils nothing else),

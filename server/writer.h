@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The single writer (writer.c): applies write calls in batches, commits
  * once per batch and answers after the commit is durable. */
 #ifndef BH_WRITER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store_backup: a compacted copy of the environment as a new data directory. */
 #define _GNU_SOURCE /* mkdtemp, O_DIRECTORY */
 #include <dirent.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Events: table events, id -> Event. */
 #include "store_int.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Idempotency records: table idempotency ((identity NUL key) -> IdemRecord)
  * and idempotency_by_time (created_at + identity NUL key -> nothing), which
  * the retention sweep walks from the oldest. */

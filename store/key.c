@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Big-endian integer keys: LMDB compares keys as bytes, so big-endian
  * makes byte order numeric order. */
 #include "store.h"

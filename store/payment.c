@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Payments: table payments (id -> Payment) and payments_by_ref
  * (provider NUL provider_ref -> payment id), the business key that makes a
  * provider's reference confirm at most one payment. */

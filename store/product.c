@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Products: table products, id -> Product (stock kept in the record). */
 #include "store_int.h"
 

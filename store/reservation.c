@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reservations: table reservations (id -> Reservation), index
  * reservations_by_user (user_id NUL + ~id -> nothing, so newest come first)
  * and reservations_by_expiry (expires_at + id -> nothing) for PENDING ones,

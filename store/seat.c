@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Seats: table seats, session id + seat index -> SeatRecord. A seat with no
  * record is available; a record is a hold (expires_at_ms > 0) or a sale. */
 #include <string.h>

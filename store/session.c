@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Sessions: table sessions (id -> Session), index sessions_by_event
  * (event id + session id -> nothing) and session_state (id -> counters). */
 #include "store_int.h"

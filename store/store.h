@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store: Bilheteria's LMDB storage. One environment in a directory, one
  * named database per table, values protobuf-serialized, integer keys

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal to store/: the environment, its tables and generic helpers. */
 #ifndef BH_STORE_INT_H
 #define BH_STORE_INT_H

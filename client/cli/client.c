@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Calling the server for a command and showing the answer. */
 #include <stdarg.h>
 #include <stdio.h>

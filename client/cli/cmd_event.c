@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bilheteria event create|get|list */
 #include "cli.h"
 

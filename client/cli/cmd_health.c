@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bilheteria health: exits 0 only when the server says it is SERVING, so
  * scripts can use it as a readiness probe. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bilheteria reserve | reservation get|list|cancel */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bilheteria session create|get|list|seats */
 #include "cli.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bilheteria top: a live view of a running server, from AdminService.Stats
  * (admin only). Every second it takes a sample and shows the rates between

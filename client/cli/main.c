@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bilheteria: the command-line client of the Bilheteria box office.
  *

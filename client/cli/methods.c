@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The methods the commands call, from the method map bh_gen writes from
  * the .proto (bilheteria/bh_methods.h): each one's rules and a call through

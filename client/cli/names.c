@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Names people type: the forms of a method name grpcurl takes, services,
  * messages and enums found through the compiled descriptors, and the known

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The CLI's option tables are the shared parser's (proto/common/bh_opts.h:
  * struct bh__opt, BH__OPT_*, bh__opts_parse). This header adds the one kind

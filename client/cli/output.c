@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the CLI prints. The lead's integration tests read these formats:
  * change them only together with those tests.

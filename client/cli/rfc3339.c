@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RFC 3339 <-> Unix ms, without timegm/gmtime (neither is C11, and both
  * depend on the TZ machinery). Days <-> civil dates after H. Hinnant's
  * "chrono-compatible low-level date algorithms". */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * RFC 3339 times <-> Unix milliseconds (UTC), for the CLI. The wire
  * carries Unix ms; people type and read RFC 3339.

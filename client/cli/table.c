@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Aligned columns for the CLI's human output, by display width (width.c):
  * "Café" with a combining accent, CJK and emoji line up. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* How many terminal columns a string takes (the CLI's tables align by it). */
 #ifndef BH_CLI_WIDTH_H
 #define BH_CLI_WIDTH_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The bump allocator of libbilheteria (bh_arena) and the server (one per
  * request context, one for the writer): allocations come from a first

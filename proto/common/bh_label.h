@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Seat labels, one convention for server, library and CLI. Rows and seats
  * are zero-based indices; their label is the row's letters in bijective

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The table-driven option parser of the CLI, the server and the bench. A
  * program lists its options (and positional arguments) in an array of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Where a client program's token comes from: --token T, --token-file F
  * (its first line), or an environment variable; one rule for the CLI and

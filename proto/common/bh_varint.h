@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Protobuf base-128 varints, for the few places that read or write the
  * wire format without protobuf-c (envelope peeking, raw pages, seat
  * records on every scan). */

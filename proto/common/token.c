@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A client program's token: from a flag, a file's first line, or the
  * environment (bh_token.h). */
 #include <errno.h>

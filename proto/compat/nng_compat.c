@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Workarounds for the bugs of nng 1.5.2 (Debian 12's), each behind a check
  * of the nng version it is built against: where upstream fixed the bug, the

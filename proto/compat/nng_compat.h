@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Workarounds for bugs of nng, in one place. Each function names the bug it
  * works around and its upstream issue; nng_compat.c compiles the workaround

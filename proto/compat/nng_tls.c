@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * TLS configurations from PEM files (see nng_tls.h). The files are read
  * here rather than by nng_tls_config_ca_file/_cert_key_file so that a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The one place where a TLS configuration for nng is built from files, for
  * the server's listeners and the library's dialer, and where the URL

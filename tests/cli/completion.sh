@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The completion scripts: the bash one that `bilheteria completion bash`
 # prints and the one CMake generated for installing are the same, bash -n
 # accepts it, and sourced in a bash with COMP_WORDS/COMP_CWORD set, its

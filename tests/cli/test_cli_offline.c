@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The `bilheteria` binary without a server: help, usage errors (exit 2,
  * nothing on stdout), an unreachable server (exit 1, UNAVAILABLE), and

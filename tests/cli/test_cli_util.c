@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The CLI's offline pieces: RFC 3339 <-> Unix ms, the option parser.
  * Table-driven. (Seat labels are tested with proto/common in
  * tests/unit/test_common.c.) */

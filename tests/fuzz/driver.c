@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Runs the fuzz target without libFuzzer: a fixed number of generated
  * inputs (deterministic), so the same code is exercised in every ctest run.
  * Most inputs are built as well-formed protobuf (random field numbers, wire

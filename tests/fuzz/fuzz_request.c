@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Fuzz target: one request, as bytes, through the server's whole request
  * path without the transport: envelope decode, registry, payload unpack,

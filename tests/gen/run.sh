@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # tools/gen/bh_gen's refusals: for each fixture here, protoc-c writes its
 # descriptor set and bh_gen, in every mode, must accept it (ok.proto) or
 # exit 1 with the expected message on stderr and write no output file.

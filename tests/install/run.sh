@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Install test: installs libbilheteria from the build tree into a temporary
 # prefix, builds a consumer against that copy with find_package(bilheteria)
 # (shared and static) and with pkg-config (shared and static), and runs each.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libbilheteria's core without a real server: argument checks, an
  * unreachable server, and the wire as seen by a scripted fake REP server

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Room that runs out on demand, for the integration tests: preloaded
  * (LD_PRELOAD) into bilheteria-server. Only the store's data file,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A disk that fails on demand, a wall clock that steps and a close that
  * hangs, for the integration tests: preloaded (LD_PRELOAD) into

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Test harness: starts a real bilheteria-server process on an ipc:// socket
  * in a fresh temporary directory (its LMDB data lives there too), and talks

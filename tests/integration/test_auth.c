@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Access control against a real server: an auth file with an admin and a
  * service token, a JWKS of keys this test makes (tests/jwtmint), and the

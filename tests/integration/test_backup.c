@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Online and offline backups: a copy taken under write load holds every
  * write acknowledged before it was asked for and passes the seat
  * invariants on a server of its own; the offline command; the refusals. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Integration: the `bilheteria` CLI binary against a real server: the
  * quick-start flow, --json output parsed back, and errors with exit codes. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bh_client_close returns even when nng_close never does (nng 1.5.2 can
  * deadlock there: its issues #1543, #1813). Run with the failing-disk

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Integration: events, sessions, products, health, the wire's error paths,
  * pagination and durability, against a real server through libbilheteria. */
 #include <pthread.h>

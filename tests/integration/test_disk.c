@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A disk error stops the writes: each test starts a server with a
  * preloaded fdatasync that fails on demand (failsync.c), once in LMDB's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Health.Check as grpc.health.v1 has it, and `bilheteria top`, against a
  * real server: the whole server and each service SERVING, an unknown

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Operations against a real server: rate limits per identity, the audit
  * log, /metrics (checked by promtool), /healthz and /readyz, the access log

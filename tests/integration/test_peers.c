@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Slow and hostile peers against a real server, through raw sockets that
  * speak nng's SP protocol over ipc:// (so that a peer can do what nng's own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Integration: seat holds, best-N, meia-entrada, add-ons, expiry, cancel,
  * exactly-once payments, races and crashes, against a real server. */
 #include <pthread.h>

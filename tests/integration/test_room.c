@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * When room runs out, the server says which room and stays up. Each test
  * starts a server with a preloaded library that takes room away on demand

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Calls with deadlines of a few milliseconds, from 16 threads with a client
  * each, against a real server: their answers race their timers all the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Strings with a NUL inside, sent as raw bytes to a real server: protobuf-c
  * would hand them over cut at the NUL ("ab" for "ab\0\xff\xfe"), so they

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * TLS against a real server, with certificates a throwaway CA makes at test
  * time (tls_certs.sh, Debian's openssl: the test fails without it): a call

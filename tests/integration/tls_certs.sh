@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Makes throwaway TLS material for test_tls in DIR, with Debian's openssl:
 #   ca.pem              the CA that signs the server and the client
 #   server.pem/.key     CN=localhost, SAN DNS:localhost, DNS:127.0.0.1, IP:127.0.0.1

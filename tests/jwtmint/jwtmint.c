@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* JWTs and a JWKS for the tests, with mbedtls. See jwtmint.h. */
 #include "jwtmint.h"
 

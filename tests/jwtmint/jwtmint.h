@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * jwtmint: JWTs made by the tests, with keys made at start-up (mbedtls):
  * an RSA 2048 key, a second RSA key to forge signatures with, and an EC

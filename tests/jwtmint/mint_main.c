@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bh-jwtmint DIR: writes DIR/jwks.json and prints an admin JWT (iss and
  * aud "bilheteria-bench", an hour to live, cognito:groups holding
  * bilheteria-admin) signed with its RSA key: for measuring JWT

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # cpack -G DEB builds the three packages; dpkg-deb shows what each holds
 # and depends on.
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The man pages render without a warning (groff -ww), man -l reads them,
 # and each names every flag its program's --help lists.
 #

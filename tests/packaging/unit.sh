@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The systemd unit as `cmake --install` writes it: ExecStart names the
 # installed server, the hardening the README promises is there, and
 # systemd-analyze verify (no running systemd needed) says nothing at all --

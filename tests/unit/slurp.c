@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading a whole file back in a test: test_log's (and the shape of
  * test_audit's own slurp, which can move onto it). */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading a whole file back in a test (slurp.c). */
 #ifndef BH_TEST_SLURP_H
 #define BH_TEST_SLURP_H

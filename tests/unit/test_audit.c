@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* server/audit.c: the audit log's lines (each parsed back with cJSON), its
  * escaping, buffering until flush, reopen after a rename, and adds from
  * several threads at once. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* server/auth.c: the auth file, service tokens, JWTs against a JWKS, the
  * cache and reload. Every key is made here at start-up with mbedtls (an RSA
  * 2048 key, a second one to forge with, an EC P-256 key: tests/jwtmint),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* srv_pick_best (server/pick.c): the best block of n adjacent
  * free seats. Per its comment: the score is the squared distance of the
  * block's centre from the room's centre in half-seat units,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proto/common: seat labels, varints, the option parser and the arena.
  * Table-driven where the inputs vary. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* server/dispatch.c: the method registry built from bh_services and the
  * handler tables. Adding an RPC to a .proto without a handler fails here. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The wire envelope (proto/bilheteria/v1/rpc.proto): RequestEnvelope and
  * ResponseEnvelope survive pack/unpack, and malformed bytes are refused. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * server/http.c in-process: srv_http on http://127.0.0.1:0, asked over a
  * plain TCP socket (HTTP/1.1, Connection: close) for /metrics, /healthz

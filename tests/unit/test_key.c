@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Key encoding (store/key.c): big-endian, so that LMDB's byte order is
  * numeric order. */
 #include <setjmp.h>

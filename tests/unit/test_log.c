@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* server/log.c: main-log lines in text and json for each level (json
  * parsed back with cJSON), the time format, level filtering, escaping, cut
  * lines, the access and slow-call logs, reopen after a rename, four threads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * server/metrics.c: series land where they should, histograms are
  * cumulative, the text parses back and passes `promtool check metrics`,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proto/compat: the nng workarounds do what they say, on the path the nng
  * we build against takes (with or without the workaround). */
 #include <setjmp.h>

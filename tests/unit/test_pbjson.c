@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pbjson: JSON <-> protobuf-c for every v1 request type and the error
  * messages users see. Table-driven. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pbjson under allocation failure: every malloc/calloc (pbjson's own, via
  * --wrap, and cJSON's, via its hooks) is made to fail in turn. Each

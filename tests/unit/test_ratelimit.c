@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* server/ratelimit.c: token buckets per key, driven by a fake clock. */
 #include <errno.h>
 #include <pthread.h>

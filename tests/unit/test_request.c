@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* server/request.c: a string with a NUL inside, which protobuf-c would cut
  * there, is refused by srv_request_decode naming the field, in the envelope
  * and in the payload; NUL bytes that are not in a string pass. Envelopes are

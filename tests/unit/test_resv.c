@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* server/resv.c: the reservation rules over a real store in a fresh temp
  * directory per test -- the taken rule, release, sweep, quota and stock, and
  * the shortfall check that sweeps before it refuses. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* server/seatcache.c: the writer's taken-seat maps stay in step with the
  * store through get, the seat wrappers, begin/rollback and clear. Each test
  * runs on a fresh temp store. */

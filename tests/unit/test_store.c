@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store/: every table through the public API, on a real LMDB environment
  * in a fresh mkdtemp directory per test. The map starts at 1 MiB so that
  * MAP_FULL and store_grow are reachable. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* server/util.c and the arena it uses (proto/common): seat labels, page
  * tokens and sizes, string checks, and the per-request arena. */
 #include <setjmp.h>

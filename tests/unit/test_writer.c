@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* server/writer.c: the batch logic over a real temp store. Calls are decoded
  * from packed envelopes (srv_request_decode) and submitted as the listener
  * does; an LMDB write transaction held by the test keeps the writer waiting,

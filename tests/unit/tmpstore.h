@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A fresh store in a mkdtemp directory, for the server's unit tests. */
 #ifndef BH_TEST_TMPSTORE_H
 #define BH_TEST_TMPSTORE_H

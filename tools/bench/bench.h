@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bilheteria-bench: shared types of the benchmark's files. */
 #ifndef BENCH_H
 #define BENCH_H

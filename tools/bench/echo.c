@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The echo scenario: a bare nng REP server inside the bench process that
  * sends every message back unchanged, and raw REQ clients sending a message
  * the size of a typical Bilheteria request envelope. No decoding, no store:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A log-linear latency histogram after HdrHistogram: values below 2 * SUB
  * get one bucket each, and every power of two above that is split into SUB
  * equal buckets, so a bucket is never wider than 1/SUB of its value (0.4%

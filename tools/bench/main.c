@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bilheteria-bench: flags, set-up (server, seed data, clients), the timed
  * run on N client threads, and the report (text or one JSON object). */
 #include <errno.h>

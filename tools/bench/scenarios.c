@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The scenarios' operations, and the checks that run after rush, pay and
  * mixed. Each thread owns the seats whose index is its id modulo the
  * number of threads (when every thread gets at least MAX_PICK seats per

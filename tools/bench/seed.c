@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Seeding through the API: events first, then sessions from a few threads
  * at once, so the server's group commit folds them into few fsyncs. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bh_gen: writes the C that follows from the .proto files' services, so
  * that no per-method fact is typed by hand. It reads the FileDescriptorSet

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A bilheteria-server child: its temp dir, its start (fork, exec, wait
  * until it answers), its stop, and its resource use read from /proc. */
 #include <dirent.h>

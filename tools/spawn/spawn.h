@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bh_spawn: a real bilheteria-server child process on a fresh temporary
  * directory (its LMDB data, its socket and its output live there), for the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libbilheteria: the C client of the Bilheteria box-office service.
  *

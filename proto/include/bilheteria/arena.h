@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The layout of bh_arena, the bump allocator that libbilheteria gives its
  * callers for responses (see bh_arena_init in bilheteria.h) and that the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Who may call a method: the role names an rpc's option
  * (bilheteria.v1.method) lists in `roles`, one list. tools/gen/bh_gen

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The list of Bilheteria's v1 services, as protoc-c service descriptors,
  * and each method's rules. The server builds its method registry from them

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The status codes of the wire, one list: gRPC's codes, as enum StatusCode
  * in proto/bilheteria/v1/rpc.proto carries them. X(number, NAME) per code,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The wire contract of Bilheteria: the facts the server, libbilheteria and
  * the CLI must agree on, written once. Installed with the client headers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Uses an installed libbilheteria: opens a client on a URL with nothing
  * listening and calls the generated bh_health_check, which must fail with
