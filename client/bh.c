@@ -1321,7 +1321,9 @@ bh__recv(struct bh_call_handle *k, int rv)
 
         nng_msg_free(msg);
         bh__slot_release(k, clean);
-        if (rc == BH_OK || !bh__retryable(k, rc, 1))
+        /* The server's own UNAVAILABLE (its disk failed, say) is its
+         * answer to this request, not a lost connection: not retried. */
+        if (rc == BH_OK || rc == BH_UNAVAILABLE || !bh__retryable(k, rc, 1))
             bh__finish(k);
         else
             bh__attempt_failed(k, 1, clean);
@@ -1493,7 +1495,7 @@ bh__call_setup(struct bh_call_handle *k, const char *method, const ProtobufCMess
     k->key[0] = '\0';
     if (o->idempotency_key != NULL)
         snprintf(k->key, sizeof(k->key), "%s", o->idempotency_key);
-    else if (retries > 0 && rules != NULL && rules->writes)
+    else if (retries > 0 && rules != NULL && rules->writes && !rules->idempotency_key_required)
         bh_idempotency_key_new(k->key);
     k->safe_unsent_only = k->key[0] == '\0' && (rules == NULL || rules->writes);
     snprintf(k->info.idempotency_key, sizeof(k->info.idempotency_key), "%s", k->key);

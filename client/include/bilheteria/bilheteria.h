@@ -24,15 +24,20 @@
  * fails (gRPC's default), not at its deadline; wait_for_ready waits for
  * the server until the deadline instead.
  *
- * Retries: a call that fails with BH_UNAVAILABLE is retried, with
- * jittered exponential backoff and within its deadline, when that is
- * safe: the request never went out, or the method only reads, or the call
- * carries an idempotency key (then BH_DEADLINE_EXCEEDED answered by the
- * server is retried too). A mutating call without a key gets one
- * automatically, made once per call and sent with every retry of it, so
- * the server applies it once (Stripe's SDKs do the same). max_retries
- * bounds them. The library turns off nng's own REQ resend
- * (NNG_OPT_REQ_RESENDTIME): only these rules ever send a request again.
+ * Retries: a call that fails with BH_UNAVAILABLE because the server could
+ * not be reached or the connection dropped is retried, with jittered
+ * exponential backoff (50 ms doubling to 1 s, each wait drawn from its
+ * upper half) and within its deadline, when that is safe: the request never
+ * went out, or the method only reads, or the call carries an idempotency
+ * key (such a call is retried after BH_DEADLINE_EXCEEDED too, while its
+ * deadline leaves time). An UNAVAILABLE the server answered itself (its
+ * disk failed) is its answer, not retried. A mutating call without a key
+ * gets one automatically, made once per call and sent with every retry of
+ * it, so the server applies it once (Stripe's SDKs do the same); except
+ * methods whose rules require a key (ConfirmPayment): their key must come
+ * from the caller, who keeps it across its own restarts
+ * (bh_idempotency_key_new). max_retries bounds the retries. The library turns off nng's own REQ
+ * resend (NNG_OPT_REQ_RESENDTIME): only these rules ever send a request again.
  *
  * Out of memory: the library returns BH_RESOURCE_EXHAUSTED with the message
  * "out of memory"; it never aborts.
