@@ -1052,7 +1052,10 @@ bh__envelope(struct bh_call_handle *k)
     env.request_id = k->info.request_id;
     /* The first try carries the whole deadline; a retry what is left. */
     env.timeout_ms = (uint32_t)(k->info.attempts == 1 ? k->timeout_ms : left > 0 ? left : 1);
-    env.auth_token = k->token != NULL ? k->token : c->auth_token != NULL ? c->auth_token : "";
+    if (k->token != NULL)
+        env.auth_token = k->token;
+    else if (c->auth_token != NULL)
+        env.auth_token = c->auth_token;
     if (k->key[0] != '\0')
         env.idempotency_key = k->key;
     env.traceparent = k->traceparent;
@@ -1813,6 +1816,10 @@ bh__drain(void *arg)
     while (c->inflight > 0)
         pthread_cond_wait(&c->cv, &c->mtx);
     pthread_mutex_unlock(&c->mtx);
+    /* Before the sockets close: a graveyard context's aio may still be
+     * expiring (nng_compat.h's BH_NNG_CTX_EXPIRE_RACE), so each goes the
+     * way bh_nng_ctx_free takes, not with its socket. */
+    bh__sweep(c);
 }
 
 /* The rest of a close, from the sockets' on; possibly on a thread of its
@@ -1835,11 +1842,7 @@ bh__close_rest(void *arg)
             free(s);
         }
     }
-    for (struct bh__slot *s = c->grave, *next; s != NULL; s = next) {
-        next = s->next;
-        nng_aio_free(s->aio);
-        free(s);
-    }
+    bh__sweep(c); /* what calls ended after the drain left */
     for (struct bh_call_handle *k = c->free_calls, *next; k != NULL; k = next) {
         next = k->next;
         bh__call_destroy(k);
