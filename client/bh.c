@@ -1557,13 +1557,15 @@ bh__submit(bh_client *c, const char *method, const ProtobufCMessage *msg, const 
     c->busy = k;
     pthread_mutex_unlock(&c->mtx);
 
+    /* Before the call starts: once it has, its callback may already be
+     * filling the blocking caller's st. */
+    bh__ok(st, 0);
     atomic_store(&k->in_submit, 1);
     bh__attempt(k);
     atomic_store(&k->in_submit, 0);
     if (out != NULL)
         *out = k;
     bh__sweep(c);
-    bh__ok(st, 0);
     return BH_OK;
 }
 
