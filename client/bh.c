@@ -369,6 +369,28 @@ bh__pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 }
 
 /*
+ * The statistics scope of the dialer with this id. Not nng_stat_find_dialer:
+ * nng 1.5.2's returns the first dialer's scope whatever the dialer (seen
+ * here with two sockets: a client with a standby URL then never saw its
+ * first URL's failures).
+ */
+static nng_stat *
+bh__stat_dialer(nng_stat *s, int id)
+{
+    for (; s != NULL; s = nng_stat_next(s)) {
+        nng_stat *r;
+
+        if (nng_stat_type(s) == NNG_STAT_SCOPE && strcmp(nng_stat_name(s), "dialer") == 0)
+            for (nng_stat *k = nng_stat_child(s); k != NULL; k = nng_stat_next(k))
+                if (strcmp(nng_stat_name(k), "id") == 0 && nng_stat_value(k) == (uint64_t)id)
+                    return s;
+        if ((r = bh__stat_dialer(nng_stat_child(s), id)) != NULL)
+            return r;
+    }
+    return NULL;
+}
+
+/*
  * How many connection attempts of e's dialer have failed so far, from
  * nng's statistics (nng has no dialer event to tell us). 0 if nng was
  * built without statistics: calls then wait for a connection until their
@@ -384,7 +406,7 @@ bh__dial_failures(struct bh__ep *e)
 
     if (nng_stats_get(&all) != 0)
         return 0;
-    if ((d = nng_stat_find_dialer(all, e->dialer)) != NULL)
+    if ((d = bh__stat_dialer(all, nng_dialer_id(e->dialer))) != NULL)
         for (nng_stat *s = nng_stat_child(d); s != NULL; s = nng_stat_next(s))
             for (size_t i = 0; i < sizeof(counted) / sizeof(counted[0]); i++)
                 if (strcmp(nng_stat_name(s), counted[i]) == 0)

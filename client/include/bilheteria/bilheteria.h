@@ -413,9 +413,8 @@ typedef struct bh_call_result {
 
 /*
  * An asynchronous call's callback: runs exactly once per call that
- * bh_call_async accepted (BH_OK), on one of nng's threads (or, for a call
- * cancelled before it started, on the thread that cancelled it), never
- * on the thread inside bh_call_async. It must not block: it may copy the
+ * bh_call_async accepted (BH_OK), on one of nng's threads, never on the
+ * thread inside bh_call_async. It must not block: it may copy the
  * result, take the response, signal or queue work to other threads, and
  * start other asynchronous calls (bh_call_async) or cancel calls; it must
  * not make blocking calls (bh_call and the typed functions fail with
