@@ -38,6 +38,7 @@ enum fake_mode {
     FAKE_BAD_PAYLOAD, /* OK with a payload that is no message */
     FAKE_SILENT,      /* never answers */
     FAKE_DROP,        /* closes the connection instead of answering */
+    FAKE_DROP_ONCE,   /* FAKE_DROP for this request, then FAKE_ECHO */
 };
 
 typedef struct fake {
@@ -50,10 +51,15 @@ typedef struct fake {
     char method[BH_METHOD_NAME_MAX];
     char key[300];
     char token[BH_AUTH_TOKEN_MAX + 1];
+    char first_key[300]; /* the key of the request FAKE_DROP_ONCE dropped */
+    char traceparent[64];
+    uint64_t request_id;
     uint32_t timeout_ms;
 } fake;
 
 static fake g_fake;
+/* The client test_async_cancel's callback tries a blocking call with. */
+static bh_client *bh_test_client;
 
 static void
 fake_copy(char *dst, size_t size, const char *src)
@@ -87,10 +93,17 @@ fake_loop(void *arg)
         fake_copy(f->key, sizeof(f->key), req->idempotency_key);
         fake_copy(f->token, sizeof(f->token), req->auth_token);
         f->timeout_ms = req->timeout_ms;
+        f->request_id = req->request_id;
+        fake_copy(f->traceparent, sizeof(f->traceparent), req->traceparent);
+        mode = atomic_load(&f->mode);
+        if (mode == FAKE_DROP_ONCE) {
+            fake_copy(f->first_key, sizeof(f->first_key), req->idempotency_key);
+            atomic_store(&f->mode, FAKE_ECHO);
+            mode = FAKE_DROP;
+        }
         pthread_mutex_unlock(&f->mtx);
         atomic_fetch_add(&f->nreq, 1);
 
-        mode = atomic_load(&f->mode);
         rep.request_id = req->request_id;
         switch (mode) {
         case FAKE_ECHO:
@@ -107,6 +120,7 @@ fake_loop(void *arg)
         case FAKE_ERROR:
             rep.status = BILHETERIA__V1__STATUS_CODE__NOT_FOUND;
             rep.message = "event 42 does not exist";
+            rep.field = "event_id";
             break;
         case FAKE_BAD_ID: rep.request_id = req->request_id + 1; break;
         case FAKE_BAD_PAYLOAD:
@@ -656,9 +670,15 @@ test_dropped_connection_no_resend(void **state)
     size_t len = 0;
     bh_client *c;
     bh_status st;
+    bh_options o = BH_OPTIONS_INIT;
+    bh_status ost;
 
     (void)state;
-    c = open_client(g_fake.url, 3000, NULL);
+    /* Without the library's retries: this is about nng's own resend. */
+    o.url = g_fake.url;
+    o.timeout_ms = 3000;
+    o.max_retries = -1;
+    assert_int_equal(bh_client_open(&c, &o, &ost), BH_OK);
     atomic_store(&g_fake.mode, FAKE_DROP);
     atomic_store(&g_fake.nreq, 0);
     assert_int_equal(bh_call_raw(c, "bilheteria.v1.PaymentService/ConfirmPayment",
@@ -895,6 +915,429 @@ test_arena_call(void **state)
     free(got);
 }
 
+/* ---- the SDK's newer features ---- */
+
+static void
+test_version_and_keys(void **state)
+{
+    char a[BH_IDEMPOTENCY_KEY_MAX + 1], b[BH_IDEMPOTENCY_KEY_MAX + 1];
+
+    (void)state;
+    assert_string_equal(bh_version(), BH_VERSION);
+    assert_int_equal(bh_idempotency_key_new(a), BH_OK);
+    assert_int_equal(bh_idempotency_key_new(b), BH_OK);
+    /* A UUIDv4: 8-4-4-4-12 hex, version 4, variant 10xx. */
+    assert_int_equal(strlen(a), 36);
+    assert_true(a[8] == '-' && a[13] == '-' && a[18] == '-' && a[23] == '-');
+    assert_int_equal(a[14], '4');
+    assert_non_null(strchr("89ab", a[19]));
+    assert_string_not_equal(a, b);
+}
+
+/* bh_options and bh_call_options carry their size: an older caller's
+ * smaller struct works, a newer caller's unknown fields must be zero. */
+static void
+test_abi_sizes(void **state)
+{
+    struct {
+        bh_options o;
+        unsigned char newer[16];
+    } big;
+    bh_options old;
+    bh_client *c = NULL;
+    bh_status st;
+    uint8_t *raw = NULL;
+    size_t len = 0;
+
+    (void)state;
+    /* The first .so.2 layout (up to tls_key_file), by size and by 0. */
+    memset(&old, 0, sizeof(old));
+    old.url = UNREACHABLE_URL;
+    old.size = offsetof(bh_options, auth_token_fn);
+    old.max_retries = 999; /* past the caller's size: never read */
+    assert_int_equal(bh_client_open(&c, &old, &st), BH_OK);
+    bh_client_close(c);
+    c = NULL;
+    old.size = 0;
+    assert_int_equal(bh_client_open(&c, &old, &st), BH_OK);
+    bh_client_close(c);
+    c = NULL;
+    /* The layout before urls. */
+    old.size = offsetof(bh_options, urls);
+    assert_int_equal(bh_client_open(&c, &old, &st), BH_OK);
+    bh_client_close(c);
+    c = NULL;
+    /* Too small to be any layout. */
+    old.size = offsetof(bh_options, tls_ca_file);
+    assert_int_equal(bh_client_open(&c, &old, &st), BH_INVALID_ARGUMENT);
+    assert_null(c);
+
+    /* A newer header's struct: fine while its new fields are zero. */
+    memset(&big, 0, sizeof(big));
+    big.o.url = UNREACHABLE_URL;
+    big.o.size = sizeof(big);
+    assert_int_equal(bh_client_open(&c, &big.o, &st), BH_OK);
+    bh_client_close(c);
+    c = NULL;
+    big.newer[3] = 1;
+    assert_int_equal(bh_client_open(&c, &big.o, &st), BH_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "built against a newer libbilheteria"));
+    assert_null(c);
+
+    /* bh_call_options: size 0 is refused, unknown bytes likewise. */
+    c = open_client(UNREACHABLE_URL, 300, NULL);
+    {
+        struct {
+            bh_call_options o;
+            unsigned char newer[8];
+        } co;
+
+        memset(&co, 0, sizeof(co));
+        assert_int_equal(bh_call_raw_ex(c, "x/y", NULL, 0, &raw, &len, &co.o, &st),
+                         BH_INVALID_ARGUMENT);
+        assert_non_null(strstr(st.message, "bh_call_options.size is 0"));
+        co.o.size = sizeof(co);
+        co.newer[0] = 7;
+        assert_int_equal(bh_call_raw_ex(c, "x/y", NULL, 0, &raw, &len, &co.o, &st),
+                         BH_INVALID_ARGUMENT);
+        assert_null(raw);
+    }
+    bh_client_close(c);
+}
+
+/* Many calls in flight from one thread, each answered with its own
+ * payload, each callback run once. */
+#define ASYNC_N 200
+
+typedef struct async_rec {
+    atomic_int calls, ok, bad;
+    atomic_int codes[ASYNC_N];
+} async_rec;
+
+typedef struct async_one {
+    async_rec *rec;
+    int i;
+} async_one;
+
+static void
+async_cb(void *arg, bh_call_result *r)
+{
+    async_one *one = arg;
+    char want[16];
+    int n = snprintf(want, sizeof(want), "call-%d", one->i);
+
+    atomic_fetch_add(&one->rec->calls, 1);
+    atomic_store(&one->rec->codes[one->i], r->status->code + 1);
+    if (r->status->code == BH_OK && r->raw_len == (size_t)n && memcmp(r->raw, want, (size_t)n) == 0)
+        atomic_fetch_add(&one->rec->ok, 1);
+    else
+        atomic_fetch_add(&one->rec->bad, 1);
+}
+
+static void
+test_async_many(void **state)
+{
+    static async_rec rec;
+    static async_one ones[ASYNC_N];
+    bh_call_handle *h[ASYNC_N];
+    bh_client *c;
+    bh_status st;
+
+    (void)state;
+    memset(&rec, 0, sizeof(rec));
+    atomic_store(&g_fake.mode, FAKE_ECHO);
+    c = open_client(g_fake.url, 10000, NULL);
+    for (int i = 0; i < ASYNC_N; i++) {
+        char p[16];
+        int n = snprintf(p, sizeof(p), "call-%d", i);
+
+        ones[i] = (async_one){ .rec = &rec, .i = i };
+        assert_int_equal(bh_call_raw_async(c, "bilheteria.v1.EventService/GetEvent",
+                                           (const uint8_t *)p, (size_t)n, NULL, async_cb, &ones[i],
+                                           &h[i], &st),
+                         BH_OK);
+    }
+    for (int i = 0; i < ASYNC_N; i++) {
+        bh_call_wait(h[i]);
+        bh_call_release(h[i]);
+    }
+    assert_int_equal(atomic_load(&rec.calls), ASYNC_N);
+    assert_int_equal(atomic_load(&rec.ok), ASYNC_N);
+    assert_int_equal(atomic_load(&rec.bad), 0);
+    /* A submission refused up front runs no callback. */
+    assert_int_equal(bh_call_raw_async(c, "", NULL, 0, NULL, async_cb, &ones[0], NULL, &st),
+                     BH_INVALID_ARGUMENT);
+    assert_int_equal(atomic_load(&rec.calls), ASYNC_N);
+    bh_client_close(c);
+}
+
+typedef struct cancel_rec {
+    atomic_int calls, code, blocked;
+} cancel_rec;
+
+static void
+cancel_cb(void *arg, bh_call_result *r)
+{
+    cancel_rec *cr = arg;
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    bh_status st;
+
+    atomic_fetch_add(&cr->calls, 1);
+    atomic_store(&cr->code, r->status->code);
+    /* A blocking call from a callback is refused, not a deadlock. */
+    atomic_store(&cr->blocked, bh_call_raw(bh_test_client, "x/y", NULL, 0, &raw, &len, NULL, &st));
+}
+
+static void
+test_async_cancel(void **state)
+{
+    cancel_rec cr;
+    bh_call_handle *h = NULL;
+    bh_status st;
+
+    (void)state;
+    memset(&cr, 0, sizeof(cr));
+    atomic_store(&g_fake.mode, FAKE_SILENT);
+    atomic_store(&g_fake.nreq, 0);
+    bh_test_client = open_client(g_fake.url, 60000, NULL);
+    assert_int_equal(bh_call_raw_async(bh_test_client, "bilheteria.v1.HealthService/Check", NULL, 0,
+                                       NULL, cancel_cb, &cr, &h, &st),
+                     BH_OK);
+    while (atomic_load(&g_fake.nreq) == 0) /* in flight at the server */
+        nng_msleep(5);
+    bh_call_cancel(h);
+    bh_call_wait(h);
+    bh_call_cancel(h); /* ended: nothing happens */
+    bh_call_release(h);
+    assert_int_equal(atomic_load(&cr.calls), 1);
+    assert_int_equal(atomic_load(&cr.code), BH_CANCELLED);
+    assert_int_equal(atomic_load(&cr.blocked), BH_FAILED_PRECONDITION);
+    bh_client_close(bh_test_client);
+    bh_test_client = NULL;
+    assert_int_equal(atomic_load(&cr.calls), 1);
+}
+
+/* Elapsed milliseconds of nng's clock since t0. */
+static int64_t
+since(nng_time t0)
+{
+    return (int64_t)(nng_clock() - t0);
+}
+
+/* A refused server fails the call long before its deadline (retries
+ * included); wait_for_ready waits for it instead. */
+static void
+test_fail_fast(void **state)
+{
+    Bilheteria__V1__CheckRequest req = BILHETERIA__V1__CHECK_REQUEST__INIT;
+    ProtobufCMessage *resp = NULL;
+    bh_call_info info = BH_CALL_INFO_INIT;
+    bh_call_options co = BH_CALL_OPTIONS_INIT;
+    bh_client *c;
+    bh_status st;
+    nng_time t0;
+
+    (void)state;
+    c = open_client(UNREACHABLE_URL, 5000, NULL);
+    co.info = &info;
+    for (int i = 0; i < 2; i++) { /* a fresh client, then one that knows */
+        t0 = nng_clock();
+        assert_int_equal(
+            bh_call_ex(c, "bilheteria.v1.HealthService/Check", &req.base, &resp, &co, &st),
+            BH_UNAVAILABLE);
+        if (since(t0) > 2500)
+            fail_msg("a refused call took %lld ms of its 5000", (long long)since(t0));
+        assert_non_null(strstr(st.message, "cannot reach server at " UNREACHABLE_URL));
+        /* Nothing went out: retried, with the default 3 retries. */
+        assert_int_equal(info.attempts, 1 + BH_MAX_RETRIES_DEFAULT);
+    }
+    assert_null(resp);
+
+    co.wait_for_ready = 1;
+    co.timeout_ms = 600;
+    t0 = nng_clock();
+    assert_int_equal(bh_call_ex(c, "bilheteria.v1.HealthService/Check", &req.base, &resp, &co, &st),
+                     BH_UNAVAILABLE);
+    assert_true(since(t0) >= 500); /* it waited (about) its deadline */
+    assert_non_null(strstr(st.message, "no connection within 600 ms"));
+    bh_client_close(c);
+}
+
+/* The answer to a write is lost: the library retries it with the key it
+ * made for it, the same key on both tries. A read is retried without a
+ * key; a method the library does not know is not retried. */
+static void
+test_retry_auto_key(void **state)
+{
+    static const char payload[] = "create";
+    bh_call_info info = BH_CALL_INFO_INIT;
+    bh_call_options co = BH_CALL_OPTIONS_INIT;
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    bh_client *c;
+    bh_status st;
+
+    (void)state;
+    c = open_client(g_fake.url, 5000, NULL);
+    co.info = &info;
+    atomic_store(&g_fake.nreq, 0);
+    atomic_store(&g_fake.mode, FAKE_DROP_ONCE);
+    assert_int_equal(bh_call_raw_ex(c, "bilheteria.v1.EventService/CreateEvent",
+                                    (const uint8_t *)payload, sizeof(payload), &raw, &len, &co,
+                                    &st),
+                     BH_OK);
+    assert_int_equal(len, sizeof(payload));
+    free(raw);
+    raw = NULL;
+    assert_int_equal(atomic_load(&g_fake.nreq), 2);
+    assert_int_equal(info.attempts, 2);
+    assert_int_equal(strlen(info.idempotency_key), 36);
+    pthread_mutex_lock(&g_fake.mtx);
+    assert_string_equal(g_fake.first_key, info.idempotency_key);
+    assert_string_equal(g_fake.key, info.idempotency_key);
+    pthread_mutex_unlock(&g_fake.mtx);
+
+    /* A read: retried, no key. */
+    atomic_store(&g_fake.mode, FAKE_DROP_ONCE);
+    assert_int_equal(
+        bh_call_raw_ex(c, "bilheteria.v1.EventService/GetEvent", NULL, 0, &raw, &len, &co, &st),
+        BH_OK);
+    free(raw);
+    raw = NULL;
+    assert_int_equal(info.attempts, 2);
+    assert_string_equal(info.idempotency_key, "");
+
+    /* Unknown: it may write, and has no key: the lost answer stands. */
+    atomic_store(&g_fake.nreq, 0);
+    atomic_store(&g_fake.mode, FAKE_DROP_ONCE);
+    assert_int_equal(bh_call_raw_ex(c, "test.Other/Write", NULL, 0, &raw, &len, &co, &st),
+                     BH_UNAVAILABLE);
+    assert_int_equal(atomic_load(&g_fake.nreq), 1);
+    assert_int_equal(info.attempts, 1);
+
+    /* max_retries < 0: no retry, and so no automatic key. */
+    co.max_retries = -1;
+    atomic_store(&g_fake.mode, FAKE_DROP_ONCE);
+    assert_int_equal(
+        bh_call_raw_ex(c, "bilheteria.v1.EventService/CreateEvent", NULL, 0, &raw, &len, &co, &st),
+        BH_UNAVAILABLE);
+    assert_string_equal(info.idempotency_key, "");
+    bh_client_close(c);
+}
+
+/* The first URL refuses: the call goes to the second. */
+static void
+test_failover(void **state)
+{
+    const char *urls[2] = { UNREACHABLE_URL, g_fake.url };
+    bh_options o = BH_OPTIONS_INIT;
+    bh_call_info info = BH_CALL_INFO_INIT;
+    bh_call_options co = BH_CALL_OPTIONS_INIT;
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    bh_client *c = NULL;
+    bh_status st;
+
+    bh_client *other;
+    nng_time t0;
+
+    (void)state;
+    atomic_store(&g_fake.mode, FAKE_ECHO);
+    /* Another client's dialer first: nng 1.5.2's nng_stat_find_dialer
+     * would hand its (failure-free) statistics to the dead URL's. */
+    other = open_client(g_fake.url, 5000, NULL);
+    o.urls = urls;
+    o.n_urls = 2;
+    o.timeout_ms = 5000;
+    assert_int_equal(bh_client_open(&c, &o, &st), BH_OK);
+    co.info = &info;
+    for (int i = 0; i < 3; i++) {
+        t0 = nng_clock();
+        assert_int_equal(bh_call_raw_ex(c, "bilheteria.v1.EventService/GetEvent",
+                                        (const uint8_t *)"x", 1, &raw, &len, &co, &st),
+                         BH_OK);
+        if (since(t0) > 2500)
+            fail_msg("failover took %lld ms of 5000", (long long)since(t0));
+        free(raw);
+        raw = NULL;
+        assert_int_equal(info.url_index, 1);
+    }
+    bh_client_close(c);
+
+    bh_client_close(other);
+    /* url and urls exclude each other. */
+    o.url = g_fake.url;
+    c = NULL;
+    assert_int_equal(bh_client_open(&c, &o, &st), BH_INVALID_ARGUMENT);
+    assert_null(c);
+}
+
+/* An error's details: the request id the server saw, the field it names,
+ * the trace the call carried (the caller's, or a new one). */
+static void
+test_error_details(void **state)
+{
+    static const char tp[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    bh_call_info info = BH_CALL_INFO_INIT;
+    bh_call_options co = BH_CALL_OPTIONS_INIT;
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    bh_client *c;
+    bh_status st;
+
+    (void)state;
+    atomic_store(&g_fake.mode, FAKE_ERROR);
+    c = open_client(g_fake.url, 2000, NULL);
+    co.info = &info;
+    co.traceparent = tp;
+    assert_int_equal(
+        bh_call_raw_ex(c, "bilheteria.v1.EventService/GetEvent", NULL, 0, &raw, &len, &co, &st),
+        BH_NOT_FOUND);
+    assert_string_equal(st.message, "event 42 does not exist");
+    assert_string_equal(info.field, "event_id");
+    assert_string_equal(info.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+    pthread_mutex_lock(&g_fake.mtx);
+    assert_true(info.request_id != 0);
+    assert_true(info.request_id == g_fake.request_id);
+    assert_string_equal(g_fake.traceparent, tp);
+    pthread_mutex_unlock(&g_fake.mtx);
+
+    /* Without one: a new trace, sampled, its id the one reported. */
+    co.traceparent = NULL;
+    assert_int_equal(
+        bh_call_raw_ex(c, "bilheteria.v1.EventService/GetEvent", NULL, 0, &raw, &len, &co, &st),
+        BH_NOT_FOUND);
+    assert_int_equal(strlen(info.trace_id), BH_TRACE_ID_LEN);
+    pthread_mutex_lock(&g_fake.mtx);
+    assert_int_equal(strlen(g_fake.traceparent), BH_TRACEPARENT_LEN);
+    assert_memory_equal(g_fake.traceparent + 3, info.trace_id, BH_TRACE_ID_LEN);
+    assert_string_equal(g_fake.traceparent + 52, "-01");
+    pthread_mutex_unlock(&g_fake.mtx);
+
+    /* A caller's info of an older, smaller layout: nothing past it written. */
+    {
+        bh_call_info small;
+
+        memset(&small, 0x5a, sizeof(small));
+        small.size = offsetof(bh_call_info, trace_id);
+        co.info = &small;
+        assert_int_equal(
+            bh_call_raw_ex(c, "bilheteria.v1.EventService/GetEvent", NULL, 0, &raw, &len, &co, &st),
+            BH_NOT_FOUND);
+        assert_true(small.request_id != 0);
+        assert_int_equal((unsigned char)small.trace_id[0], 0x5a);
+    }
+
+    /* A malformed traceparent is refused before anything is sent. */
+    co.traceparent = "00-nothex-00f067aa0ba902b7-01";
+    assert_int_equal(
+        bh_call_raw_ex(c, "bilheteria.v1.EventService/GetEvent", NULL, 0, &raw, &len, &co, &st),
+        BH_INVALID_ARGUMENT);
+    assert_non_null(strstr(st.message, "traceparent"));
+    bh_client_close(c);
+}
+
 int
 main(void)
 {
@@ -902,7 +1345,8 @@ main(void)
         cmocka_unit_test(test_code_names),    cmocka_unit_test(test_bad_url),
         cmocka_unit_test(test_bad_options),   cmocka_unit_test(test_unreachable),
         cmocka_unit_test(test_type_mismatch), cmocka_unit_test(test_arena_alloc),
-        cmocka_unit_test(test_token_options),
+        cmocka_unit_test(test_token_options), cmocka_unit_test(test_version_and_keys),
+        cmocka_unit_test(test_abi_sizes),     cmocka_unit_test(test_fail_fast),
     };
     const struct CMUnitTest wire[] = {
         cmocka_unit_test(test_idempotency_key),
@@ -916,6 +1360,11 @@ main(void)
         cmocka_unit_test(test_dropped_connection_no_resend),
         cmocka_unit_test(test_concurrent_calls),
         cmocka_unit_test(test_close_during_call),
+        cmocka_unit_test(test_async_many),
+        cmocka_unit_test(test_async_cancel),
+        cmocka_unit_test(test_retry_auto_key),
+        cmocka_unit_test(test_failover),
+        cmocka_unit_test(test_error_details),
     };
     int failed = 0;
 
