@@ -109,6 +109,9 @@ struct centry {
     srv_identity id;
 };
 
+/* How many srv_auth were opened: each one's uid (see tl_find). */
+static atomic_uint_fast64_t auth_instances;
+
 struct srv_auth {
     char *auth_file, *jwks_file, *iss, *aud, *user_claim, *admin_claim, *admin_value;
     int64_t leeway_ms;
@@ -123,6 +126,7 @@ struct srv_auth {
     size_t n_buckets;   /* a power of two */
     uint64_t sipkey[2]; /* from getrandom at open; never leaves this struct */
     int collide;        /* srv_auth__test_collide */
+    uint64_t uid;       /* this instance among all opened: the per-thread entry's owner */
 
     atomic_uint_least64_t hits, verifies, reloads, svc_hits, svc_scans;
 };
@@ -844,6 +848,7 @@ srv_auth_open(srv_auth **out, const srv_auth_config *cfg, char *err, size_t errl
         return -1;
     }
     pthread_mutex_init(&a->mu, NULL);
+    a->uid = atomic_fetch_add(&auth_instances, 1) + 1;
     a->leeway_ms = (int64_t)cfg->jwt_leeway_s * 1000;
     a->auth_file = cfg->auth_file ? strdup(cfg->auth_file) : NULL;
     a->jwks_file = cfg->jwks_file ? strdup(cfg->jwks_file) : NULL;
@@ -893,7 +898,7 @@ srv_auth_reload(srv_auth *a, char *err, size_t errlen)
     pthread_mutex_lock(&a->mu);
     struct keyset *old = a->set;
     a->set = ks;
-    a->gen++;
+    __atomic_add_fetch(&a->gen, 1, __ATOMIC_RELEASE);
     cache_clear(a);
     pthread_mutex_unlock(&a->mu);
     keyset_put(a, old);
@@ -927,7 +932,7 @@ void
 srv_auth__test_collide(srv_auth *a)
 {
     pthread_mutex_lock(&a->mu);
-    a->gen++;
+    __atomic_add_fetch(&a->gen, 1, __ATOMIC_RELEASE);
     cache_clear(a);
     a->collide = 1;
     pthread_mutex_unlock(&a->mu);
@@ -1209,6 +1214,45 @@ out:
     return rc;
 }
 
+/* Each thread's last token, checked against nothing shared: an nng thread
+ * serves a connection's calls one after another, so a busy caller's calls
+ * skip the cache's lock (contended by every thread) and its hash. The same
+ * rules as the shared cache: whole-token constant-time compare, the
+ * expiry, and a reload (gen) or another instance (uid) voids it. */
+#define TL_TOKEN_MAX 2048
+static _Thread_local struct {
+    uint64_t uid, gen;
+    size_t n;
+    int64_t until_ms;
+    srv_identity id;
+    char tok[TL_TOKEN_MAX];
+} tl;
+
+static int
+tl_find(const srv_auth *a, const char *token, size_t n, int64_t now_ms, srv_identity *id)
+{
+    if (tl.uid != a->uid || tl.n != n || a->collide ||
+        tl.gen != __atomic_load_n(&a->gen, __ATOMIC_ACQUIRE) || now_ms > tl.until_ms ||
+        ct_differ(tl.tok, token, n))
+        return 0;
+    *id = tl.id;
+    return 1;
+}
+
+static void
+tl_keep(const srv_auth *a, uint64_t gen, const char *token, size_t n, int64_t until_ms,
+        const srv_identity *id)
+{
+    if (n > TL_TOKEN_MAX || a->collide)
+        return;
+    tl.uid = a->uid;
+    tl.gen = gen;
+    tl.n = n;
+    tl.until_ms = until_ms;
+    tl.id = *id;
+    memcpy(tl.tok, token, n);
+}
+
 int
 srv_auth_check(srv_auth *a, const char *token, int64_t now_ms, srv_identity *id, char *msg,
                size_t msglen)
@@ -1225,15 +1269,22 @@ srv_auth_check(srv_auth *a, const char *token, int64_t now_ms, srv_identity *id,
     }
     size_t n = strlen(token);
     int jwt = memchr(token, '.', n) != NULL;
+    if (tl_find(a, token, n, now_ms, id)) {
+        atomic_fetch_add_explicit(jwt ? &a->hits : &a->svc_hits, 1, memory_order_relaxed);
+        return 0;
+    }
     uint64_t hash = a->collide ? 0 : siphash13(a->sipkey, token, n);
     pthread_mutex_lock(&a->mu);
     const struct centry *e = cache_find(a, hash, token, n);
     int hit = e && now_ms <= e->until_ms;
+    uint64_t hgen = a->gen;
+    int64_t huntil = hit ? e->until_ms : 0;
     if (hit)
         *id = e->id;
     pthread_mutex_unlock(&a->mu);
     if (hit) {
         atomic_fetch_add(jwt ? &a->hits : &a->svc_hits, 1);
+        tl_keep(a, hgen, token, n, huntil, id);
         return 0;
     }
     uint64_t gen;
@@ -1259,6 +1310,7 @@ srv_auth_check(srv_auth *a, const char *token, int64_t now_ms, srv_identity *id,
         pthread_mutex_unlock(&a->mu);
         wipe_free(old, oldlen);
     }
+    tl_keep(a, gen, token, n, until, &got);
     *id = got;
     return 0;
 }
