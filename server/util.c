@@ -16,6 +16,12 @@ srv_utf8_valid(const char *str, size_t n)
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
     while (i < n) {
+        /* ASCII runs (tokens, names) eight bytes at a time. */
+        uint64_t w;
+        if (n - i >= 8 && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ull) == 0)) {
+            i += 8;
+            continue;
+        }
         unsigned char b = s[i];
         size_t len;
         unsigned lo = 0x80, hi = 0xbf; /* range of the second byte */
