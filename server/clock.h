@@ -7,5 +7,6 @@
 
 int64_t srv_now_ms(void);  /* wall clock, ms since the epoch */
 int64_t srv_mono_ms(void); /* monotonic clock, for intervals */
+int64_t srv_mono_us(void); /* the same in microseconds, for durations */
 
 #endif

@@ -141,14 +141,6 @@ struct srv_listener {
 /* A cap that acts: said at most once every NOTE_EVERY_MS. */
 #define note(st, ...) srv_log_every(SRV_LOG_WARN, (st), NOTE_EVERY_MS, __VA_ARGS__)
 
-static int64_t
-mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* The pipe of an nng pipe id. */
 static nng_pipe
 pipe_of(uint32_t id)
@@ -479,7 +471,7 @@ static void
 call_done(srv_worker *w)
 {
     const srv_call *c = &w->call;
-    int64_t us = mono_us() - w->recv_us;
+    int64_t us = srv_mono_us() - w->recv_us;
     if (us < 0)
         us = 0;
     srv_metrics_request(c->m != NULL ? c->m->id : SRV_METRICS_METHOD_UNKNOWN, c->code, us);
@@ -651,7 +643,7 @@ take(srv_worker *w, nng_msg *msg)
 {
     srv_listener *l = w->l;
     char why[200];
-    w->recv_us = mono_us();
+    w->recv_us = srv_mono_us();
     w->limited = 0;
     w->pipe = nng_msg_get_pipe(msg);
     switch (admit(w, nng_msg_len(msg))) {

@@ -126,15 +126,6 @@ srv_writer_env(const srv_writer *w)
     return &w->renv;
 }
 
-/* Monotonic microseconds, for the commit and sync durations. */
-static int64_t
-mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void
 callq_init(callq *q)
 {
@@ -616,9 +607,9 @@ run_batch(srv_writer *w, srv_wslot *list, size_t n)
     if (atomic_load(&w->broken)) {
         rc = refuse_batch(w, list); /* no commit was tried: none is counted */
     } else {
-        int64_t t0 = mono_us();
+        int64_t t0 = srv_mono_us();
         rc = commit_batch(w, list, grow_err, sizeof(grow_err));
-        publish(w, list, n, mono_us() - t0, rc);
+        publish(w, list, n, srv_mono_us() - t0, rc);
         if (rc != STORE_OK)
             srv_seatcache_clear(w->seats); /* it may hold what was not committed */
         log_failure(w, list, rc, grow_err);
@@ -651,9 +642,9 @@ syncer_main(void *arg)
         int broken_before = atomic_load(&w->broken);
         int rc = STORE_OK;
         if (any) {
-            int64_t t0 = mono_us();
+            int64_t t0 = srv_mono_us();
             rc = store_sync(w->st);
-            srv_metrics_sync(mono_us() - t0);
+            srv_metrics_sync(srv_mono_us() - t0);
         }
         if (rc != STORE_OK && !atomic_exchange(&w->broken, 1))
             srv_log(SRV_LOG_ERROR, "sync failed: %s; refusing writes from now on",

@@ -140,8 +140,8 @@ typedef struct bh_status {
  * during bh_client_open and not kept: a reconnection reuses what was read.
  */
 typedef struct bh_options {
-    const char *url; /* "tcp://127.0.0.1:7450", "ipc:///tmp/bh.sock"; NULL = that default; copied */
-    int32_t timeout_ms;     /* default per-call deadline; 0 = 5000; < 0 is BH_INVALID_ARGUMENT */
+    const char *url;    /* "tcp://HOST:PORT", "ipc:///tmp/bh.sock"; NULL = BH_DEFAULT_URL; copied */
+    int32_t timeout_ms; /* default per-call deadline; 0 = 5000; < 0 is BH_INVALID_ARGUMENT */
     const char *auth_token; /* caller identity sent with every call; NULL = none; copied */
     size_t size;            /* sizeof(bh_options), or 0: see above */
     /* PEM file of the CA(s) the server's certificate must chain to.
