@@ -81,6 +81,9 @@ typedef struct srv_call {
      * for the access, slow and audit logs; "" when none was sent. */
     char trace_id[33];
     char msg[SRV_MSG_MAX];
+    /* The request field an error is about ("user_id", "items[2].note"):
+     * a literal or in the arena; NULL for none. Sent as the answer's field. */
+    const char *field;
     bh__arena *arena;
     const srv_config *cfg;
     const srv_env *env;        /* borrowed; see srv_env */

@@ -206,6 +206,7 @@ refuse_nul(srv_call *c, const ProtobufCMessageDescriptor *d, const uint8_t *p, s
     path[0] = 0;
     if (!find_nul(d, p, p + len, path, sizeof(path), 0, &at, 0))
         return 0;
+    c->field = bh__arena_strdup(c->arena, path);
     srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
              "%s has a NUL byte at offset %zu (strings must be UTF-8 text without NUL)", path, at);
     return 1;
@@ -324,6 +325,7 @@ srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *reques
         return SRV_DECODED_ANSWER;
     char path[160];
     if (srv_find_bad_utf8(c->req, path, sizeof(path))) {
+        c->field = bh__arena_strdup(c->arena, path);
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
                  "%s is not valid UTF-8 (strings must be UTF-8 text)", path);
         return SRV_DECODED_ANSWER;
@@ -355,6 +357,7 @@ srv_response_prepare(srv_call *c, uint64_t request_id, Bilheteria__V1__ResponseE
     }
     env->status = (Bilheteria__V1__StatusCode)c->code;
     env->message = c->msg;
+    env->field = c->field != NULL ? (char *)c->field : (char *)"";
     env->request_id = request_id;
     env->replayed = c->replayed;
     if (c->code == 0 && c->resp_bytes != NULL) {

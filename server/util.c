@@ -110,6 +110,8 @@ int
 srv_check_str(srv_call *c, const char *field, const char *v, size_t max, int required)
 {
     size_t n = strlen(v);
+    if ((required && n == 0) || n > max)
+        c->field = field;
     if (required && n == 0)
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT, "%s is required", field);
     if (n > max)
@@ -131,6 +133,8 @@ srv_fmt_time(int64_t ms, char out[SRV_TIME_LEN])
 int
 srv_check_time(srv_call *c, const char *field, int64_t ms)
 {
+    if (ms < 0 || ms > SRV_TIME_MAX)
+        c->field = field;
     if (ms < 0)
         return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
                         "%s must not be negative, got %lld", field, (long long)ms);

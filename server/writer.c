@@ -267,6 +267,7 @@ call_reset(srv_wslot *slot, int64_t now)
     c->now_ms = now;
     c->code = 0;
     c->msg[0] = 0;
+    c->field = NULL;
     c->resp = NULL;
     c->resp_bytes = NULL;
     c->resp_len = 0;

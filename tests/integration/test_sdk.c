@@ -467,14 +467,23 @@ test_error_details(void **state)
     assert_int_equal(strlen(info.trace_id), BH_TRACE_ID_LEN);
     assert_int_equal(info.attempts, 1);
 
-    /* An INVALID_ARGUMENT: the field, once the server names it. */
+    /* An INVALID_ARGUMENT names its field, in the answer's field. */
     bad.name = "";
     assert_int_equal(
         bh_call_ex(cl, "bilheteria.v1.EventService/CreateEvent", &bad.base, &resp, &co, &st),
         BH_INVALID_ARGUMENT);
     assert_true(info.request_id != 0);
-    if (info.field[0] != '\0')
-        assert_string_equal(info.field, "name");
+    assert_string_equal(info.field, "name");
+    /* ... and so does a string with a NUL inside, by its path. */
+    static const uint8_t nul_name[] = { 0x0a, 0x03, 'a', 0x00, 'b' }; /* name "a\0b" */
+    uint8_t *out = NULL;
+    size_t outlen = 0;
+    bh_call_options co2 = co;
+    assert_int_equal(bh_call_raw_ex(cl, "bilheteria.v1.EventService/CreateEvent", nul_name,
+                                    sizeof(nul_name), &out, &outlen, &co2, &st),
+                     BH_INVALID_ARGUMENT);
+    assert_string_equal(info.field, "name");
+    free(out);
     assert_null(resp);
 }
 
