@@ -24,6 +24,8 @@
 #include <mbedtls/rsa.h>
 #include <mbedtls/sha256.h>
 
+#include "bilheteria/roles.h"
+
 #include "util.h"
 
 #define DIGEST_LEN    32
@@ -36,23 +38,27 @@
 #define NIL           UINT32_MAX
 #define REFUSED       "token is not a known service token or a valid JWT: "
 
-static const char *const role_names[] = {
-    [SRV_ROLE_ANONYMOUS] = "anonymous",
-    [SRV_ROLE_CUSTOMER] = "customer",
-    [SRV_ROLE_SERVICE] = "service",
-    [SRV_ROLE_ADMIN] = "admin",
-};
+/* The callers' names are roles.h's (bit == srv_role; "public" is not a
+ * caller, so it falls past SRV_ROLE_ADMIN and is left out). */
+#define AUTH__ROLE(id, name, bit) [bit] = name,
+static const char *const role_names[] = { BH_ROLE_MAP(AUTH__ROLE) };
+#undef AUTH__ROLE
+_Static_assert(BH_ROLE_ANONYMOUS == 1u << SRV_ROLE_ANONYMOUS, "roles.h and auth.h disagree");
+_Static_assert(BH_ROLE_CUSTOMER == 1u << SRV_ROLE_CUSTOMER, "roles.h and auth.h disagree");
+_Static_assert(BH_ROLE_SERVICE == 1u << SRV_ROLE_SERVICE, "roles.h and auth.h disagree");
+_Static_assert(BH_ROLE_ADMIN == 1u << SRV_ROLE_ADMIN, "roles.h and auth.h disagree");
+#define N_CALLER_ROLES (SRV_ROLE_ADMIN + 1)
 
 const char *
 srv_role_name(enum srv_role r)
 {
-    return (unsigned)r < sizeof(role_names) / sizeof(role_names[0]) ? role_names[r] : "?";
+    return (unsigned)r < N_CALLER_ROLES ? role_names[r] : "?";
 }
 
 int
 srv_role_parse(const char *s, enum srv_role *out)
 {
-    for (size_t i = 0; s && i < sizeof(role_names) / sizeof(role_names[0]); i++) {
+    for (size_t i = 0; s && i < N_CALLER_ROLES; i++) {
         if (strcmp(s, role_names[i]) == 0) {
             *out = (enum srv_role)i;
             return 0;
