@@ -11,7 +11,7 @@
 #include "dispatch.h"
 #include "util.h"
 
-#define REGISTRY_MAX 64
+#define REGISTRY_MAX 160
 
 static srv_method registry[REGISTRY_MAX];
 static size_t registry_n;
