@@ -41,8 +41,13 @@ struct cli {
      * $BILHETERIA_TOKEN, read by cli_open). */
     const char *token, *token_file;
     bh_client *client; /* opened on first call; closed by main */
-    /* The last call's: did its method write, did the server replay it. */
+    /* --traceparent (default $TRACEPARENT), borrowed; NULL = a new trace. */
+    const char *traceparent;
+    /* The last call's: did its method write, did the server replay it,
+     * and what the library said of it (request id, field; see
+     * bh_call_info), for the error cli_print_status shows. */
     int wrote, replayed;
+    bh_call_info info;
     /* The global options (main's table), for help and completion. */
     const struct bh__opt *globals;
     size_t nglobals;
@@ -91,8 +96,6 @@ struct cli_method {
     const char *name; /* "bilheteria.v1.EventService/CreateEvent" */
     int writes;       /* takes --idempotency-key */
     int key_required; /* refuses to run without one */
-    int (*call)(bh_client *c, const ProtobufCMessage *req, ProtobufCMessage **resp,
-                const bh_call_opts *opts, bh_status *st);
 };
 
 /* Indexed by enum bh_method_id (BH_METHOD_EVENT_CREATE_EVENT, ...). */
@@ -117,6 +120,9 @@ int cli_show(const struct cli *cli, const ProtobufCMessage *resp, cli_render_fn 
  * --token-file or $BILHETERIA_TOKEN. Returns 0, or after printing the
  * error 1 (an unreachable server) or 2 (a bad URL, token or token file). */
 int cli_open(struct cli *cli);
+/* The options of a call of this invocation: its timeout and traceparent,
+ * key, and cli->info reset to be filled. */
+void cli_call_options(struct cli *cli, const char *key, bh_call_options *co);
 
 /* Prints "error: CODE: message" for a failed call on stderr and, with
  * --json, {"error":{"code":"CODE","message":"..."}} on stdout. Returns 1. */

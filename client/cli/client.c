@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Calling the server for a command and showing the answer. */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,18 +10,29 @@
 #include "cli.h"
 #include "pbjson.h"
 
-/* With --json: {"error":{"code":"NOT_FOUND","message":"..."}} on stdout.
- * bh_status carries no request id on this branch: when it does, it goes
- * here as "request_id". */
+/* With --json: {"error":{"code":"NOT_FOUND","message":"...",
+ * "request_id":"1300556261861546299","trace_id":"0af7...","field":"name"}}
+ * on stdout: request_id (a 64-bit integer, so a string, as proto3 JSON
+ * writes them; the server's logs print the same digits) and trace_id when
+ * a request went out, field when the server named one (info NULL: an
+ * error of the CLI's own). */
 static void
-cli__json_error(const bh_status *st)
+cli__json_error(const bh_status *st, const bh_call_info *info)
 {
     cJSON *obj = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(obj, "error");
-    char *text;
+    char *text = NULL;
+    int ok = e != NULL && cJSON_AddStringToObject(e, "code", bh_code_name(st->code)) != NULL &&
+             cJSON_AddStringToObject(e, "message", st->message) != NULL;
 
-    if (e == NULL || cJSON_AddStringToObject(e, "code", bh_code_name(st->code)) == NULL ||
-        cJSON_AddStringToObject(e, "message", st->message) == NULL ||
-        (text = cJSON_PrintUnformatted(obj)) == NULL) {
+    if (ok && info != NULL && info->request_id != 0) {
+        char id[24];
+        snprintf(id, sizeof(id), "%" PRIu64, info->request_id);
+        ok = cJSON_AddStringToObject(e, "request_id", id) != NULL &&
+             cJSON_AddStringToObject(e, "trace_id", info->trace_id) != NULL;
+    }
+    if (ok && info != NULL && info->field[0] != '\0')
+        ok = cJSON_AddStringToObject(e, "field", info->field) != NULL;
+    if (!ok || (text = cJSON_PrintUnformatted(obj)) == NULL) {
         cJSON_Delete(obj);
         fputs("error: out of memory\n", stderr);
         return;
@@ -39,13 +51,19 @@ cli__status_line(const bh_status *st)
         fprintf(stderr, "error: %s\n", bh_code_name(st->code));
 }
 
-int
-cli_print_status(const struct cli *cli, const bh_status *st)
+static int
+cli__print(const struct cli *cli, const bh_status *st, const bh_call_info *info)
 {
     cli__status_line(st);
     if (cli->json)
-        cli__json_error(st);
+        cli__json_error(st, info);
     return CLI_EXIT_FAIL;
+}
+
+int
+cli_print_status(const struct cli *cli, const bh_status *st)
+{
+    return cli__print(cli, st, &cli->info);
 }
 
 int
@@ -59,7 +77,7 @@ cli_fail(const struct cli *cli, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(st.message, sizeof(st.message), fmt, ap);
     va_end(ap);
-    return cli_print_status(cli, &st);
+    return cli__print(cli, &st, NULL);
 }
 
 int
@@ -113,13 +131,27 @@ cli_check_key(const char *key)
     return CLI_EXIT_OK;
 }
 
+void
+cli_call_options(struct cli *cli, const char *key, bh_call_options *co)
+{
+    bh_call_options init = BH_CALL_OPTIONS_INIT;
+    bh_call_info info = BH_CALL_INFO_INIT;
+
+    *co = init;
+    co->idempotency_key = key;
+    co->timeout_ms = cli->timeout_ms;
+    co->traceparent = cli->traceparent;
+    cli->info = info;
+    co->info = &cli->info;
+}
+
 int
 cli_call(struct cli *cli, const struct cli_cmd *cmd, enum bh_method_id id,
          const ProtobufCMessage *req, const char *key, ProtobufCMessage **resp)
 {
     const struct cli_method *cm = &cli_methods[id];
     const ProtobufCMethodDescriptor *m = bh_find_method(cm->name, NULL);
-    bh_call_opts co;
+    bh_call_options co;
     bh_status st;
     int rc;
 
@@ -141,11 +173,9 @@ cli_call(struct cli *cli, const struct cli_cmd *cmd, enum bh_method_id id,
         return CLI_EXIT_USAGE;
     if ((rc = cli_open(cli)) != CLI_EXIT_OK)
         return rc;
-    memset(&co, 0, sizeof(co));
     memset(&st, 0, sizeof(st));
-    co.idempotency_key = key;
-    co.timeout_ms = cli->timeout_ms;
-    if (cm->call(cli->client, req, resp, &co, &st) != BH_OK)
+    cli_call_options(cli, key, &co);
+    if (bh_call_ex(cli->client, cm->name, req, resp, &co, &st) != BH_OK)
         return cli_print_status(cli, &st);
     cli->wrote = cm->writes;
     cli->replayed = st.replayed;

@@ -134,7 +134,7 @@ cli_cmd_call(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
     char err[512], full[BH_METHOD_NAME_MAX], *in = NULL;
     uint8_t *wire = NULL, *answer = NULL;
     size_t in_len = 0, wire_len, answer_len = 0;
-    bh_call_opts co;
+    bh_call_options co;
     bh_status st;
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != BH__PARSE_OK)
@@ -171,12 +171,11 @@ cli_cmd_call(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
     protobuf_c_message_pack(req, wire);
     if ((rc = cli_check_key(cli->idem_key)) != CLI_EXIT_OK || (rc = cli_open(cli)) != CLI_EXIT_OK)
         goto out;
-    memset(&co, 0, sizeof(co));
     memset(&st, 0, sizeof(st));
     /* Any method may be a write: send the key if one was given. */
-    co.idempotency_key = cli->idem_key;
-    co.timeout_ms = cli->timeout_ms;
-    if (bh_call_raw(cli->client, full, wire, wire_len, &answer, &answer_len, &co, &st) != BH_OK) {
+    cli_call_options(cli, cli->idem_key, &co);
+    if (bh_call_raw_ex(cli->client, full, wire, wire_len, &answer, &answer_len, &co, &st) !=
+        BH_OK) {
         rc = cli_print_status(cli, &st);
         goto out;
     }

@@ -354,7 +354,8 @@ main(int argc, char **argv)
     struct cli cli;
     int help = 0, version = 0, used = 0, words = 0, rc;
     char err[512];
-    const char *env = getenv("BILHETERIA_SERVER"), *env_ca = getenv("BILHETERIA_TLS_CA");
+    const char *env = getenv("BILHETERIA_SERVER"), *env_ca = getenv("BILHETERIA_TLS_CA"),
+               *env_tp = getenv("TRACEPARENT");
     const struct cli_cmd *cmd;
     struct bh__opt g[] = {
         { "--server", "URL", BH__OPT_STR, BH__OPT_LAST_WINS, &cli.server,
@@ -385,6 +386,9 @@ main(int argc, char **argv)
           "client certificate (PEM) for a server that wants one (mutual TLS)" },
         { "--tls-key", "FILE", BH__OPT_STR, BH__OPT_LAST_WINS, &cli.tls_key,
           "the client certificate's private key (PEM, not encrypted)" },
+        { "--traceparent", "TP", BH__OPT_STR, BH__OPT_LAST_WINS, &cli.traceparent,
+          "W3C traceparent the calls continue (\"00-<32 hex>-<16 hex>-<2 hex>\"; default "
+          "$TRACEPARENT, else a new trace each call)" },
         { "--help", NULL, BH__OPT_FLAG, 0, &help, "print this help" },
         { "--version", NULL, BH__OPT_FLAG, 0, &version, "print the version" },
     };
@@ -393,6 +397,7 @@ main(int argc, char **argv)
     cli.server = env != NULL && *env != '\0' ? env : CLI_DEFAULT_SERVER;
     cli.timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
     cli.tls_ca = env_ca != NULL && *env_ca != '\0' ? env_ca : NULL;
+    cli.traceparent = env_tp != NULL && *env_tp != '\0' ? env_tp : NULL;
     cli.globals = cli__g = g;
     cli.nglobals = cli__ng = CLI_NOPTS(g);
     rc = bh__opts_parse(g, CLI_NOPTS(g), argc - 1, argv + 1, BH__OPTS_STOP_AT_POSITIONAL, &used,

@@ -19,10 +19,13 @@
  *   strings ("42"), enums by name; "replayed" as above.
  *
  * A failed call (exit 1) with --json: stdout is one line,
- *   {"error":{"code":"NOT_FOUND","message":"event 42 does not exist"}}
- *   and stderr has the usual "error: CODE: message" line. (No
- *   "request_id" yet: bh_status does not carry one on this branch.) Usage
- *   errors (exit 2) stay on stderr only, --json or not.
+ *   {"error":{"code":"NOT_FOUND","message":"event 42 does not exist",
+ *   "request_id":"1300556261861546299","trace_id":"0af7651916cd43dd..."}}
+ *   ("request_id", as the server logs it, and "trace_id" when a request
+ *   went out, "field":
+ *   "seats[0]" when the server named the field at fault), and stderr has
+ *   the usual "error: CODE: message" line. Usage errors (exit 2) stay on
+ *   stderr only, --json or not.
  *
  * Human output (the default), for every command:
  *   - a single object is a key: value block, one field a line, values

@@ -352,7 +352,39 @@ test_json_errors_and_styles(void **state)
                         "event 424242 does not exist");
     assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
     assert_non_null(strstr(err, "error: NOT_FOUND: event 424242 does not exist"));
+    /* The request id as decimal digits (the server logs the same), the
+     * trace id as 32 hex digits; no field for a NOT_FOUND. */
+    const char *rid = cJSON_GetStringValue(cJSON_GetObjectItem(eo, "request_id"));
+    assert_non_null(rid);
+    assert_true(strlen(rid) > 0 && strspn(rid, "0123456789") == strlen(rid));
+    assert_true(strtoull(rid, NULL, 10) != 0);
+    const char *tid = cJSON_GetStringValue(cJSON_GetObjectItem(eo, "trace_id"));
+    assert_non_null(tid);
+    assert_int_equal(strspn(tid, "0123456789abcdef"), 32);
+    assert_null(cJSON_GetObjectItem(eo, "field"));
     cJSON_Delete(e);
+    free(out);
+    free(err);
+
+    /* A field the server names is in "field"; the caller's traceparent
+     * (--traceparent, else $TRACEPARENT) carries its trace id. */
+    assert_int_equal(CLI(&out, &err, "--json", "--traceparent",
+                         "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "call",
+                         "EventService/CreateEvent", "{\"name\":\"\"}"),
+                     1);
+    e = cJSON_Parse(out);
+    assert_non_null(e);
+    eo = cJSON_GetObjectItem(e, "error");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(eo, "code")), "INVALID_ARGUMENT");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(eo, "field")), "name");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(eo, "trace_id")),
+                        "0af7651916cd43dd8448eb211c80319c");
+    cJSON_Delete(e);
+    free(out);
+    free(err);
+    /* A malformed traceparent is refused, naming it, before anything is sent. */
+    assert_int_equal(CLI(&out, &err, "--traceparent", "00-bad", "event", "get", "1"), 1);
+    assert_non_null(strstr(err, "traceparent \"00-bad\""));
     free(out);
     free(err);
 
