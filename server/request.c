@@ -333,9 +333,65 @@ srv_request_decode(srv_call *c, const uint8_t *buf, size_t len, uint64_t *reques
     return m->kind == SRV_WRITE ? SRV_DECODED_WRITE : SRV_DECODED_READ;
 }
 
+/* The length of the request field path msg starts with ("items[2].quantity
+ * must be > 0" -> 16), checked against the request's descriptor d: each
+ * segment a field of the message before it, "[n]" only after a repeated
+ * one, the path followed by the end, a space, ':' or ','. 0 if msg does
+ * not start with one. */
+static size_t
+leading_field(const ProtobufCMessageDescriptor *d, const char *msg)
+{
+    const char *p = msg;
+
+    for (;;) {
+        size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+        char name[64];
+        const ProtobufCFieldDescriptor *f;
+
+        if (n == 0 || n >= sizeof(name) || d == NULL)
+            return 0;
+        memcpy(name, p, n);
+        name[n] = '\0';
+        if ((f = protobuf_c_message_descriptor_get_field_by_name(d, name)) == NULL)
+            return 0;
+        p += n;
+        if (*p == '[') {
+            size_t k = strspn(p + 1, "0123456789");
+            if (f->label != PROTOBUF_C_LABEL_REPEATED || k == 0 || p[1 + k] != ']')
+                return 0;
+            p += k + 2;
+        }
+        if (*p != '.') {
+            if (*p != '\0' && *p != ' ' && *p != ':' && *p != ',')
+                return 0;
+            return (size_t)(p - msg);
+        }
+        p++;
+        d = f->type == PROTOBUF_C_TYPE_MESSAGE ? f->descriptor : NULL;
+    }
+}
+
+/* An INVALID_ARGUMENT whose handler named no field names the one its
+ * message starts with, when that is a path of the request ("best 7 is more
+ * than ..." -> "best"), so that callers get a machine-readable field for
+ * every such refusal that reads "<field> ...". */
+static void
+field_from_message(srv_call *c)
+{
+    size_t n;
+
+    if (c->code != BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT || c->field != NULL ||
+        c->m == NULL || c->m->desc == NULL)
+        return;
+    if ((n = leading_field(c->m->desc->input, c->msg)) == 0)
+        return;
+    c->field = bh__arena_strndup(c->arena, c->msg, n);
+}
+
 void
 srv_response_prepare(srv_call *c, uint64_t request_id, Bilheteria__V1__ResponseEnvelope *env)
 {
+    field_from_message(c);
     bilheteria__v1__response_envelope__init(env);
     if (c->code == 0 && c->resp_bytes == NULL && c->resp != NULL) {
         size_t n = protobuf_c_message_get_packed_size(c->resp);

@@ -106,14 +106,22 @@ bh__arena_alloc(bh__arena *a, size_t n)
 }
 
 char *
+bh__arena_strndup(bh__arena *a, const char *s, size_t n)
+{
+    char *p;
+
+    n = strnlen(s, n);
+    if ((p = bh__arena_alloc(a, n + 1)) != NULL) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+char *
 bh__arena_strdup(bh__arena *a, const char *s)
 {
-    size_t n = strlen(s) + 1;
-    char *p = bh__arena_alloc(a, n);
-
-    if (p != NULL)
-        memcpy(p, s, n);
-    return p;
+    return bh__arena_strndup(a, s, SIZE_MAX);
 }
 
 static void

@@ -31,6 +31,8 @@ int bh__arena_init_alloc(bh__arena *a, size_t first_block);
  * NULL (and a->oom set) when out of memory. */
 void *bh__arena_alloc(bh__arena *a, size_t n);
 char *bh__arena_strdup(bh__arena *a, const char *s);
+/* The first n bytes of s (fewer if s ends before), NUL-terminated. */
+char *bh__arena_strndup(bh__arena *a, const char *s, size_t n);
 /* Forgets every allocation; keeps the first buffer, and the largest block
  * for an arena of bh__arena_init. */
 void bh__arena_reset(bh__arena *a);

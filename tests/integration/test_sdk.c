@@ -485,6 +485,31 @@ test_error_details(void **state)
     assert_string_equal(info.field, "name");
     free(out);
     assert_null(resp);
+
+    /* A refusal whose message starts with a request field's path names it
+     * too, nested and indexed ("items[0].quantity must be ..."); one that
+     * starts with words names none. */
+    Bilheteria__V1__CreateReservationRequest rr = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
+    Bilheteria__V1__ItemRequest it = BILHETERIA__V1__ITEM_REQUEST__INIT, *items[] = { &it };
+    char *labels[] = { "A1" };
+    rr.session_id = 1;
+    rr.user_id = "ana";
+    rr.best = 1;
+    rr.n_items = 1;
+    rr.items = items;
+    it.product_id = 1;
+    assert_int_equal(bh_call_ex(cl, "bilheteria.v1.ReservationService/CreateReservation", &rr.base,
+                                &resp, &co, &st),
+                     BH_INVALID_ARGUMENT);
+    assert_string_equal(info.field, "items[0].quantity");
+    rr.n_items = 0;
+    rr.n_seats = 1;
+    rr.seats = labels;
+    assert_int_equal(bh_call_ex(cl, "bilheteria.v1.ReservationService/CreateReservation", &rr.base,
+                                &resp, &co, &st),
+                     BH_INVALID_ARGUMENT);
+    assert_string_equal(info.field, "");
+    assert_null(resp);
 }
 
 static int
