@@ -46,6 +46,28 @@ grep -qxF 'ExecStart=/usr/bin/bilheteria-server --data-dir /var/lib/bilheteria' 
   "$tmp/root/usr/lib/systemd/system/bilheteria.service" ||
   fail "the packaged unit does not start /usr/bin/bilheteria-server"
 
+# The maintainer scripts: in the package, valid sh, and doing what a
+# Debian service package does, checked with the helpers they call stubbed
+# to log their arguments (no systemd runs here, so no start is expected).
+mkdir "$tmp/ctl" "$tmp/stub"
+dpkg-deb -e "$(deb bilheteria)" "$tmp/ctl"
+for s in postinst prerm postrm; do
+  test -x "$tmp/ctl/$s" || fail "the bilheteria package has no executable $s"
+  sh -n "$tmp/ctl/$s" || fail "$s is not valid sh"
+done
+for c in deb-systemd-helper deb-systemd-invoke systemctl; do
+  printf '#!/bin/sh\necho "%s $*" >>"%s"\ncase "$*" in *was-enabled*) exit 0;; esac\n' \
+    "$c" "$tmp/calls" >"$tmp/stub/$c"
+  chmod +x "$tmp/stub/$c"
+done
+PATH="$tmp/stub:$PATH" "$tmp/ctl/postinst" configure || fail "postinst configure failed"
+grep -qx 'deb-systemd-helper enable bilheteria.service' "$tmp/calls" ||
+  fail "postinst does not enable the unit: $(cat "$tmp/calls")"
+PATH="$tmp/stub:$PATH" "$tmp/ctl/postrm" purge || fail "postrm purge failed"
+grep -qx 'deb-systemd-helper purge bilheteria.service' "$tmp/calls" ||
+  fail "postrm purge does not purge the unit's state: $(cat "$tmp/calls")"
+PATH="$tmp/stub:$PATH" "$tmp/ctl/prerm" remove || fail "prerm remove failed"
+
 has "libbilheteria$so" "/usr/lib/libbilheteria.so.$so" "/usr/lib/libbilheteria.so.$so.*"
 depends "libbilheteria$so" libnng1 libprotobuf-c1 libc6
 if grep -E '\.(h|a|pc)$|\.so$' "$tmp/list"; then fail "libbilheteria$so holds development files"; fi
