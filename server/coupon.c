@@ -272,8 +272,8 @@ coupon_usable(srv_call *c, store_txn *t, const Coupon *k, const Bilheteria__V1__
                         (unsigned long long)k->session_id, (unsigned long long)s->id);
     if (k->event_id != 0 && k->event_id != s->event_id)
         return srv_fail(c, SRV_E_PRECOND,
-                        "coupon %s is only for event %llu; session %llu is of event %llu",
-                        k->code, (unsigned long long)k->event_id, (unsigned long long)s->id,
+                        "coupon %s is only for event %llu; session %llu is of event %llu", k->code,
+                        (unsigned long long)k->event_id, (unsigned long long)s->id,
                         (unsigned long long)s->event_id);
     if (k->max_uses != 0 && k->uses + k->held_uses >= k->max_uses)
         return srv_fail(c, SRV_E_PRECOND,

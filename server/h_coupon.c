@@ -83,8 +83,7 @@ check_coupon(srv_call *c, store_txn *t, const Bilheteria__V1__CreateCouponReques
         srv_fmt_time(r->valid_from_ms, from);
         srv_fmt_time(r->valid_until_ms, until);
         c->field = "valid_until_ms";
-        return srv_fail(c, SRV_E_INVALID, "valid_until %s is not after valid_from %s", until,
-                        from);
+        return srv_fail(c, SRV_E_INVALID, "valid_until %s is not after valid_from %s", until, from);
     }
     return check_scope(c, t, r);
 }

@@ -53,8 +53,8 @@ store_coupon_list(store_txn *t, const char *after, size_t limit, ProtobufCAlloca
             *more = 1;
             break;
         }
-        void *m = protobuf_c_message_unpack(&bilheteria__v1__coupon__descriptor, a, v.mv_size,
-                                            v.mv_data);
+        void *m =
+            protobuf_c_message_unpack(&bilheteria__v1__coupon__descriptor, a, v.mv_size, v.mv_data);
         if (m == NULL) {
             rc = STORE_CORRUPT;
             goto out;
@@ -136,6 +136,6 @@ int
 store_rule_list(store_txn *t, uint64_t from_id, size_t limit, ProtobufCAllocator *a,
                 store_page *out)
 {
-    return store__list_id(t, T_RULES, from_id, limit, &bilheteria__v1__discount_rule__descriptor,
-                          a, out);
+    return store__list_id(t, T_RULES, from_id, limit, &bilheteria__v1__discount_rule__descriptor, a,
+                          out);
 }
