@@ -371,25 +371,22 @@ apply_coupon(srv_call *c, store_txn *t, const Bilheteria__V1__Session *s, const 
                         "to discount",
                         k->code, what);
     }
-    int64_t amount = 0;
+    /* The amount off is figured on the lines together (so that rounding
+     * loses at most one cent), then spread over them by what each has left. */
+    int64_t base = 0, amount;
     char desc[160];
+    for (size_t i = 0; i < n; i++)
+        base += room[i];
     if (k->percent != 0) {
-        for (size_t i = 0; i < n; i++) {
-            int64_t d = room[i] * k->percent / 100;
-            *disc[i] += d;
-            amount += d;
-        }
+        amount = (int64_t)((__int128)base * k->percent / 100);
         snprintf(desc, sizeof(desc), "coupon %s: %u%% off %s", k->code, k->percent,
                  applies_name(k->applies_to));
     } else {
-        int64_t base = 0;
-        for (size_t i = 0; i < n; i++)
-            base += room[i];
         amount = k->amount_cents < base ? k->amount_cents : base;
-        spread(amount, n, room, disc);
         snprintf(desc, sizeof(desc), "coupon %s: %lld cents off %s", k->code,
                  (long long)k->amount_cents, applies_name(k->applies_to));
     }
+    spread(amount, n, room, disc);
     if ((rc = take_use(t, k, r->user_id, 1)) != STORE_OK)
         return srv_store_fail(c, rc, "coupon");
     r->coupon_code = k->code;
