@@ -286,8 +286,9 @@ coupon_usable(srv_call *c, store_txn *t, const Coupon *k, const Bilheteria__V1__
             return srv_store_fail(c, rc, "coupon uses");
         if (mine >= k->max_uses_per_user)
             return srv_fail(c, SRV_E_PRECOND,
-                            "user %s has used coupon %s %u times; max_uses_per_user is %u",
-                            r->user_id, k->code, mine, k->max_uses_per_user);
+                            "user %s already has %u use(s) of coupon %s, held or paid; "
+                            "max_uses_per_user is %u",
+                            r->user_id, mine, k->code, k->max_uses_per_user);
     }
     if (subtotal < k->min_total_cents)
         return srv_fail(c, SRV_E_PRECOND,
@@ -492,8 +493,8 @@ srv_coupon_pay(srv_call *c, store_txn *t, const Reservation *r)
             return srv_store_fail(c, rc, "coupon uses");
         if (mine >= k->max_uses_per_user)
             return srv_fail(c, SRV_E_PRECOND,
-                            "reservation %llu expired and user %s has used coupon %s %u times "
-                            "since (max_uses_per_user %u); nothing was charged",
+                            "reservation %llu expired and user %s has used coupon %s since "
+                            "(%u use(s), max_uses_per_user %u); nothing was charged",
                             (unsigned long long)r->id, r->user_id, k->code, mine,
                             k->max_uses_per_user);
     }

@@ -439,14 +439,21 @@ cli__reservation(const Reservation *r, const char *indent)
         printf("%sseats: none\n", indent);
     } else {
         printf("%sseats:\n", indent);
-        t = cli_table_new(4);
-        cli_table_add(t, "SEAT", "TYPE", "PRICE", "DISCOUNT");
-        for (i = 0; i < r->n_seats; i++)
-            cli_table_add(t, r->seats[i]->label,
-                          cli__enum(&bilheteria__v1__ticket_type__descriptor, r->seats[i]->type),
-                          cli__money(r->seats[i]->price_cents),
-                          r->seats[i]->discount_cents ? cli__money(r->seats[i]->discount_cents)
-                                                      : "");
+        /* The DISCOUNT column only when there is one. */
+        t = cli_table_new(r->discount_cents ? 4 : 3);
+        if (r->discount_cents)
+            cli_table_add(t, "SEAT", "TYPE", "PRICE", "DISCOUNT");
+        else
+            cli_table_add(t, "SEAT", "TYPE", "PRICE");
+        for (i = 0; i < r->n_seats; i++) {
+            const Bilheteria__V1__ReservedSeat *rs = r->seats[i];
+            const char *type = cli__enum(&bilheteria__v1__ticket_type__descriptor, rs->type);
+            if (r->discount_cents)
+                cli_table_add(t, rs->label, type, cli__money(rs->price_cents),
+                              rs->discount_cents ? cli__money(rs->discount_cents) : "");
+            else
+                cli_table_add(t, rs->label, type, cli__money(rs->price_cents));
+        }
         cli_table_print(t, sub);
         cli_table_free(t);
     }
@@ -454,13 +461,21 @@ cli__reservation(const Reservation *r, const char *indent)
         printf("%sitems: none\n", indent);
     } else {
         printf("%sitems:\n", indent);
-        t = cli_table_new(6);
-        cli_table_add(t, "PRODUCT", "NAME", "QTY", "UNIT", "SUBTOTAL", "DISCOUNT");
+        t = cli_table_new(r->discount_cents ? 6 : 5);
+        if (r->discount_cents)
+            cli_table_add(t, "PRODUCT", "NAME", "QTY", "UNIT", "SUBTOTAL", "DISCOUNT");
+        else
+            cli_table_add(t, "PRODUCT", "NAME", "QTY", "UNIT", "SUBTOTAL");
         for (i = 0; i < r->n_items; i++) {
             const Bilheteria__V1__ReservedItem *it = r->items[i];
-            cli_table_add(t, cli__u64(it->product_id), it->name, cli__i64(it->quantity),
-                          cli__money(it->unit_price_cents), cli__money(it->subtotal_cents),
-                          it->discount_cents ? cli__money(it->discount_cents) : "");
+            const char *id = cli__u64(it->product_id), *qty = cli__i64(it->quantity);
+            const char *unit = cli__money(it->unit_price_cents);
+            const char *sub_total = cli__money(it->subtotal_cents);
+            if (r->discount_cents)
+                cli_table_add(t, id, it->name, qty, unit, sub_total,
+                              it->discount_cents ? cli__money(it->discount_cents) : "");
+            else
+                cli_table_add(t, id, it->name, qty, unit, sub_total);
         }
         cli_table_print(t, sub);
         cli_table_free(t);

@@ -508,7 +508,7 @@ test_refusals(void **state)
     assert_int_equal(reserve_on(cl, &q, &r, NULL), BH_OK);
     free_resv(r);
     q.seats = "A4";
-    refused(&q, BH_FAILED_PRECONDITION, "user joana has used coupon ONEEACH 1 times");
+    refused(&q, BH_FAILED_PRECONDITION, "user joana already has 1 use(s) of coupon ONEEACH");
     q.user = "pedro";
     assert_int_equal(reserve_on(cl, &q, &r, NULL), BH_OK);
     free_resv(r);
