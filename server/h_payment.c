@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "authz.h"
+#include "coupon.h"
 #include "resv.h"
 #include "seatcache.h"
 #include "util.h"
@@ -205,7 +206,7 @@ pay(srv_call *c, store_txn *t, const Bilheteria__V1__ConfirmPaymentRequest *q,
     if (r->status == ST(PENDING) &&
         (rc = store_resv_expiry_del(t, r->expires_at_ms, r->id)) != STORE_OK)
         return srv_store_fail(c, rc, "reservation expiry");
-    if (sell_seats(c, t, r))
+    if (sell_seats(c, t, r) || srv_coupon_pay(c, t, r))
         return c->code;
     Bilheteria__V1__Payment *p = SRV_NEW(c, Bilheteria__V1__Payment, bilheteria__v1__payment);
     if (p == NULL)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "authz.h"
+#include "coupon.h"
 #include "pick.h"
 #include "resv.h"
 #include "seatcache.h"
@@ -308,7 +309,8 @@ create_reservation(srv_call *c, store_txn *t)
     res->expires_at_ms = c->now_ms + ttl_ms;
     if (hold_seats(c, t, s, idx, n, r->half_price, res))
         return c->code;
-    res->total_cents = res->seats_subtotal_cents + res->items_subtotal_cents;
+    if (srv_coupon_price(c, t, s, r->coupon_code, res)) /* sets total_cents */
+        return c->code;
     if ((rc = srv_resv_quota_add(t, s->id, r->half_price)) != STORE_OK ||
         (rc = store_resv_put(t, res, 1)) != STORE_OK ||
         (rc = store_resv_expiry_add(t, res->expires_at_ms, res->id)) != STORE_OK)

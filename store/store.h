@@ -24,6 +24,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "bilheteria/v1/coupon.pb-c.h"
 #include "bilheteria/v1/event.pb-c.h"
 #include "bilheteria/v1/payment.pb-c.h"
 #include "bilheteria/v1/product.pb-c.h"
@@ -184,6 +185,7 @@ enum store_seq {
     STORE_SEQ_PRODUCT,
     STORE_SEQ_RESERVATION,
     STORE_SEQ_PAYMENT,
+    STORE_SEQ_RULE,
     STORE_SEQ__COUNT
 };
 int store_next_id(store_txn *t, enum store_seq seq, uint64_t *out);
@@ -273,6 +275,26 @@ int store_payment_put(store_txn *t, const Bilheteria__V1__Payment *p);
 int store_payment_get(store_txn *t, uint64_t id, ProtobufCAllocator *a,
                       Bilheteria__V1__Payment **out);
 int store_payment_by_ref(store_txn *t, const char *provider, const char *ref, uint64_t *payment_id);
+
+/* ---- coupons and discount rules (coupon.c) ---- */
+/* Coupons by code (normalized by the caller: the store compares bytes). */
+int store_coupon_put(store_txn *t, const Bilheteria__V1__Coupon *c);
+int store_coupon_get(store_txn *t, const char *code, ProtobufCAllocator *a,
+                     Bilheteria__V1__Coupon **out);
+/* Up to limit coupons with codes after `after` ("" = from the first), in
+ * byte order; *more is set to 1 when there are others after the last. */
+int store_coupon_list(store_txn *t, const char *after, size_t limit, ProtobufCAllocator *a,
+                      store_page *out, int *more);
+/* How many uses of code user has (held and paid); 0 when none. Putting 0
+ * deletes the counter. */
+int store_coupon_user_get(store_txn *t, const char *code, const char *user, uint32_t *n);
+int store_coupon_user_put(store_txn *t, const char *code, const char *user, uint32_t n);
+/* Discount rules by id. */
+int store_rule_put(store_txn *t, const Bilheteria__V1__DiscountRule *r);
+int store_rule_get(store_txn *t, uint64_t id, ProtobufCAllocator *a,
+                   Bilheteria__V1__DiscountRule **out);
+int store_rule_list(store_txn *t, uint64_t from_id, size_t limit, ProtobufCAllocator *a,
+                    store_page *out);
 
 /* ---- idempotency records (idem.c): key = (identity, key) ---- */
 int store_idem_get(store_txn *t, const char *identity, const char *key, ProtobufCAllocator *a,

@@ -24,6 +24,9 @@ enum store__table {
     T_PAY_BY_REF,
     T_IDEM,
     T_IDEM_BY_TIME,
+    T_COUPONS,
+    T_COUPON_USERS,
+    T_RULES,
     T__COUNT
 };
 

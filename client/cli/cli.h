@@ -162,6 +162,10 @@ int cli_run(struct cli *cli, const struct cli_cmd *cmd, enum bh_method_id id,
  */
 void *cli_xalloc(size_t n);
 
+/* One "ID:QTY" (a product and its quantity, cmd_reservation.c). Returns 0,
+ * or -1 if it is not two positive integers (*id, *qty untouched). */
+int cli_item_parse(const char *s, uint64_t *id, int32_t *qty);
+
 /* ---- table.c: aligned columns ---- */
 struct cli_table;
 
@@ -195,6 +199,10 @@ void cli_render_payment(const ProtobufCMessage *resp);      /* GetPaymentRespons
 void cli_render_confirm(const ProtobufCMessage *resp);      /* ConfirmPaymentResponse */
 void cli_render_health(const ProtobufCMessage *resp);       /* CheckResponse */
 void cli_render_backup(const ProtobufCMessage *resp);       /* BackupResponse */
+void cli_render_coupon(const ProtobufCMessage *resp);  /* {Create,Get,Deactivate}CouponResponse */
+void cli_render_coupons(const ProtobufCMessage *resp); /* ListCouponsResponse */
+void cli_render_rule(const ProtobufCMessage *resp);    /* Create*RuleResponse, DeactivateRule */
+void cli_render_rules(const ProtobufCMessage *resp);   /* ListRulesResponse */
 
 /* Prints msg through pbjson in cli's --json-style, on one line; pretty
  * indents it. After a call to a method that writes, the object gains
@@ -262,5 +270,13 @@ int cli_cmd_admin_backup(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_describe(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_completion(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_top(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_coupon_create(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_coupon_get(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_coupon_list(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_coupon_deactivate(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_promo_combo(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_promo_quantity(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_promo_list(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_promo_deactivate(struct cli *, const struct cli_cmd *, int, char **);
 
 #endif

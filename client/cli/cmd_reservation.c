@@ -42,9 +42,8 @@ cli__seats(const struct cli_cmd *cmd, const char *list,
     return CLI_EXIT_OK;
 }
 
-/* One "ID:QTY". Returns 0, or -1 if it is not two positive integers. */
-static int
-cli__item(const char *s, uint64_t *id, int32_t *qty)
+int
+cli_item_parse(const char *s, uint64_t *id, int32_t *qty)
 {
     const char *colon = strchr(s, ':');
     char id_text[32];
@@ -76,7 +75,7 @@ cli__items(const struct cli_cmd *cmd, const struct bh__strs *prods,
         int32_t qty;
         Bilheteria__V1__ItemRequest *it;
 
-        if (cli__item(prods->v[i], &id, &qty) != 0)
+        if (cli_item_parse(prods->v[i], &id, &qty) != 0)
             return cli_usage_error(cmd,
                                    "--product: expected ID:QTY with a positive product "
                                    "id and quantity, got \"%s\"",
@@ -107,6 +106,8 @@ cli_cmd_reserve(struct cli *cli, const struct cli_cmd *cmd, int argc, char **arg
         { "--product", "ID:QTY", BH__OPT_STRS, 0, &prods, "an add-on product and quantity" },
         { "--ttl-s", "S", BH__OPT_POS_I32, 0, &req.ttl_s,
           "hold the seats S seconds (> 0; omit for the server's default)" },
+        { "--coupon", "CODE", BH__OPT_STR, 0, &req.coupon_code,
+          "a coupon code (any case); one per reservation" },
     };
     size_t i;
     int rc;

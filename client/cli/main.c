@@ -41,7 +41,7 @@ const struct cli_cmd cli_cmds[] = {
       cli_cmd_product_list },
     { "reserve", NULL,
       "reserve --session ID --user USER (--seats A1,A2 | --best N) [--half N] "
-      "[--product ID:QTY]... [--ttl-s S]",
+      "[--product ID:QTY]... [--ttl-s S] [--coupon CODE]",
       "Hold seats (chosen, or the best N adjacent) and add-ons for a user until "
       "paid or expired.",
       cli_cmd_reserve },
@@ -50,6 +50,26 @@ const struct cli_cmd cli_cmds[] = {
       "List a user's reservations, newest first.", cli_cmd_reservation_list },
     { "reservation", "cancel", "reservation cancel ID", "Cancel a reservation and free its seats.",
       cli_cmd_reservation_cancel },
+    { "coupon", "create",
+      "coupon create --code CODE (--percent P | --amount CENTS) "
+      "[--applies-to tickets|products|order] [--event ID | --session ID | --product ID] "
+      "[--valid-from T] [--valid-until T] [--max-uses N] [--max-uses-per-user N] "
+      "[--min-total CENTS] [--include-meia]",
+      "Create a coupon (admin).", cli_cmd_coupon_create },
+    { "coupon", "get", "coupon get CODE", "Show a coupon and its uses.", cli_cmd_coupon_get },
+    { "coupon", "list", "coupon list [--page-size N] [--page-token T]",
+      "List coupons by code, with their uses.", cli_cmd_coupon_list },
+    { "coupon", "deactivate", "coupon deactivate CODE",
+      "Stop a coupon from taking new reservations (admin).", cli_cmd_coupon_deactivate },
+    { "promo", "combo", "promo combo --name NAME --product ID:QTY... --price CENTS",
+      "Create an automatic product combo at a bundle price (admin).", cli_cmd_promo_combo },
+    { "promo", "quantity", "promo quantity --min-tickets N --percent P [--name NAME]",
+      "Create an automatic discount: N or more inteira tickets, P% off each (admin).",
+      cli_cmd_promo_quantity },
+    { "promo", "list", "promo list [--page-size N] [--page-token T]",
+      "List the automatic discount rules.", cli_cmd_promo_list },
+    { "promo", "deactivate", "promo deactivate ID", "Stop an automatic discount rule (admin).",
+      cli_cmd_promo_deactivate },
     { "pay", NULL,
       "pay --reservation ID --amount CENTS --idempotency-key KEY [--method M] "
       "[--provider P --provider-ref R]",

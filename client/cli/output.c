@@ -429,6 +429,10 @@ cli__reservation(const Reservation *r, const char *indent)
     cli_table_add(t, "payment_id:", cli__id(r->payment_id));
     cli_table_add(t, "seats_subtotal:", cli__money(r->seats_subtotal_cents));
     cli_table_add(t, "items_subtotal:", cli__money(r->items_subtotal_cents));
+    if (r->discount_cents != 0 || r->coupon_code[0] != '\0') {
+        cli_table_add(t, "coupon:", r->coupon_code);
+        cli_table_add(t, "discount:", cli__money(r->discount_cents));
+    }
     cli_table_add(t, "total:", cli__money(r->total_cents));
     cli_table_print(t, indent);
     cli_table_free(t);
@@ -438,12 +442,21 @@ cli__reservation(const Reservation *r, const char *indent)
         printf("%sseats: none\n", indent);
     } else {
         printf("%sseats:\n", indent);
-        t = cli_table_new(3);
-        cli_table_add(t, "SEAT", "TYPE", "PRICE");
-        for (i = 0; i < r->n_seats; i++)
-            cli_table_add(t, r->seats[i]->label,
-                          cli__enum(&bilheteria__v1__ticket_type__descriptor, r->seats[i]->type),
-                          cli__money(r->seats[i]->price_cents));
+        /* The DISCOUNT column only when there is one. */
+        t = cli_table_new(r->discount_cents ? 4 : 3);
+        if (r->discount_cents)
+            cli_table_add(t, "SEAT", "TYPE", "PRICE", "DISCOUNT");
+        else
+            cli_table_add(t, "SEAT", "TYPE", "PRICE");
+        for (i = 0; i < r->n_seats; i++) {
+            const Bilheteria__V1__ReservedSeat *rs = r->seats[i];
+            const char *type = cli__enum(&bilheteria__v1__ticket_type__descriptor, rs->type);
+            if (r->discount_cents)
+                cli_table_add(t, rs->label, type, cli__money(rs->price_cents),
+                              rs->discount_cents ? cli__money(rs->discount_cents) : "");
+            else
+                cli_table_add(t, rs->label, type, cli__money(rs->price_cents));
+        }
         cli_table_print(t, sub);
         cli_table_free(t);
     }
@@ -451,12 +464,34 @@ cli__reservation(const Reservation *r, const char *indent)
         printf("%sitems: none\n", indent);
     } else {
         printf("%sitems:\n", indent);
-        t = cli_table_new(5);
-        cli_table_add(t, "PRODUCT", "NAME", "QTY", "UNIT", "SUBTOTAL");
+        t = cli_table_new(r->discount_cents ? 6 : 5);
+        if (r->discount_cents)
+            cli_table_add(t, "PRODUCT", "NAME", "QTY", "UNIT", "SUBTOTAL", "DISCOUNT");
+        else
+            cli_table_add(t, "PRODUCT", "NAME", "QTY", "UNIT", "SUBTOTAL");
         for (i = 0; i < r->n_items; i++) {
             const Bilheteria__V1__ReservedItem *it = r->items[i];
-            cli_table_add(t, cli__u64(it->product_id), it->name, cli__i64(it->quantity),
-                          cli__money(it->unit_price_cents), cli__money(it->subtotal_cents));
+            const char *id = cli__u64(it->product_id), *qty = cli__i64(it->quantity);
+            const char *unit = cli__money(it->unit_price_cents);
+            const char *sub_total = cli__money(it->subtotal_cents);
+            if (r->discount_cents)
+                cli_table_add(t, id, it->name, qty, unit, sub_total,
+                              it->discount_cents ? cli__money(it->discount_cents) : "");
+            else
+                cli_table_add(t, id, it->name, qty, unit, sub_total);
+        }
+        cli_table_print(t, sub);
+        cli_table_free(t);
+    }
+    if (r->n_discounts > 0) {
+        printf("%sdiscounts:\n", indent);
+        t = cli_table_new(4);
+        cli_table_add(t, "KIND", "CODE/RULE", "DESCRIPTION", "AMOUNT");
+        for (i = 0; i < r->n_discounts; i++) {
+            const Bilheteria__V1__DiscountLine *d = r->discounts[i];
+            cli_table_add(t, cli__enum(&bilheteria__v1__discount_kind__descriptor, d->kind),
+                          d->code[0] != '\0' ? d->code : cli__id(d->rule_id), d->description,
+                          cli__money(-d->amount_cents));
         }
         cli_table_print(t, sub);
         cli_table_free(t);
@@ -500,6 +535,152 @@ cli_render_reservations(const ProtobufCMessage *resp)
                       cli__status(r->status), seats, cli__money(r->total_cents),
                       cli__time(r->expires_at_ms));
         free(seats);
+    }
+    cli_table_print(t, "");
+    cli_table_free(t);
+    cli__next_page(l->next_page_token);
+}
+
+/* ---- coupons and discount rules ---- */
+
+/* "10%" or "R$ 5.00". */
+static const char *
+cli__off(uint32_t percent, int64_t amount)
+{
+    char *b;
+
+    if (percent == 0)
+        return cli__money(amount);
+    b = cli__buf();
+    snprintf(b, 64, "%u%%", percent);
+    return b;
+}
+
+/* "5 (2 held)" or "unlimited". */
+static const char *
+cli__limit(uint32_t max)
+{
+    return max == 0 ? "unlimited" : cli__u64(max);
+}
+
+static const char *
+cli__scope(const Bilheteria__V1__Coupon *k)
+{
+    char *b = cli__buf();
+
+    if (k->event_id != 0)
+        snprintf(b, 64, "event %" PRIu64, k->event_id);
+    else if (k->session_id != 0)
+        snprintf(b, 64, "session %" PRIu64, k->session_id);
+    else if (k->product_id != 0)
+        snprintf(b, 64, "product %" PRIu64, k->product_id);
+    else
+        return "all";
+    return b;
+}
+
+void
+cli_render_coupon(const ProtobufCMessage *resp)
+{
+    /* Create, Get and Deactivate responses all hold just a coupon. */
+    const Bilheteria__V1__Coupon *k = ((const Bilheteria__V1__GetCouponResponse *)resp)->coupon;
+    struct cli_table *t;
+
+    if (k == NULL)
+        return;
+    t = cli_table_new(2);
+    cli_table_add(t, "code:", k->code);
+    cli_table_add(t, "off:", cli__off(k->percent, k->amount_cents));
+    cli_table_add(
+        t, "applies_to:", cli__enum(&bilheteria__v1__coupon_applies_to__descriptor, k->applies_to));
+    cli_table_add(t, "include_meia:", k->include_meia ? "yes" : "no");
+    cli_table_add(t, "scope:", cli__scope(k));
+    cli_table_add(t, "valid_from:", cli__time(k->valid_from_ms));
+    cli_table_add(t, "valid_until:", cli__time(k->valid_until_ms));
+    cli_table_add(t, "min_total:", cli__money(k->min_total_cents));
+    cli_table_add(t, "max_uses:", cli__limit(k->max_uses));
+    cli_table_add(t, "max_uses_per_user:", cli__limit(k->max_uses_per_user));
+    cli_table_add(t, "uses:", cli__u64(k->uses));
+    cli_table_add(t, "held_uses:", cli__u64(k->held_uses));
+    cli_table_add(t, "active:", k->active ? "yes" : "no");
+    cli_table_add(t, "created_at:", cli__time(k->created_at_ms));
+    cli_table_print(t, "");
+    cli_table_free(t);
+}
+
+void
+cli_render_coupons(const ProtobufCMessage *resp)
+{
+    const Bilheteria__V1__ListCouponsResponse *l = (const void *)resp;
+    struct cli_table *t = cli_table_new(8);
+    size_t i;
+
+    cli_table_add(t, "CODE", "OFF", "APPLIES_TO", "SCOPE", "USES", "HELD", "MAX_USES", "ACTIVE");
+    for (i = 0; i < l->n_coupons; i++) {
+        const Bilheteria__V1__Coupon *k = l->coupons[i];
+        cli_table_add(t, k->code, cli__off(k->percent, k->amount_cents),
+                      cli__enum(&bilheteria__v1__coupon_applies_to__descriptor, k->applies_to),
+                      cli__scope(k), cli__u64(k->uses), cli__u64(k->held_uses),
+                      cli__limit(k->max_uses), k->active ? "yes" : "no");
+    }
+    cli_table_print(t, "");
+    cli_table_free(t);
+    cli__next_page(l->next_page_token);
+}
+
+/* What a rule does: "1x3 + 2x1 for R$ 20.00" or "10% off 4+ inteira". */
+static const char *
+cli__rule_terms(const Bilheteria__V1__DiscountRule *q)
+{
+    char *b = cli__buf();
+    size_t i, n = 0;
+
+    if (q->kind != BILHETERIA__V1__RULE_KIND__RULE_KIND_COMBO) {
+        snprintf(b, 64, "%u%% off %u+ inteira tickets", q->percent, q->min_tickets);
+        return b;
+    }
+    for (i = 0; i < q->n_items && n < 40; i++)
+        n += (size_t)snprintf(b + n, 64 - n, "%s%" PRIu64 "x%d", i ? " + " : "",
+                              q->items[i]->product_id, q->items[i]->quantity);
+    if (n < 64)
+        snprintf(b + n, 64 - n, " for %s", cli__money(q->price_cents));
+    return b;
+}
+
+void
+cli_render_rule(const ProtobufCMessage *resp)
+{
+    /* Every Create*Rule and DeactivateRule response holds just a rule. */
+    const Bilheteria__V1__DiscountRule *q =
+        ((const Bilheteria__V1__DeactivateRuleResponse *)resp)->rule;
+    struct cli_table *t;
+
+    if (q == NULL)
+        return;
+    t = cli_table_new(2);
+    cli_table_add(t, "id:", cli__u64(q->id));
+    cli_table_add(t, "kind:", cli__enum(&bilheteria__v1__rule_kind__descriptor, q->kind));
+    cli_table_add(t, "name:", q->name);
+    cli_table_add(t, "terms:", cli__rule_terms(q));
+    cli_table_add(t, "active:", q->active ? "yes" : "no");
+    cli_table_add(t, "created_at:", cli__time(q->created_at_ms));
+    cli_table_print(t, "");
+    cli_table_free(t);
+}
+
+void
+cli_render_rules(const ProtobufCMessage *resp)
+{
+    const Bilheteria__V1__ListRulesResponse *l = (const void *)resp;
+    struct cli_table *t = cli_table_new(5);
+    size_t i;
+
+    cli_table_add(t, "ID", "KIND", "NAME", "TERMS", "ACTIVE");
+    for (i = 0; i < l->n_rules; i++) {
+        const Bilheteria__V1__DiscountRule *q = l->rules[i];
+        cli_table_add(t, cli__u64(q->id),
+                      cli__enum(&bilheteria__v1__rule_kind__descriptor, q->kind), q->name,
+                      cli__rule_terms(q), q->active ? "yes" : "no");
     }
     cli_table_print(t, "");
     cli_table_free(t);

@@ -50,8 +50,8 @@ static const struct cli_case cases[] = {
       { "--json", "call", "--list" },
       0,
       "{\"methods\":[\"bilheteria.v1.AdminService/Backup\",\"bilheteria.v1.AdminService/"
-      "Stats\",\"bilheteria.v1.EventService/"
-      "CreateEvent\",",
+      "Stats\",\"bilheteria.v1.CouponService/"
+      "CreateCoupon\",",
       NULL },
     { NULL, {}, 2, NULL, "error: missing COMMAND" },
     { NULL, { "bogus" }, 2, NULL, "error: unknown command \"bogus\"" },

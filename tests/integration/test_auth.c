@@ -195,6 +195,14 @@ static const struct {
     { "bilheteria.v1.HealthService/Check", "AAAAA" },
     { "bilheteria.v1.AdminService/Backup", "APPUU" },
     { "bilheteria.v1.AdminService/Stats", "APPUU" },
+    { "bilheteria.v1.CouponService/CreateCoupon", "APPUU" },
+    { "bilheteria.v1.CouponService/GetCoupon", "AAPUU" },
+    { "bilheteria.v1.CouponService/ListCoupons", "AAPUU" },
+    { "bilheteria.v1.CouponService/DeactivateCoupon", "APPUU" },
+    { "bilheteria.v1.CouponService/CreateComboRule", "APPUU" },
+    { "bilheteria.v1.CouponService/CreateQuantityRule", "APPUU" },
+    { "bilheteria.v1.CouponService/ListRules", "AAPUU" },
+    { "bilheteria.v1.CouponService/DeactivateRule", "APPUU" },
 };
 #define NMATRIX (sizeof(matrix) / sizeof(matrix[0]))
 

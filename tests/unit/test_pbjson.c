@@ -60,10 +60,11 @@ static const struct rt_case rt_cases[] = {
       "{\"product_id\":18446744073709551615,\"quantity\":-2147483648}],\"ttl_s\":300}\n",
       "{\"session_id\":9,\"user_id\":\"ana\",\"seats\":[\"A1\",\"A2\",\"AB12\"],"
       "\"best\":0,\"half_price\":1,\"items\":[{\"product_id\":4,\"quantity\":2},"
-      "{\"product_id\":18446744073709551615,\"quantity\":-2147483648}],\"ttl_s\":300}" },
+      "{\"product_id\":18446744073709551615,\"quantity\":-2147483648}],\"ttl_s\":300,"
+      "\"coupon_code\":\"\"}" },
     { D(create_reservation_request), "{\"best\":4,\"seats\":[],\"items\":[]}",
       "{\"session_id\":0,\"user_id\":\"\",\"seats\":[],\"best\":4,\"half_price\":0,"
-      "\"items\":[],\"ttl_s\":0}" },
+      "\"items\":[],\"ttl_s\":0,\"coupon_code\":\"\"}" },
     { D(get_reservation_request), "{\"id\":77}", "{\"id\":77}" },
     { D(list_reservations_request), "{\"user_id\":\"u-1\",\"page_size\":500,\"page_token\":\"p2\"}",
       "{\"user_id\":\"u-1\",\"page_size\":500,\"page_token\":\"p2\"}" },
@@ -93,12 +94,16 @@ static const struct rt_case rt_cases[] = {
       "\"quantity\":2,\"unit_price_cents\":1000,\"subtotal_cents\":2000}],"
       "\"total_cents\":5750,\"payment_id\":8}",
       "{\"id\":1,\"session_id\":0,\"user_id\":\"\",\"status\":\"RESERVATION_STATUS_CONFIRMED\","
-      "\"seats\":[{\"label\":\"A1\",\"type\":\"TICKET_TYPE_MEIA\",\"price_cents\":1250},"
-      "{\"label\":\"A2\",\"type\":\"TICKET_TYPE_INTEIRA\",\"price_cents\":2500}],"
+      "\"seats\":[{\"label\":\"A1\",\"type\":\"TICKET_TYPE_MEIA\",\"price_cents\":1250,"
+      "\"discount_cents\":0},"
+      "{\"label\":\"A2\",\"type\":\"TICKET_TYPE_INTEIRA\",\"price_cents\":2500,"
+      "\"discount_cents\":0}],"
       "\"items\":[{\"product_id\":4,\"name\":\"Pipoca\",\"quantity\":2,"
-      "\"unit_price_cents\":1000,\"subtotal_cents\":2000}],\"seats_subtotal_cents\":0,"
+      "\"unit_price_cents\":1000,\"subtotal_cents\":2000,\"discount_cents\":0}],"
+      "\"seats_subtotal_cents\":0,"
       "\"items_subtotal_cents\":0,\"total_cents\":5750,\"created_at_ms\":0,"
-      "\"expires_at_ms\":0,\"updated_at_ms\":0,\"payment_id\":8}" },
+      "\"expires_at_ms\":0,\"updated_at_ms\":0,\"payment_id\":8,\"coupon_code\":\"\","
+      "\"discounts\":[],\"discount_cents\":0}" },
     /* An unset message field is null; null on input means the default. */
     { D(get_seat_map_response), "{\"session\":null,\"held\":null}",
       "{\"session\":null,\"rows\":[],\"available\":0,\"held\":0,\"sold\":0,"
@@ -408,7 +413,8 @@ test_pretty(void **state)
                               "      \"quantity\": 2\n"
                               "    }\n"
                               "  ],\n"
-                              "  \"ttl_s\": 0\n"
+                              "  \"ttl_s\": 0,\n"
+                              "  \"coupon_code\": \"\"\n"
                               "}");
     cJSON_free(text);
     r.n_items = 0;

@@ -39,6 +39,10 @@
 /* Add-on lines per reservation, and the quantity of one line. */
 #define BH_RESERVATION_ITEMS_MAX 20
 #define BH_ITEM_QUANTITY_MAX     1000
+/* Coupon codes: 1..32 of [A-Z0-9_-] (case-insensitive, kept upper-case);
+ * a product combo lists at most this many products. */
+#define BH_COUPON_CODE_MAX 32
+#define BH_COMBO_ITEMS_MAX 8
 
 /* RequestEnvelope.traceparent: W3C trace context version 00,
  * "00-" 32 hex "-" 16 hex "-" 2 hex; empty = none. */
