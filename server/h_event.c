@@ -84,11 +84,7 @@ check_event_unset(srv_call *c, const Bilheteria__V1__UpdateEventRequest *r)
                       : !r->set_starts_at && r->starts_at_ms     ? "starts_at_ms"
                       : !r->set_ends_at && r->ends_at_ms         ? "ends_at_ms"
                                                                  : NULL;
-    if (bad == NULL)
-        return 0;
-    c->field = bad;
-    return srv_fail(c, SRV_E_INVALID, "%s is given but its set_ flag is not: nothing would change",
-                    bad);
+    return srv_check_unset(c, bad);
 }
 
 static int

@@ -70,15 +70,10 @@ check_update(srv_call *c, const Bilheteria__V1__UpdateProductRequest *r)
         c->field = "id";
         return srv_fail(c, SRV_E_INVALID, "id is required");
     }
-    if (!r->set_price && r->price_cents != 0) {
-        c->field = "price_cents";
-        return srv_fail(c, SRV_E_INVALID,
-                        "price_cents is given but set_price is not: nothing would change");
-    }
-    if (!r->set_active && r->active) {
-        c->field = "active";
-        return srv_fail(c, SRV_E_INVALID, "active is given but set_active is not");
-    }
+    if (srv_check_unset(c, !r->set_price && r->price_cents ? "price_cents"
+                           : !r->set_active && r->active   ? "active"
+                                                           : NULL))
+        return c->code;
     if (r->set_price && (r->price_cents < 0 || r->price_cents > 100000000)) {
         c->field = "price_cents";
         return srv_fail(c, SRV_E_INVALID, "price_cents must be in 0..100000000, got %lld",

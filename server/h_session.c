@@ -338,11 +338,7 @@ check_unset(srv_call *c, const Bilheteria__V1__UpdateSessionRequest *r)
                       : !r->set_max_per_user && r->max_per_user         ? "max_per_user"
                       : !r->set_half_price_cap && r->half_price_cap     ? "half_price_cap"
                                                                         : NULL;
-    if (bad == NULL)
-        return 0;
-    c->field = bad;
-    return srv_fail(c, SRV_E_INVALID, "%s is given but its set_ flag is not: nothing would change",
-                    bad);
+    return srv_check_unset(c, bad);
 }
 
 /* Prices, zones and layout: only while the session is untouched. */

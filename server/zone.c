@@ -76,6 +76,14 @@ check_one(srv_call *c, const char *field, Bilheteria__V1__PriceZone *const *z, s
         return srv_fail(c, SRV_E_INVALID, "%s[%zu] \"%s\": price_cents must be in 0..%d, got %lld",
                         field, i, zi->name, SRV_PRICE_MAX, (long long)zi->price_cents);
     }
+    if (zi->half_price_cents != 0 && zi->half_price_cents != zi->price_cents / 2) {
+        c->field = zone_field(c, field, i, "half_price_cents");
+        return srv_fail(c, SRV_E_INVALID,
+                        "%s[%zu] \"%s\": half_price_cents %lld is not half of price_cents %lld "
+                        "(leave it 0: meia-entrada is exactly half)",
+                        field, i, zi->name, (long long)zi->half_price_cents,
+                        (long long)zi->price_cents);
+    }
     return 0;
 }
 

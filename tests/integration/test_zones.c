@@ -391,12 +391,24 @@ test_zones_validation(void **state)
             fail_msg("case %zu: created session %llu", i, (unsigned long long)id);
         expect_fail(st.code, &st, BH_INVALID_ARGUMENT, cases[i].want, cases[i].field, field);
     }
-    /* Bad input changed nothing: the event has no sessions. */
+    /* A half price that is not half of the zone's. */
+    {
+        Zone hz = zone("VIP", 0, 9, 101);
+        bh_status st;
+        char field[BH_FIELD_PATH_MAX + 1] = "";
+        hz.half_price_cents = 51;
+        assert_int_equal(session_z(ev, 10, 5, 0, &hz, 1, 0, &st, field), 0);
+        expect_fail(st.code, &st, BH_INVALID_ARGUMENT, "half_price_cents 51 is not half of",
+                    "zones[0].half_price_cents", field);
+        hz.half_price_cents = 50; /* rounded down: accepted */
+        assert_true(session_z(ev, 10, 5, 0, &hz, 1, 0, &st, field) != 0);
+    }
+    /* Bad input changed nothing: the event has only the good session. */
     Bilheteria__V1__ListSessionsRequest lq = BILHETERIA__V1__LIST_SESSIONS_REQUEST__INIT;
     Bilheteria__V1__ListSessionsResponse *ls = NULL;
     lq.event_id = ev;
     assert_int_equal(bh_session_list_sessions(cl, &lq, &ls, NULL, NULL), BH_OK);
-    assert_int_equal(ls->n_sessions, 0);
+    assert_int_equal(ls->n_sessions, 1);
     bilheteria__v1__list_sessions_response__free_unpacked(ls, NULL);
 }
 
@@ -896,7 +908,7 @@ test_update_product(void **state)
     b.id = pop;
     b.price_cents = 5;
     expect_fail(call(cl, m, &b.base, NULL, &st, field), &st, BH_INVALID_ARGUMENT,
-                "price_cents is given but set_price is not", "price_cents", field);
+                "price_cents is given but its set_ flag is not", "price_cents", field);
     b.price_cents = 0;
     b.id = 999999;
     b.set_active = 1;
