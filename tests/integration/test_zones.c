@@ -633,6 +633,12 @@ test_user_limit_race(void **state)
     }
     assert_int_equal(ok, LIMIT);
     assert_int_equal(live_seats(cl, s, "rush"), LIMIT);
+    /* The stored counter agrees with the reservations. */
+    rq q = { .session = s, .user = "rush", .best = 1 };
+    bh_status st;
+    char field[BH_FIELD_PATH_MAX + 1];
+    expect_fail(reserve(&q, NULL, &st, field), &st, BH_FAILED_PRECONDITION, "already has 5 seats",
+                NULL, "");
     Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
     assert_int_equal(m->held, LIMIT);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
