@@ -39,9 +39,12 @@ retake(srv_call *c, store_txn *t, Bilheteria__V1__Reservation *r)
         return srv_store_fail(c, rc, "session");
     for (size_t i = 0; i < r->n_seats; i++) {
         store_seat seat;
-        if (srv_resv_seat_index(s, r->seats[i]->label, &idx) != 0)
-            return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INTERNAL, "bad stored seat %s",
-                            r->seats[i]->label);
+        if (srv_resv_seat_index(s, r->seats[i]->label, &idx) != 0) /* an UpdateSession since */
+            return srv_fail(c, SRV_E_PRECOND,
+                            "reservation %llu expired and seat %s is no longer in session %llu's "
+                            "layout; nothing was charged",
+                            (unsigned long long)r->id, r->seats[i]->label,
+                            (unsigned long long)s->id);
         rc = store_seat_get(t, s->id, idx, &seat);
         if (rc == STORE_OK && srv_resv_seat_taken(&seat, c->now_ms))
             return srv_fail(c, SRV_E_PRECOND,
@@ -52,7 +55,9 @@ retake(srv_call *c, store_txn *t, Bilheteria__V1__Reservation *r)
             return srv_store_fail(c, rc, "seat");
         half += r->seats[i]->type == BILHETERIA__V1__TICKET_TYPE__TICKET_TYPE_MEIA;
     }
-    srv_resv_need need = { s, half, r->items, r->n_items, reserved_item };
+    srv_resv_need need = {
+        s, half, r->items, r->n_items, reserved_item, r->user_id, (uint32_t)r->n_seats
+    };
     srv_resv_check got;
     rc = srv_resv_need_check(t, c->env->seats, c->env->tally, c->arena, c->now_ms, &need, &got);
     if (rc != STORE_OK)
@@ -62,6 +67,12 @@ retake(srv_call *c, store_txn *t, Bilheteria__V1__Reservation *r)
                         "reservation %llu expired and the meia-entrada quota of session %llu "
                         "has been used since; nothing was charged",
                         (unsigned long long)r->id, (unsigned long long)s->id);
+    if (got.what == SRV_RESV_SHORT_USER)
+        return srv_fail(c, SRV_E_PRECOND,
+                        "reservation %llu expired and user \"%s\" has %u seats in session %llu "
+                        "since (the limit is %u per user); nothing was charged",
+                        (unsigned long long)r->id, r->user_id, got.user_has,
+                        (unsigned long long)s->id, s->max_per_user);
     if (got.what == SRV_RESV_SHORT_STOCK)
         return srv_fail(c, SRV_E_PRECOND,
                         "reservation %llu expired and product %llu (%s) has only %lld "
@@ -70,7 +81,8 @@ retake(srv_call *c, store_txn *t, Bilheteria__V1__Reservation *r)
                         got.product->name, (long long)got.product->stock);
     if ((rc = srv_resv_stock_take(t, &c->arena->pc, r)) != STORE_OK)
         return srv_store_fail(c, rc, "product");
-    if ((rc = srv_resv_quota_add(t, s->id, half)) != STORE_OK)
+    if ((rc = srv_resv_quota_add(t, s->id, half)) != STORE_OK ||
+        (rc = srv_resv_user_seats_add(t, s->id, r->user_id, (int64_t)r->n_seats)) != STORE_OK)
         return srv_store_fail(c, rc, "session state");
     /* The seats themselves are written as sold by the caller. */
     return 0;

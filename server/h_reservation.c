@@ -11,6 +11,7 @@
 #include "resv.h"
 #include "seatcache.h"
 #include "util.h"
+#include "zone.h"
 
 /* ---- handlers ---- */
 
@@ -32,6 +33,13 @@ validate_create(srv_call *c, const Bilheteria__V1__CreateReservationRequest *r, 
     if (n > c->cfg->max_seats)
         return srv_fail(c, SRV_E_INVALID, "%zu seats asked; at most %u per reservation", n,
                         c->cfg->max_seats);
+    if (srv_check_str(c, "zone", r->zone, SRV_ZONE_NAME_MAX, 0))
+        return c->code;
+    if (r->zone[0] != 0 && r->n_seats > 0) {
+        c->field = "zone";
+        return srv_fail(c, SRV_E_INVALID,
+                        "zone \"%s\" goes with best; listed seats are in their own zones", r->zone);
+    }
     if (r->half_price > n)
         return srv_fail(c, SRV_E_INVALID, "half_price %u is more than the %zu seats asked",
                         r->half_price, n);
@@ -89,18 +97,26 @@ taken_map(srv_call *c, store_txn *t, const Bilheteria__V1__Session *s, int rebui
     return taken;
 }
 
+/* Best-N inside rows z's rows (the whole room when z is NULL). */
 static int
-pick_best(srv_call *c, store_txn *t, const Bilheteria__V1__Session *s, uint32_t n, uint32_t *idx)
+pick_best(srv_call *c, store_txn *t, const Bilheteria__V1__Session *s,
+          const Bilheteria__V1__PriceZone *z, uint32_t n, uint32_t *idx)
 {
+    uint32_t lo = z != NULL ? z->first_row : 0, hi = z != NULL ? z->last_row : s->rows - 1;
     int stale;
     uint32_t start;
     for (int attempt = 0; attempt < 2; attempt++) {
         const uint8_t *taken = taken_map(c, t, s, attempt > 0, &stale);
         if (taken == NULL)
             return c->code;
-        if (srv_pick_best(s->rows, s->seats_per_row, taken, n, &start) != 0) {
+        if (srv_pick_best_rows(s->rows, s->seats_per_row, taken, n, lo, hi, &start) != 0) {
             if (stale && attempt == 0)
                 continue; /* a lapsed hold may have left room: look again */
+            if (z != NULL)
+                return srv_fail(c, SRV_E_PRECOND,
+                                "no %u adjacent free seats left in one row of zone \"%s\" of "
+                                "session %llu",
+                                n, z->name, (unsigned long long)s->id);
             return srv_fail(c, SRV_E_PRECOND,
                             "no %u adjacent free seats left in one row of session %llu", n,
                             (unsigned long long)s->id);
@@ -138,7 +154,14 @@ resolve_seats(srv_call *c, store_txn *t, const Bilheteria__V1__CreateReservation
         if (n > s->seats_per_row) /* the layout never changes: as a label outside it */
             return srv_fail(c, SRV_E_INVALID, "no row of session %llu has %u seats (rows have %u)",
                             (unsigned long long)s->id, n, s->seats_per_row);
-        return pick_best(c, t, s, n, idx);
+        const Bilheteria__V1__PriceZone *z = NULL;
+        if (r->zone[0] != 0 && (z = srv_zone_find(s, r->zone)) == NULL) {
+            c->field = "zone";
+            return srv_fail(c, SRV_E_INVALID, "zone \"%s\" is not a zone of session %llu%s",
+                            r->zone, (unsigned long long)s->id,
+                            s->n_zones == 0 ? " (it has no zones)" : "");
+        }
+        return pick_best(c, t, s, z, n, idx);
     }
     /* Every label is checked before any seat is looked up, so a typo is
      * reported as such even when another seat of the list is taken. */
@@ -176,9 +199,9 @@ request_item(const void *items, size_t i, uint64_t *product_id, int32_t *quantit
  * serve the request (sweeping lapsed holds on a shortfall). */
 static int
 check_need(srv_call *c, store_txn *t, const Bilheteria__V1__CreateReservationRequest *r,
-           const Bilheteria__V1__Session *s)
+           const Bilheteria__V1__Session *s, const char *user, uint32_t n)
 {
-    srv_resv_need need = { s, r->half_price, r->items, r->n_items, request_item };
+    srv_resv_need need = { s, r->half_price, r->items, r->n_items, request_item, user, n };
     srv_resv_check got;
     int rc = srv_resv_need_check(t, c->env->seats, c->env->tally, c->arena, c->now_ms, &need, &got);
     if (rc == STORE_NOTFOUND)
@@ -192,6 +215,11 @@ check_need(srv_call *c, store_txn *t, const Bilheteria__V1__CreateReservationReq
                         "only %u half-price (meia-entrada) tickets left in session %llu; %u asked",
                         used >= cap ? 0 : cap - used, (unsigned long long)s->id, r->half_price);
     }
+    if (got.what == SRV_RESV_SHORT_USER)
+        return srv_fail(c, SRV_E_PRECOND,
+                        "user \"%s\" already has %u seats in session %llu; the limit is %u per "
+                        "user, %u asked",
+                        user, got.user_has, (unsigned long long)s->id, s->max_per_user, n);
     if (got.what == SRV_RESV_SHORT_STOCK)
         return srv_fail(c, SRV_E_PRECOND, "product %llu (%s) has %lld left; %d asked",
                         (unsigned long long)got.product->id, got.product->name,
@@ -214,6 +242,11 @@ take_items(srv_call *c, store_txn *t, const Bilheteria__V1__CreateReservationReq
         int rc = srv_resv_stock_add(t, &c->arena->pc, it->product_id, -it->quantity, &p);
         if (rc != STORE_OK)
             return srv_store_fail(c, rc, "product");
+        if (!srv_product_active(p)) /* the stock taken goes back with the call's abort */
+            return srv_fail(c, SRV_E_PRECOND,
+                            "product %llu (%s) is not on sale (inactive); it cannot be added to "
+                            "a new reservation",
+                            (unsigned long long)p->id, p->name);
         Bilheteria__V1__ReservedItem *ri =
             SRV_NEW(c, Bilheteria__V1__ReservedItem, bilheteria__v1__reserved_item);
         if (ri == NULL)
@@ -250,7 +283,9 @@ hold_seats(srv_call *c, store_txn *t, const Bilheteria__V1__Session *s, const ui
         rs->label = label;
         rs->type = half ? BILHETERIA__V1__TICKET_TYPE__TICKET_TYPE_MEIA
                         : BILHETERIA__V1__TICKET_TYPE__TICKET_TYPE_INTEIRA;
-        rs->price_cents = half ? s->half_price_cents : s->price_cents;
+        const Bilheteria__V1__PriceZone *z = srv_zone_of_row(s, row);
+        rs->price_cents = srv_zone_price(s, row, half);
+        rs->zone = z != NULL ? z->name : "";
         res->seats_subtotal_cents += rs->price_cents;
         res->seats[i] = rs;
         store_seat rec = { res->id, res->expires_at_ms, half };
@@ -298,7 +333,7 @@ create_reservation(srv_call *c, store_txn *t)
         c, Bilheteria__V1__CreateReservationResponse, bilheteria__v1__create_reservation_response);
     if (res == NULL || resp == NULL)
         return srv_fail(c, SRV_E_NOMEM, "out of memory");
-    if (check_need(c, t, r, s) || take_items(c, t, r, res))
+    if (check_need(c, t, r, s, user, n) || take_items(c, t, r, res))
         return c->code;
     if ((rc = store_next_id(t, STORE_SEQ_RESERVATION, &res->id)) != STORE_OK)
         return srv_store_fail(c, rc, "reservation id");
@@ -312,6 +347,7 @@ create_reservation(srv_call *c, store_txn *t)
     if (srv_coupon_price(c, t, s, r->coupon_code, res)) /* sets total_cents */
         return c->code;
     if ((rc = srv_resv_quota_add(t, s->id, r->half_price)) != STORE_OK ||
+        (rc = srv_resv_user_seats_add(t, s->id, user, n)) != STORE_OK ||
         (rc = store_resv_put(t, res, 1)) != STORE_OK ||
         (rc = store_resv_expiry_add(t, res->expires_at_ms, res->id)) != STORE_OK)
         return srv_store_fail(c, rc, "reservation");

@@ -107,7 +107,8 @@ row_has_block(const uint8_t *bits, uint32_t base, uint32_t per, uint32_t n)
  * buying two can use it): worth shifting the block up to two seats.
  * Ties go to the block nearer the front (lower row), then the left.
  * Rows are visited outward from the middle and the search stops when the
- * row distance alone cannot beat the best found.
+ * row distance alone cannot beat the best found; rows outside the range
+ * asked are passed over.
  *
  * Within a row only the free runs are visited, and in a run only the starts
  * near the row's centre (clamped into the run): the distance part of the
@@ -119,9 +120,16 @@ row_has_block(const uint8_t *bits, uint32_t base, uint32_t per, uint32_t n)
 int
 srv_pick_best(uint32_t rows, uint32_t per, const uint8_t *bits, uint32_t n, uint32_t *out)
 {
+    return rows == 0 ? -1 : srv_pick_best_rows(rows, per, bits, n, 0, rows - 1, out);
+}
+
+int
+srv_pick_best_rows(uint32_t rows, uint32_t per, const uint8_t *bits, uint32_t n, uint32_t first_row,
+                   uint32_t last_row, uint32_t *out)
+{
     uint64_t best = UINT64_MAX;
     uint32_t best_idx = 0;
-    if (n == 0 || n > per)
+    if (n == 0 || n > per || first_row > last_row || last_row >= rows)
         return -1;
     uint32_t centre = (per - n) / 2; /* the start with the block centred (rounded down) */
     for (uint32_t k = 0; k < rows; k++) {
@@ -137,6 +145,8 @@ srv_pick_best(uint32_t rows, uint32_t per, const uint8_t *bits, uint32_t n, uint
         int64_t dr = 2 * row - (int64_t)(rows - 1);
         if ((uint64_t)(dr * dr) > best)
             break;
+        if ((uint32_t)row < first_row || (uint32_t)row > last_row)
+            continue;
         uint32_t base = (uint32_t)row * per, seat = 0;
         if (!row_has_block(bits, base, per, n))
             continue;

@@ -16,4 +16,10 @@
  * *start, or -1 if there is none (*start untouched). */
 int srv_pick_best(uint32_t rows, uint32_t per, const uint8_t *bits, uint32_t n, uint32_t *start);
 
+/* srv_pick_best among rows first_row..last_row only (a price zone), scored
+ * as in the whole room: the zone's seats nearest the room's centre win.
+ * -1 also when the range is empty or outside the room. */
+int srv_pick_best_rows(uint32_t rows, uint32_t per, const uint8_t *bits, uint32_t n,
+                       uint32_t first_row, uint32_t last_row, uint32_t *start);
+
 #endif

@@ -76,6 +76,17 @@ srv_resv_quota_add(store_txn *t, uint64_t session_id, int64_t delta)
 }
 
 int
+srv_resv_user_seats_add(store_txn *t, uint64_t session_id, const char *user, int64_t delta)
+{
+    uint32_t has;
+    int rc = store_user_seats_get(t, session_id, user, &has);
+    if (rc != STORE_OK || delta == 0)
+        return rc;
+    int64_t v = (int64_t)has + delta;
+    return store_user_seats_put(t, session_id, user, v < 0 ? 0 : (uint32_t)v);
+}
+
+int
 srv_resv_stock_add(store_txn *t, ProtobufCAllocator *a, uint64_t product_id, int64_t delta,
                    Bilheteria__V1__Product **out)
 {
@@ -132,6 +143,11 @@ srv_resv_release(store_txn *t, srv_seatcache *sc, srv_tally *tally, ProtobufCAll
     Bilheteria__V1__Session *s = NULL;
     int rc = store_session_get(t, r->session_id, a, &s);
     if (rc != STORE_OK)
+        return rc;
+    /* Its seats counted for the user while it was live. */
+    if ((r->status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING ||
+         r->status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CONFIRMED) &&
+        (rc = srv_resv_user_seats_add(t, s->id, r->user_id, -(int64_t)r->n_seats)) != STORE_OK)
         return rc;
     for (size_t i = 0; i < r->n_seats; i++) {
         uint32_t idx;
@@ -232,6 +248,16 @@ need_look(store_txn *t, ProtobufCAllocator *a, const srv_resv_need *n, srv_resv_
     if (out->half_used + n->half > n->s->half_price_cap) {
         out->what = SRV_RESV_SHORT_QUOTA;
         return STORE_OK;
+    }
+    if (n->user != NULL && n->s->max_per_user != 0) {
+        if ((rc = store_user_seats_get(t, n->s->id, n->user, &out->user_has)) != STORE_OK) {
+            out->failed = "user seats";
+            return rc;
+        }
+        if ((uint64_t)out->user_has + n->seats > n->s->max_per_user) {
+            out->what = SRV_RESV_SHORT_USER;
+            return STORE_OK;
+        }
     }
     for (size_t i = 0; i < n->n_items; i++) {
         uint64_t pid;

@@ -51,6 +51,14 @@ srv_resv_seat_taken(const store_seat *s, int64_t now)
     return srv_resv_seat_sold(s) || s->expires_at_ms > now;
 }
 
+/* Whether new reservations may add the product: a product stored before
+ * the active flag existed (never updated, so never deactivated) is. */
+static inline int
+srv_product_active(const Bilheteria__V1__Product *p)
+{
+    return p->active || p->updated_at_ms == 0;
+}
+
 /* Seat label -> index in the session's layout; -1 if not in it (*idx
  * untouched). */
 int srv_resv_seat_index(const Bilheteria__V1__Session *s, const char *label, uint32_t *idx);
@@ -68,6 +76,14 @@ int srv_resv_taken_scan(store_txn *t, uint64_t session_id, uint32_t capacity, in
 /* Adds delta to the session's meia-entrada count (taken with delta > 0,
  * returned with delta < 0; never below 0). */
 int srv_resv_quota_add(store_txn *t, uint64_t session_id, int64_t delta);
+
+/* Adds delta to the seats user has in the session (the per-buyer limit's
+ * counter: seats of the user's PENDING reservations not yet released and of
+ * CONFIRMED ones), never below 0. Whoever takes seats for a user (a hold, a
+ * lapsed hold paid, a waiting-list offer) adds them; srv_resv_release takes
+ * them off; a refund of sold seats must take them off too. Check first with
+ * srv_resv_need_check (need.user, need.seats). */
+int srv_resv_user_seats_add(store_txn *t, uint64_t session_id, const char *user, int64_t delta);
 
 /* Adds delta to a product's stock if it is tracked (takes with delta < 0).
  * *out (if not NULL) gets the product, tracked or not. STORE_NOTFOUND if the
@@ -96,21 +112,30 @@ typedef void (*srv_resv_item_fn)(const void *items, size_t i, uint64_t *product_
                                  int32_t *quantity);
 
 /* What a reservation would take: half meia-entrada seats of session s and
- * n_items items, read through item. */
+ * n_items items, read through item; and, when user is not NULL, seats seats
+ * for user under the session's max_per_user. */
 typedef struct srv_resv_need {
     const Bilheteria__V1__Session *s;
     uint32_t half;
     const void *items;
     size_t n_items;
     srv_resv_item_fn item;
+    const char *user;
+    uint32_t seats;
 } srv_resv_need;
 
-enum srv_resv_short { SRV_RESV_ENOUGH, SRV_RESV_SHORT_QUOTA, SRV_RESV_SHORT_STOCK };
+enum srv_resv_short {
+    SRV_RESV_ENOUGH,
+    SRV_RESV_SHORT_QUOTA,
+    SRV_RESV_SHORT_STOCK,
+    SRV_RESV_SHORT_USER /* over the session's max_per_user */
+};
 
 /* What srv_resv_need found. */
 typedef struct srv_resv_check {
     enum srv_resv_short what;
     uint32_t half_used;               /* the session's meia-entrada count */
+    uint32_t user_has;                /* SHORT_USER: seats the user already has */
     size_t item;                      /* SHORT_STOCK or STORE_NOTFOUND: which */
     Bilheteria__V1__Product *product; /* SHORT_STOCK: its product */
     const char *failed;               /* on a store error: what was being read */

@@ -120,6 +120,16 @@ srv_check_str(srv_call *c, const char *field, const char *v, size_t max, int req
     return 0;
 }
 
+int
+srv_check_unset(srv_call *c, const char *field)
+{
+    if (field == NULL)
+        return 0;
+    c->field = field;
+    return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
+                    "%s is given but its set_ flag is not: nothing would change", field);
+}
+
 void
 srv_fmt_time(int64_t ms, char out[SRV_TIME_LEN])
 {

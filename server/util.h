@@ -25,6 +25,10 @@ int srv_fail(srv_call *c, int code, const char *fmt, ...) __attribute__((format(
 int srv_store_fail(srv_call *c, int rc, const char *what);
 /* Checks 1 <= len <= max (or 0 <= len when !required). */
 int srv_check_str(srv_call *c, const char *field, const char *v, size_t max, int required);
+/* An update request's value given without its set_* flag (field, or NULL
+ * when there is none): INVALID_ARGUMENT naming it, since the value would
+ * silently change nothing. Returns 0 when field is NULL. */
+int srv_check_unset(srv_call *c, const char *field);
 /* Times are Unix ms from 0 to the end of the year 9999 (RFC 3339's range). */
 #define SRV_TIME_MAX 253402300799999LL
 #define SRV_TIME_LEN 32

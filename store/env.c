@@ -32,6 +32,7 @@ static const char *const table_names[T__COUNT] = {
     "coupons",
     "coupon_users",
     "discount_rules",
+    "user_seats",
 };
 
 static const char *const seq_keys[STORE_SEQ__COUNT] = {

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Sessions: table sessions (id -> Session), index sessions_by_event
- * (event id + session id -> nothing) and session_state (id -> counters). */
+ * (event id + session id -> nothing), session_state (id -> counters) and
+ * user_seats (session id + user id -> UserSeats). */
+#include <string.h>
+
 #include "store_int.h"
 
 int
@@ -78,4 +81,58 @@ store_session_state_put(store_txn *t, uint64_t id, uint32_t half_used)
     st.half_used = half_used;
     store_key_put_u64(k, id);
     return store__put_msg(t, T_SESS_STATE, k, 8, &st.base);
+}
+
+/* Session id + user id; 0 if the user id does not fit a key. */
+static size_t
+user_key(uint8_t *k, size_t cap, uint64_t session_id, const char *user_id)
+{
+    size_t n = strlen(user_id);
+    if (8 + n > cap)
+        return 0;
+    store_key_put_u64(k, session_id);
+    memcpy(k + 8, user_id, n);
+    return 8 + n;
+}
+
+#define USER_KEY_MAX 400 /* under LMDB's 511-byte key limit */
+
+int
+store_user_seats_get(store_txn *t, uint64_t session_id, const char *user_id, uint32_t *seats)
+{
+    uint8_t k[USER_KEY_MAX];
+    MDB_val v;
+    size_t klen = user_key(k, sizeof(k), session_id, user_id);
+    if (klen == 0)
+        return STORE_INVALID;
+    int rc = store__get(t, T_USER_SEATS, k, klen, &v);
+    if (rc == STORE_NOTFOUND) {
+        *seats = 0;
+        return STORE_OK;
+    }
+    if (rc != STORE_OK)
+        return rc;
+    Bilheteria__Store__UserSeats *us =
+        bilheteria__store__user_seats__unpack(NULL, v.mv_size, v.mv_data);
+    if (us == NULL)
+        return STORE_CORRUPT;
+    *seats = us->seats;
+    bilheteria__store__user_seats__free_unpacked(us, NULL);
+    return STORE_OK;
+}
+
+int
+store_user_seats_put(store_txn *t, uint64_t session_id, const char *user_id, uint32_t seats)
+{
+    uint8_t k[USER_KEY_MAX];
+    size_t klen = user_key(k, sizeof(k), session_id, user_id);
+    if (klen == 0)
+        return STORE_INVALID;
+    if (seats == 0) {
+        int rc = store__del(t, T_USER_SEATS, k, klen);
+        return rc == STORE_NOTFOUND ? STORE_OK : rc;
+    }
+    Bilheteria__Store__UserSeats us = BILHETERIA__STORE__USER_SEATS__INIT;
+    us.seats = seats;
+    return store__put_msg(t, T_USER_SEATS, k, klen, &us.base);
 }

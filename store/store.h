@@ -227,6 +227,10 @@ int store_session_list_raw(store_txn *t, uint64_t event_id, uint64_t from_id, si
                            ProtobufCAllocator *a, store_page *out);
 int store_session_state_get(store_txn *t, uint64_t id, uint32_t *half_used);
 int store_session_state_put(store_txn *t, uint64_t id, uint32_t half_used);
+/* Seats user_id has in the session (the per-buyer limit's counter, kept by
+ * the server's rules): 0 when there is no record. Putting 0 deletes it. */
+int store_user_seats_get(store_txn *t, uint64_t session_id, const char *user_id, uint32_t *seats);
+int store_user_seats_put(store_txn *t, uint64_t session_id, const char *user_id, uint32_t seats);
 
 /* ---- products (product.c) ---- */
 int store_product_put(store_txn *t, const Bilheteria__V1__Product *p);

@@ -27,6 +27,7 @@ enum store__table {
     T_COUPONS,
     T_COUPON_USERS,
     T_RULES,
+    T_USER_SEATS,
     T__COUNT
 };
 

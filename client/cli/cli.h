@@ -252,12 +252,15 @@ int cli_no_such(const struct cli_cmd *cmd, const char *what, const char *noun, c
 int cli_cmd_event_create(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_event_get(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_event_list(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_event_update(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_session_create(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_session_get(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_session_list(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_session_seats(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_session_update(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_product_create(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_product_list(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_product_update(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_reserve(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_reservation_get(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_reservation_list(struct cli *, const struct cli_cmd *, int, char **);

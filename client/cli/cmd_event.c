@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* bilheteria event create|get|list */
+/* bilheteria event create|get|list|update */
 #include "cli.h"
 
 int
@@ -43,4 +43,32 @@ cli_cmd_event_list(struct cli *cli, const struct cli_cmd *cmd, int argc, char **
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != BH__PARSE_OK)
         return rc;
     return cli_run(cli, cmd, BH_METHOD_EVENT_LIST_EVENTS, &req.base, cli_render_events);
+}
+
+int
+cli_cmd_event_update(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+{
+    Bilheteria__V1__UpdateEventRequest req = BILHETERIA__V1__UPDATE_EVENT_REQUEST__INIT;
+    struct bh__opt opts[] = {
+        CLI_ID_ARG(&req.id, "the event's id"),
+        { "--name", "NAME", BH__OPT_STR, 0, &req.name, "a new name (1..200 bytes)" },
+        { "--venue", "V", BH__OPT_STR, 0, &req.venue, "a new venue (\"\" for none)" },
+        { "--description", "D", BH__OPT_STR, 0, &req.description,
+          "a new description (\"\" for none)" },
+        CLI_TIME_OPT("--starts-at", 0, &req.starts_at_ms, "a new start"),
+        CLI_TIME_OPT("--ends-at", 0, &req.ends_at_ms, "a new end"),
+    };
+    int rc;
+
+    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != BH__PARSE_OK)
+        return rc;
+    req.set_name = opts[1].seen;
+    req.set_venue = opts[2].seen;
+    req.set_description = opts[3].seen;
+    req.set_starts_at = opts[4].seen;
+    req.set_ends_at = opts[5].seen;
+    if (!req.set_name && !req.set_venue && !req.set_description && !req.set_starts_at &&
+        !req.set_ends_at)
+        return cli_usage_error(cmd, "nothing to change: give at least one option");
+    return cli_run(cli, cmd, BH_METHOD_EVENT_UPDATE_EVENT, &req.base, cli_render_event);
 }

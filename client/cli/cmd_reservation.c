@@ -106,6 +106,8 @@ cli_cmd_reserve(struct cli *cli, const struct cli_cmd *cmd, int argc, char **arg
         { "--product", "ID:QTY", BH__OPT_STRS, 0, &prods, "an add-on product and quantity" },
         { "--ttl-s", "S", BH__OPT_POS_I32, 0, &req.ttl_s,
           "hold the seats S seconds (> 0; omit for the server's default)" },
+        { "--zone", "NAME", BH__OPT_STR, 0, &req.zone,
+          "with --best: pick inside this price zone only" },
         { "--coupon", "CODE", BH__OPT_STR, 0, &req.coupon_code,
           "a coupon code (any case); one per reservation" },
     };
@@ -117,6 +119,10 @@ cli_cmd_reserve(struct cli *cli, const struct cli_cmd *cmd, int argc, char **arg
     if ((seats != NULL) == opts[3].seen) {
         rc = cli_usage_error(cmd, seats != NULL ? "--seats and --best cannot be used together"
                                                 : "give either --seats A1,A2 or --best N");
+        goto out;
+    }
+    if (seats != NULL && opts[7].seen) {
+        rc = cli_usage_error(cmd, "--zone goes with --best (listed seats are in their own zones)");
         goto out;
     }
     if (seats != NULL && (rc = cli__seats(cmd, seats, &req)) != CLI_EXIT_OK)

@@ -25,9 +25,14 @@ const struct cli_cmd cli_cmds[] = {
     { "event", "get", "event get ID", "Show an event.", cli_cmd_event_get },
     { "event", "list", "event list [--page-size N] [--page-token T]", "List events.",
       cli_cmd_event_list },
+    { "event", "update",
+      "event update ID [--name NAME] [--venue V] [--description D] [--starts-at RFC3339] "
+      "[--ends-at RFC3339]",
+      "Change an event (admin).", cli_cmd_event_update },
     { "session", "create",
       "session create --event ID --starts-at RFC3339 --rows N --seats-per-row M "
-      "--price CENTS [--half-price CENTS] [--half-cap N] [--room NAME]",
+      "(--price CENTS | --zone NAME:ROWS:CENTS...) [--half-price CENTS] [--half-cap N] "
+      "[--max-per-user N] [--room NAME]",
       "Create a session (showtime) of an event, with its seat layout and prices.",
       cli_cmd_session_create },
     { "session", "get", "session get ID", "Show a session.", cli_cmd_session_get },
@@ -35,12 +40,23 @@ const struct cli_cmd cli_cmds[] = {
       "List sessions, of every event or of one.", cli_cmd_session_list },
     { "session", "seats", "session seats ID",
       "Show a session's seat map: '.' available, 'h' held, 'x' sold.", cli_cmd_session_seats },
+    { "session", "update",
+      "session update ID [--starts-at RFC3339] [--room NAME] [--price CENTS] "
+      "[--zone NAME:ROWS:CENTS... | --no-zones] [--rows N --seats-per-row M] "
+      "[--max-per-user N] [--half-cap N]",
+      "Change a session (admin); prices, zones and layout only while nothing is held or sold.",
+      cli_cmd_session_update },
     { "product", "create", "product create --name NAME --price CENTS [--stock N]",
       "Create an add-on product (popcorn, soda, ...).", cli_cmd_product_create },
     { "product", "list", "product list [--page-size N] [--page-token T]", "List products.",
       cli_cmd_product_list },
+    { "product", "update",
+      "product update ID [--price CENTS] [--stock-add N | --stock-remove N] "
+      "[--active true|false]",
+      "Change a product (admin): price for new reservations, stock, on sale or not.",
+      cli_cmd_product_update },
     { "reserve", NULL,
-      "reserve --session ID --user USER (--seats A1,A2 | --best N) [--half N] "
+      "reserve --session ID --user USER (--seats A1,A2 | --best N [--zone NAME]) [--half N] "
       "[--product ID:QTY]... [--ttl-s S] [--coupon CODE]",
       "Hold seats (chosen, or the best N adjacent) and add-ons for a user until "
       "paid or expired.",

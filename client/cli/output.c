@@ -112,6 +112,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bh_label.h"
 #include "cli.h"
 #include "pbjson.h"
 #include "rfc3339.h"
@@ -224,6 +225,7 @@ cli_render_event(const ProtobufCMessage *resp)
     cli_table_add(t, "starts_at:", cli__time(e->starts_at_ms));
     cli_table_add(t, "ends_at:", cli__time(e->ends_at_ms));
     cli_table_add(t, "created_at:", cli__time(e->created_at_ms));
+    cli_table_add(t, "updated_at:", cli__time(e->updated_at_ms));
     cli_table_print(t, "");
     cli_table_free(t);
 }
@@ -248,6 +250,41 @@ cli_render_events(const ProtobufCMessage *resp)
 
 /* ---- sessions ---- */
 
+/* A zone's rows as letters: "A-C", or "D" for one row. */
+static const char *
+cli__zone_rows(const Bilheteria__V1__PriceZone *z)
+{
+    char *b = cli__buf(), a[BH__LABEL_MAX], e[BH__LABEL_MAX];
+
+    if (bh__row_label(z->first_row, a, sizeof(a)) < 0 ||
+        bh__row_label(z->last_row, e, sizeof(e)) < 0)
+        snprintf(b, 64, "%u-%u", z->first_row, z->last_row);
+    else if (z->first_row == z->last_row)
+        snprintf(b, 64, "%s", a);
+    else
+        snprintf(b, 64, "%s-%s", a, e);
+    return b;
+}
+
+/* The zones table, after a "zones:" line; nothing when there are none. */
+static void
+cli__zones(Bilheteria__V1__PriceZone *const *zones, size_t n)
+{
+    struct cli_table *t;
+    size_t i;
+
+    if (n == 0)
+        return;
+    printf("zones:\n");
+    t = cli_table_new(4);
+    cli_table_add(t, "ZONE", "ROWS", "PRICE", "HALF_PRICE");
+    for (i = 0; i < n; i++)
+        cli_table_add(t, zones[i]->name, cli__zone_rows(zones[i]),
+                      cli__money(zones[i]->price_cents), cli__money(zones[i]->half_price_cents));
+    cli_table_print(t, "  ");
+    cli_table_free(t);
+}
+
 void
 cli_render_session(const ProtobufCMessage *resp)
 {
@@ -267,9 +304,11 @@ cli_render_session(const ProtobufCMessage *resp)
     cli_table_add(t, "price:", cli__money(s->price_cents));
     cli_table_add(t, "half_price:", cli__money(s->half_price_cents));
     cli_table_add(t, "half_price_cap:", cli__u64(s->half_price_cap));
+    cli_table_add(t, "max_per_user:", cli__id(s->max_per_user));
     cli_table_add(t, "created_at:", cli__time(s->created_at_ms));
     cli_table_print(t, "");
     cli_table_free(t);
+    cli__zones(s->zones, s->n_zones);
 }
 
 void
@@ -348,9 +387,15 @@ cli_render_seat_map(const ProtobufCMessage *resp)
         cli__spaces(label_w - strlen(r->rows[i]->label) + 2);
         for (p = r->rows[i]->states; *p != '\0'; p++)
             putchar((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);
+        if (r->rows[i]->zone != NULL && *r->rows[i]->zone != '\0') {
+            fputs("  ", stdout);
+            for (p = r->rows[i]->zone; *p != '\0'; p++)
+                putchar((unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p);
+        }
         putchar('\n');
     }
     printf("\nlegend: . available  h held  x sold\n");
+    cli__zones(r->zones, r->n_zones);
     t = cli_table_new(2);
     cli_table_add(t, "available:", cli__u64(r->available));
     cli_table_add(t, "held:", cli__u64(r->held));
@@ -382,7 +427,10 @@ cli_render_product(const ProtobufCMessage *resp)
     cli_table_add(t, "name:", p->name);
     cli_table_add(t, "price:", cli__money(p->price_cents));
     cli_table_add(t, "stock:", cli__stock(p));
+    /* Never updated: stored before the flag, or made active. */
+    cli_table_add(t, "active:", p->active || p->updated_at_ms == 0 ? "yes" : "no");
     cli_table_add(t, "created_at:", cli__time(p->created_at_ms));
+    cli_table_add(t, "updated_at:", cli__time(p->updated_at_ms));
     cli_table_print(t, "");
     cli_table_free(t);
 }
@@ -443,19 +491,19 @@ cli__reservation(const Reservation *r, const char *indent)
     } else {
         printf("%sseats:\n", indent);
         /* The DISCOUNT column only when there is one. */
-        t = cli_table_new(r->discount_cents ? 4 : 3);
+        t = cli_table_new(r->discount_cents ? 5 : 4);
         if (r->discount_cents)
-            cli_table_add(t, "SEAT", "TYPE", "PRICE", "DISCOUNT");
+            cli_table_add(t, "SEAT", "TYPE", "PRICE", "ZONE", "DISCOUNT");
         else
-            cli_table_add(t, "SEAT", "TYPE", "PRICE");
+            cli_table_add(t, "SEAT", "TYPE", "PRICE", "ZONE");
         for (i = 0; i < r->n_seats; i++) {
             const Bilheteria__V1__ReservedSeat *rs = r->seats[i];
             const char *type = cli__enum(&bilheteria__v1__ticket_type__descriptor, rs->type);
             if (r->discount_cents)
-                cli_table_add(t, rs->label, type, cli__money(rs->price_cents),
+                cli_table_add(t, rs->label, type, cli__money(rs->price_cents), rs->zone,
                               rs->discount_cents ? cli__money(rs->discount_cents) : "");
             else
-                cli_table_add(t, rs->label, type, cli__money(rs->price_cents));
+                cli_table_add(t, rs->label, type, cli__money(rs->price_cents), rs->zone);
         }
         cli_table_print(t, sub);
         cli_table_free(t);

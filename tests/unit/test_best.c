@@ -416,6 +416,40 @@ test_pick_best_large_room(void **state)
     free(bits);
 }
 
+/* A row range (a price zone): the pick stays inside it, nearest the
+ * room's centre, and none is found when only seats outside it are free. */
+static void
+test_pick_best_rows(void **state)
+{
+    (void)state;
+    uint32_t rows = 10, per = 10, start = 0;
+    uint8_t *bits = make_bits(rows, per, NULL);
+    /* Rows 0..2 (A-C): the middle is row 4, so row 2 (C), centred. */
+    assert_int_equal(srv_pick_best_rows(rows, per, bits, 2, 0, 2, &start), 0);
+    assert_int_equal(start, 2 * per + 4);
+    /* Rows 7..9: row 7 is the nearest to the middle rows (4 and 5). */
+    assert_int_equal(srv_pick_best_rows(rows, per, bits, 3, 7, 9, &start), 0);
+    assert_int_equal(start, 7 * per + 3);
+    /* The whole room, as srv_pick_best. */
+    uint32_t whole = 0;
+    assert_int_equal(srv_pick_best_rows(rows, per, bits, 2, 0, rows - 1, &start), 0);
+    assert_int_equal(srv_pick_best(rows, per, bits, 2, &whole), 0);
+    assert_int_equal(start, whole);
+    /* Fill rows 0..2: nothing there any more, though the room has room. */
+    memset(bits, 0, rows * per / 8 + 1);
+    for (uint32_t i = 0; i < 3 * per; i++)
+        bits[i / 8] |= (uint8_t)(1u << (i % 8));
+    start = 0xdeadbeef;
+    assert_int_equal(srv_pick_best_rows(rows, per, bits, 1, 0, 2, &start), -1);
+    assert_int_equal(start, 0xdeadbeef);
+    assert_int_equal(srv_pick_best_rows(rows, per, bits, 1, 0, 3, &start), 0);
+    assert_int_equal(start / per, 3);
+    /* Empty or outside ranges find nothing. */
+    assert_int_equal(srv_pick_best_rows(rows, per, bits, 1, 5, 4, &start), -1);
+    assert_int_equal(srv_pick_best_rows(rows, per, bits, 1, 5, 10, &start), -1);
+    free(bits);
+}
+
 int
 main(void)
 {
@@ -426,6 +460,7 @@ main(void)
         cmocka_unit_test(test_pick_best_run_edges),
         cmocka_unit_test(test_pick_best_lone_block_everywhere),
         cmocka_unit_test(test_pick_best_large_room),
+        cmocka_unit_test(test_pick_best_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

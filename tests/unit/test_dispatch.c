@@ -104,7 +104,8 @@ test_kinds(void **state)
             strcmp(method, "Check") == 0 || strcmp(method, "Stats") == 0)
             want = SRV_READ;
         else if (starts_with(method, "Create") || starts_with(method, "Cancel") ||
-                 starts_with(method, "Confirm") || starts_with(method, "Deactivate"))
+                 starts_with(method, "Confirm") || starts_with(method, "Deactivate") ||
+                 starts_with(method, "Update"))
             want = SRV_WRITE;
         else if (strcmp(method, "Backup") == 0)
             want = SRV_ALONE; /* a read too long for nng's threads */

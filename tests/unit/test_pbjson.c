@@ -43,7 +43,8 @@ static const struct rt_case rt_cases[] = {
       "\"half_price_cents\":1250,\"half_price_cap\":40}",
       "{\"event_id\":42,\"starts_at_ms\":-9223372036854775808,\"room\":\"Sala 1\","
       "\"rows\":676,\"seats_per_row\":1000,\"price_cents\":9223372036854775807,"
-      "\"half_price_cents\":1250,\"half_price_cap\":40}" },
+      "\"half_price_cents\":1250,\"half_price_cap\":40,"
+      "\"zones\":[],\"max_per_user\":0}" },
     { D(get_session_request), "{\"id\":9007199254740993}", "{\"id\":9007199254740993}" },
     /* lowerCamelCase keys are accepted; output uses the proto names. */
     { D(list_sessions_request), "{\"eventId\":3,\"pageSize\":10,\"pageToken\":\"t\"}",
@@ -61,10 +62,10 @@ static const struct rt_case rt_cases[] = {
       "{\"session_id\":9,\"user_id\":\"ana\",\"seats\":[\"A1\",\"A2\",\"AB12\"],"
       "\"best\":0,\"half_price\":1,\"items\":[{\"product_id\":4,\"quantity\":2},"
       "{\"product_id\":18446744073709551615,\"quantity\":-2147483648}],\"ttl_s\":300,"
-      "\"coupon_code\":\"\"}" },
+      "\"zone\":\"\",\"coupon_code\":\"\"}" },
     { D(create_reservation_request), "{\"best\":4,\"seats\":[],\"items\":[]}",
       "{\"session_id\":0,\"user_id\":\"\",\"seats\":[],\"best\":4,\"half_price\":0,"
-      "\"items\":[],\"ttl_s\":0,\"coupon_code\":\"\"}" },
+      "\"items\":[],\"ttl_s\":0,\"zone\":\"\",\"coupon_code\":\"\"}" },
     { D(get_reservation_request), "{\"id\":77}", "{\"id\":77}" },
     { D(list_reservations_request), "{\"user_id\":\"u-1\",\"page_size\":500,\"page_token\":\"p2\"}",
       "{\"user_id\":\"u-1\",\"page_size\":500,\"page_token\":\"p2\"}" },
@@ -95,9 +96,9 @@ static const struct rt_case rt_cases[] = {
       "\"total_cents\":5750,\"payment_id\":8}",
       "{\"id\":1,\"session_id\":0,\"user_id\":\"\",\"status\":\"RESERVATION_STATUS_CONFIRMED\","
       "\"seats\":[{\"label\":\"A1\",\"type\":\"TICKET_TYPE_MEIA\",\"price_cents\":1250,"
-      "\"discount_cents\":0},"
+      "\"zone\":\"\",\"discount_cents\":0},"
       "{\"label\":\"A2\",\"type\":\"TICKET_TYPE_INTEIRA\",\"price_cents\":2500,"
-      "\"discount_cents\":0}],"
+      "\"zone\":\"\",\"discount_cents\":0}],"
       "\"items\":[{\"product_id\":4,\"name\":\"Pipoca\",\"quantity\":2,"
       "\"unit_price_cents\":1000,\"subtotal_cents\":2000,\"discount_cents\":0}],"
       "\"seats_subtotal_cents\":0,"
@@ -107,15 +108,15 @@ static const struct rt_case rt_cases[] = {
     /* An unset message field is null; null on input means the default. */
     { D(get_seat_map_response), "{\"session\":null,\"held\":null}",
       "{\"session\":null,\"rows\":[],\"available\":0,\"held\":0,\"sold\":0,"
-      "\"half_price_remaining\":0,\"as_of_ms\":0}" },
+      "\"half_price_remaining\":0,\"as_of_ms\":0,\"zones\":[]}" },
     { D(get_seat_map_response),
       "{\"session\":{\"id\":2,\"rows\":1},\"rows\":[{\"label\":\"A\",\"states\":\".hx\"}],"
       "\"available\":1,\"held\":1,\"sold\":1}",
       "{\"session\":{\"id\":2,\"event_id\":0,\"starts_at_ms\":0,\"room\":\"\",\"rows\":1,"
       "\"seats_per_row\":0,\"capacity\":0,\"price_cents\":0,\"half_price_cents\":0,"
-      "\"half_price_cap\":0,\"created_at_ms\":0},\"rows\":[{\"label\":\"A\","
-      "\"states\":\".hx\"}],\"available\":1,\"held\":1,\"sold\":1,"
-      "\"half_price_remaining\":0,\"as_of_ms\":0}" },
+      "\"half_price_cap\":0,\"created_at_ms\":0,\"zones\":[],\"max_per_user\":0},"
+      "\"rows\":[{\"label\":\"A\",\"states\":\".hx\",\"zone\":\"\"}],\"available\":1,"
+      "\"held\":1,\"sold\":1,\"half_price_remaining\":0,\"as_of_ms\":0,\"zones\":[]}" },
     /* Bytes: base64 out; standard or URL-safe, padded or not, in. */
     { D(request_envelope), "{\"method\":\"m\",\"payload\":\"aGVsbG8=\"}",
       "{\"method\":\"m\",\"request_id\":0,\"timeout_ms\":0,\"auth_token\":\"\","
@@ -129,7 +130,8 @@ static const struct rt_case rt_cases[] = {
     /* Whole numbers in other spellings are integers. */
     { D(create_session_request), "{\"rows\":1e2,\"seats_per_row\":2.0,\"price_cents\":-0}",
       "{\"event_id\":0,\"starts_at_ms\":0,\"room\":\"\",\"rows\":100,\"seats_per_row\":2,"
-      "\"price_cents\":0,\"half_price_cents\":0,\"half_price_cap\":0}" },
+      "\"price_cents\":0,\"half_price_cents\":0,\"half_price_cap\":0,\"zones\":[],"
+      "\"max_per_user\":0}" },
 };
 
 static void
@@ -351,9 +353,10 @@ test_to_json_from_c(void **state)
     assert_string_equal(text, "{\"session\":{\"id\":18446744073709551615,\"event_id\":0,"
                               "\"starts_at_ms\":0,\"room\":\"\",\"rows\":0,\"seats_per_row\":0,"
                               "\"capacity\":0,\"price_cents\":-1,\"half_price_cents\":0,"
-                              "\"half_price_cap\":0,\"created_at_ms\":0},\"rows\":[{\"label\":"
-                              "\"AA\",\"states\":\"..x\"}],\"available\":2,\"held\":0,\"sold\":0,"
-                              "\"half_price_remaining\":0,\"as_of_ms\":0}");
+                              "\"half_price_cap\":0,\"created_at_ms\":0,\"zones\":[],"
+                              "\"max_per_user\":0},\"rows\":[{\"label\":\"AA\",\"states\":"
+                              "\"..x\",\"zone\":\"\"}],\"available\":2,\"held\":0,\"sold\":0,"
+                              "\"half_price_remaining\":0,\"as_of_ms\":0,\"zones\":[]}");
     cJSON_free(text);
     /* Pretty output parses back to the same message. */
     h.status = BILHETERIA__V1__SERVING_STATUS__SERVING_STATUS_SERVING;
@@ -414,6 +417,7 @@ test_pretty(void **state)
                               "    }\n"
                               "  ],\n"
                               "  \"ttl_s\": 0,\n"
+                              "  \"zone\": \"\",\n"
                               "  \"coupon_code\": \"\"\n"
                               "}");
     cJSON_free(text);

@@ -533,6 +533,37 @@ test_session_state(void **state)
     store_read_end(t);
 }
 
+/* The per-user seat counter: per (session, user), 0 when absent, deleted
+ * at 0; a user id that cannot be a key is refused. */
+static void
+test_user_seats(void **state)
+{
+    struct fx *f = *state;
+    uint32_t n = 99;
+    char longid[512];
+    store_txn *t = wbegin(f);
+    assert_int_equal(store_user_seats_get(t, 1, "ana", &n), STORE_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_user_seats_put(t, 1, "ana", 4), STORE_OK);
+    assert_int_equal(store_user_seats_put(t, 1, "an", 2), STORE_OK); /* a prefix is another user */
+    assert_int_equal(store_user_seats_put(t, 2, "ana", 1), STORE_OK);
+    assert_int_equal(store_user_seats_put(t, 2, "ana", 0), STORE_OK); /* deletes */
+    assert_int_equal(store_user_seats_put(t, 3, "bob", 0), STORE_OK); /* nothing to delete */
+    memset(longid, 'x', sizeof(longid) - 1);
+    longid[sizeof(longid) - 1] = 0;
+    assert_int_equal(store_user_seats_put(t, 1, longid, 1), STORE_INVALID);
+    assert_int_equal(store_user_seats_get(t, 1, longid, &n), STORE_INVALID);
+    assert_int_equal(store_commit(t), STORE_OK);
+    t = rbegin(f);
+    assert_int_equal(store_user_seats_get(t, 1, "ana", &n), STORE_OK);
+    assert_int_equal(n, 4);
+    assert_int_equal(store_user_seats_get(t, 1, "an", &n), STORE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(store_user_seats_get(t, 2, "ana", &n), STORE_OK);
+    assert_int_equal(n, 0);
+    store_read_end(t);
+}
+
 static void
 test_products(void **state)
 {
@@ -1328,6 +1359,7 @@ main(void)
         T(test_event_paging_sparse_ids),
         T(test_sessions),
         T(test_session_state),
+        T(test_user_seats),
         T(test_products),
         T(test_seats),
         T(test_reservations_by_user),
