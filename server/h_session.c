@@ -2,6 +2,7 @@
 /* SessionService: showtimes with a rectangular seat layout, and the seat map. */
 #include <string.h>
 
+#include "refund.h"
 #include "resv.h"
 #include "util.h"
 
@@ -106,7 +107,8 @@ create_session(srv_call *c, store_txn *t)
     s->half_price_cents = r->price_cents / 2;
     /* By default the least the law allows. */
     s->half_price_cap = r->half_price_cap ? r->half_price_cap : half_cap_least(s->capacity);
-    s->created_at_ms = c->now_ms;
+    s->created_at_ms = s->updated_at_ms = c->now_ms;
+    s->status = BILHETERIA__V1__SESSION_STATUS__SESSION_STATUS_ON_SALE;
     if ((rc = store_session_put(t, s)) != STORE_OK)
         return srv_store_fail(c, rc, "session");
     resp->session = s;
@@ -167,6 +169,23 @@ list_sessions(srv_call *c, store_txn *t)
     if (rc != STORE_OK)
         return srv_store_fail(c, rc, "sessions");
     return srv_resp_raw_page(c, &pg, 's');
+}
+
+/* Stops the sales and refunds what was sold (refund.c). */
+static int
+cancel_session(srv_call *c, store_txn *t)
+{
+    const Bilheteria__V1__CancelSessionRequest *r = (const void *)c->req;
+    Bilheteria__V1__CancelSessionResponse *resp =
+        SRV_NEW(c, Bilheteria__V1__CancelSessionResponse, bilheteria__v1__cancel_session_response);
+    if (resp == NULL)
+        return srv_fail(c, SRV_E_NOMEM, "out of memory");
+    if (srv_check_str(c, "reason", r->reason, BH_REASON_MAX, 0) ||
+        load_session(c, t, "id", r->id, &resp->session) ||
+        srv_refund_cancel_session(c, t, resp->session, r->reason))
+        return c->code;
+    c->resp = &resp->base;
+    return 0;
 }
 
 struct map_scan {
@@ -243,5 +262,6 @@ const srv_impl srv_session_impls[] = {
     { .method = BH_METHOD_NAME_SESSION_GET_SESSION, .fn = get_session },
     { .method = BH_METHOD_NAME_SESSION_LIST_SESSIONS, .fn = list_sessions },
     { .method = BH_METHOD_NAME_SESSION_GET_SEAT_MAP, .fn = get_seat_map },
+    { .method = BH_METHOD_NAME_SESSION_CANCEL_SESSION, .fn = cancel_session },
     { .method = NULL },
 };
