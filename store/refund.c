@@ -68,7 +68,8 @@ store_cancel_del(store_txn *t, uint64_t session_id)
 {
     uint8_t k[8];
     store_key_put_u64(k, session_id);
-    return store__del(t, T_SESSION_CANCELS, k, sizeof(k));
+    int rc = store__del(t, T_SESSION_CANCELS, k, sizeof(k));
+    return rc == STORE_NOTFOUND ? STORE_OK : rc;
 }
 
 int

@@ -290,7 +290,7 @@ int store_resv_list_by_session(store_txn *t, uint64_t session_id, uint64_t from_
 int store_cancel_put(store_txn *t, uint64_t session_id, const Bilheteria__Store__SessionCancel *c);
 int store_cancel_get(store_txn *t, uint64_t session_id, ProtobufCAllocator *a,
                      Bilheteria__Store__SessionCancel **out);
-int store_cancel_del(store_txn *t, uint64_t session_id);
+int store_cancel_del(store_txn *t, uint64_t session_id); /* none: STORE_OK */
 /* The lowest session id with a cancellation under way: STORE_NOTFOUND when
  * none is. */
 int store_cancel_first(store_txn *t, uint64_t *session_id);
