@@ -175,6 +175,15 @@ void cli_table_print(const struct cli_table *t, const char *indent);
 
 void cli_table_free(struct cli_table *t);
 
+/* ---- cmd_reservation.c: seat and item arguments ---- */
+/* Splits --seats "A1,b2" into canonical labels ("A1", "B2"): *seats and
+ * each label malloc'd (caller frees), *n_seats how many, also on a usage
+ * error (returned, after printing it). */
+int cli_seat_list(const struct cli_cmd *cmd, const char *list, char ***seats, size_t *n_seats);
+/* One --product "ID:QTY". Returns 0, or -1 if it is not two positive
+ * integers. */
+int cli_item_parse(const char *s, uint64_t *id, int32_t *qty);
+
 /* ---- output.c: human renderers (formats documented there) ---- */
 void cli_render_event(const ProtobufCMessage *resp);        /* {Create,Get}EventResponse */
 void cli_render_events(const ProtobufCMessage *resp);       /* ListEventsResponse */
@@ -187,6 +196,7 @@ void cli_render_reservation(const ProtobufCMessage *resp);  /* any {reservation}
 void cli_render_reservations(const ProtobufCMessage *resp); /* ListReservationsResponse */
 void cli_render_payment(const ProtobufCMessage *resp);      /* GetPaymentResponse */
 void cli_render_confirm(const ProtobufCMessage *resp);      /* ConfirmPaymentResponse */
+void cli_render_refund(const ProtobufCMessage *resp);       /* RefundPaymentResponse */
 void cli_render_health(const ProtobufCMessage *resp);       /* CheckResponse */
 void cli_render_backup(const ProtobufCMessage *resp);       /* BackupResponse */
 
@@ -250,6 +260,8 @@ int cli_cmd_reservation_list(struct cli *, const struct cli_cmd *, int, char **)
 int cli_cmd_reservation_cancel(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_pay(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_payment_get(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_refund(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_session_cancel(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_health(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_call(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_admin_backup(struct cli *, const struct cli_cmd *, int, char **);

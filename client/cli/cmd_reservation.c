@@ -6,17 +6,16 @@
 #include "bh_label.h"
 #include "cli.h"
 
-/* Splits "A1,b2" into canonical labels ("A1", "B2"), each malloc'd. */
-static int
-cli__seats(const struct cli_cmd *cmd, const char *list,
-           Bilheteria__V1__CreateReservationRequest *req)
+int
+cli_seat_list(const struct cli_cmd *cmd, const char *list, char ***seats, size_t *n_seats)
 {
     size_t n = 1, len = strlen(list);
     const char *p = list;
 
     for (; *p != '\0'; p++)
         n += *p == ',';
-    req->seats = cli_xalloc(n * sizeof(*req->seats));
+    *seats = cli_xalloc(n * sizeof(**seats));
+    *n_seats = 0;
     for (p = list; p <= list + len;) {
         const char *comma = strchr(p, ',');
         size_t w = comma != NULL ? (size_t)(comma - p) : strlen(p);
@@ -34,17 +33,16 @@ cli__seats(const struct cli_cmd *cmd, const char *list,
         one[w] = '\0';
         if (bh__seat_parse(one, BH__LABEL_ANYCASE, &row, &seat) != 0)
             return cli_usage_error(cmd, "--seats: \"%s\" is not a seat label like A1 or AB12", one);
-        req->seats[req->n_seats] = cli_xalloc(BH__LABEL_MAX);
-        bh__seat_label(row, seat, req->seats[req->n_seats], BH__LABEL_MAX);
-        req->n_seats++;
+        (*seats)[*n_seats] = cli_xalloc(BH__LABEL_MAX);
+        bh__seat_label(row, seat, (*seats)[*n_seats], BH__LABEL_MAX);
+        (*n_seats)++;
         p += w + 1;
     }
     return CLI_EXIT_OK;
 }
 
-/* One "ID:QTY". Returns 0, or -1 if it is not two positive integers. */
-static int
-cli__item(const char *s, uint64_t *id, int32_t *qty)
+int
+cli_item_parse(const char *s, uint64_t *id, int32_t *qty)
 {
     const char *colon = strchr(s, ':');
     char id_text[32];
@@ -76,7 +74,7 @@ cli__items(const struct cli_cmd *cmd, const struct bh__strs *prods,
         int32_t qty;
         Bilheteria__V1__ItemRequest *it;
 
-        if (cli__item(prods->v[i], &id, &qty) != 0)
+        if (cli_item_parse(prods->v[i], &id, &qty) != 0)
             return cli_usage_error(cmd,
                                    "--product: expected ID:QTY with a positive product "
                                    "id and quantity, got \"%s\"",
@@ -118,7 +116,7 @@ cli_cmd_reserve(struct cli *cli, const struct cli_cmd *cmd, int argc, char **arg
                                                 : "give either --seats A1,A2 or --best N");
         goto out;
     }
-    if (seats != NULL && (rc = cli__seats(cmd, seats, &req)) != CLI_EXIT_OK)
+    if (seats != NULL && (rc = cli_seat_list(cmd, seats, &req.seats, &req.n_seats)) != CLI_EXIT_OK)
         goto out;
     if ((rc = cli__items(cmd, &prods, &req)) != CLI_EXIT_OK)
         goto out;

@@ -123,11 +123,12 @@ typedef Bilheteria__V1__Payment Payment;
  * Formatted values live in a small ring of buffers, valid for the next
  * CLI__RING - 1 formats: enough for one table row, which copies them.
  */
-#define CLI__RING 24
+#define CLI__RING   24
+#define CLI__BUFLEN 64
 static char *
 cli__buf(void)
 {
-    static char ring[CLI__RING][64];
+    static char ring[CLI__RING][CLI__BUFLEN];
     static unsigned next;
 
     return ring[next++ % CLI__RING];
@@ -265,6 +266,18 @@ cli_render_session(const ProtobufCMessage *resp)
     cli_table_add(t, "half_price:", cli__money(s->half_price_cents));
     cli_table_add(t, "half_price_cap:", cli__u64(s->half_price_cap));
     cli_table_add(t, "created_at:", cli__time(s->created_at_ms));
+    if (s->status == BILHETERIA__V1__SESSION_STATUS__SESSION_STATUS_CANCELLED) {
+        const Bilheteria__V1__CancelProgress *pg = s->cancel_progress;
+        cli_table_add(t, "status:", "CANCELLED");
+        cli_table_add(t, "cancel_reason:", s->cancel_reason);
+        cli_table_add(t, "cancelled_at:", cli__time(s->cancelled_at_ms));
+        if (pg != NULL) {
+            cli_table_add(t, "refunds:", pg->done ? "done" : "in progress");
+            cli_table_add(t, "refunded:", cli__u64(pg->refunded));
+            cli_table_add(t, "refunded_amount:", cli__money(pg->refunded_cents));
+            cli_table_add(t, "holds_released:", cli__u64(pg->released));
+        }
+    }
     cli_table_print(t, "");
     cli_table_free(t);
 }
@@ -409,6 +422,27 @@ cli__status(int status)
     return cli__enum(&bilheteria__v1__reservation_status__descriptor, status);
 }
 
+/* "R$ 40.00 (refunded)" */
+static const char *
+cli__refunded(int64_t cents)
+{
+    char *b = cli__buf();
+    snprintf(b, CLI__BUFLEN, "%s (refunded)", cli__money(cents));
+    return b;
+}
+
+/* "2", or "2 (1 refunded)" */
+static const char *
+cli__qty(const Bilheteria__V1__ReservedItem *it)
+{
+    char *b = cli__buf();
+    if (it->refunded_quantity == 0)
+        snprintf(b, CLI__BUFLEN, "%d", it->quantity);
+    else
+        snprintf(b, CLI__BUFLEN, "%d (%d refunded)", it->quantity, it->refunded_quantity);
+    return b;
+}
+
 static void
 cli__reservation(const Reservation *r, const char *indent)
 {
@@ -427,6 +461,8 @@ cli__reservation(const Reservation *r, const char *indent)
     cli_table_add(t, "seats_subtotal:", cli__money(r->seats_subtotal_cents));
     cli_table_add(t, "items_subtotal:", cli__money(r->items_subtotal_cents));
     cli_table_add(t, "total:", cli__money(r->total_cents));
+    if (r->n_refund_ids > 0)
+        cli_table_add(t, "refunded:", cli__money(r->refunded_cents));
     cli_table_print(t, indent);
     cli_table_free(t);
 
@@ -440,7 +476,8 @@ cli__reservation(const Reservation *r, const char *indent)
         for (i = 0; i < r->n_seats; i++)
             cli_table_add(t, r->seats[i]->label,
                           cli__enum(&bilheteria__v1__ticket_type__descriptor, r->seats[i]->type),
-                          cli__money(r->seats[i]->price_cents));
+                          r->seats[i]->refunded ? cli__refunded(r->seats[i]->price_cents)
+                                                : cli__money(r->seats[i]->price_cents));
         cli_table_print(t, sub);
         cli_table_free(t);
     }
@@ -452,7 +489,7 @@ cli__reservation(const Reservation *r, const char *indent)
         cli_table_add(t, "PRODUCT", "NAME", "QTY", "UNIT", "SUBTOTAL");
         for (i = 0; i < r->n_items; i++) {
             const Bilheteria__V1__ReservedItem *it = r->items[i];
-            cli_table_add(t, cli__u64(it->product_id), it->name, cli__i64(it->quantity),
+            cli_table_add(t, cli__u64(it->product_id), it->name, cli__qty(it),
                           cli__money(it->unit_price_cents), cli__money(it->subtotal_cents));
         }
         cli_table_print(t, sub);
@@ -505,6 +542,37 @@ cli_render_reservations(const ProtobufCMessage *resp)
 
 /* ---- payments ---- */
 
+/* "A1,A2" (a "-" when none; blocked seats say so). */
+static const char *
+cli__refund_seats(const Bilheteria__V1__Refund *f)
+{
+    char *b = cli__buf();
+    size_t len = 0, i;
+
+    b[0] = 0;
+    for (i = 0; i < f->n_seats && len < CLI__BUFLEN; i++)
+        len += (size_t)snprintf(b + len, CLI__BUFLEN - len, "%s%s", i ? "," : "", f->seats[i]);
+    if (f->n_seats == 0)
+        snprintf(b, CLI__BUFLEN, "-");
+    else if (f->keep_seats_blocked && len < CLI__BUFLEN)
+        snprintf(b + len, CLI__BUFLEN - len, " (blocked)");
+    return b;
+}
+
+/* "4:1,5:2" (product:quantity; a "-" when none). */
+static const char *
+cli__refund_items(const Bilheteria__V1__Refund *f)
+{
+    char *b = cli__buf();
+    size_t len = 0, i;
+
+    snprintf(b, CLI__BUFLEN, "-");
+    for (i = 0; i < f->n_items && len < CLI__BUFLEN; i++)
+        len += (size_t)snprintf(b + len, CLI__BUFLEN - len, "%s%" PRIu64 ":%d", i ? "," : "",
+                                f->items[i]->product_id, f->items[i]->quantity);
+    return b;
+}
+
 static void
 cli__payment(const Payment *p, const char *indent)
 {
@@ -517,8 +585,27 @@ cli__payment(const Payment *p, const char *indent)
     cli_table_add(t, "provider:", p->provider);
     cli_table_add(t, "provider_ref:", p->provider_ref);
     cli_table_add(t, "created_at:", cli__time(p->created_at_ms));
+    if (p->n_refunds > 0)
+        cli_table_add(t, "refunded:", cli__money(p->refunded_cents));
     cli_table_print(t, indent);
     cli_table_free(t);
+    if (p->n_refunds > 0) {
+        char sub[16];
+        size_t i;
+
+        snprintf(sub, sizeof(sub), "%s  ", indent);
+        printf("%srefunds:\n", indent);
+        t = cli_table_new(7);
+        cli_table_add(t, "ID", "AMOUNT", "SEATS", "ITEMS", "REASON", "PROVIDER_REF", "CREATED_AT");
+        for (i = 0; i < p->n_refunds; i++) {
+            const Bilheteria__V1__Refund *f = p->refunds[i];
+            cli_table_add(t, cli__u64(f->id), cli__money(f->amount_cents), cli__refund_seats(f),
+                          cli__refund_items(f), f->reason, f->provider_ref,
+                          cli__time(f->created_at_ms));
+        }
+        cli_table_print(t, sub);
+        cli_table_free(t);
+    }
 }
 
 void
@@ -543,6 +630,38 @@ cli_render_confirm(const ProtobufCMessage *resp)
         if (r->payment != NULL)
             putchar('\n');
         printf("reservation:\n");
+        cli__reservation(r->reservation, "  ");
+    }
+}
+
+void
+cli_render_refund(const ProtobufCMessage *resp)
+{
+    const Bilheteria__V1__RefundPaymentResponse *r = (const void *)resp;
+    const Bilheteria__V1__Refund *f = r->refund;
+
+    if (f != NULL) {
+        struct cli_table *t = cli_table_new(2);
+
+        printf("refund:\n");
+        cli_table_add(t, "id:", cli__u64(f->id));
+        cli_table_add(t, "payment_id:", cli__u64(f->payment_id));
+        cli_table_add(t, "amount:", cli__money(f->amount_cents));
+        cli_table_add(t, "seats:", cli__refund_seats(f));
+        cli_table_add(t, "items:", cli__refund_items(f));
+        cli_table_add(t, "reason:", f->reason);
+        cli_table_add(t, "provider:", f->provider);
+        cli_table_add(t, "provider_ref:", f->provider_ref);
+        cli_table_add(t, "created_at:", cli__time(f->created_at_ms));
+        cli_table_print(t, "  ");
+        cli_table_free(t);
+    }
+    if (r->payment != NULL) {
+        printf("\npayment:\n");
+        cli__payment(r->payment, "  ");
+    }
+    if (r->reservation != NULL) {
+        printf("\nreservation:\n");
         cli__reservation(r->reservation, "  ");
     }
 }
