@@ -93,12 +93,15 @@ static const struct rt_case rt_cases[] = {
       "\"quantity\":2,\"unit_price_cents\":1000,\"subtotal_cents\":2000}],"
       "\"total_cents\":5750,\"payment_id\":8}",
       "{\"id\":1,\"session_id\":0,\"user_id\":\"\",\"status\":\"RESERVATION_STATUS_CONFIRMED\","
-      "\"seats\":[{\"label\":\"A1\",\"type\":\"TICKET_TYPE_MEIA\",\"price_cents\":1250},"
-      "{\"label\":\"A2\",\"type\":\"TICKET_TYPE_INTEIRA\",\"price_cents\":2500}],"
+      "\"seats\":[{\"label\":\"A1\",\"type\":\"TICKET_TYPE_MEIA\",\"price_cents\":1250,"
+      "\"refunded\":false},{\"label\":\"A2\",\"type\":\"TICKET_TYPE_INTEIRA\","
+      "\"price_cents\":2500,\"refunded\":false}],"
       "\"items\":[{\"product_id\":4,\"name\":\"Pipoca\",\"quantity\":2,"
-      "\"unit_price_cents\":1000,\"subtotal_cents\":2000}],\"seats_subtotal_cents\":0,"
+      "\"unit_price_cents\":1000,\"subtotal_cents\":2000,\"refunded_quantity\":0}],"
+      "\"seats_subtotal_cents\":0,"
       "\"items_subtotal_cents\":0,\"total_cents\":5750,\"created_at_ms\":0,"
-      "\"expires_at_ms\":0,\"updated_at_ms\":0,\"payment_id\":8}" },
+      "\"expires_at_ms\":0,\"updated_at_ms\":0,\"payment_id\":8,\"refunded_cents\":0,"
+      "\"refund_ids\":[]}" },
     /* An unset message field is null; null on input means the default. */
     { D(get_seat_map_response), "{\"session\":null,\"held\":null}",
       "{\"session\":null,\"rows\":[],\"available\":0,\"held\":0,\"sold\":0,"
@@ -108,7 +111,9 @@ static const struct rt_case rt_cases[] = {
       "\"available\":1,\"held\":1,\"sold\":1}",
       "{\"session\":{\"id\":2,\"event_id\":0,\"starts_at_ms\":0,\"room\":\"\",\"rows\":1,"
       "\"seats_per_row\":0,\"capacity\":0,\"price_cents\":0,\"half_price_cents\":0,"
-      "\"half_price_cap\":0,\"created_at_ms\":0},\"rows\":[{\"label\":\"A\","
+      "\"half_price_cap\":0,\"created_at_ms\":0,\"status\":\"SESSION_STATUS_UNSPECIFIED\","
+      "\"cancel_reason\":\"\",\"cancelled_at_ms\":0,\"updated_at_ms\":0,"
+      "\"cancel_progress\":null},\"rows\":[{\"label\":\"A\","
       "\"states\":\".hx\"}],\"available\":1,\"held\":1,\"sold\":1,"
       "\"half_price_remaining\":0,\"as_of_ms\":0}" },
     /* Bytes: base64 out; standard or URL-safe, padded or not, in. */
@@ -346,7 +351,10 @@ test_to_json_from_c(void **state)
     assert_string_equal(text, "{\"session\":{\"id\":18446744073709551615,\"event_id\":0,"
                               "\"starts_at_ms\":0,\"room\":\"\",\"rows\":0,\"seats_per_row\":0,"
                               "\"capacity\":0,\"price_cents\":-1,\"half_price_cents\":0,"
-                              "\"half_price_cap\":0,\"created_at_ms\":0},\"rows\":[{\"label\":"
+                              "\"half_price_cap\":0,\"created_at_ms\":0,\"status\":"
+                              "\"SESSION_STATUS_UNSPECIFIED\",\"cancel_reason\":\"\","
+                              "\"cancelled_at_ms\":0,\"updated_at_ms\":0,\"cancel_progress\":"
+                              "null},\"rows\":[{\"label\":"
                               "\"AA\",\"states\":\"..x\"}],\"available\":2,\"held\":0,\"sold\":0,"
                               "\"half_price_remaining\":0,\"as_of_ms\":0}");
     cJSON_free(text);
