@@ -95,7 +95,7 @@ pick_items(srv_call *c, const Bilheteria__V1__RefundPaymentRequest *q,
            const Bilheteria__V1__Reservation *r, pick *pk)
 {
     for (size_t k = 0; k < q->n_items; k++) {
-        const Bilheteria__V1__RefundedItem *want = q->items[k];
+        const Bilheteria__V1__ItemRequest *want = q->items[k];
         size_t j = 0;
         while (j < r->n_items && r->items[j]->product_id != want->product_id)
             j++;

@@ -130,6 +130,9 @@ int cli_fail(const struct cli *cli, int code, const char *fmt, ...)
  * common case. */
 int cli_run(struct cli *cli, const struct cli_cmd *cmd, enum bh_method_id id,
             const ProtobufCMessage *req, cli_render_fn render);
+/* The same with the command's own key (NULL: the global one). */
+int cli_run_key(struct cli *cli, const struct cli_cmd *cmd, enum bh_method_id id,
+                const ProtobufCMessage *req, const char *key, cli_render_fn render);
 
 /* Options every list command takes. */
 #define CLI_PAGE_OPTS(size_dest, token_dest)                                                       \
@@ -180,9 +183,11 @@ void cli_table_free(struct cli_table *t);
  * each label malloc'd (caller frees), *n_seats how many, also on a usage
  * error (returned, after printing it). */
 int cli_seat_list(const struct cli_cmd *cmd, const char *list, char ***seats, size_t *n_seats);
-/* One --product "ID:QTY". Returns 0, or -1 if it is not two positive
- * integers. */
-int cli_item_parse(const char *s, uint64_t *id, int32_t *qty);
+/* --product "ID:QTY", as many as given, into *items (each and the array
+ * malloc'd, caller frees; *n how many, also on a usage error, which is
+ * returned after printing it). */
+int cli_item_list(const struct cli_cmd *cmd, const struct bh__strs *prods,
+                  Bilheteria__V1__ItemRequest ***items, size_t *n);
 
 /* ---- output.c: human renderers (formats documented there) ---- */
 void cli_render_event(const ProtobufCMessage *resp);        /* {Create,Get}EventResponse */

@@ -22,19 +22,14 @@ cli_cmd_pay(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
         { "--provider-ref", "R", BH__OPT_STR, 0, &req.provider_ref,
           "the provider's reference (with --provider; unique per provider)" },
     };
-    ProtobufCMessage *resp = NULL;
     int rc;
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != BH__PARSE_OK)
         return rc;
     if (opts[4].seen != opts[5].seen)
         return cli_usage_error(cmd, "--provider and --provider-ref go together");
-    rc = cli_call(cli, cmd, BH_METHOD_PAYMENT_CONFIRM_PAYMENT, &req.base, key, &resp);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    rc = cli_show(cli, resp, cli_render_confirm);
-    protobuf_c_message_free_unpacked(resp, NULL);
-    return rc;
+    return cli_run_key(cli, cmd, BH_METHOD_PAYMENT_CONFIRM_PAYMENT, &req.base, key,
+                       cli_render_confirm);
 }
 
 int
@@ -47,30 +42,6 @@ cli_cmd_payment_get(struct cli *cli, const struct cli_cmd *cmd, int argc, char *
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != BH__PARSE_OK)
         return rc;
     return cli_run(cli, cmd, BH_METHOD_PAYMENT_GET_PAYMENT, &req.base, cli_render_payment);
-}
-
-/* --product ID:QTY, as many as given, into the refund's items. */
-static int
-cli__refund_items(const struct cli_cmd *cmd, const struct bh__strs *prods,
-                  Bilheteria__V1__RefundPaymentRequest *req)
-{
-    size_t i;
-
-    if (prods->n == 0)
-        return CLI_EXIT_OK;
-    req->items = cli_xalloc(prods->n * sizeof(*req->items));
-    for (i = 0; i < prods->n; i++) {
-        Bilheteria__V1__RefundedItem *it = cli_xalloc(sizeof(*it));
-
-        bilheteria__v1__refunded_item__init(it);
-        req->items[req->n_items++] = it;
-        if (cli_item_parse(prods->v[i], &it->product_id, &it->quantity) != 0)
-            return cli_usage_error(cmd,
-                                   "--product: expected ID:QTY with a positive product "
-                                   "id and quantity, got \"%s\"",
-                                   prods->v[i]);
-    }
-    return CLI_EXIT_OK;
 }
 
 int
@@ -97,7 +68,6 @@ cli_cmd_refund(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv
         { "--keep-seats-blocked", NULL, BH__OPT_FLAG, 0, &keep,
           "leave the refunded seats sold instead of selling them again" },
     };
-    ProtobufCMessage *resp = NULL;
     size_t i;
     int rc;
 
@@ -116,13 +86,9 @@ cli_cmd_refund(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv
     req.keep_seats_blocked = keep;
     if (seats != NULL && (rc = cli_seat_list(cmd, seats, &req.seats, &req.n_seats)) != CLI_EXIT_OK)
         goto out;
-    if ((rc = cli__refund_items(cmd, &prods, &req)) != CLI_EXIT_OK)
+    if ((rc = cli_item_list(cmd, &prods, &req.items, &req.n_items)) != CLI_EXIT_OK)
         goto out;
-    rc = cli_call(cli, cmd, BH_METHOD_PAYMENT_REFUND_PAYMENT, &req.base, key, &resp);
-    if (rc == CLI_EXIT_OK) {
-        rc = cli_show(cli, resp, cli_render_refund);
-        protobuf_c_message_free_unpacked(resp, NULL);
-    }
+    rc = cli_run_key(cli, cmd, BH_METHOD_PAYMENT_REFUND_PAYMENT, &req.base, key, cli_render_refund);
 out:
     for (i = 0; i < req.n_seats; i++)
         free(req.seats[i]);

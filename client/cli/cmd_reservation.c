@@ -41,8 +41,9 @@ cli_seat_list(const struct cli_cmd *cmd, const char *list, char ***seats, size_t
     return CLI_EXIT_OK;
 }
 
-int
-cli_item_parse(const char *s, uint64_t *id, int32_t *qty)
+/* One "ID:QTY". Returns 0, or -1 if it is not two positive integers. */
+static int
+cli__item(const char *s, uint64_t *id, int32_t *qty)
 {
     const char *colon = strchr(s, ':');
     char id_text[32];
@@ -59,22 +60,22 @@ cli_item_parse(const char *s, uint64_t *id, int32_t *qty)
     return 0;
 }
 
-/* --product ID:QTY, as many as given. */
-static int
-cli__items(const struct cli_cmd *cmd, const struct bh__strs *prods,
-           Bilheteria__V1__CreateReservationRequest *req)
+int
+cli_item_list(const struct cli_cmd *cmd, const struct bh__strs *prods,
+              Bilheteria__V1__ItemRequest ***items, size_t *n)
 {
     size_t i;
 
+    *n = 0;
     if (prods->n == 0)
         return CLI_EXIT_OK;
-    req->items = cli_xalloc(prods->n * sizeof(*req->items));
+    *items = cli_xalloc(prods->n * sizeof(**items));
     for (i = 0; i < prods->n; i++) {
         uint64_t id;
         int32_t qty;
         Bilheteria__V1__ItemRequest *it;
 
-        if (cli_item_parse(prods->v[i], &id, &qty) != 0)
+        if (cli__item(prods->v[i], &id, &qty) != 0)
             return cli_usage_error(cmd,
                                    "--product: expected ID:QTY with a positive product "
                                    "id and quantity, got \"%s\"",
@@ -83,7 +84,7 @@ cli__items(const struct cli_cmd *cmd, const struct bh__strs *prods,
         bilheteria__v1__item_request__init(it);
         it->product_id = id;
         it->quantity = qty;
-        req->items[req->n_items++] = it;
+        (*items)[(*n)++] = it;
     }
     return CLI_EXIT_OK;
 }
@@ -118,7 +119,7 @@ cli_cmd_reserve(struct cli *cli, const struct cli_cmd *cmd, int argc, char **arg
     }
     if (seats != NULL && (rc = cli_seat_list(cmd, seats, &req.seats, &req.n_seats)) != CLI_EXIT_OK)
         goto out;
-    if ((rc = cli__items(cmd, &prods, &req)) != CLI_EXIT_OK)
+    if ((rc = cli_item_list(cmd, &prods, &req.items, &req.n_items)) != CLI_EXIT_OK)
         goto out;
     rc = cli_run(cli, cmd, BH_METHOD_RESERVATION_CREATE_RESERVATION, &req.base,
                  cli_render_reservation);

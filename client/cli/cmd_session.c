@@ -79,15 +79,10 @@ cli_cmd_session_cancel(struct cli *cli, const struct cli_cmd *cmd, int argc, cha
         { "--reason", "R", BH__OPT_STR, 0, &req.reason,
           "why (up to 500 bytes): shown on the session and on each refund" },
     };
-    ProtobufCMessage *resp = NULL;
     int rc;
 
     if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != BH__PARSE_OK)
         return rc;
-    rc = cli_call(cli, cmd, BH_METHOD_SESSION_CANCEL_SESSION, &req.base, key, &resp);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    rc = cli_show(cli, resp, cli_render_session);
-    protobuf_c_message_free_unpacked(resp, NULL);
-    return rc;
+    return cli_run_key(cli, cmd, BH_METHOD_SESSION_CANCEL_SESSION, &req.base, key,
+                       cli_render_session);
 }

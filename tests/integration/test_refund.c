@@ -125,7 +125,7 @@ refund(const ask *a, const char *key, Bilheteria__V1__RefundPaymentResponse **ou
 {
     Bilheteria__V1__RefundPaymentRequest req = BILHETERIA__V1__REFUND_PAYMENT_REQUEST__INIT;
     Bilheteria__V1__RefundPaymentResponse *resp = NULL;
-    Bilheteria__V1__RefundedItem it = BILHETERIA__V1__REFUNDED_ITEM__INIT, *itp = &it;
+    Bilheteria__V1__ItemRequest it = BILHETERIA__V1__ITEM_REQUEST__INIT, *itp = &it;
     char buf[256], *v[32];
     size_t n = 0;
     if (a->seats != NULL) {
@@ -187,16 +187,7 @@ get_payment(uint64_t id)
 static Bilheteria__V1__Reservation *
 get_resv(uint64_t id)
 {
-    Bilheteria__V1__GetReservationRequest req = BILHETERIA__V1__GET_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__GetReservationResponse *resp = NULL;
-    bh_status st;
-    req.id = id;
-    if (bh_reservation_get_reservation(cl, &req, &resp, NULL, &st) != BH_OK)
-        fail_msg("get reservation %llu: %s", (unsigned long long)id, st.message);
-    Bilheteria__V1__Reservation *r = resp->reservation;
-    resp->reservation = NULL;
-    bilheteria__v1__get_reservation_response__free_unpacked(resp, NULL);
-    return r;
+    return bht_reservation(cl, id);
 }
 
 static Bilheteria__V1__Session *
@@ -235,17 +226,7 @@ seat_state(uint64_t session, const char *label, uint32_t *half_left)
 static int64_t
 stock_of(uint64_t pid)
 {
-    Bilheteria__V1__ListProductsRequest req = BILHETERIA__V1__LIST_PRODUCTS_REQUEST__INIT;
-    Bilheteria__V1__ListProductsResponse *resp = NULL;
-    int64_t stock = -1;
-    req.page_size = 500;
-    if (bh_product_list_products(cl, &req, &resp, NULL, NULL) != BH_OK)
-        fail_msg("list products");
-    for (size_t i = 0; i < resp->n_products; i++)
-        if (resp->products[i]->id == pid)
-            stock = resp->products[i]->stock;
-    bilheteria__v1__list_products_response__free_unpacked(resp, NULL);
-    return stock;
+    return bht_product_stock(cl, pid);
 }
 
 /* Whether a new hold can take the seat. */

@@ -130,32 +130,13 @@ seat_state(const Bilheteria__V1__GetSeatMapResponse *m, const char *label)
 static Bilheteria__V1__Reservation *
 get_resv(uint64_t id)
 {
-    Bilheteria__V1__GetReservationRequest g = BILHETERIA__V1__GET_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__GetReservationResponse *gr = NULL;
-    bh_status st;
-    g.id = id;
-    if (bh_reservation_get_reservation(cl, &g, &gr, NULL, &st) != BH_OK)
-        fail_msg("get reservation %llu: %s", (unsigned long long)id, st.message);
-    Bilheteria__V1__Reservation *r = gr->reservation;
-    gr->reservation = NULL;
-    bilheteria__v1__get_reservation_response__free_unpacked(gr, NULL);
-    return r;
+    return bht_reservation(cl, id);
 }
 
 static int64_t
 product_stock(uint64_t id)
 {
-    Bilheteria__V1__ListProductsRequest lr = BILHETERIA__V1__LIST_PRODUCTS_REQUEST__INIT;
-    Bilheteria__V1__ListProductsResponse *ls = NULL;
-    int64_t stock = -1;
-    lr.page_size = 500;
-    if (bh_product_list_products(cl, &lr, &ls, NULL, NULL) != BH_OK)
-        fail_msg("list products");
-    for (size_t i = 0; i < ls->n_products; i++)
-        if (ls->products[i]->id == id)
-            stock = ls->products[i]->stock;
-    bilheteria__v1__list_products_response__free_unpacked(ls, NULL);
-    return stock;
+    return bht_product_stock(cl, id);
 }
 
 static int
