@@ -3,6 +3,7 @@
  * above the payment, the provider's reference, idempotency), the cancel of
  * a paid reservation, cancelled sessions refunded in batches, and kill -9
  * in the middle of each, against a real server. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -428,6 +429,61 @@ test_idempotency(void **state)
     assert_int_equal(refund(&other, NULL, NULL, &st), BH_INVALID_ARGUMENT);
 }
 
+/* Simultaneous refunds of the same seat under different keys, each from a
+ * client of its own: one refunds, the others find it refunded. */
+enum { RACERS = 8 };
+struct racer {
+    uint64_t payment;
+    int i, code;
+};
+
+static void *
+race_refund(void *arg)
+{
+    struct racer *r = arg;
+    Bilheteria__V1__RefundPaymentRequest req = BILHETERIA__V1__REFUND_PAYMENT_REQUEST__INIT;
+    Bilheteria__V1__RefundPaymentResponse *resp = NULL;
+    char *seats[] = { "C3" }, key[32];
+    bh_status st;
+    bh_client *c = bht_client(&srv);
+    snprintf(key, sizeof(key), "race-%d", r->i);
+    bh_call_opts o = { .idempotency_key = key };
+    req.payment_id = r->payment;
+    req.seats = seats;
+    req.n_seats = 1;
+    r->code = bh_payment_refund_payment(c, &req, &resp, &o, &st);
+    if (r->code == BH_OK)
+        bilheteria__v1__refund_payment_response__free_unpacked(resp, NULL);
+    bh_client_close(c);
+    return NULL;
+}
+
+static void
+test_race(void **state)
+{
+    (void)state;
+    uint64_t s = bht_session(cl, bht_event(cl, "Race"), 3, 10, 3500);
+    uint64_t p = sold(s, "hugo", "C3,C4", 0, 0, 0, NULL);
+    struct racer rs[RACERS];
+    pthread_t th[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        rs[i] = (struct racer){ .payment = p, .i = i };
+        assert_int_equal(pthread_create(&th[i], NULL, race_refund, &rs[i]), 0);
+    }
+    int ok = 0, refused = 0;
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(th[i], NULL);
+        ok += rs[i].code == BH_OK;
+        refused += rs[i].code == BH_FAILED_PRECONDITION;
+    }
+    assert_int_equal(ok, 1);
+    assert_int_equal(refused, RACERS - 1);
+    Bilheteria__V1__Payment *pm = get_payment(p);
+    assert_int_equal(pm->n_refunds, 1);
+    assert_int_equal(pm->refunded_cents, 3500);
+    bilheteria__v1__payment__free_unpacked(pm, NULL);
+}
+
 static int
 cancel_resv(bh_client *c, uint64_t id, const char *key, Bilheteria__V1__Reservation **out,
             bh_status *st)
@@ -643,6 +699,16 @@ test_cancel_session(void **state)
     snprintf(want, sizeof(want), "session %llu was cancelled", (unsigned long long)s);
     assert_non_null(strstr(st.message, want));
 
+    /* A hold the refunds have not reached yet cannot be paid either. */
+    r = get_resv(ids[N + H - 1]);
+    Bilheteria__V1__ConfirmPaymentRequest pq = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
+    Bilheteria__V1__ConfirmPaymentResponse *pr = NULL;
+    bh_call_opts pk = { .idempotency_key = "cs-late-pay" };
+    pq.reservation_id = r->id;
+    pq.amount_cents = r->total_cents;
+    assert_int_equal(bh_payment_confirm_payment(cl, &pq, &pr, &pk, &st), BH_FAILED_PRECONDITION);
+    bilheteria__v1__reservation__free_unpacked(r, NULL);
+
     got = wait_done(s);
     assert_int_equal(got->cancel_progress->refunded, N);
     assert_int_equal(got->cancel_progress->released, H);
@@ -694,10 +760,15 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_partial_then_full), cmocka_unit_test(test_keep_blocked),
-        cmocka_unit_test(test_refusals),          cmocka_unit_test(test_idempotency),
-        cmocka_unit_test(test_cancel_confirmed),  cmocka_unit_test(test_kill9_refunds),
-        cmocka_unit_test(test_cancel_session),    cmocka_unit_test(test_cancel_session_kill9),
+        cmocka_unit_test(test_partial_then_full),
+        cmocka_unit_test(test_keep_blocked),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_idempotency),
+        cmocka_unit_test(test_race),
+        cmocka_unit_test(test_cancel_confirmed),
+        cmocka_unit_test(test_kill9_refunds),
+        cmocka_unit_test(test_cancel_session),
+        cmocka_unit_test(test_cancel_session_kill9),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
