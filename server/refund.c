@@ -126,14 +126,10 @@ pick_items(srv_call *c, const Bilheteria__V1__RefundPaymentRequest *q,
     return 0;
 }
 
-/* What the request alone must satisfy. */
+/* What the request alone must satisfy (its payment_id, the handler's). */
 static int
 check_request(srv_call *c, const Bilheteria__V1__RefundPaymentRequest *q)
 {
-    if (q->payment_id == 0) {
-        c->field = "payment_id";
-        return srv_fail(c, SRV_E_INVALID, "payment_id is required");
-    }
     if (srv_check_str(c, "reason", q->reason, BH_REASON_MAX, 0) ||
         srv_check_str(c, "provider", q->provider, 64, 0) ||
         srv_check_str(c, "provider_ref", q->provider_ref, BH_PROVIDER_REF_MAX, 0))
