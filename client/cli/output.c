@@ -50,9 +50,11 @@
  *   event create|get: id, name, venue, description, starts_at, ends_at,
  *     created_at.
  *   event list: ID NAME VENUE STARTS_AT ENDS_AT
- *   session create|get: id, event_id, starts_at, room, rows,
+ *   session create|get|cancel: id, event_id, starts_at, room, rows,
  *     seats_per_row, capacity, price, half_price, half_price_cap,
- *     created_at.
+ *     created_at; a cancelled session adds status, cancel_reason,
+ *     cancelled_at, refunds ("done" or "in progress"), refunded,
+ *     refunded_amount, holds_released.
  *   session list: ID EVENT STARTS_AT ROOM ROWS SEATS_PER_ROW CAPACITY
  *     PRICE HALF_PRICE HALF_PRICE_CAP
  *   session seats:
@@ -89,7 +91,16 @@
  *   reservation list: ID SESSION USER STATUS SEATS TOTAL EXPIRES_AT
  *     (SEATS is the labels joined with ",").
  *   payment get: id, reservation_id, amount, method, provider,
- *     provider_ref, created_at.
+ *     provider_ref, created_at; with refunds, refunded and then
+ *         refunds:
+ *           ID  AMOUNT    SEATS            ITEMS  REASON  PROVIDER_REF  CREATED_AT
+ *           2   R$ 67.00  A1,A3 (blocked)  1:1    ...
+ *     (ITEMS is product:quantity joined with ","; "-" for none).
+ *   refund: "refund:" and a block of id, payment_id, amount, seats, items,
+ *     reason, provider, provider_ref, created_at indented by two; then
+ *     "payment:" and "reservation:" as pay prints them. A reservation
+ *     with refunds adds refunded after total; a refunded seat's PRICE
+ *     says "(refunded)", an item's QTY "2 (1 refunded)".
  *   pay: "payment:", the payment block indented by two spaces, an empty
  *     line, "reservation:", the reservation as above indented by two.
  *     When the server answered from its idempotency store, stderr (not
