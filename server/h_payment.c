@@ -13,6 +13,7 @@
 
 #include "authz.h"
 #include "coupon.h"
+#include "refund.h"
 #include "resv.h"
 #include "seatcache.h"
 #include "util.h"
@@ -198,6 +199,11 @@ check_payable(srv_call *c, store_txn *t, const Bilheteria__V1__ConfirmPaymentReq
     if (r->status != ST(PENDING) && r->status != ST(EXPIRED))
         return srv_fail(c, SRV_E_PRECOND, "reservation %llu is %s; it cannot be paid",
                         (unsigned long long)r->id, srv_resv_status_name(r->status));
+    Bilheteria__V1__Session *s = NULL;
+    if ((rc = store_session_get(t, r->session_id, &c->arena->pc, &s)) != STORE_OK)
+        return srv_store_fail(c, rc, "session");
+    if (srv_refund_on_sale(c, s))
+        return c->code;
     if (q->amount_cents != r->total_cents)
         return srv_fail(c, SRV_E_PRECOND,
                         "amount_cents %lld does not match reservation %llu's total_cents %lld",
@@ -284,18 +290,63 @@ get_payment(srv_call *c, store_txn *t)
     int rc = store_payment_get(t, q->id, &c->arena->pc, &resp->payment);
     if (rc != STORE_OK && rc != STORE_NOTFOUND)
         return srv_store_fail(c, rc, "payment");
-    if (rc == STORE_OK && c->identity.role == SRV_ROLE_CUSTOMER) {
+    Bilheteria__V1__Reservation *r = NULL;
+    if (rc == STORE_OK) {
+        int rrc = store_resv_get(t, resp->payment->reservation_id, &c->arena->pc, &r);
+        if (rrc != STORE_OK && rrc != STORE_NOTFOUND)
+            return srv_store_fail(c, rrc, "reservation");
+        if (rrc == STORE_NOTFOUND)
+            r = NULL;
         /* A customer sees the payments of its own reservations only. */
-        Bilheteria__V1__Reservation *r = NULL;
-        rc = store_resv_get(t, resp->payment->reservation_id, &c->arena->pc, &r);
-        if (rc != STORE_OK && rc != STORE_NOTFOUND)
-            return srv_store_fail(c, rc, "reservation");
-        if (rc == STORE_NOTFOUND || !srv_authz_owns(c, r->user_id))
+        if (c->identity.role == SRV_ROLE_CUSTOMER && (r == NULL || !srv_authz_owns(c, r->user_id)))
             rc = STORE_NOTFOUND;
     }
     if (rc == STORE_NOTFOUND)
         return srv_fail(c, SRV_E_NOTFOUND, "payment %llu does not exist",
                         (unsigned long long)q->id);
+    if (r != NULL && srv_refund_fill(c, t, resp->payment, r))
+        return c->code;
+    c->resp = &resp->base;
+    return 0;
+}
+
+/* The payment's reservation as the caller may act on it: NOT_FOUND for a
+ * payment that does not exist. */
+static int
+paid_reservation(srv_call *c, store_txn *t, uint64_t id, Bilheteria__V1__Payment **p,
+                 Bilheteria__V1__Reservation **r)
+{
+    int rc = store_payment_get(t, id, &c->arena->pc, p);
+    if (rc == STORE_NOTFOUND) {
+        c->field = "payment_id";
+        return srv_fail(c, SRV_E_NOTFOUND, "payment %llu does not exist", (unsigned long long)id);
+    }
+    if (rc != STORE_OK)
+        return srv_store_fail(c, rc, "payment");
+    if ((rc = store_resv_get(t, (*p)->reservation_id, &c->arena->pc, r)) != STORE_OK)
+        return srv_store_fail(c, rc, "reservation");
+    return 0;
+}
+
+static int
+refund_payment(srv_call *c, store_txn *t)
+{
+    const Bilheteria__V1__RefundPaymentRequest *q = (const void *)c->req;
+    Bilheteria__V1__RefundPaymentResponse *resp =
+        SRV_NEW(c, Bilheteria__V1__RefundPaymentResponse, bilheteria__v1__refund_payment_response);
+    Bilheteria__V1__Payment *p = NULL;
+    Bilheteria__V1__Reservation *r = NULL;
+    if (resp == NULL)
+        return srv_fail(c, SRV_E_NOMEM, "out of memory");
+    if (q->payment_id == 0) {
+        c->field = "payment_id";
+        return srv_fail(c, SRV_E_INVALID, "payment_id is required");
+    }
+    if (paid_reservation(c, t, q->payment_id, &p, &r) ||
+        srv_refund_make(c, t, q, p, r, &resp->refund) || srv_refund_fill(c, t, p, r))
+        return c->code;
+    resp->payment = p;
+    resp->reservation = r;
     c->resp = &resp->base;
     return 0;
 }
@@ -303,5 +354,6 @@ get_payment(srv_call *c, store_txn *t)
 const srv_impl srv_payment_impls[] = {
     { .method = BH_METHOD_NAME_PAYMENT_CONFIRM_PAYMENT, .fn = confirm_payment },
     { .method = BH_METHOD_NAME_PAYMENT_GET_PAYMENT, .fn = get_payment },
+    { .method = BH_METHOD_NAME_PAYMENT_REFUND_PAYMENT, .fn = refund_payment },
     { .method = NULL },
 };

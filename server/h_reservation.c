@@ -8,6 +8,7 @@
 #include "authz.h"
 #include "coupon.h"
 #include "pick.h"
+#include "refund.h"
 #include "resv.h"
 #include "seatcache.h"
 #include "util.h"
@@ -314,6 +315,8 @@ create_reservation(srv_call *c, store_txn *t)
                         (unsigned long long)r->session_id);
     if (rc != STORE_OK)
         return srv_store_fail(c, rc, "session");
+    if (srv_refund_on_sale(c, s))
+        return c->code;
     if (c->now_ms >= s->starts_at_ms) {
         /* Holds made before the start may still be paid; no new ones. */
         char when[SRV_TIME_LEN];
@@ -422,9 +425,17 @@ cancel_reservation(srv_call *c, store_txn *t)
             return srv_store_fail(c, rc, "reservation");
         status = res->status;
     }
+    if (status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CONFIRMED ||
+        status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PARTIALLY_REFUNDED) {
+        if (srv_refund_cancel_paid(c, t, res)) /* a refund of what is left */
+            return c->code;
+        resp->reservation = res;
+        c->resp = &resp->base;
+        return 0;
+    }
     if (status != BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING)
         return srv_fail(c, SRV_E_PRECOND,
-                        "reservation %llu is %s; only a PENDING one can be cancelled",
+                        "reservation %llu is %s; only a PENDING or paid one can be cancelled",
                         (unsigned long long)res->id, srv_resv_status_name(status));
     int rc = srv_resv_release(t, c->env->seats, c->env->tally, &c->arena->pc, res,
                               BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CANCELLED,

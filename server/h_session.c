@@ -2,6 +2,7 @@
 /* SessionService: showtimes with a rectangular seat layout, and the seat map. */
 #include <string.h>
 
+#include "refund.h"
 #include "resv.h"
 #include "util.h"
 #include "zone.h"
@@ -144,7 +145,8 @@ create_session(srv_call *c, store_txn *t)
     /* By default the least the law allows. */
     s->half_price_cap = r->half_price_cap ? r->half_price_cap : half_cap_least(s->capacity);
     s->max_per_user = r->max_per_user;
-    s->created_at_ms = c->now_ms;
+    s->created_at_ms = s->updated_at_ms = c->now_ms;
+    s->status = BILHETERIA__V1__SESSION_STATUS__SESSION_STATUS_ON_SALE;
     if (srv_zone_set(c, s, r->zones, r->n_zones))
         return c->code;
     if ((rc = store_session_put(t, s)) != STORE_OK)
@@ -207,6 +209,23 @@ list_sessions(srv_call *c, store_txn *t)
     if (rc != STORE_OK)
         return srv_store_fail(c, rc, "sessions");
     return srv_resp_raw_page(c, &pg, 's');
+}
+
+/* Stops the sales and refunds what was sold (refund.c). */
+static int
+cancel_session(srv_call *c, store_txn *t)
+{
+    const Bilheteria__V1__CancelSessionRequest *r = (const void *)c->req;
+    Bilheteria__V1__CancelSessionResponse *resp =
+        SRV_NEW(c, Bilheteria__V1__CancelSessionResponse, bilheteria__v1__cancel_session_response);
+    if (resp == NULL)
+        return srv_fail(c, SRV_E_NOMEM, "out of memory");
+    if (srv_check_str(c, "reason", r->reason, BH_REASON_MAX, 0) ||
+        load_session(c, t, "id", r->id, &resp->session) ||
+        srv_refund_cancel_session(c, t, resp->session, r->reason))
+        return c->code;
+    c->resp = &resp->base;
+    return 0;
 }
 
 struct map_scan {
@@ -393,6 +412,9 @@ update_session(srv_call *c, store_txn *t)
         return srv_fail(c, SRV_E_NOMEM, "out of memory");
     if (check_unset(c, r) || load_session(c, t, "id", r->id, &s))
         return c->code;
+    if (s->status == BILHETERIA__V1__SESSION_STATUS__SESSION_STATUS_CANCELLED)
+        return srv_fail(c, SRV_E_PRECOND, "session %llu was cancelled: it cannot change",
+                        (unsigned long long)s->id);
     if (r->set_starts_at && check_start(c, r->starts_at_ms))
         return c->code;
     if (r->set_room && srv_check_str(c, "room", r->room, 100, 0))
@@ -424,6 +446,7 @@ update_session(srv_call *c, store_txn *t)
         s->room = r->room;
     if (r->set_max_per_user)
         s->max_per_user = r->max_per_user;
+    s->updated_at_ms = c->now_ms;
     if ((rc = store_session_put(t, s)) != STORE_OK)
         return srv_store_fail(c, rc, "session");
     resp->session = s;
@@ -437,5 +460,6 @@ const srv_impl srv_session_impls[] = {
     { .method = BH_METHOD_NAME_SESSION_LIST_SESSIONS, .fn = list_sessions },
     { .method = BH_METHOD_NAME_SESSION_GET_SEAT_MAP, .fn = get_seat_map },
     { .method = BH_METHOD_NAME_SESSION_UPDATE_SESSION, .fn = update_session },
+    { .method = BH_METHOD_NAME_SESSION_CANCEL_SESSION, .fn = cancel_session },
     { .method = NULL },
 };

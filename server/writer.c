@@ -53,6 +53,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "metrics.h"
+#include "refund.h"
 #include "resv.h"
 #include "seatcache.h"
 #include "util.h"
@@ -417,6 +418,11 @@ sweep(srv_writer *w, store_txn *t, int64_t now, int64_t mono, int has_calls)
         rc = srv_resv_sweep(t, w->seats, &w->tally, &w->arena, now, SWEEP_BATCH, &n);
         /* A full batch means more are waiting: come back at once. */
         w->next_sweep_ms = n == SWEEP_BATCH ? mono : mono + w->cfg->sweep_interval_ms;
+        /* A cancelled session's next refunds, likewise. */
+        int more = 0;
+        if (rc == STORE_OK &&
+            (rc = srv_refund_cancel_step(t, &w->env, &w->arena, now, &more)) == STORE_OK && more)
+            w->next_sweep_ms = mono;
     }
     if (rc == STORE_OK && mono >= w->next_idem_sweep_ms) {
         rc = store_idem_sweep(t, now - w->cfg->idem_retention_ms, IDEM_SWEEP_BATCH, &n);

@@ -33,10 +33,15 @@ static const char *const table_names[T__COUNT] = {
     "coupon_users",
     "discount_rules",
     "user_seats",
+    "refunds",
+    "refunds_by_ref",
+    "reservations_by_session",
+    "session_cancels",
 };
 
 static const char *const seq_keys[STORE_SEQ__COUNT] = {
-    "seq.event", "seq.session", "seq.product", "seq.reservation", "seq.payment", "seq.rule",
+    "seq.event",   "seq.session", "seq.product", "seq.reservation",
+    "seq.payment", "seq.rule",    "seq.refund",
 };
 
 #define META_SCHEMA "schema_version"

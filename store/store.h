@@ -186,6 +186,7 @@ enum store_seq {
     STORE_SEQ_RESERVATION,
     STORE_SEQ_PAYMENT,
     STORE_SEQ_RULE,
+    STORE_SEQ_REFUND,
     STORE_SEQ__COUNT
 };
 int store_next_id(store_txn *t, enum store_seq seq, uint64_t *out);
@@ -299,6 +300,26 @@ int store_rule_get(store_txn *t, uint64_t id, ProtobufCAllocator *a,
                    Bilheteria__V1__DiscountRule **out);
 int store_rule_list(store_txn *t, uint64_t from_id, size_t limit, ProtobufCAllocator *a,
                     store_page *out);
+
+/* ---- refunds and session cancellations (refund.c) ---- */
+/* Writes the refund and its (provider, provider_ref) index when ref is set. */
+int store_refund_put(store_txn *t, const Bilheteria__V1__Refund *r);
+int store_refund_get(store_txn *t, uint64_t id, ProtobufCAllocator *a,
+                     Bilheteria__V1__Refund **out);
+int store_refund_by_ref(store_txn *t, const char *provider, const char *ref, uint64_t *refund_id);
+/* A session's reservations by id from from_id up (index
+ * reservations_by_session, written by store_resv_put on a first write):
+ * a page of Reservation, next_id 0 when there are no more. */
+int store_resv_list_by_session(store_txn *t, uint64_t session_id, uint64_t from_id, size_t limit,
+                               ProtobufCAllocator *a, store_page *out);
+/* The progress of a session cancellation still under way. */
+int store_cancel_put(store_txn *t, uint64_t session_id, const Bilheteria__Store__SessionCancel *c);
+int store_cancel_get(store_txn *t, uint64_t session_id, ProtobufCAllocator *a,
+                     Bilheteria__Store__SessionCancel **out);
+int store_cancel_del(store_txn *t, uint64_t session_id); /* none: STORE_OK */
+/* The lowest session id with a cancellation under way: STORE_NOTFOUND when
+ * none is. */
+int store_cancel_first(store_txn *t, uint64_t *session_id);
 
 /* ---- idempotency records (idem.c): key = (identity, key) ---- */
 int store_idem_get(store_txn *t, const char *identity, const char *key, ProtobufCAllocator *a,

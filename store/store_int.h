@@ -28,6 +28,10 @@ enum store__table {
     T_COUPON_USERS,
     T_RULES,
     T_USER_SEATS,
+    T_REFUNDS,
+    T_REFUND_BY_REF,
+    T_RESV_BY_SESSION,
+    T_SESSION_CANCELS,
     T__COUNT
 };
 
@@ -82,6 +86,15 @@ int store__list_id(store_txn *t, enum store__table tab, uint64_t from_id, size_t
 int store__list_index(store_txn *t, enum store__table idx, const void *prefix, size_t plen,
                       uint64_t from_key, int inverted, size_t limit, enum store__table rec,
                       const ProtobufCMessageDescriptor *d, ProtobufCAllocator *a, store_page *out);
+
+/* A business-key index (payment.c): provider NUL ref -> 8-byte id. */
+int store__ref_put(store_txn *t, enum store__table tab, const char *provider, const char *ref,
+                   uint64_t id);
+int store__ref_get(store_txn *t, enum store__table tab, const char *provider, const char *ref,
+                   uint64_t *id);
+
+/* Adds a reservation to its session's index (refund.c). */
+int store__resv_by_session_add(store_txn *t, uint64_t session_id, uint64_t resv_id);
 
 void *store__alloc(ProtobufCAllocator *a, size_t n);
 

@@ -136,6 +136,9 @@ int cli_fail(const struct cli *cli, int code, const char *fmt, ...)
  * common case. */
 int cli_run(struct cli *cli, const struct cli_cmd *cmd, enum bh_method_id id,
             const ProtobufCMessage *req, cli_render_fn render);
+/* The same with the command's own key (NULL: the global one). */
+int cli_run_key(struct cli *cli, const struct cli_cmd *cmd, enum bh_method_id id,
+                const ProtobufCMessage *req, const char *key, cli_render_fn render);
 
 /* Options every list command takes. */
 #define CLI_PAGE_OPTS(size_dest, token_dest)                                                       \
@@ -185,6 +188,17 @@ void cli_table_print(const struct cli_table *t, const char *indent);
 
 void cli_table_free(struct cli_table *t);
 
+/* ---- cmd_reservation.c: seat and item arguments ---- */
+/* Splits --seats "A1,b2" into canonical labels ("A1", "B2"): *seats and
+ * each label malloc'd (caller frees), *n_seats how many, also on a usage
+ * error (returned, after printing it). */
+int cli_seat_list(const struct cli_cmd *cmd, const char *list, char ***seats, size_t *n_seats);
+/* --product "ID:QTY", as many as given, into *items (each and the array
+ * malloc'd, caller frees; *n how many, also on a usage error, which is
+ * returned after printing it). */
+int cli_item_list(const struct cli_cmd *cmd, const struct bh__strs *prods,
+                  Bilheteria__V1__ItemRequest ***items, size_t *n);
+
 /* ---- output.c: human renderers (formats documented there) ---- */
 void cli_render_event(const ProtobufCMessage *resp);        /* {Create,Get}EventResponse */
 void cli_render_events(const ProtobufCMessage *resp);       /* ListEventsResponse */
@@ -197,6 +211,7 @@ void cli_render_reservation(const ProtobufCMessage *resp);  /* any {reservation}
 void cli_render_reservations(const ProtobufCMessage *resp); /* ListReservationsResponse */
 void cli_render_payment(const ProtobufCMessage *resp);      /* GetPaymentResponse */
 void cli_render_confirm(const ProtobufCMessage *resp);      /* ConfirmPaymentResponse */
+void cli_render_refund(const ProtobufCMessage *resp);       /* RefundPaymentResponse */
 void cli_render_health(const ProtobufCMessage *resp);       /* CheckResponse */
 void cli_render_backup(const ProtobufCMessage *resp);       /* BackupResponse */
 void cli_render_coupon(const ProtobufCMessage *resp);  /* {Create,Get,Deactivate}CouponResponse */
@@ -267,6 +282,8 @@ int cli_cmd_reservation_list(struct cli *, const struct cli_cmd *, int, char **)
 int cli_cmd_reservation_cancel(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_pay(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_payment_get(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_refund(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_session_cancel(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_health(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_call(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_admin_backup(struct cli *, const struct cli_cmd *, int, char **);

@@ -197,8 +197,15 @@ int
 cli_run(struct cli *cli, const struct cli_cmd *cmd, enum bh_method_id id,
         const ProtobufCMessage *req, cli_render_fn render)
 {
+    return cli_run_key(cli, cmd, id, req, NULL, render);
+}
+
+int
+cli_run_key(struct cli *cli, const struct cli_cmd *cmd, enum bh_method_id id,
+            const ProtobufCMessage *req, const char *key, cli_render_fn render)
+{
     ProtobufCMessage *resp = NULL;
-    int rc = cli_call(cli, cmd, id, req, NULL, &resp);
+    int rc = cli_call(cli, cmd, id, req, key, &resp);
 
     if (rc != CLI_EXIT_OK)
         return rc;

@@ -6,17 +6,16 @@
 #include "bh_label.h"
 #include "cli.h"
 
-/* Splits "A1,b2" into canonical labels ("A1", "B2"), each malloc'd. */
-static int
-cli__seats(const struct cli_cmd *cmd, const char *list,
-           Bilheteria__V1__CreateReservationRequest *req)
+int
+cli_seat_list(const struct cli_cmd *cmd, const char *list, char ***seats, size_t *n_seats)
 {
     size_t n = 1, len = strlen(list);
     const char *p = list;
 
     for (; *p != '\0'; p++)
         n += *p == ',';
-    req->seats = cli_xalloc(n * sizeof(*req->seats));
+    *seats = cli_xalloc(n * sizeof(**seats));
+    *n_seats = 0;
     for (p = list; p <= list + len;) {
         const char *comma = strchr(p, ',');
         size_t w = comma != NULL ? (size_t)(comma - p) : strlen(p);
@@ -34,9 +33,9 @@ cli__seats(const struct cli_cmd *cmd, const char *list,
         one[w] = '\0';
         if (bh__seat_parse(one, BH__LABEL_ANYCASE, &row, &seat) != 0)
             return cli_usage_error(cmd, "--seats: \"%s\" is not a seat label like A1 or AB12", one);
-        req->seats[req->n_seats] = cli_xalloc(BH__LABEL_MAX);
-        bh__seat_label(row, seat, req->seats[req->n_seats], BH__LABEL_MAX);
-        req->n_seats++;
+        (*seats)[*n_seats] = cli_xalloc(BH__LABEL_MAX);
+        bh__seat_label(row, seat, (*seats)[*n_seats], BH__LABEL_MAX);
+        (*n_seats)++;
         p += w + 1;
     }
     return CLI_EXIT_OK;
@@ -60,16 +59,16 @@ cli_item_parse(const char *s, uint64_t *id, int32_t *qty)
     return 0;
 }
 
-/* --product ID:QTY, as many as given. */
-static int
-cli__items(const struct cli_cmd *cmd, const struct bh__strs *prods,
-           Bilheteria__V1__CreateReservationRequest *req)
+int
+cli_item_list(const struct cli_cmd *cmd, const struct bh__strs *prods,
+              Bilheteria__V1__ItemRequest ***items, size_t *n)
 {
     size_t i;
 
+    *n = 0;
     if (prods->n == 0)
         return CLI_EXIT_OK;
-    req->items = cli_xalloc(prods->n * sizeof(*req->items));
+    *items = cli_xalloc(prods->n * sizeof(**items));
     for (i = 0; i < prods->n; i++) {
         uint64_t id;
         int32_t qty;
@@ -84,7 +83,7 @@ cli__items(const struct cli_cmd *cmd, const struct bh__strs *prods,
         bilheteria__v1__item_request__init(it);
         it->product_id = id;
         it->quantity = qty;
-        req->items[req->n_items++] = it;
+        (*items)[(*n)++] = it;
     }
     return CLI_EXIT_OK;
 }
@@ -125,9 +124,9 @@ cli_cmd_reserve(struct cli *cli, const struct cli_cmd *cmd, int argc, char **arg
         rc = cli_usage_error(cmd, "--zone goes with --best (listed seats are in their own zones)");
         goto out;
     }
-    if (seats != NULL && (rc = cli__seats(cmd, seats, &req)) != CLI_EXIT_OK)
+    if (seats != NULL && (rc = cli_seat_list(cmd, seats, &req.seats, &req.n_seats)) != CLI_EXIT_OK)
         goto out;
-    if ((rc = cli__items(cmd, &prods, &req)) != CLI_EXIT_OK)
+    if ((rc = cli_item_list(cmd, &prods, &req.items, &req.n_items)) != CLI_EXIT_OK)
         goto out;
     rc = cli_run(cli, cmd, BH_METHOD_RESERVATION_CREATE_RESERVATION, &req.base,
                  cli_render_reservation);

@@ -215,3 +215,23 @@ out:
     bh__strs_free(&zones);
     return rc;
 }
+
+int
+cli_cmd_session_cancel(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv)
+{
+    Bilheteria__V1__CancelSessionRequest req = BILHETERIA__V1__CANCEL_SESSION_REQUEST__INIT;
+    const char *key = NULL;
+    struct bh__opt opts[] = {
+        CLI_ID_ARG(&req.id, "the session's id"),
+        { "--idempotency-key", "KEY", BH__OPT_STR, 0, &key,
+          "required (here or as a global option)" },
+        { "--reason", "R", BH__OPT_STR, 0, &req.reason,
+          "why (up to 500 bytes): shown on the session and on each refund" },
+    };
+    int rc;
+
+    if (cli_parse_args(cmd, opts, CLI_NOPTS(opts), argc, argv, &rc) != BH__PARSE_OK)
+        return rc;
+    return cli_run_key(cli, cmd, BH_METHOD_SESSION_CANCEL_SESSION, &req.base, key,
+                       cli_render_session);
+}

@@ -46,6 +46,10 @@ const struct cli_cmd cli_cmds[] = {
       "[--max-per-user N] [--half-cap N]",
       "Change a session (admin); prices, zones and layout only while nothing is held or sold.",
       cli_cmd_session_update },
+    { "session", "cancel", "session cancel ID --idempotency-key KEY [--reason R]",
+      "Cancel a session: stop its sales, release its holds and refund every paid "
+      "reservation in full (in batches; session get shows how far).",
+      cli_cmd_session_cancel },
     { "product", "create", "product create --name NAME --price CENTS [--stock N]",
       "Create an add-on product (popcorn, soda, ...).", cli_cmd_product_create },
     { "product", "list", "product list [--page-size N] [--page-token T]", "List products.",
@@ -64,7 +68,9 @@ const struct cli_cmd cli_cmds[] = {
     { "reservation", "get", "reservation get ID", "Show a reservation.", cli_cmd_reservation_get },
     { "reservation", "list", "reservation list --user USER [--page-size N] [--page-token T]",
       "List a user's reservations, newest first.", cli_cmd_reservation_list },
-    { "reservation", "cancel", "reservation cancel ID", "Cancel a reservation and free its seats.",
+    { "reservation", "cancel", "reservation cancel ID [--idempotency-key KEY]",
+      "Cancel a reservation and free its seats; a paid one is refunded in full "
+      "(admin, service; needs an idempotency key).",
       cli_cmd_reservation_cancel },
     { "coupon", "create",
       "coupon create --code CODE (--percent P | --amount CENTS) "
@@ -90,7 +96,12 @@ const struct cli_cmd cli_cmds[] = {
       "pay --reservation ID --amount CENTS --idempotency-key KEY [--method M] "
       "[--provider P --provider-ref R]",
       "Confirm the payment of a pending reservation, exactly once per key.", cli_cmd_pay },
-    { "payment", "get", "payment get ID", "Show a payment.", cli_cmd_payment_get },
+    { "payment", "get", "payment get ID", "Show a payment and its refunds.", cli_cmd_payment_get },
+    { "refund", NULL,
+      "refund --payment ID (--all | --seats A1,A2 | --product ID:QTY...) --idempotency-key KEY "
+      "[--reason R] [--provider P --provider-ref R] [--keep-seats-blocked]",
+      "Refund a payment in full or some of its seats and add-ons (admin, service).",
+      cli_cmd_refund },
     { "health", NULL, "health [--service NAME]", "Check the server; exits 1 unless it is SERVING.",
       cli_cmd_health },
     { "admin", "backup", "admin backup --out PATH",

@@ -53,9 +53,11 @@
  *   event create|get: id, name, venue, description, starts_at, ends_at,
  *     created_at.
  *   event list: ID NAME VENUE STARTS_AT ENDS_AT
- *   session create|get: id, event_id, starts_at, room, rows,
+ *   session create|get|cancel: id, event_id, starts_at, room, rows,
  *     seats_per_row, capacity, price, half_price, half_price_cap,
- *     created_at.
+ *     created_at; a cancelled session adds status, cancel_reason,
+ *     cancelled_at, refunds ("done" or "in progress"), refunded,
+ *     refunded_amount, holds_released.
  *   session list: ID EVENT STARTS_AT ROOM ROWS SEATS_PER_ROW CAPACITY
  *     PRICE HALF_PRICE HALF_PRICE_CAP
  *   session seats:
@@ -92,7 +94,16 @@
  *   reservation list: ID SESSION USER STATUS SEATS TOTAL EXPIRES_AT
  *     (SEATS is the labels joined with ",").
  *   payment get: id, reservation_id, amount, method, provider,
- *     provider_ref, created_at.
+ *     provider_ref, created_at; with refunds, refunded and then
+ *         refunds:
+ *           ID  AMOUNT    SEATS            ITEMS  REASON  PROVIDER_REF  CREATED_AT
+ *           2   R$ 67.00  A1,A3 (blocked)  1:1    ...
+ *     (ITEMS is product:quantity joined with ","; "-" for none).
+ *   refund: "refund:" and a block of id, payment_id, amount, seats, items,
+ *     reason, provider, provider_ref, created_at indented by two; then
+ *     "payment:" and "reservation:" as pay prints them. A reservation
+ *     with refunds adds refunded after total; a refunded seat's PRICE
+ *     says "(refunded)", an item's QTY "2 (1 refunded)".
  *   pay: "payment:", the payment block indented by two spaces, an empty
  *     line, "reservation:", the reservation as above indented by two.
  *     When the server answered from its idempotency store, stderr (not
@@ -127,11 +138,12 @@ typedef Bilheteria__V1__Payment Payment;
  * Formatted values live in a small ring of buffers, valid for the next
  * CLI__RING - 1 formats: enough for one table row, which copies them.
  */
-#define CLI__RING 24
+#define CLI__RING   24
+#define CLI__BUFLEN 64
 static char *
 cli__buf(void)
 {
-    static char ring[CLI__RING][64];
+    static char ring[CLI__RING][CLI__BUFLEN];
     static unsigned next;
 
     return ring[next++ % CLI__RING];
@@ -306,6 +318,18 @@ cli_render_session(const ProtobufCMessage *resp)
     cli_table_add(t, "half_price_cap:", cli__u64(s->half_price_cap));
     cli_table_add(t, "max_per_user:", cli__id(s->max_per_user));
     cli_table_add(t, "created_at:", cli__time(s->created_at_ms));
+    if (s->status == BILHETERIA__V1__SESSION_STATUS__SESSION_STATUS_CANCELLED) {
+        const Bilheteria__V1__CancelProgress *pg = s->cancel_progress;
+        cli_table_add(t, "status:", "CANCELLED");
+        cli_table_add(t, "cancel_reason:", s->cancel_reason);
+        cli_table_add(t, "cancelled_at:", cli__time(s->cancelled_at_ms));
+        if (pg != NULL) {
+            cli_table_add(t, "refunds:", pg->done ? "done" : "in progress");
+            cli_table_add(t, "refunded:", cli__u64(pg->refunded));
+            cli_table_add(t, "refunded_amount:", cli__money(pg->refunded_cents));
+            cli_table_add(t, "holds_released:", cli__u64(pg->released));
+        }
+    }
     cli_table_print(t, "");
     cli_table_free(t);
     cli__zones(s->zones, s->n_zones);
@@ -460,6 +484,27 @@ cli__status(int status)
     return cli__enum(&bilheteria__v1__reservation_status__descriptor, status);
 }
 
+/* "R$ 40.00 (refunded)" */
+static const char *
+cli__refunded(int64_t cents)
+{
+    char *b = cli__buf();
+    snprintf(b, CLI__BUFLEN, "%s (refunded)", cli__money(cents));
+    return b;
+}
+
+/* "2", or "2 (1 refunded)" */
+static const char *
+cli__qty(const Bilheteria__V1__ReservedItem *it)
+{
+    char *b = cli__buf();
+    if (it->refunded_quantity == 0)
+        snprintf(b, CLI__BUFLEN, "%d", it->quantity);
+    else
+        snprintf(b, CLI__BUFLEN, "%d (%d refunded)", it->quantity, it->refunded_quantity);
+    return b;
+}
+
 static void
 cli__reservation(const Reservation *r, const char *indent)
 {
@@ -482,6 +527,8 @@ cli__reservation(const Reservation *r, const char *indent)
         cli_table_add(t, "discount:", cli__money(r->discount_cents));
     }
     cli_table_add(t, "total:", cli__money(r->total_cents));
+    if (r->n_refund_ids > 0)
+        cli_table_add(t, "refunded:", cli__money(r->refunded_cents));
     cli_table_print(t, indent);
     cli_table_free(t);
 
@@ -499,11 +546,14 @@ cli__reservation(const Reservation *r, const char *indent)
         for (i = 0; i < r->n_seats; i++) {
             const Bilheteria__V1__ReservedSeat *rs = r->seats[i];
             const char *type = cli__enum(&bilheteria__v1__ticket_type__descriptor, rs->type);
+            /* A refunded seat's price shows as refunded. */
+            const char *price =
+                rs->refunded ? cli__refunded(rs->price_cents) : cli__money(rs->price_cents);
             if (r->discount_cents)
-                cli_table_add(t, rs->label, type, cli__money(rs->price_cents), rs->zone,
+                cli_table_add(t, rs->label, type, price, rs->zone,
                               rs->discount_cents ? cli__money(rs->discount_cents) : "");
             else
-                cli_table_add(t, rs->label, type, cli__money(rs->price_cents), rs->zone);
+                cli_table_add(t, rs->label, type, price, rs->zone);
         }
         cli_table_print(t, sub);
         cli_table_free(t);
@@ -519,7 +569,7 @@ cli__reservation(const Reservation *r, const char *indent)
             cli_table_add(t, "PRODUCT", "NAME", "QTY", "UNIT", "SUBTOTAL");
         for (i = 0; i < r->n_items; i++) {
             const Bilheteria__V1__ReservedItem *it = r->items[i];
-            const char *id = cli__u64(it->product_id), *qty = cli__i64(it->quantity);
+            const char *id = cli__u64(it->product_id), *qty = cli__qty(it);
             const char *unit = cli__money(it->unit_price_cents);
             const char *sub_total = cli__money(it->subtotal_cents);
             if (r->discount_cents)
@@ -737,6 +787,37 @@ cli_render_rules(const ProtobufCMessage *resp)
 
 /* ---- payments ---- */
 
+/* "A1,A2" (a "-" when none; blocked seats say so). */
+static const char *
+cli__refund_seats(const Bilheteria__V1__Refund *f)
+{
+    char *b = cli__buf();
+    size_t len = 0, i;
+
+    b[0] = 0;
+    for (i = 0; i < f->n_seats && len < CLI__BUFLEN; i++)
+        len += (size_t)snprintf(b + len, CLI__BUFLEN - len, "%s%s", i ? "," : "", f->seats[i]);
+    if (f->n_seats == 0)
+        snprintf(b, CLI__BUFLEN, "-");
+    else if (f->keep_seats_blocked && len < CLI__BUFLEN)
+        snprintf(b + len, CLI__BUFLEN - len, " (blocked)");
+    return b;
+}
+
+/* "4:1,5:2" (product:quantity; a "-" when none). */
+static const char *
+cli__refund_items(const Bilheteria__V1__Refund *f)
+{
+    char *b = cli__buf();
+    size_t len = 0, i;
+
+    snprintf(b, CLI__BUFLEN, "-");
+    for (i = 0; i < f->n_items && len < CLI__BUFLEN; i++)
+        len += (size_t)snprintf(b + len, CLI__BUFLEN - len, "%s%" PRIu64 ":%d", i ? "," : "",
+                                f->items[i]->product_id, f->items[i]->quantity);
+    return b;
+}
+
 static void
 cli__payment(const Payment *p, const char *indent)
 {
@@ -749,8 +830,27 @@ cli__payment(const Payment *p, const char *indent)
     cli_table_add(t, "provider:", p->provider);
     cli_table_add(t, "provider_ref:", p->provider_ref);
     cli_table_add(t, "created_at:", cli__time(p->created_at_ms));
+    if (p->n_refunds > 0)
+        cli_table_add(t, "refunded:", cli__money(p->refunded_cents));
     cli_table_print(t, indent);
     cli_table_free(t);
+    if (p->n_refunds > 0) {
+        char sub[16];
+        size_t i;
+
+        snprintf(sub, sizeof(sub), "%s  ", indent);
+        printf("%srefunds:\n", indent);
+        t = cli_table_new(7);
+        cli_table_add(t, "ID", "AMOUNT", "SEATS", "ITEMS", "REASON", "PROVIDER_REF", "CREATED_AT");
+        for (i = 0; i < p->n_refunds; i++) {
+            const Bilheteria__V1__Refund *f = p->refunds[i];
+            cli_table_add(t, cli__u64(f->id), cli__money(f->amount_cents), cli__refund_seats(f),
+                          cli__refund_items(f), f->reason, f->provider_ref,
+                          cli__time(f->created_at_ms));
+        }
+        cli_table_print(t, sub);
+        cli_table_free(t);
+    }
 }
 
 void
@@ -775,6 +875,38 @@ cli_render_confirm(const ProtobufCMessage *resp)
         if (r->payment != NULL)
             putchar('\n');
         printf("reservation:\n");
+        cli__reservation(r->reservation, "  ");
+    }
+}
+
+void
+cli_render_refund(const ProtobufCMessage *resp)
+{
+    const Bilheteria__V1__RefundPaymentResponse *r = (const void *)resp;
+    const Bilheteria__V1__Refund *f = r->refund;
+
+    if (f != NULL) {
+        struct cli_table *t = cli_table_new(2);
+
+        printf("refund:\n");
+        cli_table_add(t, "id:", cli__u64(f->id));
+        cli_table_add(t, "payment_id:", cli__u64(f->payment_id));
+        cli_table_add(t, "amount:", cli__money(f->amount_cents));
+        cli_table_add(t, "seats:", cli__refund_seats(f));
+        cli_table_add(t, "items:", cli__refund_items(f));
+        cli_table_add(t, "reason:", f->reason);
+        cli_table_add(t, "provider:", f->provider);
+        cli_table_add(t, "provider_ref:", f->provider_ref);
+        cli_table_add(t, "created_at:", cli__time(f->created_at_ms));
+        cli_table_print(t, "  ");
+        cli_table_free(t);
+    }
+    if (r->payment != NULL) {
+        printf("\npayment:\n");
+        cli__payment(r->payment, "  ");
+    }
+    if (r->reservation != NULL) {
+        printf("\nreservation:\n");
         cli__reservation(r->reservation, "  ");
     }
 }

@@ -291,3 +291,34 @@ bht_raw_envelope(const bht_server *s, const uint8_t *buf, size_t n)
     nng_close(sock);
     return env;
 }
+
+Bilheteria__V1__Reservation *
+bht_reservation(bh_client *c, uint64_t id)
+{
+    Bilheteria__V1__GetReservationRequest req = BILHETERIA__V1__GET_RESERVATION_REQUEST__INIT;
+    Bilheteria__V1__GetReservationResponse *resp = NULL;
+    bh_status st;
+    req.id = id;
+    if (bh_reservation_get_reservation(c, &req, &resp, NULL, &st) != BH_OK)
+        fail_msg("get reservation %llu: %s", (unsigned long long)id, st.message);
+    Bilheteria__V1__Reservation *r = resp->reservation;
+    resp->reservation = NULL;
+    bilheteria__v1__get_reservation_response__free_unpacked(resp, NULL);
+    return r;
+}
+
+int64_t
+bht_product_stock(bh_client *c, uint64_t id)
+{
+    Bilheteria__V1__ListProductsRequest req = BILHETERIA__V1__LIST_PRODUCTS_REQUEST__INIT;
+    Bilheteria__V1__ListProductsResponse *resp = NULL;
+    int64_t stock = -1;
+    req.page_size = 500;
+    if (bh_product_list_products(c, &req, &resp, NULL, NULL) != BH_OK)
+        fail_msg("list products");
+    for (size_t i = 0; i < resp->n_products; i++)
+        if (resp->products[i]->id == id)
+            stock = resp->products[i]->stock;
+    bilheteria__v1__list_products_response__free_unpacked(resp, NULL);
+    return stock;
+}

@@ -75,5 +75,10 @@ uint64_t bht_event(bh_client *c, const char *name);
 uint64_t bht_session(bh_client *c, uint64_t event_id, uint32_t rows, uint32_t per_row,
                      int64_t price);
 uint64_t bht_product(bh_client *c, const char *name, int64_t price, int64_t stock);
+/* The reservation (caller frees with bilheteria__v1__reservation__free_unpacked). */
+Bilheteria__V1__Reservation *bht_reservation(bh_client *c, uint64_t id);
+/* A product's stock as ListProducts shows it (among the first 500); -1 if
+ * not there. */
+int64_t bht_product_stock(bh_client *c, uint64_t id);
 
 #endif

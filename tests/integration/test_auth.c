@@ -186,6 +186,7 @@ static const struct {
     { "bilheteria.v1.SessionService/ListSessions", "AAAUA" },
     { "bilheteria.v1.SessionService/GetSeatMap", "AAAUA" },
     { "bilheteria.v1.SessionService/UpdateSession", "APPUU" },
+    { "bilheteria.v1.SessionService/CancelSession", "APPUU" },
     { "bilheteria.v1.ProductService/CreateProduct", "APPUU" },
     { "bilheteria.v1.ProductService/ListProducts", "AAAUA" },
     { "bilheteria.v1.ProductService/UpdateProduct", "APPUU" },
@@ -195,6 +196,7 @@ static const struct {
     { "bilheteria.v1.ReservationService/CancelReservation", "AAAUU" },
     { "bilheteria.v1.PaymentService/ConfirmPayment", "AAAUU" },
     { "bilheteria.v1.PaymentService/GetPayment", "AAAUU" },
+    { "bilheteria.v1.PaymentService/RefundPayment", "AAPUU" },
     { "bilheteria.v1.HealthService/Check", "AAAAA" },
     { "bilheteria.v1.AdminService/Backup", "APPUU" },
     { "bilheteria.v1.AdminService/Stats", "APPUU" },
@@ -516,6 +518,24 @@ test_customer_own(void **state)
     assert_string_equal(st.message, want);
     assert_int_equal(bh_payment_get_payment(cb, &gq, &gr, NULL, &st), BH_OK);
     bilheteria__v1__get_payment_response__free_unpacked(gr, NULL);
+
+    /* A refund is the box office's: a customer may neither refund its own
+     * payment nor cancel its paid reservation (which refunds it). */
+    Bilheteria__V1__RefundPaymentRequest fq = BILHETERIA__V1__REFUND_PAYMENT_REQUEST__INIT;
+    Bilheteria__V1__RefundPaymentResponse *fr = NULL;
+    bh_call_opts rkey = { .idempotency_key = "refund-bob" };
+    fq.payment_id = pay;
+    fq.all = 1;
+    assert_int_equal(bh_payment_refund_payment(cb, &fq, &fr, &rkey, &st), BH_PERMISSION_DENIED);
+    cq.id = bobs;
+    assert_int_equal(bh_reservation_cancel_reservation(cb, &cq, &cr, &rkey, &st),
+                     BH_PERMISSION_DENIED);
+    assert_non_null(strstr(st.message, "is paid"));
+    if (bh_payment_refund_payment(svc, &fq, &fr, &rkey, &st) != BH_OK)
+        fail_msg("service refunds bob: %s", st.message);
+    assert_int_equal(fr->reservation->status,
+                     BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_REFUNDED);
+    bilheteria__v1__refund_payment_response__free_unpacked(fr, NULL);
 
     bh_client_close(adm);
     bh_client_close(svc);

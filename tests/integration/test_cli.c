@@ -272,6 +272,90 @@ test_reservation_commands(void **state)
     free(err);
 }
 
+/* refund and session cancel, human tables and usage errors. */
+static void
+test_refund_commands(void **state)
+{
+    (void)state;
+    char *out, *err, evid[32], sid[32], pid[32], rid[32], pay[32];
+    cJSON *j = JSON("event", "create", "--name", "Refund show");
+    snprintf(evid, sizeof(evid), "%.0f", num(j, "event.id"));
+    cJSON_Delete(j);
+    j = JSON("session", "create", "--event", evid, "--starts-at", "2030-12-20T20:00:00Z", "--rows",
+             "2", "--seats-per-row", "5", "--price", "4000");
+    snprintf(sid, sizeof(sid), "%.0f", num(j, "session.id"));
+    cJSON_Delete(j);
+    j = JSON("product", "create", "--name", "Refri", "--price", "700", "--stock", "5");
+    snprintf(pid, sizeof(pid), "%.0f", num(j, "product.id"));
+    cJSON_Delete(j);
+    char item[48];
+    snprintf(item, sizeof(item), "%s:2", pid);
+    j = JSON("reserve", "--session", sid, "--user", "rita", "--seats", "A1,A2", "--product", item);
+    snprintf(rid, sizeof(rid), "%.0f", num(j, "reservation.id"));
+    cJSON_Delete(j);
+    j = JSON("pay", "--reservation", rid, "--amount", "9400", "--idempotency-key", "rc-pay");
+    snprintf(pay, sizeof(pay), "%.0f", num(j, "payment.id"));
+    cJSON_Delete(j);
+
+    /* Usage errors are caught before anything is sent. */
+    const char *usage[][12] = {
+        { "refund", "--payment", pay, "--idempotency-key", "u1" },
+        { "refund", "--payment", pay, "--all", "--seats", "A1", "--idempotency-key", "u2" },
+        { "refund", "--payment", pay, "--all", "--provider", "pix", "--idempotency-key", "u3" },
+        { "refund", "--payment", pay, "--product", "x:1", "--idempotency-key", "u4" },
+        { "refund", "--payment", pay, "--all" },
+        { "session", "cancel", sid },
+    };
+    for (size_t i = 0; i < sizeof(usage) / sizeof(usage[0]); i++) {
+        if (bht_cli(&srv, &out, &err, usage[i]) != 2)
+            fail_msg("usage case %zu: stderr \"%s\"", i, err);
+        free(out);
+        free(err);
+    }
+
+    snprintf(item, sizeof(item), "%s:1", pid);
+    assert_int_equal(CLI(&out, &err, "refund", "--payment", pay, "--seats", "a1", "--product", item,
+                         "--reason", "late", "--idempotency-key", "rc-1"),
+                     0);
+    assert_non_null(strstr(out, "R$ 47.00"));            /* 40.00 + 7.00 */
+    assert_non_null(strstr(out, "R$ 40.00 (refunded)")); /* A1 */
+    assert_non_null(strstr(out, "2 (1 refunded)"));
+    assert_non_null(strstr(out, "PARTIALLY_REFUNDED"));
+    free(out);
+    free(err);
+    assert_int_equal(
+        CLI(&out, &err, "refund", "--payment", pay, "--seats", "A1", "--idempotency-key", "rc-2"),
+        1);
+    assert_non_null(strstr(err, "FAILED_PRECONDITION: seat A1"));
+    free(out);
+    free(err);
+    assert_int_equal(CLI(&out, &err, "payment", "get", pay), 0);
+    assert_non_null(strstr(out, "refunds:"));
+    assert_non_null(strstr(out, "late"));
+    free(out);
+    free(err);
+
+    /* Cancelling the session refunds the rest. */
+    assert_int_equal(CLI(&out, &err, "session", "cancel", sid, "--reason", "chuva",
+                         "--idempotency-key", "rc-cancel"),
+                     0);
+    assert_non_null(strstr(out, "CANCELLED"));
+    assert_non_null(strstr(out, "chuva"));
+    assert_non_null(strstr(out, "done"));
+    free(out);
+    free(err);
+    j = JSON("reservation", "get", rid);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "reservation"), "status")->valuestring,
+        "RESERVATION_STATUS_REFUNDED");
+    assert_true(num(j, "reservation.refunded_cents") == 9400);
+    cJSON_Delete(j);
+    assert_int_equal(CLI(&out, &err, "reserve", "--session", sid, "--user", "x", "--best", "1"), 1);
+    assert_non_null(strstr(err, "was cancelled"));
+    free(out);
+    free(err);
+}
+
 static void
 test_errors(void **state)
 {
@@ -325,6 +409,7 @@ test_help_everywhere(void **state)
         { "--help", NULL, NULL },         { "event", "create", "--help" },
         { "session", "seats", "--help" }, { "reserve", "--help", NULL },
         { "pay", "--help", NULL },        { "call", "--help", NULL },
+        { "refund", "--help", NULL },     { "session", "cancel", "--help" },
     };
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         char *out, *err;
@@ -582,13 +667,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_quick_start_flow),
-        cmocka_unit_test(test_reservation_commands),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_help_everywhere),
-        cmocka_unit_test(test_unreachable),
-        cmocka_unit_test(test_token_scopes_keys),
-        cmocka_unit_test(test_json_errors_and_styles),
+        cmocka_unit_test(test_quick_start_flow),  cmocka_unit_test(test_reservation_commands),
+        cmocka_unit_test(test_refund_commands),   cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_help_everywhere),   cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_token_scopes_keys), cmocka_unit_test(test_json_errors_and_styles),
         cmocka_unit_test(test_table_width),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

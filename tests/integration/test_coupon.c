@@ -575,12 +575,20 @@ test_cancel_returns_use_and_payment_makes_it_final(void **state)
     uses(cl, "CANCELME", &held, &final);
     assert_int_equal(held, 0);
     assert_int_equal(final, 1);
-    /* Final: still used up, and a paid reservation cannot be cancelled. */
-    assert_int_equal(cancel(cl, r->id), BH_FAILED_PRECONDITION);
-    free_resv(r);
+    /* Final: used up for everyone else. */
+    Resv *r3 = NULL;
     q.seats = "A3";
     q.user = "other";
     refused(&q, BH_FAILED_PRECONDITION, "used up: max_uses 1 reached (1 paid, 0 held)");
+    /* Cancelling the paid reservation refunds it in full, and a fully
+     * refunded reservation gives its use back. */
+    assert_int_equal(cancel(cl, r->id), BH_OK);
+    free_resv(r);
+    uses(cl, "CANCELME", &held, &final);
+    assert_int_equal(held + final, 0);
+    assert_int_equal(reserve_on(cl, &q, &r3, NULL), BH_OK);
+    assert_int_equal(r3->total_cents, 900);
+    free_resv(r3);
 }
 
 static void

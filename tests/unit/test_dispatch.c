@@ -105,7 +105,7 @@ test_kinds(void **state)
             want = SRV_READ;
         else if (starts_with(method, "Create") || starts_with(method, "Cancel") ||
                  starts_with(method, "Confirm") || starts_with(method, "Deactivate") ||
-                 starts_with(method, "Update"))
+                 starts_with(method, "Update") || starts_with(method, "Refund"))
             want = SRV_WRITE;
         else if (strcmp(method, "Backup") == 0)
             want = SRV_ALONE; /* a read too long for nng's threads */
@@ -116,8 +116,10 @@ test_kinds(void **state)
         static const char *const kinds[] = { "READ", "WRITE", "ALONE" };
         if ((int)m->kind != want)
             fail_msg("%s is %s, want %s", m->name, kinds[m->kind], kinds[want]);
-        /* Only ConfirmPayment insists on an idempotency key. */
-        int idem = strcmp(m->name, "bilheteria.v1.PaymentService/ConfirmPayment") == 0;
+        /* Only money and mass changes insist on an idempotency key. */
+        int idem = strcmp(m->name, "bilheteria.v1.PaymentService/ConfirmPayment") == 0 ||
+                   strcmp(m->name, "bilheteria.v1.PaymentService/RefundPayment") == 0 ||
+                   strcmp(m->name, "bilheteria.v1.SessionService/CancelSession") == 0;
         if (m->idem_required != idem)
             fail_msg("%s: idem_required is %d, want %d", m->name, m->idem_required, idem);
     }

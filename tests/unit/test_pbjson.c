@@ -96,15 +96,16 @@ static const struct rt_case rt_cases[] = {
       "\"total_cents\":5750,\"payment_id\":8}",
       "{\"id\":1,\"session_id\":0,\"user_id\":\"\",\"status\":\"RESERVATION_STATUS_CONFIRMED\","
       "\"seats\":[{\"label\":\"A1\",\"type\":\"TICKET_TYPE_MEIA\",\"price_cents\":1250,"
-      "\"zone\":\"\",\"discount_cents\":0},"
+      "\"zone\":\"\",\"discount_cents\":0,\"refunded\":false},"
       "{\"label\":\"A2\",\"type\":\"TICKET_TYPE_INTEIRA\",\"price_cents\":2500,"
-      "\"zone\":\"\",\"discount_cents\":0}],"
+      "\"zone\":\"\",\"discount_cents\":0,\"refunded\":false}],"
       "\"items\":[{\"product_id\":4,\"name\":\"Pipoca\",\"quantity\":2,"
-      "\"unit_price_cents\":1000,\"subtotal_cents\":2000,\"discount_cents\":0}],"
+      "\"unit_price_cents\":1000,\"subtotal_cents\":2000,\"discount_cents\":0,"
+      "\"refunded_quantity\":0}],"
       "\"seats_subtotal_cents\":0,"
       "\"items_subtotal_cents\":0,\"total_cents\":5750,\"created_at_ms\":0,"
       "\"expires_at_ms\":0,\"updated_at_ms\":0,\"payment_id\":8,\"coupon_code\":\"\","
-      "\"discounts\":[],\"discount_cents\":0}" },
+      "\"discounts\":[],\"discount_cents\":0,\"refunded_cents\":0,\"refund_ids\":[]}" },
     /* An unset message field is null; null on input means the default. */
     { D(get_seat_map_response), "{\"session\":null,\"held\":null}",
       "{\"session\":null,\"rows\":[],\"available\":0,\"held\":0,\"sold\":0,"
@@ -114,7 +115,9 @@ static const struct rt_case rt_cases[] = {
       "\"available\":1,\"held\":1,\"sold\":1}",
       "{\"session\":{\"id\":2,\"event_id\":0,\"starts_at_ms\":0,\"room\":\"\",\"rows\":1,"
       "\"seats_per_row\":0,\"capacity\":0,\"price_cents\":0,\"half_price_cents\":0,"
-      "\"half_price_cap\":0,\"created_at_ms\":0,\"zones\":[],\"max_per_user\":0},"
+      "\"half_price_cap\":0,\"created_at_ms\":0,\"zones\":[],\"max_per_user\":0,"
+      "\"status\":\"SESSION_STATUS_UNSPECIFIED\",\"cancel_reason\":\"\","
+      "\"cancelled_at_ms\":0,\"updated_at_ms\":0,\"cancel_progress\":null},"
       "\"rows\":[{\"label\":\"A\",\"states\":\".hx\",\"zone\":\"\"}],\"available\":1,"
       "\"held\":1,\"sold\":1,\"half_price_remaining\":0,\"as_of_ms\":0,\"zones\":[]}" },
     /* Bytes: base64 out; standard or URL-safe, padded or not, in. */
@@ -354,7 +357,9 @@ test_to_json_from_c(void **state)
                               "\"starts_at_ms\":0,\"room\":\"\",\"rows\":0,\"seats_per_row\":0,"
                               "\"capacity\":0,\"price_cents\":-1,\"half_price_cents\":0,"
                               "\"half_price_cap\":0,\"created_at_ms\":0,\"zones\":[],"
-                              "\"max_per_user\":0},\"rows\":[{\"label\":\"AA\",\"states\":"
+                              "\"max_per_user\":0,\"status\":\"SESSION_STATUS_UNSPECIFIED\","
+                              "\"cancel_reason\":\"\",\"cancelled_at_ms\":0,\"updated_at_ms\":0,"
+                              "\"cancel_progress\":null},\"rows\":[{\"label\":\"AA\",\"states\":"
                               "\"..x\",\"zone\":\"\"}],\"available\":2,\"held\":0,\"sold\":0,"
                               "\"half_price_remaining\":0,\"as_of_ms\":0,\"zones\":[]}");
     cJSON_free(text);

@@ -24,6 +24,8 @@
 #define BH_USER_ID_MAX 128
 /* ConfirmPaymentRequest.provider_ref: 0..255 bytes. */
 #define BH_PROVIDER_REF_MAX 255
+/* The reason of a refund or of a session's cancellation: 0..500 bytes. */
+#define BH_REASON_MAX 500
 
 /* Paged lists: page_size 0 means the default; above the maximum is refused. */
 #define BH_PAGE_SIZE_DEFAULT 50
