@@ -15,9 +15,10 @@ typedef struct srv_config {
     const char *data_dir;
     size_t map_size_mb;
     int no_sync;
-    int workers;         /* nng contexts */
-    size_t max_request;  /* bytes answered with RESOURCE_EXHAUSTED above */
-    int64_t hold_ttl_ms; /* default and maximum hold time */
+    int workers;          /* nng contexts */
+    size_t max_request;   /* bytes answered with RESOURCE_EXHAUSTED above */
+    int64_t hold_ttl_ms;  /* default and maximum hold time */
+    int64_t offer_ttl_ms; /* a waiting-list offer's hold time (waitlist.h) */
     int64_t idem_retention_ms;
     uint32_t max_seats; /* per reservation */
     int sweep_interval_ms;

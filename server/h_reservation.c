@@ -384,6 +384,7 @@ cancel_reservation(srv_call *c, store_txn *t)
             return srv_store_fail(c, rc, "reservation");
         status = res->status;
     }
+    /* hook(refunds): refunded seats back on sale go to the waiting list: srv_waitlist_offer */
     if (status != BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING)
         return srv_fail(c, SRV_E_PRECOND,
                         "reservation %llu is %s; only a PENDING one can be cancelled",

@@ -15,13 +15,27 @@
 #include "store_int.h"
 
 static const char *const table_names[T__COUNT] = {
-    "meta",     "events",          "sessions",     "sessions_by_event",    "session_state",
-    "products", "seats",           "reservations", "reservations_by_user", "reservations_by_expiry",
-    "payments", "payments_by_ref", "idempotency",  "idempotency_by_time",
+    "meta",
+    "events",
+    "sessions",
+    "sessions_by_event",
+    "session_state",
+    "products",
+    "seats",
+    "reservations",
+    "reservations_by_user",
+    "reservations_by_expiry",
+    "payments",
+    "payments_by_ref",
+    "idempotency",
+    "idempotency_by_time",
+    "waitlist",
+    "waitlist_by_user",
+    "waitlist_waiting",
 };
 
 static const char *const seq_keys[STORE_SEQ__COUNT] = {
-    "seq.event", "seq.session", "seq.product", "seq.reservation", "seq.payment",
+    "seq.event", "seq.session", "seq.product", "seq.reservation", "seq.payment", "seq.waitlist",
 };
 
 #define META_SCHEMA "schema_version"

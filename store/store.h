@@ -29,6 +29,7 @@
 #include "bilheteria/v1/product.pb-c.h"
 #include "bilheteria/v1/reservation.pb-c.h"
 #include "bilheteria/v1/session.pb-c.h"
+#include "bilheteria/v1/waitlist.pb-c.h"
 #include "records.pb-c.h"
 
 #define STORE_SCHEMA_VERSION 1
@@ -184,6 +185,7 @@ enum store_seq {
     STORE_SEQ_PRODUCT,
     STORE_SEQ_RESERVATION,
     STORE_SEQ_PAYMENT,
+    STORE_SEQ_WAITLIST,
     STORE_SEQ__COUNT
 };
 int store_next_id(store_txn *t, enum store_seq seq, uint64_t *out);
@@ -273,6 +275,27 @@ int store_payment_put(store_txn *t, const Bilheteria__V1__Payment *p);
 int store_payment_get(store_txn *t, uint64_t id, ProtobufCAllocator *a,
                       Bilheteria__V1__Payment **out);
 int store_payment_by_ref(store_txn *t, const char *provider, const char *ref, uint64_t *payment_id);
+
+/* ---- waiting lists (waitlist.c): entries keyed by session + seq ---- */
+/* Writes the entry (e->seq and e->session_id set; position is the reader's
+ * to compute, store 0) and keeps the WAITING index in step with its status;
+ * is_new points the (session, user) index at it. */
+int store_waitlist_put(store_txn *t, const Bilheteria__V1__WaitlistEntry *e, int is_new);
+int store_waitlist_get(store_txn *t, uint64_t session_id, uint64_t seq, ProtobufCAllocator *a,
+                       Bilheteria__V1__WaitlistEntry **out);
+/* The user's latest entry in the session's list; STORE_NOTFOUND if none. */
+int store_waitlist_find(store_txn *t, uint64_t session_id, const char *user_id,
+                        ProtobufCAllocator *a, Bilheteria__V1__WaitlistEntry **out);
+/* The seqs of the session's first (at most max) WAITING entries, in
+ * arrival order. */
+int store_waitlist_waiting(store_txn *t, uint64_t session_id, uint64_t *seqs, size_t max,
+                           size_t *n);
+/* How many WAITING entries of the session have a seq <= seq: the 1-based
+ * position of a WAITING entry. O(position). */
+int store_waitlist_position(store_txn *t, uint64_t session_id, uint64_t seq, uint32_t *pos);
+/* Every entry of the session from seq from_seq on, in arrival order. */
+int store_waitlist_list(store_txn *t, uint64_t session_id, uint64_t from_seq, size_t limit,
+                        ProtobufCAllocator *a, store_page *out);
 
 /* ---- idempotency records (idem.c): key = (identity, key) ---- */
 int store_idem_get(store_txn *t, const char *identity, const char *key, ProtobufCAllocator *a,

@@ -24,6 +24,9 @@ enum store__table {
     T_PAY_BY_REF,
     T_IDEM,
     T_IDEM_BY_TIME,
+    T_WAITLIST,
+    T_WAITLIST_BY_USER,
+    T_WAITLIST_WAITING,
     T__COUNT
 };
 
