@@ -98,7 +98,7 @@ static const struct rt_case rt_cases[] = {
       "\"items\":[{\"product_id\":4,\"name\":\"Pipoca\",\"quantity\":2,"
       "\"unit_price_cents\":1000,\"subtotal_cents\":2000}],\"seats_subtotal_cents\":0,"
       "\"items_subtotal_cents\":0,\"total_cents\":5750,\"created_at_ms\":0,"
-      "\"expires_at_ms\":0,\"updated_at_ms\":0,\"payment_id\":8}" },
+      "\"expires_at_ms\":0,\"updated_at_ms\":0,\"payment_id\":8,\"waitlist_offer\":false}" },
     /* An unset message field is null; null on input means the default. */
     { D(get_seat_map_response), "{\"session\":null,\"held\":null}",
       "{\"session\":null,\"rows\":[],\"available\":0,\"held\":0,\"sold\":0,"
