@@ -15,10 +15,9 @@ typedef struct srv_config {
     const char *data_dir;
     size_t map_size_mb;
     int no_sync;
-    int workers;          /* nng contexts */
-    size_t max_request;   /* bytes answered with RESOURCE_EXHAUSTED above */
-    int64_t hold_ttl_ms;  /* default and maximum hold time */
-    int64_t offer_ttl_ms; /* a waiting-list offer's hold time (waitlist.h) */
+    int workers;         /* nng contexts */
+    size_t max_request;  /* bytes answered with RESOURCE_EXHAUSTED above */
+    int64_t hold_ttl_ms; /* default and maximum hold time */
     int64_t idem_retention_ms;
     uint32_t max_seats; /* per reservation */
     int sweep_interval_ms;
@@ -49,6 +48,9 @@ typedef struct srv_config {
      * the lines of writes and denied calls and flushes when idle; the
      * writer flushes after each commit. Thread-safe. */
     struct srv_audit *audit;
+    /* --offer-ttl-s: how long a waiting-list offer holds its seats
+     * (waitlist.h); main.c hands it to srv_waitlist_set_offer_ttl. */
+    int64_t offer_ttl_ms;
 } srv_config;
 
 #endif

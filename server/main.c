@@ -23,8 +23,8 @@
 #include "nng_compat.h"
 #include "nng_tls.h"
 #include "ratelimit.h"
-#include "waitlist.h"
 #include "srv.h"
+#include "waitlist.h"
 
 static const char usage[] =
     "usage: bilheteria-server [options]\n"
