@@ -152,8 +152,13 @@ leave_waitlist(srv_call *c, store_txn *t)
         /* Declining the offer: its hold is cancelled, which ends the entry
          * (LEFT) and offers the seats to the next in line. */
         Bilheteria__V1__Reservation *res = NULL;
-        if ((rc = store_resv_get(t, e->reservation_id, &c->arena->pc, &res)) != STORE_OK ||
-            (rc = srv_resv_release(t, c->env->seats, c->env->tally, &c->arena->pc, res,
+        if ((rc = store_resv_get(t, e->reservation_id, &c->arena->pc, &res)) != STORE_OK)
+            return srv_store_fail(c, rc, "offer");
+        if (res->status != ST(PENDING)) /* paid offers are FULFILLED: not reached */
+            return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INTERNAL,
+                            "offer reservation %llu of user \"%s\" is %s, its entry OFFERED",
+                            (unsigned long long)res->id, user, srv_resv_status_name(res->status));
+        if ((rc = srv_resv_release(t, c->env->seats, c->env->tally, &c->arena->pc, res,
                                    ST(CANCELLED), c->now_ms)) != STORE_OK ||
             (rc = store_waitlist_get(t, e->session_id, e->seq, &c->arena->pc, &e)) != STORE_OK)
             return srv_store_fail(c, rc, "offer");
