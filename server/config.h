@@ -48,6 +48,9 @@ typedef struct srv_config {
      * the lines of writes and denied calls and flushes when idle; the
      * writer flushes after each commit. Thread-safe. */
     struct srv_audit *audit;
+    /* --offer-ttl-s: how long a waiting-list offer holds its seats
+     * (waitlist.h); main.c hands it to srv_waitlist_set_offer_ttl. */
+    int64_t offer_ttl_ms;
 } srv_config;
 
 #endif

@@ -17,6 +17,7 @@
 #include "resv.h"
 #include "seatcache.h"
 #include "util.h"
+#include "waitlist.h"
 
 #define ST(x) BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_##x
 
@@ -242,7 +243,8 @@ pay(srv_call *c, store_txn *t, const Bilheteria__V1__ConfirmPaymentRequest *q,
     r->status = ST(CONFIRMED);
     r->payment_id = p->id;
     r->updated_at_ms = c->now_ms;
-    if ((rc = store_resv_put(t, r, 0)) != STORE_OK)
+    if ((rc = store_resv_put(t, r, 0)) != STORE_OK ||
+        (rc = srv_waitlist_paid(t, &c->arena->pc, r, c->now_ms)) != STORE_OK)
         return srv_store_fail(c, rc, "reservation");
     srv_tally *tally = c->env->tally;
     if (tally != NULL) {

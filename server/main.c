@@ -24,6 +24,7 @@
 #include "nng_tls.h"
 #include "ratelimit.h"
 #include "srv.h"
+#include "waitlist.h"
 
 static const char usage[] =
     "usage: bilheteria-server [options]\n"
@@ -48,6 +49,8 @@ static const char usage[] =
     "  --no-sync              UNSAFE: do not fsync commits. Faster, but a crash or\n"
     "                         power loss loses the last acknowledged writes\n"
     "  --hold-ttl-s N         default and longest seat hold, seconds (default 600)\n"
+    "  --offer-ttl-s N        how long a waiting-list offer holds its seats, seconds\n"
+    "                         (default 600)\n"
     "  --max-seats N          most seats in one reservation (default 10)\n"
     "  --idempotency-retention-s N\n"
     "                         how long idempotency keys are kept (default 86400)\n"
@@ -303,7 +306,8 @@ parse_args(int argc, char **argv, srv_config *cfg, struct srv_flags *fl)
             per_conn = cfg->max_inflight_per_conn,
             inflight_mb = (int64_t)(cfg->max_inflight_bytes >> 20),
             send_s = cfg->send_timeout_ms / 1000, idle_s = cfg->idle_timeout_ms / 1000,
-            leeway_s = fl->auth.jwt_leeway_s, burst = 0, anon_burst = 0;
+            leeway_s = fl->auth.jwt_leeway_s, burst = 0, anon_burst = 0,
+            offer_s = cfg->offer_ttl_ms / 1000;
     int version = 0, rc = -1;
     char err[256];
     struct bh__opt opts[] = {
@@ -315,6 +319,7 @@ parse_args(int argc, char **argv, srv_config *cfg, struct srv_flags *fl)
         SRV_INT_OPT("--map-size-mb", &map_mb, 1, 1 << 20),
         { "--no-sync", NULL, BH__OPT_FLAG, LW, &cfg->no_sync },
         SRV_INT_OPT("--hold-ttl-s", &ttl_s, 1, 7 * 86400),
+        SRV_INT_OPT("--offer-ttl-s", &offer_s, 1, 7 * 86400),
         SRV_INT_OPT("--max-seats", &seats, 1, BH_RESERVATION_SEATS_MAX),
         SRV_INT_OPT("--idempotency-retention-s", &retention_s, 1, 365LL * 86400),
         SRV_INT_OPT("--sweep-interval-ms", &sweep_ms, 10, 3600000),
@@ -379,6 +384,7 @@ parse_args(int argc, char **argv, srv_config *cfg, struct srv_flags *fl)
     }
     cfg->map_size_mb = (size_t)map_mb;
     cfg->hold_ttl_ms = ttl_s * 1000;
+    cfg->offer_ttl_ms = offer_s * 1000;
     cfg->max_seats = (uint32_t)seats;
     cfg->idem_retention_ms = retention_s * 1000;
     cfg->sweep_interval_ms = (int)sweep_ms;
@@ -510,6 +516,7 @@ main(int argc, char **argv)
         .workers = 128,
         .max_request = 64 << 10,
         .hold_ttl_ms = 600 * 1000,
+        .offer_ttl_ms = 600 * 1000,
         .idem_retention_ms = 86400LL * 1000,
         .max_seats = 10,
         .sweep_interval_ms = 1000,
@@ -550,6 +557,7 @@ main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    srv_waitlist_set_offer_ttl(cfg.offer_ttl_ms); /* before the writer starts */
     if (srv_registry_init() != 0) {
         srv_log(SRV_LOG_ERROR, "method registry overflow");
         goto out;

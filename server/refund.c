@@ -12,6 +12,7 @@
 #include "resv.h"
 #include "seatcache.h"
 #include "util.h"
+#include "waitlist.h"
 
 #define ST(x)   BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_##x
 #define SESS(x) BILHETERIA__V1__SESSION_STATUS__SESSION_STATUS_##x
@@ -224,6 +225,11 @@ give_back(srv_call *c, store_txn *t, const pick *pk, int keep, Bilheteria__V1__R
     }
     if ((rc = srv_resv_quota_add(t, s->id, -(int64_t)half)) != STORE_OK)
         return srv_store_fail(c, rc, "session state");
+    /* Seats back on sale go to the waiting list first, in this transaction. */
+    if (!keep && seats > 0 &&
+        (rc = srv_waitlist_offer(t, c->env->seats, &c->arena->pc, s->id, c->now_ms, NULL)) !=
+            STORE_OK)
+        return srv_store_fail(c, rc, "waiting list");
     /* A refunded seat is no longer the buyer's, kept blocked or not: it
      * leaves their per-user count. */
     if ((rc = srv_resv_user_seats_add(t, s->id, r->user_id, -(int64_t)seats)) != STORE_OK)

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "resv.h"
 #include "util.h"
+#include "waitlist.h"
 
 int
 srv_resv_seat_index(const Bilheteria__V1__Session *s, const char *label, uint32_t *idx)
@@ -170,7 +171,8 @@ srv_resv_release(store_txn *t, srv_seatcache *sc, srv_tally *tally, ProtobufCAll
     if ((rc = store_resv_put(t, r, 0)) == STORE_OK && tally != NULL &&
         new_status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED)
         tally->expired++;
-    return rc;
+    /* The seats freed go to the waiting list, in this same transaction. */
+    return rc == STORE_OK ? srv_waitlist_released(t, sc, a, r, now) : rc;
 }
 
 /* Expires one lapsed reservation in a nested transaction of its own: one

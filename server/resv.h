@@ -96,7 +96,8 @@ int srv_resv_stock_take(store_txn *t, ProtobufCAllocator *a, const Bilheteria__V
 
 /* Frees the reservation's seats (those still its own), meia-entrada quota
  * and stock, and stores it with new_status (counted in tally when that is
- * EXPIRED). sc and tally may be NULL. */
+ * EXPIRED); then the waiting list's offer step runs on what was freed
+ * (waitlist.h). sc and tally may be NULL. */
 int srv_resv_release(store_txn *t, srv_seatcache *sc, srv_tally *tally, ProtobufCAllocator *a,
                      Bilheteria__V1__Reservation *r, int new_status, int64_t now);
 

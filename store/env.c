@@ -37,11 +37,14 @@ static const char *const table_names[T__COUNT] = {
     "refunds_by_ref",
     "reservations_by_session",
     "session_cancels",
+    "waitlist",
+    "waitlist_by_user",
+    "waitlist_waiting",
 };
 
 static const char *const seq_keys[STORE_SEQ__COUNT] = {
     "seq.event",   "seq.session", "seq.product", "seq.reservation",
-    "seq.payment", "seq.rule",    "seq.refund",
+    "seq.payment", "seq.rule",    "seq.refund",  "seq.waitlist",
 };
 
 #define META_SCHEMA "schema_version"

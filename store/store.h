@@ -30,6 +30,7 @@
 #include "bilheteria/v1/product.pb-c.h"
 #include "bilheteria/v1/reservation.pb-c.h"
 #include "bilheteria/v1/session.pb-c.h"
+#include "bilheteria/v1/waitlist.pb-c.h"
 #include "records.pb-c.h"
 
 #define STORE_SCHEMA_VERSION 1
@@ -187,6 +188,7 @@ enum store_seq {
     STORE_SEQ_PAYMENT,
     STORE_SEQ_RULE,
     STORE_SEQ_REFUND,
+    STORE_SEQ_WAITLIST,
     STORE_SEQ__COUNT
 };
 int store_next_id(store_txn *t, enum store_seq seq, uint64_t *out);
@@ -320,6 +322,27 @@ int store_cancel_del(store_txn *t, uint64_t session_id); /* none: STORE_OK */
 /* The lowest session id with a cancellation under way: STORE_NOTFOUND when
  * none is. */
 int store_cancel_first(store_txn *t, uint64_t *session_id);
+
+/* ---- waiting lists (waitlist.c): entries keyed by session + seq ---- */
+/* Writes the entry (e->seq and e->session_id set; position is the reader's
+ * to compute, store 0) and keeps the WAITING index in step with its status;
+ * is_new points the (session, user) index at it. */
+int store_waitlist_put(store_txn *t, const Bilheteria__V1__WaitlistEntry *e, int is_new);
+int store_waitlist_get(store_txn *t, uint64_t session_id, uint64_t seq, ProtobufCAllocator *a,
+                       Bilheteria__V1__WaitlistEntry **out);
+/* The user's latest entry in the session's list; STORE_NOTFOUND if none. */
+int store_waitlist_find(store_txn *t, uint64_t session_id, const char *user_id,
+                        ProtobufCAllocator *a, Bilheteria__V1__WaitlistEntry **out);
+/* The seqs of the session's first (at most max) WAITING entries, in
+ * arrival order. */
+int store_waitlist_waiting(store_txn *t, uint64_t session_id, uint64_t *seqs, size_t max,
+                           size_t *n);
+/* How many WAITING entries of the session have a seq <= seq: the 1-based
+ * position of a WAITING entry. O(position). */
+int store_waitlist_position(store_txn *t, uint64_t session_id, uint64_t seq, uint32_t *pos);
+/* Every entry of the session from seq from_seq on, in arrival order. */
+int store_waitlist_list(store_txn *t, uint64_t session_id, uint64_t from_seq, size_t limit,
+                        ProtobufCAllocator *a, store_page *out);
 
 /* ---- idempotency records (idem.c): key = (identity, key) ---- */
 int store_idem_get(store_txn *t, const char *identity, const char *key, ProtobufCAllocator *a,

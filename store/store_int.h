@@ -32,6 +32,9 @@ enum store__table {
     T_REFUND_BY_REF,
     T_RESV_BY_SESSION,
     T_SESSION_CANCELS,
+    T_WAITLIST,
+    T_WAITLIST_BY_USER,
+    T_WAITLIST_WAITING,
     T__COUNT
 };
 

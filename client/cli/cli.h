@@ -218,6 +218,8 @@ void cli_render_coupon(const ProtobufCMessage *resp);  /* {Create,Get,Deactivate
 void cli_render_coupons(const ProtobufCMessage *resp); /* ListCouponsResponse */
 void cli_render_rule(const ProtobufCMessage *resp);    /* Create*RuleResponse, DeactivateRule */
 void cli_render_rules(const ProtobufCMessage *resp);   /* ListRulesResponse */
+void cli_render_waitlist_entry(const ProtobufCMessage *resp); /* any {entry} response */
+void cli_render_waitlist(const ProtobufCMessage *resp);       /* ListWaitlistResponse */
 
 /* Prints msg through pbjson in cli's --json-style, on one line; pretty
  * indents it. After a call to a method that writes, the object gains
@@ -298,5 +300,9 @@ int cli_cmd_promo_combo(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_promo_quantity(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_promo_list(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_promo_deactivate(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_waitlist_join(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_waitlist_leave(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_waitlist_get(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_waitlist_list(struct cli *, const struct cli_cmd *, int, char **);
 
 #endif

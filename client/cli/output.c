@@ -529,6 +529,8 @@ cli__reservation(const Reservation *r, const char *indent)
     cli_table_add(t, "total:", cli__money(r->total_cents));
     if (r->n_refund_ids > 0)
         cli_table_add(t, "refunded:", cli__money(r->refunded_cents));
+    if (r->waitlist_offer)
+        cli_table_add(t, "waitlist_offer:", "yes");
     cli_table_print(t, indent);
     cli_table_free(t);
 
@@ -966,4 +968,64 @@ cli_print_json(const struct cli *cli, const ProtobufCMessage *msg, int pretty)
     putchar('\n');
     cJSON_free(text);
     return CLI_EXIT_OK;
+}
+
+/* ---- waiting lists ---- */
+
+static const char *
+cli__wl_status(int status)
+{
+    const char *s = cli__enum(&bilheteria__v1__waitlist_status__descriptor, status);
+    return strncmp(s, "WAITLIST_STATUS_", 16) == 0 ? s + 16 : s;
+}
+
+/* A WAITING entry's position, else "-". */
+static const char *
+cli__position(const Bilheteria__V1__WaitlistEntry *e)
+{
+    return e->position == 0 ? "-" : cli__u64(e->position);
+}
+
+void
+cli_render_waitlist_entry(const ProtobufCMessage *resp)
+{
+    /* Join, Leave and Get responses all hold just an entry. */
+    const Bilheteria__V1__WaitlistEntry *e =
+        ((const Bilheteria__V1__GetWaitlistEntryResponse *)resp)->entry;
+    struct cli_table *t;
+
+    if (e == NULL)
+        return;
+    t = cli_table_new(2);
+    cli_table_add(t, "session_id:", cli__u64(e->session_id));
+    cli_table_add(t, "user_id:", e->user_id);
+    cli_table_add(t, "seats:", cli__u64(e->seats));
+    cli_table_add(t, "status:", cli__wl_status(e->status));
+    cli_table_add(t, "position:", cli__position(e));
+    cli_table_add(t, "reservation_id:", cli__id(e->reservation_id));
+    cli_table_add(t, "offer_expires_at:", cli__time(e->offer_expires_at_ms));
+    cli_table_add(t, "joined_at:", cli__time(e->created_at_ms));
+    cli_table_add(t, "updated_at:", cli__time(e->updated_at_ms));
+    cli_table_print(t, "");
+    cli_table_free(t);
+}
+
+void
+cli_render_waitlist(const ProtobufCMessage *resp)
+{
+    const Bilheteria__V1__ListWaitlistResponse *l = (const void *)resp;
+    struct cli_table *t = cli_table_new(7);
+    size_t i;
+
+    cli_table_add(t, "POSITION", "USER", "SEATS", "STATUS", "RESERVATION", "OFFER_EXPIRES_AT",
+                  "JOINED_AT");
+    for (i = 0; i < l->n_entries; i++) {
+        const Bilheteria__V1__WaitlistEntry *e = l->entries[i];
+        cli_table_add(t, cli__position(e), e->user_id, cli__u64(e->seats),
+                      cli__wl_status(e->status), cli__id(e->reservation_id),
+                      cli__time(e->offer_expires_at_ms), cli__time(e->created_at_ms));
+    }
+    cli_table_print(t, "");
+    cli_table_free(t);
+    cli__next_page(l->next_page_token);
 }

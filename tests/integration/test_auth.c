@@ -208,6 +208,10 @@ static const struct {
     { "bilheteria.v1.CouponService/CreateQuantityRule", "APPUU" },
     { "bilheteria.v1.CouponService/ListRules", "AAPUU" },
     { "bilheteria.v1.CouponService/DeactivateRule", "APPUU" },
+    { "bilheteria.v1.WaitlistService/JoinWaitlist", "AAAUU" },
+    { "bilheteria.v1.WaitlistService/LeaveWaitlist", "AAAUU" },
+    { "bilheteria.v1.WaitlistService/GetWaitlistEntry", "AAAUU" },
+    { "bilheteria.v1.WaitlistService/ListWaitlist", "AAPUU" },
 };
 #define NMATRIX (sizeof(matrix) / sizeof(matrix[0]))
 
@@ -543,6 +547,65 @@ test_customer_own(void **state)
     bh_client_close(cb);
 }
 
+/* A customer waits, looks and leaves as itself only; an offer made to it
+ * is its own reservation. */
+static void
+test_customer_waitlist(void **state)
+{
+    (void)state;
+    bh_client *adm = bht_client_as(&srv, ADMIN_TOKEN), *ca = bht_client_as(&srv, alice);
+    uint64_t sess = bht_session(adm, bht_event(adm, "wl own"), 1, 2, 1000);
+    bh_status st;
+    uint64_t held = 0;
+    Bilheteria__V1__CreateReservationRequest rq = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
+    Bilheteria__V1__CreateReservationResponse *rs = NULL;
+    rq.session_id = sess;
+    rq.user_id = "carol";
+    rq.best = 2;
+    assert_int_equal(bh_reservation_create_reservation(adm, &rq, &rs, NULL, &st), BH_OK);
+    held = rs->reservation->id;
+    bilheteria__v1__create_reservation_response__free_unpacked(rs, NULL);
+
+    Bilheteria__V1__JoinWaitlistRequest jq = BILHETERIA__V1__JOIN_WAITLIST_REQUEST__INIT;
+    Bilheteria__V1__JoinWaitlistResponse *jr = NULL;
+    jq.session_id = sess;
+    jq.seats = 2;
+    jq.user_id = "bob";
+    assert_int_equal(bh_waitlist_join_waitlist(ca, &jq, &jr, NULL, &st), BH_PERMISSION_DENIED);
+    jq.user_id = "";
+    assert_int_equal(bh_waitlist_join_waitlist(ca, &jq, &jr, NULL, &st), BH_OK);
+    assert_string_equal(jr->entry->user_id, "alice");
+    bilheteria__v1__join_waitlist_response__free_unpacked(jr, NULL);
+
+    Bilheteria__V1__GetWaitlistEntryRequest gq = BILHETERIA__V1__GET_WAITLIST_ENTRY_REQUEST__INIT;
+    Bilheteria__V1__GetWaitlistEntryResponse *gr = NULL;
+    gq.session_id = sess;
+    gq.user_id = "carol";
+    assert_int_equal(bh_waitlist_get_waitlist_entry(ca, &gq, &gr, NULL, &st), BH_PERMISSION_DENIED);
+    Bilheteria__V1__CancelReservationRequest cq = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
+    Bilheteria__V1__CancelReservationResponse *cr = NULL;
+    cq.id = held;
+    assert_int_equal(bh_reservation_cancel_reservation(adm, &cq, &cr, NULL, &st), BH_OK);
+    bilheteria__v1__cancel_reservation_response__free_unpacked(cr, NULL);
+    gq.user_id = "";
+    assert_int_equal(bh_waitlist_get_waitlist_entry(ca, &gq, &gr, NULL, &st), BH_OK);
+    assert_int_equal(gr->entry->status, BILHETERIA__V1__WAITLIST_STATUS__WAITLIST_STATUS_OFFERED);
+    uint64_t offer = gr->entry->reservation_id;
+    bilheteria__v1__get_waitlist_entry_response__free_unpacked(gr, NULL);
+    assert_int_equal(get_resv(ca, offer, &st), BH_OK);
+
+    Bilheteria__V1__LeaveWaitlistRequest lq = BILHETERIA__V1__LEAVE_WAITLIST_REQUEST__INIT;
+    Bilheteria__V1__LeaveWaitlistResponse *lr = NULL;
+    lq.session_id = sess;
+    lq.user_id = "carol";
+    assert_int_equal(bh_waitlist_leave_waitlist(ca, &lq, &lr, NULL, &st), BH_PERMISSION_DENIED);
+    lq.user_id = "alice";
+    assert_int_equal(bh_waitlist_leave_waitlist(ca, &lq, &lr, NULL, &st), BH_OK);
+    bilheteria__v1__leave_waitlist_response__free_unpacked(lr, NULL);
+    bh_client_close(adm);
+    bh_client_close(ca);
+}
+
 /* The same key from two identities: two requests, two answers. */
 static void
 test_idempotency_per_identity(void **state)
@@ -695,6 +758,7 @@ main(void)
         cmocka_unit_test(test_health_anonymous),
         cmocka_unit_test(test_jwts),
         cmocka_unit_test(test_customer_own),
+        cmocka_unit_test(test_customer_waitlist),
         cmocka_unit_test(test_idempotency_per_identity),
         cmocka_unit_test(test_sighup_reload),
         cmocka_unit_test(test_open_mode_listen),

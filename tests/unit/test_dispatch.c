@@ -75,8 +75,9 @@ test_every_impl_names_a_method(void **state)
 {
     (void)state;
     const srv_impl *const tables[] = {
-        srv_event_impls,       srv_session_impls, srv_product_impls, srv_health_impls,
-        srv_reservation_impls, srv_payment_impls, srv_admin_impls,   srv_coupon_impls,
+        srv_event_impls,  srv_session_impls,     srv_product_impls,
+        srv_health_impls, srv_reservation_impls, srv_payment_impls,
+        srv_admin_impls,  srv_coupon_impls,      srv_waitlist_impls,
     };
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
         for (const srv_impl *i = tables[t]; i->method != NULL; i++) {
@@ -105,7 +106,8 @@ test_kinds(void **state)
             want = SRV_READ;
         else if (starts_with(method, "Create") || starts_with(method, "Cancel") ||
                  starts_with(method, "Confirm") || starts_with(method, "Deactivate") ||
-                 starts_with(method, "Update") || starts_with(method, "Refund"))
+                 starts_with(method, "Update") || starts_with(method, "Refund") ||
+                 starts_with(method, "Join") || starts_with(method, "Leave"))
             want = SRV_WRITE;
         else if (strcmp(method, "Backup") == 0)
             want = SRV_ALONE; /* a read too long for nng's threads */

@@ -105,7 +105,8 @@ static const struct rt_case rt_cases[] = {
       "\"seats_subtotal_cents\":0,"
       "\"items_subtotal_cents\":0,\"total_cents\":5750,\"created_at_ms\":0,"
       "\"expires_at_ms\":0,\"updated_at_ms\":0,\"payment_id\":8,\"coupon_code\":\"\","
-      "\"discounts\":[],\"discount_cents\":0,\"refunded_cents\":0,\"refund_ids\":[]}" },
+      "\"discounts\":[],\"discount_cents\":0,\"refunded_cents\":0,\"refund_ids\":[],"
+      "\"waitlist_offer\":false}" },
     /* An unset message field is null; null on input means the default. */
     { D(get_seat_map_response), "{\"session\":null,\"held\":null}",
       "{\"session\":null,\"rows\":[],\"available\":0,\"held\":0,\"sold\":0,"

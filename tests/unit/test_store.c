@@ -1340,6 +1340,78 @@ test_exclusive_open(void **state)
     store_close(b);
 }
 
+/* Waiting lists: arrival order per session, the WAITING index following the
+ * status, a user's latest entry, positions among WAITING entries only. */
+static void
+wl_put(store_txn *t, uint64_t session, uint64_t seq, const char *user, int status, int is_new)
+{
+    Bilheteria__V1__WaitlistEntry e = BILHETERIA__V1__WAITLIST_ENTRY__INIT;
+    e.session_id = session;
+    e.seq = seq;
+    e.user_id = (char *)user;
+    e.seats = 2;
+    e.status = status;
+    assert_int_equal(store_waitlist_put(t, &e, is_new), STORE_OK);
+}
+
+static void
+test_waitlist(void **state)
+{
+    struct fx *f = *state;
+    enum {
+        W = BILHETERIA__V1__WAITLIST_STATUS__WAITLIST_STATUS_WAITING,
+        O = BILHETERIA__V1__WAITLIST_STATUS__WAITLIST_STATUS_OFFERED,
+        L = BILHETERIA__V1__WAITLIST_STATUS__WAITLIST_STATUS_LEFT
+    };
+    store_txn *t = wbegin(f);
+    wl_put(t, 7, 1, "bia", W, 1);
+    wl_put(t, 8, 2, "zeca", W, 1); /* another session's, between */
+    wl_put(t, 7, 3, "caio", W, 1);
+    wl_put(t, 7, 4, "duda", W, 1);
+    wl_put(t, 7, 1, "bia", O, 0); /* bia's offer: out of the line */
+    wl_put(t, 7, 3, "caio", L, 0);
+    wl_put(t, 7, 5, "caio", W, 1); /* caio joins again, last */
+    assert_int_equal(store_commit(t), STORE_OK);
+
+    t = rbegin(f);
+    uint64_t seqs[8];
+    size_t n;
+    assert_int_equal(store_waitlist_waiting(t, 7, seqs, 8, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(seqs[0], 4);
+    assert_int_equal(seqs[1], 5);
+    assert_int_equal(store_waitlist_waiting(t, 7, seqs, 1, &n), STORE_OK);
+    assert_int_equal(n, 1);
+    uint32_t pos = 0;
+    assert_int_equal(store_waitlist_position(t, 7, 5, &pos), STORE_OK);
+    assert_int_equal(pos, 2);
+    assert_int_equal(store_waitlist_position(t, 8, 2, &pos), STORE_OK);
+    assert_int_equal(pos, 1);
+    Bilheteria__V1__WaitlistEntry *e = NULL;
+    assert_int_equal(store_waitlist_find(t, 7, "caio", NULL, &e), STORE_OK);
+    assert_int_equal(e->seq, 5);
+    assert_int_equal(e->status, W);
+    bilheteria__v1__waitlist_entry__free_unpacked(e, NULL);
+    assert_int_equal(store_waitlist_find(t, 7, "bia", NULL, &e), STORE_OK);
+    assert_int_equal(e->status, O);
+    bilheteria__v1__waitlist_entry__free_unpacked(e, NULL);
+    assert_int_equal(store_waitlist_find(t, 7, "zeca", NULL, &e), STORE_NOTFOUND);
+    assert_int_equal(store_waitlist_find(t, 7, "", NULL, &e), STORE_INVALID);
+    /* The whole history, in arrival order, page by page. */
+    store_page pg;
+    assert_int_equal(store_waitlist_list(t, 7, 0, 3, NULL, &pg), STORE_OK);
+    assert_int_equal(pg.n, 3);
+    assert_int_equal(((Bilheteria__V1__WaitlistEntry *)pg.items[0])->seq, 1);
+    assert_int_equal(((Bilheteria__V1__WaitlistEntry *)pg.items[2])->seq, 4);
+    assert_int_equal(pg.next_id, 5);
+    page_free(&pg);
+    assert_int_equal(store_waitlist_list(t, 7, 5, 3, NULL, &pg), STORE_OK);
+    assert_int_equal(pg.n, 1);
+    assert_int_equal(pg.next_id, 0);
+    page_free(&pg);
+    store_read_end(t);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1365,6 +1437,7 @@ main(void)
         T(test_reservations_by_user),
         T(test_reservation_expiry_index),
         T(test_payments),
+        T(test_waitlist),
         T(test_idempotency),
         T(test_idempotency_rewrite_then_sweep),
         T(test_nested_transactions),
