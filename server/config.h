@@ -48,6 +48,12 @@ typedef struct srv_config {
      * the lines of writes and denied calls and flushes when idle; the
      * writer flushes after each commit. Thread-safe. */
     struct srv_audit *audit;
+    /* The change feed (feed.h): how long changes are kept (--feed-retention-h);
+     * the JetStream bridge (bridge.h): --nats-url, NULL = none, and the
+     * subjects' prefix (--nats-subject). */
+    int64_t feed_retention_ms;
+    const char *nats_url;
+    const char *nats_subject;
 } srv_config;
 
 #endif

@@ -5,6 +5,7 @@
  * reservation being released. */
 #include <string.h>
 
+#include "feed.h"
 #include "log.h"
 #include "resv.h"
 #include "util.h"
@@ -149,10 +150,14 @@ srv_resv_release(store_txn *t, srv_seatcache *sc, srv_tally *tally, ProtobufCAll
         return rc;
     r->status = new_status;
     r->updated_at_ms = now;
-    if ((rc = store_resv_put(t, r, 0)) == STORE_OK && tally != NULL &&
-        new_status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED)
+    if ((rc = store_resv_put(t, r, 0)) != STORE_OK ||
+        new_status != BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED)
+        return rc;
+    if (tally != NULL)
         tally->expired++;
-    return rc;
+    /* No call says so: the feed's entry is made here, for the sweeper and
+     * for a payment that finds its hold lapsed alike. */
+    return srv_feed_append(t, now, "reservation.expired", NULL, &r->base);
 }
 
 /* Expires one lapsed reservation in a nested transaction of its own: one

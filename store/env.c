@@ -17,11 +17,11 @@
 static const char *const table_names[T__COUNT] = {
     "meta",     "events",          "sessions",     "sessions_by_event",    "session_state",
     "products", "seats",           "reservations", "reservations_by_user", "reservations_by_expiry",
-    "payments", "payments_by_ref", "idempotency",  "idempotency_by_time",
+    "payments", "payments_by_ref", "idempotency",  "idempotency_by_time",  "feed",
 };
 
 static const char *const seq_keys[STORE_SEQ__COUNT] = {
-    "seq.event", "seq.session", "seq.product", "seq.reservation", "seq.payment",
+    "seq.event", "seq.session", "seq.product", "seq.reservation", "seq.payment", "seq.feed",
 };
 
 #define META_SCHEMA "schema_version"

@@ -24,6 +24,7 @@ enum store__table {
     T_PAY_BY_REF,
     T_IDEM,
     T_IDEM_BY_TIME,
+    T_FEED, /* the change feed: seq -> bilheteria.v1.Change (feed.c) */
     T__COUNT
 };
 
