@@ -248,6 +248,8 @@ int cli_cmd_reserve(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_reservation_get(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_reservation_list(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_reservation_cancel(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_watch(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_report_export(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_pay(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_payment_get(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_health(struct cli *, const struct cli_cmd *, int, char **);
