@@ -306,6 +306,8 @@ bridge_main(void *arg)
                     " behind; retrying with backoff",
                     b->cfg->nats_url, natsStatus_GetText(s), srv_feed_last() - b->acked);
         b->down = 1;
+        uint64_t last = srv_feed_last();
+        srv_metrics_feed_bridge_lag((int64_t)(last > b->acked ? last - b->acked : 0));
         nap(b, backoff);
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
