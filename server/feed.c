@@ -335,8 +335,9 @@ srv_feed_committed(uint64_t last)
     if (!F.ok || last <= atomic_load(&F.last))
         return;
     atomic_store(&F.last, last);
-    /* A waiter parks under mu after reading last: it either saw this value
-     * or is in the list by the time we walk it. */
+    /* A waiter counts itself (under mu) before it reads last: either it
+     * sees this value, or we see its count and, taking mu, find it in the
+     * list. */
     if (atomic_load(&F.nwait) == 0 && !atomic_load(&F.bridge_on))
         return;
     pthread_mutex_lock(&F.mu);
@@ -356,7 +357,11 @@ srv_feed_wait(srv_feed_waiter *w, nng_aio *aio, uint64_t after, int64_t ms)
     if (!F.ok || ms <= 0)
         return 0;
     pthread_mutex_lock(&F.mu);
-    if (F.draining || atomic_load(&F.last) > after || atomic_load(&F.nwait) >= F.max_waiters) {
+    /* Counted before last is read, as the writer stores last before it
+     * reads the count: one of the two sees the other. */
+    int n = atomic_fetch_add(&F.nwait, 1);
+    if (F.draining || atomic_load(&F.last) > after || n >= F.max_waiters) {
+        atomic_fetch_sub(&F.nwait, 1);
         pthread_mutex_unlock(&F.mu);
         return 0;
     }
@@ -368,7 +373,6 @@ srv_feed_wait(srv_feed_waiter *w, nng_aio *aio, uint64_t after, int64_t ms)
     if (F.head != NULL)
         F.head->prev = w;
     F.head = w;
-    atomic_fetch_add(&F.nwait, 1);
     nng_sleep_aio((nng_duration)ms, aio);
     pthread_mutex_unlock(&F.mu);
     return 1;

@@ -69,7 +69,11 @@ print_json(const struct cli *cli, const Bilheteria__V1__Change *ch, int with_tot
     if (j != NULL && obj != NULL) {
         cJSON *o = pbjson_to_cjson_style(obj, cli->json_style);
         if (o != NULL) {
+            /* "@type" first, as proto3 JSON writes an Any. */
             cJSON_AddItemToObject(o, "@type", cJSON_CreateString(ch->object->type_url));
+            cJSON *t = cJSON_DetachItemFromObject(o, "@type");
+            if (t != NULL)
+                cJSON_InsertItemInArray(o, 0, t);
             cJSON_ReplaceItemInObject(j, "object", o);
         }
     }
