@@ -195,6 +195,7 @@ static const struct {
     { "bilheteria.v1.HealthService/Check", "AAAAA" },
     { "bilheteria.v1.AdminService/Backup", "APPUU" },
     { "bilheteria.v1.AdminService/Stats", "APPUU" },
+    { "bilheteria.v1.FeedService/ListChanges", "AAPUU" },
 };
 #define NMATRIX (sizeof(matrix) / sizeof(matrix[0]))
 
