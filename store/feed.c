@@ -22,21 +22,28 @@ store_feed_append(store_txn *t, Bilheteria__V1__Change *ch)
     return store__put_id(t, T_FEED, seq, &ch->base);
 }
 
-int
-store_feed_last(store_txn *t, uint64_t *seq)
+/* An 8-byte value of the meta table; 0 when it is not there. */
+static int
+meta_u64(store_txn *t, const char *k, size_t klen, uint64_t *out)
 {
     MDB_val v;
-    int rc = store__get(t, T_META, META_FEED_SEQ, strlen(META_FEED_SEQ), &v);
+    int rc = store__get(t, T_META, k, klen, &v);
     if (rc == STORE_NOTFOUND) {
-        *seq = 0;
+        *out = 0;
         return STORE_OK;
     }
     if (rc != STORE_OK)
         return rc;
     if (v.mv_size != 8)
         return STORE_CORRUPT;
-    *seq = store_key_get_u64(v.mv_data);
+    *out = store_key_get_u64(v.mv_data);
     return STORE_OK;
+}
+
+int
+store_feed_last(store_txn *t, uint64_t *seq)
+{
+    return meta_u64(t, META_FEED_SEQ, strlen(META_FEED_SEQ), seq);
 }
 
 int
@@ -114,21 +121,8 @@ store_feed_mark_get(store_txn *t, const char *name, uint64_t *seq)
 {
     char k[128];
     size_t klen;
-    MDB_val v;
     int rc = mark_key(k, sizeof(k), name, &klen);
-    if (rc != STORE_OK)
-        return rc;
-    rc = store__get(t, T_META, k, klen, &v);
-    if (rc == STORE_NOTFOUND) {
-        *seq = 0;
-        return STORE_OK;
-    }
-    if (rc != STORE_OK)
-        return rc;
-    if (v.mv_size != 8)
-        return STORE_CORRUPT;
-    *seq = store_key_get_u64(v.mv_data);
-    return STORE_OK;
+    return rc != STORE_OK ? rc : meta_u64(t, k, klen, seq);
 }
 
 int
