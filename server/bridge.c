@@ -154,6 +154,12 @@ connect_js(srv_bridge *b)
         disconnect(b);
         return s;
     }
+    if (in_stream > srv_feed_last())
+        srv_log(SRV_LOG_WARN,
+                "nats: stream %s holds seq %" PRIu64 " but the feed ends at %" PRIu64
+                " (a store restored from a backup?): changes up to %" PRIu64
+                " will not be published",
+                b->stream, in_stream, srv_feed_last(), in_stream);
     if (in_stream > b->acked) {
         b->acked = in_stream;
         srv_feed_bridge_acked(b->acked);

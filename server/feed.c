@@ -65,8 +65,7 @@ static struct {
     int64_t retention_ms, next_trim_ms;
     atomic_int bridge_on;
     _Atomic uint64_t bridge_acked;
-    uint64_t bridge_saved; /* writer only */
-    uint8_t *buf;          /* writer only: the packed object */
+    uint8_t *buf; /* writer only: the packed object */
     size_t cap;
 } F = { .ok = 0 };
 
@@ -301,7 +300,6 @@ srv_feed_init(store *st, int64_t retention_ms, int max_waiters)
     F.ok = 1;
     atomic_store(&F.last, last);
     atomic_store(&F.bridge_acked, acked);
-    F.bridge_saved = acked;
     F.retention_ms = retention_ms;
     F.max_waiters = max_waiters > 0 ? max_waiters : 1;
     F.next_trim_ms = 0;
@@ -446,10 +444,13 @@ srv_feed_housekeep(store_txn *t, int64_t now_ms, int64_t mono_ms)
     uint64_t acked = atomic_load(&F.bridge_acked);
     if (!F.ok)
         return STORE_OK;
-    if (acked > F.bridge_saved) {
-        if ((rc = store_feed_mark_put(t, "nats", acked)) != STORE_OK)
+    if (atomic_load(&F.bridge_on)) {
+        /* Compared with the store's, so that a batch that failed to commit
+         * is made up for by the next. */
+        uint64_t kept;
+        if ((rc = store_feed_mark_get(t, "nats", &kept)) != STORE_OK ||
+            (acked > kept && (rc = store_feed_mark_put(t, "nats", acked)) != STORE_OK))
             return rc;
-        F.bridge_saved = acked; /* a batch that fails to commit leaves it a step behind: fine */
     }
     if (mono_ms < F.next_trim_ms || F.retention_ms <= 0)
         return STORE_OK;
