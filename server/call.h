@@ -32,6 +32,11 @@
  * map and runs the batch again. Never sent: the writer and srv_dispatch_read
  * turn it into RESOURCE_EXHAUSTED if it is still there. */
 #define SRV_STATUS_MAP_FULL 0x10000
+/* Not a wire status either: a read that asks to wait (ListChanges with
+ * nothing new) for a commit past c->park_after, at most c->park_ms; the
+ * listener parks it and runs it again (c->resumed set) when one comes or
+ * the time is up. */
+#define SRV_STATUS_PARK 0x10001
 
 /* The writer's health, as Health.Check reports it. */
 typedef struct srv_health {
@@ -89,6 +94,13 @@ typedef struct srv_call {
     const srv_env *env;        /* borrowed; see srv_env */
     const uint8_t *resp_bytes; /* packed answer, if already packed */
     size_t resp_len;
+    /* A write that succeeded without changing anything (a payment
+     * announced again): the feed gets no entry for it. */
+    int unchanged;
+    /* SRV_STATUS_PARK's wait, and whether this is the run after it. */
+    uint64_t park_after;
+    int64_t park_ms;
+    int resumed;
 } srv_call;
 
 typedef int (*srv_handler)(srv_call *c, store_txn *t);

@@ -51,6 +51,12 @@ typedef struct srv_config {
     /* --offer-ttl-s: how long a waiting-list offer holds its seats
      * (waitlist.h); main.c hands it to srv_waitlist_set_offer_ttl. */
     int64_t offer_ttl_ms;
+    /* The change feed (feed.h): how long changes are kept (--feed-retention-h);
+     * the JetStream bridge (bridge.h): --nats-url, NULL = none, and the
+     * subjects' prefix (--nats-subject). */
+    int64_t feed_retention_ms;
+    const char *nats_url;
+    const char *nats_subject;
 } srv_config;
 
 #endif

@@ -271,6 +271,7 @@ confirm_payment(srv_call *c, store_txn *t)
     if (srv_authz_resv_get(c, t, "reservation_id", q->reservation_id, &r) ||
         find_by_ref(c, t, q, r, &p))
         return c->code;
+    c->unchanged = p != NULL; /* the same payment announced again */
     if (p == NULL && (check_payable(c, t, q, r) || pay(c, t, q, r, &p)))
         return c->code;
     resp->payment = p;

@@ -40,6 +40,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "dispatch.h"
+#include "feed.h"
 #include "listen.h"
 #include "log.h"
 #include "metrics.h"
@@ -94,6 +95,10 @@ typedef struct srv_worker {
     bh__arena arena;
     srv_call call;
     srv_wslot wslot; /* the call's place in the writer's queue */
+    /* A read that waits for a commit (SRV_STATUS_PARK: ListChanges): a
+     * sleep on park_aio that a commit cancels (feed.h). */
+    nng_aio *park_aio;
+    srv_feed_waiter waiter;
 } srv_worker;
 
 struct srv_listener {
@@ -599,6 +604,34 @@ run_alone(srv_worker *w)
     reply(w);
 }
 
+/* Runs a parked read again, now that a commit went past its cursor or
+ * its wait is over, and answers it. On one of nng's threads. */
+static void
+park_cb(void *arg)
+{
+    srv_worker *w = arg;
+    srv_call *c = &w->call;
+    srv_feed_unwait(&w->waiter);
+    if (atomic_load(&w->l->closing))
+        return; /* the socket is closing: its caller times out */
+    c->resumed = 1;
+    srv_dispatch_read(c, w->rtxn);
+    reply(w);
+}
+
+/* A read asked to wait (SRV_STATUS_PARK): it waits on its worker's
+ * park_aio, holding no thread, or runs again at once if it cannot wait. */
+static void
+park(srv_worker *w)
+{
+    srv_call *c = &w->call;
+    if (srv_feed_wait(&w->waiter, w->park_aio, c->park_after, c->park_ms))
+        return;
+    c->resumed = 1;
+    srv_dispatch_read(c, w->rtxn);
+    reply(w);
+}
+
 static void
 handle(srv_worker *w, nng_msg *msg)
 {
@@ -634,6 +667,10 @@ handle(srv_worker *w, nng_msg *msg)
     }
     if (kind == SRV_DECODED_READ)
         srv_dispatch_read(c, w->rtxn);
+    if (kind == SRV_DECODED_READ && c->code == SRV_STATUS_PARK) {
+        park(w);
+        return;
+    }
     reply(w);
 }
 
@@ -871,6 +908,7 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_wri
         if (bh__arena_init_alloc(&w->arena, 1 << 16) != 0 ||
             store_read_alloc(st, &w->rtxn) != STORE_OK ||
             (rv = nng_aio_alloc(&w->aio, worker_cb, w)) != 0 ||
+            (rv = nng_aio_alloc(&w->park_aio, park_cb, w)) != 0 ||
             (rv = nng_ctx_open(&w->ctx, l->sock)) != 0) {
             snprintf(err, errlen, "cannot set up context %d: %s", i,
                      rv ? nng_strerror(rv) : "out of memory");
@@ -1019,6 +1057,7 @@ srv_listener_drain(srv_listener *l)
     if (l == NULL)
         return;
     atomic_store(&l->draining, 1);
+    srv_feed_wake_all(); /* parked reads answer with what there is */
     if (!l->alone_ok)
         return;
     /* run_alone starts no thread once draining is set (it looks under this
@@ -1043,6 +1082,7 @@ stop_workers(void *arg)
     if (l->audit_aio != NULL)
         nng_aio_stop(l->audit_aio);
     for (int i = 0; i < l->n; i++) {
+        nng_aio_stop(l->w[i].park_aio);
         nng_aio_stop(l->w[i].aio);
         /* A callback that passed the closing check before it was set may
          * have set an answer on its aio; a stopped aio's send drops it
@@ -1071,6 +1111,10 @@ srv_listener_free(srv_listener *l)
     for (int i = 0; i < l->n; i++) {
         nng_aio_stop(l->w[i].aio);
         nng_aio_free(l->w[i].aio);
+        if (l->w[i].park_aio != NULL) {
+            nng_aio_stop(l->w[i].park_aio);
+            nng_aio_free(l->w[i].park_aio);
+        }
         bh__arena_fini(&l->w[i].arena);
         store_read_free(l->w[i].rtxn);
     }

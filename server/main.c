@@ -15,6 +15,8 @@
 
 #include "audit.h"
 #include "auth.h"
+#include "bridge.h"
+#include "feed.h"
 #include "bilheteria/commit.h"
 #include "bh_opts.h"
 #include "http.h"
@@ -55,6 +57,12 @@ static const char usage[] =
     "  --idempotency-retention-s N\n"
     "                         how long idempotency keys are kept (default 86400)\n"
     "  --sweep-interval-ms N  how often expired holds are swept (default 1000)\n"
+    "  --feed-retention-h N   how long the change feed keeps changes, hours\n"
+    "                         (default 168); --feed-retention-s N in seconds\n"
+    "  --nats-url URL         forward the change feed to NATS JetStream there\n"
+    "                         (nats://127.0.0.1:4222), in order, exactly once\n"
+    "  --nats-subject PREFIX  its subjects: PREFIX.<type> (default bilheteria);\n"
+    "                         stream PREFIX upper-cased, created if missing\n"
     "  --workers N            concurrent requests in flight (nng contexts, default 128)\n"
     "  --max-request-kb N     requests above this get RESOURCE_EXHAUSTED (default 64;\n"
     "                         1 MiB more and the connection is dropped)\n"
@@ -307,7 +315,8 @@ parse_args(int argc, char **argv, srv_config *cfg, struct srv_flags *fl)
             inflight_mb = (int64_t)(cfg->max_inflight_bytes >> 20),
             send_s = cfg->send_timeout_ms / 1000, idle_s = cfg->idle_timeout_ms / 1000,
             leeway_s = fl->auth.jwt_leeway_s, burst = 0, anon_burst = 0,
-            offer_s = cfg->offer_ttl_ms / 1000;
+            offer_s = cfg->offer_ttl_ms / 1000, feed_h = cfg->feed_retention_ms / 3600000,
+            feed_s = 0;
     int version = 0, rc = -1;
     char err[256];
     struct bh__opt opts[] = {
@@ -323,6 +332,10 @@ parse_args(int argc, char **argv, srv_config *cfg, struct srv_flags *fl)
         SRV_INT_OPT("--max-seats", &seats, 1, BH_RESERVATION_SEATS_MAX),
         SRV_INT_OPT("--idempotency-retention-s", &retention_s, 1, 365LL * 86400),
         SRV_INT_OPT("--sweep-interval-ms", &sweep_ms, 10, 3600000),
+        SRV_INT_OPT("--feed-retention-h", &feed_h, 1, 10LL * 365 * 24),
+        SRV_INT_OPT("--feed-retention-s", &feed_s, 1, 10LL * 365 * 86400),
+        { "--nats-url", "URL", BH__OPT_STR, LW, &cfg->nats_url },
+        { "--nats-subject", "PREFIX", BH__OPT_STR, LW, &cfg->nats_subject },
         SRV_INT_OPT("--workers", &workers, 1, 4096),
         SRV_INT_OPT("--max-request-kb", &request_kb, 1, 65536),
         SRV_INT_OPT("--max-connections", &conns, 1, 65536),
@@ -388,6 +401,7 @@ parse_args(int argc, char **argv, srv_config *cfg, struct srv_flags *fl)
     cfg->max_seats = (uint32_t)seats;
     cfg->idem_retention_ms = retention_s * 1000;
     cfg->sweep_interval_ms = (int)sweep_ms;
+    cfg->feed_retention_ms = feed_s > 0 ? feed_s * 1000 : feed_h * 3600000;
     cfg->workers = (int)workers;
     cfg->max_request = (size_t)request_kb * 1024;
     cfg->max_connections = (int)conns;
@@ -520,6 +534,8 @@ main(int argc, char **argv)
         .idem_retention_ms = 86400LL * 1000,
         .max_seats = 10,
         .sweep_interval_ms = 1000,
+        .feed_retention_ms = 168LL * 3600000,
+        .nats_subject = "bilheteria",
         .max_inflight_bytes = (size_t)64 << 20,
         .send_timeout_ms = 10 * 1000,
         .idle_timeout_ms = 300 * 1000,
@@ -527,6 +543,7 @@ main(int argc, char **argv)
     store *st = NULL;
     srv_writer *wr = NULL;
     srv_listener *l = NULL;
+    srv_bridge *bridge = NULL;
     struct srv_flags fl = { .log_level = SRV_LOG_INFO, .log_format = SRV_LOG_TEXT, .slow_ms = -1 };
     struct ops_state ops = { .l = NULL };
     srv_http *http = NULL;
@@ -578,6 +595,14 @@ main(int argc, char **argv)
         srv_log(SRV_LOG_ERROR, "%s", err);
         goto out;
     }
+    if (srv_feed_init(st, cfg.feed_retention_ms, cfg.workers / 2) != 0) {
+        srv_log(SRV_LOG_ERROR, "cannot read the change feed's position");
+        goto out;
+    }
+    if (cfg.nats_url != NULL && srv_bridge_start(&bridge, st, &cfg, err, sizeof(err)) != 0) {
+        srv_log(SRV_LOG_ERROR, "--nats-url: %s", err);
+        goto out;
+    }
     if (srv_writer_start(&wr, st, &cfg) != 0) {
         srv_log(SRV_LOG_ERROR, "cannot start the writer thread");
         goto out;
@@ -623,6 +648,7 @@ out:
      * take a send during the close: proto/compat/nng_compat.c). */
     atomic_store(&ops.stopping, 1); /* /readyz says 503 from here */
     srv_listener_drain(l);
+    srv_bridge_stop(bridge); /* its position is in the store and the stream */
     srv_writer_stop(wr);
     if (bh_nng_run_bounded(close_listener, l, STOP_GRACE_S * 1000) != 0) {
         srv_log(SRV_LOG_ERROR,
@@ -634,6 +660,7 @@ out:
     srv_http_free(http);
     srv_listener_free(l);
     srv_writer_free(wr);
+    srv_feed_fini();
     store_close(st);
     srv_audit_close(cfg.audit);
     srv_auth_close(cfg.auth);

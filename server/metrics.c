@@ -123,6 +123,7 @@ static struct {
     m_u64 revenue_cents;
     m_u64 expired;
     m_u64 replays;
+    m_i64 feed_bridge_lag;
 
     srv_metrics_store_fn store_fn;
     void *store_arg;
@@ -202,6 +203,7 @@ srv_metrics_reset(void)
     atomic_store_explicit(&reg.queue_depth, 0, RELAXED);
     atomic_store_explicit(&reg.holds_active, 0, RELAXED);
     atomic_store_explicit(&reg.connections, 0, RELAXED);
+    atomic_store_explicit(&reg.feed_bridge_lag, 0, RELAXED);
 }
 
 void
@@ -263,6 +265,13 @@ srv_metrics_holds_active_set(int64_t n)
 {
     if (on())
         atomic_store_explicit(&reg.holds_active, n, RELAXED);
+}
+
+void
+srv_metrics_feed_bridge_lag(int64_t n)
+{
+    if (on())
+        atomic_store_explicit(&reg.feed_bridge_lag, n, RELAXED);
 }
 
 void
@@ -493,6 +502,9 @@ render_writer(m_buf *b)
 static void
 render_business(m_buf *b)
 {
+    gauge(b, "bilheteria_feed_bridge_lag",
+          "Changes committed that the JetStream bridge has not had acknowledged yet.",
+          (long long)atomic_load_explicit(&reg.feed_bridge_lag, RELAXED));
     gauge(b, "bilheteria_holds_active", "Reservations held and not yet paid, cancelled or expired.",
           (long long)atomic_load_explicit(&reg.holds_active, RELAXED));
     counter(b, "bilheteria_seats_sold_total", "Seats sold (reservations paid).",

@@ -31,6 +31,7 @@
  *   bilheteria_commit_failures_total                    counter
  *   bilheteria_writer_queue_depth                       gauge
  *   bilheteria_holds_active                             gauge
+ *   bilheteria_feed_bridge_lag                          gauge (last seq - acked)
  *   bilheteria_seats_sold_total, bilheteria_payments_total,
  *   bilheteria_revenue_cents_total, bilheteria_reservations_expired_total,
  *   bilheteria_idempotent_replays_total                 counters
@@ -87,6 +88,7 @@ void srv_metrics_queue_depth(int64_t depth);
 void srv_metrics_holds_active_set(int64_t n);
 void srv_metrics_holds_active_add(int64_t delta);
 void srv_metrics_connections_add(int64_t delta);
+void srv_metrics_feed_bridge_lag(int64_t n);
 
 /* Business counters, each moved by n. Any thread. */
 void srv_metrics_seats_sold(uint64_t n);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "coupon.h"
+#include "feed.h"
 #include "log.h"
 #include "refund.h"
 #include "resv.h"
@@ -423,13 +424,22 @@ cancel_one(srv_call *c, store_txn *t, Bilheteria__V1__Session *s, const char *re
     int status = r->status, rc = store_nested_begin(t, &child);
     if (rc != STORE_OK)
         return srv_store_fail(c, rc, "nested transaction");
+    /* No call's answer carries these changes: their feed entries are made
+     * here (an expiry's by srv_resv_release). */
     if (status == ST(PENDING)) {
         int to = r->expires_at_ms <= c->now_ms ? ST(EXPIRED) : ST(CANCELLED);
         rc = srv_resv_release(child, c->env->seats, c->env->tally, &c->arena->pc, r, to, c->now_ms);
+        if (rc == STORE_OK && to == ST(CANCELLED))
+            rc = srv_feed_append(child, c->now_ms, "reservation.cancelled", NULL, &r->base);
         if (rc != STORE_OK)
             srv_store_fail(c, rc, "reservation");
     } else if (status == ST(CONFIRMED) || status == ST(PARTIALLY_REFUNDED)) {
-        refund_rest(c, child, r, reason, &f);
+        if (refund_rest(c, child, r, reason, &f) == 0 &&
+            ((rc = srv_feed_append(child, c->now_ms, "refund.created", NULL, &f->base)) !=
+                 STORE_OK ||
+             (rc = srv_feed_append(child, c->now_ms, "reservation.refunded", NULL, &r->base)) !=
+                 STORE_OK))
+            srv_store_fail(c, rc, "change feed");
     } else {
         store_abort(child);
         return 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "coupon.h"
+#include "feed.h"
 #include "log.h"
 #include "resv.h"
 #include "util.h"
@@ -168,11 +169,18 @@ srv_resv_release(store_txn *t, srv_seatcache *sc, srv_tally *tally, ProtobufCAll
         return rc;
     r->status = new_status;
     r->updated_at_ms = now;
-    if ((rc = store_resv_put(t, r, 0)) == STORE_OK && tally != NULL &&
-        new_status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED)
-        tally->expired++;
+    if ((rc = store_resv_put(t, r, 0)) != STORE_OK)
+        return rc;
+    if (new_status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_EXPIRED) {
+        if (tally != NULL)
+            tally->expired++;
+        /* No call says so: the feed's entry is made here, for the sweeper
+         * and for a payment that finds its hold lapsed alike. */
+        if ((rc = srv_feed_append(t, now, "reservation.expired", NULL, &r->base)) != STORE_OK)
+            return rc;
+    }
     /* The seats freed go to the waiting list, in this same transaction. */
-    return rc == STORE_OK ? srv_waitlist_released(t, sc, a, r, now) : rc;
+    return srv_waitlist_released(t, sc, a, r, now);
 }
 
 /* Expires one lapsed reservation in a nested transaction of its own: one

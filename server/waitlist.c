@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "feed.h"
 #include "pick.h"
 #include "resv.h"
 #include "util.h"
@@ -163,7 +164,9 @@ make_offer(store_txn *t, srv_seatcache *sc, ProtobufCAllocator *a, const Bilhete
         (rc = store_resv_expiry_add(t, r->expires_at_ms, r->id)) != STORE_OK ||
         (rc = srv_resv_user_seats_add(t, s->id, r->user_id, n)) != STORE_OK)
         return rc;
-    /* hook(feed): append the offer (a new PENDING reservation) to the change feed */
+    /* No call's answer carries the offer: its feed entry is made here. */
+    if ((rc = srv_feed_append(t, now, "reservation.offered", NULL, &r->base)) != STORE_OK)
+        return rc;
     e->status = WL(OFFERED);
     e->position = 0;
     e->reservation_id = r->id;

@@ -51,6 +51,7 @@
 #include "audit.h"
 #include "clock.h"
 #include "dispatch.h"
+#include "feed.h"
 #include "log.h"
 #include "metrics.h"
 #include "refund.h"
@@ -273,6 +274,7 @@ call_reset(srv_wslot *slot, int64_t now)
     c->resp_bytes = NULL;
     c->resp_len = 0;
     c->replayed = 0;
+    c->unchanged = 0;
     slot->idem_conflict = 0;
     slot->idem_stored = 0;
 }
@@ -376,7 +378,8 @@ apply(srv_writer *w, store_txn *parent, srv_wslot *slot, int64_t now)
     int has_key = c->idem_key[0] != 0;
     if (!has_key || idem_lookup(slot, t, fp) == 0) {
         c->code = c->m->impl->fn(c, t);
-        if (c->code == 0 && (!has_key || idem_keep(c, t, fp) == 0)) {
+        /* The feed's entry is part of the call's transaction: undone with it. */
+        if (c->code == 0 && (!has_key || idem_keep(c, t, fp) == 0) && srv_feed_call(c, t) == 0) {
             if ((rc = store_commit(t)) != STORE_OK) {
                 srv_store_fail(c, rc, "nested commit");
                 srv_seatcache_rollback(w->seats);
@@ -428,6 +431,8 @@ sweep(srv_writer *w, store_txn *t, int64_t now, int64_t mono, int has_calls)
         rc = store_idem_sweep(t, now - w->cfg->idem_retention_ms, IDEM_SWEEP_BATCH, &n);
         w->next_idem_sweep_ms = n == IDEM_SWEEP_BATCH ? mono : mono + IDEM_SWEEP_EVERY_MS;
     }
+    if (rc == STORE_OK)
+        rc = srv_feed_housekeep(t, now, mono);
     return rc;
 }
 
@@ -471,12 +476,16 @@ try_batch(srv_writer *w, srv_wslot *list, int *skip_sweep)
     }
     for (srv_wslot *x = list; x != NULL && rc == STORE_OK; x = x->next)
         rc = apply(w, t, x, now);
-    uint64_t pending;
+    uint64_t pending, feed_last = 0;
     if (rc == STORE_OK && srv_metrics_enabled() && store_resv_pending(t, &pending) == STORE_OK)
         w->pending = (int64_t)pending;
+    if (rc == STORE_OK)
+        rc = store_feed_last(t, &feed_last);
     if (rc == STORE_OK) {
         rc = store_commit(t);
         t = NULL;
+        if (rc == STORE_OK) /* visible to reads from here on, as the commit is */
+            srv_feed_committed(feed_last);
     }
     store_abort(t);
     return rc;

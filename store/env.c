@@ -40,11 +40,12 @@ static const char *const table_names[T__COUNT] = {
     "waitlist",
     "waitlist_by_user",
     "waitlist_waiting",
+    "feed",
 };
 
 static const char *const seq_keys[STORE_SEQ__COUNT] = {
-    "seq.event",   "seq.session", "seq.product", "seq.reservation",
-    "seq.payment", "seq.rule",    "seq.refund",  "seq.waitlist",
+    "seq.event", "seq.session", "seq.product",  "seq.reservation", "seq.payment",
+    "seq.rule",  "seq.refund",  "seq.waitlist", "seq.feed",
 };
 
 #define META_SCHEMA "schema_version"

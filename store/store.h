@@ -26,6 +26,7 @@
 
 #include "bilheteria/v1/coupon.pb-c.h"
 #include "bilheteria/v1/event.pb-c.h"
+#include "bilheteria/v1/feed.pb-c.h"
 #include "bilheteria/v1/payment.pb-c.h"
 #include "bilheteria/v1/product.pb-c.h"
 #include "bilheteria/v1/reservation.pb-c.h"
@@ -189,6 +190,7 @@ enum store_seq {
     STORE_SEQ_RULE,
     STORE_SEQ_REFUND,
     STORE_SEQ_WAITLIST,
+    STORE_SEQ_FEED, /* the change feed's seq (store_feed_append) */
     STORE_SEQ__COUNT
 };
 int store_next_id(store_txn *t, enum store_seq seq, uint64_t *out);
@@ -351,6 +353,26 @@ int store_idem_put(store_txn *t, const char *identity, const char *key,
                    const Bilheteria__Store__IdemRecord *rec);
 /* Deletes up to max records created before before_ms; *n = how many. */
 int store_idem_sweep(store_txn *t, int64_t before_ms, size_t max, size_t *n);
+
+/* ---- the change feed (feed.c): seq (gapless, from 1) -> Change ---- */
+/* Gives ch the next seq (STORE_SEQ_FEED, so an aborted transaction gives
+ * it back) and appends it. */
+int store_feed_append(store_txn *t, Bilheteria__V1__Change *ch);
+/* The last seq given (0: none yet), trimmed or not. */
+int store_feed_last(store_txn *t, uint64_t *seq);
+/* The oldest seq kept; 0 when the feed is empty. */
+int store_feed_first(store_txn *t, uint64_t *seq);
+/* Up to limit changes with seq > after, as stored (store_raw, borrowed
+ * until t ends); out->next_id is the seq after the last one given. */
+int store_feed_list_raw(store_txn *t, uint64_t after, size_t limit, ProtobufCAllocator *a,
+                        store_page *out);
+/* Deletes up to limit of the oldest changes made before before_ms with seq
+ * <= max_seq; *n = how many. */
+int store_feed_trim(store_txn *t, int64_t before_ms, uint64_t max_seq, size_t limit, size_t *n);
+/* A named position in the feed (a consumer's acknowledged seq), 0 if never
+ * set. */
+int store_feed_mark_get(store_txn *t, const char *name, uint64_t *seq);
+int store_feed_mark_put(store_txn *t, const char *name, uint64_t seq);
 
 /* ---- key encoding (key.c) ---- */
 void store_key_put_u64(uint8_t *p, uint64_t v);

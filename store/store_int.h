@@ -35,6 +35,7 @@ enum store__table {
     T_WAITLIST,
     T_WAITLIST_BY_USER,
     T_WAITLIST_WAITING,
+    T_FEED, /* the change feed: seq -> bilheteria.v1.Change (feed.c) */
     T__COUNT
 };
 

@@ -282,6 +282,8 @@ int cli_cmd_reserve(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_reservation_get(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_reservation_list(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_reservation_cancel(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_watch(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_report_export(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_pay(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_payment_get(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_refund(struct cli *, const struct cli_cmd *, int, char **);

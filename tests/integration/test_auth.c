@@ -212,6 +212,7 @@ static const struct {
     { "bilheteria.v1.WaitlistService/LeaveWaitlist", "AAAUU" },
     { "bilheteria.v1.WaitlistService/GetWaitlistEntry", "AAAUU" },
     { "bilheteria.v1.WaitlistService/ListWaitlist", "AAPUU" },
+    { "bilheteria.v1.FeedService/ListChanges", "AAPUU" },
 };
 #define NMATRIX (sizeof(matrix) / sizeof(matrix[0]))
 
