@@ -17,6 +17,7 @@ extern const srv_impl srv_reservation_impls[];
 extern const srv_impl srv_payment_impls[];
 extern const srv_impl srv_admin_impls[];
 extern const srv_impl srv_stats_impls[];
+extern const srv_impl srv_report_impls[];
 
 int srv_registry_init(void);
 const srv_method *srv_registry_find(const char *full_name);

@@ -7,6 +7,7 @@
 
 #include "authz.h"
 #include "pick.h"
+#include "report.h"
 #include "resv.h"
 #include "seatcache.h"
 #include "util.h"
@@ -311,7 +312,8 @@ create_reservation(srv_call *c, store_txn *t)
     res->total_cents = res->seats_subtotal_cents + res->items_subtotal_cents;
     if ((rc = srv_resv_quota_add(t, s->id, r->half_price)) != STORE_OK ||
         (rc = store_resv_put(t, res, 1)) != STORE_OK ||
-        (rc = store_resv_expiry_add(t, res->expires_at_ms, res->id)) != STORE_OK)
+        (rc = store_resv_expiry_add(t, res->expires_at_ms, res->id)) != STORE_OK ||
+        (rc = srv_report_hold(t, s, res)) != STORE_OK)
         return srv_store_fail(c, rc, "reservation");
     resp->reservation = res;
     c->resp = &resp->base;

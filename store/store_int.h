@@ -24,6 +24,8 @@ enum store__table {
     T_PAY_BY_REF,
     T_IDEM,
     T_IDEM_BY_TIME,
+    T_SALES,
+    T_COPURCHASE,
     T__COUNT
 };
 
