@@ -76,8 +76,8 @@ struct rank {
     uint64_t scope, total; /* N of the scope */
     const uint64_t *have;  /* the order's products */
     size_t n_have;
-    size_t with;             /* the order's product being scanned */
-    uint64_t n_with;         /* its n(a) */
+    size_t with;     /* the order's product being scanned */
+    uint64_t n_with; /* its n(a) */
     uint32_t min_support;
     struct cand *cand;
     size_t n_cand;
@@ -133,7 +133,8 @@ pair_seen(void *arg, uint64_t b, uint64_t n)
     double conf = (double)n / (double)rk->n_with;
     double lift = conf / ((double)nb / (double)rk->total);
     struct cand *cd = cand_of(rk, b);
-    if (cd != NULL && (cd->with == 0 || lift > cd->score || (lift == cd->score && n > cd->support))) {
+    if (cd != NULL &&
+        (cd->with == 0 || lift > cd->score || (lift == cd->score && n > cd->support))) {
         cd->score = lift;
         cd->confidence = conf;
         cd->support = n;

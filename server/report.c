@@ -36,7 +36,8 @@ seat_zone(const Bilheteria__V1__Session *s, const Bilheteria__V1__ReservedSeat *
 {
     (void)s;
     (void)seat;
-    /* hook(zones): the index of seat->zone (ReservedSeat.zone = 4) in s->zones (Session.zones = 12); "" = 0 */
+    /* hook(zones): the index of seat->zone (ReservedSeat.zone = 4) in s->zones (Session.zones =
+     * 12); "" = 0 */
     return 0;
 }
 
@@ -148,7 +149,8 @@ srv_report_pay(store_txn *t, ProtobufCAllocator *a, const Bilheteria__V1__Reserv
         first->products_units += r->items[i]->quantity;
     first->products_cents = r->items_subtotal_cents;
     first->gross_cents = r->items_subtotal_cents;
-    /* hook(coupons): first->discount_cents += r->discount_cents (Reservation.discount_cents = 16) minus the seats' discounts booked below */
+    /* hook(coupons): first->discount_cents += r->discount_cents (Reservation.discount_cents = 16)
+     * minus the seats' discounts booked below */
     for (size_t i = 0; i < r->n_seats; i++) {
         const Bilheteria__V1__ReservedSeat *seat = r->seats[i];
         counters *d = slot(&b, day, seat_zone(s, seat));
@@ -157,7 +159,8 @@ srv_report_pay(store_txn *t, ProtobufCAllocator *a, const Bilheteria__V1__Reserv
         else
             d->tickets_inteira++;
         d->gross_cents += seat->price_cents;
-        /* hook(coupons): d->discount_cents += seat->discount_cents (ReservedSeat.discount_cents = 5) */
+        /* hook(coupons): d->discount_cents += seat->discount_cents (ReservedSeat.discount_cents =
+         * 5) */
     }
     if (was_expired)
         slot(&b, day_of(r->expires_at_ms), zone)->holds_expired -= 1;
@@ -206,7 +209,8 @@ zone_name(struct report *rp, const store_sales_key *k)
 {
     (void)rp;
     (void)k;
-    /* hook(zones): load the session once per k->session_id (rp->zone_session, rp->zs) and return the name of zone k->zone in its zones (Session.zones = 12); "" when it has none */
+    /* hook(zones): load the session once per k->session_id (rp->zone_session, rp->zs) and return
+     * the name of zone k->zone in its zones (Session.zones = 12); "" when it has none */
     return "";
 }
 
@@ -388,9 +392,11 @@ get_sales_report(srv_call *c, store_txn *t)
     }
     /* Every day the range touches; "until now" ends with today. */
     uint32_t from_day = day_of(q->from_ms);
-    uint32_t to_day = q->to_ms != 0 ? (uint32_t)((q->to_ms + DAY_MS - 1) / DAY_MS)
-                                    : day_of(c->now_ms) + 1;
-    struct report rp = { .c = c, .t = t, .by = q->group_by == BY(UNSPECIFIED) ? BY(DAY) : q->group_by };
+    uint32_t to_day =
+        q->to_ms != 0 ? (uint32_t)((q->to_ms + DAY_MS - 1) / DAY_MS) : day_of(c->now_ms) + 1;
+    struct report rp = { .c = c,
+                         .t = t,
+                         .by = q->group_by == BY(UNSPECIFIED) ? BY(DAY) : q->group_by };
     rc = store_sales_scan(t, event_id, q->session_id, from_day, to_day, add_row, &rp);
     if (rc == TOO_MANY_GROUPS)
         return srv_fail(c, SRV_E_PRECOND,

@@ -15,10 +15,22 @@
 #include "store_int.h"
 
 static const char *const table_names[T__COUNT] = {
-    "meta",     "events",          "sessions",     "sessions_by_event",    "session_state",
-    "products", "seats",           "reservations", "reservations_by_user", "reservations_by_expiry",
-    "payments", "payments_by_ref", "idempotency",  "idempotency_by_time",
-    "sales_counters", "copurchase",
+    "meta",
+    "events",
+    "sessions",
+    "sessions_by_event",
+    "session_state",
+    "products",
+    "seats",
+    "reservations",
+    "reservations_by_user",
+    "reservations_by_expiry",
+    "payments",
+    "payments_by_ref",
+    "idempotency",
+    "idempotency_by_time",
+    "sales_counters",
+    "copurchase",
 };
 
 static const char *const seq_keys[STORE_SEQ__COUNT] = {

@@ -51,8 +51,7 @@ store_sales_get(store_txn *t, const store_sales_key *key, Bilheteria__Store__Cou
 }
 
 int
-store_sales_put(store_txn *t, const store_sales_key *key,
-                const Bilheteria__Store__CounterRecord *c)
+store_sales_put(store_txn *t, const store_sales_key *key, const Bilheteria__Store__CounterRecord *c)
 {
     uint8_t k[SALES_KEY_LEN];
     sales_key(k, key->event_id, key->session_id, key->day, key->zone);
@@ -157,8 +156,8 @@ store_copurchase_add(store_txn *t, uint64_t scope, uint64_t a, uint64_t b, int64
 }
 
 int
-store_copurchase_scan(store_txn *t, uint64_t scope, uint64_t a, size_t max,
-                      store_copurchase_fn fn, void *arg)
+store_copurchase_scan(store_txn *t, uint64_t scope, uint64_t a, size_t max, store_copurchase_fn fn,
+                      void *arg)
 {
     MDB_cursor *cur = NULL;
     uint8_t k0[COP_KEY_LEN];

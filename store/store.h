@@ -293,7 +293,8 @@ typedef struct store_sales_key {
 } store_sales_key;
 /* The counters of key into *out (a record of scalars, nothing to free); all
  * zero with STORE_OK when none were kept yet. */
-int store_sales_get(store_txn *t, const store_sales_key *key, Bilheteria__Store__CounterRecord *out);
+int store_sales_get(store_txn *t, const store_sales_key *key,
+                    Bilheteria__Store__CounterRecord *out);
 int store_sales_put(store_txn *t, const store_sales_key *key,
                     const Bilheteria__Store__CounterRecord *c);
 /* Calls fn for each counter row of event_id with from_day <= day < to_day:
