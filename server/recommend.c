@@ -6,6 +6,8 @@
  *   (scope, 0, 0)  N, the orders;
  *   (scope, 0, b)  n(b), the orders with product b;
  *   (scope, a, b)  co(a, b), the orders with both a and b (a != b, both ways).
+ * A product is suggested for the order's product a when its lift,
+ * P(b | a) / P(b), is above 1 and co(a, b) is at least the minimum support.
  * A ranking reads the pairs of the order's products (a prefix scan each,
  * bounded by SCAN_MAX) and the counts of the products found: its cost
  * depends on the catalogue, never on the number of orders. */
@@ -132,6 +134,8 @@ pair_seen(void *arg, uint64_t b, uint64_t n)
         return rc;
     double conf = (double)n / (double)rk->n_with;
     double lift = conf / ((double)nb / (double)rk->total);
+    if (lift <= 1.0)
+        return 0; /* bought with it no more often than without it */
     struct cand *cd = cand_of(rk, b);
     if (cd != NULL &&
         (cd->with == 0 || lift > cd->score || (lift == cd->score && n > cd->support))) {

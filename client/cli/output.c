@@ -98,9 +98,9 @@
  *   health: status, version, uptime_ms, now, schema_version. Exit 1
  *     (after printing) when status is not SERVING, with
  *     "error: server is not serving (status ...)" on stderr.
- *   report sales: a line "event E[, session S], FROM to TO (UTC days), by
- *     day|session|zone", then DAY|SESSION|ZONE INTEIRA MEIA GROSS DISCOUNT
- *     REFUND NET PRODUCTS PRODUCT_SALES HOLDS PAID EXPIRED CANCELLED
+ *   report sales: a line "event E[, session S], FIRST to LAST (UTC days), by
+ *     day|session|zone" (", every day up to LAST (UTC)" from the start), then DAY|SESSION|ZONE
+ * INTEIRA MEIA GROSS DISCOUNT REFUND NET PRODUCTS PRODUCT_SALES HOLDS PAID EXPIRED CANCELLED
  *     CONVERSION, one row per group and a last row TOTAL (CONVERSION is
  *     a percentage with one decimal, "-" with no holds). --csv prints
  *     the groups as CSV instead (cmd_sales.c).
@@ -619,16 +619,21 @@ cli_render_sales_report(const ProtobufCMessage *resp)
     static const char *const by[] = { "day", "day", "session", "zone" };
     int g = r->group_by >= 0 && r->group_by <= 3 ? (int)r->group_by : 0;
     struct cli_table *t = cli_table_new(14);
-    char from[40], to[40];
+    char from[40], last[40];
 
-    if (cli_rfc3339_format(r->from_ms, from, sizeof(from)) < 0)
-        snprintf(from, sizeof(from), "%" PRId64 " ms", r->from_ms);
-    if (cli_rfc3339_format(r->to_ms, to, sizeof(to)) < 0)
-        snprintf(to, sizeof(to), "%" PRId64 " ms", r->to_ms);
+    /* The range is whole days, to_ms the start of the day after the last. */
+    if (cli_rfc3339_format(r->from_ms, from, sizeof(from)) < 0 ||
+        cli_rfc3339_format(r->to_ms - 86400000, last, sizeof(last)) < 0)
+        from[0] = last[0] = '\0';
+    from[strcspn(from, "T")] = '\0';
+    last[strcspn(last, "T")] = '\0';
     printf("event %" PRIu64, r->event_id);
     if (r->session_id != 0)
         printf(", session %" PRIu64, r->session_id);
-    printf(", %s to %s (UTC days), by %s\n", from, to, by[g]);
+    if (r->from_ms == 0)
+        printf(", every day up to %s (UTC), by %s\n", last, by[g]);
+    else
+        printf(", %s to %s (UTC days), by %s\n", from, last, by[g]);
     cli_table_add(t,
                   g == 2   ? "SESSION"
                   : g == 3 ? "ZONE"
