@@ -290,6 +290,9 @@ get_payment(srv_call *c, store_txn *t)
     return 0;
 }
 
+/* RefundPayment books each refund made in its own transaction (report.h): */
+/* hook(refunds): srv_report_refund(t, &c->arena->pc, r, refund_cents, c->now_ms) */
+
 const srv_impl srv_payment_impls[] = {
     { .method = BH_METHOD_NAME_PAYMENT_CONFIRM_PAYMENT, .fn = confirm_payment },
     { .method = BH_METHOD_NAME_PAYMENT_GET_PAYMENT, .fn = get_payment },

@@ -36,8 +36,8 @@ seat_zone(const Bilheteria__V1__Session *s, const Bilheteria__V1__ReservedSeat *
 {
     (void)s;
     (void)seat;
-    /* hook(zones): the index of seat->zone (ReservedSeat.zone = 4) in s->zones (Session.zones =
-     * 12); "" = 0 */
+    /* The seat's zone name (ReservedSeat.zone = 4) indexes Session.zones (= 12); "" is 0. */
+    /* hook(zones): return the index of seat->zone in s->zones */
     return 0;
 }
 
@@ -149,8 +149,8 @@ srv_report_pay(store_txn *t, ProtobufCAllocator *a, const Bilheteria__V1__Reserv
         first->products_units += r->items[i]->quantity;
     first->products_cents = r->items_subtotal_cents;
     first->gross_cents = r->items_subtotal_cents;
-    /* hook(coupons): first->discount_cents += r->discount_cents (Reservation.discount_cents = 16)
-     * minus the seats' discounts booked below */
+    /* Reservation.discount_cents (= 16) less the seats' own (below) is the items' discount. */
+    /* hook(coupons): first->discount_cents += r->discount_cents - the seats' discounts */
     for (size_t i = 0; i < r->n_seats; i++) {
         const Bilheteria__V1__ReservedSeat *seat = r->seats[i];
         counters *d = slot(&b, day, seat_zone(s, seat));
@@ -159,8 +159,7 @@ srv_report_pay(store_txn *t, ProtobufCAllocator *a, const Bilheteria__V1__Reserv
         else
             d->tickets_inteira++;
         d->gross_cents += seat->price_cents;
-        /* hook(coupons): d->discount_cents += seat->discount_cents (ReservedSeat.discount_cents =
-         * 5) */
+        /* hook(coupons): d->discount_cents += seat->discount_cents (ReservedSeat = 5) */
     }
     if (was_expired)
         slot(&b, day_of(r->expires_at_ms), zone)->holds_expired -= 1;
@@ -209,8 +208,8 @@ zone_name(struct report *rp, const store_sales_key *k)
 {
     (void)rp;
     (void)k;
-    /* hook(zones): load the session once per k->session_id (rp->zone_session, rp->zs) and return
-     * the name of zone k->zone in its zones (Session.zones = 12); "" when it has none */
+    /* Load the session once per k->session_id (rp->zone_session, rp->zs); "" without zones. */
+    /* hook(zones): return the name of zone k->zone in rp->zs->zones (Session.zones = 12) */
     return "";
 }
 
