@@ -195,6 +195,8 @@ static const struct {
     { "bilheteria.v1.HealthService/Check", "AAAAA" },
     { "bilheteria.v1.AdminService/Backup", "APPUU" },
     { "bilheteria.v1.AdminService/Stats", "APPUU" },
+    { "bilheteria.v1.ReportService/GetSalesReport", "APPUU" },
+    { "bilheteria.v1.ReportService/RecommendProducts", "AAAUA" },
 };
 #define NMATRIX (sizeof(matrix) / sizeof(matrix[0]))
 
