@@ -289,16 +289,7 @@ order_of(srv_call *c, store_txn *t, const Bilheteria__V1__RecommendProductsReque
         }
         have[(*n_have)++] = q->product_ids[i];
     }
-    if (q->event_id != 0) {
-        Bilheteria__V1__Event *ev = NULL;
-        rc = store_event_get(t, q->event_id, &c->arena->pc, &ev);
-        if (rc == STORE_NOTFOUND)
-            return srv_fail(c, SRV_E_NOTFOUND, "event %llu does not exist",
-                            (unsigned long long)q->event_id);
-        if (rc != STORE_OK)
-            return srv_store_fail(c, rc, "event");
-    }
-    return 0;
+    return q->event_id != 0 ? srv_report_event_check(c, t, q->event_id) : 0;
 }
 
 int

@@ -107,6 +107,17 @@ book(store_txn *t, const struct booking *b)
     return STORE_OK;
 }
 
+/* A booking for r, loading its session into *s. */
+static int
+booking_of(store_txn *t, ProtobufCAllocator *a, const Bilheteria__V1__Reservation *r,
+           struct booking *b, Bilheteria__V1__Session **s)
+{
+    int rc = store_session_get(t, r->session_id, a, s);
+    if (rc == STORE_OK)
+        booking_init(b, *s);
+    return rc;
+}
+
 int
 srv_report_hold(store_txn *t, const Bilheteria__V1__Session *s,
                 const Bilheteria__V1__Reservation *r)
@@ -138,10 +149,9 @@ srv_report_pay(store_txn *t, ProtobufCAllocator *a, const Bilheteria__V1__Reserv
 {
     Bilheteria__V1__Session *s = NULL;
     struct booking b;
-    int rc = store_session_get(t, r->session_id, a, &s);
+    int rc = booking_of(t, a, r, &b, &s);
     if (rc != STORE_OK)
         return rc;
-    booking_init(&b, s);
     uint32_t day = day_of(now), zone = first_zone(s, r);
     counters *first = slot(&b, day, zone);
     first->holds_converted = 1;
@@ -174,10 +184,9 @@ srv_report_refund(store_txn *t, ProtobufCAllocator *a, const Bilheteria__V1__Res
 {
     Bilheteria__V1__Session *s = NULL;
     struct booking b;
-    int rc = store_session_get(t, r->session_id, a, &s);
+    int rc = booking_of(t, a, r, &b, &s);
     if (rc != STORE_OK)
         return rc;
-    booking_init(&b, s);
     counters *d = slot(&b, day_of(now), first_zone(s, r));
     d->refund_cents = refund_cents;
     d->refunds = 1;
@@ -284,6 +293,17 @@ figures(srv_call *c, const counters *s)
     return f;
 }
 
+int
+srv_report_event_check(srv_call *c, store_txn *t, uint64_t event_id)
+{
+    Bilheteria__V1__Event *ev = NULL;
+    int rc = store_event_get(t, event_id, &c->arena->pc, &ev);
+    if (rc == STORE_NOTFOUND)
+        return srv_fail(c, SRV_E_NOTFOUND, "event %llu does not exist",
+                        (unsigned long long)event_id);
+    return rc != STORE_OK ? srv_store_fail(c, rc, "event") : 0;
+}
+
 static int
 check_report(srv_call *c, const Bilheteria__V1__GetSalesReportRequest *q)
 {
@@ -380,14 +400,8 @@ get_sales_report(srv_call *c, store_txn *t)
         if (rc != STORE_OK)
             return srv_store_fail(c, rc, "session");
         event_id = s->event_id;
-    } else {
-        Bilheteria__V1__Event *ev = NULL;
-        rc = store_event_get(t, event_id, &c->arena->pc, &ev);
-        if (rc == STORE_NOTFOUND)
-            return srv_fail(c, SRV_E_NOTFOUND, "event %llu does not exist",
-                            (unsigned long long)event_id);
-        if (rc != STORE_OK)
-            return srv_store_fail(c, rc, "event");
+    } else if (srv_report_event_check(c, t, event_id)) {
+        return c->code;
     }
     /* Every day the range touches; "until now" ends with today. */
     uint32_t from_day = day_of(q->from_ms);

@@ -54,6 +54,10 @@ int srv_report_refund(store_txn *t, ProtobufCAllocator *a, const Bilheteria__V1_
 void srv_report_counter_add(Bilheteria__Store__CounterRecord *to,
                             const Bilheteria__Store__CounterRecord *d);
 
+/* 0 if event event_id exists, else NOT_FOUND naming it (or the store's
+ * failure), set on c. */
+int srv_report_event_check(srv_call *c, store_txn *t, uint64_t event_id);
+
 /* ---- recommend.c ---- */
 
 /* A paid order of event_id: counts its distinct products, each pair of
