@@ -176,21 +176,23 @@ void cli_table_print(const struct cli_table *t, const char *indent);
 void cli_table_free(struct cli_table *t);
 
 /* ---- output.c: human renderers (formats documented there) ---- */
-void cli_render_event(const ProtobufCMessage *resp);           /* {Create,Get}EventResponse */
-void cli_render_events(const ProtobufCMessage *resp);          /* ListEventsResponse */
-void cli_render_session(const ProtobufCMessage *resp);         /* {Create,Get}SessionResponse */
-void cli_render_sessions(const ProtobufCMessage *resp);        /* ListSessionsResponse */
-void cli_render_seat_map(const ProtobufCMessage *resp);        /* GetSeatMapResponse */
-void cli_render_product(const ProtobufCMessage *resp);         /* CreateProductResponse */
-void cli_render_products(const ProtobufCMessage *resp);        /* ListProductsResponse */
-void cli_render_reservation(const ProtobufCMessage *resp);     /* any {reservation} response */
-void cli_render_reservations(const ProtobufCMessage *resp);    /* ListReservationsResponse */
-void cli_render_payment(const ProtobufCMessage *resp);         /* GetPaymentResponse */
-void cli_render_confirm(const ProtobufCMessage *resp);         /* ConfirmPaymentResponse */
-void cli_render_health(const ProtobufCMessage *resp);          /* CheckResponse */
-void cli_render_backup(const ProtobufCMessage *resp);          /* BackupResponse */
-void cli_render_sales_report(const ProtobufCMessage *resp);    /* GetSalesReportResponse */
-void cli_render_recommendations(const ProtobufCMessage *resp); /* RecommendProductsResponse */
+void cli_render_event(const ProtobufCMessage *resp);        /* {Create,Get}EventResponse */
+void cli_render_events(const ProtobufCMessage *resp);       /* ListEventsResponse */
+void cli_render_session(const ProtobufCMessage *resp);      /* {Create,Get}SessionResponse */
+void cli_render_sessions(const ProtobufCMessage *resp);     /* ListSessionsResponse */
+void cli_render_seat_map(const ProtobufCMessage *resp);     /* GetSeatMapResponse */
+void cli_render_product(const ProtobufCMessage *resp);      /* CreateProductResponse */
+void cli_render_products(const ProtobufCMessage *resp);     /* ListProductsResponse */
+void cli_render_reservation(const ProtobufCMessage *resp);  /* any {reservation} response */
+void cli_render_reservations(const ProtobufCMessage *resp); /* ListReservationsResponse */
+void cli_render_payment(const ProtobufCMessage *resp);      /* GetPaymentResponse */
+void cli_render_confirm(const ProtobufCMessage *resp);      /* ConfirmPaymentResponse */
+void cli_render_health(const ProtobufCMessage *resp);       /* CheckResponse */
+void cli_render_backup(const ProtobufCMessage *resp);       /* BackupResponse */
+
+/* GetSalesReportResponse, RecommendProductsResponse */
+void cli_render_sales_report(const ProtobufCMessage *resp);
+void cli_render_recommendations(const ProtobufCMessage *resp);
 
 /* Prints msg through pbjson in cli's --json-style, on one line; pretty
  * indents it. After a call to a method that writes, the object gains
