@@ -24,9 +24,19 @@ srv_started_ms(void)
 }
 
 static const srv_impl *const impl_tables[] = {
-    srv_event_impls,       srv_session_impls,  srv_product_impls, srv_health_impls,
-    srv_reservation_impls, srv_payment_impls,  srv_admin_impls,   srv_stats_impls,
-    srv_coupon_impls,      srv_waitlist_impls, srv_feed_impls,    NULL,
+    srv_event_impls,
+    srv_session_impls,
+    srv_product_impls,
+    srv_health_impls,
+    srv_reservation_impls,
+    srv_payment_impls,
+    srv_admin_impls,
+    srv_stats_impls,
+    srv_coupon_impls,
+    srv_waitlist_impls,
+    srv_feed_impls,
+    srv_report_impls,
+    NULL,
 };
 
 /* The generated method ids (enum bh_method_id), by full name. */

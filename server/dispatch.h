@@ -20,6 +20,7 @@ extern const srv_impl srv_stats_impls[];
 extern const srv_impl srv_coupon_impls[];
 extern const srv_impl srv_waitlist_impls[];
 extern const srv_impl srv_feed_impls[];
+extern const srv_impl srv_report_impls[];
 
 int srv_registry_init(void);
 const srv_method *srv_registry_find(const char *full_name);

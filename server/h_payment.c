@@ -14,6 +14,7 @@
 #include "authz.h"
 #include "coupon.h"
 #include "refund.h"
+#include "report.h"
 #include "resv.h"
 #include "seatcache.h"
 #include "util.h"
@@ -219,8 +220,8 @@ static int
 pay(srv_call *c, store_txn *t, const Bilheteria__V1__ConfirmPaymentRequest *q,
     Bilheteria__V1__Reservation *r, Bilheteria__V1__Payment **out)
 {
-    int rc;
-    if (r->status == ST(EXPIRED) && retake(c, t, r))
+    int rc, was_expired = r->status == ST(EXPIRED);
+    if (was_expired && retake(c, t, r))
         return c->code;
     if (r->status == ST(PENDING) &&
         (rc = store_resv_expiry_del(t, r->expires_at_ms, r->id)) != STORE_OK)
@@ -246,6 +247,8 @@ pay(srv_call *c, store_txn *t, const Bilheteria__V1__ConfirmPaymentRequest *q,
     if ((rc = store_resv_put(t, r, 0)) != STORE_OK ||
         (rc = srv_waitlist_paid(t, &c->arena->pc, r, c->now_ms)) != STORE_OK)
         return srv_store_fail(c, rc, "reservation");
+    if ((rc = srv_report_pay(t, &c->arena->pc, r, was_expired, c->now_ms)) != STORE_OK)
+        return srv_store_fail(c, rc, "sales counters");
     srv_tally *tally = c->env->tally;
     if (tally != NULL) {
         tally->payments++;

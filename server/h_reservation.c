@@ -9,6 +9,7 @@
 #include "coupon.h"
 #include "pick.h"
 #include "refund.h"
+#include "report.h"
 #include "resv.h"
 #include "seatcache.h"
 #include "util.h"
@@ -352,7 +353,8 @@ create_reservation(srv_call *c, store_txn *t)
     if ((rc = srv_resv_quota_add(t, s->id, r->half_price)) != STORE_OK ||
         (rc = srv_resv_user_seats_add(t, s->id, user, n)) != STORE_OK ||
         (rc = store_resv_put(t, res, 1)) != STORE_OK ||
-        (rc = store_resv_expiry_add(t, res->expires_at_ms, res->id)) != STORE_OK)
+        (rc = store_resv_expiry_add(t, res->expires_at_ms, res->id)) != STORE_OK ||
+        (rc = srv_report_hold(t, s, res)) != STORE_OK)
         return srv_store_fail(c, rc, "reservation");
     resp->reservation = res;
     c->resp = &resp->base;

@@ -10,6 +10,7 @@
 #include "feed.h"
 #include "log.h"
 #include "refund.h"
+#include "report.h"
 #include "resv.h"
 #include "seatcache.h"
 #include "util.h"
@@ -352,6 +353,9 @@ srv_refund_make(srv_call *c, store_txn *t, const Bilheteria__V1__RefundPaymentRe
     }
     if ((rc = store_resv_put(t, r, 0)) != STORE_OK)
         return srv_store_fail(c, rc, "reservation");
+    /* The sales report books it in the same transaction. */
+    if ((rc = srv_report_refund(t, &c->arena->pc, r, amount, c->now_ms)) != STORE_OK)
+        return srv_store_fail(c, rc, "sales counters");
     *out = f;
     return 0;
 }

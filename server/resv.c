@@ -8,6 +8,7 @@
 #include "coupon.h"
 #include "feed.h"
 #include "log.h"
+#include "report.h"
 #include "resv.h"
 #include "util.h"
 #include "waitlist.h"
@@ -165,7 +166,8 @@ srv_resv_release(store_txn *t, srv_seatcache *sc, srv_tally *tally, ProtobufCAll
     if ((rc = srv_resv_quota_add(t, s->id, -(int64_t)count_half(r))) != STORE_OK ||
         (rc = stock_return(t, a, r)) != STORE_OK ||
         (rc = store_resv_expiry_del(t, r->expires_at_ms, r->id)) != STORE_OK ||
-        (rc = srv_coupon_release(t, a, r)) != STORE_OK)
+        (rc = srv_coupon_release(t, a, r)) != STORE_OK ||
+        (rc = srv_report_release(t, s, r, new_status, now)) != STORE_OK)
         return rc;
     r->status = new_status;
     r->updated_at_ms = now;

@@ -41,6 +41,8 @@ static const char *const table_names[T__COUNT] = {
     "waitlist_by_user",
     "waitlist_waiting",
     "feed",
+    "sales_counters",
+    "copurchase",
 };
 
 static const char *const seq_keys[STORE_SEQ__COUNT] = {

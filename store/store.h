@@ -374,6 +374,42 @@ int store_feed_trim(store_txn *t, int64_t before_ms, uint64_t max_seq, size_t li
 int store_feed_mark_get(store_txn *t, const char *name, uint64_t *seq);
 int store_feed_mark_put(store_txn *t, const char *name, uint64_t seq);
 
+/* ---- report counters (report.c) ---- */
+/* Sales counters: one CounterRecord per (event, session, UTC day, zone
+ * index), in that key order. What the fields count is the server's. */
+typedef struct store_sales_key {
+    uint64_t event_id;
+    uint64_t session_id;
+    uint32_t day;  /* days since 1970-01-01, UTC */
+    uint32_t zone; /* the zone's index in its session */
+} store_sales_key;
+/* The counters of key into *out (a record of scalars, nothing to free); all
+ * zero with STORE_OK when none were kept yet. */
+int store_sales_get(store_txn *t, const store_sales_key *key,
+                    Bilheteria__Store__CounterRecord *out);
+int store_sales_put(store_txn *t, const store_sales_key *key,
+                    const Bilheteria__Store__CounterRecord *c);
+/* Calls fn for each counter row of event_id with from_day <= day < to_day:
+ * of session_id alone, or of every session of the event when session_id is
+ * 0, in key order (session, day, zone). Rows outside the days are skipped by
+ * seeking, not read. c is borrowed for the call. A non-zero return from fn
+ * stops the scan and is returned. */
+typedef int (*store_sales_fn)(void *arg, const store_sales_key *key,
+                              const Bilheteria__Store__CounterRecord *c);
+int store_sales_scan(store_txn *t, uint64_t event_id, uint64_t session_id, uint32_t from_day,
+                     uint32_t to_day, store_sales_fn fn, void *arg);
+
+/* Co-purchase counts: a count per (scope, a, b), 0 when absent. The server
+ * gives the keys their meaning (recommend.c). */
+int store_copurchase_get(store_txn *t, uint64_t scope, uint64_t a, uint64_t b, uint64_t *n);
+/* Adds delta (never below 0). */
+int store_copurchase_add(store_txn *t, uint64_t scope, uint64_t a, uint64_t b, int64_t delta);
+/* Calls fn for up to max counts (scope, a, b > 0), in order of b; a
+ * non-zero return from fn stops the scan and is returned. */
+typedef int (*store_copurchase_fn)(void *arg, uint64_t b, uint64_t n);
+int store_copurchase_scan(store_txn *t, uint64_t scope, uint64_t a, size_t max,
+                          store_copurchase_fn fn, void *arg);
+
 /* ---- key encoding (key.c) ---- */
 void store_key_put_u64(uint8_t *p, uint64_t v);
 uint64_t store_key_get_u64(const uint8_t *p);

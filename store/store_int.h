@@ -36,6 +36,8 @@ enum store__table {
     T_WAITLIST_BY_USER,
     T_WAITLIST_WAITING,
     T_FEED, /* the change feed: seq -> bilheteria.v1.Change (feed.c) */
+    T_SALES,
+    T_COPURCHASE,
     T__COUNT
 };
 

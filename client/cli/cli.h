@@ -221,6 +221,10 @@ void cli_render_rules(const ProtobufCMessage *resp);   /* ListRulesResponse */
 void cli_render_waitlist_entry(const ProtobufCMessage *resp); /* any {entry} response */
 void cli_render_waitlist(const ProtobufCMessage *resp);       /* ListWaitlistResponse */
 
+/* GetSalesReportResponse, RecommendProductsResponse */
+void cli_render_sales_report(const ProtobufCMessage *resp);
+void cli_render_recommendations(const ProtobufCMessage *resp);
+
 /* Prints msg through pbjson in cli's --json-style, on one line; pretty
  * indents it. After a call to a method that writes, the object gains
  * "replayed": true|false. Returns 0, or 1 after printing an error (out of
@@ -306,5 +310,7 @@ int cli_cmd_waitlist_join(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_waitlist_leave(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_waitlist_get(struct cli *, const struct cli_cmd *, int, char **);
 int cli_cmd_waitlist_list(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_report_sales(struct cli *, const struct cli_cmd *, int, char **);
+int cli_cmd_recommend(struct cli *, const struct cli_cmd *, int, char **);
 
 #endif

@@ -123,6 +123,16 @@ const struct cli_cmd cli_cmds[] = {
       "Have the server copy its data (consistent, compacted) to PATH on its own file "
       "system, while it keeps serving; a server started with --data-dir PATH serves the copy.",
       cli_cmd_admin_backup },
+    { "report", "sales",
+      "report sales (--event ID | --session ID) [--from RFC3339] [--to RFC3339] "
+      "[--by day|session|zone] [--csv]",
+      "Sales of an event or a session by day, session or price zone: tickets, money, "
+      "add-ons, holds and their conversion (admin).",
+      cli_cmd_report_sales },
+    { "recommend", NULL,
+      "recommend (--reservation ID | --product ID... [--event ID]) [--k N] [--min-support N]",
+      "Add-ons to suggest for an order: bought with its products, else best sellers.",
+      cli_cmd_recommend },
     { "top", NULL, "top [--once]", "A live view of the server, every second (admin).",
       cli_cmd_top },
     { "call", NULL, "call METHOD [JSON] | call --list [SERVICE]",

@@ -112,6 +112,14 @@
  *   health: status, version, uptime_ms, now, schema_version. Exit 1
  *     (after printing) when status is not SERVING, with
  *     "error: server is not serving (status ...)" on stderr.
+ *   report sales: a line "event E[, session S], FIRST to LAST (UTC days), by
+ *     day|session|zone" (", every day up to LAST (UTC)" from the start), then DAY|SESSION|ZONE
+ * INTEIRA MEIA GROSS DISCOUNT REFUND NET PRODUCTS PRODUCT_SALES HOLDS PAID EXPIRED CANCELLED
+ *     CONVERSION, one row per group and a last row TOTAL (CONVERSION is
+ *     a percentage with one decimal, "-" with no holds). --csv prints
+ *     the groups as CSV instead (cmd_sales.c).
+ *   recommend: PRODUCT NAME PRICE SOURCE SCORE REASON (SCORE with two
+ *     decimals); "no recommendations" when there are none.
  *
  * stderr: "error: CODE_NAME: message" for a failed call (exit 1);
  * "error: <what>" naming the option and the bad value for a usage error
@@ -942,6 +950,94 @@ cli_render_backup(const ProtobufCMessage *resp)
     cli_table_add(t, "bytes:", cli__u64(b->bytes));
     cli_table_add(t, "duration_ms:", cli__i64(b->duration_ms));
     cli_table_add(t, "last_txnid:", cli__u64(b->last_txnid));
+    cli_table_print(t, "");
+    cli_table_free(t);
+}
+
+/* ---- reports ---- */
+
+static const char *
+cli__rate(const Bilheteria__V1__SalesFigures *f)
+{
+    char *b = cli__buf();
+
+    if (f->holds_created == 0)
+        return "-";
+    snprintf(b, 64, "%.1f%%", f->conversion_rate * 100.0);
+    return b;
+}
+
+static void
+cli__figures_row(struct cli_table *t, const char *label, const Bilheteria__V1__SalesFigures *f)
+{
+    cli_table_add(t, label, cli__i64(f->tickets_inteira), cli__i64(f->tickets_meia),
+                  cli__money(f->gross_cents), cli__money(f->discount_cents),
+                  cli__money(f->refund_cents), cli__money(f->net_cents),
+                  cli__i64(f->products_units), cli__money(f->products_cents),
+                  cli__i64(f->holds_created), cli__i64(f->holds_converted),
+                  cli__i64(f->holds_expired), cli__i64(f->holds_cancelled), cli__rate(f));
+}
+
+void
+cli_render_sales_report(const ProtobufCMessage *resp)
+{
+    const Bilheteria__V1__GetSalesReportResponse *r = (const void *)resp;
+    static const char *const by[] = { "day", "day", "session", "zone" };
+    int g = r->group_by >= 0 && r->group_by <= 3 ? (int)r->group_by : 0;
+    struct cli_table *t = cli_table_new(14);
+    char from[40], last[40];
+
+    /* The range is whole days, to_ms the start of the day after the last. */
+    if (cli_rfc3339_format(r->from_ms, from, sizeof(from)) < 0 ||
+        cli_rfc3339_format(r->to_ms - 86400000, last, sizeof(last)) < 0)
+        from[0] = last[0] = '\0';
+    from[strcspn(from, "T")] = '\0';
+    last[strcspn(last, "T")] = '\0';
+    printf("event %" PRIu64, r->event_id);
+    if (r->session_id != 0)
+        printf(", session %" PRIu64, r->session_id);
+    if (r->from_ms == 0)
+        printf(", every day up to %s (UTC), by %s\n", last, by[g]);
+    else
+        printf(", %s to %s (UTC days), by %s\n", from, last, by[g]);
+    cli_table_add(t,
+                  g == 2   ? "SESSION"
+                  : g == 3 ? "ZONE"
+                           : "DAY",
+                  "INTEIRA", "MEIA", "GROSS", "DISCOUNT", "REFUND", "NET", "PRODUCTS",
+                  "PRODUCT_SALES", "HOLDS", "PAID", "EXPIRED", "CANCELLED", "CONVERSION");
+    for (size_t i = 0; i < r->n_groups; i++)
+        if (r->groups[i]->figures != NULL)
+            cli__figures_row(t, r->groups[i]->label, r->groups[i]->figures);
+    if (r->total != NULL)
+        cli__figures_row(t, "TOTAL", r->total);
+    cli_table_print(t, "");
+    cli_table_free(t);
+}
+
+void
+cli_render_recommendations(const ProtobufCMessage *resp)
+{
+    const Bilheteria__V1__RecommendProductsResponse *r = (const void *)resp;
+    struct cli_table *t;
+
+    if (r->n_recommendations == 0) {
+        printf("no recommendations\n");
+        return;
+    }
+    t = cli_table_new(6);
+    cli_table_add(t, "PRODUCT", "NAME", "PRICE", "SOURCE", "SCORE", "REASON");
+    for (size_t i = 0; i < r->n_recommendations; i++) {
+        const Bilheteria__V1__Recommendation *rec = r->recommendations[i];
+        const Product *p = rec->product;
+        char *score = cli__buf();
+
+        snprintf(score, 64, "%.2f", rec->score);
+        cli_table_add(t, p != NULL ? cli__id(p->id) : "-", p != NULL ? p->name : "",
+                      p != NULL ? cli__money(p->price_cents) : "-",
+                      cli__enum(&bilheteria__v1__recommendation_source__descriptor, rec->source),
+                      score, rec->reason);
+    }
     cli_table_print(t, "");
     cli_table_free(t);
 }

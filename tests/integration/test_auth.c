@@ -213,6 +213,8 @@ static const struct {
     { "bilheteria.v1.WaitlistService/GetWaitlistEntry", "AAAUU" },
     { "bilheteria.v1.WaitlistService/ListWaitlist", "AAPUU" },
     { "bilheteria.v1.FeedService/ListChanges", "AAPUU" },
+    { "bilheteria.v1.ReportService/GetSalesReport", "APPUU" },
+    { "bilheteria.v1.ReportService/RecommendProducts", "AAAUA" },
 };
 #define NMATRIX (sizeof(matrix) / sizeof(matrix[0]))
 

@@ -75,9 +75,9 @@ test_every_impl_names_a_method(void **state)
 {
     (void)state;
     const srv_impl *const tables[] = {
-        srv_event_impls,  srv_session_impls,     srv_product_impls,
-        srv_health_impls, srv_reservation_impls, srv_payment_impls,
-        srv_admin_impls,  srv_coupon_impls,      srv_waitlist_impls,
+        srv_event_impls,       srv_session_impls, srv_product_impls, srv_health_impls,
+        srv_reservation_impls, srv_payment_impls, srv_admin_impls,   srv_coupon_impls,
+        srv_waitlist_impls,    srv_report_impls,
     };
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
         for (const srv_impl *i = tables[t]; i->method != NULL; i++) {
@@ -102,7 +102,8 @@ test_kinds(void **state)
         method++;
         int want;
         if (starts_with(method, "Get") || starts_with(method, "List") ||
-            strcmp(method, "Check") == 0 || strcmp(method, "Stats") == 0)
+            strcmp(method, "Check") == 0 || strcmp(method, "Stats") == 0 ||
+            starts_with(method, "Recommend"))
             want = SRV_READ;
         else if (starts_with(method, "Create") || starts_with(method, "Cancel") ||
                  starts_with(method, "Confirm") || starts_with(method, "Deactivate") ||

@@ -514,6 +514,94 @@ test_sessions(void **state)
     store_read_end(t);
 }
 
+/* Sales counters: a scan reads the rows of its days only, session after
+ * session of one event, by seeking past the others. */
+struct sales_seen {
+    size_t n;
+    uint64_t session[16];
+    uint32_t day[16];
+    int64_t created;
+};
+
+static int
+sales_seen(void *arg, const store_sales_key *k, const Bilheteria__Store__CounterRecord *c)
+{
+    struct sales_seen *s = arg;
+    assert_true(s->n < 16);
+    s->session[s->n] = k->session_id;
+    s->day[s->n++] = k->day;
+    s->created += c->holds_created;
+    return 0;
+}
+
+static int
+cop_seen(void *arg, uint64_t b, uint64_t n)
+{
+    uint64_t *sum = arg;
+    *sum = *sum * 100 + b * 10 + n;
+    return 0;
+}
+
+static void
+test_report_counters(void **state)
+{
+    struct fx *f = *state;
+    static const struct {
+        uint64_t event, session;
+        uint32_t day;
+    } rows[] = { { 1, 1, 10 }, { 1, 1, 11 }, { 1, 1, 12 }, { 1, 2, 9 }, { 1, 2, 11 },
+                 { 1, 2, 13 }, { 1, 5, 11 }, { 2, 3, 11 }, { 0, 4, 11 } };
+    store_txn *t = wbegin(f);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        store_sales_key k = { rows[i].event, rows[i].session, rows[i].day, 0 };
+        Bilheteria__Store__CounterRecord c;
+        assert_int_equal(store_sales_get(t, &k, &c), STORE_OK);
+        assert_int_equal(c.holds_created, 0); /* none yet reads as zero */
+        c.holds_created = (int64_t)i + 1;
+        assert_int_equal(store_sales_put(t, &k, &c), STORE_OK);
+    }
+    assert_int_equal(store_copurchase_add(t, 7, 3, 2, 4), STORE_OK);
+    assert_int_equal(store_copurchase_add(t, 7, 3, 1, 1), STORE_OK);
+    assert_int_equal(store_copurchase_add(t, 7, 3, 1, 1), STORE_OK);
+    assert_int_equal(store_copurchase_add(t, 7, 4, 1, 9), STORE_OK);
+    assert_int_equal(store_copurchase_add(t, 7, 3, 2, -9), STORE_OK); /* never below 0 */
+    assert_int_equal(store_commit(t), STORE_OK);
+
+    t = rbegin(f);
+    struct sales_seen all = { 0 };
+    assert_int_equal(store_sales_scan(t, 1, 0, 11, 13, sales_seen, &all), STORE_OK);
+    assert_int_equal(all.n, 4);
+    static const uint64_t want_s[] = { 1, 1, 2, 5 };
+    static const uint32_t want_d[] = { 11, 12, 11, 11 };
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(all.session[i], want_s[i]);
+        assert_int_equal(all.day[i], want_d[i]);
+    }
+    assert_int_equal(all.created, 2 + 3 + 5 + 7);
+    struct sales_seen one = { 0 };
+    assert_int_equal(store_sales_scan(t, 1, 2, 10, 14, sales_seen, &one), STORE_OK);
+    assert_int_equal(one.n, 2);
+    assert_int_equal(one.day[0], 11);
+    assert_int_equal(one.day[1], 13);
+    struct sales_seen none = { 0 };
+    assert_int_equal(store_sales_scan(t, 1, 0, 14, 20, sales_seen, &none), STORE_OK);
+    assert_int_equal(store_sales_scan(t, 9, 0, 0, 100, sales_seen, &none), STORE_OK);
+    assert_int_equal(store_sales_scan(t, 1, 0, 12, 12, sales_seen, &none), STORE_OK);
+    assert_int_equal(none.n, 0);
+
+    uint64_t n = 99, seq = 0;
+    assert_int_equal(store_copurchase_get(t, 7, 3, 1, &n), STORE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(store_copurchase_get(t, 7, 9, 9, &n), STORE_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_copurchase_scan(t, 7, 3, 10, cop_seen, &seq), STORE_OK);
+    assert_int_equal(seq, 12 * 100 + 20); /* (b 1, n 2), (b 2, n 0); not a's 4 */
+    seq = 0;
+    assert_int_equal(store_copurchase_scan(t, 7, 3, 1, cop_seen, &seq), STORE_OK);
+    assert_int_equal(seq, 12); /* at most max */
+    store_read_end(t);
+}
+
 static void
 test_session_state(void **state)
 {
@@ -1432,6 +1520,7 @@ main(void)
         T(test_sessions),
         T(test_session_state),
         T(test_user_seats),
+        T(test_report_counters),
         T(test_products),
         T(test_seats),
         T(test_reservations_by_user),
