@@ -405,7 +405,8 @@ static void
 test_help_everywhere(void **state)
 {
     (void)state;
-    const char *cmds[][3] = {
+    const char *cmds[][4] = {
+        /* NULL-terminated: at most 3 words */
         { "--help", NULL, NULL },         { "event", "create", "--help" },
         { "session", "seats", "--help" }, { "reserve", "--help", NULL },
         { "pay", "--help", NULL },        { "call", "--help", NULL },

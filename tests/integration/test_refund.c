@@ -339,7 +339,7 @@ test_keep_blocked(void **state)
     assert_false(can_hold(s, "B1"));
     /* The other seat, refunded plainly, is on sale again. */
     ask b = { .payment = p, .seats = "B2" };
-    refund_ok(&b, "blk-2");
+    bilheteria__v1__refund_payment_response__free_unpacked(refund_ok(&b, "blk-2"), NULL);
     assert_true(can_hold(s, "B2"));
     assert_false(can_hold(s, "B1"));
 }
@@ -354,7 +354,7 @@ test_refusals(void **state)
     uint64_t p = sold(s, "caio", "A1,A2", 0, choc, 2, NULL);
     bh_status st;
     ask a = { .payment = p, .seats = "A1" };
-    refund_ok(&a, "ref-1");
+    bilheteria__v1__refund_payment_response__free_unpacked(refund_ok(&a, "ref-1"), NULL);
 
     /* The same seat again under a new key. */
     assert_int_equal(refund(&a, "ref-2", NULL, &st), BH_FAILED_PRECONDITION);
@@ -381,13 +381,13 @@ test_refusals(void **state)
 
     /* A provider's refund reference books one refund. */
     ask r1 = { .payment = p, .pid = choc, .qty = 1, .provider = "pix", .ref = "E-77" };
-    refund_ok(&r1, "ref-3");
+    bilheteria__v1__refund_payment_response__free_unpacked(refund_ok(&r1, "ref-3"), NULL);
     ask r2 = { .payment = p, .seats = "A2", .provider = "pix", .ref = "E-77" };
     assert_int_equal(refund(&r2, "ref-4", NULL, &st), BH_ALREADY_EXISTS);
     assert_non_null(strstr(st.message, "E-77"));
     /* ... per provider. */
     ask r3 = { .payment = p, .seats = "A2", .provider = "card", .ref = "E-77" };
-    refund_ok(&r3, "ref-5");
+    bilheteria__v1__refund_payment_response__free_unpacked(refund_ok(&r3, "ref-5"), NULL);
     Bilheteria__V1__Payment *pm = get_payment(p);
     Bilheteria__V1__Reservation *r = get_resv(pm->reservation_id);
     bilheteria__v1__payment__free_unpacked(pm, NULL);
@@ -522,7 +522,7 @@ test_cancel_confirmed(void **state)
     Bilheteria__V1__Reservation *r = NULL, *c = NULL;
     uint64_t p = sold(s, "edu", "B3,B4", 0, 0, 0, &r);
     ask a = { .payment = p, .seats = "B3" };
-    refund_ok(&a, "cc-1");
+    bilheteria__v1__refund_payment_response__free_unpacked(refund_ok(&a, "cc-1"), NULL);
 
     bh_options o = BH_OPTIONS_INIT;
     o.url = srv.url;
@@ -563,9 +563,9 @@ test_kill9_refunds(void **state)
     uint64_t p1 = sold(s, "fabi", "A1,A2", 0, pop, 2, NULL);
     uint64_t p2 = sold(s, "gil", "A3", 0, 0, 0, NULL);
     ask a = { .payment = p1, .seats = "A2", .pid = pop, .qty = 2, .provider = "pix", .ref = "K9" };
-    refund_ok(&a, "k9-1");
+    bilheteria__v1__refund_payment_response__free_unpacked(refund_ok(&a, "k9-1"), NULL);
     ask b = { .payment = p2, .all = 1 };
-    refund_ok(&b, "k9-2");
+    bilheteria__v1__refund_payment_response__free_unpacked(refund_ok(&b, "k9-2"), NULL);
     bh_client_close(cl);
     bht_kill9(&srv);
     assert_int_equal(bht_restart(&srv), 0);
