@@ -100,13 +100,19 @@ pay(bh_client *c, uint64_t resv, int64_t amount, bh_status *st)
     return rc;
 }
 
+/* Cancels a hold, or refunds what is left of a paid reservation (the key
+ * that requires). */
 static int
 cancel(bh_client *c, uint64_t resv, bh_status *st)
 {
+    static unsigned keys;
+    char key[32];
     Bilheteria__V1__CancelReservationRequest req = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
     Bilheteria__V1__CancelReservationResponse *resp = NULL;
+    snprintf(key, sizeof(key), "report-cancel-%u", ++keys);
+    bh_call_opts o = { .idempotency_key = key };
     req.id = resv;
-    int rc = bh_reservation_cancel_reservation(c, &req, &resp, NULL, st);
+    int rc = bh_reservation_cancel_reservation(c, &req, &resp, &o, st);
     if (rc == BH_OK)
         bilheteria__v1__cancel_reservation_response__free_unpacked(resp, NULL);
     return rc;
@@ -525,17 +531,18 @@ hold_paid(bh_client *c, uint64_t session, const char *user, uint32_t n, uint32_t
 }
 
 /* Refunds paid reservation id at random: not at all, a seat (and a unit
- * of its first product), everything, or a seat and then the rest. Returns
- * how many refunds it made. */
+ * of its first product), everything, or a seat and then the rest (by
+ * RefundPayment, or by cancelling the reservation). Returns how many
+ * refunds it made. */
 static int
 refund_some(bh_client *c, uint64_t id)
 {
     Resv *r = bht_reservation(c, id);
     bh_status st;
-    int made = 0, how = (int)rnd(4);
+    int made = 0, how = (int)rnd(5);
     const char *seat = r->seats[rnd((uint32_t)r->n_seats)]->label;
     const uint64_t *item = r->n_items > 0 && rnd(2) ? &r->items[0]->product_id : NULL;
-    if (how == 1 || how == 3) {
+    if (how == 1 || how >= 3) {
         if (refund(c, r->payment_id, seat, item, &st) != BH_OK)
             fail_msg("refund seat %s of %llu: %s", seat, (unsigned long long)id, st.message);
         made++;
@@ -543,7 +550,7 @@ refund_some(bh_client *c, uint64_t id)
         r = bht_reservation(c, id); /* that may have been all of it */
     }
     if (how >= 2 && r->status != ST(REFUNDED)) {
-        if (refund(c, r->payment_id, NULL, NULL, &st) != BH_OK)
+        if ((how == 4 ? cancel(c, id, &st) : refund(c, r->payment_id, NULL, NULL, &st)) != BH_OK)
             fail_msg("refund all of %llu: %s", (unsigned long long)id, st.message);
         made++;
     }
@@ -552,8 +559,8 @@ refund_some(bh_client *c, uint64_t id)
 }
 
 /* Fills small session s (2 rows of 4), puts gil on its waiting list,
- * refunds one seat (offered to gil) and cancels the session: the rest is
- * refunded, the offer cancelled. */
+ * refunds one seat (offered to gil, who may pay it) and cancels the
+ * session: what was paid is refunded, an offer left is cancelled. */
 static void
 offer_and_cancel(bh_client *c, uint64_t s, const uint64_t *prod)
 {
@@ -581,6 +588,12 @@ offer_and_cancel(bh_client *c, uint64_t s, const uint64_t *prod)
     if (bh_waitlist_get_waitlist_entry(c, &gq, &gr, NULL, &st) != BH_OK)
         fail_msg("waitlist entry: %s", st.message);
     assert_true(gr->entry->reservation_id != 0); /* the seat was offered */
+    if (rnd(2)) { /* taken (and refunded below) or left (and cancelled) */
+        Resv *offer = bht_reservation(c, gr->entry->reservation_id);
+        if (pay(c, offer->id, offer->total_cents, &st) != BH_OK)
+            fail_msg("pay the offer: %s", st.message);
+        bilheteria__v1__reservation__free_unpacked(offer, NULL);
+    }
     bilheteria__v1__get_waitlist_entry_response__free_unpacked(gr, NULL);
 
     Bilheteria__V1__CancelSessionRequest cq = BILHETERIA__V1__CANCEL_SESSION_REQUEST__INIT;
