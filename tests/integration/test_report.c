@@ -200,7 +200,7 @@ report(bh_client *c, uint64_t event, uint64_t session, int64_t from, int64_t to,
 
 /* ---- the recount ---- */
 
-#define SESSIONS 5 /* A: 0, 1 and 3 (zoned); B: 2 and 4 (small, cancelled) */
+#define SESSIONS 6 /* A: 0, 1, 3 (zoned); B: 2, 4 (small, cancelled), 5 (zones swapped) */
 #define MIXED    4 /* the random mix uses sessions 0..3 */
 #define USERS    6 /* the random mix's buyers; the 7th waits for a seat */
 #define GROUPS   128
@@ -478,20 +478,18 @@ report_matches(const Bilheteria__V1__GetSalesReportResponse *r, const uint64_t *
 
 static const char *const users[USERS + 1] = { "ana", "bia", "caio", "davi", "eva", "fabio", "gil" };
 
-/* A session of event with three price zones over 10 rows of 10. */
-static uint64_t
-zoned_session(bh_client *c, uint64_t event)
+struct zone_def {
+    const char *name;
+    uint32_t first, last;
+    int64_t price;
+};
+
+/* zp[0..n) made of def[0..n), in z. */
+static void
+zones_of(const struct zone_def *def, size_t n, Bilheteria__V1__PriceZone *z,
+         Bilheteria__V1__PriceZone **zp)
 {
-    Bilheteria__V1__CreateSessionRequest req = BILHETERIA__V1__CREATE_SESSION_REQUEST__INIT;
-    Bilheteria__V1__CreateSessionResponse *resp = NULL;
-    Bilheteria__V1__PriceZone z[3], *zp[3];
-    static const struct {
-        const char *name;
-        uint32_t first, last;
-        int64_t price;
-    } def[3] = { { "Plateia", 0, 3, 6000 }, { "Balcao", 4, 7, 4000 }, { "Camarote", 8, 9, 9000 } };
-    bh_status st;
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < n; i++) {
         Bilheteria__V1__PriceZone one = BILHETERIA__V1__PRICE_ZONE__INIT;
         one.name = (char *)def[i].name;
         one.first_row = def[i].first;
@@ -500,13 +498,25 @@ zoned_session(bh_client *c, uint64_t event)
         z[i] = one;
         zp[i] = &z[i];
     }
+}
+
+/* A session of event with the price zones def[0..n) over rows of per_row. */
+static uint64_t
+zoned_session(bh_client *c, uint64_t event, uint32_t rows, uint32_t per_row,
+              const struct zone_def *def, size_t n)
+{
+    Bilheteria__V1__CreateSessionRequest req = BILHETERIA__V1__CREATE_SESSION_REQUEST__INIT;
+    Bilheteria__V1__CreateSessionResponse *resp = NULL;
+    Bilheteria__V1__PriceZone z[4], *zp[4];
+    bh_status st;
+    zones_of(def, n, z, zp);
     req.event_id = event;
     req.starts_at_ms = 1924992000000LL;
-    req.rows = 10;
-    req.seats_per_row = 10;
+    req.rows = rows;
+    req.seats_per_row = per_row;
     req.room = "Sala 2";
     req.zones = zp;
-    req.n_zones = 3;
+    req.n_zones = n;
     if (bh_session_create_session(c, &req, &resp, NULL, &st) != BH_OK)
         fail_msg("create zoned session: %s", st.message);
     uint64_t id = resp->session->id;
@@ -608,6 +618,50 @@ offer_and_cancel(bh_client *c, uint64_t s, const uint64_t *prod)
     bilheteria__v1__reservation__free_unpacked(b, NULL);
 }
 
+static const struct zone_def rooms[3] = { { "Plateia", 0, 3, 6000 },
+                                          { "Balcao", 4, 7, 4000 },
+                                          { "Camarote", 8, 9, 9000 } },
+                             vip_first[2] = { { "VIP", 0, 0, 5000 }, { "Geral", 1, 1, 3000 } },
+                             geral_first[2] = { { "Geral", 0, 0, 3000 }, { "VIP", 1, 1, 5000 } };
+
+/* Session s (vip_first) gets a hold in each zone: Geral's left to lapse
+ * (returned, caller frees), VIP's cancelled. */
+static Resv *
+before_swap(bh_client *c, uint64_t s)
+{
+    bh_status st;
+    struct hold_opts geral = { .zone = "Geral", .coupon = "" },
+                     vip = { .zone = "VIP", .coupon = "" };
+    Resv *lapsing = hold(c, s, "eva", 1, 0, NULL, NULL, 0, 1, &geral, &st);
+    Resv *gone = hold(c, s, "davi", 2, 0, NULL, NULL, 0, 0, &vip, &st);
+    if (lapsing == NULL || gone == NULL || cancel(c, gone->id, &st) != BH_OK)
+        fail_msg("holds before the swap: %s", st.message);
+    bilheteria__v1__reservation__free_unpacked(gone, NULL);
+    return lapsing;
+}
+
+/* Swaps the zones of s (nothing held: the lapsed hold is swept by the
+ * update), then pays the lapsed hold late: its counters stay with Geral. */
+static void
+swap_zones(bh_client *c, uint64_t s, Resv *lapsed)
+{
+    Bilheteria__V1__UpdateSessionRequest req = BILHETERIA__V1__UPDATE_SESSION_REQUEST__INIT;
+    Bilheteria__V1__UpdateSessionResponse *resp = NULL;
+    Bilheteria__V1__PriceZone z[2], *zp[2];
+    bh_status st;
+    zones_of(geral_first, 2, z, zp);
+    req.id = s;
+    req.set_zones = 1;
+    req.zones = zp;
+    req.n_zones = 2;
+    if (bh_session_update_session(c, &req, &resp, NULL, &st) != BH_OK)
+        fail_msg("swap zones: %s", st.message);
+    bilheteria__v1__update_session_response__free_unpacked(resp, NULL);
+    if (pay(c, lapsed->id, lapsed->total_cents, &st) != BH_OK)
+        fail_msg("late pay after the swap: %s", st.message);
+    bilheteria__v1__reservation__free_unpacked(lapsed, NULL);
+}
+
 static void
 test_report_matches_recount(void **state)
 {
@@ -622,10 +676,12 @@ test_report_matches_recount(void **state)
     print_message("seed %llu (BH_TEST_SEED)\n", (unsigned long long)seed);
 
     uint64_t e1 = bht_event(c, "Report A"), e2 = bht_event(c, "Report B");
-    uint64_t sess[SESSIONS] = { bht_session(c, e1, 12, 10, 4000), bht_session(c, e1, 12, 10, 3000),
-                                bht_session(c, e2, 12, 10, 5000), zoned_session(c, e1),
-                                bht_session(c, e2, 2, 4, 3500) };
-    uint64_t in_a[3] = { sess[0], sess[1], sess[3] }, in_b[2] = { sess[2], sess[4] };
+    uint64_t sess[SESSIONS] = {
+        bht_session(c, e1, 12, 10, 4000), bht_session(c, e1, 12, 10, 3000),
+        bht_session(c, e2, 12, 10, 5000), zoned_session(c, e1, 10, 10, rooms, 3),
+        bht_session(c, e2, 2, 4, 3500),   zoned_session(c, e2, 2, 2, vip_first, 2)
+    };
+    uint64_t in_a[3] = { sess[0], sess[1], sess[3] }, in_b[3] = { sess[2], sess[4], sess[5] };
     uint64_t prod[3] = { bht_product(c, "Pipoca grande", 2500, 0),
                          bht_product(c, "Refrigerante", 900, 0),
                          bht_product(c, "Chocolate", 700, 500) };
@@ -684,6 +740,7 @@ test_report_matches_recount(void **state)
     for (size_t i = 0; i < paid; i++)
         refunds += (size_t)refund_some(c, paid_ids[i]);
     offer_and_cancel(c, sess[4], prod);
+    Resv *swapped = before_swap(c, sess[5]);
 
     /* Let the short holds lapse; pay some of them late (the sweeper may or
      * may not have released them yet: both ways are booked). */
@@ -693,6 +750,7 @@ test_report_matches_recount(void **state)
             late_paid += pay(c, lapsing[i]->id, lapsing[i]->total_cents, &st) == BH_OK;
         bilheteria__v1__reservation__free_unpacked(lapsing[i], NULL);
     }
+    swap_zones(c, sess[5], swapped);
     print_message("%zu holds, %zu paid, %zu cancelled, %zu lapsed, %zu paid late, %zu refunds\n",
                   made, paid, cancelled, n_lapsing, late_paid, refunds);
     assert_true(made > 50 && paid > 10 && cancelled > 5 && n_lapsing > 5 && refunds > 5);
@@ -709,7 +767,7 @@ test_report_matches_recount(void **state)
         bilheteria__v1__get_sales_report_response__free_unpacked(r, NULL);
         if (ok) {
             r = report(c, e2, 0, 0, 0, BY(DAY));
-            ok = report_matches(r, in_b, 2, BY(DAY), why, sizeof(why));
+            ok = report_matches(r, in_b, 3, BY(DAY), why, sizeof(why));
             bilheteria__v1__get_sales_report_response__free_unpacked(r, NULL);
         }
         if (!ok)
@@ -741,11 +799,11 @@ test_report_matches_recount(void **state)
         size_t n;
     } cases[] = {
         { e1, 0, BY(SESSION), in_a, 3 },          { e1, 0, BY(ZONE), in_a, 3 },
-        { e1, 0, BY(UNSPECIFIED), in_a, 3 },      { e2, 0, BY(DAY), in_b, 2 },
-        { e2, 0, BY(SESSION), in_b, 2 },          { e2, 0, BY(ZONE), in_b, 2 },
+        { e1, 0, BY(UNSPECIFIED), in_a, 3 },      { e2, 0, BY(DAY), in_b, 3 },
+        { e2, 0, BY(SESSION), in_b, 3 },          { e2, 0, BY(ZONE), in_b, 3 },
         { 0, sess[0], BY(DAY), sess, 1 },         { 0, sess[1], BY(SESSION), sess + 1, 1 },
         { 0, sess[3], BY(ZONE), sess + 3, 1 },    { 0, sess[3], BY(DAY), sess + 3, 1 },
-        { 0, sess[4], BY(SESSION), sess + 4, 1 },
+        { 0, sess[4], BY(SESSION), sess + 4, 1 }, { 0, sess[5], BY(ZONE), sess + 5, 1 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         Bilheteria__V1__GetSalesReportResponse *r =
