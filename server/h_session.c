@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "refund.h"
+#include "report.h"
 #include "resv.h"
 #include "util.h"
 #include "zone.h"
@@ -392,6 +393,9 @@ update_room(srv_call *c, store_txn *t, const Bilheteria__V1__UpdateSessionReques
         s->capacity = r->rows * r->seats_per_row;
     }
     int64_t price = r->set_price ? r->price_cents : s->price_cents;
+    int rc = r->set_zones ? srv_report_zones_moved(t, c->arena, s, z, nz) : STORE_OK;
+    if (rc != STORE_OK)
+        return srv_store_fail(c, rc, "sales counters");
     if (srv_zone_set(c, s, z, nz))
         return c->code;
     if (nz == 0) {

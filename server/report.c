@@ -9,6 +9,7 @@
 #include "report.h"
 #include "resv.h"
 #include "util.h"
+#include "zone.h"
 
 #define ST(x)  BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_##x
 #define BY(x)  BILHETERIA__V1__REPORT_GROUP_BY__REPORT_GROUP_BY_##x
@@ -35,8 +36,9 @@ static uint32_t
 seat_zone(const Bilheteria__V1__Session *s, const Bilheteria__V1__ReservedSeat *seat)
 {
     /* The zone name the seat was held in; "" (no zones) is index 0. A zone
-     * renamed since (UpdateSession, only while nothing is sold) cannot
-     * match: it books to 0 too. */
+     * renamed since (UpdateSession, only while nothing is held or sold)
+     * cannot match: it books to 0, where srv_report_zones_moved put the
+     * zone's earlier rows. */
     for (size_t i = 0; seat->zone[0] != '\0' && i < s->n_zones; i++)
         if (strcmp(s->zones[i]->name, seat->zone) == 0)
             return (uint32_t)i;
@@ -195,6 +197,68 @@ srv_report_refund(store_txn *t, ProtobufCAllocator *a, const Bilheteria__V1__Res
     d->refund_cents = refund_cents;
     d->refunds = 1;
     return book(t, &b);
+}
+
+/* The rows of a session read before any is moved. */
+struct moving {
+    bh__arena *a;
+    store_sales_key *key;
+    counters *row;
+    size_t n, cap;
+};
+
+static int
+collect(void *arg, const store_sales_key *k, const counters *row)
+{
+    struct moving *m = arg;
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 16;
+        store_sales_key *key = bh__arena_alloc(m->a, cap * sizeof(*key));
+        counters *rows = bh__arena_alloc(m->a, cap * sizeof(*rows));
+        if (key == NULL || rows == NULL)
+            return STORE_NOMEM;
+        if (m->n > 0) {
+            memcpy(key, m->key, m->n * sizeof(*key));
+            memcpy(rows, m->row, m->n * sizeof(*rows));
+        }
+        m->key = key;
+        m->row = rows;
+        m->cap = cap;
+    }
+    m->key[m->n] = *k;
+    m->row[m->n++] = *row;
+    return 0;
+}
+
+int
+srv_report_zones_moved(store_txn *t, bh__arena *a, const Bilheteria__V1__Session *s,
+                       Bilheteria__V1__PriceZone *const *z, size_t nz)
+{
+    uint32_t to[SRV_ZONES_MAX];
+    int moves = 0;
+    /* Without zones, every row is at 0 and stays there. */
+    size_t n_old = s->n_zones < SRV_ZONES_MAX ? s->n_zones : SRV_ZONES_MAX;
+    for (size_t i = 0; i < n_old; i++) {
+        to[i] = 0;
+        for (size_t j = 0; j < nz; j++)
+            if (strcmp(z[j]->name, s->zones[i]->name) == 0)
+                to[i] = (uint32_t)j;
+        moves |= to[i] != i;
+    }
+    if (!moves)
+        return STORE_OK;
+    struct moving m = { .a = a };
+    int rc = store_sales_scan(t, s->event_id, s->id, 0, UINT32_MAX, collect, &m);
+    for (size_t i = 0; rc == STORE_OK && i < m.n; i++)
+        rc = store_sales_del(t, &m.key[i]);
+    for (size_t i = 0; rc == STORE_OK && i < m.n; i++) {
+        struct booking b;
+        booking_init(&b, s);
+        uint32_t zone = m.key[i].zone < n_old ? to[m.key[i].zone] : 0;
+        srv_report_counter_add(slot(&b, m.key[i].day, zone), &m.row[i]);
+        rc = book(t, &b);
+    }
+    return rc;
 }
 
 /* ---- GetSalesReport ---- */

@@ -50,6 +50,13 @@ int srv_report_pay(store_txn *t, ProtobufCAllocator *a, const Bilheteria__V1__Re
 int srv_report_refund(store_txn *t, ProtobufCAllocator *a, const Bilheteria__V1__Reservation *r,
                       int64_t refund_cents, int64_t now);
 
+/* Session s's zones become z[0..nz) (UpdateSession, nothing held or sold):
+ * its counter rows move to the index of their zone's name in z (a zone
+ * gone, to 0, where its seats would book now), so that a report never
+ * shows one zone's history under another's name. */
+int srv_report_zones_moved(store_txn *t, bh__arena *a, const Bilheteria__V1__Session *s,
+                           Bilheteria__V1__PriceZone *const *z, size_t nz);
+
 /* Adds every counter of d into to. */
 void srv_report_counter_add(Bilheteria__Store__CounterRecord *to,
                             const Bilheteria__Store__CounterRecord *d);

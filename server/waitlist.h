@@ -10,10 +10,11 @@
  * SRV_WAITLIST_SCAN_MAX WAITING entries in arrival order and, for each whose
  * N adjacent seats best-N (pick.c) finds, creates a PENDING reservation for
  * the user (waitlist_offer set, expiring after the offer TTL) and marks the
- * entry OFFERED. An entry that cannot be seated stays WAITING, so a later
- * entry needing fewer seats may be offered before it. The offer is paid as
- * any reservation (srv_waitlist_paid marks the entry FULFILLED); one that
- * lapses marks its entry EXPIRED and offers its seats again.
+ * entry OFFERED (the sales report counts the offer as a hold made). An
+ * entry that cannot be seated stays WAITING, so a later entry needing fewer
+ * seats may be offered before it. The offer is paid as any reservation
+ * (srv_waitlist_paid marks the entry FULFILLED); one that lapses marks its
+ * entry EXPIRED and offers its seats again.
  *
  * Writer thread only; store codes as resv.h's functions. Objects are
  * allocated with a and live as long as it does.

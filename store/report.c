@@ -59,6 +59,15 @@ store_sales_put(store_txn *t, const store_sales_key *key, const Bilheteria__Stor
 }
 
 int
+store_sales_del(store_txn *t, const store_sales_key *key)
+{
+    uint8_t k[SALES_KEY_LEN];
+    sales_key(k, key->event_id, key->session_id, key->day, key->zone);
+    int rc = store__del(t, T_SALES, k, sizeof(k));
+    return rc == STORE_NOTFOUND ? STORE_OK : rc;
+}
+
+int
 store_sales_scan(store_txn *t, uint64_t event_id, uint64_t session_id, uint32_t from_day,
                  uint32_t to_day, store_sales_fn fn, void *arg)
 {

@@ -389,6 +389,8 @@ int store_sales_get(store_txn *t, const store_sales_key *key,
                     Bilheteria__Store__CounterRecord *out);
 int store_sales_put(store_txn *t, const store_sales_key *key,
                     const Bilheteria__Store__CounterRecord *c);
+/* Removes key's row (STORE_OK if there was none). */
+int store_sales_del(store_txn *t, const store_sales_key *key);
 /* Calls fn for each counter row of event_id with from_day <= day < to_day:
  * of session_id alone, or of every session of the event when session_id is
  * 0, in key order (session, day, zone). Rows outside the days are skipped by

@@ -588,6 +588,20 @@ test_report_counters(void **state)
     assert_int_equal(store_sales_scan(t, 9, 0, 0, 100, sales_seen, &none), STORE_OK);
     assert_int_equal(store_sales_scan(t, 1, 0, 12, 12, sales_seen, &none), STORE_OK);
     assert_int_equal(none.n, 0);
+    store_read_end(t);
+
+    /* A row removed is gone from the scan; removing none is fine. */
+    t = wbegin(f);
+    store_sales_key gone = { 1, 2, 11, 0 }, never = { 1, 2, 12, 7 };
+    assert_int_equal(store_sales_del(t, &gone), STORE_OK);
+    assert_int_equal(store_sales_del(t, &never), STORE_OK);
+    assert_int_equal(store_commit(t), STORE_OK);
+    t = rbegin(f);
+    struct sales_seen left = { 0 };
+    assert_int_equal(store_sales_scan(t, 1, 2, 0, 100, sales_seen, &left), STORE_OK);
+    assert_int_equal(left.n, 2);
+    assert_int_equal(left.day[0], 9);
+    assert_int_equal(left.day[1], 13);
 
     uint64_t n = 99, seq = 0;
     assert_int_equal(store_copurchase_get(t, 7, 3, 1, &n), STORE_OK);
