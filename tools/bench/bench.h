@@ -120,6 +120,14 @@ struct bench {
     int malloc_responses;  /* --malloc-responses: no arena */
     char echo_url[128];
 
+    /* onsale: buyers a second (--rate), or a linear ramp from ramp_from to
+     * ramp_to over ramp_s seconds, then at ramp_to (ramp_to 0: no ramp) */
+    double rate, ramp_from, ramp_to, ramp_s;
+    uint32_t venue;   /* --venue: seats of the one session */
+    int ttl_s;        /* --ttl-s: each hold's time */
+    int window;       /* --window: calls in flight at most */
+    const char *plot; /* --plot FILE.png|FILE.svg, or NULL */
+
     /* run control */
     atomic_int stop;
     atomic_uint_fast64_t claimed;
@@ -134,7 +142,8 @@ struct bench {
 };
 
 uint64_t bench_now_ns(void);
-uint64_t bench_rand(bench_thread *t); /* xorshift64* */
+uint64_t bench_rand_next(uint64_t *state); /* xorshift64*; state never 0 */
+uint64_t bench_rand(bench_thread *t);      /* bench_rand_next(&t->rng) */
 
 /* Records one call's outcome; code is a bh_code. */
 void bench_record(bench_thread *t, int op, int code, uint64_t ns);
@@ -162,5 +171,15 @@ int bench_op(bench_thread *t);
 /* The end-of-run checks of rush, pay and mixed; appends violations to
  * viol (one per line). Returns the number of violations, or 0. */
 int bench_check(bench *b, char *viol, size_t violen, char *summary, size_t sumlen);
+/* A seat label ("A1", "AB12") -> its index in b's layout, or -1. */
+long bench_seat_index(const bench *b, const char *label);
+
+/* ---- onsale.c ---- */
+struct bh_spawn_server;
+/* The open-loop on-sale run on b's seeded session, with the clients of
+ * b->t[] as its drivers; prints its report (and --plot). srv: the spawned
+ * server, or NULL. Returns the exit status: 0, 1 (the check failed or a
+ * call failed that should not), 3 (set-up or the plot failed). */
+int bench_onsale(bench *b, const struct bh_spawn_server *srv);
 
 #endif

@@ -38,9 +38,8 @@ seat_label(const bench *b, uint32_t idx, char out[16])
     snprintf(out, 16, "%s%u", row, idx % b->seats_per_row + 1);
 }
 
-/* Label -> index, or -1 if it is not in the layout. */
-static long
-seat_index(const bench *b, const char *label)
+long
+bench_seat_index(const bench *b, const char *label)
 {
     uint32_t row, i = 0;
     if (label[0] < 'A' || label[0] > 'Z')
@@ -527,7 +526,7 @@ check_rush_one(check *ck, bh_client *c, const bench_paid *it)
         violation(ck, "reservation %llu holds %zu seats, asked for 2", (unsigned long long)r->id,
                   r->n_seats);
     for (size_t i = 0; i < r->n_seats; i++) {
-        long x = seat_index(b, r->seats[i]->label);
+        long x = bench_seat_index(b, r->seats[i]->label);
         if (x < 0) {
             violation(ck, "reservation %llu has seat \"%s\", not in the layout",
                       (unsigned long long)r->id, r->seats[i]->label);
