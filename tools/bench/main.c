@@ -64,7 +64,8 @@ static const char usage[] =
     "          of one session; 70% pay within the hold time, 20% walk away (their\n"
     "          holds lapse and are sold again), 10% cancel; until every seat is\n"
     "          sold. Latency counts from each call's intended send time (no\n"
-    "          coordinated omission); --clients is the driver threads (default 2).\n"
+    "          coordinated omission); --clients is the driver threads, each with\n"
+    "          its own connection (default 4).\n"
     "          Then the seat map, the payments and the confirmed reservations\n"
     "          must agree: capacity sold, no seat sold twice\n"
     "          --venue SEATS    seats of the session (required; rows of\n"
@@ -73,8 +74,10 @@ static const char usage[] =
     "          --ramp R1:R2     instead: R1 rising (or falling) linearly to R2 over\n"
     "                           --ramp-s S seconds (default 10), then R2\n"
     "          --ttl-s T        each hold's time (default 2)\n"
-    "          --window N       calls in flight at most (default 4096): beyond it,\n"
-    "                           calls wait, are sent late and counted\n"
+    "          --window N       calls in flight per driver at most (default 32;\n"
+    "                           the server refuses more than --max-inflight-per-conn,\n"
+    "                           64 by default): beyond it, calls wait, are sent\n"
+    "                           late and counted\n"
     "          --plot FILE      draw rate, p99 and seats left over time into\n"
     "                           FILE.png or FILE.svg with gnuplot (FILE.dat and\n"
     "                           FILE.gp are left beside it)\n"
@@ -1017,7 +1020,8 @@ finish(bench *b, result *r, target *tg, int status)
 }
 
 /* onsale: one session of --venue seats in rows of --seats-per-row (100,
- * or fewer for a smaller venue), 2 driver threads. */
+ * or fewer for a smaller venue), 4 driver threads of 32 calls in flight
+ * each: the server's 128 workers. */
 static int
 onsale_defaults(bench *b, int duration_given)
 {
@@ -1034,13 +1038,13 @@ onsale_defaults(bench *b, int duration_given)
     }
     b->rows = b->venue / b->seats_per_row;
     if (b->clients == 0)
-        b->clients = 2;
+        b->clients = 4;
     if (!duration_given)
         b->duration_s = RUSH_MAX_S;
     if (b->ttl_s == 0)
         b->ttl_s = 2;
     if (b->window == 0)
-        b->window = 4096;
+        b->window = 32;
     if (b->ramp_to > 0 && b->ramp_s == 0)
         b->ramp_s = 10;
     return 0;

@@ -77,7 +77,9 @@ struct os_drv {
     pthread_cond_t cv;
     buyer **heap; /* by due_ns */
     size_t n, cap;
-    uint64_t wake_ns; /* when the sleeping driver wakes; 0 while awake */
+    uint64_t wake_ns;       /* when the sleeping driver wakes; 0 while awake */
+    atomic_long in_flight;  /* calls of this driver's connection */
+    atomic_int window_full; /* the driver waits for an answer to free the window */
 };
 
 typedef struct os_sec {
@@ -349,6 +351,7 @@ buyer_send(buyer *u, uint64_t now)
     if (lag > o->max_lag_ns)
         o->max_lag_ns = lag;
     pthread_mutex_unlock(&o->mu);
+    atomic_fetch_add(&u->d->in_flight, 1);
     atomic_fetch_add(&o->in_flight, 1);
     rc = u->step == OS_HOLD      ? send_hold(u, &st)
          : u->step == OS_CONFIRM ? send_confirm(u, &st)
@@ -359,6 +362,7 @@ buyer_send(buyer *u, uint64_t now)
         o->failed++;
         os_unexpected(o, "%s not sent: %s %s", os_names[u->step], bh_code_name(rc), st.message);
         pthread_mutex_unlock(&o->mu);
+        atomic_fetch_sub(&u->d->in_flight, 1);
         atomic_fetch_sub(&o->in_flight, 1);
         free(u);
     }
@@ -470,7 +474,8 @@ static void
 on_answer(void *arg, bh_call_result *r)
 {
     buyer *u = arg;
-    os_run *o = u->d->o;
+    os_drv *d = u->d;
+    os_run *o = d->o;
     uint64_t now = bench_now_ns();
     int code = r->status->code, op = u->step, next = 0;
     if (op == OS_HOLD && code == BH_FAILED_PRECONDITION)
@@ -489,10 +494,18 @@ on_answer(void *arg, bh_call_result *r)
     }
     pthread_mutex_unlock(&o->mu);
     if (next)
-        heap_push(u->d, u);
+        heap_push(d, u);
     else
         free(u);
+    atomic_fetch_sub(&d->in_flight, 1);
     atomic_fetch_sub(&o->in_flight, 1);
+    /* The driver sets window_full before it looks at in_flight a last
+     * time, so one of the two sees the other's change. */
+    if (atomic_load(&d->window_full)) {
+        pthread_mutex_lock(&d->mu);
+        pthread_cond_signal(&d->cv);
+        pthread_mutex_unlock(&d->mu);
+    }
 }
 
 /* ---- the drivers ---- */
@@ -516,11 +529,17 @@ buyer_new(os_drv *d, uint64_t n, uint64_t due_ns)
     return u;
 }
 
+/* Sleeps until wake, an earlier follow-up, or (full) an answer that frees
+ * the window. */
 static void
-drv_sleep(os_drv *d, uint64_t wake)
+drv_sleep(os_drv *d, uint64_t wake, int full)
 {
     pthread_mutex_lock(&d->mu);
-    if (d->n > 0 && d->heap[0]->due_ns < wake)
+    if (full) {
+        atomic_store(&d->window_full, 1);
+        if (atomic_load(&d->in_flight) < d->o->b->window)
+            wake = 0;
+    } else if (d->n > 0 && d->heap[0]->due_ns < wake)
         wake = d->heap[0]->due_ns;
     if (wake > bench_now_ns() && !atomic_load(&d->o->stop)) {
         struct timespec ts = { .tv_sec = (time_t)(wake / 1000000000u),
@@ -529,6 +548,7 @@ drv_sleep(os_drv *d, uint64_t wake)
         pthread_cond_timedwait(&d->cv, &d->mu, &ts);
         d->wake_ns = 0;
     }
+    atomic_store(&d->window_full, 0);
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -546,7 +566,7 @@ drv_main(void *arg)
         int full = 0;
         /* Follow-ups first: those buyers are further along. */
         for (;;) {
-            if (atomic_load(&o->in_flight) >= window) {
+            if (atomic_load(&d->in_flight) >= window) {
                 full = 1;
                 break;
             }
@@ -559,7 +579,7 @@ drv_main(void *arg)
             now = bench_now_ns();
         }
         while (!full && next <= now && !atomic_load(&o->stop)) {
-            if (atomic_load(&o->in_flight) >= window) {
+            if (atomic_load(&d->in_flight) >= window) {
                 full = 1;
                 break;
             }
@@ -576,8 +596,7 @@ drv_main(void *arg)
             next = o->t0 + (uint64_t)(arrival_s(b, n) * 1e9);
             now = bench_now_ns();
         }
-        /* A full window is polled: the answers that free it are many. */
-        drv_sleep(d, full ? now + 50000 : next);
+        drv_sleep(d, full ? now + 10000000 : next, full);
     }
     return NULL;
 }
@@ -825,12 +844,20 @@ check_map(os_check *ck, const Bilheteria__V1__GetSeatMapResponse *rs, int sold_o
     }
 }
 
+/* Seats sold by each count the check makes; -1 where it did not get
+ * that far. */
+typedef struct os_sold {
+    int64_t seat_map, paid, read_back;
+} os_sold;
+
 static int
-os_check_run(os_run *o, int sold_out, char *viol, size_t violen, char *summary, size_t sumlen)
+os_check_run(os_run *o, int sold_out, os_sold *sold, char *viol, size_t violen, char *summary,
+             size_t sumlen)
 {
     bench *b = o->b;
     os_check ck = { .o = o, .viol = viol, .violen = violen };
     viol[0] = summary[0] = 0;
+    *sold = (os_sold){ -1, -1, -1 };
     pthread_mutex_init(&ck.mu, NULL);
     qsort(o->conf, o->n_conf, sizeof(os_conf), by_resv);
     ck.ids = calloc(o->n_conf + o->n_unsure + 1, sizeof(uint64_t));
@@ -850,6 +877,7 @@ os_check_run(os_run *o, int sold_out, char *viol, size_t violen, char *summary, 
         paid_seats += o->conf[i].n_seats;
     }
     ck.n_confirmed = ck.n_ids;
+    sold->paid = (int64_t)paid_seats;
     for (size_t i = 0; i < o->n_unsure; i++)
         ck.ids[ck.n_ids++] = o->unsure[i];
 
@@ -870,6 +898,7 @@ os_check_run(os_run *o, int sold_out, char *viol, size_t violen, char *summary, 
         os_violation(&ck, "the server stopped answering: the check was cut short");
         goto out;
     }
+    sold->read_back = (int64_t)ck.seats;
 
     Bilheteria__V1__GetSeatMapResponse *rs = NULL;
     bh_status st;
@@ -881,6 +910,8 @@ os_check_run(os_run *o, int sold_out, char *viol, size_t violen, char *summary, 
     if (sold_out && paid_seats + ck.unsure_seats != b->capacity)
         os_violation(&ck, "sold out, but the payments made cover %llu seats of %u",
                      (unsigned long long)(paid_seats + ck.unsure_seats), b->capacity);
+    sold->seat_map = rs->sold;
+    sold->paid += (int64_t)ck.unsure_seats;
     check_map(&ck, rs, sold_out);
     snprintf(summary, sumlen,
              "seat map: %u of %u sold, %u held; %zu payments for %llu seats "
@@ -900,6 +931,7 @@ out:
 /* ---- the report ---- */
 
 typedef struct os_result {
+    os_sold sold;
     int sold_out, n_viol;
     double elapsed_s, sell_out_s, achieved, bench_cpu_s, srv_cpu_s;
     uint64_t offered, requests, not_sent;
@@ -930,7 +962,7 @@ print_text(const os_run *o, const os_result *r, const struct bh_spawn_server *sr
     char rate[128];
     rate_text(b, rate, sizeof(rate));
     printf("bilheteria-bench onsale: server %s%s; venue %u seats (%u rows x %u), %s offered, "
-           "hold %d s, %d driver threads, window %d calls\n",
+           "hold %d s, %d driver threads, window %d calls each\n",
            b->url, srv ? " (spawned)" : "", b->capacity, b->rows, b->seats_per_row, rate, b->ttl_s,
            o->n_drv, b->window);
     if (r->sold_out)
@@ -1132,6 +1164,11 @@ print_json(const os_run *o, const os_result *r, const struct bh_spawn_server *sr
     cJSON *inv = cJSON_AddObjectToObject(j, "invariants");
     cJSON_AddBoolToObject(inv, "checked", 1);
     cJSON_AddBoolToObject(inv, "ok", r->n_viol == 0);
+    cJSON *sold = cJSON_AddObjectToObject(inv, "sold");
+    cJSON_AddNumberToObject(sold, "capacity", b->capacity);
+    cJSON_AddNumberToObject(sold, "seat_map", (double)r->sold.seat_map);
+    cJSON_AddNumberToObject(sold, "paid", (double)r->sold.paid);
+    cJSON_AddNumberToObject(sold, "read_back", (double)r->sold.read_back);
     cJSON_AddStringToObject(inv, "summary", r->summary);
     cJSON *vs = cJSON_AddArrayToObject(inv, "violations");
     char *save = NULL, *copy = strdup(r->viol);
@@ -1347,7 +1384,8 @@ bench_onsale(bench *b, const struct bh_spawn_server *srv)
     r.achieved = r.elapsed_s > 0 ? (double)o.sent / r.elapsed_s : 0;
     for (int k = 0; k < OS__N; k++)
         r.requests += o.n_op[k];
-    r.n_viol = os_check_run(&o, r.sold_out, r.viol, sizeof(r.viol), r.summary, sizeof(r.summary));
+    r.n_viol =
+        os_check_run(&o, r.sold_out, &r.sold, r.viol, sizeof(r.viol), r.summary, sizeof(r.summary));
     if (!r.sold_out) {
         size_t used = strlen(r.viol);
         snprintf(r.viol + used, sizeof(r.viol) - used, "not sold out within %.0f s (--duration)\n",
