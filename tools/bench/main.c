@@ -454,8 +454,8 @@ client_main(void *arg)
     return NULL;
 }
 
-static double
-self_cpu_s(void)
+double
+bench_self_cpu_s(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -609,10 +609,12 @@ print_text(const bench *b, const result *r, const bh_spawn_server *srv)
                (unsigned long long)r->violations);
 }
 
-static cJSON *
-lat_json(const bench_hist *h)
+cJSON *
+bench_lat_json(const bench_hist *h)
 {
     cJSON *o = cJSON_CreateObject();
+    if (o == NULL)
+        return NULL;
     cJSON_AddNumberToObject(o, "p50", ms(bench_hist_percentile(h, 50)));
     cJSON_AddNumberToObject(o, "p90", ms(bench_hist_percentile(h, 90)));
     cJSON_AddNumberToObject(o, "p99", ms(bench_hist_percentile(h, 99)));
@@ -658,7 +660,7 @@ json_requests(cJSON *o, const result *r)
     cJSON_AddNumberToObject(o, "throughput_rps",
                             r->elapsed_s > 0 ? (double)r->requests / r->elapsed_s : 0.0);
     if (r->all)
-        cJSON_AddItemToObject(o, "latency_ms", lat_json(r->all));
+        cJSON_AddItemToObject(o, "latency_ms", bench_lat_json(r->all));
     cJSON *ops = cJSON_AddObjectToObject(o, "ops");
     for (int k = 0; k < OP__N; k++) {
         if (r->op_n[k] == 0 || r->op[k] == NULL)
@@ -668,7 +670,7 @@ json_requests(cJSON *o, const result *r)
         cJSON_AddNumberToObject(x, "errors", (double)r->op_err[k]);
         cJSON_AddNumberToObject(x, "throughput_rps",
                                 r->elapsed_s > 0 ? (double)r->op_n[k] / r->elapsed_s : 0.0);
-        cJSON_AddItemToObject(x, "latency_ms", lat_json(r->op[k]));
+        cJSON_AddItemToObject(x, "latency_ms", bench_lat_json(r->op[k]));
     }
     cJSON *codes = cJSON_AddObjectToObject(o, "errors_by_status");
     for (int c = 1; c < BENCH_N_CODES; c++)
@@ -702,11 +704,16 @@ json_invariants(cJSON *o, const result *r)
     cJSON_AddBoolToObject(inv, "ok", r->n_viol == 0 && r->violations == 0);
     if (r->summary[0])
         cJSON_AddStringToObject(inv, "summary", r->summary);
-    cJSON *vs = cJSON_AddArrayToObject(inv, "violations");
-    char *save = NULL, *copy = strdup(r->viol);
+    bench_json_lines(cJSON_AddArrayToObject(inv, "violations"), r->viol);
+}
+
+void
+bench_json_lines(cJSON *arr, const char *text)
+{
+    char *save = NULL, *copy = arr != NULL ? strdup(text) : NULL;
     for (char *line = copy ? strtok_r(copy, "\n", &save) : NULL; line != NULL;
          line = strtok_r(NULL, "\n", &save))
-        cJSON_AddItemToArray(vs, cJSON_CreateString(line));
+        cJSON_AddItemToArray(arr, cJSON_CreateString(line));
     free(copy);
 }
 
@@ -935,7 +942,7 @@ run_clients(bench *b, result *r, const bh_spawn_server *srv)
             break;
         }
     }
-    double srv_cpu0 = srv ? bh_spawn_cpu_s(srv) : 0, cpu0 = self_cpu_s();
+    double srv_cpu0 = srv ? bh_spawn_cpu_s(srv) : 0, cpu0 = bench_self_cpu_s();
     uint64_t start = bench_now_ns();
     b->end_ns = start + (uint64_t)(b->duration_s * 1e9);
     pthread_mutex_lock(&b->gate_mu);
@@ -945,7 +952,7 @@ run_clients(bench *b, result *r, const bh_spawn_server *srv)
     for (int i = 0; i < threads; i++)
         pthread_join(b->t[i].th, NULL);
     r->elapsed_s = (double)(bench_now_ns() - start) / 1e9;
-    r->bench_cpu_s = self_cpu_s() - cpu0;
+    r->bench_cpu_s = bench_self_cpu_s() - cpu0;
     if (srv)
         r->server_run_cpu_s = bh_spawn_cpu_s(srv) - srv_cpu0;
     pthread_cond_destroy(&b->gate_cv);

@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,9 +39,7 @@
 #define MAP_EVERY_S 1
 /* Calls still out when the run stops are waited for this long (their
  * deadline is the bench's 10 s). */
-#define DRAIN_NS            15000000000ull
-#define CHECK_THREADS       8
-#define MAX_VIOLATION_LINES 20
+#define DRAIN_NS 15000000000ull
 
 enum os_op { OS_HOLD, OS_SOLD_OUT, OS_CONFIRM, OS_CANCEL, OS__N };
 static const char *const os_names[OS__N] = { "hold", "hold_sold_out", "confirm", "cancel" };
@@ -698,7 +695,6 @@ typedef struct os_check {
     int n_viol;
     uint64_t *ids; /* reservations to read back: the confirmed, then the unsure */
     size_t n_ids, n_confirmed;
-    atomic_size_t next;
     atomic_int gone;
     int64_t *owner; /* seat index -> the confirmed reservation that has it */
     uint64_t seats; /* seats of the CONFIRMED reservations read back */
@@ -710,21 +706,10 @@ static void os_violation(os_check *ck, const char *fmt, ...) __attribute__((form
 static void
 os_violation(os_check *ck, const char *fmt, ...)
 {
-    pthread_mutex_lock(&ck->mu);
-    if (ck->n_viol < MAX_VIOLATION_LINES) {
-        size_t used = strlen(ck->viol);
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(ck->viol + used, ck->violen - used, fmt, ap);
-        va_end(ap);
-        used = strlen(ck->viol);
-        if (used + 1 < ck->violen) {
-            ck->viol[used] = '\n';
-            ck->viol[used + 1] = 0;
-        }
-    }
-    ck->n_viol++;
-    pthread_mutex_unlock(&ck->mu);
+    va_list ap;
+    va_start(ap, fmt);
+    bench_vviolation(&ck->mu, ck->viol, ck->violen, &ck->n_viol, fmt, ap);
+    va_end(ap);
 }
 
 static int
@@ -801,19 +786,10 @@ check_one(os_check *ck, bh_client *c, size_t i)
     protobuf_c_message_free_unpacked(&rs->base, NULL);
 }
 
-typedef struct check_arg {
-    os_check *ck;
-    bh_client *c;
-} check_arg;
-
-static void *
-check_worker(void *arg)
+static void
+check_item(void *ctx, bh_client *c, size_t i)
 {
-    check_arg *a = arg;
-    size_t i;
-    while (!atomic_load(&a->ck->gone) && (i = atomic_fetch_add(&a->ck->next, 1)) < a->ck->n_ids)
-        check_one(a->ck, a->c, i);
-    return NULL;
+    check_one(ctx, c, i);
 }
 
 /* The seat map against the reservations read back: every seat sold, each
@@ -881,19 +857,7 @@ os_check_run(os_run *o, int sold_out, os_sold *sold, char *viol, size_t violen, 
     for (size_t i = 0; i < o->n_unsure; i++)
         ck.ids[ck.n_ids++] = o->unsure[i];
 
-    pthread_t th[CHECK_THREADS];
-    check_arg args[CHECK_THREADS];
-    int started = 0;
-    for (int i = 0; i < CHECK_THREADS; i++) {
-        args[i] = (check_arg){ &ck, o->drv[i % o->n_drv].cli };
-        if (pthread_create(&th[i], NULL, check_worker, &args[i]) != 0)
-            break;
-        started++;
-    }
-    if (started == 0)
-        check_worker(&args[0]);
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
+    bench_for_each(b, ck.n_ids, check_item, &ck, &ck.gone);
     if (atomic_load(&ck.gone)) {
         os_violation(&ck, "the server stopped answering: the check was cut short");
         goto out;
@@ -1041,19 +1005,6 @@ print_text(const os_run *o, const os_result *r, const struct bh_spawn_server *sr
         printf("CHECK FAILED (%d):\n%s", r->n_viol, r->viol);
 }
 
-static cJSON *
-lat_json(const bench_hist *h)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "p50", ms(bench_hist_percentile(h, 50)));
-    cJSON_AddNumberToObject(o, "p90", ms(bench_hist_percentile(h, 90)));
-    cJSON_AddNumberToObject(o, "p99", ms(bench_hist_percentile(h, 99)));
-    cJSON_AddNumberToObject(o, "p99_9", ms(bench_hist_percentile(h, 99.9)));
-    cJSON_AddNumberToObject(o, "max", ms(bench_hist_max(h)));
-    cJSON_AddNumberToObject(o, "mean", bench_hist_mean(h) / 1e6);
-    return o;
-}
-
 static void
 json_buyers(cJSON *j, const os_run *o, const os_result *r)
 {
@@ -1079,14 +1030,14 @@ json_calls(cJSON *j, const os_run *o, const os_result *r)
                             r->elapsed_s > 0 ? (double)r->requests / r->elapsed_s : 0);
     cJSON_AddNumberToObject(j, "late_sends", (double)o->late);
     cJSON_AddNumberToObject(j, "max_send_lag_ms", ms(o->max_lag_ns));
-    cJSON_AddItemToObject(j, "latency_ms", lat_json(o->all));
+    cJSON_AddItemToObject(j, "latency_ms", bench_lat_json(o->all));
     cJSON *ops = cJSON_AddObjectToObject(j, "ops");
     for (int k = 0; k < OS__N; k++) {
         if (o->n_op[k] == 0)
             continue;
         cJSON *x = cJSON_AddObjectToObject(ops, os_names[k]);
         cJSON_AddNumberToObject(x, "count", (double)o->n_op[k]);
-        cJSON_AddItemToObject(x, "latency_ms", lat_json(o->op[k]));
+        cJSON_AddItemToObject(x, "latency_ms", bench_lat_json(o->op[k]));
     }
     cJSON *codes = cJSON_AddObjectToObject(j, "errors_by_status");
     for (int c = 1; c < BENCH_N_CODES; c++) {
@@ -1107,7 +1058,7 @@ json_calls(cJSON *j, const os_run *o, const os_result *r)
         cJSON_AddNumberToObject(x, "answers", (double)s->answered);
         cJSON_AddNumberToObject(x, "late", (double)s->late);
         if (s->h != NULL) {
-            cJSON_AddItemToObject(x, "latency_ms", lat_json(s->h));
+            cJSON_AddItemToObject(x, "latency_ms", bench_lat_json(s->h));
             if (ms(bench_hist_percentile(s->h, 99)) > worst)
                 worst = ms(bench_hist_percentile(s->h, 99));
         }
@@ -1170,12 +1121,7 @@ print_json(const os_run *o, const os_result *r, const struct bh_spawn_server *sr
     cJSON_AddNumberToObject(sold, "paid", (double)r->sold.paid);
     cJSON_AddNumberToObject(sold, "read_back", (double)r->sold.read_back);
     cJSON_AddStringToObject(inv, "summary", r->summary);
-    cJSON *vs = cJSON_AddArrayToObject(inv, "violations");
-    char *save = NULL, *copy = strdup(r->viol);
-    for (char *line = copy ? strtok_r(copy, "\n", &save) : NULL; line != NULL;
-         line = strtok_r(NULL, "\n", &save))
-        cJSON_AddItemToArray(vs, cJSON_CreateString(line));
-    free(copy);
+    bench_json_lines(cJSON_AddArrayToObject(inv, "violations"), r->viol);
     cJSON_AddBoolToObject(j, "ok", ok);
     char *text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
@@ -1285,15 +1231,6 @@ plot(const os_run *o, const char *out)
 
 /* ---- entry ---- */
 
-static double
-self_cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
 static int
 os_init(os_run *o, bench *b)
 {
@@ -1355,7 +1292,7 @@ bench_onsale(bench *b, const struct bh_spawn_server *srv)
         fprintf(stderr, "bilheteria-bench: out of memory\n");
         goto out;
     }
-    double srv_cpu0 = srv ? bh_spawn_cpu_s(srv) : 0, cpu0 = self_cpu_s();
+    double srv_cpu0 = srv ? bh_spawn_cpu_s(srv) : 0, cpu0 = bench_self_cpu_s();
     /* A little ahead, so every driver starts on time. */
     o.t0 = bench_now_ns() + 20000000u;
     for (; started < o.n_drv; started++)
@@ -1370,7 +1307,7 @@ bench_onsale(bench *b, const struct bh_spawn_server *srv)
     r.sold_out = monitor(&o, b->duration_s);
     o.stop_ns = bench_now_ns();
     drain(&o);
-    r.bench_cpu_s = self_cpu_s() - cpu0;
+    r.bench_cpu_s = bench_self_cpu_s() - cpu0;
     if (srv != NULL) {
         r.srv_cpu_s = bh_spawn_cpu_s(srv) - srv_cpu0;
         r.srv_rss_kib = bh_spawn_peak_rss_kib(srv);
