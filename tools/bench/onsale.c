@@ -286,10 +286,8 @@ send_hold(buyer *u, bh_status *st)
     rq.user_id = user;
     rq.best = u->want;
     rq.ttl_s = b->ttl_s;
-    /* hook(zones): some buyers ask for the best seats of one price zone (rq.zone), the rest of the
-     * house */
-    /* hook(coupons): some buyers bring a coupon (rq.coupon_code); they then pay total_cents less
-     * the discount */
+    /* hook(zones): some buyers ask for the best seats of one price zone (rq.zone) */
+    /* hook(coupons): some bring a coupon (rq.coupon_code); their payment is then net of it */
     return bh_call_async(u->d->cli, BH_METHOD_NAME_RESERVATION_CREATE_RESERVATION, &rq.base, &co,
                          on_answer, u, NULL, st);
 }
