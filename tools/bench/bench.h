@@ -4,6 +4,7 @@
 #define BENCH_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -120,6 +121,14 @@ struct bench {
     int malloc_responses;  /* --malloc-responses: no arena */
     char echo_url[128];
 
+    /* onsale: buyers a second (--rate), or a linear ramp from ramp_from to
+     * ramp_to over ramp_s seconds, then at ramp_to (ramp_to 0: no ramp) */
+    double rate, ramp_from, ramp_to, ramp_s;
+    uint32_t venue;   /* --venue: seats of the one session */
+    int ttl_s;        /* --ttl-s: each hold's time */
+    int window;       /* --window: calls in flight at most */
+    const char *plot; /* --plot FILE.png|FILE.svg, or NULL */
+
     /* run control */
     atomic_int stop;
     atomic_uint_fast64_t claimed;
@@ -134,10 +143,24 @@ struct bench {
 };
 
 uint64_t bench_now_ns(void);
-uint64_t bench_rand(bench_thread *t); /* xorshift64* */
+uint64_t bench_rand_next(uint64_t *state); /* xorshift64*; state never 0 */
+uint64_t bench_rand(bench_thread *t);      /* bench_rand_next(&t->rng) */
 
 /* Records one call's outcome; code is a bh_code. */
 void bench_record(bench_thread *t, int op, int code, uint64_t ns);
+/* The CPU time of this process so far, user and system, in seconds. */
+double bench_self_cpu_s(void);
+/* {p50, p90, p99, p99_9, max, mean} of h in milliseconds; NULL when out of
+ * memory. Caller frees with cJSON_Delete (or adds it to an object). */
+struct cJSON;
+struct cJSON *bench_lat_json(const bench_hist *h);
+/* Adds each line of text to the JSON array arr as a string. */
+void bench_json_lines(struct cJSON *arr, const char *text);
+/* Appends one violation line (fmt, ap) to viol (violen bytes), keeping
+ * the first 20, and counts it in *n_viol; under mu. */
+void bench_vviolation(pthread_mutex_t *mu, char *viol, size_t violen, int *n_viol, const char *fmt,
+                      va_list ap) __attribute__((format(printf, 5, 0)));
+
 /* Notes a failure the scenario does not allow (first message kept). */
 void bench_unexpected(bench_thread *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -162,5 +185,20 @@ int bench_op(bench_thread *t);
 /* The end-of-run checks of rush, pay and mixed; appends violations to
  * viol (one per line). Returns the number of violations, or 0. */
 int bench_check(bench *b, char *viol, size_t violen, char *summary, size_t sumlen);
+/* Calls fn(ctx, client, i) for every i in [0, n) from up to 16 threads,
+ * each with the client of one of b->t[]; stops early once *stop is set.
+ * Returns how many were started. */
+size_t bench_for_each(bench *b, size_t n, void (*fn)(void *ctx, bh_client *c, size_t i), void *ctx,
+                      const atomic_int *stop);
+/* A seat label ("A1", "AB12") -> its index in b's layout, or -1. */
+long bench_seat_index(const bench *b, const char *label);
+
+/* ---- onsale.c ---- */
+struct bh_spawn_server;
+/* The open-loop on-sale run on b's seeded session, with the clients of
+ * b->t[] as its drivers; prints its report (and --plot). srv: the spawned
+ * server, or NULL. Returns the exit status: 0, 1 (the check failed or a
+ * call failed that should not), 3 (set-up or the plot failed). */
+int bench_onsale(bench *b, const struct bh_spawn_server *srv);
 
 #endif

@@ -59,6 +59,29 @@ static const char usage[] =
     "          10% are re-sent and must replay; then one payment per reservation\n"
     "          is checked\n"
     "  mixed   80% reads, 15% holds (+cancel), 5% payments (+the pay checks)\n"
+    "  onsale  an open loop on the asynchronous API: buyers arrive at fixed times\n"
+    "          (--rate R a second, or --ramp R1:R2), each takes the best 1-6 seats\n"
+    "          of one session; 70% pay within the hold time, 20% walk away (their\n"
+    "          holds lapse and are sold again), 10% cancel; until every seat is\n"
+    "          sold. Latency counts from each call's intended send time (no\n"
+    "          coordinated omission); --clients is the driver threads, each with\n"
+    "          its own connection (default 4).\n"
+    "          Then the seat map, the payments and the confirmed reservations\n"
+    "          must agree: capacity sold, no seat sold twice\n"
+    "          --venue SEATS    seats of the session (required; rows of\n"
+    "                           --seats-per-row, default 100 or SEATS if fewer)\n"
+    "          --rate R         buyers a second\n"
+    "          --ramp R1:R2     instead: R1 rising (or falling) linearly to R2 over\n"
+    "                           --ramp-s S seconds (default 10), then R2\n"
+    "          --ttl-s T        each hold's time (default 2)\n"
+    "          --window N       calls in flight per driver at most (default 32;\n"
+    "                           the server refuses more than --max-inflight-per-conn,\n"
+    "                           64 by default): beyond it, calls wait, are sent\n"
+    "                           late and counted\n"
+    "          --plot FILE      draw rate, p99 and seats left over time into\n"
+    "                           FILE.png or FILE.svg with gnuplot (FILE.dat and\n"
+    "                           FILE.gp are left beside it)\n"
+    "          --duration S     gives up after S seconds (default 600)\n"
     "\n"
     "options:\n"
     "  --scenario NAME      one of the above (required)\n"
@@ -104,7 +127,8 @@ const char *const bench_op_names[OP__N] = {
     "echo", "ping", "get_seat_map", "list_events", "hold", "cancel", "confirm", "confirm_replay",
 };
 
-static const char *const scenarios[] = { "echo", "ping", "read", "hold", "rush", "pay", "mixed" };
+static const char *const scenarios[] = { "echo", "ping", "read",  "hold",
+                                         "rush", "pay",  "mixed", "onsale" };
 
 uint64_t
 bench_now_ns(void)
@@ -115,14 +139,20 @@ bench_now_ns(void)
 }
 
 uint64_t
-bench_rand(bench_thread *t)
+bench_rand_next(uint64_t *state)
 {
-    uint64_t x = t->rng;
+    uint64_t x = *state;
     x ^= x >> 12;
     x ^= x << 25;
     x ^= x >> 27;
-    t->rng = x;
+    *state = x;
     return x * 0x2545F4914F6CDD1Dull;
+}
+
+uint64_t
+bench_rand(bench_thread *t)
+{
+    return bench_rand_next(&t->rng);
 }
 
 void
@@ -153,6 +183,37 @@ bench_unexpected(bench_thread *t, const char *fmt, ...)
 /* ---- flags ---- */
 
 static int
+parse_rate(const char *v, void *dest)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno != 0 || end == v || *end != 0 || !(d >= 1 && d <= 1e7))
+        return -1;
+    *(double *)dest = d;
+    return 0;
+}
+
+/* --ramp R1:R2 into two doubles. */
+static int
+parse_ramp(const char *v, void *dest)
+{
+    double *r = dest;
+    char *end;
+    errno = 0;
+    double a = strtod(v, &end);
+    if (errno != 0 || end == v || *end != ':' || !(a >= 1 && a <= 1e7))
+        return -1;
+    const char *w = end + 1;
+    double b = strtod(w, &end);
+    if (errno != 0 || end == w || *end != 0 || !(b >= 1 && b <= 1e7))
+        return -1;
+    r[0] = a;
+    r[1] = b;
+    return 0;
+}
+
+static int
 parse_duration(const char *v, void *dest)
 {
     char *end;
@@ -173,7 +234,8 @@ parse_duration(const char *v, void *dest)
 /* The numbers as the parser writes them, copied into bench afterwards. */
 struct bench_nums {
     int64_t clients, requests, events, sessions, rows, per_row, pages, flushes, reply, seed;
-    double duration;
+    int64_t venue, ttl, window;
+    double duration, ramp_s;
 };
 
 static void
@@ -183,12 +245,19 @@ take_nums(bench *b, const struct bench_nums *n, int *duration_given)
         b->duration_s = n->duration;
         *duration_given = 1;
     }
-    b->clients = (int)n->clients;
+    if (n->clients > 0)
+        b->clients = (int)n->clients;
+    if (n->per_row > 0)
+        b->seats_per_row = (uint32_t)n->per_row;
+    b->venue = (uint32_t)n->venue;
+    b->ttl_s = (int)n->ttl;
+    b->window = (int)n->window;
+    if (n->ramp_s != 0)
+        b->ramp_s = n->ramp_s;
     b->requests = (uint64_t)n->requests;
     b->events = (uint32_t)n->events;
     b->sessions = (uint32_t)n->sessions;
     b->rows = (uint32_t)n->rows;
-    b->seats_per_row = (uint32_t)n->per_row;
     b->seed = (uint64_t)n->seed;
     b->echo_reply_len = (size_t)n->reply;
     if (n->pages != 0) {
@@ -199,6 +268,36 @@ take_nums(bench *b, const struct bench_nums *n, int *duration_given)
         b->echo_one_flush = n->flushes == 1;
         b->echo_durable = 1;
     }
+}
+
+/* onsale's options: given to onsale only, and what it needs. */
+static int
+check_onsale(bench *b)
+{
+    int onsale = strcmp(b->scenario, "onsale") == 0;
+    int given = b->rate > 0 || b->ramp_to > 0 || b->venue > 0 || b->ttl_s > 0 || b->window > 0 ||
+                b->plot != NULL || b->ramp_s > 0;
+    if (!onsale) {
+        if (given) {
+            fprintf(stderr,
+                    "bilheteria-bench: --rate, --ramp, --ramp-s, --venue, --ttl-s, "
+                    "--window and --plot are options of the onsale scenario, not of "
+                    "\"%s\"\n",
+                    b->scenario);
+            return -1;
+        }
+        return 0;
+    }
+    if ((b->rate > 0) == (b->ramp_to > 0) || b->venue == 0) {
+        fprintf(stderr, "bilheteria-bench: onsale needs --venue SEATS and one of --rate R or "
+                        "--ramp R1:R2\n");
+        return -1;
+    }
+    if (b->ramp_s > 0 && b->ramp_to == 0) {
+        fprintf(stderr, "bilheteria-bench: --ramp-s goes with --ramp\n");
+        return -1;
+    }
+    return 0;
 }
 
 /* The scenario by name, and the options that exclude each other. */
@@ -212,7 +311,7 @@ check_args(bench *b, const char *scenario)
         if (b->scenario == NULL) {
             fprintf(stderr,
                     "bilheteria-bench: unknown scenario \"%s\" (echo, ping, read, "
-                    "hold, rush, pay, mixed)\n",
+                    "hold, rush, pay, mixed, onsale)\n",
                     scenario);
             return -1;
         }
@@ -228,6 +327,8 @@ check_args(bench *b, const char *scenario)
                 b->scenario);
         return -1;
     }
+    if (check_onsale(b) != 0)
+        return -1;
     if (b->spawn_auth && (!b->spawn || b->token != NULL)) {
         fprintf(stderr, "bilheteria-bench: --spawn-auth needs --spawn-server and makes its own "
                         "tokens: not with --token or --token-file\n");
@@ -249,11 +350,11 @@ static int
 parse_args(int argc, char **argv, bench *b, int *duration_given)
 {
     struct bh__strs server_args = { 0 };
-    struct bench_nums n = { .clients = b->clients,
-                            .events = b->events,
-                            .sessions = b->sessions,
-                            .rows = b->rows,
-                            .per_row = b->seats_per_row };
+    /* clients and per_row stay -1 unless given: onsale has its own defaults. */
+    struct bench_nums n = {
+        .clients = -1, .events = b->events, .sessions = b->sessions, .rows = b->rows, .per_row = -1
+    };
+    double ramp[2] = { 0, 0 };
     const char *scenario = NULL, *token = NULL, *token_file = NULL;
     int version = 0;
     char err[512];
@@ -287,6 +388,16 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
         { "--durable", NULL, BH__OPT_FLAG, LW, &b->echo_durable },
         BENCH_INT_OPT("--durable-pages", &n.pages, 1, 256),
         BENCH_INT_OPT("--durable-flushes", &n.flushes, 1, 2),
+        { "--rate", "R", BH__OPT_FN, LW, &b->rate, NULL, 0, 0, parse_rate,
+          "buyers a second in [1, 10000000]" },
+        { "--ramp", "R1:R2", BH__OPT_FN, LW, ramp, NULL, 0, 0, parse_ramp,
+          "two rates in [1, 10000000], as R1:R2" },
+        { "--ramp-s", "S", BH__OPT_FN, LW, &n.ramp_s, NULL, 0, 0, parse_duration,
+          "seconds in (0, 86400]" },
+        BENCH_INT_OPT("--venue", &n.venue, 1, (int64_t)BH_ROWS_MAX * BH_SEATS_PER_ROW_MAX),
+        BENCH_INT_OPT("--ttl-s", &n.ttl, 1, 3600),
+        BENCH_INT_OPT("--window", &n.window, 1, 1 << 20),
+        { "--plot", "FILE", BH__OPT_STR, LW, &b->plot },
         { "--version", NULL, BH__OPT_FLAG, LW, &version },
     };
     switch (bh__opts_parse(opts, sizeof(opts) / sizeof(opts[0]), argc - 1, argv + 1,
@@ -306,6 +417,8 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
     b->server_args = (char **)server_args.v;
     b->n_server_args = (int)server_args.n;
     take_nums(b, &n, duration_given);
+    b->ramp_from = ramp[0];
+    b->ramp_to = ramp[1];
     if (bh__token_pick(token, token_file, NULL, &b->token, err, sizeof(err)) != 0) {
         fprintf(stderr, "bilheteria-bench: %s\n", err);
         return -1;
@@ -341,8 +454,8 @@ client_main(void *arg)
     return NULL;
 }
 
-static double
-self_cpu_s(void)
+double
+bench_self_cpu_s(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -496,10 +609,12 @@ print_text(const bench *b, const result *r, const bh_spawn_server *srv)
                (unsigned long long)r->violations);
 }
 
-static cJSON *
-lat_json(const bench_hist *h)
+cJSON *
+bench_lat_json(const bench_hist *h)
 {
     cJSON *o = cJSON_CreateObject();
+    if (o == NULL)
+        return NULL;
     cJSON_AddNumberToObject(o, "p50", ms(bench_hist_percentile(h, 50)));
     cJSON_AddNumberToObject(o, "p90", ms(bench_hist_percentile(h, 90)));
     cJSON_AddNumberToObject(o, "p99", ms(bench_hist_percentile(h, 99)));
@@ -545,7 +660,7 @@ json_requests(cJSON *o, const result *r)
     cJSON_AddNumberToObject(o, "throughput_rps",
                             r->elapsed_s > 0 ? (double)r->requests / r->elapsed_s : 0.0);
     if (r->all)
-        cJSON_AddItemToObject(o, "latency_ms", lat_json(r->all));
+        cJSON_AddItemToObject(o, "latency_ms", bench_lat_json(r->all));
     cJSON *ops = cJSON_AddObjectToObject(o, "ops");
     for (int k = 0; k < OP__N; k++) {
         if (r->op_n[k] == 0 || r->op[k] == NULL)
@@ -555,7 +670,7 @@ json_requests(cJSON *o, const result *r)
         cJSON_AddNumberToObject(x, "errors", (double)r->op_err[k]);
         cJSON_AddNumberToObject(x, "throughput_rps",
                                 r->elapsed_s > 0 ? (double)r->op_n[k] / r->elapsed_s : 0.0);
-        cJSON_AddItemToObject(x, "latency_ms", lat_json(r->op[k]));
+        cJSON_AddItemToObject(x, "latency_ms", bench_lat_json(r->op[k]));
     }
     cJSON *codes = cJSON_AddObjectToObject(o, "errors_by_status");
     for (int c = 1; c < BENCH_N_CODES; c++)
@@ -589,11 +704,16 @@ json_invariants(cJSON *o, const result *r)
     cJSON_AddBoolToObject(inv, "ok", r->n_viol == 0 && r->violations == 0);
     if (r->summary[0])
         cJSON_AddStringToObject(inv, "summary", r->summary);
-    cJSON *vs = cJSON_AddArrayToObject(inv, "violations");
-    char *save = NULL, *copy = strdup(r->viol);
+    bench_json_lines(cJSON_AddArrayToObject(inv, "violations"), r->viol);
+}
+
+void
+bench_json_lines(cJSON *arr, const char *text)
+{
+    char *save = NULL, *copy = arr != NULL ? strdup(text) : NULL;
     for (char *line = copy ? strtok_r(copy, "\n", &save) : NULL; line != NULL;
          line = strtok_r(NULL, "\n", &save))
-        cJSON_AddItemToArray(vs, cJSON_CreateString(line));
+        cJSON_AddItemToArray(arr, cJSON_CreateString(line));
     free(copy);
 }
 
@@ -822,7 +942,7 @@ run_clients(bench *b, result *r, const bh_spawn_server *srv)
             break;
         }
     }
-    double srv_cpu0 = srv ? bh_spawn_cpu_s(srv) : 0, cpu0 = self_cpu_s();
+    double srv_cpu0 = srv ? bh_spawn_cpu_s(srv) : 0, cpu0 = bench_self_cpu_s();
     uint64_t start = bench_now_ns();
     b->end_ns = start + (uint64_t)(b->duration_s * 1e9);
     pthread_mutex_lock(&b->gate_mu);
@@ -832,7 +952,7 @@ run_clients(bench *b, result *r, const bh_spawn_server *srv)
     for (int i = 0; i < threads; i++)
         pthread_join(b->t[i].th, NULL);
     r->elapsed_s = (double)(bench_now_ns() - start) / 1e9;
-    r->bench_cpu_s = self_cpu_s() - cpu0;
+    r->bench_cpu_s = bench_self_cpu_s() - cpu0;
     if (srv)
         r->server_run_cpu_s = bh_spawn_cpu_s(srv) - srv_cpu0;
     pthread_cond_destroy(&b->gate_cv);
@@ -906,6 +1026,37 @@ finish(bench *b, result *r, target *tg, int status)
     return status;
 }
 
+/* onsale: one session of --venue seats in rows of --seats-per-row (100,
+ * or fewer for a smaller venue), 4 driver threads of 32 calls in flight
+ * each: the server's 128 workers. */
+static int
+onsale_defaults(bench *b, int duration_given)
+{
+    b->events = 1;
+    b->sessions = 1;
+    if (b->seats_per_row == 0)
+        b->seats_per_row = b->venue < 100 ? b->venue : 100;
+    if (b->venue % b->seats_per_row != 0 || b->venue / b->seats_per_row > BH_ROWS_MAX) {
+        fprintf(stderr,
+                "bilheteria-bench: --venue %u is not a whole number of rows of %u seats, at most "
+                "%d rows (set --seats-per-row)\n",
+                b->venue, b->seats_per_row, BH_ROWS_MAX);
+        return -1;
+    }
+    b->rows = b->venue / b->seats_per_row;
+    if (b->clients == 0)
+        b->clients = 4;
+    if (!duration_given)
+        b->duration_s = RUSH_MAX_S;
+    if (b->ttl_s == 0)
+        b->ttl_s = 2;
+    if (b->window == 0)
+        b->window = 32;
+    if (b->ramp_to > 0 && b->ramp_s == 0)
+        b->ramp_s = 10;
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -914,18 +1065,21 @@ main(int argc, char **argv)
     static target tg = { .eshared = NNG_SOCKET_INITIALIZER };
     int duration_given = 0, status = 3;
 
-    b.clients = 32;
     b.duration_s = 5;
     b.events = 10;
     b.sessions = 10;
     b.rows = 20;
-    b.seats_per_row = 40;
     b.server_path = BENCH_SERVER_PATH;
-    if (parse_args(argc, argv, &b, &duration_given) != 0) {
+    if (parse_args(argc, argv, &b, &duration_given) != 0 ||
+        (strcmp(b.scenario, "onsale") == 0 && onsale_defaults(&b, duration_given) != 0)) {
         free(b.server_args);
         free(b.token);
         return 2;
     }
+    if (b.clients == 0)
+        b.clients = 32;
+    if (b.seats_per_row == 0)
+        b.seats_per_row = 40;
     tg.is_echo = strcmp(b.scenario, "echo") == 0;
     if (strcmp(b.scenario, "rush") == 0) {
         b.events = 1;
@@ -945,6 +1099,10 @@ main(int argc, char **argv)
     for (int i = 0; i < b.clients; i++)
         if (open_client(&b, i, &tg) != 0)
             goto out;
+    if (strcmp(b.scenario, "onsale") == 0) {
+        status = bench_onsale(&b, tg.srv);
+        goto out;
+    }
     if (run_clients(&b, &r, tg.srv) != 0)
         goto out;
     status = report(&b, &r, &tg);

@@ -38,9 +38,8 @@ seat_label(const bench *b, uint32_t idx, char out[16])
     snprintf(out, 16, "%s%u", row, idx % b->seats_per_row + 1);
 }
 
-/* Label -> index, or -1 if it is not in the layout. */
-static long
-seat_index(const bench *b, const char *label)
+long
+bench_seat_index(const bench *b, const char *label)
 {
     uint32_t row, i = 0;
     if (label[0] < 'A' || label[0] > 'Z')
@@ -432,40 +431,86 @@ check_call_failed(check *ck, int rc)
 
 static void violation(check *ck, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+void
+bench_vviolation(pthread_mutex_t *mu, char *viol, size_t violen, int *n_viol, const char *fmt,
+                 va_list ap)
+{
+    pthread_mutex_lock(mu);
+    if (*n_viol < MAX_VIOLATION_LINES) {
+        size_t used = strlen(viol);
+        if (used < violen)
+            vsnprintf(viol + used, violen - used, fmt, ap);
+        used = strlen(viol);
+        if (used + 1 < violen) {
+            viol[used] = '\n';
+            viol[used + 1] = 0;
+        }
+    }
+    (*n_viol)++;
+    pthread_mutex_unlock(mu);
+}
+
 static void
 violation(check *ck, const char *fmt, ...)
 {
-    pthread_mutex_lock(&ck->mu);
-    if (ck->n_viol < MAX_VIOLATION_LINES) {
-        size_t used = strlen(ck->viol);
-        va_list ap;
-        va_start(ap, fmt);
-        if (used < ck->violen)
-            vsnprintf(ck->viol + used, ck->violen - used, fmt, ap);
-        va_end(ap);
-        used = strlen(ck->viol);
-        if (used + 1 < ck->violen) {
-            ck->viol[used] = '\n';
-            ck->viol[used + 1] = 0;
-        }
-    }
-    ck->n_viol++;
-    pthread_mutex_unlock(&ck->mu);
+    va_list ap;
+    va_start(ap, fmt);
+    bench_vviolation(&ck->mu, ck->viol, ck->violen, &ck->n_viol, fmt, ap);
+    va_end(ap);
 }
 
-typedef struct check_arg {
-    check *ck;
+typedef struct each_job {
+    size_t n;
+    atomic_size_t next;
+    void (*fn)(void *ctx, bh_client *c, size_t i);
+    void *ctx;
+    const atomic_int *stop;
+} each_job;
+
+typedef struct each_arg {
+    each_job *j;
     bh_client *c;
-} check_arg;
+} each_arg;
 
 static void *
-check_worker(void *arg)
+each_worker(void *arg)
 {
-    check_arg *a = arg;
+    each_arg *a = arg;
     size_t i;
-    while (!atomic_load(&a->ck->gone) && (i = atomic_fetch_add(&a->ck->next, 1)) < a->ck->n_items)
-        a->ck->fn(a->ck, a->c, &a->ck->items[i]);
+    while (!atomic_load(a->j->stop) && (i = atomic_fetch_add(&a->j->next, 1)) < a->j->n)
+        a->j->fn(a->j->ctx, a->c, i);
     return NULL;
+}
+
+size_t
+bench_for_each(bench *b, size_t n, void (*fn)(void *ctx, bh_client *c, size_t i), void *ctx,
+               const atomic_int *stop)
+{
+    each_job j = { .n = n, .fn = fn, .ctx = ctx, .stop = stop };
+    int k = b->clients < 16 ? b->clients : 16, started = 0;
+    pthread_t th[16];
+    each_arg args[16];
+    for (int i = 0; i < k; i++) {
+        args[i] = (each_arg){ &j, b->t[i].cli };
+        if (pthread_create(&th[i], NULL, each_worker, &args[i]) != 0)
+            break;
+        started++;
+    }
+    if (started == 0) {
+        args[0] = (each_arg){ &j, b->t[0].cli };
+        each_worker(&args[0]);
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    size_t done = atomic_load(&j.next);
+    return done < n ? done : n;
+}
+
+static void
+check_item(void *ctx, bh_client *c, size_t i)
+{
+    check *ck = ctx;
+    ck->fn(ck, c, &ck->items[i]);
 }
 
 /* Runs ck->fn over every item from up to 16 threads, each on its own
@@ -473,24 +518,7 @@ check_worker(void *arg)
 static void
 check_all(check *ck)
 {
-    bench *b = ck->b;
-    int n = b->clients < 16 ? b->clients : 16;
-    pthread_t th[16];
-    check_arg args[16];
-    int started = 0;
-    atomic_store(&ck->next, 0);
-    for (int i = 0; i < n; i++) {
-        args[i] = (check_arg){ ck, b->t[i].cli };
-        if (pthread_create(&th[i], NULL, check_worker, &args[i]) != 0)
-            break;
-        started++;
-    }
-    if (started == 0) {
-        args[0] = (check_arg){ ck, b->t[0].cli };
-        check_worker(&args[0]);
-    }
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
+    atomic_store(&ck->next, bench_for_each(ck->b, ck->n_items, check_item, ck, &ck->gone));
     if (atomic_load(&ck->gone))
         violation(ck, "the server stopped answering: the check was cut short, %zu of %zu left",
                   ck->n_items -
@@ -527,7 +555,7 @@ check_rush_one(check *ck, bh_client *c, const bench_paid *it)
         violation(ck, "reservation %llu holds %zu seats, asked for 2", (unsigned long long)r->id,
                   r->n_seats);
     for (size_t i = 0; i < r->n_seats; i++) {
-        long x = seat_index(b, r->seats[i]->label);
+        long x = bench_seat_index(b, r->seats[i]->label);
         if (x < 0) {
             violation(ck, "reservation %llu has seat \"%s\", not in the layout",
                       (unsigned long long)r->id, r->seats[i]->label);
