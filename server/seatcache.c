@@ -108,10 +108,17 @@ srv_seatcache_get(srv_seatcache *sc, store_txn *t, const Bilheteria__V1__Session
     *p = e;
     sc->bytes += size;
     *stale = 0;
-    /* The entry reflects this transaction; if the call aborts, forget it. */
-    if (sc->n_touched < TOUCHED_MAX)
-        sc->touched[sc->n_touched] = s->id;
-    sc->n_touched++;
+    /* The entry reflects this transaction. Built before the call changed
+     * any seat, it is also what the enclosing transaction holds, and stays
+     * right if the call aborts (a refused hold, the common case in a
+     * sell-out, would otherwise throw away the map it just rebuilt, and the
+     * next call would scan every seat again). Built after, it is forgotten
+     * with the call; so is it if the call changes a seat later (note). */
+    if (sc->n_touched > 0) {
+        if (sc->n_touched < TOUCHED_MAX)
+            sc->touched[sc->n_touched] = s->id;
+        sc->n_touched++;
+    }
     return e->taken;
 }
 
