@@ -392,6 +392,17 @@ bht_reserve(bh_client *c, const bht_hold *h, Bilheteria__V1__Reservation **out, 
     return rc;
 }
 
+Bilheteria__V1__Reservation *
+bht_reserve_ok(bh_client *c, const bht_hold *h)
+{
+    Bilheteria__V1__Reservation *r = NULL;
+    bh_status st;
+    if (bht_reserve(c, h, &r, &st) != BH_OK)
+        fail_msg("reserve %s/best %u for %s: %s: %s", h->seats ? h->seats : "-", h->best,
+                 h->user ? h->user : "maria", bh_code_name(st.code), st.message);
+    return r;
+}
+
 void
 bht_free_resv(Bilheteria__V1__Reservation *r)
 {
@@ -420,6 +431,13 @@ bht_pay(bh_client *c, const bht_payment *p, Bilheteria__V1__ConfirmPaymentRespon
             bilheteria__v1__confirm_payment_response__free_unpacked(resp, NULL);
     }
     return rc;
+}
+
+int
+bht_pay_full(bh_client *c, const Bilheteria__V1__Reservation *r, const char *key, bh_status *st)
+{
+    bht_payment p = { .reservation = r->id, .amount = r->total_cents, .key = key };
+    return bht_pay(c, &p, NULL, st);
 }
 
 int

@@ -126,6 +126,9 @@ typedef struct bht_hold {
 
 /* CreateReservation; *out is the reservation. */
 int bht_reserve(bh_client *c, const bht_hold *h, Bilheteria__V1__Reservation **out, bh_status *st);
+/* The same, expecting OK (the test fails otherwise); returns the
+ * reservation. */
+Bilheteria__V1__Reservation *bht_reserve_ok(bh_client *c, const bht_hold *h);
 /* Frees a reservation (NULL is fine). */
 void bht_free_resv(Bilheteria__V1__Reservation *r);
 
@@ -140,6 +143,9 @@ typedef struct bht_payment {
 /* ConfirmPayment; *out is the whole answer. */
 int bht_pay(bh_client *c, const bht_payment *p, Bilheteria__V1__ConfirmPaymentResponse **out,
             bh_status *st);
+/* Pays r its total by pix with key. */
+int bht_pay_full(bh_client *c, const Bilheteria__V1__Reservation *r, const char *key,
+                 bh_status *st);
 /* CancelReservation with key (NULL: the library's); *out is the
  * reservation as the cancel left it. */
 int bht_cancel(bh_client *c, uint64_t id, const char *key, Bilheteria__V1__Reservation **out,

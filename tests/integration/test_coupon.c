@@ -87,14 +87,6 @@ held_seats(bh_client *c, uint64_t session)
     return n;
 }
 
-/* Pays r in full by pix. */
-static int
-pay(bh_client *c, const Resv *r, const char *key, bh_status *st)
-{
-    bht_payment p = { .reservation = r->id, .amount = r->total_cents, .key = key };
-    return bht_pay(c, &p, NULL, st);
-}
-
 /* A percent coupon with at most max_uses uses, per_user each (0: no
  * limit). */
 static void
@@ -470,7 +462,7 @@ test_cancel_returns_use_and_payment_makes_it_final(void **state)
     q.seats = "A2";
     assert_int_equal(bht_reserve(cl, &q, &r, NULL), BH_OK);
     assert_int_equal(r->total_cents, 900);
-    assert_int_equal(pay(cl, r, "cancelme-pay", &st), BH_OK);
+    assert_int_equal(bht_pay_full(cl, r, "cancelme-pay", &st), BH_OK);
     uses(cl, "CANCELME", &held, &final);
     assert_int_equal(held, 0);
     assert_int_equal(final, 1);
@@ -507,7 +499,7 @@ test_pay_after_expiry(void **state)
     bht_sleep_ms(1600);
     uses(cl, "LAPSE1", &held, &final);
     assert_int_equal(held, 0);
-    assert_int_equal(pay(cl, r, "lapse1-pay", &st), BH_OK);
+    assert_int_equal(bht_pay_full(cl, r, "lapse1-pay", &st), BH_OK);
     uses(cl, "LAPSE1", &held, &final);
     assert_int_equal(final, 1);
     bht_free_resv(r);
@@ -518,7 +510,7 @@ test_pay_after_expiry(void **state)
     bht_sleep_ms(1600);
     bht_hold q2 = { .session = s, .seats = "A3", .coupon = "LAPSE2", .user = "quick" };
     assert_int_equal(bht_reserve(cl, &q2, &r2, NULL), BH_OK);
-    assert_int_equal(pay(cl, r, "lapse2-pay", &st), BH_FAILED_PRECONDITION);
+    assert_int_equal(bht_pay_full(cl, r, "lapse2-pay", &st), BH_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "used up since"));
     uses(cl, "LAPSE2", &held, &final);
     assert_int_equal(held, 1);
@@ -811,7 +803,7 @@ test_crash_keeps_uses(void **state)
     assert_int_equal(bht_reserve(c, &q, &r2, NULL), BH_OK);
     q.seats = "A3";
     assert_int_equal(bht_reserve(c, &q, &r3, NULL), BH_OK);
-    assert_int_equal(pay(c, r1, "crash-coupon-pay", &st), BH_OK);
+    assert_int_equal(bht_pay_full(c, r1, "crash-coupon-pay", &st), BH_OK);
     bh_client_close(c);
     bht_kill9(&s2);
     assert_int_equal(bht_restart(&s2), 0);
