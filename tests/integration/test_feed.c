@@ -70,42 +70,31 @@ last_seq(void)
     return last;
 }
 
+/* Holds seat in the group's session for user. */
 static int
 reserve(bh_client *c, const char *user, const char *seat, int32_t ttl_s, uint64_t *id)
 {
-    Bilheteria__V1__CreateReservationRequest q = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CreateReservationResponse *r = NULL;
-    char *seats[1] = { (char *)seat };
-    bh_status st;
-    q.session_id = sess;
-    q.user_id = (char *)user;
-    q.seats = seats;
-    q.n_seats = 1;
-    q.ttl_s = ttl_s;
-    int rc = bh_reservation_create_reservation(c, &q, &r, NULL, &st);
-    if (rc == BH_OK) {
-        if (id != NULL)
-            *id = r->reservation->id;
-        bilheteria__v1__create_reservation_response__free_unpacked(r, NULL);
-    }
+    bht_hold h = { .session = sess, .user = user, .seats = seat, .ttl_s = ttl_s };
+    Bilheteria__V1__Reservation *r = NULL;
+    int rc = bht_reserve(c, &h, &r, NULL);
+    if (rc == BH_OK && id != NULL)
+        *id = r->id;
+    bht_free_resv(r);
     return rc;
 }
 
+/* Pays resv's 1000 (no method named), through stripe with ref if not
+ * NULL. */
 static int
 pay(uint64_t resv, const char *key, const char *ref)
 {
-    Bilheteria__V1__ConfirmPaymentRequest q = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
-    Bilheteria__V1__ConfirmPaymentResponse *r = NULL;
-    bh_call_opts o = { .idempotency_key = key };
-    bh_status st;
-    q.reservation_id = resv;
-    q.amount_cents = 1000;
-    q.provider = ref != NULL ? "stripe" : "";
-    q.provider_ref = ref != NULL ? (char *)ref : "";
-    int rc = bh_payment_confirm_payment(cl, &q, &r, &o, &st);
-    if (rc == BH_OK)
-        bilheteria__v1__confirm_payment_response__free_unpacked(r, NULL);
-    return rc;
+    bht_payment p = { .reservation = resv,
+                      .amount = 1000,
+                      .key = key,
+                      .method = "",
+                      .provider = ref != NULL ? "stripe" : NULL,
+                      .ref = ref };
+    return bht_pay(cl, &p, NULL, NULL);
 }
 
 /* A change's object, decoded with d (the test knows its type). */
