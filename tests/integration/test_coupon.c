@@ -375,23 +375,25 @@ test_refusals(void **state)
     base.min_total_cents = 6001;
     coupon(cl, "BIG", 10, 0, &base);
 
+    static const struct {
+        const char *code;
+        int rc;
+        const char *why;
+    } no[] = {
+        { "NOPE", BH_FAILED_PRECONDITION, "coupon NOPE does not exist" },
+        { "OFF", BH_FAILED_PRECONDITION, "inactive" },
+        { "LATER", BH_FAILED_PRECONDITION, "not valid yet" },
+        { "GONE", BH_FAILED_PRECONDITION, "has expired" },
+        { "EVOTHER", BH_FAILED_PRECONDITION, "only for event" },
+        { "SESSOTHER", BH_FAILED_PRECONDITION, "only for session" },
+        { "BIG", BH_FAILED_PRECONDITION, "at least 6001 cents; this one is 6000" },
+        { "bad code!", BH_INVALID_ARGUMENT, "coupon_code" },
+    };
     bht_hold q = { .session = s, .seats = "A1,A2" };
-    q.coupon = "NOPE";
-    refused(&q, BH_FAILED_PRECONDITION, "coupon NOPE does not exist");
-    q.coupon = "OFF";
-    refused(&q, BH_FAILED_PRECONDITION, "inactive");
-    q.coupon = "LATER";
-    refused(&q, BH_FAILED_PRECONDITION, "not valid yet");
-    q.coupon = "GONE";
-    refused(&q, BH_FAILED_PRECONDITION, "has expired");
-    q.coupon = "EVOTHER";
-    refused(&q, BH_FAILED_PRECONDITION, "only for event");
-    q.coupon = "SESSOTHER";
-    refused(&q, BH_FAILED_PRECONDITION, "only for session");
-    q.coupon = "BIG";
-    refused(&q, BH_FAILED_PRECONDITION, "at least 6001 cents; this one is 6000");
-    q.coupon = "bad code!";
-    refused(&q, BH_INVALID_ARGUMENT, "coupon_code");
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+        q.coupon = no[i].code;
+        refused(&q, no[i].rc, no[i].why);
+    }
 
     /* The last use, then used up; per user, then another user may. */
     Resv *r = NULL;
@@ -728,28 +730,11 @@ test_rules(void **state)
     CouponReq food = BILHETERIA__V1__CREATE_COUPON_REQUEST__INIT;
     food.applies_to = TO(PRODUCTS);
     coupon(c, "FOOD10", 10, 0, &food);
-    Bilheteria__V1__CreateReservationRequest req = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CreateReservationResponse *resp = NULL;
-    Bilheteria__V1__ItemRequest it[3] = { BILHETERIA__V1__ITEM_REQUEST__INIT,
-                                          BILHETERIA__V1__ITEM_REQUEST__INIT,
-                                          BILHETERIA__V1__ITEM_REQUEST__INIT };
-    Bilheteria__V1__ItemRequest *itp[3] = { &it[0], &it[1], &it[2] };
-    char *seat[] = { "D2" };
-    it[0].product_id = pop;
-    it[0].quantity = 2;
-    it[1].product_id = soda;
-    it[1].quantity = 2;
-    it[2].product_id = choc;
-    it[2].quantity = 1;
-    req.session_id = s;
-    req.user_id = "maria";
-    req.seats = seat;
-    req.n_seats = 1;
-    req.items = itp;
-    req.n_items = 3;
-    req.coupon_code = "food10";
-    assert_int_equal(bh_reservation_create_reservation(c, &req, &resp, NULL, &st), BH_OK);
-    r = resp->reservation;
+    q = (bht_hold){ .session = s,
+                    .seats = "D2",
+                    .items = { { pop, 2 }, { soda, 2 }, { choc, 1 } },
+                    .coupon = "food10" };
+    assert_int_equal(bht_reserve(c, &q, &r, &st), BH_OK);
     assert_int_equal(line_of(r, KIND(COMBO), trio->id)->amount_cents, 1000);
     assert_int_equal(line_of(r, KIND(COMBO), duo->id)->amount_cents, 500);
     /* items 5000 + 2000 + 800 = 7800, combos take 1500, 10% of 6300. */
@@ -757,7 +742,7 @@ test_rules(void **state)
     assert_int_equal(r->discounts[r->n_discounts - 1]->kind, KIND(COUPON));
     assert_int_equal(r->total_cents, 4000 + 7800 - 1500 - 630);
     check_sums(r);
-    bilheteria__v1__create_reservation_response__free_unpacked(resp, NULL);
+    bht_free_resv(r);
 
     /* Deactivated rules stop applying; the list shows them. */
     Bilheteria__V1__DeactivateRuleRequest dr = BILHETERIA__V1__DEACTIVATE_RULE_REQUEST__INIT;

@@ -510,29 +510,23 @@ test_internal_events(void **state)
 {
     (void)state;
     uint64_t s = bht_session(cl, bht_event(cl, "Feed internal"), 1, 2, 1000);
-    Bilheteria__V1__CreateReservationRequest q = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CreateReservationResponse *rr = NULL;
     Bilheteria__V1__JoinWaitlistRequest jq = BILHETERIA__V1__JOIN_WAITLIST_REQUEST__INIT;
     Bilheteria__V1__JoinWaitlistResponse *jr = NULL;
-    Bilheteria__V1__CancelReservationRequest cq = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CancelReservationResponse *cr = NULL;
     Bilheteria__V1__CancelSessionRequest sq = BILHETERIA__V1__CANCEL_SESSION_REQUEST__INIT;
     Bilheteria__V1__CancelSessionResponse *sr = NULL;
     bh_status st;
     uint64_t ana, bo;
     char types[512];
 
-    q.session_id = s;
-    q.user_id = "ana";
-    q.best = 1;
-    assert_int_equal(bh_reservation_create_reservation(cl, &q, &rr, NULL, &st), BH_OK);
-    ana = rr->reservation->id;
-    bilheteria__v1__create_reservation_response__free_unpacked(rr, NULL);
+    bht_hold q = { .session = s, .user = "ana", .best = 1 };
+    Bilheteria__V1__Reservation *r = bht_reserve_ok(cl, &q);
+    ana = r->id;
+    bht_free_resv(r);
     assert_int_equal(pay(ana, "feed-internal-pay", NULL), BH_OK);
-    q.user_id = "bo";
-    assert_int_equal(bh_reservation_create_reservation(cl, &q, &rr, NULL, &st), BH_OK);
-    bo = rr->reservation->id;
-    bilheteria__v1__create_reservation_response__free_unpacked(rr, NULL);
+    q.user = "bo";
+    r = bht_reserve_ok(cl, &q);
+    bo = r->id;
+    bht_free_resv(r);
     jq.session_id = s;
     jq.user_id = "cy";
     jq.seats = 1;
@@ -540,9 +534,7 @@ test_internal_events(void **state)
     bilheteria__v1__join_waitlist_response__free_unpacked(jr, NULL);
 
     uint64_t before = last_seq();
-    cq.id = bo;
-    assert_int_equal(bh_reservation_cancel_reservation(cl, &cq, &cr, NULL, &st), BH_OK);
-    bilheteria__v1__cancel_reservation_response__free_unpacked(cr, NULL);
+    assert_int_equal(bht_cancel(cl, bo, NULL, NULL, &st), BH_OK);
     types_after(before, types, sizeof(types));
     assert_string_equal(types, "reservation.offered reservation.cancelled");
 

@@ -344,19 +344,11 @@ static void *
 race_refund(void *arg)
 {
     struct racer *r = arg;
-    Bilheteria__V1__RefundPaymentRequest req = BILHETERIA__V1__REFUND_PAYMENT_REQUEST__INIT;
-    Bilheteria__V1__RefundPaymentResponse *resp = NULL;
-    char *seats[] = { "C3" }, key[32];
-    bh_status st;
+    char key[32];
     bh_client *c = bht_client(&srv);
     snprintf(key, sizeof(key), "race-%d", r->i);
-    bh_call_opts o = { .idempotency_key = key };
-    req.payment_id = r->payment;
-    req.seats = seats;
-    req.n_seats = 1;
-    r->code = bh_payment_refund_payment(c, &req, &resp, &o, &st);
-    if (r->code == BH_OK)
-        bilheteria__v1__refund_payment_response__free_unpacked(resp, NULL);
+    bht_refund_ask a = { .payment = r->payment, .seats = "C3", .key = key };
+    r->code = bht_refund(c, &a, NULL, NULL);
     bh_client_close(c);
     return NULL;
 }
@@ -587,12 +579,10 @@ test_cancel_session(void **state)
 
     /* A hold the refunds have not reached yet cannot be paid either. */
     r = bht_reservation(cl, ids[N + H - 1]);
-    Bilheteria__V1__ConfirmPaymentRequest pq = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
-    Bilheteria__V1__ConfirmPaymentResponse *pr = NULL;
-    bh_call_opts pk = { .idempotency_key = "cs-late-pay" };
-    pq.reservation_id = r->id;
-    pq.amount_cents = r->total_cents;
-    assert_int_equal(bh_payment_confirm_payment(cl, &pq, &pr, &pk, &st), BH_FAILED_PRECONDITION);
+    bht_payment late = {
+        .reservation = r->id, .amount = r->total_cents, .key = "cs-late-pay", .method = ""
+    };
+    assert_int_equal(bht_pay(cl, &late, NULL, &st), BH_FAILED_PRECONDITION);
     bilheteria__v1__reservation__free_unpacked(r, NULL);
 
     got = wait_done(s);

@@ -129,11 +129,7 @@ test_best_n_sees_every_change(void **state)
     bht_hold best1 = { .session = s, .best = 1 };
     assert_int_equal(bht_reserve(cl, &best4, &r, &st), BH_OK);
     assert_int_equal(bht_reserve(cl, &best1, NULL, &st), BH_FAILED_PRECONDITION); /* full */
-    Bilheteria__V1__CancelReservationRequest cr = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CancelReservationResponse *crr = NULL;
-    cr.id = r->id;
-    assert_int_equal(bh_reservation_cancel_reservation(cl, &cr, &crr, NULL, &st), BH_OK);
-    bilheteria__v1__cancel_reservation_response__free_unpacked(crr, NULL);
+    assert_int_equal(bht_cancel(cl, r->id, NULL, NULL, &st), BH_OK);
     bht_free_resv(r);
     /* Explicit seats taken between two best-N calls. */
     bht_hold a2 = { .session = s, .seats = "A2" };
@@ -261,12 +257,10 @@ test_cancel(void **state)
     bht_hold q = { .session = s, .seats = "A1,A2", .half = 2, .items = { { soda, 2 } } };
     assert_int_equal(bht_reserve(cl, &q, &r, &st), BH_OK);
     assert_int_equal(bht_product_stock(cl, soda), 3);
-    Bilheteria__V1__CancelReservationRequest cr = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CancelReservationResponse *crr = NULL;
-    cr.id = r->id;
-    assert_int_equal(bh_reservation_cancel_reservation(cl, &cr, &crr, NULL, &st), BH_OK);
-    assert_int_equal(crr->reservation->status, ST(CANCELLED));
-    bilheteria__v1__cancel_reservation_response__free_unpacked(crr, NULL);
+    Bilheteria__V1__Reservation *cancelled = NULL;
+    assert_int_equal(bht_cancel(cl, r->id, NULL, &cancelled, &st), BH_OK);
+    assert_int_equal(cancelled->status, ST(CANCELLED));
+    bht_free_resv(cancelled);
     /* Seats, quota and stock are back at once. */
     Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(cl, s);
     assert_int_equal(m->available, 10);
@@ -274,8 +268,7 @@ test_cancel(void **state)
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
     assert_int_equal(bht_product_stock(cl, soda), 5);
     /* Cancel again, and pay a cancelled one: refused. */
-    assert_int_equal(bh_reservation_cancel_reservation(cl, &cr, &crr, NULL, &st),
-                     BH_FAILED_PRECONDITION);
+    assert_int_equal(bht_cancel(cl, r->id, NULL, NULL, &st), BH_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "is CANCELLED"));
     assert_int_equal(pay(cl, r->id, r->total_cents, "pay-cancelled", NULL, NULL, NULL, &st),
                      BH_FAILED_PRECONDITION);
@@ -285,8 +278,7 @@ test_cancel(void **state)
     assert_int_equal(bht_reserve(cl, &q, &r2, &st), BH_OK);
     bht_free_resv(r2);
     bht_free_resv(r);
-    cr.id = 123456789;
-    assert_int_equal(bh_reservation_cancel_reservation(cl, &cr, &crr, NULL, &st), BH_NOT_FOUND);
+    assert_int_equal(bht_cancel(cl, 123456789, NULL, NULL, &st), BH_NOT_FOUND);
 }
 
 static void
@@ -502,16 +494,12 @@ test_payment_rules(void **state)
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
     /* A sold reservation is not cancelled by a call without an idempotency
      * key: cancelling it refunds it (test_refund). */
-    Bilheteria__V1__CancelReservationRequest cr = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CancelReservationResponse *crr = NULL;
     bh_options bo = BH_OPTIONS_INIT;
     bh_client *bare = NULL;
     bo.url = srv.url;
     bo.max_retries = -1; /* no automatic key */
     assert_int_equal(bh_client_open(&bare, &bo, &st), BH_OK);
-    cr.id = r->id;
-    assert_int_equal(bh_reservation_cancel_reservation(bare, &cr, &crr, NULL, &st),
-                     BH_INVALID_ARGUMENT);
+    assert_int_equal(bht_cancel(bare, r->id, NULL, NULL, &st), BH_INVALID_ARGUMENT);
     bh_client_close(bare);
     /* The provider reference cannot pay another reservation. */
     Bilheteria__V1__Reservation *other = NULL;
@@ -520,12 +508,9 @@ test_payment_rules(void **state)
     assert_int_equal(pay(cl, other->id, other->total_cents, "k3", "stripe", "ch_1", NULL, &st),
                      BH_ALREADY_EXISTS);
     /* GetPayment. */
-    Bilheteria__V1__GetPaymentRequest gp = BILHETERIA__V1__GET_PAYMENT_REQUEST__INIT;
-    Bilheteria__V1__GetPaymentResponse *gpr = NULL;
-    gp.id = p1->payment->id;
-    assert_int_equal(bh_payment_get_payment(cl, &gp, &gpr, NULL, &st), BH_OK);
-    assert_int_equal(gpr->payment->reservation_id, r->id);
-    bilheteria__v1__get_payment_response__free_unpacked(gpr, NULL);
+    Bilheteria__V1__Payment *got = bht_get_payment(cl, p1->payment->id);
+    assert_int_equal(got->reservation_id, r->id);
+    bilheteria__v1__payment__free_unpacked(got, NULL);
     bilheteria__v1__confirm_payment_response__free_unpacked(p1, NULL);
     bht_free_resv(other);
     bht_free_resv(r);
