@@ -322,3 +322,211 @@ bht_product_stock(bh_client *c, uint64_t id)
     bilheteria__v1__list_products_response__free_unpacked(resp, NULL);
     return stock;
 }
+
+/* Splits "A1,A2" (NULL: none) into v[0, max) over buf; returns the count. */
+static size_t
+split_labels(const char *labels, char *buf, size_t len, char **v, size_t max)
+{
+    size_t n = 0;
+    if (labels == NULL)
+        return 0;
+    snprintf(buf, len, "%s", labels);
+    for (char *tok = strtok(buf, ","); tok != NULL && n < max; tok = strtok(NULL, ","))
+        v[n++] = tok;
+    return n;
+}
+
+/* The items up to the first product 0, as request lines over it[]. */
+static size_t
+item_lines(const bht_item *items, size_t max, Bilheteria__V1__ItemRequest *it,
+           Bilheteria__V1__ItemRequest **itp)
+{
+    size_t n = 0;
+    for (; n < max && items[n].product != 0; n++) {
+        Bilheteria__V1__ItemRequest one = BILHETERIA__V1__ITEM_REQUEST__INIT;
+        one.product_id = items[n].product;
+        one.quantity = items[n].qty;
+        it[n] = one;
+        itp[n] = &it[n];
+    }
+    return n;
+}
+
+int
+bht_reserve(bh_client *c, const bht_hold *h, Bilheteria__V1__Reservation **out, bh_status *st)
+{
+    enum { MAX_ITEMS = sizeof(h->items) / sizeof(h->items[0]) };
+    Bilheteria__V1__CreateReservationRequest req = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
+    Bilheteria__V1__ItemRequest it[MAX_ITEMS], *itp[MAX_ITEMS];
+    bh_call_info info = BH_CALL_INFO_INIT;
+    bh_call_options co = BH_CALL_OPTIONS_INIT;
+    ProtobufCMessage *resp = NULL;
+    char buf[256], *seats[32];
+    bh_status local;
+    req.session_id = h->session;
+    req.user_id = (char *)(h->user ? h->user : "maria");
+    req.seats = seats;
+    req.n_seats = split_labels(h->seats, buf, sizeof(buf), seats, 32);
+    req.best = h->best;
+    req.half_price = h->half;
+    req.ttl_s = h->ttl_s;
+    req.items = itp;
+    req.n_items = item_lines(h->items, MAX_ITEMS, it, itp);
+    req.coupon_code = (char *)(h->coupon ? h->coupon : "");
+    req.zone = (char *)(h->zone ? h->zone : "");
+    co.idempotency_key = h->key;
+    co.info = &info;
+    int rc = bh_call_ex(c, "bilheteria.v1.ReservationService/CreateReservation", &req.base, &resp,
+                        &co, st ? st : &local);
+    if (h->field != NULL)
+        snprintf(h->field, BH_FIELD_PATH_MAX + 1, "%s", info.field);
+    if (rc == BH_OK) {
+        Bilheteria__V1__CreateReservationResponse *r = (void *)resp;
+        if (out != NULL) {
+            *out = r->reservation;
+            r->reservation = NULL;
+        }
+    }
+    if (resp != NULL)
+        protobuf_c_message_free_unpacked(resp, NULL);
+    return rc;
+}
+
+Bilheteria__V1__Reservation *
+bht_reserve_ok(bh_client *c, const bht_hold *h)
+{
+    Bilheteria__V1__Reservation *r = NULL;
+    bh_status st;
+    if (bht_reserve(c, h, &r, &st) != BH_OK)
+        fail_msg("reserve %s/best %u for %s: %s: %s", h->seats ? h->seats : "-", h->best,
+                 h->user ? h->user : "maria", bh_code_name(st.code), st.message);
+    return r;
+}
+
+void
+bht_free_resv(Bilheteria__V1__Reservation *r)
+{
+    if (r != NULL)
+        bilheteria__v1__reservation__free_unpacked(r, NULL);
+}
+
+int
+bht_pay(bh_client *c, const bht_payment *p, Bilheteria__V1__ConfirmPaymentResponse **out,
+        bh_status *st)
+{
+    Bilheteria__V1__ConfirmPaymentRequest req = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
+    Bilheteria__V1__ConfirmPaymentResponse *resp = NULL;
+    bh_status local;
+    req.reservation_id = p->reservation;
+    req.amount_cents = p->amount;
+    req.method = (char *)(p->method ? p->method : "pix");
+    req.provider = (char *)(p->provider ? p->provider : "");
+    req.provider_ref = (char *)(p->ref ? p->ref : "");
+    bh_call_opts o = { .idempotency_key = p->key };
+    int rc = bh_payment_confirm_payment(c, &req, &resp, &o, st ? st : &local);
+    if (rc == BH_OK) {
+        if (out != NULL)
+            *out = resp;
+        else
+            bilheteria__v1__confirm_payment_response__free_unpacked(resp, NULL);
+    }
+    return rc;
+}
+
+int
+bht_pay_full(bh_client *c, const Bilheteria__V1__Reservation *r, const char *key, bh_status *st)
+{
+    bht_payment p = { .reservation = r->id, .amount = r->total_cents, .key = key };
+    return bht_pay(c, &p, NULL, st);
+}
+
+int
+bht_cancel(bh_client *c, uint64_t id, const char *key, Bilheteria__V1__Reservation **out,
+           bh_status *st)
+{
+    Bilheteria__V1__CancelReservationRequest req = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
+    Bilheteria__V1__CancelReservationResponse *resp = NULL;
+    bh_status local;
+    bh_call_opts o = { .idempotency_key = key };
+    req.id = id;
+    int rc = bh_reservation_cancel_reservation(c, &req, &resp, &o, st ? st : &local);
+    if (rc == BH_OK) {
+        if (out != NULL) {
+            *out = resp->reservation;
+            resp->reservation = NULL;
+        }
+        bilheteria__v1__cancel_reservation_response__free_unpacked(resp, NULL);
+    }
+    return rc;
+}
+
+int
+bht_refund(bh_client *c, const bht_refund_ask *a, Bilheteria__V1__RefundPaymentResponse **out,
+           bh_status *st)
+{
+    enum { MAX_ITEMS = sizeof(a->items) / sizeof(a->items[0]) };
+    Bilheteria__V1__RefundPaymentRequest req = BILHETERIA__V1__REFUND_PAYMENT_REQUEST__INIT;
+    Bilheteria__V1__RefundPaymentResponse *resp = NULL;
+    Bilheteria__V1__ItemRequest it[MAX_ITEMS], *itp[MAX_ITEMS];
+    char buf[256], *seats[32];
+    bh_status local;
+    req.payment_id = a->payment;
+    req.all = a->all;
+    req.keep_seats_blocked = a->keep;
+    req.seats = seats;
+    req.n_seats = split_labels(a->seats, buf, sizeof(buf), seats, 32);
+    req.items = itp;
+    req.n_items = item_lines(a->items, MAX_ITEMS, it, itp);
+    req.reason = (char *)(a->reason ? a->reason : "");
+    req.provider = (char *)(a->provider ? a->provider : "");
+    req.provider_ref = (char *)(a->ref ? a->ref : "");
+    bh_call_opts o = { .idempotency_key = a->key };
+    int rc = bh_payment_refund_payment(c, &req, &resp, &o, st ? st : &local);
+    if (rc == BH_OK) {
+        if (out != NULL)
+            *out = resp;
+        else
+            bilheteria__v1__refund_payment_response__free_unpacked(resp, NULL);
+    }
+    return rc;
+}
+
+Bilheteria__V1__GetSeatMapResponse *
+bht_seat_map(bh_client *c, uint64_t session)
+{
+    Bilheteria__V1__GetSeatMapRequest req = BILHETERIA__V1__GET_SEAT_MAP_REQUEST__INIT;
+    Bilheteria__V1__GetSeatMapResponse *resp = NULL;
+    bh_status st;
+    req.session_id = session;
+    if (bh_session_get_seat_map(c, &req, &resp, NULL, &st) != BH_OK)
+        fail_msg("seat map of %llu: %s", (unsigned long long)session, st.message);
+    return resp;
+}
+
+Bilheteria__V1__Payment *
+bht_get_payment(bh_client *c, uint64_t id)
+{
+    Bilheteria__V1__GetPaymentRequest req = BILHETERIA__V1__GET_PAYMENT_REQUEST__INIT;
+    Bilheteria__V1__GetPaymentResponse *resp = NULL;
+    bh_status st;
+    req.id = id;
+    if (bh_payment_get_payment(c, &req, &resp, NULL, &st) != BH_OK)
+        fail_msg("get payment %llu: %s", (unsigned long long)id, st.message);
+    Bilheteria__V1__Payment *p = resp->payment;
+    resp->payment = NULL;
+    bilheteria__v1__get_payment_response__free_unpacked(resp, NULL);
+    return p;
+}
+
+char
+bht_seat_state(const Bilheteria__V1__GetSeatMapResponse *m, const char *label)
+{
+    size_t rl = strspn(label, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+    int seat = atoi(label + rl);
+    for (size_t i = 0; i < m->n_rows; i++)
+        if (strlen(m->rows[i]->label) == rl && strncmp(m->rows[i]->label, label, rl) == 0)
+            return seat >= 1 && (size_t)seat <= strlen(m->rows[i]->states)
+                       ? m->rows[i]->states[seat - 1]
+                       : '?';
+    return '?';
+}

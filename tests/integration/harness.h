@@ -81,4 +81,93 @@ Bilheteria__V1__Reservation *bht_reservation(bh_client *c, uint64_t id);
  * not there. */
 int64_t bht_product_stock(bh_client *c, uint64_t id);
 
+/* ---- a test file's group ----
+ * Defines the file's server srv and client cl, and cmocka's group_setup
+ * (starts the server with the flags given, string literals) and
+ * group_teardown (stops it; fails if it did not stop cleanly). */
+#define BHT_GROUP(...)                                                                             \
+    static bht_server srv;                                                                         \
+    static bh_client *cl;                                                                          \
+    static int group_setup(void **state)                                                           \
+    {                                                                                              \
+        (void)state;                                                                               \
+        static const char *const extra[] = { __VA_ARGS__, NULL };                                  \
+        return bht_group_start(&srv, &cl, extra);                                                  \
+    }                                                                                              \
+    static int group_teardown(void **state)                                                        \
+    {                                                                                              \
+        (void)state;                                                                               \
+        return bht_group_stop(&srv, cl);                                                           \
+    }
+
+/* ---- typed calls over libbilheteria ----
+ * Those returning int return the call's bh_code with *st set (st may be
+ * NULL); what they hand out in *out (out may be NULL) is the caller's. */
+
+/* A product line: product x qty. */
+typedef struct bht_item {
+    uint64_t product;
+    int32_t qty;
+} bht_item;
+
+/* What a CreateReservation asks: seats by label ("A1,A2") or the best n;
+ * half of them meia-entrada; items (up to the first product 0); a coupon
+ * code and a zone (NULL: none); ttl_s (0: the server's); key the
+ * idempotency key (NULL: the library's). user NULL is "maria". If field is
+ * not NULL it gets the answer's field path (BH_FIELD_PATH_MAX + 1 bytes). */
+typedef struct bht_hold {
+    uint64_t session;
+    const char *user, *seats, *coupon, *zone, *key;
+    uint32_t best, half;
+    int32_t ttl_s;
+    bht_item items[4];
+    char *field;
+} bht_hold;
+
+/* CreateReservation; *out is the reservation. */
+int bht_reserve(bh_client *c, const bht_hold *h, Bilheteria__V1__Reservation **out, bh_status *st);
+/* The same, expecting OK (the test fails otherwise); returns the
+ * reservation. */
+Bilheteria__V1__Reservation *bht_reserve_ok(bh_client *c, const bht_hold *h);
+/* Frees a reservation (NULL is fine). */
+void bht_free_resv(Bilheteria__V1__Reservation *r);
+
+/* What a ConfirmPayment sends: method NULL is "pix"; provider and ref NULL
+ * are empty; key as bht_hold's. */
+typedef struct bht_payment {
+    uint64_t reservation;
+    int64_t amount;
+    const char *key, *method, *provider, *ref;
+} bht_payment;
+
+/* ConfirmPayment; *out is the whole answer. */
+int bht_pay(bh_client *c, const bht_payment *p, Bilheteria__V1__ConfirmPaymentResponse **out,
+            bh_status *st);
+/* Pays r its total by pix with key. */
+int bht_pay_full(bh_client *c, const Bilheteria__V1__Reservation *r, const char *key,
+                 bh_status *st);
+/* CancelReservation with key (NULL: the library's); *out is the
+ * reservation as the cancel left it. */
+int bht_cancel(bh_client *c, uint64_t id, const char *key, Bilheteria__V1__Reservation **out,
+               bh_status *st);
+
+/* What a RefundPayment asks: all, or seats ("A1,A2", NULL: none) and
+ * items; keep the seats blocked; reason, provider and ref NULL are empty. */
+typedef struct bht_refund_ask {
+    uint64_t payment;
+    int all, keep;
+    const char *seats, *key, *reason, *provider, *ref;
+    bht_item items[4];
+} bht_refund_ask;
+
+/* RefundPayment; *out is the whole answer. */
+int bht_refund(bh_client *c, const bht_refund_ask *a, Bilheteria__V1__RefundPaymentResponse **out,
+               bh_status *st);
+
+/* These abort the test on failure; the caller frees what they return. */
+Bilheteria__V1__GetSeatMapResponse *bht_seat_map(bh_client *c, uint64_t session);
+Bilheteria__V1__Payment *bht_get_payment(bh_client *c, uint64_t id);
+/* The state char of the seat labelled label ("B7") in a map; '?' if none. */
+char bht_seat_state(const Bilheteria__V1__GetSeatMapResponse *m, const char *label);
+
 #endif

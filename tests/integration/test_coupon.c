@@ -23,23 +23,7 @@
 typedef Bilheteria__V1__Reservation Resv;
 typedef Bilheteria__V1__CreateCouponRequest CouponReq;
 
-static bht_server srv;
-static bh_client *cl;
-
-static int
-group_setup(void **state)
-{
-    (void)state;
-    static const char *const extra[] = { "--sweep-interval-ms", "100", NULL };
-    return bht_group_start(&srv, &cl, extra);
-}
-
-static int
-group_teardown(void **state)
-{
-    (void)state;
-    return bht_group_stop(&srv, cl);
-}
+BHT_GROUP("--sweep-interval-ms", "100")
 
 /* ---- helpers ---- */
 
@@ -93,108 +77,25 @@ uses(bh_client *c, const char *code, uint32_t *held, uint32_t *final)
     bilheteria__v1__coupon__free_unpacked(k, NULL);
 }
 
-typedef struct rq {
-    uint64_t session;
-    const char *user, *seats, *coupon, *key;
-    uint32_t best, half;
-    uint64_t item;
-    int32_t qty;
-    uint64_t item2;
-    int32_t qty2;
-    int32_t ttl_s;
-} rq;
-
-static int
-reserve_on(bh_client *c, const rq *q, Resv **out, bh_status *st)
-{
-    Bilheteria__V1__CreateReservationRequest req = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CreateReservationResponse *resp = NULL;
-    Bilheteria__V1__ItemRequest it[2] = { BILHETERIA__V1__ITEM_REQUEST__INIT,
-                                          BILHETERIA__V1__ITEM_REQUEST__INIT };
-    Bilheteria__V1__ItemRequest *itp[2] = { &it[0], &it[1] };
-    char seatbuf[128] = "", *seats[16];
-    size_t ns = 0;
-    bh_status local;
-    if (st == NULL)
-        st = &local;
-    req.session_id = q->session;
-    req.user_id = (char *)(q->user ? q->user : "maria");
-    req.best = q->best;
-    req.half_price = q->half;
-    req.ttl_s = q->ttl_s;
-    req.coupon_code = (char *)(q->coupon ? q->coupon : "");
-    if (q->seats != NULL) {
-        snprintf(seatbuf, sizeof(seatbuf), "%s", q->seats);
-        for (char *tok = strtok(seatbuf, ","); tok && ns < 16; tok = strtok(NULL, ","))
-            seats[ns++] = tok;
-        req.seats = seats;
-        req.n_seats = ns;
-    }
-    it[0].product_id = q->item;
-    it[0].quantity = q->qty;
-    it[1].product_id = q->item2;
-    it[1].quantity = q->qty2;
-    req.items = itp;
-    req.n_items = q->item2 ? 2 : q->item ? 1 : 0;
-    bh_call_opts o = { .idempotency_key = q->key };
-    int rc = bh_reservation_create_reservation(c, &req, &resp, &o, st);
-    if (rc == BH_OK) {
-        if (out != NULL) {
-            *out = resp->reservation;
-            resp->reservation = NULL;
-        }
-        bilheteria__v1__create_reservation_response__free_unpacked(resp, NULL);
-    }
-    return rc;
-}
-
-static void
-free_resv(Resv *r)
-{
-    if (r != NULL)
-        bilheteria__v1__reservation__free_unpacked(r, NULL);
-}
-
+/* Seats held or sold in session. */
 static uint32_t
 held_seats(bh_client *c, uint64_t session)
 {
-    Bilheteria__V1__GetSeatMapRequest m = BILHETERIA__V1__GET_SEAT_MAP_REQUEST__INIT;
-    Bilheteria__V1__GetSeatMapResponse *mr = NULL;
-    bh_status st;
-    m.session_id = session;
-    if (bh_session_get_seat_map(c, &m, &mr, NULL, &st) != BH_OK)
-        fail_msg("seat map: %s", st.message);
-    uint32_t n = mr->held + mr->sold;
-    bilheteria__v1__get_seat_map_response__free_unpacked(mr, NULL);
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(c, session);
+    uint32_t n = m->held + m->sold;
+    bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
     return n;
 }
 
-static int
-pay(bh_client *c, const Resv *r, const char *key, bh_status *st)
+/* A percent coupon with at most max_uses uses, per_user each (0: no
+ * limit). */
+static void
+limited(bh_client *c, const char *code, uint32_t percent, uint32_t max_uses, uint32_t per_user)
 {
-    Bilheteria__V1__ConfirmPaymentRequest req = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
-    Bilheteria__V1__ConfirmPaymentResponse *resp = NULL;
-    req.reservation_id = r->id;
-    req.amount_cents = r->total_cents;
-    req.method = "pix";
-    bh_call_opts o = { .idempotency_key = key };
-    int rc = bh_payment_confirm_payment(c, &req, &resp, &o, st);
-    if (rc == BH_OK)
-        bilheteria__v1__confirm_payment_response__free_unpacked(resp, NULL);
-    return rc;
-}
-
-static int
-cancel(bh_client *c, uint64_t id)
-{
-    Bilheteria__V1__CancelReservationRequest req = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CancelReservationResponse *resp = NULL;
-    bh_status st;
-    req.id = id;
-    int rc = bh_reservation_cancel_reservation(c, &req, &resp, NULL, &st);
-    if (rc == BH_OK)
-        bilheteria__v1__cancel_reservation_response__free_unpacked(resp, NULL);
-    return rc;
+    CouponReq base = BILHETERIA__V1__CREATE_COUPON_REQUEST__INIT;
+    base.max_uses = max_uses;
+    base.max_uses_per_user = per_user;
+    coupon(c, code, percent, 0, &base);
 }
 
 /* The sums agree: lines, per seat and per item, and the total. */
@@ -223,11 +124,11 @@ check_sums(const Resv *r)
 
 /* A refused reservation: code, a message naming the reason, no seat held. */
 static void
-refused(const rq *q, int code, const char *why)
+refused(const bht_hold *q, int code, const char *why)
 {
     bh_status st;
     uint32_t before = held_seats(cl, q->session);
-    assert_int_equal(reserve_on(cl, q, NULL, &st), code);
+    assert_int_equal(bht_reserve(cl, q, NULL, &st), code);
     if (strstr(st.message, why) == NULL)
         fail_msg("expected \"%s\" in: %s", why, st.message);
     assert_int_equal(held_seats(cl, q->session), before);
@@ -353,8 +254,8 @@ test_percent_inteira_only(void **state)
     coupon(cl, "PCTALL", 10, 0, &base);
     Resv *r = NULL;
     bh_status st;
-    rq q = { .session = s, .seats = "A1,A2,A3", .half = 1, .coupon = "pct10" };
-    assert_int_equal(reserve_on(cl, &q, &r, &st), BH_OK);
+    bht_hold q = { .session = s, .seats = "A1,A2,A3", .half = 1, .coupon = "pct10" };
+    assert_int_equal(bht_reserve(cl, &q, &r, &st), BH_OK);
     assert_string_equal(r->coupon_code, "PCT10");
     assert_int_equal(r->seats[0]->type, MEIA);
     assert_int_equal(r->seats[0]->discount_cents, 0); /* meia untouched */
@@ -366,15 +267,15 @@ test_percent_inteira_only(void **state)
     assert_int_equal(r->discount_cents, 800);
     assert_int_equal(r->total_cents, 2000 + 8000 - 800);
     check_sums(r);
-    free_resv(r);
-    q = (rq){ .session = s, .seats = "B1,B2", .half = 1, .coupon = "PCTALL" };
-    assert_int_equal(reserve_on(cl, &q, &r, &st), BH_OK);
+    bht_free_resv(r);
+    q = (bht_hold){ .session = s, .seats = "B1,B2", .half = 1, .coupon = "PCTALL" };
+    assert_int_equal(bht_reserve(cl, &q, &r, &st), BH_OK);
     assert_int_equal(r->seats[0]->discount_cents, 200);
     assert_int_equal(r->discount_cents, 600);
     check_sums(r);
-    free_resv(r);
+    bht_free_resv(r);
     /* One meia ticket alone: a tickets coupon has nothing to discount. */
-    q = (rq){ .session = s, .seats = "C1", .half = 1, .coupon = "PCT10" };
+    q = (bht_hold){ .session = s, .seats = "C1", .half = 1, .coupon = "PCT10" };
     refused(&q, BH_FAILED_PRECONDITION, "inteira tickets only");
 }
 
@@ -398,47 +299,43 @@ test_amount_products_order(void **state)
     Resv *r = NULL;
     bh_status st;
     /* 2 x 3000 + 2 x 2500 + 1 x 1000 = 12000; 5000 spread over every line. */
-    rq q = { .session = s,
-             .seats = "A1,A2",
-             .item = pop,
-             .qty = 2,
-             .item2 = soda,
-             .qty2 = 1,
-             .coupon = "order50" };
-    assert_int_equal(reserve_on(cl, &q, &r, &st), BH_OK);
+    bht_hold q = {
+        .session = s, .seats = "A1,A2", .items = { { pop, 2 }, { soda, 1 } }, .coupon = "order50"
+    };
+    assert_int_equal(bht_reserve(cl, &q, &r, &st), BH_OK);
     assert_int_equal(r->discount_cents, 5000);
     assert_int_equal(r->total_cents, 7000);
     assert_true(r->seats[0]->discount_cents > 0 && r->items[0]->discount_cents > 0 &&
                 r->items[1]->discount_cents > 0);
     check_sums(r);
-    free_resv(r);
+    bht_free_resv(r);
     /* More off than the order costs: the total stops at 0. */
     q.seats = "A3,A4";
     q.coupon = "HUGE";
-    assert_int_equal(reserve_on(cl, &q, &r, &st), BH_OK);
+    assert_int_equal(bht_reserve(cl, &q, &r, &st), BH_OK);
     assert_int_equal(r->total_cents, 0);
     assert_int_equal(r->discount_cents, 12000);
     check_sums(r);
-    free_resv(r);
+    bht_free_resv(r);
     /* Products only: the seats keep their price. */
     q.seats = "B1";
     q.coupon = "FOOD20";
-    assert_int_equal(reserve_on(cl, &q, &r, &st), BH_OK);
+    assert_int_equal(bht_reserve(cl, &q, &r, &st), BH_OK);
     assert_int_equal(r->seats[0]->discount_cents, 0);
     assert_int_equal(r->discount_cents, 1200);
     check_sums(r);
-    free_resv(r);
+    bht_free_resv(r);
     /* One product only. */
     q.seats = "B2";
     q.coupon = "SODA";
-    assert_int_equal(reserve_on(cl, &q, &r, &st), BH_OK);
+    assert_int_equal(bht_reserve(cl, &q, &r, &st), BH_OK);
     assert_int_equal(r->items[0]->discount_cents, 0);
     assert_int_equal(r->items[1]->discount_cents, 500);
     assert_int_equal(r->discount_cents, 500);
-    free_resv(r);
-    q = (rq){ .session = s, .seats = "B3", .item = pop, .qty = 1, .coupon = "SODA" };
+    bht_free_resv(r);
+    q = (bht_hold){ .session = s, .seats = "B3", .items = { { pop, 1 } }, .coupon = "SODA" };
     refused(&q, BH_FAILED_PRECONDITION, "applies to product");
-    q = (rq){ .session = s, .seats = "B3", .coupon = "FOOD20" };
+    q = (bht_hold){ .session = s, .seats = "B3", .coupon = "FOOD20" };
     refused(&q, BH_FAILED_PRECONDITION, "applies to products");
 }
 
@@ -478,40 +375,42 @@ test_refusals(void **state)
     base.min_total_cents = 6001;
     coupon(cl, "BIG", 10, 0, &base);
 
-    rq q = { .session = s, .seats = "A1,A2" };
-    q.coupon = "NOPE";
-    refused(&q, BH_FAILED_PRECONDITION, "coupon NOPE does not exist");
-    q.coupon = "OFF";
-    refused(&q, BH_FAILED_PRECONDITION, "inactive");
-    q.coupon = "LATER";
-    refused(&q, BH_FAILED_PRECONDITION, "not valid yet");
-    q.coupon = "GONE";
-    refused(&q, BH_FAILED_PRECONDITION, "has expired");
-    q.coupon = "EVOTHER";
-    refused(&q, BH_FAILED_PRECONDITION, "only for event");
-    q.coupon = "SESSOTHER";
-    refused(&q, BH_FAILED_PRECONDITION, "only for session");
-    q.coupon = "BIG";
-    refused(&q, BH_FAILED_PRECONDITION, "at least 6001 cents; this one is 6000");
-    q.coupon = "bad code!";
-    refused(&q, BH_INVALID_ARGUMENT, "coupon_code");
+    static const struct {
+        const char *code;
+        int rc;
+        const char *why;
+    } no[] = {
+        { "NOPE", BH_FAILED_PRECONDITION, "coupon NOPE does not exist" },
+        { "OFF", BH_FAILED_PRECONDITION, "inactive" },
+        { "LATER", BH_FAILED_PRECONDITION, "not valid yet" },
+        { "GONE", BH_FAILED_PRECONDITION, "has expired" },
+        { "EVOTHER", BH_FAILED_PRECONDITION, "only for event" },
+        { "SESSOTHER", BH_FAILED_PRECONDITION, "only for session" },
+        { "BIG", BH_FAILED_PRECONDITION, "at least 6001 cents; this one is 6000" },
+        { "bad code!", BH_INVALID_ARGUMENT, "coupon_code" },
+    };
+    bht_hold q = { .session = s, .seats = "A1,A2" };
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+        q.coupon = no[i].code;
+        refused(&q, no[i].rc, no[i].why);
+    }
 
     /* The last use, then used up; per user, then another user may. */
     Resv *r = NULL;
     q.coupon = "ONCE";
-    assert_int_equal(reserve_on(cl, &q, &r, NULL), BH_OK);
-    free_resv(r);
+    assert_int_equal(bht_reserve(cl, &q, &r, NULL), BH_OK);
+    bht_free_resv(r);
     q.seats = "A3";
     refused(&q, BH_FAILED_PRECONDITION, "used up: max_uses 1 reached (0 paid, 1 held)");
     q.coupon = "ONEEACH";
     q.user = "joana";
-    assert_int_equal(reserve_on(cl, &q, &r, NULL), BH_OK);
-    free_resv(r);
+    assert_int_equal(bht_reserve(cl, &q, &r, NULL), BH_OK);
+    bht_free_resv(r);
     q.seats = "A4";
     refused(&q, BH_FAILED_PRECONDITION, "user joana already has 1 use(s) of coupon ONEEACH");
     q.user = "pedro";
-    assert_int_equal(reserve_on(cl, &q, &r, NULL), BH_OK);
-    free_resv(r);
+    assert_int_equal(bht_reserve(cl, &q, &r, NULL), BH_OK);
+    bht_free_resv(r);
     uint32_t held, final;
     uses(cl, "ONEEACH", &held, &final);
     assert_int_equal(held, 2);
@@ -526,15 +425,12 @@ test_expiry_returns_use(void **state)
     (void)state;
     uint64_t ev = bht_event(cl, "CouponExpiry");
     uint64_t s = bht_session(cl, ev, 2, 5, 1000);
-    CouponReq base = BILHETERIA__V1__CREATE_COUPON_REQUEST__INIT;
-    base.max_uses = 1;
-    base.max_uses_per_user = 1;
-    coupon(cl, "SHORT", 10, 0, &base);
+    limited(cl, "SHORT", 10, 1, 1);
     Resv *r = NULL;
     uint32_t held, final;
-    rq q = { .session = s, .seats = "A1", .coupon = "SHORT", .ttl_s = 1 };
-    assert_int_equal(reserve_on(cl, &q, &r, NULL), BH_OK);
-    free_resv(r);
+    bht_hold q = { .session = s, .seats = "A1", .coupon = "SHORT", .ttl_s = 1 };
+    assert_int_equal(bht_reserve(cl, &q, &r, NULL), BH_OK);
+    bht_free_resv(r);
     q.seats = "A2";
     q.ttl_s = 0;
     refused(&q, BH_FAILED_PRECONDITION, "used up");
@@ -542,8 +438,8 @@ test_expiry_returns_use(void **state)
     uses(cl, "SHORT", &held, &final);
     assert_int_equal(held, 0);
     /* The same user may use it again: the per-user count came back too. */
-    assert_int_equal(reserve_on(cl, &q, &r, NULL), BH_OK);
-    free_resv(r);
+    assert_int_equal(bht_reserve(cl, &q, &r, NULL), BH_OK);
+    bht_free_resv(r);
     uses(cl, "SHORT", &held, &final);
     assert_int_equal(held, 1);
     assert_int_equal(final, 0);
@@ -555,23 +451,20 @@ test_cancel_returns_use_and_payment_makes_it_final(void **state)
     (void)state;
     uint64_t ev = bht_event(cl, "CouponCancel");
     uint64_t s = bht_session(cl, ev, 2, 5, 1000);
-    CouponReq base = BILHETERIA__V1__CREATE_COUPON_REQUEST__INIT;
-    base.max_uses = 1;
-    base.max_uses_per_user = 1;
-    coupon(cl, "CANCELME", 10, 0, &base);
+    limited(cl, "CANCELME", 10, 1, 1);
     Resv *r = NULL;
     bh_status st;
     uint32_t held, final;
-    rq q = { .session = s, .seats = "A1", .coupon = "CANCELME" };
-    assert_int_equal(reserve_on(cl, &q, &r, NULL), BH_OK);
-    assert_int_equal(cancel(cl, r->id), BH_OK);
-    free_resv(r);
+    bht_hold q = { .session = s, .seats = "A1", .coupon = "CANCELME" };
+    assert_int_equal(bht_reserve(cl, &q, &r, NULL), BH_OK);
+    assert_int_equal(bht_cancel(cl, r->id, NULL, NULL, NULL), BH_OK);
+    bht_free_resv(r);
     uses(cl, "CANCELME", &held, &final);
     assert_int_equal(held + final, 0);
     q.seats = "A2";
-    assert_int_equal(reserve_on(cl, &q, &r, NULL), BH_OK);
+    assert_int_equal(bht_reserve(cl, &q, &r, NULL), BH_OK);
     assert_int_equal(r->total_cents, 900);
-    assert_int_equal(pay(cl, r, "cancelme-pay", &st), BH_OK);
+    assert_int_equal(bht_pay_full(cl, r, "cancelme-pay", &st), BH_OK);
     uses(cl, "CANCELME", &held, &final);
     assert_int_equal(held, 0);
     assert_int_equal(final, 1);
@@ -582,13 +475,13 @@ test_cancel_returns_use_and_payment_makes_it_final(void **state)
     refused(&q, BH_FAILED_PRECONDITION, "used up: max_uses 1 reached (1 paid, 0 held)");
     /* Cancelling the paid reservation refunds it in full, and a fully
      * refunded reservation gives its use back. */
-    assert_int_equal(cancel(cl, r->id), BH_OK);
-    free_resv(r);
+    assert_int_equal(bht_cancel(cl, r->id, NULL, NULL, NULL), BH_OK);
+    bht_free_resv(r);
     uses(cl, "CANCELME", &held, &final);
     assert_int_equal(held + final, 0);
-    assert_int_equal(reserve_on(cl, &q, &r3, NULL), BH_OK);
+    assert_int_equal(bht_reserve(cl, &q, &r3, NULL), BH_OK);
     assert_int_equal(r3->total_cents, 900);
-    free_resv(r3);
+    bht_free_resv(r3);
 }
 
 static void
@@ -597,37 +490,35 @@ test_pay_after_expiry(void **state)
     (void)state;
     uint64_t ev = bht_event(cl, "CouponLapse");
     uint64_t s = bht_session(cl, ev, 2, 5, 1000);
-    CouponReq base = BILHETERIA__V1__CREATE_COUPON_REQUEST__INIT;
-    base.max_uses = 1;
-    coupon(cl, "LAPSE1", 10, 0, &base);
-    coupon(cl, "LAPSE2", 10, 0, &base);
+    limited(cl, "LAPSE1", 10, 1, 0);
+    limited(cl, "LAPSE2", 10, 1, 0);
     Resv *r = NULL, *r2 = NULL;
     bh_status st;
     uint32_t held, final;
     /* The use went back and nobody took it: paying takes it again. */
-    rq q = { .session = s, .seats = "A1", .coupon = "LAPSE1", .ttl_s = 1 };
-    assert_int_equal(reserve_on(cl, &q, &r, NULL), BH_OK);
+    bht_hold q = { .session = s, .seats = "A1", .coupon = "LAPSE1", .ttl_s = 1 };
+    assert_int_equal(bht_reserve(cl, &q, &r, NULL), BH_OK);
     bht_sleep_ms(1600);
     uses(cl, "LAPSE1", &held, &final);
     assert_int_equal(held, 0);
-    assert_int_equal(pay(cl, r, "lapse1-pay", &st), BH_OK);
+    assert_int_equal(bht_pay_full(cl, r, "lapse1-pay", &st), BH_OK);
     uses(cl, "LAPSE1", &held, &final);
     assert_int_equal(final, 1);
-    free_resv(r);
+    bht_free_resv(r);
     /* Someone else took the last use since: nothing is charged. */
     q.seats = "A2";
     q.coupon = "LAPSE2";
-    assert_int_equal(reserve_on(cl, &q, &r, NULL), BH_OK);
+    assert_int_equal(bht_reserve(cl, &q, &r, NULL), BH_OK);
     bht_sleep_ms(1600);
-    rq q2 = { .session = s, .seats = "A3", .coupon = "LAPSE2", .user = "quick" };
-    assert_int_equal(reserve_on(cl, &q2, &r2, NULL), BH_OK);
-    assert_int_equal(pay(cl, r, "lapse2-pay", &st), BH_FAILED_PRECONDITION);
+    bht_hold q2 = { .session = s, .seats = "A3", .coupon = "LAPSE2", .user = "quick" };
+    assert_int_equal(bht_reserve(cl, &q2, &r2, NULL), BH_OK);
+    assert_int_equal(bht_pay_full(cl, r, "lapse2-pay", &st), BH_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "used up since"));
     uses(cl, "LAPSE2", &held, &final);
     assert_int_equal(held, 1);
     assert_int_equal(final, 0);
-    free_resv(r);
-    free_resv(r2);
+    bht_free_resv(r);
+    bht_free_resv(r2);
 }
 
 static void
@@ -639,18 +530,18 @@ test_idempotent_replay(void **state)
     coupon(cl, "IDEM", 10, 0, NULL);
     Resv *r1 = NULL, *r2 = NULL;
     bh_status st;
-    rq q = { .session = s, .seats = "A1", .coupon = "IDEM", .key = "idem-coupon-1" };
-    assert_int_equal(reserve_on(cl, &q, &r1, &st), BH_OK);
+    bht_hold q = { .session = s, .seats = "A1", .coupon = "IDEM", .key = "idem-coupon-1" };
+    assert_int_equal(bht_reserve(cl, &q, &r1, &st), BH_OK);
     assert_false(st.replayed);
-    assert_int_equal(reserve_on(cl, &q, &r2, &st), BH_OK);
+    assert_int_equal(bht_reserve(cl, &q, &r2, &st), BH_OK);
     assert_true(st.replayed);
     assert_int_equal(r1->id, r2->id);
     assert_int_equal(r2->discount_cents, 100);
     uint32_t held, final;
     uses(cl, "IDEM", &held, &final);
     assert_int_equal(held, 1); /* one use for one reservation */
-    free_resv(r1);
-    free_resv(r2);
+    bht_free_resv(r1);
+    bht_free_resv(r2);
 }
 
 /* ---- the race for the last uses ---- */
@@ -673,14 +564,14 @@ race_one(void *arg)
     Resv *r = NULL;
     bh_status st;
     snprintf(user, sizeof(user), "racer-%d", p->idx);
-    rq q = { .session = p->session, .best = 1, .coupon = "RUSH5", .user = user };
-    int code = reserve_on(c, &q, &r, &st);
+    bht_hold q = { .session = p->session, .best = 1, .coupon = "RUSH5", .user = user };
+    int code = bht_reserve(c, &q, &r, &st);
     if (code == BH_OK) {
         p->ok = 1;
         p->id = r->id;
         if (strcmp(r->coupon_code, "RUSH5") != 0)
             p->bad = 1;
-        free_resv(r);
+        bht_free_resv(r);
     } else if (code == BH_FAILED_PRECONDITION && strstr(st.message, "used up") != NULL) {
         p->refused = 1;
     } else {
@@ -697,9 +588,7 @@ test_race_last_uses(void **state)
     (void)state;
     uint64_t ev = bht_event(cl, "CouponRush");
     uint64_t s = bht_session(cl, ev, 8, 10, 2000);
-    CouponReq base = BILHETERIA__V1__CREATE_COUPON_REQUEST__INIT;
-    base.max_uses = 5;
-    coupon(cl, "RUSH5", 50, 0, &base);
+    limited(cl, "RUSH5", 50, 5, 0);
     static struct racer rs[RACERS];
     pthread_t th[RACERS];
     for (int i = 0; i < RACERS; i++) {
@@ -809,60 +698,43 @@ test_rules(void **state)
     Resv *r = NULL;
     bh_status st;
     /* 2 inteira + 1 meia: meia does not count toward 3. */
-    rq q = { .session = s, .seats = "A1,A2,A3", .half = 1 };
-    assert_int_equal(reserve_on(c, &q, &r, &st), BH_OK);
+    bht_hold q = { .session = s, .seats = "A1,A2,A3", .half = 1 };
+    assert_int_equal(bht_reserve(c, &q, &r, &st), BH_OK);
     assert_int_equal(r->n_discounts, 0);
     assert_int_equal(r->total_cents, 10000);
-    free_resv(r);
+    bht_free_resv(r);
     /* 3 inteira: 10%; 5 inteira: the better 20%, meia untouched. */
-    q = (rq){ .session = s, .seats = "B1,B2,B3" };
-    assert_int_equal(reserve_on(c, &q, &r, &st), BH_OK);
+    q = (bht_hold){ .session = s, .seats = "B1,B2,B3" };
+    assert_int_equal(bht_reserve(c, &q, &r, &st), BH_OK);
     assert_non_null(line_of(r, KIND(QUANTITY), q3));
     assert_int_equal(r->discount_cents, 1200);
-    free_resv(r);
-    q = (rq){ .session = s, .seats = "C1,C2,C3,C4,C5,C6", .half = 1 };
-    assert_int_equal(reserve_on(c, &q, &r, &st), BH_OK);
+    bht_free_resv(r);
+    q = (bht_hold){ .session = s, .seats = "C1,C2,C3,C4,C5,C6", .half = 1 };
+    assert_int_equal(bht_reserve(c, &q, &r, &st), BH_OK);
     assert_int_equal(r->n_discounts, 1);
     assert_non_null(line_of(r, KIND(QUANTITY), q5));
     assert_int_equal(r->seats[0]->discount_cents, 0);
     assert_int_equal(r->discount_cents, 5 * 800);
     check_sums(r);
-    free_resv(r);
+    bht_free_resv(r);
     /* Combos: 2 pipoca + 2 refri fill Duo twice (Trio needs a chocolate). */
-    q = (rq){ .session = s, .seats = "D1", .item = pop, .qty = 2, .item2 = soda, .qty2 = 2 };
-    assert_int_equal(reserve_on(c, &q, &r, &st), BH_OK);
+    q = (bht_hold){ .session = s, .seats = "D1", .items = { { pop, 2 }, { soda, 2 } } };
+    assert_int_equal(bht_reserve(c, &q, &r, &st), BH_OK);
     assert_non_null(line_of(r, KIND(COMBO), duo->id));
     assert_int_equal(line_of(r, KIND(COMBO), duo->id)->amount_cents, 1000); /* x2 */
     assert_null(line_of(r, KIND(COMBO), trio->id));
     check_sums(r);
-    free_resv(r);
+    bht_free_resv(r);
     /* With the chocolate: Trio once, then Duo once. A coupon on what is
      * left, after the rules. */
     CouponReq food = BILHETERIA__V1__CREATE_COUPON_REQUEST__INIT;
     food.applies_to = TO(PRODUCTS);
     coupon(c, "FOOD10", 10, 0, &food);
-    Bilheteria__V1__CreateReservationRequest req = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CreateReservationResponse *resp = NULL;
-    Bilheteria__V1__ItemRequest it[3] = { BILHETERIA__V1__ITEM_REQUEST__INIT,
-                                          BILHETERIA__V1__ITEM_REQUEST__INIT,
-                                          BILHETERIA__V1__ITEM_REQUEST__INIT };
-    Bilheteria__V1__ItemRequest *itp[3] = { &it[0], &it[1], &it[2] };
-    char *seat[] = { "D2" };
-    it[0].product_id = pop;
-    it[0].quantity = 2;
-    it[1].product_id = soda;
-    it[1].quantity = 2;
-    it[2].product_id = choc;
-    it[2].quantity = 1;
-    req.session_id = s;
-    req.user_id = "maria";
-    req.seats = seat;
-    req.n_seats = 1;
-    req.items = itp;
-    req.n_items = 3;
-    req.coupon_code = "food10";
-    assert_int_equal(bh_reservation_create_reservation(c, &req, &resp, NULL, &st), BH_OK);
-    r = resp->reservation;
+    q = (bht_hold){ .session = s,
+                    .seats = "D2",
+                    .items = { { pop, 2 }, { soda, 2 }, { choc, 1 } },
+                    .coupon = "food10" };
+    assert_int_equal(bht_reserve(c, &q, &r, &st), BH_OK);
     assert_int_equal(line_of(r, KIND(COMBO), trio->id)->amount_cents, 1000);
     assert_int_equal(line_of(r, KIND(COMBO), duo->id)->amount_cents, 500);
     /* items 5000 + 2000 + 800 = 7800, combos take 1500, 10% of 6300. */
@@ -870,7 +742,7 @@ test_rules(void **state)
     assert_int_equal(r->discounts[r->n_discounts - 1]->kind, KIND(COUPON));
     assert_int_equal(r->total_cents, 4000 + 7800 - 1500 - 630);
     check_sums(r);
-    bilheteria__v1__create_reservation_response__free_unpacked(resp, NULL);
+    bht_free_resv(r);
 
     /* Deactivated rules stop applying; the list shows them. */
     Bilheteria__V1__DeactivateRuleRequest dr = BILHETERIA__V1__DEACTIVATE_RULE_REQUEST__INIT;
@@ -881,10 +753,10 @@ test_rules(void **state)
     bilheteria__v1__deactivate_rule_response__free_unpacked(ds, NULL);
     dr.id = 999;
     assert_int_equal(bh_coupon_deactivate_rule(c, &dr, &ds, NULL, &st), BH_NOT_FOUND);
-    q = (rq){ .session = s, .seats = "B4,B5,B6" };
-    assert_int_equal(reserve_on(c, &q, &r, &st), BH_OK);
+    q = (bht_hold){ .session = s, .seats = "B4,B5,B6" };
+    assert_int_equal(bht_reserve(c, &q, &r, &st), BH_OK);
     assert_int_equal(r->n_discounts, 0);
-    free_resv(r);
+    bht_free_resv(r);
     Bilheteria__V1__ListRulesRequest lr = BILHETERIA__V1__LIST_RULES_REQUEST__INIT;
     Bilheteria__V1__ListRulesResponse *ls = NULL;
     assert_int_equal(bh_coupon_list_rules(c, &lr, &ls, NULL, &st), BH_OK);
@@ -907,18 +779,16 @@ test_crash_keeps_uses(void **state)
     bh_client *c = bht_client(&s2);
     uint64_t ev = bht_event(c, "CouponCrash");
     uint64_t s = bht_session(c, ev, 2, 5, 1000);
-    CouponReq base = BILHETERIA__V1__CREATE_COUPON_REQUEST__INIT;
-    base.max_uses = 3;
-    coupon(c, "CRASH", 10, 0, &base);
+    limited(c, "CRASH", 10, 3, 0);
     Resv *r1 = NULL, *r2 = NULL, *r3 = NULL;
     bh_status st;
-    rq q = { .session = s, .seats = "A1", .coupon = "CRASH" };
-    assert_int_equal(reserve_on(c, &q, &r1, NULL), BH_OK);
+    bht_hold q = { .session = s, .seats = "A1", .coupon = "CRASH" };
+    assert_int_equal(bht_reserve(c, &q, &r1, NULL), BH_OK);
     q.seats = "A2";
-    assert_int_equal(reserve_on(c, &q, &r2, NULL), BH_OK);
+    assert_int_equal(bht_reserve(c, &q, &r2, NULL), BH_OK);
     q.seats = "A3";
-    assert_int_equal(reserve_on(c, &q, &r3, NULL), BH_OK);
-    assert_int_equal(pay(c, r1, "crash-coupon-pay", &st), BH_OK);
+    assert_int_equal(bht_reserve(c, &q, &r3, NULL), BH_OK);
+    assert_int_equal(bht_pay_full(c, r1, "crash-coupon-pay", &st), BH_OK);
     bh_client_close(c);
     bht_kill9(&s2);
     assert_int_equal(bht_restart(&s2), 0);
@@ -928,11 +798,11 @@ test_crash_keeps_uses(void **state)
     assert_int_equal(held, 2);
     assert_int_equal(final, 1);
     q.seats = "A4";
-    assert_int_equal(reserve_on(c, &q, NULL, &st), BH_FAILED_PRECONDITION);
+    assert_int_equal(bht_reserve(c, &q, NULL, &st), BH_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "used up"));
-    free_resv(r1);
-    free_resv(r2);
-    free_resv(r3);
+    bht_free_resv(r1);
+    bht_free_resv(r2);
+    bht_free_resv(r3);
     bh_client_close(c);
     assert_int_equal(bht_cleanup(&s2), 0);
 }

@@ -70,42 +70,31 @@ last_seq(void)
     return last;
 }
 
+/* Holds seat in the group's session for user. */
 static int
 reserve(bh_client *c, const char *user, const char *seat, int32_t ttl_s, uint64_t *id)
 {
-    Bilheteria__V1__CreateReservationRequest q = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CreateReservationResponse *r = NULL;
-    char *seats[1] = { (char *)seat };
-    bh_status st;
-    q.session_id = sess;
-    q.user_id = (char *)user;
-    q.seats = seats;
-    q.n_seats = 1;
-    q.ttl_s = ttl_s;
-    int rc = bh_reservation_create_reservation(c, &q, &r, NULL, &st);
-    if (rc == BH_OK) {
-        if (id != NULL)
-            *id = r->reservation->id;
-        bilheteria__v1__create_reservation_response__free_unpacked(r, NULL);
-    }
+    bht_hold h = { .session = sess, .user = user, .seats = seat, .ttl_s = ttl_s };
+    Bilheteria__V1__Reservation *r = NULL;
+    int rc = bht_reserve(c, &h, &r, NULL);
+    if (rc == BH_OK && id != NULL)
+        *id = r->id;
+    bht_free_resv(r);
     return rc;
 }
 
+/* Pays resv's 1000 (no method named), through stripe with ref if not
+ * NULL. */
 static int
 pay(uint64_t resv, const char *key, const char *ref)
 {
-    Bilheteria__V1__ConfirmPaymentRequest q = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
-    Bilheteria__V1__ConfirmPaymentResponse *r = NULL;
-    bh_call_opts o = { .idempotency_key = key };
-    bh_status st;
-    q.reservation_id = resv;
-    q.amount_cents = 1000;
-    q.provider = ref != NULL ? "stripe" : "";
-    q.provider_ref = ref != NULL ? (char *)ref : "";
-    int rc = bh_payment_confirm_payment(cl, &q, &r, &o, &st);
-    if (rc == BH_OK)
-        bilheteria__v1__confirm_payment_response__free_unpacked(r, NULL);
-    return rc;
+    bht_payment p = { .reservation = resv,
+                      .amount = 1000,
+                      .key = key,
+                      .method = "",
+                      .provider = ref != NULL ? "stripe" : NULL,
+                      .ref = ref };
+    return bht_pay(cl, &p, NULL, NULL);
 }
 
 /* A change's object, decoded with d (the test knows its type). */
@@ -521,29 +510,23 @@ test_internal_events(void **state)
 {
     (void)state;
     uint64_t s = bht_session(cl, bht_event(cl, "Feed internal"), 1, 2, 1000);
-    Bilheteria__V1__CreateReservationRequest q = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CreateReservationResponse *rr = NULL;
     Bilheteria__V1__JoinWaitlistRequest jq = BILHETERIA__V1__JOIN_WAITLIST_REQUEST__INIT;
     Bilheteria__V1__JoinWaitlistResponse *jr = NULL;
-    Bilheteria__V1__CancelReservationRequest cq = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CancelReservationResponse *cr = NULL;
     Bilheteria__V1__CancelSessionRequest sq = BILHETERIA__V1__CANCEL_SESSION_REQUEST__INIT;
     Bilheteria__V1__CancelSessionResponse *sr = NULL;
     bh_status st;
     uint64_t ana, bo;
     char types[512];
 
-    q.session_id = s;
-    q.user_id = "ana";
-    q.best = 1;
-    assert_int_equal(bh_reservation_create_reservation(cl, &q, &rr, NULL, &st), BH_OK);
-    ana = rr->reservation->id;
-    bilheteria__v1__create_reservation_response__free_unpacked(rr, NULL);
+    bht_hold q = { .session = s, .user = "ana", .best = 1 };
+    Bilheteria__V1__Reservation *r = bht_reserve_ok(cl, &q);
+    ana = r->id;
+    bht_free_resv(r);
     assert_int_equal(pay(ana, "feed-internal-pay", NULL), BH_OK);
-    q.user_id = "bo";
-    assert_int_equal(bh_reservation_create_reservation(cl, &q, &rr, NULL, &st), BH_OK);
-    bo = rr->reservation->id;
-    bilheteria__v1__create_reservation_response__free_unpacked(rr, NULL);
+    q.user = "bo";
+    r = bht_reserve_ok(cl, &q);
+    bo = r->id;
+    bht_free_resv(r);
     jq.session_id = s;
     jq.user_id = "cy";
     jq.seats = 1;
@@ -551,9 +534,7 @@ test_internal_events(void **state)
     bilheteria__v1__join_waitlist_response__free_unpacked(jr, NULL);
 
     uint64_t before = last_seq();
-    cq.id = bo;
-    assert_int_equal(bh_reservation_cancel_reservation(cl, &cq, &cr, NULL, &st), BH_OK);
-    bilheteria__v1__cancel_reservation_response__free_unpacked(cr, NULL);
+    assert_int_equal(bht_cancel(cl, bo, NULL, NULL, &st), BH_OK);
     types_after(before, types, sizeof(types));
     assert_string_equal(types, "reservation.offered reservation.cancelled");
 

@@ -19,23 +19,7 @@
 #define ST(x)   BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_##x
 #define SESS(x) BILHETERIA__V1__SESSION_STATUS__SESSION_STATUS_##x
 
-static bht_server srv;
-static bh_client *cl;
-
-static int
-group_setup(void **state)
-{
-    (void)state;
-    static const char *const extra[] = { "--sweep-interval-ms", "100", NULL };
-    return bht_group_start(&srv, &cl, extra);
-}
-
-static int
-group_teardown(void **state)
-{
-    (void)state;
-    return bht_group_stop(&srv, cl);
-}
+BHT_GROUP("--sweep-interval-ms", "100")
 
 /* ---- helpers ---- */
 
@@ -46,33 +30,14 @@ static Bilheteria__V1__Reservation *
 hold_coupon(bh_client *c, uint64_t session, const char *user, const char *seats, uint32_t half,
             uint64_t pid, int32_t qty, const char *code, bh_status *st)
 {
-    Bilheteria__V1__CreateReservationRequest req = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CreateReservationResponse *resp = NULL;
-    Bilheteria__V1__ItemRequest it = BILHETERIA__V1__ITEM_REQUEST__INIT, *itp = &it;
-    char buf[256], *v[32];
-    size_t n = 0;
-    snprintf(buf, sizeof(buf), "%s", seats);
-    for (char *tok = strtok(buf, ","); tok != NULL && n < 32; tok = strtok(NULL, ","))
-        v[n++] = tok;
-    req.session_id = session;
-    req.user_id = (char *)user;
-    req.seats = v;
-    req.n_seats = n;
-    req.half_price = half;
-    if (code != NULL)
-        req.coupon_code = (char *)code;
-    if (pid != 0) {
-        it.product_id = pid;
-        it.quantity = qty;
-        req.items = &itp;
-        req.n_items = 1;
-    }
-    if (bh_reservation_create_reservation(c, &req, &resp, NULL, st) != BH_OK)
-        return NULL;
-    Bilheteria__V1__Reservation *r = resp->reservation;
-    resp->reservation = NULL;
-    bilheteria__v1__create_reservation_response__free_unpacked(resp, NULL);
-    return r;
+    bht_hold h = { .session = session,
+                   .user = user,
+                   .seats = seats,
+                   .half = half,
+                   .coupon = code,
+                   .items = { { pid, qty } } };
+    Bilheteria__V1__Reservation *r = NULL;
+    return bht_reserve(c, &h, &r, st) == BH_OK ? r : NULL;
 }
 
 static Bilheteria__V1__Reservation *
@@ -82,19 +47,16 @@ hold(bh_client *c, uint64_t session, const char *user, const char *seats, uint32
     return hold_coupon(c, session, user, seats, half, pid, qty, NULL, st);
 }
 
-/* Pays r in full; returns the payment id. */
+/* Pays r in full (no method named); returns the payment id. */
 static uint64_t
 pay(bh_client *c, const Bilheteria__V1__Reservation *r)
 {
-    Bilheteria__V1__ConfirmPaymentRequest req = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
     Bilheteria__V1__ConfirmPaymentResponse *resp = NULL;
     char key[64];
     bh_status st;
     snprintf(key, sizeof(key), "pay-%llu", (unsigned long long)r->id);
-    req.reservation_id = r->id;
-    req.amount_cents = r->total_cents;
-    bh_call_opts o = { .idempotency_key = key };
-    if (bh_payment_confirm_payment(c, &req, &resp, &o, &st) != BH_OK)
+    bht_payment p = { .reservation = r->id, .amount = r->total_cents, .key = key, .method = "" };
+    if (bht_pay(c, &p, &resp, &st) != BH_OK)
         fail_msg("pay %llu: %s", (unsigned long long)r->id, st.message);
     uint64_t id = resp->payment->id;
     bilheteria__v1__confirm_payment_response__free_unpacked(resp, NULL);
@@ -119,53 +81,15 @@ sold(uint64_t session, const char *user, const char *seats, uint32_t half, uint6
     return p;
 }
 
-/* What a refund asks: seats "A1,A2" or NULL, product pid x qty (pid 0:
- * none), all. */
-typedef struct ask {
-    uint64_t payment;
-    int all, keep;
-    const char *seats;
-    uint64_t pid;
-    int32_t qty;
-    const char *reason, *provider, *ref;
-} ask;
+typedef bht_refund_ask ask;
 
+/* RefundPayment on cl with key. */
 static int
 refund(const ask *a, const char *key, Bilheteria__V1__RefundPaymentResponse **out, bh_status *st)
 {
-    Bilheteria__V1__RefundPaymentRequest req = BILHETERIA__V1__REFUND_PAYMENT_REQUEST__INIT;
-    Bilheteria__V1__RefundPaymentResponse *resp = NULL;
-    Bilheteria__V1__ItemRequest it = BILHETERIA__V1__ITEM_REQUEST__INIT, *itp = &it;
-    char buf[256], *v[32];
-    size_t n = 0;
-    if (a->seats != NULL) {
-        snprintf(buf, sizeof(buf), "%s", a->seats);
-        for (char *tok = strtok(buf, ","); tok != NULL && n < 32; tok = strtok(NULL, ","))
-            v[n++] = tok;
-    }
-    req.payment_id = a->payment;
-    req.all = a->all;
-    req.keep_seats_blocked = a->keep;
-    req.seats = v;
-    req.n_seats = n;
-    if (a->pid != 0) {
-        it.product_id = a->pid;
-        it.quantity = a->qty;
-        req.items = &itp;
-        req.n_items = 1;
-    }
-    req.reason = (char *)(a->reason ? a->reason : "");
-    req.provider = (char *)(a->provider ? a->provider : "");
-    req.provider_ref = (char *)(a->ref ? a->ref : "");
-    bh_call_opts o = { .idempotency_key = key };
-    int rc = bh_payment_refund_payment(cl, &req, &resp, &o, st);
-    if (rc == BH_OK) {
-        if (out != NULL)
-            *out = resp;
-        else
-            bilheteria__v1__refund_payment_response__free_unpacked(resp, NULL);
-    }
-    return rc;
+    ask k = *a;
+    k.key = key;
+    return bht_refund(cl, &k, out, st);
 }
 
 /* Refunds and expects OK; returns the answer (caller frees). */
@@ -177,27 +101,6 @@ refund_ok(const ask *a, const char *key)
     if (refund(a, key, &r, &st) != BH_OK)
         fail_msg("refund with key %s: %s: %s", key, bh_code_name(st.code), st.message);
     return r;
-}
-
-static Bilheteria__V1__Payment *
-get_payment(uint64_t id)
-{
-    Bilheteria__V1__GetPaymentRequest req = BILHETERIA__V1__GET_PAYMENT_REQUEST__INIT;
-    Bilheteria__V1__GetPaymentResponse *resp = NULL;
-    bh_status st;
-    req.id = id;
-    if (bh_payment_get_payment(cl, &req, &resp, NULL, &st) != BH_OK)
-        fail_msg("get payment %llu: %s", (unsigned long long)id, st.message);
-    Bilheteria__V1__Payment *p = resp->payment;
-    resp->payment = NULL;
-    bilheteria__v1__get_payment_response__free_unpacked(resp, NULL);
-    return p;
-}
-
-static Bilheteria__V1__Reservation *
-get_resv(uint64_t id)
-{
-    return bht_reservation(cl, id);
 }
 
 static Bilheteria__V1__Session *
@@ -220,13 +123,8 @@ get_session(uint64_t id)
 static char
 seat_state(uint64_t session, const char *label, uint32_t *half_left)
 {
-    Bilheteria__V1__GetSeatMapRequest req = BILHETERIA__V1__GET_SEAT_MAP_REQUEST__INIT;
-    Bilheteria__V1__GetSeatMapResponse *m = NULL;
-    bh_status st;
-    req.session_id = session;
-    if (bh_session_get_seat_map(cl, &req, &m, NULL, &st) != BH_OK)
-        fail_msg("seat map: %s", st.message);
-    char c = m->rows[label[0] - 'A']->states[atoi(label + 1) - 1];
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(cl, session);
+    char c = bht_seat_state(m, label);
     if (half_left != NULL)
         *half_left = m->half_price_remaining;
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
@@ -247,12 +145,8 @@ can_hold(uint64_t session, const char *seat)
     Bilheteria__V1__Reservation *r = hold(cl, session, "probe", seat, 0, 0, 0, &st);
     if (r == NULL)
         return 0;
-    Bilheteria__V1__CancelReservationRequest req = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CancelReservationResponse *resp = NULL;
-    req.id = r->id;
-    if (bh_reservation_cancel_reservation(cl, &req, &resp, NULL, &st) != BH_OK)
+    if (bht_cancel(cl, r->id, NULL, NULL, &st) != BH_OK)
         fail_msg("cancel probe: %s", st.message);
-    bilheteria__v1__cancel_reservation_response__free_unpacked(resp, NULL);
     bilheteria__v1__reservation__free_unpacked(r, NULL);
     return 1;
 }
@@ -277,7 +171,7 @@ test_partial_then_full(void **state)
     assert_int_equal(seat_state(s, "A2", &half), 'x');
     assert_int_equal(half, half_before - 1);
 
-    ask a = { .payment = p, .seats = "A2", .pid = pop, .qty = 1, .reason = "asked" };
+    ask a = { .payment = p, .seats = "A2", .items = { { pop, 1 } }, .reason = "asked" };
     Bilheteria__V1__RefundPaymentResponse *f = refund_ok(&a, "rf-1");
     assert_int_equal(f->refund->amount_cents, 4000 + 1500);
     assert_int_equal(f->refund->n_seats, 1);
@@ -312,7 +206,7 @@ test_partial_then_full(void **state)
     bh_status st;
     assert_int_equal(refund(&rest, "rf-3", NULL, &st), BH_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "refunded in full already"));
-    Bilheteria__V1__Payment *pm = get_payment(p);
+    Bilheteria__V1__Payment *pm = bht_get_payment(cl, p);
     assert_int_equal(pm->n_refunds, 2);
     assert_int_equal(pm->refunded_cents, pm->amount_cents);
     assert_int_equal(pm->refunds[0]->amount_cents + pm->refunds[1]->amount_cents, pm->amount_cents);
@@ -364,8 +258,8 @@ test_refusals(void **state)
     ask bad[] = {
         { .payment = p, .seats = "C9" },                   /* not in the reservation */
         { .payment = p, .seats = "A2,A2" },                /* twice */
-        { .payment = p, .pid = choc, .qty = 3 },           /* more than bought */
-        { .payment = p, .pid = choc + 100, .qty = 1 },     /* not bought */
+        { .payment = p, .items = { { choc, 3 } } },        /* more than bought */
+        { .payment = p, .items = { { choc + 100, 1 } } },  /* not bought */
         { .payment = p },                                  /* nothing */
         { .payment = p, .all = 1, .seats = "A2" },         /* all and seats */
         { .payment = p, .seats = "A2", .provider = "pix" } /* half a business key */
@@ -380,7 +274,7 @@ test_refusals(void **state)
     assert_int_equal(refund(&none, "ref-none", NULL, &st), BH_NOT_FOUND);
 
     /* A provider's refund reference books one refund. */
-    ask r1 = { .payment = p, .pid = choc, .qty = 1, .provider = "pix", .ref = "E-77" };
+    ask r1 = { .payment = p, .items = { { choc, 1 } }, .provider = "pix", .ref = "E-77" };
     bilheteria__v1__refund_payment_response__free_unpacked(refund_ok(&r1, "ref-3"), NULL);
     ask r2 = { .payment = p, .seats = "A2", .provider = "pix", .ref = "E-77" };
     assert_int_equal(refund(&r2, "ref-4", NULL, &st), BH_ALREADY_EXISTS);
@@ -388,8 +282,8 @@ test_refusals(void **state)
     /* ... per provider. */
     ask r3 = { .payment = p, .seats = "A2", .provider = "card", .ref = "E-77" };
     bilheteria__v1__refund_payment_response__free_unpacked(refund_ok(&r3, "ref-5"), NULL);
-    Bilheteria__V1__Payment *pm = get_payment(p);
-    Bilheteria__V1__Reservation *r = get_resv(pm->reservation_id);
+    Bilheteria__V1__Payment *pm = bht_get_payment(cl, p);
+    Bilheteria__V1__Reservation *r = bht_reservation(cl, pm->reservation_id);
     bilheteria__v1__payment__free_unpacked(pm, NULL);
     assert_int_equal(r->status, ST(PARTIALLY_REFUNDED)); /* one chocolate left */
     assert_int_equal(r->refunded_cents, 5000 + 800 + 5000);
@@ -428,7 +322,7 @@ test_idempotency(void **state)
     assert_int_equal(refund(&other, "idem-1", NULL, &st), BH_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "different"));
     assert_int_equal(refund(&a, "idem-2", NULL, &st), BH_FAILED_PRECONDITION);
-    Bilheteria__V1__Payment *pm = get_payment(p);
+    Bilheteria__V1__Payment *pm = bht_get_payment(cl, p);
     assert_int_equal(pm->n_refunds, 1);
     assert_int_equal(pm->refunded_cents, 2000);
     bilheteria__v1__payment__free_unpacked(pm, NULL);
@@ -450,19 +344,11 @@ static void *
 race_refund(void *arg)
 {
     struct racer *r = arg;
-    Bilheteria__V1__RefundPaymentRequest req = BILHETERIA__V1__REFUND_PAYMENT_REQUEST__INIT;
-    Bilheteria__V1__RefundPaymentResponse *resp = NULL;
-    char *seats[] = { "C3" }, key[32];
-    bh_status st;
+    char key[32];
     bh_client *c = bht_client(&srv);
     snprintf(key, sizeof(key), "race-%d", r->i);
-    bh_call_opts o = { .idempotency_key = key };
-    req.payment_id = r->payment;
-    req.seats = seats;
-    req.n_seats = 1;
-    r->code = bh_payment_refund_payment(c, &req, &resp, &o, &st);
-    if (r->code == BH_OK)
-        bilheteria__v1__refund_payment_response__free_unpacked(resp, NULL);
+    bht_refund_ask a = { .payment = r->payment, .seats = "C3", .key = key };
+    r->code = bht_refund(c, &a, NULL, NULL);
     bh_client_close(c);
     return NULL;
 }
@@ -487,29 +373,10 @@ test_race(void **state)
     }
     assert_int_equal(ok, 1);
     assert_int_equal(refused, RACERS - 1);
-    Bilheteria__V1__Payment *pm = get_payment(p);
+    Bilheteria__V1__Payment *pm = bht_get_payment(cl, p);
     assert_int_equal(pm->n_refunds, 1);
     assert_int_equal(pm->refunded_cents, 3500);
     bilheteria__v1__payment__free_unpacked(pm, NULL);
-}
-
-static int
-cancel_resv(bh_client *c, uint64_t id, const char *key, Bilheteria__V1__Reservation **out,
-            bh_status *st)
-{
-    Bilheteria__V1__CancelReservationRequest req = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CancelReservationResponse *resp = NULL;
-    bh_call_opts o = { .idempotency_key = key };
-    req.id = id;
-    int rc = bh_reservation_cancel_reservation(c, &req, &resp, &o, st);
-    if (rc == BH_OK) {
-        if (out != NULL) {
-            *out = resp->reservation;
-            resp->reservation = NULL;
-        }
-        bilheteria__v1__cancel_reservation_response__free_unpacked(resp, NULL);
-    }
-    return rc;
 }
 
 /* Cancelling a paid reservation refunds what is left of it; it needs an
@@ -531,21 +398,21 @@ test_cancel_confirmed(void **state)
     bh_client *bare = NULL;
     bh_status st;
     assert_int_equal(bh_client_open(&bare, &o, &st), BH_OK);
-    assert_int_equal(cancel_resv(bare, r->id, NULL, NULL, &st), BH_INVALID_ARGUMENT);
+    assert_int_equal(bht_cancel(bare, r->id, NULL, NULL, &st), BH_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "idempotency key"));
     assert_false(can_hold(s, "B4"));
 
-    assert_int_equal(cancel_resv(bare, r->id, "cc-2", &c, &st), BH_OK);
+    assert_int_equal(bht_cancel(bare, r->id, "cc-2", &c, &st), BH_OK);
     assert_int_equal(c->status, ST(REFUNDED));
     assert_int_equal(c->refunded_cents, 6000);
     assert_int_equal(c->n_refund_ids, 2);
     bilheteria__v1__reservation__free_unpacked(c, NULL);
-    assert_int_equal(cancel_resv(bare, r->id, "cc-2", &c, &st), BH_OK);
+    assert_int_equal(bht_cancel(bare, r->id, "cc-2", &c, &st), BH_OK);
     assert_true(st.replayed);
     bilheteria__v1__reservation__free_unpacked(c, NULL);
-    assert_int_equal(cancel_resv(bare, r->id, "cc-3", NULL, &st), BH_FAILED_PRECONDITION);
+    assert_int_equal(bht_cancel(bare, r->id, "cc-3", NULL, &st), BH_FAILED_PRECONDITION);
     assert_true(can_hold(s, "B4"));
-    Bilheteria__V1__Payment *pm = get_payment(p);
+    Bilheteria__V1__Payment *pm = bht_get_payment(cl, p);
     assert_int_equal(pm->n_refunds, 2);
     assert_string_equal(pm->refunds[1]->reason, "reservation cancelled");
     bilheteria__v1__payment__free_unpacked(pm, NULL);
@@ -562,7 +429,9 @@ test_kill9_refunds(void **state)
     uint64_t pop = bht_product(cl, "Pipoca crash", 1000, 4);
     uint64_t p1 = sold(s, "fabi", "A1,A2", 0, pop, 2, NULL);
     uint64_t p2 = sold(s, "gil", "A3", 0, 0, 0, NULL);
-    ask a = { .payment = p1, .seats = "A2", .pid = pop, .qty = 2, .provider = "pix", .ref = "K9" };
+    ask a = {
+        .payment = p1, .seats = "A2", .items = { { pop, 2 } }, .provider = "pix", .ref = "K9"
+    };
     bilheteria__v1__refund_payment_response__free_unpacked(refund_ok(&a, "k9-1"), NULL);
     ask b = { .payment = p2, .all = 1 };
     bilheteria__v1__refund_payment_response__free_unpacked(refund_ok(&b, "k9-2"), NULL);
@@ -571,12 +440,12 @@ test_kill9_refunds(void **state)
     assert_int_equal(bht_restart(&srv), 0);
     cl = bht_client(&srv);
 
-    Bilheteria__V1__Payment *pm = get_payment(p1);
+    Bilheteria__V1__Payment *pm = bht_get_payment(cl, p1);
     assert_int_equal(pm->n_refunds, 1);
     assert_int_equal(pm->refunded_cents, 2500 + 2000);
     bilheteria__v1__payment__free_unpacked(pm, NULL);
-    pm = get_payment(p2);
-    Bilheteria__V1__Reservation *r = get_resv(pm->reservation_id);
+    pm = bht_get_payment(cl, p2);
+    Bilheteria__V1__Reservation *r = bht_reservation(cl, pm->reservation_id);
     assert_int_equal(r->status, ST(REFUNDED));
     bilheteria__v1__reservation__free_unpacked(r, NULL);
     bilheteria__v1__payment__free_unpacked(pm, NULL);
@@ -660,14 +529,14 @@ static void
 check_cancelled(const uint64_t *ids, size_t n, size_t holds, const char *reason)
 {
     for (size_t i = 0; i < n + holds; i++) {
-        Bilheteria__V1__Reservation *r = get_resv(ids[i]);
+        Bilheteria__V1__Reservation *r = bht_reservation(cl, ids[i]);
         if (i < n) {
             if (r->status != ST(REFUNDED) || r->n_refund_ids != 1 ||
                 r->refunded_cents != r->total_cents)
                 fail_msg("reservation %llu: %d with %zu refunds", (unsigned long long)r->id,
                          r->status, r->n_refund_ids);
             if (i % 50 == 0) {
-                Bilheteria__V1__Payment *p = get_payment(r->payment_id);
+                Bilheteria__V1__Payment *p = bht_get_payment(cl, r->payment_id);
                 assert_int_equal(p->n_refunds, 1);
                 assert_string_equal(p->refunds[0]->reason, reason);
                 bilheteria__v1__payment__free_unpacked(p, NULL);
@@ -709,13 +578,11 @@ test_cancel_session(void **state)
     assert_non_null(strstr(st.message, want));
 
     /* A hold the refunds have not reached yet cannot be paid either. */
-    r = get_resv(ids[N + H - 1]);
-    Bilheteria__V1__ConfirmPaymentRequest pq = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
-    Bilheteria__V1__ConfirmPaymentResponse *pr = NULL;
-    bh_call_opts pk = { .idempotency_key = "cs-late-pay" };
-    pq.reservation_id = r->id;
-    pq.amount_cents = r->total_cents;
-    assert_int_equal(bh_payment_confirm_payment(cl, &pq, &pr, &pk, &st), BH_FAILED_PRECONDITION);
+    r = bht_reservation(cl, ids[N + H - 1]);
+    bht_payment late = {
+        .reservation = r->id, .amount = r->total_cents, .key = "cs-late-pay", .method = ""
+    };
+    assert_int_equal(bht_pay(cl, &late, NULL, &st), BH_FAILED_PRECONDITION);
     bilheteria__v1__reservation__free_unpacked(r, NULL);
 
     got = wait_done(s);
@@ -802,7 +669,7 @@ test_discounted_refunds(void **state)
     assert_int_equal(f->refund->amount_cents, 1000 - r->seats[0]->discount_cents);
     got += f->refund->amount_cents;
     bilheteria__v1__refund_payment_response__free_unpacked(f, NULL);
-    ask a2 = { .payment = p, .pid = pid, .qty = 1 };
+    ask a2 = { .payment = p, .items = { { pid, 1 } } };
     f = refund_ok(&a2, "disc-2");
     /* One unit of three: a third of the line's discount, rounded down. */
     assert_int_equal(f->refund->amount_cents, 333 - r->items[0]->discount_cents / 3);

@@ -36,14 +36,12 @@ rnd(uint32_t n)
 }
 
 /* What a hold asks for besides its seats and items: the zone to pick in
- * and the coupon ("" for none), or seats by label. */
+ * and the coupon ("" for none), or seats by label ("D1,E1"). */
 struct hold_opts {
-    const char *zone, *coupon;
-    char **labels;
-    size_t n_labels;
+    const char *zone, *coupon, *seats;
 };
 
-/* Holds the best n seats of session (or o's labels) with items (product
+/* Holds the best n seats of session (or o's seats) with items (product
  * ids[i] x qty[i]). Returns the reservation (caller frees) or NULL with *st
  * set. */
 static Resv *
@@ -51,53 +49,28 @@ hold(bh_client *c, uint64_t session, const char *user, uint32_t n, uint32_t half
      const uint64_t *ids, const int32_t *qty, size_t n_items, int32_t ttl_s,
      const struct hold_opts *o, bh_status *st)
 {
-    Bilheteria__V1__CreateReservationRequest req = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CreateReservationResponse *resp = NULL;
-    Bilheteria__V1__ItemRequest items[8], *itemp[8];
-    req.session_id = session;
-    req.user_id = (char *)user;
-    req.best = n;
-    req.half_price = half;
-    req.ttl_s = ttl_s;
+    bht_hold h = { .session = session, .user = user, .best = n, .half = half, .ttl_s = ttl_s };
+    Resv *r = NULL;
+    for (size_t i = 0; i < n_items && i < sizeof(h.items) / sizeof(h.items[0]); i++)
+        h.items[i] = (bht_item){ ids[i], qty[i] };
     if (o != NULL) {
-        req.zone = (char *)o->zone;
-        req.coupon_code = (char *)o->coupon;
-        req.seats = o->labels;
-        req.n_seats = o->n_labels;
-        req.best = o->n_labels > 0 ? 0 : n;
+        h.zone = o->zone;
+        h.coupon = o->coupon;
+        h.seats = o->seats;
+        h.best = o->seats != NULL ? 0 : n;
     }
-    for (size_t i = 0; i < n_items && i < 8; i++) {
-        Bilheteria__V1__ItemRequest it = BILHETERIA__V1__ITEM_REQUEST__INIT;
-        it.product_id = ids[i];
-        it.quantity = qty[i];
-        items[i] = it;
-        itemp[i] = &items[i];
-    }
-    req.items = itemp;
-    req.n_items = n_items;
-    if (bh_reservation_create_reservation(c, &req, &resp, NULL, st) != BH_OK)
-        return NULL;
-    Resv *r = resp->reservation;
-    resp->reservation = NULL;
-    bilheteria__v1__create_reservation_response__free_unpacked(resp, NULL);
-    return r;
+    return bht_reserve(c, &h, &r, st) == BH_OK ? r : NULL;
 }
 
+/* Pays amount of resv (no method named) with a key of its own. */
 static int
 pay(bh_client *c, uint64_t resv, int64_t amount, bh_status *st)
 {
     static unsigned keys;
     char key[32];
-    Bilheteria__V1__ConfirmPaymentRequest req = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
-    Bilheteria__V1__ConfirmPaymentResponse *resp = NULL;
     snprintf(key, sizeof(key), "report-pay-%u", ++keys);
-    bh_call_opts o = { .idempotency_key = key };
-    req.reservation_id = resv;
-    req.amount_cents = amount;
-    int rc = bh_payment_confirm_payment(c, &req, &resp, &o, st);
-    if (rc == BH_OK)
-        bilheteria__v1__confirm_payment_response__free_unpacked(resp, NULL);
-    return rc;
+    bht_payment p = { .reservation = resv, .amount = amount, .key = key, .method = "" };
+    return bht_pay(c, &p, NULL, st);
 }
 
 /* Cancels a hold, or refunds what is left of a paid reservation (the key
@@ -107,15 +80,8 @@ cancel(bh_client *c, uint64_t resv, bh_status *st)
 {
     static unsigned keys;
     char key[32];
-    Bilheteria__V1__CancelReservationRequest req = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CancelReservationResponse *resp = NULL;
     snprintf(key, sizeof(key), "report-cancel-%u", ++keys);
-    bh_call_opts o = { .idempotency_key = key };
-    req.id = resv;
-    int rc = bh_reservation_cancel_reservation(c, &req, &resp, &o, st);
-    if (rc == BH_OK)
-        bilheteria__v1__cancel_reservation_response__free_unpacked(resp, NULL);
-    return rc;
+    return bht_cancel(c, resv, key, NULL, st);
 }
 
 /* Refunds of payment: everything left (seat and item NULL), or the seat
@@ -125,29 +91,15 @@ refund(bh_client *c, uint64_t payment, const char *seat, const uint64_t *item, b
 {
     static unsigned keys;
     char key[32];
-    Bilheteria__V1__RefundPaymentRequest req = BILHETERIA__V1__REFUND_PAYMENT_REQUEST__INIT;
-    Bilheteria__V1__RefundPaymentResponse *resp = NULL;
-    Bilheteria__V1__ItemRequest it = BILHETERIA__V1__ITEM_REQUEST__INIT, *itp = &it;
-    char *seats[1] = { (char *)seat };
     snprintf(key, sizeof(key), "report-refund-%u", ++keys);
-    bh_call_opts o = { .idempotency_key = key };
-    req.payment_id = payment;
-    req.all = seat == NULL && item == NULL;
-    req.reason = "report test";
-    if (seat != NULL) {
-        req.seats = seats;
-        req.n_seats = 1;
-    }
-    if (item != NULL) {
-        it.product_id = *item;
-        it.quantity = 1;
-        req.items = &itp;
-        req.n_items = 1;
-    }
-    int rc = bh_payment_refund_payment(c, &req, &resp, &o, st);
-    if (rc == BH_OK)
-        bilheteria__v1__refund_payment_response__free_unpacked(resp, NULL);
-    return rc;
+    bht_refund_ask a = { .payment = payment,
+                         .all = seat == NULL && item == NULL,
+                         .seats = seat,
+                         .key = key,
+                         .reason = "report test" };
+    if (item != NULL)
+        a.items[0] = (bht_item){ *item, 1 };
+    return bht_refund(c, &a, NULL, st);
 }
 
 static void
@@ -165,21 +117,6 @@ coupon(bh_client *c, const char *code, uint32_t percent, int64_t amount, int app
     if (bh_coupon_create_coupon(c, &req, &resp, NULL, &st) != BH_OK)
         fail_msg("coupon %s: %s", code, st.message);
     bilheteria__v1__create_coupon_response__free_unpacked(resp, NULL);
-}
-
-static Bilheteria__V1__Payment *
-get_payment(bh_client *c, uint64_t id)
-{
-    Bilheteria__V1__GetPaymentRequest req = BILHETERIA__V1__GET_PAYMENT_REQUEST__INIT;
-    Bilheteria__V1__GetPaymentResponse *resp = NULL;
-    bh_status st;
-    req.id = id;
-    if (bh_payment_get_payment(c, &req, &resp, NULL, &st) != BH_OK)
-        fail_msg("payment %llu: %s", (unsigned long long)id, st.message);
-    Bilheteria__V1__Payment *p = resp->payment;
-    resp->payment = NULL;
-    bilheteria__v1__get_payment_response__free_unpacked(resp, NULL);
-    return p;
 }
 
 static Bilheteria__V1__GetSalesReportResponse *
@@ -316,7 +253,7 @@ recount_one(bh_client *c, const Resv *r)
     } else if (r->status == ST(CONFIRMED) || r->status == ST(PARTIALLY_REFUNDED) ||
                r->status == ST(REFUNDED)) {
         assert_true(r->payment_id != 0);
-        Bilheteria__V1__Payment *p = get_payment(c, r->payment_id);
+        Bilheteria__V1__Payment *p = bht_get_payment(c, r->payment_id);
         recount_paid(r, p, zone);
         bilheteria__v1__payment__free_unpacked(p, NULL);
     }
@@ -695,8 +632,7 @@ test_report_matches_recount(void **state)
     /* A reservation across two zones (it books to the first seat's zone,
      * its tickets to their own), paid with a coupon, refunded a seat of the
      * second zone. */
-    char *across[2] = { "D1", "E1" };
-    struct hold_opts two_zones = { .zone = "", .coupon = "DEZ", .labels = across, .n_labels = 2 };
+    struct hold_opts two_zones = { .zone = "", .coupon = "DEZ", .seats = "D1,E1" };
     Resv *x = hold_paid(c, sess[3], "ana", 2, 0, prod, (const int32_t[]){ 1 }, 1, &two_zones);
     bh_status st;
     assert_string_equal(x->seats[0]->zone, "Plateia");

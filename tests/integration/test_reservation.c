@@ -17,148 +17,16 @@
 
 #define ST(x) BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_##x
 
-static bht_server srv;
-static bh_client *cl;
-
-static int
-group_setup(void **state)
-{
-    (void)state;
-    static const char *const extra[] = { "--sweep-interval-ms", "100", NULL };
-    return bht_group_start(&srv, &cl, extra);
-}
-
-static int
-group_teardown(void **state)
-{
-    (void)state;
-    return bht_group_stop(&srv, cl);
-}
-
-/* A reservation request in one call: seats "A1,A2" or best > 0; items as
- * "ID:QTY,ID:QTY". */
-typedef struct rq {
-    uint64_t session;
-    const char *user, *seats, *items, *key;
-    uint32_t best, half;
-    int32_t ttl_s;
-} rq;
-
-static int
-reserve_on(bh_client *c, const rq *q, Bilheteria__V1__Reservation **out, bh_status *st)
-{
-    Bilheteria__V1__CreateReservationRequest req = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CreateReservationResponse *resp = NULL;
-    char seatbuf[256] = "", itembuf[256] = "";
-    char *seats[32];
-    Bilheteria__V1__ItemRequest items[8], *itemp[8];
-    size_t ns = 0, ni = 0;
-    req.session_id = q->session;
-    req.user_id = (char *)(q->user ? q->user : "maria");
-    req.best = q->best;
-    req.half_price = q->half;
-    req.ttl_s = q->ttl_s;
-    if (q->seats != NULL) {
-        snprintf(seatbuf, sizeof(seatbuf), "%s", q->seats);
-        for (char *tok = strtok(seatbuf, ","); tok && ns < 32; tok = strtok(NULL, ","))
-            seats[ns++] = tok;
-    }
-    if (q->items != NULL) {
-        snprintf(itembuf, sizeof(itembuf), "%s", q->items);
-        for (char *tok = strtok(itembuf, ","); tok && ni < 8; tok = strtok(NULL, ",")) {
-            Bilheteria__V1__ItemRequest it = BILHETERIA__V1__ITEM_REQUEST__INIT;
-            it.product_id = strtoull(tok, &tok, 10);
-            it.quantity = (int32_t)strtol(tok + 1, NULL, 10);
-            items[ni] = it;
-            itemp[ni] = &items[ni];
-            ni++;
-        }
-    }
-    req.seats = seats;
-    req.n_seats = ns;
-    req.items = itemp;
-    req.n_items = ni;
-    bh_call_opts o = { .idempotency_key = q->key };
-    int rc = bh_reservation_create_reservation(c, &req, &resp, &o, st);
-    if (rc == BH_OK) {
-        if (out != NULL) {
-            *out = resp->reservation;
-            resp->reservation = NULL;
-        }
-        bilheteria__v1__create_reservation_response__free_unpacked(resp, NULL);
-    }
-    return rc;
-}
-
-static int
-reserve(const rq *q, Bilheteria__V1__Reservation **out, bh_status *st)
-{
-    return reserve_on(cl, q, out, st);
-}
-
-static void
-free_resv(Bilheteria__V1__Reservation *r)
-{
-    if (r != NULL)
-        bilheteria__v1__reservation__free_unpacked(r, NULL);
-}
-
-static Bilheteria__V1__GetSeatMapResponse *
-seat_map(bh_client *c, uint64_t session)
-{
-    Bilheteria__V1__GetSeatMapRequest m = BILHETERIA__V1__GET_SEAT_MAP_REQUEST__INIT;
-    Bilheteria__V1__GetSeatMapResponse *mr = NULL;
-    bh_status st;
-    m.session_id = session;
-    if (bh_session_get_seat_map(c, &m, &mr, NULL, &st) != BH_OK)
-        fail_msg("seat map: %s", st.message);
-    return mr;
-}
-
-/* The state char of one seat label in a map. */
-static char
-seat_state(const Bilheteria__V1__GetSeatMapResponse *m, const char *label)
-{
-    size_t rl = strspn(label, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
-    int seat = atoi(label + rl);
-    for (size_t i = 0; i < m->n_rows; i++)
-        if (strlen(m->rows[i]->label) == rl && strncmp(m->rows[i]->label, label, rl) == 0)
-            return m->rows[i]->states[seat - 1];
-    return '?';
-}
-
-static Bilheteria__V1__Reservation *
-get_resv(uint64_t id)
-{
-    return bht_reservation(cl, id);
-}
-
-static int64_t
-product_stock(uint64_t id)
-{
-    return bht_product_stock(cl, id);
-}
+BHT_GROUP("--sweep-interval-ms", "100")
 
 static int
 pay(bh_client *c, uint64_t rid, int64_t amount, const char *key, const char *provider,
     const char *ref, Bilheteria__V1__ConfirmPaymentResponse **out, bh_status *st)
 {
-    Bilheteria__V1__ConfirmPaymentRequest req = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
-    Bilheteria__V1__ConfirmPaymentResponse *resp = NULL;
-    req.reservation_id = rid;
-    req.amount_cents = amount;
-    req.method = "pix";
-    req.provider = (char *)(provider ? provider : "");
-    req.provider_ref = (char *)(ref ? ref : "");
-    bh_call_opts o = { .idempotency_key = key };
-    int rc = bh_payment_confirm_payment(c, &req, &resp, &o, st);
-    if (rc == BH_OK) {
-        if (out != NULL)
-            *out = resp;
-        else
-            bilheteria__v1__confirm_payment_response__free_unpacked(resp, NULL);
-    }
-    return rc;
+    bht_payment p = {
+        .reservation = rid, .amount = amount, .key = key, .provider = provider, .ref = ref
+    };
+    return bht_pay(c, &p, out, st);
 }
 
 /* ---- tests ---- */
@@ -171,13 +39,12 @@ test_price_snapshot(void **state)
     uint64_t s = bht_session(cl, ev, 5, 10, 3000);
     uint64_t pop = bht_product(cl, "Pipoca", 2500, 0);
     uint64_t choc = bht_product(cl, "Chocolate", 900, 10);
-    char items[64];
-    snprintf(items, sizeof(items), "%llu:2,%llu:3", (unsigned long long)pop,
-             (unsigned long long)choc);
     Bilheteria__V1__Reservation *r = NULL;
     bh_status st;
-    rq q = { .session = s, .seats = "B3,B4,B5", .half = 1, .items = items };
-    assert_int_equal(reserve(&q, &r, &st), BH_OK);
+    bht_hold q = {
+        .session = s, .seats = "B3,B4,B5", .half = 1, .items = { { pop, 2 }, { choc, 3 } }
+    };
+    assert_int_equal(bht_reserve(cl, &q, &r, &st), BH_OK);
     assert_int_equal(r->status, ST(PENDING));
     assert_int_equal(r->n_seats, 3);
     assert_string_equal(r->seats[0]->label, "B3");
@@ -194,22 +61,22 @@ test_price_snapshot(void **state)
     assert_int_equal(r->total_cents, 7500 + 7700);
     /* Default TTL is the server's 10 min. */
     assert_int_equal(r->expires_at_ms - r->created_at_ms, 600000);
-    assert_int_equal(product_stock(choc), 7);
+    assert_int_equal(bht_product_stock(cl, choc), 7);
 
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(cl, s);
     assert_int_equal(m->held, 3);
     assert_int_equal(m->available, 47);
     assert_int_equal(m->half_price_remaining, 20 - 1);
-    assert_int_equal(seat_state(m, "B3"), 'h');
-    assert_int_equal(seat_state(m, "B6"), '.');
+    assert_int_equal(bht_seat_state(m, "B3"), 'h');
+    assert_int_equal(bht_seat_state(m, "B6"), '.');
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
 
     /* Get returns the same snapshot. */
-    Bilheteria__V1__Reservation *g = get_resv(r->id);
+    Bilheteria__V1__Reservation *g = bht_reservation(cl, r->id);
     assert_int_equal(g->total_cents, r->total_cents);
     assert_string_equal(g->user_id, "maria");
-    free_resv(g);
-    free_resv(r);
+    bht_free_resv(g);
+    bht_free_resv(r);
 }
 
 static void
@@ -220,30 +87,30 @@ test_best_n(void **state)
     uint64_t s = bht_session(cl, ev, 5, 10, 1000);
     Bilheteria__V1__Reservation *r = NULL;
     bh_status st;
-    rq q = { .session = s, .best = 2 };
-    assert_int_equal(reserve(&q, &r, &st), BH_OK);
+    bht_hold q = { .session = s, .best = 2 };
+    assert_int_equal(bht_reserve(cl, &q, &r, &st), BH_OK);
     /* Middle row C, seats 5-6 straddle the centre of 10. */
     assert_string_equal(r->seats[0]->label, "C5");
     assert_string_equal(r->seats[1]->label, "C6");
-    free_resv(r);
+    bht_free_resv(r);
     /* Next best 2: one row off the middle, centred (distance 2 half-seats)
      * beats the middle row shifted two seats (distance 4); B and D tie and
      * the front row wins. */
-    assert_int_equal(reserve(&q, &r, &st), BH_OK);
+    assert_int_equal(bht_reserve(cl, &q, &r, &st), BH_OK);
     assert_string_equal(r->seats[0]->label, "B5");
     assert_string_equal(r->seats[1]->label, "B6");
-    free_resv(r);
+    bht_free_resv(r);
     /* 11 adjacent seats never exist in rows of 10. */
     q.best = 11;
-    assert_int_equal(reserve(&q, &r, &st), BH_INVALID_ARGUMENT); /* over max seats */
+    assert_int_equal(bht_reserve(cl, &q, &r, &st), BH_INVALID_ARGUMENT); /* over max seats */
     /* Fill row by row until no block of 10 fits. */
     uint64_t s2 = bht_session(cl, ev, 2, 10, 1000);
-    rq q10 = { .session = s2, .best = 10 };
-    assert_int_equal(reserve(&q10, &r, &st), BH_OK);
-    free_resv(r);
-    assert_int_equal(reserve(&q10, &r, &st), BH_OK);
-    free_resv(r);
-    assert_int_equal(reserve(&q10, &r, &st), BH_FAILED_PRECONDITION);
+    bht_hold q10 = { .session = s2, .best = 10 };
+    assert_int_equal(bht_reserve(cl, &q10, &r, &st), BH_OK);
+    bht_free_resv(r);
+    assert_int_equal(bht_reserve(cl, &q10, &r, &st), BH_OK);
+    bht_free_resv(r);
+    assert_int_equal(bht_reserve(cl, &q10, &r, &st), BH_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "no 10 adjacent free seats"));
 }
 
@@ -258,33 +125,29 @@ test_best_n_sees_every_change(void **state)
     uint64_t s = bht_session(cl, ev, 1, 4, 1000);
     Bilheteria__V1__Reservation *r = NULL;
     bh_status st;
-    rq best4 = { .session = s, .best = 4 };
-    rq best1 = { .session = s, .best = 1 };
-    assert_int_equal(reserve(&best4, &r, &st), BH_OK);
-    assert_int_equal(reserve(&best1, NULL, &st), BH_FAILED_PRECONDITION); /* full */
-    Bilheteria__V1__CancelReservationRequest cr = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CancelReservationResponse *crr = NULL;
-    cr.id = r->id;
-    assert_int_equal(bh_reservation_cancel_reservation(cl, &cr, &crr, NULL, &st), BH_OK);
-    bilheteria__v1__cancel_reservation_response__free_unpacked(crr, NULL);
-    free_resv(r);
+    bht_hold best4 = { .session = s, .best = 4 };
+    bht_hold best1 = { .session = s, .best = 1 };
+    assert_int_equal(bht_reserve(cl, &best4, &r, &st), BH_OK);
+    assert_int_equal(bht_reserve(cl, &best1, NULL, &st), BH_FAILED_PRECONDITION); /* full */
+    assert_int_equal(bht_cancel(cl, r->id, NULL, NULL, &st), BH_OK);
+    bht_free_resv(r);
     /* Explicit seats taken between two best-N calls. */
-    rq a2 = { .session = s, .seats = "A2" };
-    assert_int_equal(reserve(&a2, NULL, &st), BH_OK);
-    rq best3 = { .session = s, .best = 3 };
-    assert_int_equal(reserve(&best3, NULL, &st), BH_FAILED_PRECONDITION);
-    rq best2 = { .session = s, .best = 2 };
-    assert_int_equal(reserve(&best2, &r, &st), BH_OK);
+    bht_hold a2 = { .session = s, .seats = "A2" };
+    assert_int_equal(bht_reserve(cl, &a2, NULL, &st), BH_OK);
+    bht_hold best3 = { .session = s, .best = 3 };
+    assert_int_equal(bht_reserve(cl, &best3, NULL, &st), BH_FAILED_PRECONDITION);
+    bht_hold best2 = { .session = s, .best = 2 };
+    assert_int_equal(bht_reserve(cl, &best2, &r, &st), BH_OK);
     assert_string_equal(r->seats[0]->label, "A3");
-    free_resv(r);
+    bht_free_resv(r);
     /* A short hold lapses; once swept, best-N offers its seat again. */
-    rq a1 = { .session = s, .seats = "A1", .ttl_s = 1 };
-    assert_int_equal(reserve(&a1, NULL, &st), BH_OK);
-    assert_int_equal(reserve(&best1, NULL, &st), BH_FAILED_PRECONDITION);
+    bht_hold a1 = { .session = s, .seats = "A1", .ttl_s = 1 };
+    assert_int_equal(bht_reserve(cl, &a1, NULL, &st), BH_OK);
+    assert_int_equal(bht_reserve(cl, &best1, NULL, &st), BH_FAILED_PRECONDITION);
     bht_sleep_ms(1500);
-    assert_int_equal(reserve(&best1, &r, &st), BH_OK);
+    assert_int_equal(bht_reserve(cl, &best1, &r, &st), BH_OK);
     assert_string_equal(r->seats[0]->label, "A1");
-    free_resv(r);
+    bht_free_resv(r);
 }
 
 static void
@@ -294,31 +157,28 @@ test_all_or_nothing(void **state)
     uint64_t ev = bht_event(cl, "AllOrNothing");
     uint64_t s = bht_session(cl, ev, 3, 5, 1000);
     uint64_t soda = bht_product(cl, "Refri", 600, 2);
-    char items[32];
-    snprintf(items, sizeof(items), "%llu:1", (unsigned long long)soda);
     Bilheteria__V1__Reservation *r = NULL;
     bh_status st;
-    rq a = { .session = s, .seats = "A1,A2" };
-    assert_int_equal(reserve(&a, &r, &st), BH_OK);
-    free_resv(r);
-    rq b = { .session = s, .seats = "A3,A2", .items = items };
-    assert_int_equal(reserve(&b, &r, &st), BH_FAILED_PRECONDITION);
+    bht_hold a = { .session = s, .seats = "A1,A2" };
+    assert_int_equal(bht_reserve(cl, &a, &r, &st), BH_OK);
+    bht_free_resv(r);
+    bht_hold b = { .session = s, .seats = "A3,A2", .items = { { soda, 1 } } };
+    assert_int_equal(bht_reserve(cl, &b, &r, &st), BH_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "seat A2 of session"));
     assert_non_null(strstr(st.message, "is already held"));
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
-    assert_int_equal(seat_state(m, "A3"), '.'); /* nothing of b was held */
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(cl, s);
+    assert_int_equal(bht_seat_state(m, "A3"), '.'); /* nothing of b was held */
     assert_int_equal(m->held, 2);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
-    assert_int_equal(product_stock(soda), 2);
+    assert_int_equal(bht_product_stock(cl, soda), 2);
     /* Stock short: nothing held either. */
-    snprintf(items, sizeof(items), "%llu:3", (unsigned long long)soda);
-    rq c = { .session = s, .seats = "B1", .items = items };
-    assert_int_equal(reserve(&c, &r, &st), BH_FAILED_PRECONDITION);
+    bht_hold c = { .session = s, .seats = "B1", .items = { { soda, 3 } } };
+    assert_int_equal(bht_reserve(cl, &c, &r, &st), BH_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "has 2 left; 3 asked"));
-    m = seat_map(cl, s);
-    assert_int_equal(seat_state(m, "B1"), '.');
+    m = bht_seat_map(cl, s);
+    assert_int_equal(bht_seat_state(m, "B1"), '.');
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
-    assert_int_equal(product_stock(soda), 2);
+    assert_int_equal(bht_product_stock(cl, soda), 2);
 }
 
 static void
@@ -328,12 +188,8 @@ test_bad_input(void **state)
     uint64_t ev = bht_event(cl, "BadInput");
     uint64_t s = bht_session(cl, ev, 2, 5, 1000); /* cap: 40% of 10 = 4 */
     uint64_t chips = bht_product(cl, "Chips", 500, 1);
-    char unknown_item[32], zero_item[32], neg_item[32];
-    snprintf(unknown_item, sizeof(unknown_item), "999999:1");
-    snprintf(zero_item, sizeof(zero_item), "%llu:0", (unsigned long long)chips);
-    snprintf(neg_item, sizeof(neg_item), "%llu:-2", (unsigned long long)chips);
     struct {
-        rq q;
+        bht_hold q;
         int code;
         const char *expect;
     } cases[] = {
@@ -353,13 +209,13 @@ test_bad_input(void **state)
         { { .session = s, .seats = "A1,A2,A3,A4,A5", .half = 5 },
           BH_FAILED_PRECONDITION,
           "only 4 half-price (meia-entrada) tickets left" },
-        { { .session = s, .seats = "A1", .items = unknown_item },
+        { { .session = s, .seats = "A1", .items = { { 999999, 1 } } },
           BH_NOT_FOUND,
           "product 999999 does not exist" },
-        { { .session = s, .seats = "A1", .items = zero_item },
+        { { .session = s, .seats = "A1", .items = { { chips, 0 } } },
           BH_INVALID_ARGUMENT,
           "quantity must be in 1..1000, got 0" },
-        { { .session = s, .seats = "A1", .items = neg_item },
+        { { .session = s, .seats = "A1", .items = { { chips, -2 } } },
           BH_INVALID_ARGUMENT,
           "quantity must be in 1..1000, got -2" },
         { { .session = s, .seats = "A1", .user = "" }, BH_INVALID_ARGUMENT, "user_id is required" },
@@ -376,17 +232,17 @@ test_bad_input(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         Bilheteria__V1__Reservation *r = NULL;
         bh_status st;
-        int rc = reserve(&cases[i].q, &r, &st);
+        int rc = bht_reserve(cl, &cases[i].q, &r, &st);
         if (rc != cases[i].code || strstr(st.message, cases[i].expect) == NULL)
             fail_msg("case %zu: got %s \"%s\", want %s containing \"%s\"", i, bh_code_name(rc),
                      st.message, bh_code_name(cases[i].code), cases[i].expect);
     }
     /* Nothing was held by any of them, and stock is untouched. */
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(cl, s);
     assert_int_equal(m->available, 10);
     assert_int_equal(m->half_price_remaining, 4);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
-    assert_int_equal(product_stock(chips), 1);
+    assert_int_equal(bht_product_stock(cl, chips), 1);
 }
 
 static void
@@ -396,39 +252,33 @@ test_cancel(void **state)
     uint64_t ev = bht_event(cl, "Cancel");
     uint64_t s = bht_session(cl, ev, 2, 5, 1000);
     uint64_t soda = bht_product(cl, "Soda", 600, 5);
-    char items[32];
-    snprintf(items, sizeof(items), "%llu:2", (unsigned long long)soda);
     Bilheteria__V1__Reservation *r = NULL;
     bh_status st;
-    rq q = { .session = s, .seats = "A1,A2", .half = 2, .items = items };
-    assert_int_equal(reserve(&q, &r, &st), BH_OK);
-    assert_int_equal(product_stock(soda), 3);
-    Bilheteria__V1__CancelReservationRequest cr = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CancelReservationResponse *crr = NULL;
-    cr.id = r->id;
-    assert_int_equal(bh_reservation_cancel_reservation(cl, &cr, &crr, NULL, &st), BH_OK);
-    assert_int_equal(crr->reservation->status, ST(CANCELLED));
-    bilheteria__v1__cancel_reservation_response__free_unpacked(crr, NULL);
+    bht_hold q = { .session = s, .seats = "A1,A2", .half = 2, .items = { { soda, 2 } } };
+    assert_int_equal(bht_reserve(cl, &q, &r, &st), BH_OK);
+    assert_int_equal(bht_product_stock(cl, soda), 3);
+    Bilheteria__V1__Reservation *cancelled = NULL;
+    assert_int_equal(bht_cancel(cl, r->id, NULL, &cancelled, &st), BH_OK);
+    assert_int_equal(cancelled->status, ST(CANCELLED));
+    bht_free_resv(cancelled);
     /* Seats, quota and stock are back at once. */
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(cl, s);
     assert_int_equal(m->available, 10);
     assert_int_equal(m->half_price_remaining, 4);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
-    assert_int_equal(product_stock(soda), 5);
+    assert_int_equal(bht_product_stock(cl, soda), 5);
     /* Cancel again, and pay a cancelled one: refused. */
-    assert_int_equal(bh_reservation_cancel_reservation(cl, &cr, &crr, NULL, &st),
-                     BH_FAILED_PRECONDITION);
+    assert_int_equal(bht_cancel(cl, r->id, NULL, NULL, &st), BH_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "is CANCELLED"));
     assert_int_equal(pay(cl, r->id, r->total_cents, "pay-cancelled", NULL, NULL, NULL, &st),
                      BH_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "is CANCELLED; it cannot be paid"));
     /* The seats can be held again. */
     Bilheteria__V1__Reservation *r2 = NULL;
-    assert_int_equal(reserve(&q, &r2, &st), BH_OK);
-    free_resv(r2);
-    free_resv(r);
-    cr.id = 123456789;
-    assert_int_equal(bh_reservation_cancel_reservation(cl, &cr, &crr, NULL, &st), BH_NOT_FOUND);
+    assert_int_equal(bht_reserve(cl, &q, &r2, &st), BH_OK);
+    bht_free_resv(r2);
+    bht_free_resv(r);
+    assert_int_equal(bht_cancel(cl, 123456789, NULL, NULL, &st), BH_NOT_FOUND);
 }
 
 static void
@@ -438,28 +288,26 @@ test_expiry(void **state)
     uint64_t ev = bht_event(cl, "Expiry");
     uint64_t s = bht_session(cl, ev, 2, 5, 1000);
     uint64_t pop = bht_product(cl, "Pipoca", 2000, 4);
-    char items[32];
-    snprintf(items, sizeof(items), "%llu:3", (unsigned long long)pop);
     Bilheteria__V1__Reservation *r = NULL;
     bh_status st;
-    rq q = { .session = s, .seats = "B1,B2", .half = 1, .items = items, .ttl_s = 1 };
-    assert_int_equal(reserve(&q, &r, &st), BH_OK);
+    bht_hold q = { .session = s, .seats = "B1,B2", .half = 1, .items = { { pop, 3 } }, .ttl_s = 1 };
+    assert_int_equal(bht_reserve(cl, &q, &r, &st), BH_OK);
     assert_int_equal(r->expires_at_ms - r->created_at_ms, 1000);
-    assert_int_equal(product_stock(pop), 1);
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    assert_int_equal(bht_product_stock(cl, pop), 1);
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(cl, s);
     assert_int_equal(m->held, 2);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
     bht_sleep_ms(1600); /* TTL 1 s + sweeper every 100 ms */
-    m = seat_map(cl, s);
+    m = bht_seat_map(cl, s);
     assert_int_equal(m->held, 0);
     assert_int_equal(m->available, 10);
     assert_int_equal(m->half_price_remaining, 4);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
-    Bilheteria__V1__Reservation *g = get_resv(r->id);
+    Bilheteria__V1__Reservation *g = bht_reservation(cl, r->id);
     assert_int_equal(g->status, ST(EXPIRED));
-    free_resv(g);
-    assert_int_equal(product_stock(pop), 4); /* stock back: swept */
-    free_resv(r);
+    bht_free_resv(g);
+    assert_int_equal(bht_product_stock(cl, pop), 4); /* stock back: swept */
+    bht_free_resv(r);
 }
 
 /* With the sweeper far away, an expired hold is free at once anyway. */
@@ -474,31 +322,31 @@ test_expired_hold_free_before_sweep(void **state)
     uint64_t ev = bht_event(c, "Lazy");
     uint64_t s = bht_session(c, ev, 1, 5, 1000);
     uint64_t pop = bht_product(c, "Pipoca", 2000, 1);
-    char items[32];
-    snprintf(items, sizeof(items), "%llu:1", (unsigned long long)pop);
     Bilheteria__V1__Reservation *r = NULL, *r2 = NULL;
     bh_status st;
-    rq q = { .session = s, .seats = "A1,A2", .half = 2, .items = items, .ttl_s = 1 };
-    assert_int_equal(reserve_on(c, &q, &r, &st), BH_OK);
+    bht_hold q = { .session = s, .seats = "A1,A2", .half = 2, .items = { { pop, 1 } }, .ttl_s = 1 };
+    assert_int_equal(bht_reserve(c, &q, &r, &st), BH_OK);
     bht_sleep_ms(1200);
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(c, s);
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(c, s);
     assert_int_equal(m->available, 5);
     assert_int_equal(m->half_price_remaining, 2);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
     /* The same seats, the whole meia quota (cap 2) and the last unit of
      * stock: all taken over from the lapsed hold. */
-    rq q2 = { .session = s, .seats = "A2,A1", .user = "joao", .half = 2, .items = items };
-    assert_int_equal(reserve_on(c, &q2, &r2, &st), BH_OK);
+    bht_hold q2 = {
+        .session = s, .seats = "A2,A1", .user = "joao", .half = 2, .items = { { pop, 1 } }
+    };
+    assert_int_equal(bht_reserve(c, &q2, &r2, &st), BH_OK);
     /* Paying the lapsed one now must not oversell (pretix #74). */
     assert_int_equal(pay(c, r->id, r->total_cents, "late-pay", NULL, NULL, NULL, &st),
                      BH_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "has been taken since; nothing was charged"));
-    m = seat_map(c, s);
+    m = bht_seat_map(c, s);
     assert_int_equal(m->held, 2);
     assert_int_equal(m->sold, 0);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
-    free_resv(r);
-    free_resv(r2);
+    bht_free_resv(r);
+    bht_free_resv(r2);
     bh_client_close(c);
     bht_cleanup(&s2);
 }
@@ -522,16 +370,16 @@ test_lapsed_holds_free_everything_for_writes(void **state)
     /* best-N: the centre pair again. */
     uint64_t big = bht_session(c, ev, 10, 20, 1000);
     Bilheteria__V1__Reservation *r = NULL;
-    rq b1 = { .session = big, .best = 2, .ttl_s = 1 };
-    assert_int_equal(reserve_on(c, &b1, &r, &st), BH_OK);
+    bht_hold b1 = { .session = big, .best = 2, .ttl_s = 1 };
+    assert_int_equal(bht_reserve(c, &b1, &r, &st), BH_OK);
     assert_string_equal(r->seats[0]->label, "E10");
-    free_resv(r);
+    bht_free_resv(r);
     bht_sleep_ms(1200);
-    rq b2 = { .session = big, .best = 2 };
-    assert_int_equal(reserve_on(c, &b2, &r, &st), BH_OK);
+    bht_hold b2 = { .session = big, .best = 2 };
+    assert_int_equal(bht_reserve(c, &b2, &r, &st), BH_OK);
     assert_string_equal(r->seats[0]->label, "E10");
     assert_string_equal(r->seats[1]->label, "E11");
-    free_resv(r);
+    bht_free_resv(r);
 
     /* Quota: a session whose meia cap is 1 (40% of 2 seats, rounded up). */
     Bilheteria__V1__CreateSessionRequest sr = BILHETERIA__V1__CREATE_SESSION_REQUEST__INIT;
@@ -546,14 +394,16 @@ test_lapsed_holds_free_everything_for_writes(void **state)
     uint64_t small = srr->session->id;
     bilheteria__v1__create_session_response__free_unpacked(srr, NULL);
     uint64_t pop = bht_product(c, "Pipoca", 2000, 1);
-    char items[32];
-    snprintf(items, sizeof(items), "%llu:1", (unsigned long long)pop);
     Bilheteria__V1__Reservation *r1 = NULL, *r2 = NULL;
-    rq q1 = { .session = small, .seats = "A1", .half = 1, .items = items, .ttl_s = 1 };
-    assert_int_equal(reserve_on(c, &q1, &r1, &st), BH_OK);
+    bht_hold q1 = {
+        .session = small, .seats = "A1", .half = 1, .items = { { pop, 1 } }, .ttl_s = 1
+    };
+    assert_int_equal(bht_reserve(c, &q1, &r1, &st), BH_OK);
     bht_sleep_ms(1200);
-    rq q2 = { .session = small, .seats = "A2", .half = 1, .items = items, .ttl_s = 1 };
-    assert_int_equal(reserve_on(c, &q2, &r2, &st), BH_OK);
+    bht_hold q2 = {
+        .session = small, .seats = "A2", .half = 1, .items = { { pop, 1 } }, .ttl_s = 1
+    };
+    assert_int_equal(bht_reserve(c, &q2, &r2, &st), BH_OK);
     bht_sleep_ms(1200);
     /* Both lapsed; r1's seat is free, and so are the quota and the stock
      * r2 took: the late payment of r1 succeeds. */
@@ -561,15 +411,15 @@ test_lapsed_holds_free_everything_for_writes(void **state)
     assert_int_equal(pay(c, r1->id, r1->total_cents, "late-r1", NULL, NULL, &p, &st), BH_OK);
     assert_int_equal(p->reservation->status, ST(CONFIRMED));
     bilheteria__v1__confirm_payment_response__free_unpacked(p, NULL);
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(c, small);
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(c, small);
     assert_int_equal(m->sold, 1);
     assert_int_equal(m->half_price_remaining, 0);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
     /* And r2 cannot be paid now: the quota is r1's. */
     assert_int_equal(pay(c, r2->id, r2->total_cents, "late-r2", NULL, NULL, NULL, &st),
                      BH_FAILED_PRECONDITION);
-    free_resv(r1);
-    free_resv(r2);
+    bht_free_resv(r1);
+    bht_free_resv(r2);
     bh_client_close(c);
     assert_int_equal(bht_cleanup(&s2), 0);
 }
@@ -583,8 +433,8 @@ test_payment_rules(void **state)
     Bilheteria__V1__Reservation *r = NULL;
     Bilheteria__V1__ConfirmPaymentResponse *p1 = NULL, *p2 = NULL;
     bh_status st;
-    rq q = { .session = s, .seats = "A1,A2" };
-    assert_int_equal(reserve(&q, &r, &st), BH_OK);
+    bht_hold q = { .session = s, .seats = "A1,A2" };
+    assert_int_equal(bht_reserve(cl, &q, &r, &st), BH_OK);
     assert_int_equal(r->total_cents, 4000);
 
     assert_int_equal(pay(cl, r->id, 3999, "k-wrong", NULL, NULL, NULL, &st),
@@ -638,39 +488,32 @@ test_payment_rules(void **state)
                      BH_FAILED_PRECONDITION);
     assert_non_null(strstr(st.message, "is already paid"));
     /* The seats are sold. */
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(cl, s);
     assert_int_equal(m->sold, 2);
-    assert_int_equal(seat_state(m, "A1"), 'x');
+    assert_int_equal(bht_seat_state(m, "A1"), 'x');
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
     /* A sold reservation is not cancelled by a call without an idempotency
      * key: cancelling it refunds it (test_refund). */
-    Bilheteria__V1__CancelReservationRequest cr = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CancelReservationResponse *crr = NULL;
     bh_options bo = BH_OPTIONS_INIT;
     bh_client *bare = NULL;
     bo.url = srv.url;
     bo.max_retries = -1; /* no automatic key */
     assert_int_equal(bh_client_open(&bare, &bo, &st), BH_OK);
-    cr.id = r->id;
-    assert_int_equal(bh_reservation_cancel_reservation(bare, &cr, &crr, NULL, &st),
-                     BH_INVALID_ARGUMENT);
+    assert_int_equal(bht_cancel(bare, r->id, NULL, NULL, &st), BH_INVALID_ARGUMENT);
     bh_client_close(bare);
     /* The provider reference cannot pay another reservation. */
     Bilheteria__V1__Reservation *other = NULL;
-    rq q2 = { .session = s, .seats = "B1" };
-    assert_int_equal(reserve(&q2, &other, &st), BH_OK);
+    bht_hold q2 = { .session = s, .seats = "B1" };
+    assert_int_equal(bht_reserve(cl, &q2, &other, &st), BH_OK);
     assert_int_equal(pay(cl, other->id, other->total_cents, "k3", "stripe", "ch_1", NULL, &st),
                      BH_ALREADY_EXISTS);
     /* GetPayment. */
-    Bilheteria__V1__GetPaymentRequest gp = BILHETERIA__V1__GET_PAYMENT_REQUEST__INIT;
-    Bilheteria__V1__GetPaymentResponse *gpr = NULL;
-    gp.id = p1->payment->id;
-    assert_int_equal(bh_payment_get_payment(cl, &gp, &gpr, NULL, &st), BH_OK);
-    assert_int_equal(gpr->payment->reservation_id, r->id);
-    bilheteria__v1__get_payment_response__free_unpacked(gpr, NULL);
+    Bilheteria__V1__Payment *got = bht_get_payment(cl, p1->payment->id);
+    assert_int_equal(got->reservation_id, r->id);
+    bilheteria__v1__payment__free_unpacked(got, NULL);
     bilheteria__v1__confirm_payment_response__free_unpacked(p1, NULL);
-    free_resv(other);
-    free_resv(r);
+    bht_free_resv(other);
+    bht_free_resv(r);
 }
 
 /* Once a session has started it takes no new reservations; a hold made
@@ -695,23 +538,23 @@ test_no_reservations_after_start(void **state)
     uint64_t s = srr->session->id;
     bilheteria__v1__create_session_response__free_unpacked(srr, NULL);
     Bilheteria__V1__Reservation *r = NULL;
-    rq q = { .session = s, .seats = "A1" };
-    assert_int_equal(reserve(&q, &r, &st), BH_OK);
+    bht_hold q = { .session = s, .seats = "A1" };
+    assert_int_equal(bht_reserve(cl, &q, &r, &st), BH_OK);
     bht_sleep_ms(1300);
-    rq q2 = { .session = s, .seats = "A2" };
-    assert_int_equal(reserve(&q2, NULL, &st), BH_FAILED_PRECONDITION);
+    bht_hold q2 = { .session = s, .seats = "A2" };
+    assert_int_equal(bht_reserve(cl, &q2, NULL, &st), BH_FAILED_PRECONDITION);
     char want[96];
     snprintf(want, sizeof(want), "session %llu started at ", (unsigned long long)s);
     assert_memory_equal(st.message, want, strlen(want));
     assert_non_null(strstr(st.message, "Z; it no longer takes reservations"));
-    rq q3 = { .session = s, .best = 1 };
-    assert_int_equal(reserve(&q3, NULL, &st), BH_FAILED_PRECONDITION);
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    bht_hold q3 = { .session = s, .best = 1 };
+    assert_int_equal(bht_reserve(cl, &q3, NULL, &st), BH_FAILED_PRECONDITION);
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(cl, s);
     assert_int_equal(m->held, 1);
     assert_int_equal(m->available, 3);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
     assert_int_equal(pay(cl, r->id, 1000, "started-1", NULL, NULL, NULL, &st), BH_OK);
-    free_resv(r);
+    bht_free_resv(r);
 }
 
 /* A free showing (price 0) is paid with amount 0, and its seats sold. */
@@ -724,18 +567,18 @@ test_free_reservation_paid_with_zero(void **state)
     Bilheteria__V1__Reservation *r = NULL;
     Bilheteria__V1__ConfirmPaymentResponse *p = NULL;
     bh_status st;
-    rq q = { .session = s, .seats = "A1,A2" };
-    assert_int_equal(reserve(&q, &r, &st), BH_OK);
+    bht_hold q = { .session = s, .seats = "A1,A2" };
+    assert_int_equal(bht_reserve(cl, &q, &r, &st), BH_OK);
     assert_int_equal(r->total_cents, 0);
     assert_int_equal(pay(cl, r->id, 1, "free-1", NULL, NULL, NULL, &st), BH_FAILED_PRECONDITION);
     assert_int_equal(pay(cl, r->id, 0, "free-0", NULL, NULL, &p, &st), BH_OK);
     assert_int_equal(p->reservation->status, ST(CONFIRMED));
     assert_int_equal(p->payment->amount_cents, 0);
     bilheteria__v1__confirm_payment_response__free_unpacked(p, NULL);
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(cl, s);
     assert_int_equal(m->sold, 2);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
-    free_resv(r);
+    bht_free_resv(r);
 }
 
 static void
@@ -747,20 +590,20 @@ test_pay_after_expiry_seats_free(void **state)
     Bilheteria__V1__Reservation *r = NULL;
     Bilheteria__V1__ConfirmPaymentResponse *p = NULL;
     bh_status st;
-    rq q = { .session = s, .seats = "A3", .ttl_s = 1 };
-    assert_int_equal(reserve(&q, &r, &st), BH_OK);
+    bht_hold q = { .session = s, .seats = "A3", .ttl_s = 1 };
+    assert_int_equal(bht_reserve(cl, &q, &r, &st), BH_OK);
     bht_sleep_ms(1500);
-    Bilheteria__V1__Reservation *g = get_resv(r->id);
+    Bilheteria__V1__Reservation *g = bht_reservation(cl, r->id);
     assert_int_equal(g->status, ST(EXPIRED));
-    free_resv(g);
+    bht_free_resv(g);
     /* Nobody took A3: the late payment takes it again. */
     assert_int_equal(pay(cl, r->id, r->total_cents, "late-ok", NULL, NULL, &p, &st), BH_OK);
     assert_int_equal(p->reservation->status, ST(CONFIRMED));
     bilheteria__v1__confirm_payment_response__free_unpacked(p, NULL);
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
-    assert_int_equal(seat_state(m, "A3"), 'x');
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(cl, s);
+    assert_int_equal(bht_seat_state(m, "A3"), 'x');
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
-    free_resv(r);
+    bht_free_resv(r);
 }
 
 static void
@@ -771,24 +614,24 @@ test_idempotent_reservation(void **state)
     uint64_t s = bht_session(cl, ev, 1, 5, 1000);
     Bilheteria__V1__Reservation *r1 = NULL, *r2 = NULL;
     bh_status st;
-    rq q = { .session = s, .seats = "A1", .key = "cart-77" };
-    assert_int_equal(reserve(&q, &r1, &st), BH_OK);
-    assert_int_equal(reserve(&q, &r2, &st), BH_OK);
+    bht_hold q = { .session = s, .seats = "A1", .key = "cart-77" };
+    assert_int_equal(bht_reserve(cl, &q, &r1, &st), BH_OK);
+    assert_int_equal(bht_reserve(cl, &q, &r2, &st), BH_OK);
     assert_true(st.replayed);
     assert_int_equal(r1->id, r2->id);
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(cl, s);
     assert_int_equal(m->held, 1);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
-    rq q2 = { .session = s, .seats = "A2", .key = "cart-77" };
-    assert_int_equal(reserve(&q2, NULL, &st), BH_INVALID_ARGUMENT);
+    bht_hold q2 = { .session = s, .seats = "A2", .key = "cart-77" };
+    assert_int_equal(bht_reserve(cl, &q2, NULL, &st), BH_INVALID_ARGUMENT);
     assert_non_null(strstr(st.message, "cart-77"));
     /* A definite refusal is replayed too: A1 is held, so a new key asking
      * for it fails, and the retry with that key fails the same way even
      * after A1 is freed. */
-    rq q3 = { .session = s, .seats = "A1", .key = "cart-78" };
-    assert_int_equal(reserve(&q3, NULL, &st), BH_FAILED_PRECONDITION);
-    free_resv(r1);
-    free_resv(r2);
+    bht_hold q3 = { .session = s, .seats = "A1", .key = "cart-78" };
+    assert_int_equal(bht_reserve(cl, &q3, NULL, &st), BH_FAILED_PRECONDITION);
+    bht_free_resv(r1);
+    bht_free_resv(r2);
 }
 
 static void
@@ -802,13 +645,13 @@ test_list_by_user(void **state)
     for (int i = 0; i < 7; i++) {
         Bilheteria__V1__Reservation *r = NULL;
         snprintf(seat, sizeof(seat), "A%d", i + 1);
-        rq q = { .session = s, .seats = seat, .user = "lister" };
-        assert_int_equal(reserve(&q, &r, NULL), BH_OK);
+        bht_hold q = { .session = s, .seats = seat, .user = "lister" };
+        assert_int_equal(bht_reserve(cl, &q, &r, NULL), BH_OK);
         ids[i] = r->id;
-        free_resv(r);
+        bht_free_resv(r);
     }
-    rq other = { .session = s, .seats = "B1", .user = "someone-else" };
-    assert_int_equal(reserve(&other, NULL, NULL), BH_OK);
+    bht_hold other = { .session = s, .seats = "B1", .user = "someone-else" };
+    assert_int_equal(bht_reserve(cl, &other, NULL, NULL), BH_OK);
     Bilheteria__V1__ListReservationsRequest lr = BILHETERIA__V1__LIST_RESERVATIONS_REQUEST__INIT;
     lr.user_id = "lister";
     lr.page_size = 3;
@@ -859,14 +702,14 @@ race_reserve(void *arg)
         unsigned a = (unsigned)rand_r(&rc->seed) % 10;
         unsigned b = (a + 1 + (unsigned)rand_r(&rc->seed) % 9) % 10;
         snprintf(seats, sizeof(seats), "%c%u,%c%u", 'A' + a / 5, a % 5 + 1, 'A' + b / 5, b % 5 + 1);
-        rq q = { .session = rc->session, .seats = seats, .user = user };
+        bht_hold q = { .session = rc->session, .seats = seats, .user = user };
         Bilheteria__V1__Reservation *r = NULL;
         bh_status st;
-        int code = reserve_on(c, &q, &r, &st);
+        int code = bht_reserve(c, &q, &r, &st);
         if (code == BH_OK) {
             rc->ids[rc->n_ids++] = r->id;
             rc->ok++;
-            free_resv(r);
+            bht_free_resv(r);
         } else if (code != BH_FAILED_PRECONDITION) {
             fprintf(stderr, "race: unexpected %s: %s\n", bh_code_name(code), st.message);
             rc->ok = -1000;
@@ -896,7 +739,7 @@ test_race_reserve(void **state)
     }
     /* Each success holds 2 seats; the map agrees and no seat is in two
      * live reservations. */
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(cl, s);
     assert_int_equal(m->held + m->sold, (uint32_t)ok * 2);
     assert_true(m->held + m->sold <= 10);
     assert_true(ok >= 1);
@@ -905,7 +748,7 @@ test_race_reserve(void **state)
     memset(owner, 0, sizeof(owner));
     for (int i = 0; i < RACERS; i++) {
         for (int j = 0; j < races[i].n_ids; j++) {
-            Bilheteria__V1__Reservation *r = get_resv(races[i].ids[j]);
+            Bilheteria__V1__Reservation *r = bht_reservation(cl, races[i].ids[j]);
             assert_int_equal(r->status, ST(PENDING));
             for (size_t k = 0; k < r->n_seats; k++) {
                 const char *l = r->seats[k]->label;
@@ -913,7 +756,7 @@ test_race_reserve(void **state)
                 assert_int_equal(owner[idx][0], 0); /* seat sold twice */
                 snprintf(owner[idx], sizeof(owner[idx]), "%llu", (unsigned long long)r->id);
             }
-            free_resv(r);
+            bht_free_resv(r);
         }
     }
 }
@@ -967,11 +810,11 @@ test_race_pay(void **state)
     for (int i = 0; i < 16; i++) {
         Bilheteria__V1__Reservation *r = NULL;
         snprintf(seat, sizeof(seat), "%c%d", 'A' + i / 8, i % 8 + 1);
-        rq q = { .session = s, .seats = seat };
-        assert_int_equal(reserve(&q, &r, NULL), BH_OK);
+        bht_hold q = { .session = s, .seats = seat };
+        assert_int_equal(bht_reserve(cl, &q, &r, NULL), BH_OK);
         rids[i] = r->id;
         totals[i] = r->total_cents;
-        free_resv(r);
+        bht_free_resv(r);
     }
     static struct payrace pr[RACERS];
     pthread_t th[RACERS];
@@ -986,25 +829,25 @@ test_race_pay(void **state)
     /* Every OK answer for a reservation names the same payment, and the
      * reservation records exactly that one. */
     for (int k = 0; k < 16; k++) {
-        Bilheteria__V1__Reservation *r = get_resv(rids[k]);
+        Bilheteria__V1__Reservation *r = bht_reservation(cl, rids[k]);
         assert_int_equal(r->status, ST(CONFIRMED));
         for (int i = 0; i < RACERS; i++)
             if (pr[i].seen[k] != 0)
                 assert_int_equal(pr[i].seen[k], r->payment_id);
-        free_resv(r);
+        bht_free_resv(r);
     }
     /* Payment ids are dense: 16 reservations, 16 payments made here. */
     Bilheteria__V1__GetPaymentRequest gp = BILHETERIA__V1__GET_PAYMENT_REQUEST__INIT;
     Bilheteria__V1__GetPaymentResponse *gpr = NULL;
-    Bilheteria__V1__Reservation *last = get_resv(rids[0]);
+    Bilheteria__V1__Reservation *last = bht_reservation(cl, rids[0]);
     uint64_t maxid = 0;
     for (int k = 0; k < 16; k++) {
-        Bilheteria__V1__Reservation *r = get_resv(rids[k]);
+        Bilheteria__V1__Reservation *r = bht_reservation(cl, rids[k]);
         if (r->payment_id > maxid)
             maxid = r->payment_id;
-        free_resv(r);
+        bht_free_resv(r);
     }
-    free_resv(last);
+    bht_free_resv(last);
     gp.id = maxid + 1;
     assert_int_equal(bh_payment_get_payment(cl, &gp, &gpr, NULL, NULL), BH_NOT_FOUND);
 }
@@ -1020,23 +863,23 @@ test_crash_keeps_reservations_and_payments(void **state)
     uint64_t s = bht_session(c, ev, 2, 5, 1000);
     Bilheteria__V1__Reservation *r1 = NULL, *r2 = NULL;
     bh_status st;
-    rq q1 = { .session = s, .seats = "A1,A2" }, q2 = { .session = s, .seats = "B5" };
-    assert_int_equal(reserve_on(c, &q1, &r1, &st), BH_OK);
-    assert_int_equal(reserve_on(c, &q2, &r2, &st), BH_OK);
+    bht_hold q1 = { .session = s, .seats = "A1,A2" }, q2 = { .session = s, .seats = "B5" };
+    assert_int_equal(bht_reserve(c, &q1, &r1, &st), BH_OK);
+    assert_int_equal(bht_reserve(c, &q2, &r2, &st), BH_OK);
     assert_int_equal(pay(c, r1->id, r1->total_cents, "crash-pay", NULL, NULL, NULL, &st), BH_OK);
     bh_client_close(c);
     bht_kill9(&s2);
     assert_int_equal(bht_restart(&s2), 0);
     c = bht_client(&s2);
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(c, s);
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(c, s);
     assert_int_equal(m->sold, 2);
     assert_int_equal(m->held, 1);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
     /* The replay after the crash still answers from the stored record. */
     assert_int_equal(pay(c, r1->id, r1->total_cents, "crash-pay", NULL, NULL, NULL, &st), BH_OK);
     assert_true(st.replayed);
-    free_resv(r1);
-    free_resv(r2);
+    bht_free_resv(r1);
+    bht_free_resv(r2);
     bh_client_close(c);
     bht_cleanup(&s2);
 }

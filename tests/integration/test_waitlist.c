@@ -23,23 +23,7 @@
 typedef Bilheteria__V1__WaitlistEntry Entry;
 typedef Bilheteria__V1__Reservation Resv;
 
-static bht_server srv;
-static bh_client *cl;
-
-static int
-group_setup(void **state)
-{
-    (void)state;
-    static const char *const extra[] = { "--sweep-interval-ms", "50", NULL };
-    return bht_group_start(&srv, &cl, extra);
-}
-
-static int
-group_teardown(void **state)
-{
-    (void)state;
-    return bht_group_stop(&srv, cl);
-}
+BHT_GROUP("--sweep-interval-ms", "50")
 
 /* ---- calls ---- */
 
@@ -128,64 +112,12 @@ list_all(bh_client *c, uint64_t session)
     return resp;
 }
 
+/* Holds the best n seats of session for user (the test fails if not). */
 static Resv *
 reserve(bh_client *c, uint64_t session, const char *user, uint32_t best, int32_t ttl_s)
 {
-    Bilheteria__V1__CreateReservationRequest req = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CreateReservationResponse *resp = NULL;
-    bh_status st;
-    req.session_id = session;
-    req.user_id = (char *)user;
-    req.best = best;
-    req.ttl_s = ttl_s;
-    if (bh_reservation_create_reservation(c, &req, &resp, NULL, &st) != BH_OK)
-        fail_msg("reserve %u for %s: %s", best, user, st.message);
-    Resv *r = resp->reservation;
-    resp->reservation = NULL;
-    bilheteria__v1__create_reservation_response__free_unpacked(resp, NULL);
-    return r;
-}
-
-static Resv *
-get_resv(bh_client *c, uint64_t id)
-{
-    Bilheteria__V1__GetReservationRequest req = BILHETERIA__V1__GET_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__GetReservationResponse *resp = NULL;
-    bh_status st;
-    req.id = id;
-    if (bh_reservation_get_reservation(c, &req, &resp, NULL, &st) != BH_OK)
-        fail_msg("get reservation %llu: %s", (unsigned long long)id, st.message);
-    Resv *r = resp->reservation;
-    resp->reservation = NULL;
-    bilheteria__v1__get_reservation_response__free_unpacked(resp, NULL);
-    return r;
-}
-
-static void
-cancel(bh_client *c, uint64_t id)
-{
-    Bilheteria__V1__CancelReservationRequest req = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__CancelReservationResponse *resp = NULL;
-    bh_status st;
-    req.id = id;
-    if (bh_reservation_cancel_reservation(c, &req, &resp, NULL, &st) != BH_OK)
-        fail_msg("cancel %llu: %s", (unsigned long long)id, st.message);
-    bilheteria__v1__cancel_reservation_response__free_unpacked(resp, NULL);
-}
-
-static int
-pay(bh_client *c, const Resv *r, const char *key, bh_status *st)
-{
-    Bilheteria__V1__ConfirmPaymentRequest req = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
-    Bilheteria__V1__ConfirmPaymentResponse *resp = NULL;
-    req.reservation_id = r->id;
-    req.amount_cents = r->total_cents;
-    req.method = "pix";
-    bh_call_opts o = { .idempotency_key = key };
-    int rc = bh_payment_confirm_payment(c, &req, &resp, &o, st);
-    if (rc == BH_OK)
-        bilheteria__v1__confirm_payment_response__free_unpacked(resp, NULL);
-    return rc;
+    bht_hold h = { .session = session, .user = user, .best = best, .ttl_s = ttl_s };
+    return bht_reserve_ok(c, &h);
 }
 
 static Bilheteria__V1__ListReservationsResponse *
@@ -199,18 +131,6 @@ user_resvs(bh_client *c, const char *user)
     if (bh_reservation_list_reservations(c, &req, &resp, NULL, &st) != BH_OK)
         fail_msg("list reservations of %s: %s", user, st.message);
     return resp;
-}
-
-static Bilheteria__V1__GetSeatMapResponse *
-seat_map(bh_client *c, uint64_t session)
-{
-    Bilheteria__V1__GetSeatMapRequest m = BILHETERIA__V1__GET_SEAT_MAP_REQUEST__INIT;
-    Bilheteria__V1__GetSeatMapResponse *mr = NULL;
-    bh_status st;
-    m.session_id = session;
-    if (bh_session_get_seat_map(c, &m, &mr, NULL, &st) != BH_OK)
-        fail_msg("seat map: %s", st.message);
-    return mr;
 }
 
 /* "A1,A2" from a reservation's seats. */
@@ -340,11 +260,11 @@ test_offer_on_cancel_and_pay(void **state)
     assert_int_equal(join(cl, s, "duda", 2, NULL, &st), BH_OK);
 
     /* Two seats free: bia (3) cannot be seated, caio is the first who fits. */
-    cancel(cl, r1->id);
+    assert_int_equal(bht_cancel(cl, r1->id, NULL, NULL, NULL), BH_OK);
     e = entry(cl, s, "caio");
     assert_int_equal(e->status, WL(OFFERED));
     assert_int_equal(e->position, 0);
-    Resv *offer = get_resv(cl, e->reservation_id);
+    Resv *offer = bht_reservation(cl, e->reservation_id);
     assert_int_equal(offer->status, ST(PENDING));
     assert_true(offer->waitlist_offer);
     assert_string_equal(offer->user_id, "caio");
@@ -369,7 +289,7 @@ test_offer_on_cancel_and_pay(void **state)
     assert_true(lr->reservations[0]->waitlist_offer);
     bilheteria__v1__list_reservations_response__free_unpacked(lr, NULL);
 
-    assert_int_equal(pay(cl, offer, "wl-pay-caio", &st), BH_OK);
+    assert_int_equal(bht_pay_full(cl, offer, "wl-pay-caio", &st), BH_OK);
     e = entry(cl, s, "caio");
     assert_int_equal(e->status, WL(FULFILLED));
     assert_int_equal(e->reservation_id, offer->id);
@@ -381,10 +301,10 @@ test_offer_on_cancel_and_pay(void **state)
     assert_int_equal(leave(cl, s, "caio", NULL, &st), BH_OK);
 
     /* eva cancels: bia still cannot be seated; duda gets eva's seats. */
-    cancel(cl, r2->id);
+    assert_int_equal(bht_cancel(cl, r2->id, NULL, NULL, NULL), BH_OK);
     e = entry(cl, s, "duda");
     assert_int_equal(e->status, WL(OFFERED));
-    Resv *o2 = get_resv(cl, e->reservation_id);
+    Resv *o2 = bht_reservation(cl, e->reservation_id);
     seats_of(o2, seats, sizeof(seats));
     seats_of(r2, want, sizeof(want));
     assert_string_equal(seats, want);
@@ -395,14 +315,14 @@ test_offer_on_cancel_and_pay(void **state)
     assert_int_equal(leave(cl, s, "duda", &e, &st), BH_OK);
     assert_int_equal(e->status, WL(LEFT));
     free_entry(e);
-    Resv *o2b = get_resv(cl, o2->id);
+    Resv *o2b = bht_reservation(cl, o2->id);
     assert_int_equal(o2b->status, ST(CANCELLED));
     e = entry(cl, s, "bia");
     assert_int_equal(e->status, WL(WAITING));
     assert_int_equal(e->position, 1);
     free_entry(e);
     assert_int_equal(join(cl, s, "eli", 2, NULL, &st), BH_FAILED_PRECONDITION);
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(cl, s);
     assert_int_equal(m->available, 2);
     assert_int_equal(m->sold, 2);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
@@ -446,20 +366,15 @@ test_offer_on_refund_zones_and_limit(void **state)
     Resv *ana = reserve(cl, s, "ana", 3, 0); /* row A, the room's best */
     Resv *bob = reserve(cl, s, "bob", 2, 0);
     Resv *cara = reserve(cl, s, "cara", 1, 0);
-    assert_int_equal(pay(cl, ana, "wl-refund-ana", &st), BH_OK);
+    assert_int_equal(bht_pay_full(cl, ana, "wl-refund-ana", &st), BH_OK);
     assert_int_equal(join(cl, s, "bob", 2, NULL, &st), BH_OK); /* would have 4 of 3 */
     assert_int_equal(join(cl, s, "dan", 2, NULL, &st), BH_OK);
 
-    Resv *paid = get_resv(cl, ana->id);
-    Bilheteria__V1__RefundPaymentRequest rq = BILHETERIA__V1__REFUND_PAYMENT_REQUEST__INIT;
-    Bilheteria__V1__RefundPaymentResponse *rr = NULL;
-    char *two[] = { paid->seats[0]->label, paid->seats[1]->label };
-    rq.payment_id = paid->payment_id;
-    rq.seats = two;
-    rq.n_seats = 2;
-    bh_call_opts o = { .idempotency_key = "wl-refund-1" };
-    assert_int_equal(bh_payment_refund_payment(cl, &rq, &rr, &o, &st), BH_OK);
-    bilheteria__v1__refund_payment_response__free_unpacked(rr, NULL);
+    Resv *paid = bht_reservation(cl, ana->id);
+    char two[16];
+    snprintf(two, sizeof(two), "%s,%s", paid->seats[0]->label, paid->seats[1]->label);
+    bht_refund_ask ra = { .payment = paid->payment_id, .seats = two, .key = "wl-refund-1" };
+    assert_int_equal(bht_refund(cl, &ra, NULL, &st), BH_OK);
 
     Entry *e = entry(cl, s, "bob");
     assert_int_equal(e->status, WL(WAITING));
@@ -467,7 +382,7 @@ test_offer_on_refund_zones_and_limit(void **state)
     free_entry(e);
     e = entry(cl, s, "dan");
     assert_int_equal(e->status, WL(OFFERED));
-    Resv *offer = get_resv(cl, e->reservation_id);
+    Resv *offer = bht_reservation(cl, e->reservation_id);
     free_entry(e);
     assert_int_equal(offer->n_seats, 2);
     assert_int_equal(offer->total_cents, 2 * 9000);
@@ -475,10 +390,9 @@ test_offer_on_refund_zones_and_limit(void **state)
         assert_string_equal(offer->seats[i]->zone, "VIP");
         assert_int_equal(offer->seats[i]->price_cents, 9000);
     }
-    char got[64], want[64];
+    char got[64];
     seats_of(offer, got, sizeof(got));
-    snprintf(want, sizeof(want), "%s,%s", two[0], two[1]);
-    assert_string_equal(got, want);
+    assert_string_equal(got, two); /* the refunded seats, in order */
 
     bilheteria__v1__reservation__free_unpacked(offer, NULL);
     bilheteria__v1__reservation__free_unpacked(paid, NULL);
@@ -503,13 +417,13 @@ test_offer_lapses_to_next(void **state)
     static const uint32_t want[] = { 2, 2, 1 };
     for (int i = 0; i < 3; i++)
         assert_int_equal(join(c, s, users[i], want[i], NULL, &st), BH_OK);
-    cancel(c, r->id);
+    assert_int_equal(bht_cancel(c, r->id, NULL, NULL, NULL), BH_OK);
     /* Each offer lapses in turn; the last one too. */
     Entry *e[3];
     for (int i = 0; i < 3; i++)
         e[i] = wait_status(c, s, users[i], WL(EXPIRED));
     for (int i = 0; i < 3; i++) {
-        Resv *o = get_resv(c, e[i]->reservation_id);
+        Resv *o = bht_reservation(c, e[i]->reservation_id);
         assert_true(o->waitlist_offer);
         assert_int_equal(o->status, ST(EXPIRED));
         assert_string_equal(o->user_id, users[i]);
@@ -521,13 +435,13 @@ test_offer_lapses_to_next(void **state)
         }
         bilheteria__v1__reservation__free_unpacked(o, NULL);
     }
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(c, s);
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(c, s);
     assert_int_equal(m->available, 2);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
     /* A late payment of a lapsed offer whose seats are still free goes
      * through, and fulfils the entry. */
-    Resv *last = get_resv(c, e[2]->reservation_id);
-    assert_int_equal(pay(c, last, "wl-late", &st), BH_OK);
+    Resv *last = bht_reservation(c, e[2]->reservation_id);
+    assert_int_equal(bht_pay_full(c, last, "wl-late", &st), BH_OK);
     free_entry(e[2]);
     e[2] = entry(c, s, "duda");
     assert_int_equal(e[2]->status, WL(FULFILLED));
@@ -615,7 +529,7 @@ test_race_join_while_holds_lapse(void **state)
     }
     bht_sleep_ms(300); /* and the sweep after it */
     l = list_all(cl, s);
-    m = seat_map(cl, s);
+    m = bht_seat_map(cl, s);
     assert_int_equal((int)l->n_entries, joined);
 
     /* Every offer belongs to a distinct entry, is that entry's, and holds
@@ -635,7 +549,7 @@ test_race_join_while_holds_lapse(void **state)
         /* In order: no WAITING entry (all want 1 seat) is before an offer. */
         assert_true(first_waiting == l->n_entries);
         offered++;
-        Resv *o = get_resv(cl, e->reservation_id);
+        Resv *o = bht_reservation(cl, e->reservation_id);
         assert_int_equal(o->status, ST(PENDING));
         assert_true(o->waitlist_offer);
         assert_string_equal(o->user_id, e->user_id);
@@ -674,18 +588,19 @@ test_kill9_keeps_offer(void **state)
     bh_status st;
     assert_int_equal(join(c, s, "bia", 3, NULL, &st), BH_OK);
     assert_int_equal(join(c, s, "caio", 1, NULL, &st), BH_OK);
-    cancel(c, r->id); /* acknowledged: bia's offer is durable */
+    assert_int_equal(bht_cancel(c, r->id, NULL, NULL, NULL),
+                     BH_OK); /* acknowledged: bia's offer is durable */
     bh_client_close(c);
     bht_kill9(&s2);
     assert_int_equal(bht_restart(&s2), 0);
     c = bht_client(&s2);
     Entry *e = entry(c, s, "bia");
     assert_int_equal(e->status, WL(OFFERED));
-    Resv *o = get_resv(c, e->reservation_id);
+    Resv *o = bht_reservation(c, e->reservation_id);
     assert_int_equal(o->status, ST(PENDING));
     assert_true(o->waitlist_offer);
     assert_int_equal(o->n_seats, 3);
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(c, s);
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(c, s);
     assert_int_equal(m->held, 3);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
     free_entry(e);
@@ -693,7 +608,7 @@ test_kill9_keeps_offer(void **state)
     assert_int_equal(e->status, WL(WAITING));
     assert_int_equal(e->position, 1);
     free_entry(e);
-    assert_int_equal(pay(c, o, "wl-crash-pay", &st), BH_OK);
+    assert_int_equal(bht_pay_full(c, o, "wl-crash-pay", &st), BH_OK);
     e = entry(c, s, "bia");
     assert_int_equal(e->status, WL(FULFILLED));
     free_entry(e);
@@ -725,7 +640,7 @@ test_cli(void **state)
     assert_non_null(strstr(out, "position:"));
     free(out);
     free(err);
-    cancel(cl, r->id);
+    assert_int_equal(bht_cancel(cl, r->id, NULL, NULL, NULL), BH_OK);
     const char *const l[] = { "waitlist", "list", "--session", sid, NULL };
     assert_int_equal(bht_cli(&srv, &out, &err, l), 0);
     assert_non_null(strstr(out, "OFFERED"));

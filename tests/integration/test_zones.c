@@ -21,23 +21,7 @@
 
 typedef Bilheteria__V1__PriceZone Zone;
 
-static bht_server srv;
-static bh_client *cl;
-
-static int
-group_setup(void **state)
-{
-    (void)state;
-    static const char *const extra[] = { "--sweep-interval-ms", "100", NULL };
-    return bht_group_start(&srv, &cl, extra);
-}
-
-static int
-group_teardown(void **state)
-{
-    (void)state;
-    return bht_group_stop(&srv, cl);
-}
+BHT_GROUP("--sweep-interval-ms", "100")
 
 /* Any call by name; *field gets the answer's field (may be NULL). The
  * response (if OK and resp is not NULL) is the caller's to free. */
@@ -120,119 +104,13 @@ must_session(uint64_t ev, uint32_t rows, uint32_t per, int64_t price, Zone *z, s
     return id;
 }
 
-/* A reservation: seats "A1,A2" or best; zone for best; items "ID:QTY". */
-typedef struct rq {
-    uint64_t session;
-    const char *user, *seats, *zone;
-    uint32_t best, half;
-    uint64_t product;
-    int32_t qty, ttl_s;
-} rq;
-
+/* A reservation on cl; field gets the answer's field. */
 static int
-reserve_on(bh_client *c, const rq *q, Bilheteria__V1__Reservation **out, bh_status *st, char *field)
+reserve(const bht_hold *q, Bilheteria__V1__Reservation **out, bh_status *st, char *field)
 {
-    Bilheteria__V1__CreateReservationRequest req = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__ItemRequest it = BILHETERIA__V1__ITEM_REQUEST__INIT, *itp = &it;
-    char buf[128] = "", *seats[16];
-    size_t ns = 0;
-    ProtobufCMessage *resp = NULL;
-    req.session_id = q->session;
-    req.user_id = (char *)(q->user ? q->user : "maria");
-    req.best = q->best;
-    req.half_price = q->half;
-    req.ttl_s = q->ttl_s;
-    req.zone = (char *)(q->zone ? q->zone : "");
-    if (q->seats != NULL) {
-        snprintf(buf, sizeof(buf), "%s", q->seats);
-        for (char *tok = strtok(buf, ","); tok && ns < 16; tok = strtok(NULL, ","))
-            seats[ns++] = tok;
-    }
-    req.seats = seats;
-    req.n_seats = ns;
-    if (q->product != 0) {
-        it.product_id = q->product;
-        it.quantity = q->qty ? q->qty : 1;
-        req.items = &itp;
-        req.n_items = 1;
-    }
-    int rc =
-        call(c, "bilheteria.v1.ReservationService/CreateReservation", &req.base, &resp, st, field);
-    if (rc == BH_OK) {
-        Bilheteria__V1__CreateReservationResponse *r = (void *)resp;
-        if (out != NULL) {
-            *out = r->reservation;
-            r->reservation = NULL;
-        }
-        protobuf_c_message_free_unpacked(resp, NULL);
-    }
-    return rc;
-}
-
-static int
-reserve(const rq *q, Bilheteria__V1__Reservation **out, bh_status *st, char *field)
-{
-    return reserve_on(cl, q, out, st, field);
-}
-
-static void
-free_resv(Bilheteria__V1__Reservation *r)
-{
-    if (r != NULL)
-        bilheteria__v1__reservation__free_unpacked(r, NULL);
-}
-
-static Bilheteria__V1__GetSeatMapResponse *
-seat_map(bh_client *c, uint64_t session)
-{
-    Bilheteria__V1__GetSeatMapRequest m = BILHETERIA__V1__GET_SEAT_MAP_REQUEST__INIT;
-    Bilheteria__V1__GetSeatMapResponse *mr = NULL;
-    bh_status st;
-    m.session_id = session;
-    if (bh_session_get_seat_map(c, &m, &mr, NULL, &st) != BH_OK)
-        fail_msg("seat map: %s", st.message);
-    return mr;
-}
-
-static Bilheteria__V1__Reservation *
-get_resv(uint64_t id)
-{
-    Bilheteria__V1__GetReservationRequest g = BILHETERIA__V1__GET_RESERVATION_REQUEST__INIT;
-    Bilheteria__V1__GetReservationResponse *gr = NULL;
-    bh_status st;
-    g.id = id;
-    if (bh_reservation_get_reservation(cl, &g, &gr, NULL, &st) != BH_OK)
-        fail_msg("get reservation %llu: %s", (unsigned long long)id, st.message);
-    Bilheteria__V1__Reservation *r = gr->reservation;
-    gr->reservation = NULL;
-    bilheteria__v1__get_reservation_response__free_unpacked(gr, NULL);
-    return r;
-}
-
-static void
-cancel(uint64_t id)
-{
-    Bilheteria__V1__CancelReservationRequest q = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
-    bh_status st;
-    q.id = id;
-    if (call(cl, "bilheteria.v1.ReservationService/CancelReservation", &q.base, NULL, &st, NULL) !=
-        BH_OK)
-        fail_msg("cancel %llu: %s", (unsigned long long)id, st.message);
-}
-
-static void
-pay(uint64_t id, int64_t amount, const char *key)
-{
-    Bilheteria__V1__ConfirmPaymentRequest q = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
-    Bilheteria__V1__ConfirmPaymentResponse *resp = NULL;
-    bh_status st;
-    bh_call_opts o = { .idempotency_key = key };
-    q.reservation_id = id;
-    q.amount_cents = amount;
-    q.method = "pix";
-    if (bh_payment_confirm_payment(cl, &q, &resp, &o, &st) != BH_OK)
-        fail_msg("pay %llu: %s", (unsigned long long)id, st.message);
-    bilheteria__v1__confirm_payment_response__free_unpacked(resp, NULL);
+    bht_hold h = *q;
+    h.field = field;
+    return bht_reserve(cl, &h, out, st);
 }
 
 /* Seats user has live in session, counted from the stored reservations
@@ -312,7 +190,7 @@ test_zones_create_and_map(void **state)
     uint64_t sid = s->id;
     protobuf_c_message_free_unpacked(resp, NULL);
 
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, sid);
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(cl, sid);
     assert_int_equal(m->n_zones, 2);
     assert_string_equal(m->zones[1]->name, "Plateia");
     assert_int_equal(m->zones[1]->price_cents, 4000);
@@ -322,17 +200,17 @@ test_zones_create_and_map(void **state)
 
     /* Without zones: one implicit zone, no names anywhere (old clients). */
     uint64_t plain = bht_session(cl, ev, 3, 4, 3000);
-    m = seat_map(cl, plain);
+    m = bht_seat_map(cl, plain);
     assert_int_equal(m->n_zones, 0);
     assert_string_equal(m->rows[0]->zone, "");
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
     Bilheteria__V1__Reservation *r = NULL;
     char field[BH_FIELD_PATH_MAX + 1];
-    rq q = { .session = plain, .seats = "A1,A2", .half = 1 };
+    bht_hold q = { .session = plain, .seats = "A1,A2", .half = 1 };
     assert_int_equal(reserve(&q, &r, &st, field), BH_OK);
     assert_int_equal(r->total_cents, 3000 + 1500);
     assert_string_equal(r->seats[0]->zone, "");
-    free_resv(r);
+    bht_free_resv(r);
 }
 
 static void
@@ -424,7 +302,7 @@ test_zone_best(void **state)
     char field[BH_FIELD_PATH_MAX + 1];
     /* The room's middle is row D (Plateia); VIP's best is row B, to one
      * side so as not to strand a lone seat on each side. */
-    rq q = { .session = s, .best = 2, .zone = "VIP", .half = 1 };
+    bht_hold q = { .session = s, .best = 2, .zone = "VIP", .half = 1 };
     assert_int_equal(reserve(&q, &r, &st, field), BH_OK);
     assert_string_equal(r->seats[0]->label, "B1");
     assert_string_equal(r->seats[1]->label, "B2");
@@ -432,16 +310,16 @@ test_zone_best(void **state)
     assert_int_equal(r->seats[0]->price_cents, 6000); /* meia: half the zone's price */
     assert_int_equal(r->seats[1]->price_cents, 12000);
     assert_int_equal(r->total_cents, 18000);
-    free_resv(r);
+    bht_free_resv(r);
     /* Fill VIP: the 6 seats left, in 4s and 2s. */
-    rq fill[] = { { .session = s, .best = 4, .zone = "VIP" },
-                  { .session = s, .best = 1, .zone = "VIP" },
-                  { .session = s, .best = 1, .zone = "VIP" } };
+    bht_hold fill[] = { { .session = s, .best = 4, .zone = "VIP" },
+                        { .session = s, .best = 1, .zone = "VIP" },
+                        { .session = s, .best = 1, .zone = "VIP" } };
     for (size_t i = 0; i < 3; i++) {
         assert_int_equal(reserve(&fill[i], &r, &st, field), BH_OK);
         for (size_t k = 0; k < r->n_seats; k++)
             assert_true(r->seats[k]->label[0] <= 'B');
-        free_resv(r);
+        bht_free_resv(r);
     }
     q.half = 0;
     q.best = 1;
@@ -452,17 +330,17 @@ test_zone_best(void **state)
     assert_int_equal(reserve(&q, &r, &st, field), BH_OK);
     assert_int_equal(r->seats[0]->label[0], 'D'); /* the room's middle row */
     assert_int_equal(r->seats[0]->price_cents, 4000);
-    free_resv(r);
+    bht_free_resv(r);
     /* Without a zone: the whole room, each seat at its zone's price. */
     q.zone = NULL;
     assert_int_equal(reserve(&q, &r, &st, field), BH_OK);
     assert_int_equal(r->seats[0]->price_cents, 4000);
-    free_resv(r);
+    bht_free_resv(r);
     /* An unknown zone, and a zone with listed seats, are bad input. */
     q.zone = "Balcao";
     expect_fail(reserve(&q, NULL, &st, field), &st, BH_INVALID_ARGUMENT,
                 "zone \"Balcao\" is not a zone of session", "zone", field);
-    rq listed = { .session = s, .seats = "G1", .zone = "Plateia" };
+    bht_hold listed = { .session = s, .seats = "G1", .zone = "Plateia" };
     expect_fail(reserve(&listed, NULL, &st, field), &st, BH_INVALID_ARGUMENT,
                 "zone \"Plateia\" goes with best", "zone", field);
     /* Listed seats take their row's zone. */
@@ -471,7 +349,7 @@ test_zone_best(void **state)
     assert_int_equal(reserve(&listed, &r, &st, field), BH_OK);
     assert_string_equal(r->seats[1]->zone, "Plateia");
     assert_int_equal(r->total_cents, 2 * 4000);
-    free_resv(r);
+    bht_free_resv(r);
 }
 
 /* A reservation keeps the prices it was made at; prices and zones change
@@ -486,7 +364,7 @@ test_zone_price_snapshot(void **state)
     Bilheteria__V1__Reservation *r1 = NULL, *r2 = NULL, *r = NULL;
     bh_status st;
     char field[BH_FIELD_PATH_MAX + 1];
-    rq q = { .session = s, .seats = "A1,B1" };
+    bht_hold q = { .session = s, .seats = "A1,B1" };
     assert_int_equal(reserve(&q, &r1, &st, field), BH_OK);
     assert_int_equal(r1->total_cents, 13000);
 
@@ -499,7 +377,7 @@ test_zone_price_snapshot(void **state)
     u.n_zones = 2;
     expect_fail(update_session(&u, NULL, &st, field), &st, BH_FAILED_PRECONDITION,
                 "has 2 seats held and 0 sold", NULL, "");
-    pay(r1->id, r1->total_cents, "zones-snap-pay");
+    assert_int_equal(bht_pay_full(cl, r1, "zones-snap-pay", NULL), BH_OK);
     q.seats = "C1";
     assert_int_equal(reserve(&q, &r2, &st, field), BH_OK);
     expect_fail(update_session(&u, NULL, &st, field), &st, BH_FAILED_PRECONDITION,
@@ -512,7 +390,7 @@ test_zone_price_snapshot(void **state)
     lay.seats_per_row = 8;
     expect_fail(update_session(&lay, NULL, &st, field), &st, BH_FAILED_PRECONDITION,
                 "only while nothing is held or sold", NULL, "");
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(cl, s);
     assert_int_equal(m->session->seats_per_row, 5);
     assert_int_equal(m->zones[0]->price_cents, 10000);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
@@ -520,11 +398,11 @@ test_zone_price_snapshot(void **state)
     /* A fresh session: hold, cancel, then the change goes through; the
      * cancelled reservation keeps its prices, a new one gets the new. */
     uint64_t s2 = must_session(ev, 4, 5, 0, z, 2, 0);
-    rq q2 = { .session = s2, .seats = "A1,B1" };
+    bht_hold q2 = { .session = s2, .seats = "A1,B1" };
     assert_int_equal(reserve(&q2, &r, &st, field), BH_OK);
     uint64_t old = r->id;
-    free_resv(r);
-    cancel(old);
+    bht_free_resv(r);
+    assert_int_equal(bht_cancel(cl, old, NULL, NULL, NULL), BH_OK);
     u.id = s2;
     Bilheteria__V1__Session *ns = NULL;
     assert_int_equal(update_session(&u, &ns, &st, field), BH_OK);
@@ -532,21 +410,21 @@ test_zone_price_snapshot(void **state)
     assert_int_equal(ns->zones[0]->half_price_cents, 10000);
     assert_int_equal(ns->price_cents, 5000);
     bilheteria__v1__session__free_unpacked(ns, NULL);
-    r = get_resv(old);
+    r = bht_reservation(cl, old);
     assert_int_equal(r->total_cents, 13000);
     assert_int_equal(r->seats[1]->price_cents, 3000);
-    free_resv(r);
+    bht_free_resv(r);
     assert_int_equal(reserve(&q2, &r, &st, field), BH_OK);
     assert_int_equal(r->total_cents, 40000); /* A1 and B1 are both VIP now */
     assert_string_equal(r->seats[1]->zone, "VIP");
-    free_resv(r);
+    bht_free_resv(r);
     /* The paid one of the first session is as it was. */
-    r = get_resv(r1->id);
+    r = bht_reservation(cl, r1->id);
     assert_int_equal(r->status, ST(CONFIRMED));
     assert_int_equal(r->total_cents, 13000);
-    free_resv(r);
-    free_resv(r1);
-    free_resv(r2);
+    bht_free_resv(r);
+    bht_free_resv(r1);
+    bht_free_resv(r2);
 }
 
 /* ---- per-buyer limit ---- */
@@ -560,7 +438,7 @@ test_user_limit(void **state)
     Bilheteria__V1__Reservation *a = NULL, *b = NULL, *r = NULL;
     bh_status st;
     char field[BH_FIELD_PATH_MAX + 1];
-    rq q = { .session = s, .user = "cambista", .best = 2 };
+    bht_hold q = { .session = s, .user = "cambista", .best = 2 };
     assert_int_equal(reserve(&q, &a, &st, field), BH_OK);
     assert_int_equal(reserve(&q, &b, &st, field), BH_OK);
     q.best = 1;
@@ -568,18 +446,18 @@ test_user_limit(void **state)
                 "user \"cambista\" already has 4 seats in session", NULL, "");
     assert_non_null(strstr(st.message, "the limit is 4 per user"));
     /* Someone else is not affected. */
-    rq other = { .session = s, .user = "outra", .best = 4 };
+    bht_hold other = { .session = s, .user = "outra", .best = 4 };
     assert_int_equal(reserve(&other, &r, &st, field), BH_OK);
-    free_resv(r);
+    bht_free_resv(r);
     /* Paid seats still count; cancelled ones no longer do. */
-    pay(a->id, a->total_cents, "limit-pay-a");
-    cancel(b->id);
+    assert_int_equal(bht_pay_full(cl, a, "limit-pay-a", NULL), BH_OK);
+    assert_int_equal(bht_cancel(cl, b->id, NULL, NULL, NULL), BH_OK);
     q.best = 3;
     expect_fail(reserve(&q, NULL, &st, field), &st, BH_FAILED_PRECONDITION, "already has 2 seats",
                 NULL, "");
     q.best = 2;
     assert_int_equal(reserve(&q, &r, &st, field), BH_OK);
-    free_resv(r);
+    bht_free_resv(r);
     assert_int_equal(live_seats(cl, s, "cambista"), 4);
     /* Raising the limit lets the user go on; 0 lifts it. */
     Bilheteria__V1__UpdateSessionRequest u = BILHETERIA__V1__UPDATE_SESSION_REQUEST__INIT;
@@ -589,9 +467,9 @@ test_user_limit(void **state)
     assert_int_equal(update_session(&u, NULL, &st, field), BH_OK);
     q.best = 5;
     assert_int_equal(reserve(&q, &r, &st, field), BH_OK);
-    free_resv(r);
-    free_resv(a);
-    free_resv(b);
+    bht_free_resv(r);
+    bht_free_resv(a);
+    bht_free_resv(b);
 }
 
 struct racer {
@@ -604,9 +482,9 @@ race_one(void *arg)
 {
     struct racer *x = arg;
     bh_client *c = bht_client(&srv);
-    rq q = { .session = x->session, .user = "rush", .best = 1 };
+    bht_hold q = { .session = x->session, .user = "rush", .best = 1 };
     bh_status st;
-    x->ok = reserve_on(c, &q, NULL, &st, NULL) == BH_OK;
+    x->ok = bht_reserve(c, &q, NULL, &st) == BH_OK;
     bh_client_close(c);
     return NULL;
 }
@@ -634,12 +512,12 @@ test_user_limit_race(void **state)
     assert_int_equal(ok, LIMIT);
     assert_int_equal(live_seats(cl, s, "rush"), LIMIT);
     /* The stored counter agrees with the reservations. */
-    rq q = { .session = s, .user = "rush", .best = 1 };
+    bht_hold q = { .session = s, .user = "rush", .best = 1 };
     bh_status st;
     char field[BH_FIELD_PATH_MAX + 1];
     expect_fail(reserve(&q, NULL, &st, field), &st, BH_FAILED_PRECONDITION, "already has 5 seats",
                 NULL, "");
-    Bilheteria__V1__GetSeatMapResponse *m = seat_map(cl, s);
+    Bilheteria__V1__GetSeatMapResponse *m = bht_seat_map(cl, s);
     assert_int_equal(m->held, LIMIT);
     bilheteria__v1__get_seat_map_response__free_unpacked(m, NULL);
 }
@@ -653,7 +531,7 @@ test_user_limit_expiry(void **state)
     uint64_t s = must_session(ev, 3, 10, 1000, NULL, 0, 2);
     bh_status st;
     char field[BH_FIELD_PATH_MAX + 1];
-    rq q = { .session = s, .user = "lapse", .best = 2, .ttl_s = 1 };
+    bht_hold q = { .session = s, .user = "lapse", .best = 2, .ttl_s = 1 };
     assert_int_equal(reserve(&q, NULL, &st, field), BH_OK);
     q.ttl_s = 0;
     q.best = 1;
@@ -687,16 +565,16 @@ test_user_limit_kill9(void **state)
     assert_int_equal(bh_session_create_session(c, &req, &resp, NULL, &st), BH_OK);
     uint64_t s = resp->session->id;
     bilheteria__v1__create_session_response__free_unpacked(resp, NULL);
-    rq q = { .session = s, .user = "crash", .best = 2 };
-    assert_int_equal(reserve_on(c, &q, NULL, &st, NULL), BH_OK);
+    bht_hold q = { .session = s, .user = "crash", .best = 2 };
+    assert_int_equal(bht_reserve(c, &q, NULL, &st), BH_OK);
     bh_client_close(c);
     bht_kill9(&s2);
     assert_int_equal(bht_restart(&s2), 0);
     c = bht_client(&s2);
-    expect_fail(reserve_on(c, &q, NULL, &st, NULL), &st, BH_FAILED_PRECONDITION,
-                "already has 2 seats", NULL, "");
+    expect_fail(bht_reserve(c, &q, NULL, &st), &st, BH_FAILED_PRECONDITION, "already has 2 seats",
+                NULL, "");
     q.best = 1;
-    assert_int_equal(reserve_on(c, &q, NULL, &st, NULL), BH_OK);
+    assert_int_equal(bht_reserve(c, &q, NULL, &st), BH_OK);
     assert_int_equal(live_seats(c, s, "crash"), 3);
     bh_client_close(c);
     assert_int_equal(bht_cleanup(&s2), 0);
@@ -814,9 +692,9 @@ test_update_session(void **state)
     /* Times, room, limit and cap change while seats are held; the cap never
      * below the meia-entrada tickets taken. */
     Bilheteria__V1__Reservation *r = NULL;
-    rq q = { .session = s, .best = 3, .half = 3 };
+    bht_hold q = { .session = s, .best = 3, .half = 3 };
     assert_int_equal(reserve(&q, &r, &st, field), BH_OK);
-    free_resv(r);
+    bht_free_resv(r);
     Bilheteria__V1__UpdateSessionRequest t = BILHETERIA__V1__UPDATE_SESSION_REQUEST__INIT;
     t.id = s;
     t.set_starts_at = 1;
@@ -854,7 +732,7 @@ test_update_product(void **state)
     bh_status st;
     char field[BH_FIELD_PATH_MAX + 1];
     const char *m = "bilheteria.v1.ProductService/UpdateProduct";
-    rq q = { .session = s, .best = 1, .product = pop, .qty = 2 };
+    bht_hold q = { .session = s, .best = 1, .items = { { pop, 2 } } };
     assert_int_equal(reserve(&q, &r1, &st, field), BH_OK);
     assert_int_equal(r1->items[0]->unit_price_cents, 1500);
     /* A new price for new reservations; stock added. */
@@ -870,11 +748,11 @@ test_update_product(void **state)
     protobuf_c_message_free_unpacked(resp, NULL);
     assert_int_equal(reserve(&q, &r, &st, field), BH_OK);
     assert_int_equal(r->items[0]->unit_price_cents, 1800);
-    free_resv(r);
-    r = get_resv(r1->id);
+    bht_free_resv(r);
+    r = bht_reservation(cl, r1->id);
     assert_int_equal(r->items[0]->unit_price_cents, 1500);
     assert_int_equal(r->total_cents, r1->total_cents);
-    free_resv(r);
+    bht_free_resv(r);
     /* Never below 0: the error says how much is left. */
     Bilheteria__V1__UpdateProductRequest rm = BILHETERIA__V1__UPDATE_PRODUCT_REQUEST__INIT;
     rm.id = pop;
@@ -898,11 +776,11 @@ test_update_product(void **state)
     un.set_active = 1;
     un.active = 0;
     assert_int_equal(call(cl, m, &un.base, NULL, &st, field), BH_OK);
-    Bilheteria__V1__GetSeatMapResponse *before = seat_map(cl, s);
-    rq qs = { .session = s, .best = 1, .product = soda };
+    Bilheteria__V1__GetSeatMapResponse *before = bht_seat_map(cl, s);
+    bht_hold qs = { .session = s, .best = 1, .items = { { soda, 1 } } };
     expect_fail(reserve(&qs, NULL, &st, field), &st, BH_FAILED_PRECONDITION,
                 "Refri) is not on sale (inactive)", NULL, "");
-    Bilheteria__V1__GetSeatMapResponse *after = seat_map(cl, s);
+    Bilheteria__V1__GetSeatMapResponse *after = bht_seat_map(cl, s);
     assert_int_equal(after->held, before->held);
     bilheteria__v1__get_seat_map_response__free_unpacked(before, NULL);
     bilheteria__v1__get_seat_map_response__free_unpacked(after, NULL);
@@ -920,7 +798,7 @@ test_update_product(void **state)
     b.set_active = 1;
     expect_fail(call(cl, m, &b.base, NULL, &st, field), &st, BH_NOT_FOUND, "product 999999", NULL,
                 "");
-    free_resv(r1);
+    bht_free_resv(r1);
 }
 
 /* ---- the CLI ---- */
