@@ -571,17 +571,24 @@ store__del(store_txn *t, enum store__table tab, const void *k, size_t klen)
     return store__rc(mdb_del(t->txn, t->s->dbi[tab], &key, NULL));
 }
 
-int
-store__put_msg(store_txn *t, enum store__table tab, const void *k, size_t klen,
-               const ProtobufCMessage *m)
+static int
+put_msg(store_txn *t, enum store__table tab, const void *k, size_t klen, const ProtobufCMessage *m,
+        unsigned flags)
 {
     size_t n = protobuf_c_message_get_packed_size(m);
     MDB_val key = { klen, (void *)k }, val = { n, NULL };
-    int rc = mdb_put(t->txn, t->s->dbi[tab], &key, &val, MDB_RESERVE);
+    int rc = mdb_put(t->txn, t->s->dbi[tab], &key, &val, MDB_RESERVE | flags);
     if (rc != MDB_SUCCESS)
         return store__rc(rc);
     protobuf_c_message_pack(m, val.mv_data);
     return STORE_OK;
+}
+
+int
+store__put_msg(store_txn *t, enum store__table tab, const void *k, size_t klen,
+               const ProtobufCMessage *m)
+{
+    return put_msg(t, tab, k, klen, m, 0);
 }
 
 int
@@ -604,7 +611,15 @@ store__put_id(store_txn *t, enum store__table tab, uint64_t id, const ProtobufCM
 {
     uint8_t k[8];
     store_key_put_u64(k, id);
-    return store__put_msg(t, tab, k, 8, m);
+    return put_msg(t, tab, k, 8, m, 0);
+}
+
+int
+store__append_id(store_txn *t, enum store__table tab, uint64_t id, const ProtobufCMessage *m)
+{
+    uint8_t k[8];
+    store_key_put_u64(k, id);
+    return put_msg(t, tab, k, 8, m, MDB_APPEND);
 }
 
 int

@@ -19,7 +19,7 @@ store_feed_append(store_txn *t, Bilheteria__V1__Change *ch)
     if (rc != STORE_OK)
         return rc;
     ch->seq = seq;
-    return store__put_id(t, T_FEED, seq, &ch->base);
+    return store__append_id(t, T_FEED, seq, &ch->base);
 }
 
 /* An 8-byte value of the meta table; 0 when it is not there. */

@@ -25,7 +25,9 @@ user_prefix(uint8_t *buf, const char *user_id, size_t *plen)
 int
 store_resv_put(store_txn *t, const Bilheteria__V1__Reservation *r, int is_new)
 {
-    int rc = store__put_id(t, T_RESV, r->id, &r->base);
+    /* A new reservation's id is the sequence's next: above every other. */
+    int rc = is_new ? store__append_id(t, T_RESV, r->id, &r->base)
+                    : store__put_id(t, T_RESV, r->id, &r->base);
     if (rc != STORE_OK || !is_new)
         return rc;
     uint8_t k[USER_MAX + 1 + 8];

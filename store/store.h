@@ -260,7 +260,9 @@ typedef int (*store_seat_fn)(void *arg, uint32_t idx, const store_seat *seat);
 int store_seat_scan(store_txn *t, uint64_t session_id, store_seat_fn fn, void *arg);
 
 /* ---- reservations (reservation.c) ---- */
-/* Writes the record; indexes it by user on first write. */
+/* Writes the record; indexes it by user and session on first write
+ * (is_new), when r->id must be above every reservation's id, as the
+ * sequence's next is (it is appended: STORE_EXISTS otherwise). */
 int store_resv_put(store_txn *t, const Bilheteria__V1__Reservation *r, int is_new);
 int store_resv_get(store_txn *t, uint64_t id, ProtobufCAllocator *a,
                    Bilheteria__V1__Reservation **out);

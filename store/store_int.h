@@ -80,6 +80,10 @@ int store__get_msg(store_txn *t, enum store__table tab, const void *k, size_t kl
                    const ProtobufCMessageDescriptor *d, ProtobufCAllocator *a,
                    ProtobufCMessage **out);
 int store__put_id(store_txn *t, enum store__table tab, uint64_t id, const ProtobufCMessage *m);
+/* The same for an id above every id of tab (a new record from a sequence,
+ * a feed entry): LMDB appends it to the last page without a search
+ * (MDB_APPEND). STORE_EXISTS if it is not above them all. */
+int store__append_id(store_txn *t, enum store__table tab, uint64_t id, const ProtobufCMessage *m);
 int store__get_id(store_txn *t, enum store__table tab, uint64_t id,
                   const ProtobufCMessageDescriptor *d, ProtobufCAllocator *a,
                   ProtobufCMessage **out);

@@ -864,17 +864,12 @@ test_reservations_by_user(void **state)
         uint64_t id;
         const char *user;
     } rs[] = {
-        { 1, "alice" },
-        { 2, "bob" },
-        { 3, "alice" },
-        { 4, "bob" },
-        { 5, "alice" },
-        { 6, "alic" },
-        { 255, "alice" },
-        { 256, "alice" },
-        { 300, "alicea" },
+        { 1, "alice" },        { 2, "bob" },
+        { 3, "alice" },        { 4, "bob" },
+        { 5, "alice" },        { 6, "alic" },
+        { 255, "alice" },      { 256, "alice" },
+        { 300, "alicea" },     { UINT64_MAX - 1, "max" },
         { UINT64_MAX, "max" },
-        { UINT64_MAX - 1, "max" },
     };
     for (size_t i = 0; i < sizeof(rs) / sizeof(rs[0]); i++)
         put_resv(t, rs[i].id, rs[i].user, pending, 1);
