@@ -236,7 +236,7 @@ srv_feed_call(srv_call *c, store_txn *t)
     char type[TYPE_MAX];
     int rc = STORE_OK, listed = 0;
     if (c->unchanged || resp == NULL)
-        return 0;
+        return STORE_OK;
     d = resp->descriptor;
     ch.time_ms = c->now_ms;
     for (unsigned i = 0; i < d->n_fields; i++) { /* ids pooled over the answer */
@@ -268,7 +268,7 @@ srv_feed_call(srv_call *c, store_txn *t)
         ch.type = type;
         rc = append(t, &ch, resp);
     }
-    return rc == STORE_OK ? 0 : srv_store_fail(c, rc, "change feed");
+    return rc;
 }
 
 /* ---- the shared state ---- */

@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The change feed (feed.c): every committed state change, appended to the
- * store's feed table (store_feed_*) in the same nested transaction as the
+ * store's feed table (store_feed_*) in the transaction that commits the
  * change, with a gapless seq in commit order.
  *
  * Who appends: the writer, once for each successful write call
- * (srv_feed_call: the types come from the method, see feed.c), and rules
- * that change state outside a call of their own (srv_feed_append: the
- * sweeper's "reservation.expired"). Appends run on the writer thread only.
+ * (srv_feed_call: the types come from the method, see feed.c), in the
+ * batch's transaction right after the call's nested one committed into it
+ * (so the batch commits both or neither, and the feed's pages are not
+ * copied into every call's nested transaction); and rules that change
+ * state outside a call of their own (srv_feed_append, in the nested
+ * transaction of what they do: the sweeper's "reservation.expired", a
+ * waiting-list offer, a session cancellation's refunds). Appends run on
+ * the writer thread only.
  *
  * Who waits: ListChanges (h_feed.c) parks a call that finds nothing new
  * (srv_feed_wait) until the writer says a commit went past it
@@ -44,8 +49,10 @@ int srv_feed_append(store_txn *t, int64_t now_ms, const char *type, const srv_fe
                     const ProtobufCMessage *obj);
 
 /* The writer's append for write call c that succeeded (c->resp set), in
- * its nested transaction t: one change per object of the answer. 0, or
- * c's new failed code (a store error). Nothing for c->unchanged. */
+ * the batch's transaction t once c's nested one has committed into it: one
+ * change per object of the answer. A store code: on an error the batch
+ * must not commit (c's changes are in t without their entries). Nothing
+ * for c->unchanged. */
 int srv_feed_call(srv_call *c, store_txn *t);
 
 /* "reservation.created" for method "bilheteria.v1.ReservationService/

@@ -378,14 +378,22 @@ apply(srv_writer *w, store_txn *parent, srv_wslot *slot, int64_t now)
     int has_key = c->idem_key[0] != 0;
     if (!has_key || idem_lookup(slot, t, fp) == 0) {
         c->code = c->m->impl->fn(c, t);
-        /* The feed's entry is part of the call's transaction: undone with it. */
-        if (c->code == 0 && (!has_key || idem_keep(c, t, fp) == 0) && srv_feed_call(c, t) == 0) {
+        if (c->code == 0 && (!has_key || idem_keep(c, t, fp) == 0)) {
             if ((rc = store_commit(t)) != STORE_OK) {
                 srv_store_fail(c, rc, "nested commit");
                 srv_seatcache_rollback(w->seats);
                 w->tally = saved;
+                return rc == STORE_MAP_FULL ? rc : STORE_OK;
             }
-            return rc == STORE_MAP_FULL ? rc : STORE_OK;
+            /* The call's feed entries go into the batch's transaction right
+             * after it: committed with it or not at all. Written there, not
+             * in the nested transaction, they cost no copy of the feed's
+             * pages. Should they fail, the call's changes are in the batch
+             * without them: the whole batch fails (or is retried on a
+             * larger map). */
+            if ((rc = srv_feed_call(c, parent)) != STORE_OK)
+                srv_store_fail(c, rc, "change feed");
+            return rc;
         }
     }
     store_abort(t);
