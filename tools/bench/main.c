@@ -595,7 +595,7 @@ text_requests(const bench *b, const result *r)
         if (r->err_by_code[c])
             printf(" %s %llu", bh_code_name(c), (unsigned long long)r->err_by_code[c]);
     if (strcmp(b->scenario, "rush") == 0 && r->err_by_code[BH_FAILED_PRECONDITION])
-        printf(" (FAILED_PRECONDITION: each client's last call, sold out)");
+        printf(" (FAILED_PRECONDITION: each client's last call, sold out, or its coupon used up)");
     printf("\n");
 }
 
