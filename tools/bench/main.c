@@ -494,7 +494,7 @@ typedef struct result {
     long server_rss_kib;
     uint64_t echo_writes, echo_commits; /* echo --durable */
     int checked, n_viol;
-    char viol[4096], summary[512], first_err[400];
+    char viol[4096], summary[1024], first_err[400];
 } result;
 
 static void
