@@ -93,7 +93,8 @@ typedef struct bench_thread {
     size_t n_resv, cap_resv;
     uint64_t coupon_refused;    /* holds refused because their coupon was used up */
     uint64_t rush_coupon_holds; /* rush: successful holds that carry COUPON_RUSH */
-    int coupon_gone;            /* rush: this client's coupon ran out; hold without */
+    int coupon_gone;            /* this client saw its coupon used up (rush: hold
+                                   without from then on; mixed: retry it 1 in 10) */
     uint64_t violations;        /* replays that did not replay, and the like */
 } bench_thread;
 

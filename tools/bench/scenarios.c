@@ -246,6 +246,11 @@ pick_coupon(bench_thread *t)
     if (t->b->coupon_code[COUPON_PCT][0] == 0)
         return COUPON_NONE;
     uint64_t r = bench_rand(t) % 100;
+    /* Once refused, a client tries the used-up code again one time in ten
+     * (a refund of all may have given a use back) and holds without it
+     * otherwise, so refusals do not crowd out the holds. */
+    if (r < COUPON_PCT_PERCENT && t->coupon_gone && bench_rand(t) % 10 != 0)
+        return COUPON_NONE;
     return r < COUPON_PCT_PERCENT                        ? COUPON_PCT
            : r < COUPON_PCT_PERCENT + COUPON_FIX_PERCENT ? COUPON_FIX
                                                          : COUPON_NONE;
@@ -260,6 +265,7 @@ coupon_used_up(bench_thread *t, int coupon, int rc, const bh_status *st)
         strstr(st->message, "used up") == NULL)
         return 0;
     t->coupon_refused++;
+    t->coupon_gone = 1;
     return 1;
 }
 
@@ -500,10 +506,8 @@ op_rush(bench_thread *t)
         resp_done(t, &rs->base);
         return 0;
     }
-    if (coupon_used_up(t, coupon, rc, &st)) {
-        t->coupon_gone = 1;
+    if (coupon_used_up(t, coupon, rc, &st))
         return 0;
-    }
     if (rc == BH_FAILED_PRECONDITION && strstr(st.message, "adjacent") != NULL)
         return 1; /* sold out for pairs: this client is done */
     bench_unexpected(t, "CreateReservation best=2: %s %s", bh_code_name(rc), st.message);
