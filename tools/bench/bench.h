@@ -35,15 +35,32 @@ enum bench_op {
     OP_CANCEL,
     OP_CONFIRM,
     OP_REPLAY,
+    OP_REFUND,
+    OP_REFUND_REPLAY,
     OP__N
 };
 extern const char *const bench_op_names[OP__N];
 
 #define BENCH_N_CODES 17
 
+/* The seeded coupons (seed.c): mixed holds carry the first two, rush holds
+ * the third; onsale --coupons uses the first two. */
+enum bench_coupon {
+    COUPON_NONE,
+    COUPON_PCT,  /* 10% off, max_uses small enough to run out in a run */
+    COUPON_FIX,  /* 5.00 off, unlimited */
+    COUPON_RUSH, /* rush: 20% off, max_uses a quarter of the pairs */
+    COUPON__N
+};
+
+/* What the bench refunded of a paid reservation. */
+enum bench_refund { REFUND_NONE, REFUND_SEAT, REFUND_ALL };
+
 typedef struct bench_paid {
     uint64_t resv_id;
     uint64_t pay_id;
+    uint8_t coupon; /* enum bench_coupon */
+    uint8_t refund; /* enum bench_refund */
 } bench_paid;
 
 typedef struct bench bench;
@@ -74,7 +91,11 @@ typedef struct bench_thread {
     size_t n_paid, cap_paid;
     uint64_t *resv; /* rush: each successful hold */
     size_t n_resv, cap_resv;
-    uint64_t violations; /* replays that did not replay, and the like */
+    uint64_t coupon_refused;    /* holds refused because their coupon was used up */
+    uint64_t rush_coupon_holds; /* rush: successful holds that carry COUPON_RUSH */
+    int coupon_gone;            /* this client saw its coupon used up (rush: hold
+                                   without from then on; mixed: retry it 1 in 10) */
+    uint64_t violations;        /* replays that did not replay, and the like */
 } bench_thread;
 
 struct bench {
@@ -128,6 +149,13 @@ struct bench {
     int ttl_s;        /* --ttl-s: each hold's time */
     int window;       /* --window: calls in flight at most */
     const char *plot; /* --plot FILE.png|FILE.svg, or NULL */
+    int zones;        /* onsale --zones: a zoned session, some buyers ask a zone */
+    int coupons;      /* onsale --coupons: some buyers bring a coupon */
+    int refunds;      /* mixed: a share of the paid reservations is refunded */
+
+    /* the seeded coupons (mixed, rush, onsale --coupons): code "" = none */
+    char coupon_code[COUPON__N][33];
+    uint32_t coupon_max[COUPON__N]; /* max_uses; 0 = unlimited */
 
     /* run control */
     atomic_int stop;
@@ -177,6 +205,10 @@ int bench_echo_op(bench_thread *t);
 
 /* ---- seed.c ---- */
 int bench_seed(bench *b, bh_client *shared, char *err, size_t errlen);
+/* The zones of onsale --zones: VIP (the first fifth of the rows, at 3x the
+ * price), then Plateia. */
+#define BENCH_ZONE_VIP     "VIP"
+#define BENCH_ZONE_PLATEIA "Plateia"
 
 /* ---- scenarios.c ---- */
 /* One operation of the scenario; returns 0 to go on, 1 when this thread is

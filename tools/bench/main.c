@@ -54,11 +54,22 @@ static const char usage[] =
     "  hold    CreateReservation of 1-4 random free seats, then CancelReservation\n"
     "          of it: 2 requests per operation, both reported\n"
     "  rush    every client takes best=2 seats of ONE session until it is sold\n"
-    "          out, then the seat map and every reservation are checked\n"
+    "          out, then the seat map and every reservation are checked; odd\n"
+    "          clients hold with a coupon of max_uses 1/8 of the seats (+1) until\n"
+    "          it is used up, and its held uses must be the holds carrying it\n"
     "  pay     hold 2 seats, then ConfirmPayment with a fresh idempotency key;\n"
     "          10% are re-sent and must replay; then one payment per reservation\n"
     "          is checked\n"
-    "  mixed   80% reads, 15% holds (+cancel), 5% payments (+the pay checks)\n"
+    "  mixed   80% reads, 15% holds (+cancel), 5% payments (+the pay checks);\n"
+    "          half the holds carry a coupon (10% off with few uses, which runs\n"
+    "          out: its refusals are counted, not errors, and a refused client\n"
+    "          tries it again 1 time in 10; or 5.00 off, unlimited),\n"
+    "          payments pay the total net of it, and 30% of the paid reservations\n"
+    "          are refunded (one seat, or all), 10% of refunds re-sent to replay.\n"
+    "          The check adds: each coupon's uses = the paid reservations read\n"
+    "          back that carry it, never above max_uses; each payment's refunds\n"
+    "          sum to its refunded_cents, never above what was paid; no seat\n"
+    "          sold (not refunded) in two reservations; seat maps agree\n"
     "  onsale  an open loop on the asynchronous API: buyers arrive at fixed times\n"
     "          (--rate R a second, or --ramp R1:R2), each takes the best 1-6 seats\n"
     "          of one session; 70% pay within the hold time, 20% walk away (their\n"
@@ -81,6 +92,14 @@ static const char usage[] =
     "          --plot FILE      draw rate, p99 and seats left over time into\n"
     "                           FILE.png or FILE.svg with gnuplot (FILE.dat and\n"
     "                           FILE.gp are left beside it)\n"
+    "          --zones          the session has two price zones (VIP, the first\n"
+    "                           fifth of the rows at 3x, and Plateia); a quarter\n"
+    "                           of the buyers ask for the best seats of one\n"
+    "                           (off by default: numbers stay comparable)\n"
+    "          --coupons        a quarter of the buyers bring a coupon (one 10%\n"
+    "                           that runs out, one 5.00 unlimited); their\n"
+    "                           payment is net of it, a used-up coupon's refusal\n"
+    "                           is counted, and the check adds the coupon counts\n"
     "          --duration S     gives up after S seconds (default 600)\n"
     "\n"
     "options:\n"
@@ -124,7 +143,8 @@ static const char usage[] =
     "does not allow; 2 bad usage; 3 set-up failed (server, seeding, clients).\n";
 
 const char *const bench_op_names[OP__N] = {
-    "echo", "ping", "get_seat_map", "list_events", "hold", "cancel", "confirm", "confirm_replay",
+    "echo",   "ping",    "get_seat_map",   "list_events", "hold",
+    "cancel", "confirm", "confirm_replay", "refund",      "refund_replay",
 };
 
 static const char *const scenarios[] = { "echo", "ping", "read",  "hold",
@@ -276,12 +296,13 @@ check_onsale(bench *b)
 {
     int onsale = strcmp(b->scenario, "onsale") == 0;
     int given = b->rate > 0 || b->ramp_to > 0 || b->venue > 0 || b->ttl_s > 0 || b->window > 0 ||
-                b->plot != NULL || b->ramp_s > 0;
+                b->plot != NULL || b->ramp_s > 0 || b->zones || b->coupons;
     if (!onsale) {
         if (given) {
             fprintf(stderr,
                     "bilheteria-bench: --rate, --ramp, --ramp-s, --venue, --ttl-s, "
-                    "--window and --plot are options of the onsale scenario, not of "
+                    "--window, --plot, --zones and --coupons are options of the onsale "
+                    "scenario, not of "
                     "\"%s\"\n",
                     b->scenario);
             return -1;
@@ -398,6 +419,8 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
         BENCH_INT_OPT("--ttl-s", &n.ttl, 1, 3600),
         BENCH_INT_OPT("--window", &n.window, 1, 1 << 20),
         { "--plot", "FILE", BH__OPT_STR, LW, &b->plot },
+        { "--zones", NULL, BH__OPT_FLAG, LW, &b->zones },
+        { "--coupons", NULL, BH__OPT_FLAG, LW, &b->coupons },
         { "--version", NULL, BH__OPT_FLAG, LW, &version },
     };
     switch (bh__opts_parse(opts, sizeof(opts) / sizeof(opts[0]), argc - 1, argv + 1,
@@ -474,7 +497,7 @@ typedef struct result {
     long server_rss_kib;
     uint64_t echo_writes, echo_commits; /* echo --durable */
     int checked, n_viol;
-    char viol[4096], summary[512], first_err[400];
+    char viol[4096], summary[1024], first_err[400];
 } result;
 
 static void
@@ -575,7 +598,7 @@ text_requests(const bench *b, const result *r)
         if (r->err_by_code[c])
             printf(" %s %llu", bh_code_name(c), (unsigned long long)r->err_by_code[c]);
     if (strcmp(b->scenario, "rush") == 0 && r->err_by_code[BH_FAILED_PRECONDITION])
-        printf(" (FAILED_PRECONDITION: each client's last call, sold out)");
+        printf(" (FAILED_PRECONDITION: each client's last call, sold out, or its coupon used up)");
     printf("\n");
 }
 
@@ -1087,6 +1110,7 @@ main(int argc, char **argv)
         if (!duration_given)
             b.duration_s = RUSH_MAX_S;
     }
+    b.refunds = strcmp(b.scenario, "mixed") == 0;
     if (b.seed == 0)
         b.seed = bench_now_ns() ^ ((uint64_t)getpid() << 32);
     b.t = calloc((size_t)b.clients, sizeof(bench_thread));

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,9 +30,13 @@
 #include "bilheteria/bh_methods.h"
 #include "spawn.h"
 
-#define MAX_WANT    6
-#define PAY_PCT     70
-#define ABANDON_PCT 20 /* the other 10% cancel */
+#define MAX_WANT 6
+/* --zones, --coupons: the share of buyers who ask for a zone, who bring a
+ * coupon. */
+#define ZONE_SHARE_PCT   25
+#define COUPON_SHARE_PCT 25
+#define PAY_PCT          70
+#define ABANDON_PCT      20 /* the other 10% cancel */
 /* A call sent more than this after its intended time is late. */
 #define LATE_NS 1000000ull
 /* How often the monitor looks at the run, and reads the seat map. */
@@ -59,7 +64,9 @@ typedef struct buyer {
     int64_t total_cents;
     uint32_t want, n_seats;
     int fate;
-    int step; /* the call in flight or queued: OS_HOLD, OS_CONFIRM, OS_CANCEL */
+    int step;   /* the call in flight or queued: OS_HOLD, OS_CONFIRM, OS_CANCEL */
+    int zone;   /* --zones: 0 any seats, 1 VIP's, 2 Plateia's */
+    int coupon; /* --coupons: enum bench_coupon */
 } buyer;
 
 /* A driver thread: sends its share of the arrivals (n = id mod drivers)
@@ -93,6 +100,7 @@ typedef struct os_conf {
     uint64_t resv_id, pay_id;
     uint32_t n_seats;
     int64_t amount;
+    uint8_t zone, coupon; /* what the buyer asked for (buyer's zone, coupon) */
 } os_conf;
 
 struct os_run {
@@ -109,6 +117,9 @@ struct os_run {
     size_t n_sec;
     uint64_t sent, late, max_lag_ns;
     uint64_t paid, abandoned, cancelled, sold_out, late_pay, lapsed_cancel, failed, cut;
+    /* --zones, --coupons: buyers who asked, and refusals (zone full, coupon
+     * used up; the buyer leaves, as on sold out) */
+    uint64_t zone_asked, zone_full, coupon_asked, coupon_used_up;
     os_conf *conf;
     size_t n_conf, cap_conf;
     uint64_t *unsure; /* reservations whose payment's outcome is unknown */
@@ -286,8 +297,10 @@ send_hold(buyer *u, bh_status *st)
     rq.user_id = user;
     rq.best = u->want;
     rq.ttl_s = b->ttl_s;
-    /* hook(zones): some buyers ask for the best seats of one price zone (rq.zone) */
-    /* hook(coupons): some bring a coupon (rq.coupon_code); their payment is then net of it */
+    if (u->zone)
+        rq.zone = u->zone == 1 ? BENCH_ZONE_VIP : BENCH_ZONE_PLATEIA;
+    if (u->coupon)
+        rq.coupon_code = b->coupon_code[u->coupon]; /* paid net of it: after_hold's total */
     return bh_call_async(u->d->cli, BH_METHOD_NAME_RESERVATION_CREATE_RESERVATION, &rq.base, &co,
                          on_answer, u, NULL, st);
 }
@@ -379,7 +392,12 @@ after_hold(os_run *o, buyer *u, int code, const bh_call_result *r, uint64_t now)
 {
     if (code != BH_OK) {
         if (code == BH_FAILED_PRECONDITION) {
-            o->sold_out++;
+            if (u->coupon && strstr(r->status->message, "used up") != NULL)
+                o->coupon_used_up++;
+            else if (u->zone)
+                o->zone_full++;
+            else
+                o->sold_out++;
             return 0;
         }
         o->failed++;
@@ -423,7 +441,9 @@ after_confirm(os_run *o, buyer *u, int code, const bh_call_result *r, uint64_t n
             os_unexpected(o, "out of memory");
             return;
         }
-        o->conf[o->n_conf++] = (os_conf){ u->resv_id, p->id, u->n_seats, u->total_cents };
+        o->conf[o->n_conf++] =
+            (os_conf){ u->resv_id,        p->id, u->n_seats, u->total_cents, (uint8_t)u->zone,
+                       (uint8_t)u->coupon };
         o->paid++;
         uint64_t seats = atomic_fetch_add(&o->paid_seats, u->n_seats) + u->n_seats;
         uint64_t zero = 0;
@@ -521,6 +541,14 @@ buyer_new(os_drv *d, uint64_t n, uint64_t due_ns)
     u->fate = f < PAY_PCT ? FATE_PAY : f < PAY_PCT + ABANDON_PCT ? FATE_ABANDON : FATE_CANCEL;
     /* Payers and cancellers take up to a third of the hold time to decide. */
     u->think_ns = bench_rand_next(&d->rng) % ((uint64_t)b->ttl_s * 1000000000u / 3);
+    if (b->zones && bench_rand_next(&d->rng) % 100 < ZONE_SHARE_PCT)
+        u->zone = 1 + (int)(bench_rand_next(&d->rng) % 2);
+    if (b->coupons && bench_rand_next(&d->rng) % 100 < COUPON_SHARE_PCT)
+        u->coupon = bench_rand_next(&d->rng) % 2 ? COUPON_PCT : COUPON_FIX;
+    pthread_mutex_lock(&d->o->mu);
+    d->o->zone_asked += u->zone != 0;
+    d->o->coupon_asked += u->coupon != 0;
+    pthread_mutex_unlock(&d->o->mu);
     return u;
 }
 
@@ -694,8 +722,9 @@ typedef struct os_check {
     uint64_t *ids; /* reservations to read back: the confirmed, then the unsure */
     size_t n_ids, n_confirmed;
     atomic_int gone;
-    int64_t *owner; /* seat index -> the confirmed reservation that has it */
-    uint64_t seats; /* seats of the CONFIRMED reservations read back */
+    int64_t *owner;                  /* seat index -> the confirmed reservation that has it */
+    uint64_t seats;                  /* seats of the CONFIRMED reservations read back */
+    uint64_t coupon_seen[COUPON__N]; /* CONFIRMED read back carrying coupon k */
     uint64_t unsure_confirmed, unsure_seats;
 } os_check;
 
@@ -722,6 +751,66 @@ find_conf(const os_run *o, uint64_t id)
 {
     os_conf key = { .resv_id = id };
     return bsearch(&key, o->conf, o->n_conf, sizeof(os_conf), by_resv);
+}
+
+/* --zones, --coupons: a paid reservation read back has what its buyer
+ * asked for: every seat in the zone, the coupon with a discount. */
+static void
+check_asked(os_check *ck, const os_conf *cf, const Bilheteria__V1__Reservation *r)
+{
+    const bench *b = ck->o->b;
+    if (cf->zone) {
+        const char *zone = cf->zone == 1 ? BENCH_ZONE_VIP : BENCH_ZONE_PLATEIA;
+        for (size_t k = 0; k < r->n_seats; k++)
+            if (r->seats[k]->zone == NULL || strcmp(r->seats[k]->zone, zone) != 0)
+                os_violation(ck, "reservation %llu asked for zone %s, has seat %s of zone \"%s\"",
+                             (unsigned long long)r->id, zone, r->seats[k]->label,
+                             r->seats[k]->zone ? r->seats[k]->zone : "");
+    }
+    const char *code = cf->coupon ? b->coupon_code[cf->coupon] : "";
+    if (strcasecmp(r->coupon_code ? r->coupon_code : "", code) != 0 ||
+        (cf->coupon && r->discount_cents <= 0))
+        os_violation(ck,
+                     "reservation %llu was held with coupon \"%s\", carries \"%s\" (discount %lld)",
+                     (unsigned long long)r->id, code, r->coupon_code ? r->coupon_code : "",
+                     (long long)r->discount_cents);
+}
+
+/* --coupons: each coupon's paid uses are the CONFIRMED reservations read
+ * back that carry it, and uses + held uses never pass max_uses. Appends
+ * "CODE uses/max" to out. */
+static void
+check_coupons(os_check *ck, bh_client *c, char *out, size_t outlen)
+{
+    const bench *b = ck->o->b;
+    for (int k = COUPON_PCT; k < COUPON__N; k++) {
+        if (b->coupon_code[k][0] == 0)
+            continue;
+        Bilheteria__V1__GetCouponRequest rq = BILHETERIA__V1__GET_COUPON_REQUEST__INIT;
+        Bilheteria__V1__GetCouponResponse *rs = NULL;
+        bh_status st;
+        rq.code = (char *)b->coupon_code[k];
+        int rc = bh_coupon_get_coupon(c, &rq, &rs, NULL, &st);
+        if (rc != BH_OK) {
+            os_violation(ck, "GetCoupon %s: %s %s", rq.code, bh_code_name(rc), st.message);
+            continue;
+        }
+        const Bilheteria__V1__Coupon *cp = rs->coupon;
+        if (cp->uses != ck->coupon_seen[k] ||
+            (cp->max_uses != 0 && (uint64_t)cp->uses + cp->held_uses > cp->max_uses))
+            os_violation(ck,
+                         "coupon %s: %u uses + %u held (max_uses %u), but %llu CONFIRMED "
+                         "reservations read back carry it",
+                         cp->code, cp->uses, cp->held_uses, cp->max_uses,
+                         (unsigned long long)ck->coupon_seen[k]);
+        size_t used = strlen(out);
+        if (used < outlen && cp->max_uses)
+            snprintf(out + used, outlen - used, ", coupon %s %u used of %u", cp->code, cp->uses,
+                     cp->max_uses);
+        else if (used < outlen)
+            snprintf(out + used, outlen - used, ", coupon %s %u used", cp->code, cp->uses);
+        protobuf_c_message_free_unpacked(&rs->base, NULL);
+    }
 }
 
 /* Reads reservation ck->ids[i] back and claims its seats. */
@@ -756,9 +845,14 @@ check_one(os_check *ck, bh_client *c, size_t i)
                          r->n_seats, (long long)r->total_cents, (unsigned long long)cf->pay_id,
                          cf->n_seats, (long long)cf->amount);
     }
+    if (!unsure)
+        check_asked(ck, find_conf(o, id), r);
     if (confirmed) {
         pthread_mutex_lock(&ck->mu);
         ck->seats += r->n_seats;
+        for (int k = COUPON_PCT; k < COUPON__N; k++)
+            ck->coupon_seen[k] += o->b->coupon_code[k][0] && r->coupon_code != NULL &&
+                                  strcasecmp(r->coupon_code, o->b->coupon_code[k]) == 0;
         if (unsure) {
             ck->unsure_confirmed++;
             ck->unsure_seats += r->n_seats;
@@ -875,13 +969,16 @@ os_check_run(os_run *o, int sold_out, os_sold *sold, char *viol, size_t violen, 
     sold->seat_map = rs->sold;
     sold->paid += (int64_t)ck.unsure_seats;
     check_map(&ck, rs, sold_out);
+    char coupons[200] = "";
+    if (b->coupons)
+        check_coupons(&ck, o->drv[0].cli, coupons, sizeof(coupons));
     snprintf(summary, sumlen,
              "seat map: %u of %u sold, %u held; %zu payments for %llu seats "
              "(+%llu payments whose answer was lost, %llu seats); %llu seats in CONFIRMED "
-             "reservations read back, none twice",
+             "reservations read back, none twice%s",
              rs->sold, b->capacity, rs->held, o->n_conf, (unsigned long long)paid_seats,
              (unsigned long long)ck.unsure_confirmed, (unsigned long long)ck.unsure_seats,
-             (unsigned long long)ck.seats);
+             (unsigned long long)ck.seats, coupons);
     protobuf_c_message_free_unpacked(&rs->base, NULL);
 out:
     free(ck.ids);
@@ -939,6 +1036,11 @@ print_text(const os_run *o, const os_result *r, const struct bh_spawn_server *sr
            (unsigned long long)o->cancelled, (unsigned long long)o->sold_out,
            (unsigned long long)o->late_pay, (unsigned long long)o->lapsed_cancel,
            (unsigned long long)o->failed, (unsigned long long)o->cut);
+    if (b->zones || b->coupons)
+        printf("buyers who asked for a zone %llu (refused, zone full: %llu), who brought a coupon "
+               "%llu (refused, used up: %llu)\n",
+               (unsigned long long)o->zone_asked, (unsigned long long)o->zone_full,
+               (unsigned long long)o->coupon_asked, (unsigned long long)o->coupon_used_up);
     printf("calls: %llu in %.3f s = %.0f calls/s; sent late (> 1 ms after their time) %llu, "
            "worst %.3f ms; arrivals never sent %llu\n",
            (unsigned long long)r->requests, r->elapsed_s,
@@ -1018,6 +1120,14 @@ json_buyers(cJSON *j, const os_run *o, const os_result *r)
     cJSON_AddNumberToObject(u, "cancels_too_late", (double)o->lapsed_cancel);
     cJSON_AddNumberToObject(u, "failed", (double)o->failed);
     cJSON_AddNumberToObject(u, "cut", (double)o->cut);
+    if (o->b->zones) {
+        cJSON_AddNumberToObject(u, "asked_zone", (double)o->zone_asked);
+        cJSON_AddNumberToObject(u, "refused_zone_full", (double)o->zone_full);
+    }
+    if (o->b->coupons) {
+        cJSON_AddNumberToObject(u, "brought_coupon", (double)o->coupon_asked);
+        cJSON_AddNumberToObject(u, "refused_coupon_used_up", (double)o->coupon_used_up);
+    }
 }
 
 static void

@@ -8,12 +8,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "bench.h"
 
-#define MAX_PICK            4
-#define REPLAY_PERCENT      10
+#define MAX_PICK       4
+#define REPLAY_PERCENT 10
+/* mixed: holds that carry a coupon, and paid reservations refunded. */
+#define COUPON_PCT_PERCENT  30
+#define COUPON_FIX_PERCENT  20
+#define REFUND_SEAT_PERCENT 20
+#define REFUND_ALL_PERCENT  10
 #define MAX_VIOLATION_LINES 20
 
 static void
@@ -74,7 +80,7 @@ append_u64(uint64_t **a, size_t *n, size_t *cap, uint64_t v)
 }
 
 static int
-append_paid(bench_thread *t, uint64_t resv, uint64_t pay)
+append_paid(bench_thread *t, uint64_t resv, uint64_t pay, int coupon)
 {
     if (t->n_paid == t->cap_paid) {
         size_t nc = t->cap_paid ? t->cap_paid * 2 : 256;
@@ -84,7 +90,7 @@ append_paid(bench_thread *t, uint64_t resv, uint64_t pay)
         t->paid = p;
         t->cap_paid = nc;
     }
-    t->paid[t->n_paid++] = (bench_paid){ resv, pay };
+    t->paid[t->n_paid++] = (bench_paid){ resv, pay, (uint8_t)coupon, REFUND_NONE };
     return 0;
 }
 
@@ -147,6 +153,16 @@ mark_sold(bench_thread *t, size_t si, const uint32_t *idx, uint32_t k)
         return;
     for (uint32_t i = 0; i < k; i++)
         t->b->sold[si * t->b->capacity + idx[i]] = 1;
+}
+
+/* Refunded seats are on sale again: this thread may hold them anew. */
+static void
+mark_unsold(bench_thread *t, size_t si, const uint32_t *idx, uint32_t k)
+{
+    if (!t->b->owned)
+        return;
+    for (uint32_t i = 0; i < k; i++)
+        t->b->sold[si * t->b->capacity + idx[i]] = 0;
 }
 
 /* ---- timed calls ---- */
@@ -222,8 +238,39 @@ op_read(bench_thread *t)
 /* CreateReservation of k chosen seats. On BH_OK *out is the reservation
  * (caller frees the response *rs_out). A refusal is allowed only when seats
  * are shared between threads. Returns the code, or -1 when out of seats. */
+/* mixed: the coupon a hold carries, or COUPON_NONE (30% PCT, 20% FIX);
+ * always none when the run seeded no coupons (pay, hold). */
 static int
-hold_seats(bench_thread *t, uint32_t k, size_t *si, uint32_t idx[MAX_PICK],
+pick_coupon(bench_thread *t)
+{
+    if (t->b->coupon_code[COUPON_PCT][0] == 0)
+        return COUPON_NONE;
+    uint64_t r = bench_rand(t) % 100;
+    /* Once refused, a client tries the used-up code again one time in ten
+     * (a refund of all may have given a use back) and holds without it
+     * otherwise, so refusals do not crowd out the holds. */
+    if (r < COUPON_PCT_PERCENT && t->coupon_gone && bench_rand(t) % 10 != 0)
+        return COUPON_NONE;
+    return r < COUPON_PCT_PERCENT                        ? COUPON_PCT
+           : r < COUPON_PCT_PERCENT + COUPON_FIX_PERCENT ? COUPON_FIX
+                                                         : COUPON_NONE;
+}
+
+/* A hold refused because its coupon is used up: an expected answer,
+ * counted apart. */
+static int
+coupon_used_up(bench_thread *t, int coupon, int rc, const bh_status *st)
+{
+    if (coupon == COUPON_NONE || rc != BH_FAILED_PRECONDITION ||
+        strstr(st->message, "used up") == NULL)
+        return 0;
+    t->coupon_refused++;
+    t->coupon_gone = 1;
+    return 1;
+}
+
+static int
+hold_seats(bench_thread *t, uint32_t k, int coupon, size_t *si, uint32_t idx[MAX_PICK],
            Bilheteria__V1__CreateReservationResponse **rs_out)
 {
     bench *b = t->b;
@@ -244,9 +291,12 @@ hold_seats(bench_thread *t, uint32_t k, size_t *si, uint32_t idx[MAX_PICK],
     rq.user_id = user;
     rq.seats = lp;
     rq.n_seats = k;
+    if (coupon != COUPON_NONE)
+        rq.coupon_code = b->coupon_code[coupon];
     int rc;
     TIMED(t, OP_HOLD, rc, bh_reservation_create_reservation(t->cli, &rq, rs_out, t->opts, &st));
-    if (rc != BH_OK && (b->owned || rc != BH_FAILED_PRECONDITION))
+    if (rc != BH_OK && !coupon_used_up(t, coupon, rc, &st) &&
+        (b->owned || rc != BH_FAILED_PRECONDITION))
         bench_unexpected(t, "CreateReservation %s.. in session %llu: %s %s", labels[0],
                          (unsigned long long)rq.session_id, bh_code_name(rc), st.message);
     return rc;
@@ -258,7 +308,7 @@ op_hold(bench_thread *t)
     size_t si;
     uint32_t idx[MAX_PICK], k = 1 + (uint32_t)(bench_rand(t) % MAX_PICK);
     Bilheteria__V1__CreateReservationResponse *rs = NULL;
-    int rc = hold_seats(t, k, &si, idx, &rs);
+    int rc = hold_seats(t, k, pick_coupon(t), &si, idx, &rs);
     if (rc < 0)
         return 1;
     if (rc != BH_OK)
@@ -286,13 +336,90 @@ op_hold(bench_thread *t)
     return 0;
 }
 
+/* A fresh idempotency key (and provider reference) of this thread. */
+static void
+fresh_key(bench_thread *t, const char *what, char key[96])
+{
+    snprintf(key, 96, "bench-%s%d-%d-%llu-%llu", what, (int)getpid(), t->id,
+             (unsigned long long)++t->seq, (unsigned long long)(bench_rand(t) & 0xffffffff));
+}
+
+/* mixed: refunds the paid reservation just appended (its seats idx[0..1]
+ * of session si): one seat of REFUND_SEAT_PERCENT, all of
+ * REFUND_ALL_PERCENT; REPLAY_PERCENT of those are sent again and must
+ * replay. The refunded seats may be sold again. */
+static void
+refund_some(bench_thread *t, size_t si, uint32_t idx[MAX_PICK])
+{
+    bench_paid *p = &t->paid[t->n_paid - 1];
+    uint64_t r = bench_rand(t) % 100;
+    if (p->pay_id == 0 || r >= REFUND_SEAT_PERCENT + REFUND_ALL_PERCENT)
+        return;
+    int all = r >= REFUND_SEAT_PERCENT;
+    char key[96], label[16];
+    char *lp[1] = { label };
+    fresh_key(t, "rf-", key);
+    seat_label(t->b, idx[0], label);
+    Bilheteria__V1__RefundPaymentRequest rq = BILHETERIA__V1__REFUND_PAYMENT_REQUEST__INIT;
+    rq.payment_id = p->pay_id;
+    rq.all = all;
+    if (!all) {
+        rq.seats = lp;
+        rq.n_seats = 1;
+    }
+    rq.reason = "bench";
+    rq.provider = "bench";
+    rq.provider_ref = key;
+    bh_call_opts o = { .idempotency_key = key, .arena = t->opts ? t->opts->arena : NULL };
+    Bilheteria__V1__RefundPaymentResponse *rs = NULL;
+    bh_status st;
+    int rc;
+    TIMED(t, OP_REFUND, rc, bh_payment_refund_payment(t->cli, &rq, &rs, &o, &st));
+    if (rc != BH_OK) {
+        bench_unexpected(t, "RefundPayment %s of payment %llu: %s %s", all ? "all" : label,
+                         (unsigned long long)rq.payment_id, bh_code_name(rc), st.message);
+        return;
+    }
+    uint64_t id = rs->refund ? rs->refund->id : 0;
+    if (id == 0 || rs->payment == NULL || st.replayed ||
+        rs->payment->refunded_cents > rs->payment->amount_cents) {
+        bench_unexpected(t, "RefundPayment of payment %llu: %s", (unsigned long long)rq.payment_id,
+                         id == 0 || rs->payment == NULL ? "no refund or payment in the answer"
+                         : st.replayed                  ? "a first call was replayed"
+                                                        : "refunded more than was paid");
+        t->violations++;
+    }
+    resp_done(t, &rs->base);
+    p->refund = all ? REFUND_ALL : REFUND_SEAT;
+    mark_unsold(t, si, idx, all ? 2 : 1);
+    if (bench_rand(t) % 100 >= REPLAY_PERCENT)
+        return;
+    TIMED(t, OP_REFUND_REPLAY, rc, bh_payment_refund_payment(t->cli, &rq, &rs, &o, &st));
+    if (rc != BH_OK) {
+        bench_unexpected(t, "RefundPayment replay of payment %llu: %s %s",
+                         (unsigned long long)rq.payment_id, bh_code_name(rc), st.message);
+        t->violations++;
+        return;
+    }
+    uint64_t again = rs->refund ? rs->refund->id : 0;
+    resp_done(t, &rs->base);
+    if (!st.replayed || again != id) {
+        bench_unexpected(t,
+                         "RefundPayment replay of payment %llu: replayed=%d, refund %llu then %llu",
+                         (unsigned long long)rq.payment_id, st.replayed, (unsigned long long)id,
+                         (unsigned long long)again);
+        t->violations++;
+    }
+}
+
 static int
 op_pay(bench_thread *t)
 {
     size_t si;
     uint32_t idx[MAX_PICK];
     Bilheteria__V1__CreateReservationResponse *rs = NULL;
-    int rc = hold_seats(t, 2, &si, idx, &rs);
+    int coupon = pick_coupon(t);
+    int rc = hold_seats(t, 2, coupon, &si, idx, &rs);
     if (rc < 0)
         return 1;
     if (rc != BH_OK)
@@ -300,8 +427,7 @@ op_pay(bench_thread *t)
     mark_sold(t, si, idx, 2);
 
     char key[96];
-    snprintf(key, sizeof(key), "bench-%d-%d-%llu-%llu", (int)getpid(), t->id,
-             (unsigned long long)++t->seq, (unsigned long long)(bench_rand(t) & 0xffffffff));
+    fresh_key(t, "", key);
     Bilheteria__V1__ConfirmPaymentRequest pq = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
     pq.reservation_id = rs->reservation->id;
     pq.amount_cents = rs->reservation->total_cents;
@@ -327,8 +453,10 @@ op_pay(bench_thread *t)
                          pay_id == 0 ? "no payment in the answer" : "a first call was replayed");
         t->violations++;
     }
-    if (append_paid(t, pq.reservation_id, pay_id) != 0)
+    if (append_paid(t, pq.reservation_id, pay_id, coupon) != 0)
         bench_unexpected(t, "out of memory");
+    if (t->b->refunds)
+        refund_some(t, si, idx);
 
     if (bench_rand(t) % 100 < REPLAY_PERCENT) {
         TIMED(t, OP_REPLAY, rc, bh_payment_confirm_payment(t->cli, &pq, &ps, &o, &st));
@@ -364,14 +492,22 @@ op_rush(bench_thread *t)
     rq.session_id = b->session_ids[0];
     rq.user_id = user;
     rq.best = 2;
+    /* Odd clients bring the rush coupon until it runs out for them. */
+    int coupon = b->coupon_code[COUPON_RUSH][0] && (t->id & 1) && !t->coupon_gone ? COUPON_RUSH
+                                                                                  : COUPON_NONE;
+    if (coupon != COUPON_NONE)
+        rq.coupon_code = b->coupon_code[COUPON_RUSH];
     int rc;
     TIMED(t, OP_HOLD, rc, bh_reservation_create_reservation(t->cli, &rq, &rs, t->opts, &st));
     if (rc == BH_OK) {
         if (append_u64(&t->resv, &t->n_resv, &t->cap_resv, rs->reservation->id) != 0)
             bench_unexpected(t, "out of memory");
+        t->rush_coupon_holds += coupon != COUPON_NONE;
         resp_done(t, &rs->base);
         return 0;
     }
+    if (coupon_used_up(t, coupon, rc, &st))
+        return 0;
     if (rc == BH_FAILED_PRECONDITION && strstr(st.message, "adjacent") != NULL)
         return 1; /* sold out for pairs: this client is done */
     bench_unexpected(t, "CreateReservation best=2: %s %s", bh_code_name(rc), st.message);
@@ -414,8 +550,14 @@ typedef struct check {
     bench_paid *items;
     size_t n_items;
     atomic_size_t next;
-    int64_t *owner;         /* rush: seat index -> reservation id */
+    int64_t *owner;         /* rush: seat index -> reservation id; pay, mixed:
+                               session index * capacity + seat index -> the
+                               paid reservation that holds it, not refunded */
     const char *const *map; /* rush: seat map row strings */
+    /* Reservations read back that carry coupon k: [k][0] paid (CONFIRMED or
+     * PARTIALLY_REFUNDED), [k][1] PENDING. */
+    atomic_uint_fast64_t coupon_seen[COUPON__N][2];
+    atomic_uint_fast64_t refunds[3]; /* by enum bench_refund, as read back */
     int (*fn)(struct check *ck, bh_client *c, const bench_paid *it);
     atomic_int gone; /* the server stopped answering: stop checking */
 } check;
@@ -540,6 +682,41 @@ get_reservation(check *ck, bh_client *c, uint64_t id, Bilheteria__V1__GetReserva
     return rc;
 }
 
+/* The coupon r carries as one of the run's, or -1 for another code. */
+static int
+coupon_of(const bench *b, const Bilheteria__V1__Reservation *r)
+{
+    if (r->coupon_code == NULL || r->coupon_code[0] == 0)
+        return COUPON_NONE;
+    for (int k = COUPON_PCT; k < COUPON__N; k++)
+        if (b->coupon_code[k][0] && strcasecmp(r->coupon_code, b->coupon_code[k]) == 0)
+            return k;
+    return -1;
+}
+
+/* Counts r's coupon, as read back, by state. */
+static void
+count_coupon(check *ck, const Bilheteria__V1__Reservation *r, int k)
+{
+    if (k <= COUPON_NONE)
+        return;
+    if (r->status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING)
+        atomic_fetch_add(&ck->coupon_seen[k][1], 1);
+    else if (r->status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CONFIRMED ||
+             r->status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PARTIALLY_REFUNDED)
+        atomic_fetch_add(&ck->coupon_seen[k][0], 1);
+}
+
+/* The session index of a session id, or -1. */
+static long
+session_index(const bench *b, uint64_t id)
+{
+    for (size_t i = 0; i < b->n_sessions; i++)
+        if (b->session_ids[i] == id)
+            return (long)i;
+    return -1;
+}
+
 static int
 check_rush_one(check *ck, bh_client *c, const bench_paid *it)
 {
@@ -554,6 +731,7 @@ check_rush_one(check *ck, bh_client *c, const bench_paid *it)
     if (r->n_seats != 2)
         violation(ck, "reservation %llu holds %zu seats, asked for 2", (unsigned long long)r->id,
                   r->n_seats);
+    count_coupon(ck, r, coupon_of(b, r));
     for (size_t i = 0; i < r->n_seats; i++) {
         long x = bench_seat_index(b, r->seats[i]->label);
         if (x < 0) {
@@ -578,19 +756,113 @@ check_rush_one(check *ck, bh_client *c, const bench_paid *it)
     return 0;
 }
 
+/* A paid reservation read back: the state its refunds make, the coupon it
+ * was held with and its total net of the discount, the refunded seats,
+ * and its seats not refunded owned by it alone. */
+static void
+check_paid_resv(check *ck, const bench_paid *it, const Bilheteria__V1__Reservation *r)
+{
+    static const Bilheteria__V1__ReservationStatus want[3] = {
+        BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CONFIRMED,
+        BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PARTIALLY_REFUNDED,
+        BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_REFUNDED,
+    };
+    bench *b = ck->b;
+    unsigned long long id = (unsigned long long)it->resv_id;
+    if (r->status != want[it->refund] || r->payment_id != it->pay_id)
+        violation(ck,
+                  "reservation %llu: state %d, payment %llu; expected state %d with payment %llu",
+                  id, (int)r->status, (unsigned long long)r->payment_id, (int)want[it->refund],
+                  (unsigned long long)it->pay_id);
+    int k = coupon_of(b, r);
+    if (k != it->coupon)
+        violation(ck, "reservation %llu carries coupon \"%s\", held with %s", id,
+                  r->coupon_code ? r->coupon_code : "",
+                  it->coupon ? b->coupon_code[it->coupon] : "none");
+    count_coupon(ck, r, k);
+    int64_t net = r->seats_subtotal_cents + r->items_subtotal_cents - r->discount_cents;
+    if ((it->coupon != COUPON_NONE && r->discount_cents <= 0) ||
+        r->total_cents != (net > 0 ? net : 0))
+        violation(ck,
+                  "reservation %llu: total %lld with subtotals %lld + %lld and discount %lld "
+                  "(coupon %s)",
+                  id, (long long)r->total_cents, (long long)r->seats_subtotal_cents,
+                  (long long)r->items_subtotal_cents, (long long)r->discount_cents,
+                  it->coupon ? b->coupon_code[it->coupon] : "none");
+    size_t refunded = 0;
+    for (size_t i = 0; i < r->n_seats; i++)
+        refunded += r->seats[i]->refunded;
+    size_t want_refunded = it->refund == REFUND_ALL ? r->n_seats : it->refund == REFUND_SEAT;
+    if (refunded != want_refunded)
+        violation(ck, "reservation %llu has %zu of %zu seats refunded, expected %zu", id, refunded,
+                  r->n_seats, want_refunded);
+    atomic_fetch_add(&ck->refunds[it->refund], 1);
+    if (r->status == want[2])
+        return;
+    long si = session_index(b, r->session_id);
+    for (size_t i = 0; si >= 0 && i < r->n_seats; i++) {
+        long x = bench_seat_index(b, r->seats[i]->label);
+        if (r->seats[i]->refunded)
+            continue;
+        if (x < 0) {
+            violation(ck, "reservation %llu has seat \"%s\", not in the layout", id,
+                      r->seats[i]->label);
+            continue;
+        }
+        size_t at = (size_t)si * b->capacity + (size_t)x;
+        pthread_mutex_lock(&ck->mu);
+        int64_t prev = ck->owner[at];
+        if (prev == 0)
+            ck->owner[at] = (int64_t)r->id;
+        pthread_mutex_unlock(&ck->mu);
+        if (prev != 0)
+            violation(
+                ck, "seat %s of session %llu is sold (not refunded) to reservations %lld and %llu",
+                r->seats[i]->label, (unsigned long long)r->session_id, (long long)prev, id);
+    }
+    if (si < 0)
+        violation(ck, "reservation %llu is in session %llu, not one the bench seeded", id,
+                  (unsigned long long)r->session_id);
+}
+
+/* A payment read back: its reservation, and its refunds summing to its
+ * refunded_cents (the reservation's too), never above what was paid. */
+static void
+check_payment(check *ck, const bench_paid *it, const Bilheteria__V1__Payment *p,
+              int64_t resv_refunded)
+{
+    unsigned long long id = (unsigned long long)it->pay_id;
+    if (p->reservation_id != it->resv_id)
+        violation(ck, "payment %llu belongs to reservation %llu, expected %llu", id,
+                  (unsigned long long)p->reservation_id, (unsigned long long)it->resv_id);
+    int64_t sum = 0;
+    for (size_t i = 0; i < p->n_refunds; i++)
+        sum += p->refunds[i]->amount_cents;
+    if (sum != p->refunded_cents || p->refunded_cents > p->amount_cents ||
+        (resv_refunded >= 0 && resv_refunded != p->refunded_cents))
+        violation(ck,
+                  "payment %llu of %lld: %zu refunds sum to %lld, refunded_cents %lld, its "
+                  "reservation's %lld",
+                  id, (long long)p->amount_cents, p->n_refunds, (long long)sum,
+                  (long long)p->refunded_cents, (long long)resv_refunded);
+    size_t want_n = it->refund != REFUND_NONE;
+    if (p->n_refunds != want_n || (it->refund == REFUND_ALL && sum != p->amount_cents) ||
+        (it->refund == REFUND_SEAT && (sum <= 0 || sum >= p->amount_cents)))
+        violation(ck, "payment %llu of %lld: %zu refunds of %lld in all, expected %s", id,
+                  (long long)p->amount_cents, p->n_refunds, (long long)sum,
+                  it->refund == REFUND_ALL    ? "one of everything"
+                  : it->refund == REFUND_SEAT ? "one of one seat"
+                                              : "none");
+}
+
 static int
 check_pay_one(check *ck, bh_client *c, const bench_paid *it)
 {
     Bilheteria__V1__GetReservationResponse *rs = NULL;
+    int64_t resv_refunded = -1;
     if (get_reservation(ck, c, it->resv_id, &rs) == BH_OK) {
-        Bilheteria__V1__Reservation *r = rs->reservation;
-        if (r->status != BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CONFIRMED ||
-            r->payment_id != it->pay_id)
-            violation(ck,
-                      "reservation %llu: state %d, payment %llu; expected CONFIRMED "
-                      "with payment %llu",
-                      (unsigned long long)it->resv_id, (int)r->status,
-                      (unsigned long long)r->payment_id, (unsigned long long)it->pay_id);
+        check_paid_resv(ck, it, rs->reservation);
+        resv_refunded = rs->reservation->refunded_cents;
         protobuf_c_message_free_unpacked(&rs->base, NULL);
     }
     if (atomic_load(&ck->gone))
@@ -606,12 +878,92 @@ check_pay_one(check *ck, bh_client *c, const bench_paid *it)
                   st.message);
         return -1;
     }
-    if (ps->payment->reservation_id != it->resv_id)
-        violation(ck, "payment %llu belongs to reservation %llu, expected %llu",
-                  (unsigned long long)it->pay_id, (unsigned long long)ps->payment->reservation_id,
-                  (unsigned long long)it->resv_id);
+    check_payment(ck, it, ps->payment, resv_refunded);
     protobuf_c_message_free_unpacked(&ps->base, NULL);
     return 0;
+}
+
+/* One session's seat map against the paid seats read back: every one
+ * shows sold, and the map sells no other (nothing else is held at the
+ * end of pay or mixed). */
+static void
+check_map_one(void *ctx, bh_client *c, size_t si)
+{
+    check *ck = ctx;
+    bench *b = ck->b;
+    Bilheteria__V1__GetSeatMapRequest rq = BILHETERIA__V1__GET_SEAT_MAP_REQUEST__INIT;
+    Bilheteria__V1__GetSeatMapResponse *rs = NULL;
+    bh_status st;
+    rq.session_id = b->session_ids[si];
+    int rc = bh_session_get_seat_map(c, &rq, &rs, NULL, &st);
+    check_call_failed(ck, rc);
+    if (rc != BH_OK) {
+        violation(ck, "GetSeatMap %llu: %s %s", (unsigned long long)rq.session_id, bh_code_name(rc),
+                  st.message);
+        return;
+    }
+    const int64_t *own = ck->owner + si * b->capacity;
+    uint32_t paid = 0, shown = 0;
+    for (uint32_t x = 0; x < b->capacity; x++)
+        paid += own[x] != 0;
+    for (size_t r = 0; r < rs->n_rows && r < b->rows; r++) {
+        const char *m = rs->rows[r]->states;
+        for (uint32_t x = 0; m[x] != 0 && x < b->seats_per_row; x++) {
+            shown += m[x] == 'x';
+            if (own[r * b->seats_per_row + x] != 0 && m[x] != 'x')
+                violation(ck,
+                          "seat %s%u of session %llu is paid by reservation %lld but shows '%c'",
+                          rs->rows[r]->label, x + 1, (unsigned long long)rq.session_id,
+                          (long long)own[r * b->seats_per_row + x], m[x]);
+        }
+    }
+    if (shown != paid || rs->sold != paid)
+        violation(ck,
+                  "session %llu: %u seats paid and not refunded, but the seat map shows %u sold "
+                  "(counts %u)",
+                  (unsigned long long)rq.session_id, paid, shown, rs->sold);
+    protobuf_c_message_free_unpacked(&rs->base, NULL);
+}
+
+/* Coupon k read back: uses and held uses are the reservations read back
+ * that carry it (seen[0] paid, seen[1] held), and never above max_uses.
+ * Appends "CODE u/max" to out. */
+static void
+check_coupon(check *ck, bh_client *c, int k, uint64_t seen_paid, uint64_t seen_held, char *out,
+             size_t outlen)
+{
+    bench *b = ck->b;
+    Bilheteria__V1__GetCouponRequest rq = BILHETERIA__V1__GET_COUPON_REQUEST__INIT;
+    Bilheteria__V1__GetCouponResponse *rs = NULL;
+    bh_status st;
+    rq.code = b->coupon_code[k];
+    int rc = bh_coupon_get_coupon(c, &rq, &rs, NULL, &st);
+    check_call_failed(ck, rc);
+    if (rc != BH_OK) {
+        violation(ck, "GetCoupon %s: %s %s", rq.code, bh_code_name(rc), st.message);
+        return;
+    }
+    const Bilheteria__V1__Coupon *cp = rs->coupon;
+    if (cp->max_uses != b->coupon_max[k] ||
+        (cp->max_uses != 0 && (uint64_t)cp->uses + cp->held_uses > cp->max_uses))
+        violation(ck, "coupon %s: %u uses + %u held, max_uses %u (seeded with %u)", cp->code,
+                  cp->uses, cp->held_uses, cp->max_uses, b->coupon_max[k]);
+    if (cp->uses != seen_paid || cp->held_uses != seen_held)
+        violation(ck,
+                  "coupon %s counts %u uses and %u held, but the reservations read back that "
+                  "carry it are %llu paid and %llu held",
+                  cp->code, cp->uses, cp->held_uses, (unsigned long long)seen_paid,
+                  (unsigned long long)seen_held);
+    size_t used = strlen(out);
+    if (used < outlen) {
+        if (cp->max_uses)
+            snprintf(out + used, outlen - used, "%s%s %u/%u", used ? ", " : "", cp->code,
+                     cp->uses + cp->held_uses, cp->max_uses);
+        else
+            snprintf(out + used, outlen - used, "%s%s %u", used ? ", " : "", cp->code,
+                     cp->uses + cp->held_uses);
+    }
+    protobuf_c_message_free_unpacked(&rs->base, NULL);
 }
 
 static int
@@ -698,10 +1050,26 @@ check_rush(check *ck, char *summary, size_t sumlen)
     ck->map = (const char *const *)map;
     ck->fn = check_rush_one;
     check_all(ck);
+    uint64_t with = 0, refused = 0;
+    char coupons[120] = "";
+    for (int i = 0; i < b->clients; i++) {
+        with += b->t[i].rush_coupon_holds;
+        refused += b->t[i].coupon_refused;
+    }
+    if (b->coupon_code[COUPON_RUSH][0] && !atomic_load(&ck->gone)) {
+        uint64_t seen = atomic_load(&ck->coupon_seen[COUPON_RUSH][1]);
+        if (seen != with || atomic_load(&ck->coupon_seen[COUPON_RUSH][0]) != 0)
+            violation(ck, "%llu holds were made with coupon %s, %llu read back carry it",
+                      (unsigned long long)with, b->coupon_code[COUPON_RUSH],
+                      (unsigned long long)seen);
+        check_coupon(ck, b->t[0].cli, COUPON_RUSH, 0, seen, coupons, sizeof(coupons));
+    }
     snprintf(summary, sumlen,
              "%zu holds of 2 seats; seat map: held %u, sold %u, available %u "
-             "of %u; %zu of %d clients saw sold out",
-             n, held, sold, rs->available, b->capacity, ended, b->clients);
+             "of %u; %zu of %d clients saw sold out; coupon held uses %s = the holds "
+             "that carry it (%llu refused: used up)",
+             n, held, sold, rs->available, b->capacity, ended, b->clients, coupons,
+             (unsigned long long)refused);
 out:
     protobuf_c_message_free_unpacked(&rs->base, NULL);
     free(map);
@@ -739,12 +1107,38 @@ check_pay(check *ck, char *summary, size_t sumlen)
                       (unsigned long long)ck->items[i].resv_id,
                       (unsigned long long)ck->items[i - 1].pay_id,
                       (unsigned long long)ck->items[i].pay_id);
+    ck->owner = calloc(b->n_sessions * b->capacity, sizeof(int64_t));
+    if (ck->owner == NULL) {
+        violation(ck, "out of memory for the checks");
+        return;
+    }
     ck->fn = check_pay_one;
     check_all(ck);
-    snprintf(summary, sumlen,
-             "%zu reservations confirmed once each (%llu replays answered "
-             "from the idempotency store)",
-             n, (unsigned long long)replays);
+    if (!atomic_load(&ck->gone))
+        bench_for_each(b, b->n_sessions, check_map_one, ck, &ck->gone);
+    int wrote = snprintf(summary, sumlen,
+                         "%zu reservations paid once each (%llu replays answered from the "
+                         "idempotency store); no seat sold twice, %zu seat maps agree",
+                         n, (unsigned long long)replays, b->n_sessions);
+    if (!b->refunds || wrote < 0 || (size_t)wrote >= sumlen)
+        return;
+    char coupons[200] = "";
+    uint64_t refused = 0, refund_replays = 0;
+    for (int i = 0; i < b->clients; i++) {
+        refused += b->t[i].coupon_refused;
+        refund_replays += b->t[i].ok[OP_REFUND_REPLAY];
+    }
+    for (int k = COUPON_PCT; k < COUPON__N && !atomic_load(&ck->gone); k++)
+        if (b->coupon_code[k][0])
+            check_coupon(ck, b->t[0].cli, k, atomic_load(&ck->coupon_seen[k][0]),
+                         atomic_load(&ck->coupon_seen[k][1]), coupons, sizeof(coupons));
+    snprintf(summary + wrote, sumlen - (size_t)wrote,
+             "; refunds: %llu of one seat, %llu of all (%llu replays), each payment's "
+             "within what was paid; coupon uses (paid + held) = the reservations that "
+             "carry them: %s (%llu holds refused: used up)",
+             (unsigned long long)atomic_load(&ck->refunds[REFUND_SEAT]),
+             (unsigned long long)atomic_load(&ck->refunds[REFUND_ALL]),
+             (unsigned long long)refund_replays, coupons, (unsigned long long)refused);
 }
 
 int

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -49,6 +50,24 @@ seed_sessions(void *arg)
         rq.rows = b->rows;
         rq.seats_per_row = b->seats_per_row;
         rq.price_cents = PRICE_CENTS;
+        /* onsale --zones: VIP, the first fifth of the rows at 3x, then
+         * Plateia (a session of one row is all Plateia). */
+        Bilheteria__V1__PriceZone z[2] = { BILHETERIA__V1__PRICE_ZONE__INIT,
+                                           BILHETERIA__V1__PRICE_ZONE__INIT };
+        Bilheteria__V1__PriceZone *zp[2] = { &z[0], &z[1] };
+        if (b->zones) {
+            uint32_t vip = b->rows / 5;
+            z[0].name = BENCH_ZONE_VIP;
+            z[0].last_row = vip > 0 ? vip - 1 : 0;
+            z[0].price_cents = 3 * PRICE_CENTS;
+            z[1].name = BENCH_ZONE_PLATEIA;
+            z[1].first_row = vip;
+            z[1].last_row = b->rows - 1;
+            z[1].price_cents = PRICE_CENTS;
+            rq.price_cents = 0;
+            rq.zones = vip > 0 ? zp : zp + 1;
+            rq.n_zones = vip > 0 ? 2 : 1;
+        }
         if (bh_session_create_session(j->c, &rq, &rs, NULL, &st) != BH_OK) {
             seed_fail(j, "CreateSession", &st);
             break;
@@ -57,6 +76,42 @@ seed_sessions(void *arg)
         protobuf_c_message_free_unpacked(&rs->base, NULL);
     }
     return NULL;
+}
+
+/* The run's coupons: codes unique to the run (a running server may have
+ * others from earlier runs), uses made final by the payments. PCT runs out
+ * in a run of a few seconds; FIX never does. */
+static int
+seed_coupons(bench *b, bh_client *c, char *err, size_t errlen)
+{
+    static const char *const tag[COUPON__N] = { "", "P", "F", "R" };
+    int rush = strcmp(b->scenario, "rush") == 0;
+    for (int k = COUPON_PCT; k < COUPON__N; k++) {
+        if ((k == COUPON_RUSH) != rush)
+            continue;
+        Bilheteria__V1__CreateCouponRequest rq = BILHETERIA__V1__CREATE_COUPON_REQUEST__INIT;
+        Bilheteria__V1__CreateCouponResponse *rs = NULL;
+        bh_status st;
+        snprintf(b->coupon_code[k], sizeof(b->coupon_code[k]), "BENCH-%s-%llX-%X", tag[k],
+                 (unsigned long long)(b->seed & 0xffffffffffull), (unsigned)getpid());
+        rq.code = b->coupon_code[k];
+        if (k == COUPON_FIX)
+            rq.amount_cents = 500;
+        else
+            rq.percent = k == COUPON_PCT ? 10 : 20;
+        /* rush: a quarter of the pairs; PCT: 20 paid uses, a few seconds
+         * of mixed at 4 clients. */
+        b->coupon_max[k] = k == COUPON_PCT ? 20 : k == COUPON_RUSH ? b->capacity / 8 + 1 : 0;
+        rq.max_uses = b->coupon_max[k];
+        if (bh_coupon_create_coupon(c, &rq, &rs, NULL, &st) != BH_OK) {
+            snprintf(err, errlen, "CreateCoupon %s: %s %s", rq.code, bh_code_name(st.code),
+                     st.message);
+            b->coupon_code[k][0] = 0;
+            return -1;
+        }
+        protobuf_c_message_free_unpacked(&rs->base, NULL);
+    }
+    return 0;
 }
 
 int
@@ -115,5 +170,7 @@ bench_seed(bench *b, bh_client *c, char *err, size_t errlen)
         snprintf(err, errlen, "%s", j.err);
         return -1;
     }
+    if (strcmp(b->scenario, "mixed") == 0 || strcmp(b->scenario, "rush") == 0 || b->coupons)
+        return seed_coupons(b, c, err, errlen);
     return 0;
 }
