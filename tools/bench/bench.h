@@ -151,6 +151,7 @@ struct bench {
     const char *plot; /* --plot FILE.png|FILE.svg, or NULL */
     int zones;        /* onsale --zones: a zoned session, some buyers ask a zone */
     int coupons;      /* onsale --coupons: some buyers bring a coupon */
+    int no_coupons;   /* --no-coupons: rush and mixed hold without them */
     int refunds;      /* mixed: a share of the paid reservations is refunded */
 
     /* the seeded coupons (mixed, rush, onsale --coupons): code "" = none */

@@ -112,6 +112,8 @@ static const char usage[] =
     "  --server-arg ARG     pass ARG to the spawned server; repeatable\n"
     "                       (e.g. --server-arg --no-sync)\n"
     "  --ipc                spawn on ipc:// in the temp dir instead of loopback TCP\n"
+    "  --no-coupons         rush and mixed seed no coupons and hold without them (a\n"
+    "                       server without CouponService; compare ab runs rush so)\n"
     "  --tls-ca FILE        a tls+tcp:// --server: the CA its certificate chains to\n"
     "  --tls-server-name N  the name its certificate must carry (default the host)\n"
     "  --tls-cert FILE      mutual TLS: the clients' certificate (with --tls-key)\n"
@@ -421,6 +423,7 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
         { "--plot", "FILE", BH__OPT_STR, LW, &b->plot },
         { "--zones", NULL, BH__OPT_FLAG, LW, &b->zones },
         { "--coupons", NULL, BH__OPT_FLAG, LW, &b->coupons },
+        { "--no-coupons", NULL, BH__OPT_FLAG, LW, &b->no_coupons },
         { "--version", NULL, BH__OPT_FLAG, LW, &version },
     };
     switch (bh__opts_parse(opts, sizeof(opts) / sizeof(opts[0]), argc - 1, argv + 1,

@@ -1064,12 +1064,14 @@ check_rush(check *ck, char *summary, size_t sumlen)
                       (unsigned long long)seen);
         check_coupon(ck, b->t[0].cli, COUPON_RUSH, 0, seen, coupons, sizeof(coupons));
     }
-    snprintf(summary, sumlen,
-             "%zu holds of 2 seats; seat map: held %u, sold %u, available %u "
-             "of %u; %zu of %d clients saw sold out; coupon held uses %s = the holds "
-             "that carry it (%llu refused: used up)",
-             n, held, sold, rs->available, b->capacity, ended, b->clients, coupons,
-             (unsigned long long)refused);
+    int n0 = snprintf(summary, sumlen,
+                      "%zu holds of 2 seats; seat map: held %u, sold %u, available %u "
+                      "of %u; %zu of %d clients saw sold out",
+                      n, held, sold, rs->available, b->capacity, ended, b->clients);
+    if (b->coupon_code[COUPON_RUSH][0] && n0 > 0 && (size_t)n0 < sumlen)
+        snprintf(summary + n0, sumlen - (size_t)n0,
+                 "; coupon held uses %s = the holds that carry it (%llu refused: used up)", coupons,
+                 (unsigned long long)refused);
 out:
     protobuf_c_message_free_unpacked(&rs->base, NULL);
     free(map);

@@ -170,6 +170,8 @@ bench_seed(bench *b, bh_client *c, char *err, size_t errlen)
         snprintf(err, errlen, "%s", j.err);
         return -1;
     }
+    if (b->no_coupons)
+        return 0;
     if (strcmp(b->scenario, "mixed") == 0 || strcmp(b->scenario, "rush") == 0 || b->coupons)
         return seed_coupons(b, c, err, errlen);
     return 0;
