@@ -85,7 +85,7 @@ retake(srv_call *c, store_txn *t, Bilheteria__V1__Reservation *r)
     if ((rc = srv_resv_stock_take(t, &c->arena->pc, r)) != STORE_OK)
         return srv_store_fail(c, rc, "product");
     if ((rc = srv_resv_quota_add(t, s->id, half)) != STORE_OK ||
-        (rc = srv_resv_user_seats_add(t, s->id, r->user_id, (int64_t)r->n_seats)) != STORE_OK)
+        (rc = srv_resv_user_seats_add(t, s, r->user_id, (int64_t)r->n_seats)) != STORE_OK)
         return srv_store_fail(c, rc, "session state");
     /* The seats themselves are written as sold by the caller. */
     return 0;

@@ -351,7 +351,7 @@ create_reservation(srv_call *c, store_txn *t)
     if (srv_coupon_price(c, t, s, r->coupon_code, res)) /* sets total_cents */
         return c->code;
     if ((rc = srv_resv_quota_add(t, s->id, r->half_price)) != STORE_OK ||
-        (rc = srv_resv_user_seats_add(t, s->id, user, n)) != STORE_OK ||
+        (rc = srv_resv_user_seats_add(t, s, user, n)) != STORE_OK ||
         (rc = store_resv_put(t, res, 1)) != STORE_OK ||
         (rc = store_resv_expiry_add(t, res->expires_at_ms, res->id)) != STORE_OK ||
         (rc = srv_report_hold(t, s, res)) != STORE_OK)

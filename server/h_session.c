@@ -448,8 +448,18 @@ update_session(srv_call *c, store_txn *t)
         s->starts_at_ms = r->starts_at_ms;
     if (r->set_room)
         s->room = r->room;
-    if (r->set_max_per_user)
+    if (r->set_max_per_user && r->max_per_user != s->max_per_user) {
+        /* Seats are counted per user only while there is a limit: a limit
+         * set where there was none counts them afresh, and one lifted
+         * drops the counts (a later limit counts again). */
+        uint32_t was = s->max_per_user;
         s->max_per_user = r->max_per_user;
+        rc = was == 0               ? srv_resv_user_seats_rebuild(t, &c->arena->pc, s)
+             : s->max_per_user == 0 ? store_user_seats_clear(t, s->id)
+                                    : STORE_OK;
+        if (rc != STORE_OK)
+            return srv_store_fail(c, rc, "per-user seat counts");
+    }
     s->updated_at_ms = c->now_ms;
     if ((rc = store_session_put(t, s)) != STORE_OK)
         return srv_store_fail(c, rc, "session");

@@ -234,7 +234,7 @@ give_back(srv_call *c, store_txn *t, const pick *pk, int keep, Bilheteria__V1__R
         return srv_store_fail(c, rc, "waiting list");
     /* A refunded seat is no longer the buyer's, kept blocked or not: it
      * leaves their per-user count. */
-    if ((rc = srv_resv_user_seats_add(t, s->id, r->user_id, -(int64_t)seats)) != STORE_OK)
+    if ((rc = srv_resv_user_seats_add(t, s, r->user_id, -(int64_t)seats)) != STORE_OK)
         return srv_store_fail(c, rc, "user seats");
     for (size_t j = 0; j < r->n_items; j++) {
         if (pk->qty[j] == 0)

@@ -79,14 +79,60 @@ srv_resv_quota_add(store_txn *t, uint64_t session_id, int64_t delta)
 }
 
 int
-srv_resv_user_seats_add(store_txn *t, uint64_t session_id, const char *user, int64_t delta)
+srv_resv_user_seats_add(store_txn *t, const Bilheteria__V1__Session *s, const char *user,
+                        int64_t delta)
 {
     uint32_t has;
-    int rc = store_user_seats_get(t, session_id, user, &has);
-    if (rc != STORE_OK || delta == 0)
+    if (s->max_per_user == 0 || delta == 0)
+        return STORE_OK;
+    int rc = store_user_seats_get(t, s->id, user, &has);
+    if (rc != STORE_OK)
         return rc;
     int64_t v = (int64_t)has + delta;
-    return store_user_seats_put(t, session_id, user, v < 0 ? 0 : (uint32_t)v);
+    return store_user_seats_put(t, s->id, user, v < 0 ? 0 : (uint32_t)v);
+}
+
+/* The seats r counts for its user: all of a live hold (PENDING, lapsed or
+ * not: the release takes them off) or a sale, a partial refund's unrefunded
+ * ones, none otherwise. */
+static uint32_t
+user_seats_of(const Bilheteria__V1__Reservation *r)
+{
+    uint32_t n = 0;
+    switch (r->status) {
+    case BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING:
+    case BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CONFIRMED:
+        return (uint32_t)r->n_seats;
+    case BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PARTIALLY_REFUNDED:
+        for (size_t i = 0; i < r->n_seats; i++)
+            n += !r->seats[i]->refunded;
+        return n;
+    default: return 0;
+    }
+}
+
+int
+srv_resv_user_seats_rebuild(store_txn *t, ProtobufCAllocator *a, const Bilheteria__V1__Session *s)
+{
+    uint64_t from = 0;
+    int rc = store_user_seats_clear(t, s->id);
+    while (rc == STORE_OK) {
+        store_page pg;
+        if ((rc = store_resv_list_by_session(t, s->id, from, 256, a, &pg)) != STORE_OK)
+            break;
+        for (size_t i = 0; i < pg.n && rc == STORE_OK; i++) {
+            const Bilheteria__V1__Reservation *r = pg.items[i];
+            uint32_t has, n = user_seats_of(r);
+            if (n == 0)
+                continue;
+            if ((rc = store_user_seats_get(t, s->id, r->user_id, &has)) == STORE_OK)
+                rc = store_user_seats_put(t, s->id, r->user_id, has + n);
+        }
+        if (pg.next_id == 0)
+            break;
+        from = pg.next_id;
+    }
+    return rc;
 }
 
 int
@@ -150,7 +196,7 @@ srv_resv_release(store_txn *t, srv_seatcache *sc, srv_tally *tally, ProtobufCAll
     /* Its seats counted for the user while it was live. */
     if ((r->status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_PENDING ||
          r->status == BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CONFIRMED) &&
-        (rc = srv_resv_user_seats_add(t, s->id, r->user_id, -(int64_t)r->n_seats)) != STORE_OK)
+        (rc = srv_resv_user_seats_add(t, s, r->user_id, -(int64_t)r->n_seats)) != STORE_OK)
         return rc;
     for (size_t i = 0; i < r->n_seats; i++) {
         uint32_t idx;

@@ -77,13 +77,23 @@ int srv_resv_taken_scan(store_txn *t, uint64_t session_id, uint32_t capacity, in
  * returned with delta < 0; never below 0). */
 int srv_resv_quota_add(store_txn *t, uint64_t session_id, int64_t delta);
 
-/* Adds delta to the seats user has in the session (the per-buyer limit's
+/* Adds delta to the seats user has in session s (the per-buyer limit's
  * counter: seats of the user's PENDING reservations not yet released and of
- * CONFIRMED ones), never below 0. Whoever takes seats for a user (a hold, a
- * lapsed hold paid, a waiting-list offer) adds them; srv_resv_release takes
- * them off; a refund of sold seats must take them off too. Check first with
+ * CONFIRMED ones, less refunded seats), never below 0. Whoever takes seats
+ * for a user (a hold, a lapsed hold paid, a waiting-list offer) adds them;
+ * srv_resv_release takes them off; a refund takes off the seats it gives
+ * back. Counted only while s has a limit (max_per_user > 0): a session
+ * without one pays nothing for it, and one that gets a limit later is
+ * counted then (srv_resv_user_seats_rebuild). Check first with
  * srv_resv_need_check (need.user, need.seats). */
-int srv_resv_user_seats_add(store_txn *t, uint64_t session_id, const char *user, int64_t delta);
+int srv_resv_user_seats_add(store_txn *t, const Bilheteria__V1__Session *s, const char *user,
+                            int64_t delta);
+
+/* Counts every user's seats in s afresh from its reservations (by the
+ * by-session index): for a session that gets a limit it did not have. Its
+ * cost is the session's reservations, once, in the admin's call. */
+int srv_resv_user_seats_rebuild(store_txn *t, ProtobufCAllocator *a,
+                                const Bilheteria__V1__Session *s);
 
 /* Adds delta to a product's stock if it is tracked (takes with delta < 0).
  * *out (if not NULL) gets the product, tracked or not. STORE_NOTFOUND if the

@@ -136,3 +136,25 @@ store_user_seats_put(store_txn *t, uint64_t session_id, const char *user_id, uin
     us.seats = seats;
     return store__put_msg(t, T_USER_SEATS, k, klen, &us.base);
 }
+
+int
+store_user_seats_clear(store_txn *t, uint64_t session_id)
+{
+    MDB_cursor *cur = NULL;
+    uint8_t prefix[8];
+    MDB_val k = { sizeof(prefix), prefix }, v;
+    int rc = store__rc(mdb_cursor_open(t->txn, t->s->dbi[T_USER_SEATS], &cur)), mrc;
+    if (rc != STORE_OK)
+        return rc;
+    store_key_put_u64(prefix, session_id);
+    /* Seek the prefix again after each delete (as the feed's trim does). */
+    while ((mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) == MDB_SUCCESS && k.mv_size >= 8 &&
+           memcmp(k.mv_data, prefix, 8) == 0) {
+        if ((mrc = mdb_cursor_del(cur, 0)) != MDB_SUCCESS)
+            break;
+        k.mv_size = sizeof(prefix);
+        k.mv_data = prefix;
+    }
+    mdb_cursor_close(cur);
+    return mrc == MDB_SUCCESS || mrc == MDB_NOTFOUND ? STORE_OK : store__rc(mrc);
+}

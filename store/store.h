@@ -236,6 +236,8 @@ int store_session_state_put(store_txn *t, uint64_t id, uint32_t half_used);
  * the server's rules): 0 when there is no record. Putting 0 deletes it. */
 int store_user_seats_get(store_txn *t, uint64_t session_id, const char *user_id, uint32_t *seats);
 int store_user_seats_put(store_txn *t, uint64_t session_id, const char *user_id, uint32_t seats);
+/* Deletes every count of the session. */
+int store_user_seats_clear(store_txn *t, uint64_t session_id);
 
 /* ---- products (product.c) ---- */
 int store_product_put(store_txn *t, const Bilheteria__V1__Product *p);

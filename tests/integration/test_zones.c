@@ -470,6 +470,68 @@ test_user_limit(void **state)
     bht_free_resv(r);
     bht_free_resv(a);
     bht_free_resv(b);
+    assert_int_equal(live_seats(cl, s, "cambista"), 9);
+
+    /* A limit set again (where there was none, so nothing was counted
+     * meanwhile) counts the seats afresh: 9 live (2 paid + 2 + 5 held), so
+     * at 10 one more goes and two do not. */
+    u.max_per_user = 10;
+    assert_int_equal(update_session(&u, NULL, &st, field), BH_OK);
+    q.best = 2;
+    expect_fail(reserve(&q, NULL, &st, field), &st, BH_FAILED_PRECONDITION, "already has 9 seats",
+                NULL, "");
+    q.best = 1;
+    assert_int_equal(reserve(&q, &r, &st, field), BH_OK);
+    bht_free_resv(r);
+}
+
+/* A session sold without a limit gets one later: the seats each user
+ * already holds or bought, less those refunded, are counted then. */
+static void
+test_user_limit_set_later(void **state)
+{
+    (void)state;
+    uint64_t s = must_session(bht_event(cl, "Limit later"), 4, 10, 1000, NULL, 0, 0);
+    Bilheteria__V1__Reservation *a = NULL, *b = NULL, *r = NULL;
+    bh_status st;
+    char field[BH_FIELD_PATH_MAX + 1];
+    bht_hold q = { .session = s, .user = "fa", .best = 3 };
+    assert_int_equal(reserve(&q, &a, &st, field), BH_OK); /* 3, paid, 1 refunded */
+    assert_int_equal(reserve(&q, &b, &st, field), BH_OK); /* 3, held */
+    assert_int_equal(bht_pay_full(cl, a, "later-pay-a", NULL), BH_OK);
+    bht_hold other = { .session = s, .user = "outro", .best = 4 };
+    assert_int_equal(reserve(&other, &r, &st, field), BH_OK); /* not fa's */
+    bht_free_resv(r);
+    Bilheteria__V1__Reservation *got = bht_reservation(cl, a->id);
+    Bilheteria__V1__RefundPaymentRequest rq = BILHETERIA__V1__REFUND_PAYMENT_REQUEST__INIT;
+    Bilheteria__V1__RefundPaymentResponse *rr = NULL;
+    char *seat[] = { got->seats[0]->label };
+    rq.payment_id = got->payment_id;
+    rq.seats = seat;
+    rq.n_seats = 1;
+    bh_call_opts o = { .idempotency_key = "later-refund" };
+    assert_int_equal(bh_payment_refund_payment(cl, &rq, &rr, &o, &st), BH_OK);
+    bilheteria__v1__refund_payment_response__free_unpacked(rr, NULL);
+    bht_free_resv(got);
+
+    Bilheteria__V1__UpdateSessionRequest u = BILHETERIA__V1__UPDATE_SESSION_REQUEST__INIT;
+    u.id = s;
+    u.set_max_per_user = 1;
+    u.max_per_user = 6;
+    assert_int_equal(update_session(&u, NULL, &st, field), BH_OK);
+    q.best = 2;
+    expect_fail(reserve(&q, NULL, &st, field), &st, BH_FAILED_PRECONDITION, "already has 5 seats",
+                NULL, "");
+    q.best = 1;
+    assert_int_equal(reserve(&q, &r, &st, field), BH_OK);
+    bht_free_resv(r);
+    /* From here on the count follows: a cancelled hold gives its 3 back. */
+    assert_int_equal(bht_cancel(cl, b->id, NULL, NULL, NULL), BH_OK);
+    q.best = 3;
+    assert_int_equal(reserve(&q, &r, &st, field), BH_OK);
+    bht_free_resv(r);
+    bht_free_resv(a);
+    bht_free_resv(b);
 }
 
 struct racer {
@@ -954,6 +1016,7 @@ main(void)
         cmocka_unit_test(test_zone_best),
         cmocka_unit_test(test_zone_price_snapshot),
         cmocka_unit_test(test_user_limit),
+        cmocka_unit_test(test_user_limit_set_later),
         cmocka_unit_test(test_user_limit_race),
         cmocka_unit_test(test_user_limit_expiry),
         cmocka_unit_test(test_user_limit_kill9),
