@@ -69,6 +69,9 @@ typedef struct srv_env {
 
 typedef struct srv_method srv_method;
 
+/* Most srv_call_after entries one call leaves. */
+#define SRV_AFTER_MAX 4
+
 typedef struct srv_call {
     const srv_method *m;
     const ProtobufCMessage *req; /* in the arena */
@@ -101,6 +104,14 @@ typedef struct srv_call {
     uint64_t park_after;
     int64_t park_ms;
     int resumed;
+    /* Work a write call leaves for its batch's transaction (srv_call_after):
+     * run by the writer, in order, right after the call's nested
+     * transaction has committed into the batch's, and dropped if it aborts. */
+    struct srv_after {
+        int (*fn)(store_txn *t, void *arg); /* a store code */
+        void *arg;
+    } after[SRV_AFTER_MAX];
+    int n_after;
 } srv_call;
 
 typedef int (*srv_handler)(srv_call *c, store_txn *t);

@@ -214,6 +214,21 @@ check_payable(srv_call *c, store_txn *t, const Bilheteria__V1__ConfirmPaymentReq
     return 0;
 }
 
+/* What a payment leaves for the batch's transaction (srv_call_after). */
+struct pay_after {
+    ProtobufCAllocator *a;
+    const Bilheteria__V1__Reservation *r;
+    int was_expired;
+    int64_t now_ms;
+};
+
+static int
+pay_after(store_txn *t, void *arg)
+{
+    const struct pay_after *pa = arg;
+    return srv_report_pay(t, pa->a, pa->r, pa->was_expired, pa->now_ms);
+}
+
 /* Sells r's seats (retaking what a lapsed hold let go), writes the payment
  * and marks r CONFIRMED. Returns 0 with *out set, or a refusal's code. */
 static int
@@ -247,8 +262,17 @@ pay(srv_call *c, store_txn *t, const Bilheteria__V1__ConfirmPaymentRequest *q,
     if ((rc = store_resv_put(t, r, 0)) != STORE_OK ||
         (rc = srv_waitlist_paid(t, &c->arena->pc, r, c->now_ms)) != STORE_OK)
         return srv_store_fail(c, rc, "reservation");
-    if ((rc = srv_report_pay(t, &c->arena->pc, r, was_expired, c->now_ms)) != STORE_OK)
-        return srv_store_fail(c, rc, "sales counters");
+    /* The sales and co-purchase counters: only this call writes them,
+     * nothing in it reads them back. */
+    struct pay_after *pa = bh__arena_alloc(c->arena, sizeof(*pa));
+    if (pa == NULL)
+        return srv_fail(c, SRV_E_NOMEM, "out of memory");
+    pa->a = &c->arena->pc;
+    pa->r = r;
+    pa->was_expired = was_expired;
+    pa->now_ms = c->now_ms;
+    if (srv_call_after(c, pay_after, pa))
+        return c->code;
     srv_tally *tally = c->env->tally;
     if (tally != NULL) {
         tally->payments++;

@@ -299,6 +299,20 @@ hold_seats(srv_call *c, store_txn *t, const Bilheteria__V1__Session *s, const ui
     return 0;
 }
 
+/* What a hold leaves for the batch's transaction (srv_call_after). */
+struct hold_after {
+    const Bilheteria__V1__Session *s;
+    const Bilheteria__V1__Reservation *r;
+};
+
+static int
+hold_after(store_txn *t, void *arg)
+{
+    const struct hold_after *ha = arg;
+    int rc = store_resv_session_add(t, ha->s->id, ha->r->id);
+    return rc != STORE_OK ? rc : srv_report_hold(t, ha->s, ha->r);
+}
+
 static int
 create_reservation(srv_call *c, store_txn *t)
 {
@@ -353,9 +367,17 @@ create_reservation(srv_call *c, store_txn *t)
     if ((rc = srv_resv_quota_add(t, s->id, r->half_price)) != STORE_OK ||
         (rc = srv_resv_user_seats_add(t, s, user, n)) != STORE_OK ||
         (rc = store_resv_put(t, res, 1)) != STORE_OK ||
-        (rc = store_resv_expiry_add(t, res->expires_at_ms, res->id)) != STORE_OK ||
-        (rc = srv_report_hold(t, s, res)) != STORE_OK)
+        (rc = store_resv_expiry_add(t, res->expires_at_ms, res->id)) != STORE_OK)
         return srv_store_fail(c, rc, "reservation");
+    /* The by-session index and the sales counters: only this call writes
+     * them, nothing in it reads them back. */
+    struct hold_after *ha = bh__arena_alloc(c->arena, sizeof(*ha));
+    if (ha == NULL)
+        return srv_fail(c, SRV_E_NOMEM, "out of memory");
+    ha->s = s;
+    ha->r = res;
+    if (srv_call_after(c, hold_after, ha))
+        return c->code;
     resp->reservation = res;
     c->resp = &resp->base;
     return 0;

@@ -287,3 +287,15 @@ srv_new_msg(srv_call *c, const ProtobufCMessageDescriptor *d)
         protobuf_c_message_init(d, m);
     return m;
 }
+
+int
+srv_call_after(srv_call *c, int (*fn)(store_txn *t, void *arg), void *arg)
+{
+    if (c->n_after >= SRV_AFTER_MAX)
+        return srv_fail(c, BILHETERIA__V1__STATUS_CODE__INTERNAL,
+                        "more than %d deferred writes in one call", SRV_AFTER_MAX);
+    c->after[c->n_after].fn = fn;
+    c->after[c->n_after].arg = arg;
+    c->n_after++;
+    return 0;
+}

@@ -23,6 +23,14 @@ int srv_fail(srv_call *c, int code, const char *fmt, ...) __attribute__((format(
 /* Maps a store error to a status with a message naming what failed, and
  * returns it: SRV_STATUS_MAP_FULL for STORE_MAP_FULL (see call.h). */
 int srv_store_fail(srv_call *c, int rc, const char *what);
+/* Leaves fn(t, arg) to write call c's batch transaction t, after c's
+ * nested one commits into it (call.h): for what only this call writes and
+ * nothing in the call reads back — a counter, an index — so that its pages
+ * are written once in the batch instead of copied into every call's nested
+ * transaction (LMDB copies each page a nested transaction writes). arg must
+ * live as long as c's arena. 0, or c's failed code (more than
+ * SRV_AFTER_MAX: a bug). */
+int srv_call_after(srv_call *c, int (*fn)(store_txn *t, void *arg), void *arg);
 /* Checks 1 <= len <= max (or 0 <= len when !required). */
 int srv_check_str(srv_call *c, const char *field, const char *v, size_t max, int required);
 /* An update request's value given without its set_* flag (field, or NULL

@@ -162,6 +162,7 @@ make_offer(store_txn *t, srv_seatcache *sc, ProtobufCAllocator *a, const Bilhete
     }
     r->total_cents = r->seats_subtotal_cents;
     if ((rc = store_resv_put(t, r, 1)) != STORE_OK ||
+        (rc = store_resv_session_add(t, s->id, r->id)) != STORE_OK ||
         (rc = store_resv_expiry_add(t, r->expires_at_ms, r->id)) != STORE_OK ||
         (rc = srv_resv_user_seats_add(t, s, r->user_id, n)) != STORE_OK ||
         (rc = srv_report_hold(t, s, r)) != STORE_OK) /* its expiry or payment is booked too */

@@ -275,6 +275,7 @@ call_reset(srv_wslot *slot, int64_t now)
     c->resp_len = 0;
     c->replayed = 0;
     c->unchanged = 0;
+    c->n_after = 0;
     slot->idem_conflict = 0;
     slot->idem_stored = 0;
 }
@@ -385,14 +386,19 @@ apply(srv_writer *w, store_txn *parent, srv_wslot *slot, int64_t now)
                 w->tally = saved;
                 return rc == STORE_MAP_FULL ? rc : STORE_OK;
             }
-            /* The call's feed entries go into the batch's transaction right
-             * after it: committed with it or not at all. Written there, not
-             * in the nested transaction, they cost no copy of the feed's
-             * pages. Should they fail, the call's changes are in the batch
-             * without them: the whole batch fails (or is retried on a
+            /* What the call left for the batch's transaction (its counters,
+             * its indexes: srv_call_after), then its feed entries, go there
+             * right after it: committed with it or not at all. Written
+             * there, not in the nested transaction, they cost no copy of
+             * their pages. Should one fail, the call's changes are in the
+             * batch without it: the whole batch fails (or is retried on a
              * larger map). */
-            if ((rc = srv_feed_call(c, parent)) != STORE_OK)
+            for (int i = 0; i < c->n_after && rc == STORE_OK; i++)
+                rc = c->after[i].fn(parent, c->after[i].arg);
+            if (rc == STORE_OK && (rc = srv_feed_call(c, parent)) != STORE_OK)
                 srv_store_fail(c, rc, "change feed");
+            else if (rc != STORE_OK)
+                srv_store_fail(c, rc, "a call's deferred write");
             return rc;
         }
     }

@@ -30,7 +30,7 @@ store_refund_by_ref(store_txn *t, const char *provider, const char *ref, uint64_
 }
 
 int
-store__resv_by_session_add(store_txn *t, uint64_t session_id, uint64_t resv_id)
+store_resv_session_add(store_txn *t, uint64_t session_id, uint64_t resv_id)
 {
     uint8_t k[16];
     store_key_put_u64(k, session_id);

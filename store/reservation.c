@@ -35,9 +35,7 @@ store_resv_put(store_txn *t, const Bilheteria__V1__Reservation *r, int is_new)
     if ((rc = user_prefix(k, r->user_id, &plen)) != STORE_OK)
         return rc;
     store_key_put_u64(k + plen, ~r->id);
-    if ((rc = store__put(t, T_RESV_BY_USER, k, plen + 8, "", 0)) != STORE_OK)
-        return rc;
-    return store__resv_by_session_add(t, r->session_id, r->id);
+    return store__put(t, T_RESV_BY_USER, k, plen + 8, "", 0);
 }
 
 int

@@ -262,9 +262,11 @@ typedef int (*store_seat_fn)(void *arg, uint32_t idx, const store_seat *seat);
 int store_seat_scan(store_txn *t, uint64_t session_id, store_seat_fn fn, void *arg);
 
 /* ---- reservations (reservation.c) ---- */
-/* Writes the record; indexes it by user and session on first write
- * (is_new), when r->id must be above every reservation's id, as the
- * sequence's next is (it is appended: STORE_EXISTS otherwise). */
+/* Writes the record; indexes it by user on first write (is_new), when
+ * r->id must be above every reservation's id, as the sequence's next is (it
+ * is appended: STORE_EXISTS otherwise). The by-session index is the
+ * caller's to add (store_resv_session_add), so that it can be written
+ * where it costs least. */
 int store_resv_put(store_txn *t, const Bilheteria__V1__Reservation *r, int is_new);
 int store_resv_get(store_txn *t, uint64_t id, ProtobufCAllocator *a,
                    Bilheteria__V1__Reservation **out);
@@ -318,6 +320,8 @@ int store_refund_by_ref(store_txn *t, const char *provider, const char *ref, uin
 /* A session's reservations by id from from_id up (index
  * reservations_by_session, written by store_resv_put on a first write):
  * a page of Reservation, next_id 0 when there are no more. */
+/* Adds reservation id to session_id's (index reservations_by_session). */
+int store_resv_session_add(store_txn *t, uint64_t session_id, uint64_t id);
 int store_resv_list_by_session(store_txn *t, uint64_t session_id, uint64_t from_id, size_t limit,
                                ProtobufCAllocator *a, store_page *out);
 /* The progress of a session cancellation still under way. */

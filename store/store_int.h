@@ -104,7 +104,6 @@ int store__ref_get(store_txn *t, enum store__table tab, const char *provider, co
                    uint64_t *id);
 
 /* Adds a reservation to its session's index (refund.c). */
-int store__resv_by_session_add(store_txn *t, uint64_t session_id, uint64_t resv_id);
 
 void *store__alloc(ProtobufCAllocator *a, size_t n);
 
