@@ -231,7 +231,7 @@ int bench_check(bench *b, char *viol, size_t violen, char *summary, size_t sumle
  * Returns how many were started. */
 size_t bench_for_each(bench *b, size_t n, void (*fn)(void *ctx, bh_client *c, size_t i), void *ctx,
                       const atomic_int *stop);
-/* --async (ping, read, hold): starts every client of b->t[] and returns
+/* --async (ping, read, hold, pay): starts every client of b->t[] and returns
  * when all have ended. 0, or -1 when out of memory. */
 int bench_async_run(bench *b);
 /* A seat label ("A1", "AB12") -> its index in b's layout, or -1. */

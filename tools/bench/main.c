@@ -129,7 +129,7 @@ static const char usage[] =
     "                       carries (not with --token or --token-file)\n"
     "  --clients N          client threads (default 32)\n"
     "  --shared-client      all threads share one connection (default: one each)\n"
-    "  --async              ping, read, hold: each client is a state machine on the\n"
+    "  --async              ping, read, hold, pay: each client is a state machine on the\n"
     "                       asynchronous API (bh_call_async), its next call sent\n"
     "                       from the last one's callback, with no thread of its\n"
     "                       own: the same calls and checks, less of the bench's\n"
@@ -334,7 +334,7 @@ check_onsale(bench *b)
     return 0;
 }
 
-/* --async: ping, read and hold only, each connection under the server's
+/* --async: ping, read, hold and pay only, each connection under the server's
  * default --max-inflight-per-conn. */
 static int
 check_async(bench *b)
@@ -347,10 +347,11 @@ check_async(bench *b)
         return 0;
     }
     if (strcmp(b->scenario, "ping") != 0 && strcmp(b->scenario, "read") != 0 &&
-        strcmp(b->scenario, "hold") != 0) {
-        fprintf(stderr,
-                "bilheteria-bench: --async is an option of ping, read and hold, not of \"%s\"\n",
-                b->scenario);
+        strcmp(b->scenario, "hold") != 0 && strcmp(b->scenario, "pay") != 0) {
+        fprintf(
+            stderr,
+            "bilheteria-bench: --async is an option of ping, read, hold and pay, not of \"%s\"\n",
+            b->scenario);
         return -1;
     }
     if (b->drivers == 0)

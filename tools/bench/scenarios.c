@@ -475,6 +475,64 @@ refund_some(bench_thread *t, size_t si, uint32_t idx[MAX_PICK])
     }
 }
 
+/* pay: the payment of reservation resv (total cents) under key, which is
+ * also its provider reference. */
+static void
+confirm_request(Bilheteria__V1__ConfirmPaymentRequest *pq, uint64_t resv, int64_t total, char *key)
+{
+    *pq = (Bilheteria__V1__ConfirmPaymentRequest)BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
+    pq->reservation_id = resv;
+    pq->amount_cents = total;
+    pq->method = "pix";
+    pq->provider = "bench";
+    pq->provider_ref = key;
+}
+
+/* The answer to the first ConfirmPayment of resv: a payment, not replayed,
+ * kept for the check. Returns its id, or 0 when the call failed. */
+static uint64_t
+confirm_answered(bench_thread *t, uint64_t resv, int coupon, int rc, const bh_status *st,
+                 const Bilheteria__V1__ConfirmPaymentResponse *ps)
+{
+    if (rc != BH_OK) {
+        bench_unexpected(t, "ConfirmPayment of reservation %llu: %s %s", (unsigned long long)resv,
+                         bh_code_name(st->code), st->message);
+        return 0;
+    }
+    uint64_t pay_id = ps->payment ? ps->payment->id : 0;
+    if (pay_id == 0 || st->replayed) {
+        bench_unexpected(t, "ConfirmPayment of reservation %llu: %s", (unsigned long long)resv,
+                         pay_id == 0 ? "no payment in the answer" : "a first call was replayed");
+        t->violations++;
+    }
+    if (append_paid(t, resv, pay_id, coupon) != 0)
+        bench_unexpected(t, "out of memory");
+    return pay_id;
+}
+
+/* The answer to the same ConfirmPayment sent again: the same payment,
+ * replayed. */
+static void
+replay_answered(bench_thread *t, uint64_t resv, uint64_t pay_id, int rc, const bh_status *st,
+                const Bilheteria__V1__ConfirmPaymentResponse *ps)
+{
+    if (rc != BH_OK) {
+        bench_unexpected(t, "ConfirmPayment replay of reservation %llu: %s %s",
+                         (unsigned long long)resv, bh_code_name(rc), st->message);
+        t->violations++;
+        return;
+    }
+    uint64_t again = ps->payment ? ps->payment->id : 0;
+    if (!st->replayed || again != pay_id) {
+        bench_unexpected(t,
+                         "ConfirmPayment replay of reservation %llu: replayed=%d, "
+                         "payment %llu then %llu",
+                         (unsigned long long)resv, st->replayed, (unsigned long long)pay_id,
+                         (unsigned long long)again);
+        t->violations++;
+    }
+}
+
 static int
 op_pay(bench_thread *t)
 {
@@ -490,54 +548,26 @@ op_pay(bench_thread *t)
 
     char key[96];
     fresh_key(t, "", key);
-    Bilheteria__V1__ConfirmPaymentRequest pq = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
-    pq.reservation_id = rs->reservation->id;
-    pq.amount_cents = rs->reservation->total_cents;
-    pq.method = "pix";
-    pq.provider = "bench";
-    pq.provider_ref = key;
+    Bilheteria__V1__ConfirmPaymentRequest pq;
+    confirm_request(&pq, rs->reservation->id, rs->reservation->total_cents, key);
     resp_done(t, &rs->base);
 
     bh_call_opts o = { .idempotency_key = key, .arena = t->opts ? t->opts->arena : NULL };
     Bilheteria__V1__ConfirmPaymentResponse *ps = NULL;
     bh_status st;
     TIMED(t, OP_CONFIRM, rc, bh_payment_confirm_payment(t->cli, &pq, &ps, &o, &st));
-    if (rc != BH_OK) {
-        bench_unexpected(t, "ConfirmPayment of reservation %llu: %s %s",
-                         (unsigned long long)pq.reservation_id, bh_code_name(st.code), st.message);
+    uint64_t pay_id = confirm_answered(t, pq.reservation_id, coupon, rc, &st, ps);
+    if (rc != BH_OK)
         return 0;
-    }
-    uint64_t pay_id = ps->payment ? ps->payment->id : 0;
     resp_done(t, &ps->base);
-    if (pay_id == 0 || st.replayed) {
-        bench_unexpected(t, "ConfirmPayment of reservation %llu: %s",
-                         (unsigned long long)pq.reservation_id,
-                         pay_id == 0 ? "no payment in the answer" : "a first call was replayed");
-        t->violations++;
-    }
-    if (append_paid(t, pq.reservation_id, pay_id, coupon) != 0)
-        bench_unexpected(t, "out of memory");
     if (t->b->refunds)
         refund_some(t, h.si, h.idx);
 
     if (bench_rand(t) % 100 < REPLAY_PERCENT) {
         TIMED(t, OP_REPLAY, rc, bh_payment_confirm_payment(t->cli, &pq, &ps, &o, &st));
-        if (rc != BH_OK) {
-            bench_unexpected(t, "ConfirmPayment replay of reservation %llu: %s %s",
-                             (unsigned long long)pq.reservation_id, bh_code_name(rc), st.message);
-            t->violations++;
-            return 0;
-        }
-        uint64_t again = ps->payment ? ps->payment->id : 0;
-        resp_done(t, &ps->base);
-        if (!st.replayed || again != pay_id) {
-            bench_unexpected(t,
-                             "ConfirmPayment replay of reservation %llu: replayed=%d, "
-                             "payment %llu then %llu",
-                             (unsigned long long)pq.reservation_id, st.replayed,
-                             (unsigned long long)pay_id, (unsigned long long)again);
-            t->violations++;
-        }
+        replay_answered(t, pq.reservation_id, pay_id, rc, &st, ps);
+        if (rc == BH_OK)
+            resp_done(t, &ps->base);
     }
     return 0;
 }
@@ -617,7 +647,10 @@ typedef struct async_client {
     async_run *run;
     int op;
     uint64_t t0;
-    uint64_t id; /* hold: the reservation to cancel; read: the session */
+    uint64_t id;     /* hold, pay: the reservation; read: the session */
+    int64_t total;   /* pay: its total */
+    uint64_t pay_id; /* pay: the payment made */
+    char key[96];    /* pay: its idempotency key */
     hold_req h;
 } async_client;
 
@@ -626,12 +659,13 @@ static void async_answer(void *arg, bh_call_result *r);
 /* Sends c's call of c->op; 0, or -1 when it could not be sent (recorded
  * and unexpected). */
 static int
-async_send(async_client *c, const char *method, const ProtobufCMessage *rq)
+async_send(async_client *c, const char *method, const ProtobufCMessage *rq, const char *key)
 {
     bench_thread *t = c->t;
     bh_call_options co = BH_CALL_OPTIONS_INIT;
     bh_status st;
     co.arena = t->opts != NULL ? t->opts->arena : NULL;
+    co.idempotency_key = key;
     c->t0 = bench_now_ns();
     int rc = bh_call_async(t->cli, method, rq, &co, async_answer, c, NULL, &st);
     if (rc != BH_OK) {
@@ -668,24 +702,59 @@ async_next(async_client *c)
     }
     if (t->opts != NULL)
         bh_arena_reset(&t->arena);
-    if (strcmp(s, "hold") == 0) {
-        uint32_t k = 1 + (uint32_t)(bench_rand(t) % MAX_PICK);
+    if (strcmp(s, "hold") == 0 || strcmp(s, "pay") == 0) {
+        uint32_t k = s[0] == 'p' ? 2 : 1 + (uint32_t)(bench_rand(t) % MAX_PICK);
         c->op = OP_HOLD;
         if (hold_prepare(t, k, pick_coupon(t), &c->h) == 0)
-            sent = async_send(c, BH_METHOD_NAME_RESERVATION_CREATE_RESERVATION, &c->h.rq.base);
+            sent =
+                async_send(c, BH_METHOD_NAME_RESERVATION_CREATE_RESERVATION, &c->h.rq.base, NULL);
     } else if (strcmp(s, "ping") == 0) {
         Bilheteria__V1__CheckRequest rq = BILHETERIA__V1__CHECK_REQUEST__INIT;
         c->op = OP_PING;
-        sent = async_send(c, BH_METHOD_NAME_HEALTH_CHECK, &rq.base);
+        sent = async_send(c, BH_METHOD_NAME_HEALTH_CHECK, &rq.base, NULL);
     } else if ((c->op = read_pick(t, &c->id)) == OP_SEAT_MAP) {
         Bilheteria__V1__GetSeatMapRequest rq = BILHETERIA__V1__GET_SEAT_MAP_REQUEST__INIT;
         rq.session_id = c->id;
-        sent = async_send(c, BH_METHOD_NAME_SESSION_GET_SEAT_MAP, &rq.base);
+        sent = async_send(c, BH_METHOD_NAME_SESSION_GET_SEAT_MAP, &rq.base, NULL);
     } else {
         Bilheteria__V1__ListEventsRequest rq = BILHETERIA__V1__LIST_EVENTS_REQUEST__INIT;
-        sent = async_send(c, BH_METHOD_NAME_EVENT_LIST_EVENTS, &rq.base);
+        sent = async_send(c, BH_METHOD_NAME_EVENT_LIST_EVENTS, &rq.base, NULL);
     }
     if (sent != 0)
+        async_done(c);
+}
+
+/* Sends pay's ConfirmPayment of c's reservation under c's key, as op
+ * (OP_CONFIRM, or OP_REPLAY for the same request again); ends c if it
+ * could not be sent. */
+static void
+async_confirm(async_client *c, int op)
+{
+    Bilheteria__V1__ConfirmPaymentRequest pq;
+    confirm_request(&pq, c->id, c->total, c->key);
+    c->op = op;
+    if (async_send(c, BH_METHOD_NAME_PAYMENT_CONFIRM_PAYMENT, &pq.base, c->key) != 0)
+        async_done(c);
+}
+
+/* c's hold of reservation res is answered: hold cancels it, pay pays
+ * for it (its seats are then sold). */
+static void
+async_held(async_client *c, const Bilheteria__V1__Reservation *res)
+{
+    bench_thread *t = c->t;
+    c->id = res->id;
+    if (t->b->scenario[0] == 'p') {
+        mark_sold(t, c->h.si, c->h.idx, c->h.k);
+        c->total = res->total_cents;
+        fresh_key(t, "", c->key);
+        async_confirm(c, OP_CONFIRM);
+        return;
+    }
+    Bilheteria__V1__CancelReservationRequest cq = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
+    cq.id = c->id;
+    c->op = OP_CANCEL;
+    if (async_send(c, BH_METHOD_NAME_RESERVATION_CANCEL_RESERVATION, &cq.base, NULL) != 0)
         async_done(c);
 }
 
@@ -703,14 +772,17 @@ async_answer(void *arg, bh_call_result *r)
     if (c->op == OP_HOLD) {
         hold_answered(t, &c->h, rc, r->status);
         if (rc == BH_OK) {
-            Bilheteria__V1__CancelReservationRequest cq =
-                BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
-            cq.id = c->id = ((Bilheteria__V1__CreateReservationResponse *)r->resp)->reservation->id;
-            c->op = OP_CANCEL;
-            if (async_send(c, BH_METHOD_NAME_RESERVATION_CANCEL_RESERVATION, &cq.base) != 0)
-                async_done(c);
+            async_held(c, ((Bilheteria__V1__CreateReservationResponse *)r->resp)->reservation);
             return;
         }
+    } else if (c->op == OP_CONFIRM) {
+        c->pay_id = confirm_answered(t, c->id, c->h.coupon, rc, r->status, (const void *)r->resp);
+        if (rc == BH_OK && bench_rand(t) % 100 < REPLAY_PERCENT) {
+            async_confirm(c, OP_REPLAY);
+            return;
+        }
+    } else if (c->op == OP_REPLAY) {
+        replay_answered(t, c->id, c->pay_id, rc, r->status, (const void *)r->resp);
     } else if (c->op == OP_CANCEL) {
         cancel_answered(t, &c->h, c->id, rc, r->status, (const void *)r->resp);
     } else if (c->op == OP_PING) {
