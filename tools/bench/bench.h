@@ -116,6 +116,11 @@ struct bench {
     int ipc;
     int shared_client;
     int clients;
+    /* --async: each client a callback-driven state machine on the
+     * asynchronous API, over `drivers` connections (drv[], owned). */
+    int async;
+    int drivers;
+    bh_client **drv;
     double duration_s;
     uint64_t requests; /* 0 = run for duration_s */
     uint32_t events, sessions, rows, seats_per_row;
@@ -175,6 +180,9 @@ uint64_t bench_now_ns(void);
 uint64_t bench_rand_next(uint64_t *state); /* xorshift64*; state never 0 */
 uint64_t bench_rand(bench_thread *t);      /* bench_rand_next(&t->rng) */
 
+/* Whether a client starts another operation: not stopped, and within
+ * --requests (claiming one) or before the end of --duration. */
+int bench_go_on(bench *b);
 /* Records one call's outcome; code is a bh_code. */
 void bench_record(bench_thread *t, int op, int code, uint64_t ns);
 /* The CPU time of this process so far, user and system, in seconds. */
@@ -223,6 +231,9 @@ int bench_check(bench *b, char *viol, size_t violen, char *summary, size_t sumle
  * Returns how many were started. */
 size_t bench_for_each(bench *b, size_t n, void (*fn)(void *ctx, bh_client *c, size_t i), void *ctx,
                       const atomic_int *stop);
+/* --async (ping, read, hold, pay): starts every client of b->t[] and returns
+ * when all have ended. 0, or -1 when out of memory. */
+int bench_async_run(bench *b);
 /* A seat label ("A1", "AB12") -> its index in b's layout, or -1. */
 long bench_seat_index(const bench *b, const char *label);
 

@@ -24,6 +24,9 @@
 
 #define MAX_CLIENTS 1024
 #define RUSH_MAX_S  600.0
+/* --async: connections by default, and calls in flight on one at most. */
+#define ASYNC_DRIVERS      2
+#define ASYNC_MAX_PER_CONN 64
 
 static const char usage[] =
     "usage: bilheteria-bench --scenario NAME [--server URL | --spawn-server]\n"
@@ -124,8 +127,16 @@ static const char usage[] =
     "                       makes two tokens with `SERVER token new`, an admin one\n"
     "                       that seeds and a service one that every measured call\n"
     "                       carries (not with --token or --token-file)\n"
-    "  --clients N          client threads (default 32)\n"
+    "  --clients N          clients: threads, or with --async state machines\n"
+    "                       (default 32)\n"
     "  --shared-client      all threads share one connection (default: one each)\n"
+    "  --async              ping, read, hold, pay: each client is a state machine on the\n"
+    "                       asynchronous API (bh_call_async), its next call sent\n"
+    "                       from the last one's callback, with no thread of its\n"
+    "                       own: the same calls and checks, less of the bench's\n"
+    "                       CPU on a machine it shares with the server\n"
+    "  --drivers N          --async: connections the clients share, round robin\n"
+    "                       (default 2; at most 64 clients on one)\n"
     "  --malloc-responses   unpack responses with malloc per field, freed with\n"
     "                       protobuf_c_message_free_unpacked (default: into a\n"
     "                       bh_arena per client thread, reset per operation)\n"
@@ -256,7 +267,7 @@ parse_duration(const char *v, void *dest)
 /* The numbers as the parser writes them, copied into bench afterwards. */
 struct bench_nums {
     int64_t clients, requests, events, sessions, rows, per_row, pages, flushes, reply, seed;
-    int64_t venue, ttl, window;
+    int64_t venue, ttl, window, drivers;
     double duration, ramp_s;
 };
 
@@ -274,6 +285,7 @@ take_nums(bench *b, const struct bench_nums *n, int *duration_given)
     b->venue = (uint32_t)n->venue;
     b->ttl_s = (int)n->ttl;
     b->window = (int)n->window;
+    b->drivers = (int)n->drivers;
     if (n->ramp_s != 0)
         b->ramp_s = n->ramp_s;
     b->requests = (uint64_t)n->requests;
@@ -323,6 +335,40 @@ check_onsale(bench *b)
     return 0;
 }
 
+/* --async: ping, read, hold and pay only, each connection under the server's
+ * default --max-inflight-per-conn. */
+static int
+check_async(bench *b)
+{
+    if (!b->async) {
+        if (b->drivers > 0) {
+            fprintf(stderr, "bilheteria-bench: --drivers goes with --async\n");
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(b->scenario, "ping") != 0 && strcmp(b->scenario, "read") != 0 &&
+        strcmp(b->scenario, "hold") != 0 && strcmp(b->scenario, "pay") != 0) {
+        fprintf(
+            stderr,
+            "bilheteria-bench: --async is an option of ping, read, hold and pay, not of \"%s\"\n",
+            b->scenario);
+        return -1;
+    }
+    if (b->drivers == 0)
+        b->drivers = ASYNC_DRIVERS;
+    int clients = b->clients > 0 ? b->clients : 32, conns = b->shared_client ? 1 : b->drivers;
+    if ((clients + conns - 1) / conns > ASYNC_MAX_PER_CONN) {
+        fprintf(stderr,
+                "bilheteria-bench: --async: %d clients over %d connection(s) is over %d calls in "
+                "flight per connection (the server's default --max-inflight-per-conn); add "
+                "--drivers\n",
+                clients, conns, ASYNC_MAX_PER_CONN);
+        return -1;
+    }
+    return 0;
+}
+
 /* The scenario by name, and the options that exclude each other. */
 static int
 check_args(bench *b, const char *scenario)
@@ -350,7 +396,7 @@ check_args(bench *b, const char *scenario)
                 b->scenario);
         return -1;
     }
-    if (check_onsale(b) != 0)
+    if (check_onsale(b) != 0 || check_async(b) != 0)
         return -1;
     if (b->spawn_auth && (!b->spawn || b->token != NULL)) {
         fprintf(stderr, "bilheteria-bench: --spawn-auth needs --spawn-server and makes its own "
@@ -397,6 +443,8 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
         { "--ipc", NULL, BH__OPT_FLAG, LW, &b->ipc },
         BENCH_INT_OPT("--clients", &n.clients, 1, MAX_CLIENTS),
         { "--shared-client", NULL, BH__OPT_FLAG, LW, &b->shared_client },
+        { "--async", NULL, BH__OPT_FLAG, LW, &b->async },
+        BENCH_INT_OPT("--drivers", &n.drivers, 1, MAX_CLIENTS),
         { "--malloc-responses", NULL, BH__OPT_FLAG, LW, &b->malloc_responses },
         { "--duration", "S", BH__OPT_FN, LW, &n.duration, NULL, 0, 0, parse_duration,
           "seconds in (0, 86400]" },
@@ -454,6 +502,16 @@ parse_args(int argc, char **argv, bench *b, int *duration_given)
 
 /* ---- the run ---- */
 
+int
+bench_go_on(bench *b)
+{
+    if (atomic_load_explicit(&b->stop, memory_order_relaxed))
+        return 0;
+    if (b->requests != 0)
+        return atomic_fetch_add(&b->claimed, 1) < b->requests;
+    return bench_now_ns() < b->end_ns;
+}
+
 static void *
 client_main(void *arg)
 {
@@ -463,15 +521,7 @@ client_main(void *arg)
     while (!b->go)
         pthread_cond_wait(&b->gate_cv, &b->gate_mu);
     pthread_mutex_unlock(&b->gate_mu);
-    for (;;) {
-        if (atomic_load_explicit(&b->stop, memory_order_relaxed))
-            break;
-        if (b->requests != 0) {
-            if (atomic_fetch_add(&b->claimed, 1) >= b->requests)
-                break;
-        } else if (bench_now_ns() >= b->end_ns) {
-            break;
-        }
+    while (bench_go_on(b)) {
         if (t->opts != NULL)
             bh_arena_reset(&t->arena);
         if (bench_op(t) != 0)
@@ -497,6 +547,7 @@ typedef struct result {
     bench_hist *op[OP__N];
     uint64_t op_n[OP__N], op_err[OP__N];
     double server_cpu_s, server_run_cpu_s, bench_cpu_s;
+    long bench_switches; /* context switches of the bench during the run */
     long server_rss_kib;
     uint64_t echo_writes, echo_commits; /* echo --durable */
     int checked, n_viol;
@@ -551,8 +602,12 @@ auth_name(const bench *b)
 static void
 text_setup(const bench *b, const result *r, const bh_spawn_server *srv)
 {
-    printf("bilheteria-bench %s: %d clients (%s), ", b->scenario, b->clients,
-           b->shared_client ? "one shared connection" : "own connection each");
+    if (b->async)
+        printf("bilheteria-bench %s: %d asynchronous clients over %d connection(s), ", b->scenario,
+               b->clients, b->shared_client ? 1 : b->drivers);
+    else
+        printf("bilheteria-bench %s: %d clients (%s), ", b->scenario, b->clients,
+               b->shared_client ? "one shared connection" : "own connection each");
     if (strcmp(b->scenario, "echo") == 0) {
         printf("in-process echo server on %s, %zu-byte requests", b->echo_url, b->echo_len);
         if (b->echo_reply_len)
@@ -615,8 +670,10 @@ print_text(const bench *b, const result *r, const bh_spawn_server *srv)
                "(%.1f us/request)\n",
                (double)r->server_rss_kib / 1024.0, r->server_cpu_s, r->server_run_cpu_s,
                r->requests ? r->server_run_cpu_s * 1e6 / (double)r->requests : 0.0);
-    printf("bench: CPU %.2f s during the run, %ld CPUs online\n", r->bench_cpu_s,
-           sysconf(_SC_NPROCESSORS_ONLN));
+    printf("bench: CPU %.2f s during the run (%.1f us/request), %ld context switches, %ld CPUs "
+           "online\n",
+           r->bench_cpu_s, r->requests ? r->bench_cpu_s * 1e6 / (double)r->requests : 0.0,
+           r->bench_switches, sysconf(_SC_NPROCESSORS_ONLN));
     if (b->echo_durable && r->echo_commits)
         printf("durable echo: %llu answers in %llu commits (%.1f per commit)\n",
                (unsigned long long)r->echo_writes, (unsigned long long)r->echo_commits,
@@ -751,7 +808,13 @@ print_json(const bench *b, const result *r, const bh_spawn_server *srv, int ok)
         return -1;
     cJSON_AddStringToObject(o, "scenario", b->scenario);
     cJSON_AddNumberToObject(o, "clients", b->clients);
-    cJSON_AddStringToObject(o, "connections", b->shared_client ? "shared" : "per-client");
+    cJSON_AddStringToObject(o, "connections",
+                            b->shared_client ? "shared"
+                            : b->async       ? "per-driver"
+                                             : "per-client");
+    cJSON_AddBoolToObject(o, "async", b->async);
+    if (b->async)
+        cJSON_AddNumberToObject(o, "drivers", b->shared_client ? 1 : b->drivers);
     cJSON_AddStringToObject(o, "url", strcmp(b->scenario, "echo") == 0 ? b->echo_url : b->url);
     cJSON_AddBoolToObject(o, "spawned", srv != NULL);
     cJSON_AddStringToObject(o, "responses", b->malloc_responses ? "malloc" : "arena");
@@ -762,6 +825,9 @@ print_json(const bench *b, const result *r, const bh_spawn_server *srv, int ok)
     json_requests(o, r);
     json_server(o, r, srv);
     cJSON_AddNumberToObject(o, "bench_cpu_s", r->bench_cpu_s);
+    cJSON_AddNumberToObject(o, "bench_cpu_us_per_request",
+                            r->requests ? r->bench_cpu_s * 1e6 / (double)r->requests : 0.0);
+    cJSON_AddNumberToObject(o, "bench_context_switches", (double)r->bench_switches);
     json_invariants(o, r);
     cJSON_AddBoolToObject(o, "ok", ok);
     char *text = cJSON_PrintUnformatted(o);
@@ -936,12 +1002,16 @@ open_client(bench *b, int i, target *tg)
     }
     if (b->shared_client) {
         t->cli = tg->shared;
+    } else if (b->async && b->drv[i % b->drivers] != NULL) {
+        t->cli = b->drv[i % b->drivers];
     } else {
         bh_options o = bench_options(b, b->token);
         if (bh_client_open(&t->cli, &o, &st) != BH_OK) {
             fprintf(stderr, "bilheteria-bench: %s\n", st.message);
             return -1;
         }
+        if (b->async)
+            b->drv[i % b->drivers] = t->cli;
     }
     Bilheteria__V1__CheckRequest rq = BILHETERIA__V1__CHECK_REQUEST__INIT;
     Bilheteria__V1__CheckResponse *rs = NULL;
@@ -953,24 +1023,41 @@ open_client(bench *b, int i, target *tg)
     return 0;
 }
 
-/* The timed run: every client thread starts at one gate. Returns -1 if a
- * thread could not be started (the others stop at once). */
+/* The context switches of this process so far, voluntary or not (all
+ * its threads). */
+static long
+self_switches(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_nvcsw + ru.ru_nivcsw;
+}
+
+/* The timed run: every client thread starts at one gate (--async: every
+ * client's first call goes out from this thread). Returns -1 if a thread
+ * could not be started (the others stop at once). */
 static int
 run_clients(bench *b, result *r, const bh_spawn_server *srv)
 {
-    int threads = 0;
+    int threads = 0, rc = 0;
     pthread_mutex_init(&b->gate_mu, NULL);
     pthread_cond_init(&b->gate_cv, NULL);
-    for (; threads < b->clients; threads++) {
+    for (; !b->async && threads < b->clients; threads++) {
         if (pthread_create(&b->t[threads].th, NULL, client_main, &b->t[threads]) != 0) {
             fprintf(stderr, "bilheteria-bench: cannot start client thread %d\n", threads);
             atomic_store(&b->stop, 1); /* the started ones go through the gate and stop */
+            rc = -1;
             break;
         }
     }
     double srv_cpu0 = srv ? bh_spawn_cpu_s(srv) : 0, cpu0 = bench_self_cpu_s();
+    long csw0 = self_switches();
     uint64_t start = bench_now_ns();
     b->end_ns = start + (uint64_t)(b->duration_s * 1e9);
+    if (b->async && bench_async_run(b) != 0) {
+        fprintf(stderr, "bilheteria-bench: out of memory\n");
+        rc = -1;
+    }
     pthread_mutex_lock(&b->gate_mu);
     b->go = 1;
     pthread_cond_broadcast(&b->gate_cv);
@@ -979,11 +1066,12 @@ run_clients(bench *b, result *r, const bh_spawn_server *srv)
         pthread_join(b->t[i].th, NULL);
     r->elapsed_s = (double)(bench_now_ns() - start) / 1e9;
     r->bench_cpu_s = bench_self_cpu_s() - cpu0;
+    r->bench_switches = self_switches() - csw0;
     if (srv)
         r->server_run_cpu_s = bh_spawn_cpu_s(srv) - srv_cpu0;
     pthread_cond_destroy(&b->gate_cv);
     pthread_mutex_destroy(&b->gate_mu);
-    return threads == b->clients ? 0 : -1;
+    return rc;
 }
 
 /* Merges the threads' figures, checks the invariants and prints the
@@ -1020,7 +1108,7 @@ finish(bench *b, result *r, target *tg, int status)
         bench_thread *t = &b->t[i];
         if (tg->is_echo)
             bench_echo_client_close(t, !b->shared_client && t->eaio != NULL);
-        else if (t->cli != tg->shared)
+        else if (t->cli != tg->shared && !b->async)
             bh_client_close(t->cli);
         bench_hist_free(t->all);
         for (int k = 0; k < OP__N; k++)
@@ -1029,6 +1117,9 @@ finish(bench *b, result *r, target *tg, int status)
         free(t->resv);
         bh_arena_fini(&t->arena);
     }
+    for (int i = 0; b->drv != NULL && i < b->drivers; i++)
+        bh_client_close(b->drv[i]);
+    free(b->drv);
     if (tg->is_echo && b->shared_client)
         nng_close(tg->eshared);
     bh_client_close(tg->shared);
@@ -1117,7 +1208,9 @@ main(int argc, char **argv)
     if (b.seed == 0)
         b.seed = bench_now_ns() ^ ((uint64_t)getpid() << 32);
     b.t = calloc((size_t)b.clients, sizeof(bench_thread));
-    if (b.t == NULL) {
+    if (b.async)
+        b.drv = calloc((size_t)b.drivers, sizeof(bh_client *));
+    if (b.t == NULL || (b.async && b.drv == NULL)) {
         fprintf(stderr, "bilheteria-bench: out of memory\n");
         goto out;
     }

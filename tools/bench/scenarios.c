@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "bilheteria/bh_methods.h"
 
 #define MAX_PICK       4
 #define REPLAY_PERCENT 10
@@ -200,44 +201,64 @@ op_ping(bench_thread *t)
     return 0;
 }
 
+/* read: the seat map of a random session (*session set), or the events. */
+static int
+read_pick(bench_thread *t, uint64_t *session)
+{
+    *session = 0;
+    if ((bench_rand(t) & 1) == 0)
+        return OP_LIST_EVENTS;
+    *session = t->b->session_ids[bench_rand(t) % t->b->n_sessions];
+    return OP_SEAT_MAP;
+}
+
+/* The answer rs (NULL unless rc is BH_OK) to read_pick's op; a seat map
+ * must have every row. */
+static void
+read_answered(bench_thread *t, int op, uint64_t session, int rc, const bh_status *st,
+              const ProtobufCMessage *rs)
+{
+    if (rc != BH_OK) {
+        if (op == OP_SEAT_MAP)
+            bench_unexpected(t, "GetSeatMap %llu: %s %s", (unsigned long long)session,
+                             bh_code_name(st->code), st->message);
+        else
+            bench_unexpected(t, "ListEvents: %s %s", bh_code_name(st->code), st->message);
+        return;
+    }
+    const Bilheteria__V1__GetSeatMapResponse *m = (const void *)rs;
+    if (op == OP_SEAT_MAP && m->n_rows != t->b->rows) {
+        bench_unexpected(t, "GetSeatMap %llu: %zu rows, expected %u", (unsigned long long)session,
+                         m->n_rows, t->b->rows);
+        t->violations++;
+    }
+}
+
 static int
 op_read(bench_thread *t)
 {
-    bench *b = t->b;
     bh_status st;
-    int rc;
-    if (bench_rand(t) & 1) {
+    uint64_t session;
+    int rc, op = read_pick(t, &session);
+    ProtobufCMessage *rs = NULL;
+    if (op == OP_SEAT_MAP) {
         Bilheteria__V1__GetSeatMapRequest rq = BILHETERIA__V1__GET_SEAT_MAP_REQUEST__INIT;
-        Bilheteria__V1__GetSeatMapResponse *rs = NULL;
-        rq.session_id = b->session_ids[bench_rand(t) % b->n_sessions];
-        TIMED(t, OP_SEAT_MAP, rc, bh_session_get_seat_map(t->cli, &rq, &rs, t->opts, &st));
-        if (rc != BH_OK) {
-            bench_unexpected(t, "GetSeatMap %llu: %s %s", (unsigned long long)rq.session_id,
-                             bh_code_name(st.code), st.message);
-            return 0;
-        }
-        if (rs->n_rows != b->rows) {
-            bench_unexpected(t, "GetSeatMap %llu: %zu rows, expected %u",
-                             (unsigned long long)rq.session_id, rs->n_rows, b->rows);
-            t->violations++;
-        }
-        resp_done(t, &rs->base);
+        rq.session_id = session;
+        TIMED(t, op, rc,
+              bh_session_get_seat_map(t->cli, &rq, (Bilheteria__V1__GetSeatMapResponse **)&rs,
+                                      t->opts, &st));
     } else {
         Bilheteria__V1__ListEventsRequest rq = BILHETERIA__V1__LIST_EVENTS_REQUEST__INIT;
-        Bilheteria__V1__ListEventsResponse *rs = NULL;
-        TIMED(t, OP_LIST_EVENTS, rc, bh_event_list_events(t->cli, &rq, &rs, t->opts, &st));
-        if (rc != BH_OK) {
-            bench_unexpected(t, "ListEvents: %s %s", bh_code_name(st.code), st.message);
-            return 0;
-        }
-        resp_done(t, &rs->base);
+        TIMED(t, op, rc,
+              bh_event_list_events(t->cli, &rq, (Bilheteria__V1__ListEventsResponse **)&rs, t->opts,
+                                   &st));
     }
+    read_answered(t, op, session, rc, &st, rs);
+    if (rc == BH_OK)
+        resp_done(t, rs);
     return 0;
 }
 
-/* CreateReservation of k chosen seats. On BH_OK *out is the reservation
- * (caller frees the response *rs_out). A refusal is allowed only when seats
- * are shared between threads. Returns the code, or -1 when out of seats. */
 /* mixed: the coupon a hold carries, or COUPON_NONE (30% PCT, 20% FIX);
  * always none when the run seeded no coupons (pay, hold). */
 static int
@@ -269,46 +290,99 @@ coupon_used_up(bench_thread *t, int coupon, int rc, const bh_status *st)
     return 1;
 }
 
-static int
-hold_seats(bench_thread *t, uint32_t k, int coupon, size_t *si, uint32_t idx[MAX_PICK],
-           Bilheteria__V1__CreateReservationResponse **rs_out)
-{
-    bench *b = t->b;
+/* A hold's request: k seats idx[] of session si, and the strings rq
+ * points to. Built by hold_prepare; the caller sends rq. */
+typedef struct hold_req {
+    size_t si;
+    uint32_t idx[MAX_PICK], k;
+    int coupon;
     char labels[MAX_PICK][16], user[32];
     char *lp[MAX_PICK];
-    bh_status st;
-    if (pick_seats(t, k, si, idx) != 0) {
+    Bilheteria__V1__CreateReservationRequest rq;
+} hold_req;
+
+/* Picks k free seats and builds h's request; -1 (and out_of_seats) when
+ * this client has none left. h must not move once built. */
+static int
+hold_prepare(bench_thread *t, uint32_t k, int coupon, hold_req *h)
+{
+    bench *b = t->b;
+    if (pick_seats(t, k, &h->si, h->idx) != 0) {
         t->out_of_seats = 1;
         return -1;
     }
+    h->k = k;
+    h->coupon = coupon;
     for (uint32_t i = 0; i < k; i++) {
-        seat_label(b, idx[i], labels[i]);
-        lp[i] = labels[i];
+        seat_label(b, h->idx[i], h->labels[i]);
+        h->lp[i] = h->labels[i];
     }
-    snprintf(user, sizeof(user), "bench-%d", t->id);
-    Bilheteria__V1__CreateReservationRequest rq = BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
-    rq.session_id = b->session_ids[*si];
-    rq.user_id = user;
-    rq.seats = lp;
-    rq.n_seats = k;
+    snprintf(h->user, sizeof(h->user), "bench-%d", t->id);
+    h->rq =
+        (Bilheteria__V1__CreateReservationRequest)BILHETERIA__V1__CREATE_RESERVATION_REQUEST__INIT;
+    h->rq.session_id = b->session_ids[h->si];
+    h->rq.user_id = h->user;
+    h->rq.seats = h->lp;
+    h->rq.n_seats = k;
     if (coupon != COUPON_NONE)
-        rq.coupon_code = b->coupon_code[coupon];
+        h->rq.coupon_code = b->coupon_code[coupon];
+    return 0;
+}
+
+/* The answer to h: a refusal is allowed only when seats are shared
+ * between clients, or when its coupon is used up. */
+static void
+hold_answered(bench_thread *t, const hold_req *h, int rc, const bh_status *st)
+{
+    if (rc != BH_OK && !coupon_used_up(t, h->coupon, rc, st) &&
+        (t->b->owned || rc != BH_FAILED_PRECONDITION))
+        bench_unexpected(t, "CreateReservation %s.. in session %llu: %s %s", h->labels[0],
+                         (unsigned long long)h->rq.session_id, bh_code_name(rc), st->message);
+}
+
+/* CreateReservation of k chosen seats (h). On BH_OK *rs_out is the answer
+ * (freed with resp_done). Returns the code, or -1 when out of seats. */
+static int
+hold_seats(bench_thread *t, uint32_t k, int coupon, hold_req *h,
+           Bilheteria__V1__CreateReservationResponse **rs_out)
+{
+    bh_status st;
+    if (hold_prepare(t, k, coupon, h) != 0)
+        return -1;
     int rc;
-    TIMED(t, OP_HOLD, rc, bh_reservation_create_reservation(t->cli, &rq, rs_out, t->opts, &st));
-    if (rc != BH_OK && !coupon_used_up(t, coupon, rc, &st) &&
-        (b->owned || rc != BH_FAILED_PRECONDITION))
-        bench_unexpected(t, "CreateReservation %s.. in session %llu: %s %s", labels[0],
-                         (unsigned long long)rq.session_id, bh_code_name(rc), st.message);
+    TIMED(t, OP_HOLD, rc, bh_reservation_create_reservation(t->cli, &h->rq, rs_out, t->opts, &st));
+    hold_answered(t, h, rc, &st);
     return rc;
+}
+
+/* The answer to the cancel of h's reservation id: it must say CANCELLED;
+ * if it failed, the seats stay held and are never picked again. */
+static void
+cancel_answered(bench_thread *t, const hold_req *h, uint64_t id, int rc, const bh_status *st,
+                const Bilheteria__V1__CancelReservationResponse *cs)
+{
+    if (rc != BH_OK) {
+        bench_unexpected(t, "CancelReservation %llu: %s %s", (unsigned long long)id,
+                         bh_code_name(st->code), st->message);
+        mark_sold(t, h->si, h->idx, h->k);
+        return;
+    }
+    if (cs->reservation == NULL ||
+        cs->reservation->status !=
+            BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CANCELLED) {
+        bench_unexpected(t, "CancelReservation %llu: answer is not CANCELLED",
+                         (unsigned long long)id);
+        t->violations++;
+    }
 }
 
 static int
 op_hold(bench_thread *t)
 {
-    size_t si;
-    uint32_t idx[MAX_PICK], k = 1 + (uint32_t)(bench_rand(t) % MAX_PICK);
+    hold_req h;
+    uint32_t k = 1 + (uint32_t)(bench_rand(t) % MAX_PICK);
     Bilheteria__V1__CreateReservationResponse *rs = NULL;
-    int rc = hold_seats(t, k, pick_coupon(t), &si, idx, &rs);
+    int rc = hold_seats(t, k, pick_coupon(t), &h, &rs);
     if (rc < 0)
         return 1;
     if (rc != BH_OK)
@@ -319,20 +393,9 @@ op_hold(bench_thread *t)
     cq.id = rs->reservation->id;
     resp_done(t, &rs->base);
     TIMED(t, OP_CANCEL, rc, bh_reservation_cancel_reservation(t->cli, &cq, &cs, t->opts, &st));
-    if (rc != BH_OK) {
-        bench_unexpected(t, "CancelReservation %llu: %s %s", (unsigned long long)cq.id,
-                         bh_code_name(st.code), st.message);
-        mark_sold(t, si, idx, k); /* still held: never pick them again */
-        return 0;
-    }
-    if (cs->reservation == NULL ||
-        cs->reservation->status !=
-            BILHETERIA__V1__RESERVATION_STATUS__RESERVATION_STATUS_CANCELLED) {
-        bench_unexpected(t, "CancelReservation %llu: answer is not CANCELLED",
-                         (unsigned long long)cq.id);
-        t->violations++;
-    }
-    resp_done(t, &cs->base);
+    cancel_answered(t, &h, cq.id, rc, &st, cs);
+    if (rc == BH_OK)
+        resp_done(t, &cs->base);
     return 0;
 }
 
@@ -412,70 +475,99 @@ refund_some(bench_thread *t, size_t si, uint32_t idx[MAX_PICK])
     }
 }
 
+/* pay: the payment of reservation resv (total cents) under key, which is
+ * also its provider reference. */
+static void
+confirm_request(Bilheteria__V1__ConfirmPaymentRequest *pq, uint64_t resv, int64_t total, char *key)
+{
+    *pq = (Bilheteria__V1__ConfirmPaymentRequest)BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
+    pq->reservation_id = resv;
+    pq->amount_cents = total;
+    pq->method = "pix";
+    pq->provider = "bench";
+    pq->provider_ref = key;
+}
+
+/* The answer to the first ConfirmPayment of resv: a payment, not replayed,
+ * kept for the check. Returns its id, or 0 when the call failed. */
+static uint64_t
+confirm_answered(bench_thread *t, uint64_t resv, int coupon, int rc, const bh_status *st,
+                 const Bilheteria__V1__ConfirmPaymentResponse *ps)
+{
+    if (rc != BH_OK) {
+        bench_unexpected(t, "ConfirmPayment of reservation %llu: %s %s", (unsigned long long)resv,
+                         bh_code_name(st->code), st->message);
+        return 0;
+    }
+    uint64_t pay_id = ps->payment ? ps->payment->id : 0;
+    if (pay_id == 0 || st->replayed) {
+        bench_unexpected(t, "ConfirmPayment of reservation %llu: %s", (unsigned long long)resv,
+                         pay_id == 0 ? "no payment in the answer" : "a first call was replayed");
+        t->violations++;
+    }
+    if (append_paid(t, resv, pay_id, coupon) != 0)
+        bench_unexpected(t, "out of memory");
+    return pay_id;
+}
+
+/* The answer to the same ConfirmPayment sent again: the same payment,
+ * replayed. */
+static void
+replay_answered(bench_thread *t, uint64_t resv, uint64_t pay_id, int rc, const bh_status *st,
+                const Bilheteria__V1__ConfirmPaymentResponse *ps)
+{
+    if (rc != BH_OK) {
+        bench_unexpected(t, "ConfirmPayment replay of reservation %llu: %s %s",
+                         (unsigned long long)resv, bh_code_name(rc), st->message);
+        t->violations++;
+        return;
+    }
+    uint64_t again = ps->payment ? ps->payment->id : 0;
+    if (!st->replayed || again != pay_id) {
+        bench_unexpected(t,
+                         "ConfirmPayment replay of reservation %llu: replayed=%d, "
+                         "payment %llu then %llu",
+                         (unsigned long long)resv, st->replayed, (unsigned long long)pay_id,
+                         (unsigned long long)again);
+        t->violations++;
+    }
+}
+
 static int
 op_pay(bench_thread *t)
 {
-    size_t si;
-    uint32_t idx[MAX_PICK];
+    hold_req h;
     Bilheteria__V1__CreateReservationResponse *rs = NULL;
     int coupon = pick_coupon(t);
-    int rc = hold_seats(t, 2, coupon, &si, idx, &rs);
+    int rc = hold_seats(t, 2, coupon, &h, &rs);
     if (rc < 0)
         return 1;
     if (rc != BH_OK)
         return 0;
-    mark_sold(t, si, idx, 2);
+    mark_sold(t, h.si, h.idx, 2);
 
     char key[96];
     fresh_key(t, "", key);
-    Bilheteria__V1__ConfirmPaymentRequest pq = BILHETERIA__V1__CONFIRM_PAYMENT_REQUEST__INIT;
-    pq.reservation_id = rs->reservation->id;
-    pq.amount_cents = rs->reservation->total_cents;
-    pq.method = "pix";
-    pq.provider = "bench";
-    pq.provider_ref = key;
+    Bilheteria__V1__ConfirmPaymentRequest pq;
+    confirm_request(&pq, rs->reservation->id, rs->reservation->total_cents, key);
     resp_done(t, &rs->base);
 
     bh_call_opts o = { .idempotency_key = key, .arena = t->opts ? t->opts->arena : NULL };
     Bilheteria__V1__ConfirmPaymentResponse *ps = NULL;
     bh_status st;
     TIMED(t, OP_CONFIRM, rc, bh_payment_confirm_payment(t->cli, &pq, &ps, &o, &st));
-    if (rc != BH_OK) {
-        bench_unexpected(t, "ConfirmPayment of reservation %llu: %s %s",
-                         (unsigned long long)pq.reservation_id, bh_code_name(st.code), st.message);
+    uint64_t pay_id = confirm_answered(t, pq.reservation_id, coupon, rc, &st, ps);
+    if (rc != BH_OK)
         return 0;
-    }
-    uint64_t pay_id = ps->payment ? ps->payment->id : 0;
     resp_done(t, &ps->base);
-    if (pay_id == 0 || st.replayed) {
-        bench_unexpected(t, "ConfirmPayment of reservation %llu: %s",
-                         (unsigned long long)pq.reservation_id,
-                         pay_id == 0 ? "no payment in the answer" : "a first call was replayed");
-        t->violations++;
-    }
-    if (append_paid(t, pq.reservation_id, pay_id, coupon) != 0)
-        bench_unexpected(t, "out of memory");
     if (t->b->refunds)
-        refund_some(t, si, idx);
+        refund_some(t, h.si, h.idx);
 
     if (bench_rand(t) % 100 < REPLAY_PERCENT) {
         TIMED(t, OP_REPLAY, rc, bh_payment_confirm_payment(t->cli, &pq, &ps, &o, &st));
-        if (rc != BH_OK) {
-            bench_unexpected(t, "ConfirmPayment replay of reservation %llu: %s %s",
-                             (unsigned long long)pq.reservation_id, bh_code_name(rc), st.message);
-            t->violations++;
-            return 0;
-        }
-        uint64_t again = ps->payment ? ps->payment->id : 0;
-        resp_done(t, &ps->base);
-        if (!st.replayed || again != pay_id) {
-            bench_unexpected(t,
-                             "ConfirmPayment replay of reservation %llu: replayed=%d, "
-                             "payment %llu then %llu",
-                             (unsigned long long)pq.reservation_id, st.replayed,
-                             (unsigned long long)pay_id, (unsigned long long)again);
-            t->violations++;
-        }
+        replay_answered(t, pq.reservation_id, pay_id, rc, &st, ps);
+        if (rc == BH_OK)
+            resp_done(t, &ps->base);
     }
     return 0;
 }
@@ -537,6 +629,194 @@ bench_op(bench_thread *t)
     if (r < 95)
         return op_hold(t);
     return op_pay(t);
+}
+
+/* ---- --async: each client a state machine on the asynchronous API ---- */
+
+/* The run: how many clients have not ended yet. */
+typedef struct async_run {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int live;
+} async_run;
+
+/* One client: its one call in flight (op, sent at t0) and what the answer
+ * is checked against. Only that call's callback touches it. */
+typedef struct async_client {
+    bench_thread *t;
+    async_run *run;
+    int op;
+    uint64_t t0;
+    uint64_t id;     /* hold, pay: the reservation; read: the session */
+    int64_t total;   /* pay: its total */
+    uint64_t pay_id; /* pay: the payment made */
+    char key[96];    /* pay: its idempotency key */
+    hold_req h;
+} async_client;
+
+static void async_answer(void *arg, bh_call_result *r);
+
+/* Sends c's call of c->op; 0, or -1 when it could not be sent (recorded
+ * and unexpected). */
+static int
+async_send(async_client *c, const char *method, const ProtobufCMessage *rq, const char *key)
+{
+    bench_thread *t = c->t;
+    bh_call_options co = BH_CALL_OPTIONS_INIT;
+    bh_status st;
+    co.arena = t->opts != NULL ? t->opts->arena : NULL;
+    co.idempotency_key = key;
+    c->t0 = bench_now_ns();
+    int rc = bh_call_async(t->cli, method, rq, &co, async_answer, c, NULL, &st);
+    if (rc != BH_OK) {
+        bench_record(t, c->op, rc, bench_now_ns() - c->t0);
+        bench_unexpected(t, "%s not sent: %s %s", method, bh_code_name(rc), st.message);
+        return -1;
+    }
+    return 0;
+}
+
+/* c has ended: the last client wakes bench_async_run. c is not touched
+ * after this. */
+static void
+async_done(async_client *c)
+{
+    async_run *run = c->run;
+    pthread_mutex_lock(&run->mu);
+    if (--run->live == 0)
+        pthread_cond_signal(&run->cv);
+    pthread_mutex_unlock(&run->mu);
+}
+
+/* Starts c's next operation with its first call, or ends c (the run is
+ * over, out of seats, or a call could not be sent). */
+static void
+async_next(async_client *c)
+{
+    bench_thread *t = c->t;
+    const char *s = t->b->scenario;
+    int sent = -1;
+    if (!bench_go_on(t->b)) {
+        async_done(c);
+        return;
+    }
+    if (t->opts != NULL)
+        bh_arena_reset(&t->arena);
+    if (strcmp(s, "hold") == 0 || strcmp(s, "pay") == 0) {
+        uint32_t k = s[0] == 'p' ? 2 : 1 + (uint32_t)(bench_rand(t) % MAX_PICK);
+        c->op = OP_HOLD;
+        if (hold_prepare(t, k, pick_coupon(t), &c->h) == 0)
+            sent =
+                async_send(c, BH_METHOD_NAME_RESERVATION_CREATE_RESERVATION, &c->h.rq.base, NULL);
+    } else if (strcmp(s, "ping") == 0) {
+        Bilheteria__V1__CheckRequest rq = BILHETERIA__V1__CHECK_REQUEST__INIT;
+        c->op = OP_PING;
+        sent = async_send(c, BH_METHOD_NAME_HEALTH_CHECK, &rq.base, NULL);
+    } else if ((c->op = read_pick(t, &c->id)) == OP_SEAT_MAP) {
+        Bilheteria__V1__GetSeatMapRequest rq = BILHETERIA__V1__GET_SEAT_MAP_REQUEST__INIT;
+        rq.session_id = c->id;
+        sent = async_send(c, BH_METHOD_NAME_SESSION_GET_SEAT_MAP, &rq.base, NULL);
+    } else {
+        Bilheteria__V1__ListEventsRequest rq = BILHETERIA__V1__LIST_EVENTS_REQUEST__INIT;
+        sent = async_send(c, BH_METHOD_NAME_EVENT_LIST_EVENTS, &rq.base, NULL);
+    }
+    if (sent != 0)
+        async_done(c);
+}
+
+/* Sends pay's ConfirmPayment of c's reservation under c's key, as op
+ * (OP_CONFIRM, or OP_REPLAY for the same request again); ends c if it
+ * could not be sent. */
+static void
+async_confirm(async_client *c, int op)
+{
+    Bilheteria__V1__ConfirmPaymentRequest pq;
+    confirm_request(&pq, c->id, c->total, c->key);
+    c->op = op;
+    if (async_send(c, BH_METHOD_NAME_PAYMENT_CONFIRM_PAYMENT, &pq.base, c->key) != 0)
+        async_done(c);
+}
+
+/* c's hold of reservation res is answered: hold cancels it, pay pays
+ * for it (its seats are then sold). */
+static void
+async_held(async_client *c, const Bilheteria__V1__Reservation *res)
+{
+    bench_thread *t = c->t;
+    c->id = res->id;
+    if (t->b->scenario[0] == 'p') {
+        mark_sold(t, c->h.si, c->h.idx, c->h.k);
+        c->total = res->total_cents;
+        fresh_key(t, "", c->key);
+        async_confirm(c, OP_CONFIRM);
+        return;
+    }
+    Bilheteria__V1__CancelReservationRequest cq = BILHETERIA__V1__CANCEL_RESERVATION_REQUEST__INIT;
+    cq.id = c->id;
+    c->op = OP_CANCEL;
+    if (async_send(c, BH_METHOD_NAME_RESERVATION_CANCEL_RESERVATION, &cq.base, NULL) != 0)
+        async_done(c);
+}
+
+/* The callback, on one of nng's threads: records and checks the answer as
+ * the blocking scenarios do, then sends c's next call from here (never
+ * waiting). The response, if not in the arena, is freed by the library
+ * after this returns. */
+static void
+async_answer(void *arg, bh_call_result *r)
+{
+    async_client *c = arg;
+    bench_thread *t = c->t;
+    int rc = r->status->code;
+    bench_record(t, c->op, rc, bench_now_ns() - c->t0);
+    if (c->op == OP_HOLD) {
+        hold_answered(t, &c->h, rc, r->status);
+        if (rc == BH_OK) {
+            async_held(c, ((Bilheteria__V1__CreateReservationResponse *)r->resp)->reservation);
+            return;
+        }
+    } else if (c->op == OP_CONFIRM) {
+        c->pay_id = confirm_answered(t, c->id, c->h.coupon, rc, r->status, (const void *)r->resp);
+        if (rc == BH_OK && bench_rand(t) % 100 < REPLAY_PERCENT) {
+            async_confirm(c, OP_REPLAY);
+            return;
+        }
+    } else if (c->op == OP_REPLAY) {
+        replay_answered(t, c->id, c->pay_id, rc, r->status, (const void *)r->resp);
+    } else if (c->op == OP_CANCEL) {
+        cancel_answered(t, &c->h, c->id, rc, r->status, (const void *)r->resp);
+    } else if (c->op == OP_PING) {
+        if (rc != BH_OK)
+            bench_unexpected(t, "Check: %s %s", bh_code_name(rc), r->status->message);
+    } else {
+        read_answered(t, c->op, c->id, rc, r->status, r->resp);
+    }
+    async_next(c);
+}
+
+int
+bench_async_run(bench *b)
+{
+    async_run run = { .live = b->clients };
+    async_client *cs = calloc((size_t)b->clients, sizeof(*cs));
+    if (cs == NULL)
+        return -1;
+    pthread_mutex_init(&run.mu, NULL);
+    pthread_cond_init(&run.cv, NULL);
+    for (int i = 0; i < b->clients; i++) {
+        cs[i].t = &b->t[i];
+        cs[i].run = &run;
+    }
+    for (int i = 0; i < b->clients; i++)
+        async_next(&cs[i]);
+    pthread_mutex_lock(&run.mu);
+    while (run.live > 0)
+        pthread_cond_wait(&run.cv, &run.mu);
+    pthread_mutex_unlock(&run.mu);
+    pthread_cond_destroy(&run.cv);
+    pthread_mutex_destroy(&run.mu);
+    free(cs);
+    return 0;
 }
 
 /* ---- end-of-run checks ---- */
