@@ -139,27 +139,58 @@ id_set(Bilheteria__V1__Change *ch, const char *name, const ProtobufCFieldDescrip
     }
 }
 
-/* The ids of obj: its "id" as "<type>_id", its "*_id" fields as they are. */
+/* Which fields of a message type carry ids, and the Change field each
+ * goes to: worked out once per type (the writer asks for the same few
+ * types on every write; the table is the writer thread's). */
+#define IDS_FIELDS_MAX 8
+#define IDS_TYPES_MAX  32
+struct ids_plan {
+    const ProtobufCMessageDescriptor *d;
+    unsigned n;
+    const ProtobufCFieldDescriptor *src[IDS_FIELDS_MAX];
+    char dst[IDS_FIELDS_MAX][TYPE_MAX]; /* the Change field's name */
+};
+static struct ids_plan ids_plans[IDS_TYPES_MAX];
+static unsigned ids_n_plans;
+
+/* The ids of a d: its "id" as "<type>_id", its "*_id" fields as they are. */
 static void
-ids_of(Bilheteria__V1__Change *ch, const ProtobufCMessage *obj)
+ids_plan_make(const ProtobufCMessageDescriptor *d, struct ids_plan *p)
 {
-    const ProtobufCMessageDescriptor *d = obj->descriptor;
-    for (unsigned i = 0; i < d->n_fields; i++) {
+    p->d = d;
+    p->n = 0;
+    for (unsigned i = 0; i < d->n_fields && p->n < IDS_FIELDS_MAX; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
-        const char *at = (const char *)obj + f->offset;
         size_t len = strlen(f->name);
         if (f->label == PROTOBUF_C_LABEL_REPEATED)
             continue;
         if (f->type == PROTOBUF_C_TYPE_UINT64 && strcmp(f->name, "id") == 0) {
-            char name[TYPE_MAX];
-            snake(d->short_name, strlen(d->short_name), name, sizeof(name) - 3);
+            char *name = p->dst[p->n];
+            snake(d->short_name, strlen(d->short_name), name, TYPE_MAX - 3);
             strcat(name, "_id");
-            id_set(ch, name, f, at);
+            p->src[p->n++] = f;
         } else if ((f->type == PROTOBUF_C_TYPE_UINT64 || f->type == PROTOBUF_C_TYPE_STRING) &&
-                   len > 3 && strcmp(f->name + len - 3, "_id") == 0) {
-            id_set(ch, f->name, f, at);
+                   len > 3 && len < TYPE_MAX && strcmp(f->name + len - 3, "_id") == 0) {
+            memcpy(p->dst[p->n], f->name, len + 1);
+            p->src[p->n++] = f;
         }
     }
+}
+
+static void
+ids_of(Bilheteria__V1__Change *ch, const ProtobufCMessage *obj)
+{
+    const ProtobufCMessageDescriptor *d = obj->descriptor;
+    struct ids_plan *p = NULL, scratch;
+    for (unsigned i = 0; i < ids_n_plans && p == NULL; i++)
+        if (ids_plans[i].d == d)
+            p = &ids_plans[i];
+    if (p == NULL) {
+        p = ids_n_plans < IDS_TYPES_MAX ? &ids_plans[ids_n_plans++] : &scratch;
+        ids_plan_make(d, p);
+    }
+    for (unsigned i = 0; i < p->n; i++)
+        id_set(ch, p->dst[i], p->src[i], (const char *)obj + p->src[i]->offset);
 }
 
 static void
@@ -226,6 +257,24 @@ field_msg(const ProtobufCMessage *m, const char *name)
     return sub;
 }
 
+/* The type of the change a call of c's method makes to its answer's
+ * field_i-th field (field NULL: to the answer itself), named once per
+ * method and field (the writer thread's table). */
+#define TYPES_FIELDS_MAX 8
+static char type_names[BH_METHOD_COUNT][TYPES_FIELDS_MAX + 1][TYPE_MAX];
+
+static const char *
+type_of(const srv_call *c, unsigned field_i, const char *field, char *buf)
+{
+    unsigned k = field == NULL ? TYPES_FIELDS_MAX : field_i;
+    char *name = buf;
+    if (c->m->id >= 0 && c->m->id < BH_METHOD_COUNT && (field == NULL || k < TYPES_FIELDS_MAX))
+        name = type_names[c->m->id][k];
+    if (name[0] == 0 || name == buf)
+        srv_feed_type_name(c->m->name, field, name, TYPE_MAX);
+    return name;
+}
+
 int
 srv_feed_call(srv_call *c, store_txn *t)
 {
@@ -258,14 +307,12 @@ srv_feed_call(srv_call *c, store_txn *t)
         const ProtobufCMessage *obj = field_msg(resp, d->fields[i].name);
         if (obj == NULL)
             continue;
-        srv_feed_type_name(c->m->name, d->fields[i].name, type, sizeof(type));
-        ch.type = type;
+        ch.type = (char *)type_of(c, i, d->fields[i].name, type);
         rc = append(t, &ch, obj);
         listed = 1;
     }
     if (!listed && rc == STORE_OK) {
-        srv_feed_type_name(c->m->name, NULL, type, sizeof(type));
-        ch.type = type;
+        ch.type = (char *)type_of(c, 0, NULL, type);
         rc = append(t, &ch, resp);
     }
     return rc;
