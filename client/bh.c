@@ -24,6 +24,7 @@
 #include <nng/supplemental/util/platform.h>
 
 #include "bh_arena.h"
+#include "bh_trace.h"
 #include "bilheteria/bilheteria.h"
 #include "bilheteria/status.h"
 #include "nng_compat.h"
@@ -286,29 +287,6 @@ bh_idempotency_key_new(char out[BH_IDEMPOTENCY_KEY_MAX + 1])
     }
     bh__uuid4(out, b);
     return BH_OK;
-}
-
-/* n lowercase hex digits, not all zero (W3C: an all-zero id is invalid). */
-static int
-bh__hex_id(const char *s, size_t n)
-{
-    int nonzero = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-        nonzero |= s[i] != '0';
-    }
-    return nonzero;
-}
-
-/* A W3C traceparent of version 00: "00-<32 hex>-<16 hex>-<2 hex>". */
-static int
-bh__traceparent_ok(const char *t)
-{
-    return strnlen(t, BH_TRACEPARENT_LEN + 1) == BH_TRACEPARENT_LEN && strncmp(t, "00-", 3) == 0 &&
-           bh__hex_id(t + 3, 32) && t[35] == '-' && bh__hex_id(t + 36, 16) && t[52] == '-' &&
-           (bh__hex_id(t + 53, 2) || strncmp(t + 53, "00", 2) == 0);
 }
 
 /* A new trace: random trace and parent ids, sampled (flags 01). */

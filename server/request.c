@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "authz.h"
+#include "bh_trace.h"
 #include "bh_varint.h"
 #include "clock.h"
 #include "dispatch.h"
@@ -212,19 +213,6 @@ refuse_nul(srv_call *c, const ProtobufCMessageDescriptor *d, const uint8_t *p, s
     return 1;
 }
 
-/* n lowercase hex digits at p, not all '0' when nonzero is set. */
-static int
-lower_hex(const char *p, size_t n, int nonzero)
-{
-    int any = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
-            return 0;
-        any |= p[i] != '0';
-    }
-    return any || !nonzero;
-}
-
 /* W3C trace context, version 00: "00-" trace id (32 hex, not all zero) "-"
  * parent id (16 hex, not all zero) "-" flags (2 hex). Empty is none. The
  * trace id is kept for the logs; anything else is refused, naming the
@@ -232,11 +220,9 @@ lower_hex(const char *p, size_t n, int nonzero)
 static int
 take_traceparent(srv_call *c, const char *tp)
 {
-    size_t n = strlen(tp);
-    if (n == 0)
+    if (tp[0] == 0)
         return 0;
-    if (n != BH_TRACEPARENT_LEN || strncmp(tp, "00-", 3) != 0 || tp[35] != '-' || tp[52] != '-' ||
-        !lower_hex(tp + 3, 32, 1) || !lower_hex(tp + 36, 16, 1) || !lower_hex(tp + 53, 2, 0)) {
+    if (!bh__traceparent_ok(tp)) {
         srv_fail(c, BILHETERIA__V1__STATUS_CODE__INVALID_ARGUMENT,
                  "traceparent \"%.*s\" is not a W3C trace context of version 00 "
                  "(00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>, lowercase, ids not "

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bh_trace.h"
 #include "cli.h"
 #include "pbjson.h"
 
@@ -486,6 +487,14 @@ main(int argc, char **argv)
         printf("bilheteria %s\n", BH_VERSION);
         return CLI_EXIT_OK;
     }
+    /* Refused here, before anything connects: a connection dropped in the
+     * middle of its handshake stops an nng 1.5.2 listener from accepting
+     * (nng_compat.h). */
+    if (cli.traceparent != NULL && !bh__traceparent_ok(cli.traceparent))
+        return cli_usage_error(NULL,
+                               "--traceparent \"%.64s\" is not a W3C traceparent of version 00 "
+                               "(00-<32 hex>-<16 hex>-<2 hex>, lowercase, ids not all zero)",
+                               cli.traceparent);
     argc -= 1 + used;
     argv += 1 + used;
     if ((cmd = cli__command(argc, argv, &words, &rc)) == NULL)

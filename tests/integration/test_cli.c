@@ -468,8 +468,10 @@ test_json_errors_and_styles(void **state)
     cJSON_Delete(e);
     free(out);
     free(err);
-    /* A malformed traceparent is refused, naming it, before anything is sent. */
-    assert_int_equal(CLI(&out, &err, "--traceparent", "00-bad", "event", "get", "1"), 1);
+    /* A malformed traceparent is a usage error, naming it, before anything
+     * connects (a connection dropped in its handshake would stop an nng
+     * 1.5.2 listener from accepting: nng_compat.h). */
+    assert_int_equal(CLI(&out, &err, "--traceparent", "00-bad", "event", "get", "1"), 2);
     assert_non_null(strstr(err, "traceparent \"00-bad\""));
     free(out);
     free(err);
