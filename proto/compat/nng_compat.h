@@ -55,14 +55,20 @@
 #define BH_NNG_TLS_CONFIG_SWAP_RACE BH_NNG_BEFORE(1, 10, 2)
 
 /* A connection that closes in the middle of the SP handshake hands the
- * listener NNG_ECLOSED, which it takes for its own closing: it stops
- * accepting for good, and every later connection waits unanswered while
- * those already open go on (nng issue #1518, "Disconnect during
- * negotiation breaks listener"; fixed by 9248ed74, in 1.6.0). Seen here
- * under CPU load with a client that connected and exited at once (a CLI
- * refusing a bad --traceparent after it had connected). Not worked around
- * in the server yet: the CLI checks what it can before it connects, and
- * README's Known limits says what a peer can do. */
+ * listener NNG_ECLOSED, which it takes for its own closing: from then on
+ * it still accepts connections and even completes their handshakes, but
+ * never hands them to the socket, so every later connection waits
+ * unanswered while those already open go on (nng issue #1518,
+ * "Disconnect during negotiation breaks listener"; fixed by 9248ed74, in
+ * 1.6.0). On an ipc:// listener any connect-and-close does it, every time
+ * (a raw AF_UNIX connect and close, here); a tcp:// one did not break that
+ * way in a quick try. First seen with a CLI that connected, then refused a
+ * bad --traceparent and exited. Not worked around in the server yet: a
+ * handshake-level probe cannot see it (the handshake still completes); a
+ * watchdog would have to send a real call (Health.Check, framed by hand or
+ * over an in-process REQ socket) and open the listener again when it goes
+ * unanswered. The CLI checks what it can before it connects; README's
+ * Known limits says what a peer can do. */
 #define BH_NNG_HANDSHAKE_DROP_STOPS_LISTENER BH_NNG_BEFORE(1, 6, 0)
 
 /*
