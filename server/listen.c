@@ -22,6 +22,7 @@
  * the send deadline, or it has been idle, never the moment its answers
  * back up: closing a pipe during a partial write can hang nng 1.5.2 (see
  * BH_NNG_PIPE_CLOSE_LOSES_SEND in proto/compat/nng_compat.h). */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
@@ -30,8 +31,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -141,6 +147,16 @@ struct srv_listener {
     pthread_cond_t alone_cv;
     int alone_ok; /* the mutex and the condition are initialised */
     int alone_n;
+
+    /* The listeners' watchdog (BH_NNG_HANDSHAKE_DROP_STOPS_LISTENER): the
+     * connections each listener has handed to the socket (pipe_cb counts),
+     * and the thread that checks they still come. */
+    atomic_uint_fast64_t attached[8];
+    atomic_int lst_id[8]; /* lst[i]'s id, for pipe_cb (relisten changes lst[i]) */
+    pthread_t watch;
+    pthread_mutex_t watch_mtx;
+    pthread_cond_t watch_cv;
+    int watch_on, watch_stop;
 };
 
 /* A cap that acts: said at most once every NOTE_EVERY_MS. */
@@ -215,6 +231,10 @@ pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
     pthread_mutex_lock(&l->conn_mtx);
     int delta = 0;
     if (ev == NNG_PIPE_EV_ADD_PRE) {
+        int lid = nng_listener_id(nng_pipe_listener(p));
+        for (int i = 0; lid > 0 && i < l->cfg->n_listen && i < 8; i++)
+            if (atomic_load(&l->lst_id[i]) == lid)
+                atomic_fetch_add(&l->attached[i], 1);
         full = l->n_conns >= l->max_conns;
         if (!full) {
             conn_add(l, id, now);
@@ -854,6 +874,198 @@ tls_build(const srv_config *cfg, nng_tls_config **out, char *err, size_t errlen)
     return bh_tls_config_new(out, NNG_TLS_MODE_SERVER, &f, err, errlen) == 0 ? 0 : -1;
 }
 
+/* ---- the listeners' watchdog ----
+ *
+ * nng 1.5.2 stops a listener from handing connections to the socket for
+ * good when one closes in the middle of its handshake
+ * (BH_NNG_HANDSHAKE_DROP_STOPS_LISTENER, nng #1518): it still accepts and
+ * completes handshakes, so the server would sit deaf to every new
+ * connection while the old ones go on. Every WATCH_EVERY_MS a thread
+ * connects to each ipc:// and tcp:// listener and completes a REQ peer's
+ * handshake by hand, then hangs up (after the handshake: an ordinary
+ * disconnect); a listener that answered the handshake but did not hand
+ * that connection to the socket (pipe_cb counts what it hands over) within
+ * WATCH_ATTACH_MS, twice in a row, is closed and opened again on its
+ * address. tls+tcp:// listeners are not probed (that would need a TLS
+ * handshake). */
+#define WATCH_EVERY_MS  1000
+#define WATCH_ATTACH_MS 2000
+
+/* A socket connected to url's address: ipc:// path, or tcp:// host:port
+ * with a wildcard host as loopback. -1 if it cannot connect, -2 if url is
+ * not one to probe. */
+static int
+probe_connect(const char *url)
+{
+    int fd;
+    if (strncmp(url, "ipc://", 6) == 0) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        size_t n = strlen(url + 6);
+        if (n >= sizeof(sa.sun_path))
+            return -2;
+        memcpy(sa.sun_path, url + 6, n + 1);
+        if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0 &&
+            connect(fd, (const struct sockaddr *)&sa, sizeof(sa)) != 0) {
+            close(fd);
+            fd = -1;
+        }
+        return fd;
+    }
+    if (strncmp(url, "tcp://", 6) != 0)
+        return -2;
+    char host[256];
+    const char *hp = url + 6, *colon = strrchr(hp, ':'), *h = host;
+    if (colon == NULL || (size_t)(colon - hp) >= sizeof(host))
+        return -2;
+    memcpy(host, hp, (size_t)(colon - hp));
+    host[colon - hp] = 0;
+    if (host[0] == '[') { /* [::1] */
+        h = host + 1;
+        host[strlen(host) - 1] = 0;
+    }
+    if (h[0] == 0 || strcmp(h, "*") == 0 || strcmp(h, "0.0.0.0") == 0)
+        h = "127.0.0.1";
+    else if (strcmp(h, "::") == 0)
+        h = "::1";
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+    if (getaddrinfo(h, colon + 1, &hints, &ai) != 0 || ai == NULL)
+        return -2;
+    if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0 &&
+        connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+/* Probes listener i: 1 if it handed the probe's connection to the socket,
+ * 0 if it did not (or did not answer the handshake), -1 if it is not one
+ * to probe. */
+static int
+probe(srv_listener *l, int i)
+{
+    static const uint8_t hdr[8] = { 0, 'S', 'P', 0, 0, 0x30, 0, 0 }; /* a REQ0 peer */
+    uint64_t before = atomic_load(&l->attached[i]);
+    uint8_t got[8];
+    size_t n = 0;
+    int fd = probe_connect(l->urls[i]);
+    if (fd == -2)
+        return -1;
+    if (fd < 0)
+        return 0;
+    int64_t end = srv_mono_ms() + WATCH_ATTACH_MS;
+    /* Our header first: the listener has all of it before we hang up. */
+    if (write(fd, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr)) {
+        while (n < sizeof(got)) {
+            int64_t left = end - srv_mono_ms();
+            struct pollfd p = { .fd = fd, .events = POLLIN };
+            if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+                break;
+            ssize_t k = read(fd, got + n, sizeof(got) - n);
+            if (k <= 0)
+                break;
+            n += (size_t)k;
+        }
+    }
+    int ok = 0;
+    while (n == sizeof(got) && !ok) {
+        ok = atomic_load(&l->attached[i]) != before;
+        if (!ok && srv_mono_ms() >= end)
+            break;
+        if (!ok)
+            nng_msleep(10);
+    }
+    close(fd);
+    return ok;
+}
+
+/* Closes listener i and opens it again on the same address. */
+static void
+relisten(srv_listener *l, int i)
+{
+    nng_listener lst;
+    int rv;
+    nng_listener_close(l->lst[i]);
+    if ((rv = nng_listener_create(&lst, l->sock, l->urls[i])) != 0 ||
+        (rv = nng_listener_set_size(lst, NNG_OPT_RECVMAXSZ, l->cfg->max_request + RECV_SLACK)) !=
+            0 ||
+        (rv = nng_listener_start(lst, 0)) != 0) {
+        srv_log(SRV_LOG_ERROR,
+                "the listener on %s stopped taking connections and could not be opened "
+                "again: %s; restart the server",
+                l->urls[i], nng_strerror(rv));
+        return;
+    }
+    l->lst[i] = lst;
+    atomic_store(&l->lst_id[i], nng_listener_id(lst));
+    srv_log(SRV_LOG_WARN,
+            "the listener on %s stopped taking connections (one closed in its handshake: "
+            "nng 1.5.2, #1518); opened it again",
+            l->urls[i]);
+}
+
+static void *
+watch_main(void *arg)
+{
+    srv_listener *l = arg;
+    int missed[8] = { 0 };
+    pthread_setname_np(pthread_self(), "bh:listen-watch");
+    pthread_mutex_lock(&l->watch_mtx);
+    while (!l->watch_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += WATCH_EVERY_MS / 1000;
+        pthread_cond_timedwait(&l->watch_cv, &l->watch_mtx, &ts);
+        if (l->watch_stop)
+            break;
+        pthread_mutex_unlock(&l->watch_mtx);
+        for (int i = 0; i < l->cfg->n_listen && i < 8 && !atomic_load(&l->draining); i++) {
+            int ok = probe(l, i);
+            missed[i] = ok == 0 ? missed[i] + 1 : 0;
+            if (missed[i] >= 2) {
+                relisten(l, i);
+                missed[i] = 0;
+            }
+        }
+        pthread_mutex_lock(&l->watch_mtx);
+    }
+    pthread_mutex_unlock(&l->watch_mtx);
+    return NULL;
+}
+
+static void
+watch_start(srv_listener *l)
+{
+    if (!BH_NNG_HANDSHAKE_DROP_STOPS_LISTENER)
+        return;
+    if (pthread_mutex_init(&l->watch_mtx, NULL) != 0)
+        return;
+    if (pthread_cond_init(&l->watch_cv, NULL) != 0 ||
+        pthread_create(&l->watch, NULL, watch_main, l) != 0) {
+        pthread_mutex_destroy(&l->watch_mtx);
+        srv_log(SRV_LOG_WARN, "cannot start the listeners' watchdog: a connection closed in its "
+                              "handshake could leave the server deaf to new ones (nng #1518)");
+        return;
+    }
+    l->watch_on = 1;
+}
+
+static void
+watch_stop(srv_listener *l)
+{
+    if (!l->watch_on)
+        return;
+    pthread_mutex_lock(&l->watch_mtx);
+    l->watch_stop = 1;
+    pthread_cond_signal(&l->watch_cv);
+    pthread_mutex_unlock(&l->watch_mtx);
+    pthread_join(l->watch, NULL);
+    pthread_cond_destroy(&l->watch_cv);
+    pthread_mutex_destroy(&l->watch_mtx);
+    l->watch_on = 0;
+}
+
 int
 srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_writer *wr, char *err,
                    size_t errlen)
@@ -945,6 +1157,7 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_wri
             goto fail;
         }
         l->lst[i] = lst;
+        atomic_store(&l->lst_id[i], nng_listener_id(lst));
         bound_url(l->urls[i], sizeof(l->urls[i]), cfg->listen[i], lst);
     }
     /* Said once every listener has started: a later one may fail. */
@@ -967,6 +1180,7 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_wri
         nng_sleep_aio(idle_period(cfg), l->idle_aio);
     if (cfg->audit != NULL)
         nng_sleep_aio(AUDIT_IDLE_FLUSH_MS, l->audit_aio);
+    watch_start(l);
     *out = l;
     return 0;
 fail:
@@ -1099,6 +1313,7 @@ srv_listener_close(srv_listener *l)
 {
     if (l == NULL)
         return;
+    watch_stop(l);
     atomic_store(&l->closing, 1);
     bh_nng_close_drained(l->sock, stop_workers, l);
 }

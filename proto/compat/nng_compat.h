@@ -63,12 +63,11 @@
  * 1.6.0). On an ipc:// listener any connect-and-close does it, every time
  * (a raw AF_UNIX connect and close, here); a tcp:// one did not break that
  * way in a quick try. First seen with a CLI that connected, then refused a
- * bad --traceparent and exited. Not worked around in the server yet: a
- * handshake-level probe cannot see it (the handshake still completes); a
- * watchdog would have to send a real call (Health.Check, framed by hand or
- * over an in-process REQ socket) and open the listener again when it goes
- * unanswered. The CLI checks what it can before it connects; README's
- * Known limits says what a peer can do. */
+ * bad --traceparent and exited. The server's listeners' watchdog
+ * (listen.c) works around it: it completes a handshake with each ipc:// and
+ * tcp:// listener every second and opens again one that did not hand that
+ * connection to the socket (twice in a row); the CLI also checks what it
+ * can before it connects. tls+tcp:// listeners are not watched. */
 #define BH_NNG_HANDSHAKE_DROP_STOPS_LISTENER BH_NNG_BEFORE(1, 6, 0)
 
 /*

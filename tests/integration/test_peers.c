@@ -246,6 +246,35 @@ test_connection_cap(void **state)
         close(fd[i]);
 }
 
+/* A connection that hangs up before its handshake is over stops an nng
+ * 1.5.2 listener from taking connections for good (nng #1518: on ipc://,
+ * every time); the server's watchdog sees it and opens the listener again,
+ * so new clients are served within seconds. Opening it again closes the
+ * connections it had: their clients connect again on their own. */
+static void
+test_handshake_cut(void **state)
+{
+    (void)state;
+    assert_int_equal(bht_start(&s, NULL), 0);
+    bh_client *old = bht_client(&s);
+    health_ok(old, 2000);
+    for (int i = 0; i < 3; i++) {
+        struct sockaddr_un a = { .sun_family = AF_UNIX };
+        const char *path = s.url + strlen("ipc://");
+        memcpy(a.sun_path, path, strlen(path) + 1);
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+        close(fd); /* before any byte of the handshake */
+        bht_sleep_ms(100);
+    }
+    bh_client *c = bht_client(&s);
+    assert_true(health_within(c, 15000));
+    assert_true(health_within(old, 5000));
+    bh_client_close(c);
+    bh_client_close(old);
+}
+
 /* A silent connection is closed after --idle-timeout-s; one in use is
  * not. */
 static void
@@ -332,6 +361,7 @@ main(void)
         cmocka_unit_test_teardown(test_stuck_reader, teardown),
         cmocka_unit_test_teardown(test_connection_cap, teardown),
         cmocka_unit_test_teardown(test_idle_timeout, teardown),
+        cmocka_unit_test_teardown(test_handshake_cut, teardown),
         cmocka_unit_test_teardown(test_memory_bounded, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
