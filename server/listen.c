@@ -156,7 +156,8 @@ struct srv_listener {
     pthread_t watch;
     pthread_mutex_t watch_mtx;
     pthread_cond_t watch_cv;
-    int watch_on, watch_stop;
+    int watch_on;
+    atomic_int watch_stop;
 };
 
 /* A cap that acts: said at most once every NOTE_EVERY_MS. */
@@ -885,11 +886,16 @@ tls_build(const srv_config *cfg, nng_tls_config **out, char *err, size_t errlen)
  * handshake by hand, then hangs up (after the handshake: an ordinary
  * disconnect); a listener that answered the handshake but did not hand
  * that connection to the socket (pipe_cb counts what it hands over) within
- * WATCH_ATTACH_MS, twice in a row, is closed and opened again on its
+ * WATCH_ATTACH_MS, WATCH_MISSES times in a row, is closed and opened again on its
  * address. tls+tcp:// listeners are not probed (that would need a TLS
  * handshake). */
 #define WATCH_EVERY_MS  1000
 #define WATCH_ATTACH_MS 2000
+#define WATCH_MISSES    3
+/* How long a probe waits for the listener's half of the handshake. It
+ * hangs up only after that half (or at the server's stop): hanging up in
+ * the middle of a handshake is what stops the listener. */
+#define WATCH_HANDSHAKE_MS 30000
 
 /* A socket connected to url's address: ipc:// path, or tcp:// host:port
  * with a wildcard host as loopback. -1 if it cannot connect, -2 if url is
@@ -940,8 +946,11 @@ probe_connect(const char *url)
 }
 
 /* Probes listener i: 1 if it handed the probe's connection to the socket,
- * 0 if it did not (or did not answer the handshake), -1 if it is not one
- * to probe. */
+ * 0 if it completed the handshake but did not hand the connection over
+ * within WATCH_ATTACH_MS after it (the bug's mark: a stopped listener
+ * still completes handshakes), -1 if it tells nothing (no connection, a
+ * handshake not completed in time, as on an overloaded machine, or not a
+ * listener to probe). */
 static int
 probe(srv_listener *l, int i)
 {
@@ -950,30 +959,32 @@ probe(srv_listener *l, int i)
     uint8_t got[8];
     size_t n = 0;
     int fd = probe_connect(l->urls[i]);
-    if (fd == -2)
-        return -1;
     if (fd < 0)
-        return 0;
-    int64_t end = srv_mono_ms() + WATCH_ATTACH_MS;
+        return -1;
+    int64_t end = srv_mono_ms() + WATCH_HANDSHAKE_MS;
     /* Our header first: the listener has all of it before we hang up. */
     if (write(fd, hdr, sizeof(hdr)) == (ssize_t)sizeof(hdr)) {
-        while (n < sizeof(got)) {
+        while (n < sizeof(got) && !atomic_load(&l->watch_stop)) {
             int64_t left = end - srv_mono_ms();
             struct pollfd p = { .fd = fd, .events = POLLIN };
-            if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            int pr = left <= 0 ? 0 : poll(&p, 1, left < 100 ? (int)left : 100);
+            if (pr < 0 || left <= 0)
                 break;
+            if (pr == 0)
+                continue;
             ssize_t k = read(fd, got + n, sizeof(got) - n);
             if (k <= 0)
                 break;
             n += (size_t)k;
         }
     }
-    int ok = 0;
-    while (n == sizeof(got) && !ok) {
-        ok = atomic_load(&l->attached[i]) != before;
-        if (!ok && srv_mono_ms() >= end)
+    int ok = n == sizeof(got) ? 0 : -1;
+    for (end = srv_mono_ms() + WATCH_ATTACH_MS; ok == 0;) {
+        if (atomic_load(&l->attached[i]) != before)
+            ok = 1;
+        else if (srv_mono_ms() >= end)
             break;
-        if (!ok)
+        else
             nng_msleep(10);
     }
     close(fd);
@@ -1012,18 +1023,18 @@ watch_main(void *arg)
     int missed[8] = { 0 };
     pthread_setname_np(pthread_self(), "bh:listen-watch");
     pthread_mutex_lock(&l->watch_mtx);
-    while (!l->watch_stop) {
+    while (!atomic_load(&l->watch_stop)) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += WATCH_EVERY_MS / 1000;
         pthread_cond_timedwait(&l->watch_cv, &l->watch_mtx, &ts);
-        if (l->watch_stop)
+        if (atomic_load(&l->watch_stop))
             break;
         pthread_mutex_unlock(&l->watch_mtx);
         for (int i = 0; i < l->cfg->n_listen && i < 8 && !atomic_load(&l->draining); i++) {
             int ok = probe(l, i);
-            missed[i] = ok == 0 ? missed[i] + 1 : 0;
-            if (missed[i] >= 2) {
+            missed[i] = ok == 0 ? missed[i] + 1 : ok == 1 ? 0 : missed[i];
+            if (missed[i] >= WATCH_MISSES) {
                 relisten(l, i);
                 missed[i] = 0;
             }
@@ -1057,7 +1068,7 @@ watch_stop(srv_listener *l)
     if (!l->watch_on)
         return;
     pthread_mutex_lock(&l->watch_mtx);
-    l->watch_stop = 1;
+    atomic_store(&l->watch_stop, 1);
     pthread_cond_signal(&l->watch_cv);
     pthread_mutex_unlock(&l->watch_mtx);
     pthread_join(l->watch, NULL);
