@@ -66,7 +66,7 @@
  * bad --traceparent and exited. The server's listeners' watchdog
  * (listen.c) works around it: it completes a handshake with each ipc:// and
  * tcp:// listener every second and opens again one that did not hand that
- * connection to the socket (twice in a row); the CLI also checks what it
+ * connection to the socket (three times in a row); the CLI also checks what it
  * can before it connects. tls+tcp:// listeners are not watched. */
 #define BH_NNG_HANDSHAKE_DROP_STOPS_LISTENER BH_NNG_BEFORE(1, 6, 0)
 
