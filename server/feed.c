@@ -113,16 +113,11 @@ srv_feed_type_name(const char *method, const char *field, char *out, size_t len)
              n > 0 && verb[n - 1] == 'e' ? "d" : "ed");
 }
 
-/* Sets the change's id field `name` (uint64 or string) to the value at p,
- * if the change has such a field and it is still unset. */
+/* Sets the change's id field f (uint64 or string) to the value at p, if
+ * it is still unset. */
 static void
-id_set(Bilheteria__V1__Change *ch, const char *name, const ProtobufCFieldDescriptor *src,
-       const void *p)
+id_set(Bilheteria__V1__Change *ch, const ProtobufCFieldDescriptor *f, const void *p)
 {
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name(&bilheteria__v1__change__descriptor, name);
-    if (f == NULL || f->type != src->type || f->id == 1) /* never seq */
-        return;
     void *dst = (char *)ch + f->offset;
     if (f->type == PROTOBUF_C_TYPE_UINT64) {
         uint64_t v, cur;
@@ -148,10 +143,23 @@ struct ids_plan {
     const ProtobufCMessageDescriptor *d;
     unsigned n;
     const ProtobufCFieldDescriptor *src[IDS_FIELDS_MAX];
-    char dst[IDS_FIELDS_MAX][TYPE_MAX]; /* the Change field's name */
+    const ProtobufCFieldDescriptor *dst[IDS_FIELDS_MAX]; /* the Change's field */
 };
 static struct ids_plan ids_plans[IDS_TYPES_MAX];
 static unsigned ids_n_plans;
+
+/* Adds src -> the Change's field `name` to p, if the Change has such a
+ * field of src's type (never seq). */
+static void
+ids_plan_add(struct ids_plan *p, const ProtobufCFieldDescriptor *src, const char *name)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(&bilheteria__v1__change__descriptor, name);
+    if (f == NULL || f->type != src->type || f->id == 1)
+        return;
+    p->src[p->n] = src;
+    p->dst[p->n++] = f;
+}
 
 /* The ids of a d: its "id" as "<type>_id", its "*_id" fields as they are. */
 static void
@@ -165,14 +173,13 @@ ids_plan_make(const ProtobufCMessageDescriptor *d, struct ids_plan *p)
         if (f->label == PROTOBUF_C_LABEL_REPEATED)
             continue;
         if (f->type == PROTOBUF_C_TYPE_UINT64 && strcmp(f->name, "id") == 0) {
-            char *name = p->dst[p->n];
+            char name[TYPE_MAX];
             snake(d->short_name, strlen(d->short_name), name, TYPE_MAX - 3);
             strcat(name, "_id");
-            p->src[p->n++] = f;
+            ids_plan_add(p, f, name);
         } else if ((f->type == PROTOBUF_C_TYPE_UINT64 || f->type == PROTOBUF_C_TYPE_STRING) &&
-                   len > 3 && len < TYPE_MAX && strcmp(f->name + len - 3, "_id") == 0) {
-            memcpy(p->dst[p->n], f->name, len + 1);
-            p->src[p->n++] = f;
+                   len > 3 && strcmp(f->name + len - 3, "_id") == 0) {
+            ids_plan_add(p, f, f->name);
         }
     }
 }
@@ -190,7 +197,7 @@ ids_of(Bilheteria__V1__Change *ch, const ProtobufCMessage *obj)
         ids_plan_make(d, p);
     }
     for (unsigned i = 0; i < p->n; i++)
-        id_set(ch, p->dst[i], p->src[i], (const char *)obj + p->src[i]->offset);
+        id_set(ch, p->dst[i], (const char *)obj + p->src[i]->offset);
 }
 
 static void
