@@ -991,6 +991,27 @@ probe(srv_listener *l, int i)
     return ok;
 }
 
+/* Creates and starts a listener of l's socket on url, with the transport's
+ * hard size limit and, for tls+tcp://, l's TLS configuration. 0 or an nng
+ * error. */
+static int
+open_listener(srv_listener *l, const char *url, nng_listener *out)
+{
+    nng_listener lst;
+    int rv;
+    if ((rv = nng_listener_create(&lst, l->sock, url)) != 0)
+        return rv;
+    if ((rv = nng_listener_set_size(lst, NNG_OPT_RECVMAXSZ, l->cfg->max_request + RECV_SLACK)) !=
+            0 ||
+        (bh_tls_url(url) && (rv = nng_listener_set_ptr(lst, NNG_OPT_TLS_CONFIG, l->tls)) != 0) ||
+        (rv = nng_listener_start(lst, 0)) != 0) {
+        nng_listener_close(lst);
+        return rv;
+    }
+    *out = lst;
+    return 0;
+}
+
 /* Closes listener i and opens it again on the same address. */
 static void
 relisten(srv_listener *l, int i)
@@ -998,10 +1019,7 @@ relisten(srv_listener *l, int i)
     nng_listener lst;
     int rv;
     nng_listener_close(l->lst[i]);
-    if ((rv = nng_listener_create(&lst, l->sock, l->urls[i])) != 0 ||
-        (rv = nng_listener_set_size(lst, NNG_OPT_RECVMAXSZ, l->cfg->max_request + RECV_SLACK)) !=
-            0 ||
-        (rv = nng_listener_start(lst, 0)) != 0) {
+    if ((rv = open_listener(l, l->urls[i], &lst)) != 0) {
         srv_log(SRV_LOG_ERROR,
                 "the listener on %s stopped taking connections and could not be opened "
                 "again: %s; restart the server",
@@ -1159,11 +1177,7 @@ srv_listener_start(srv_listener **out, const srv_config *cfg, store *st, srv_wri
             goto fail;
     for (int i = 0; i < cfg->n_listen; i++) {
         nng_listener lst;
-        if ((rv = nng_listener_create(&lst, l->sock, cfg->listen[i])) != 0 ||
-            (rv = nng_listener_set_size(lst, NNG_OPT_RECVMAXSZ, hard)) != 0 ||
-            (bh_tls_url(cfg->listen[i]) &&
-             (rv = nng_listener_set_ptr(lst, NNG_OPT_TLS_CONFIG, l->tls)) != 0) ||
-            (rv = nng_listener_start(lst, 0)) != 0) {
+        if ((rv = open_listener(l, cfg->listen[i], &lst)) != 0) {
             snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen[i], nng_strerror(rv));
             goto fail;
         }
